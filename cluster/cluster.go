@@ -1,0 +1,317 @@
+// Package cluster simulates the vSphere cluster that the build VMs live on:
+// its inventory of VMs, the clone, power-on and destroy calls and how long
+// they take, and the admission of powered-on VMs through the capacity gauge.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vmstorm/capacity"
+	"vmstorm/internal/dist"
+	"vmstorm/internal/sim"
+)
+
+// State is where a VM is in its life.
+type State uint8
+
+const (
+	// Cloned: the VM exists but has never been powered on (zero uptime).
+	Cloned State = iota
+	// Booting: admitted and powering on; it holds cluster capacity.
+	Booting
+	// Running: booted and running a build.
+	Running
+	// Finished: its build is over and the worker has let it go; it holds its
+	// capacity until the janitor destroys it. When the janitor is broken,
+	// this is the leak.
+	Finished
+	// Orphaned: it took longer to boot than the worker's start timeout, so
+	// the worker gave up on it while it was on; the janitor destroys it once
+	// it is older than its cutoff.
+	Orphaned
+	// NeverBooted: its power-on failed. It holds no capacity but stays in the
+	// inventory, and the janitor, which skips zero-uptime VMs, never
+	// destroys it.
+	NeverBooted
+	numStates
+)
+
+var stateNames = [numStates]string{"cloned", "booting", "running", "finished", "orphaned", "never_booted"}
+
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", s)
+}
+
+// States lists every state, in order.
+var States = [numStates]State{Cloned, Booting, Running, Finished, Orphaned, NeverBooted}
+
+// Errors of a failed power-on. Both make the worker requeue the job.
+var (
+	ErrNoCapacity   = errors.New("cluster cannot satisfy the VM's resource reservation")
+	ErrStartTimeout = errors.New("VM did not start within the start timeout")
+)
+
+// Config is the cluster's behaviour.
+type Config struct {
+	Clone, PowerOn, Destroy dist.Latency
+	// StartTimeout is how long a worker waits for a VM to boot before it
+	// gives up and requeues the job (4 minutes in travis-ci/worker).
+	StartTimeout time.Duration
+	Seed         uint64
+}
+
+// VM is one build VM. Its fields are the cluster's to change.
+type VM struct {
+	Name    string
+	JobID   uint64
+	Attempt int
+
+	createdAt, admittedAt time.Duration
+	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
+
+	state      State // guarded by Cluster.mu
+	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
+	destroyed  bool  // guarded by Cluster.mu
+	holdsSlot  bool  // guarded by Cluster.mu
+	everBooted bool  // guarded by Cluster.mu
+}
+
+// Info is what listing the cluster tells about one VM.
+type Info struct {
+	VM        *VM
+	State     State
+	CreatedAt time.Duration
+	// Uptime is whether the VM has ever been powered on.
+	Uptime bool
+}
+
+// Cluster is the simulated vSphere cluster.
+type Cluster struct {
+	cfg   Config
+	clock *sim.Clock
+	gauge *capacity.Gauge
+
+	mu  sync.Mutex
+	vms map[*VM]struct{}
+
+	byState     [numStates]atomic.Int64
+	total       atomic.Int64
+	peakTotal   atomic.Int64
+	cloned      atomic.Int64
+	admitted    atomic.Int64
+	destroyed   atomic.Int64
+	released    atomic.Int64
+	lifetimeSum atomic.Int64 // model ns from admission to destruction, over released VMs
+	filledAt    atomic.Int64 // model ns when the gauge first reached capacity, or -1
+}
+
+// New returns an empty cluster whose powered-on VMs are counted by gauge.
+func New(cfg Config, clock *sim.Clock, gauge *capacity.Gauge) *Cluster {
+	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
+	c.filledAt.Store(-1)
+	return c
+}
+
+// FilledAt is the model time at which the cluster first became full, and
+// false if it never has.
+func (c *Cluster) FilledAt() (time.Duration, bool) {
+	t := c.filledAt.Load()
+	return time.Duration(t), t >= 0
+}
+
+// Gauge is the cluster's capacity gauge.
+func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
+
+// Clone makes a new VM for a job's attempt from the build image. It returns
+// false, having made nothing, if ctx is done before the clone finishes.
+func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, bool) {
+	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
+	cloneTime := c.cfg.Clone.Draw(r)
+	vm := &VM{
+		Name:    fmt.Sprintf("travis-job-%d-%d", jobID, attempt),
+		JobID:   jobID,
+		Attempt: attempt,
+		boot:    c.cfg.PowerOn.Draw(r),
+		destroy: c.cfg.Destroy.Draw(r),
+	}
+	if !c.clock.Sleep(ctx, cloneTime) {
+		return nil, false
+	}
+	vm.createdAt = c.clock.Now()
+	c.mu.Lock()
+	c.vms[vm] = struct{}{}
+	c.setState(vm, Cloned, true)
+	c.mu.Unlock()
+	c.cloned.Add(1)
+	raise(&c.peakTotal, c.total.Add(1))
+	return vm, true
+}
+
+// PowerOn powers vm on. Admission control comes first: if the cluster is
+// full the call fails at once with ErrNoCapacity and leaves vm behind, never
+// booted. Otherwise vm takes a slot and boots; if booting takes longer than
+// the start timeout the call gives up with ErrStartTimeout and vm is left on,
+// orphaned. A cancelled ctx returns ctx's error with vm still booting.
+func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
+	n, ok := c.gauge.TryAcquire()
+	if !ok {
+		c.mu.Lock()
+		c.setState(vm, NeverBooted, false)
+		c.mu.Unlock()
+		return ErrNoCapacity
+	}
+	vm.admittedAt = c.clock.Now()
+	c.admitted.Add(1)
+	if n >= c.gauge.Capacity() {
+		c.filledAt.CompareAndSwap(-1, int64(vm.admittedAt))
+	}
+	c.mu.Lock()
+	vm.holdsSlot, vm.everBooted = true, true
+	c.setState(vm, Booting, false)
+	c.mu.Unlock()
+
+	boot, err := vm.boot, error(nil)
+	if c.cfg.StartTimeout > 0 && boot > c.cfg.StartTimeout {
+		boot, err = c.cfg.StartTimeout, ErrStartTimeout
+	}
+	if !c.clock.Sleep(ctx, boot) {
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.destroyed {
+		return fmt.Errorf("VM %s was destroyed while it booted", vm.Name)
+	}
+	if err != nil {
+		c.setState(vm, Orphaned, false)
+		return err
+	}
+	c.setState(vm, Running, false)
+	return nil
+}
+
+// Release is the worker letting vm go when its build ends: vm is powered
+// off and left for the janitor. It returns false if vm was already
+// destroyed under the build.
+func (c *Cluster) Release(vm *VM) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.destroyed {
+		return false
+	}
+	c.setState(vm, Finished, false)
+	return true
+}
+
+// List is what a vSphere inventory listing returns: every VM, in no
+// particular order, with its state as of the call.
+func (c *Cluster) List() []Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Info, 0, len(c.vms))
+	for vm := range c.vms {
+		out = append(out, Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted})
+	}
+	return out
+}
+
+// Claim marks vm as being destroyed, so that one janitor pass does not pick
+// a VM that an earlier pass is still destroying. It returns false if vm is
+// already claimed or gone.
+func (c *Cluster) Claim(vm *VM) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.claimed || vm.destroyed {
+		return false
+	}
+	vm.claimed = true
+	return true
+}
+
+// Destroy deletes a claimed vm, taking as long as deleting it takes, and
+// gives its slot back. It returns false if ctx is done first.
+func (c *Cluster) Destroy(ctx context.Context, vm *VM) bool {
+	if !c.clock.Sleep(ctx, vm.destroy) {
+		return false
+	}
+	now := c.clock.Now()
+	c.mu.Lock()
+	delete(c.vms, vm)
+	c.byState[vm.state].Add(-1)
+	vm.destroyed = true
+	held, heldFor := vm.holdsSlot, now-vm.admittedAt
+	vm.holdsSlot = false
+	c.mu.Unlock()
+	if held {
+		c.gauge.Release()
+		c.released.Add(1)
+		c.lifetimeSum.Add(int64(heldFor))
+	}
+	c.destroyed.Add(1)
+	c.total.Add(-1)
+	return true
+}
+
+// setState moves vm to s; c.mu must be held.
+func (c *Cluster) setState(vm *VM, s State, isNew bool) {
+	if !isNew {
+		c.byState[vm.state].Add(-1)
+	}
+	vm.state = s
+	c.byState[s].Add(1)
+}
+
+// Stats is a consistent-enough snapshot of the cluster's counters: each is
+// read atomically, but not all at one instant.
+type Stats struct {
+	VMs          int64 // true VM count: every VM in the inventory
+	PeakVMs      int64
+	InUse        int64 // VMs holding capacity (the gauge)
+	Capacity     int64
+	PeakInUse    int64
+	ByState      [numStates]int64
+	Cloned       int64
+	Admitted     int64 // powered on: took a slot
+	Destroyed    int64
+	Released     int64         // destroyed VMs that held a slot
+	MeanSlotHeld time.Duration // mean time from admission to destruction
+}
+
+// Stats reads the cluster's counters.
+func (c *Cluster) Stats() Stats {
+	s := Stats{
+		VMs:       c.total.Load(),
+		PeakVMs:   c.peakTotal.Load(),
+		InUse:     c.gauge.InUse(),
+		Capacity:  c.gauge.Capacity(),
+		PeakInUse: c.gauge.Peak(),
+		Cloned:    c.cloned.Load(),
+		Admitted:  c.admitted.Load(),
+		Destroyed: c.destroyed.Load(),
+		Released:  c.released.Load(),
+	}
+	for i := range s.ByState {
+		s.ByState[i] = c.byState[i].Load()
+	}
+	if s.Released > 0 {
+		s.MeanSlotHeld = time.Duration(c.lifetimeSum.Load() / s.Released)
+	}
+	return s
+}
+
+func raise(peak *atomic.Int64, n int64) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}

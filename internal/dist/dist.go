@@ -1,0 +1,60 @@
+// Package dist draws the model's random numbers: Poisson arrivals and
+// positive latencies with a given mean and spread, from streams that a seed
+// and an identity fix, so that a draw does not depend on which goroutine
+// happens to make it first.
+package dist
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Stream returns the random stream of one thing in the model (one job, one
+// VM), fixed by the run's seed and the thing's identity. Every draw for that
+// thing comes from its own stream, so a run with the same seed draws the same
+// numbers however its goroutines are scheduled.
+func Stream(seed uint64, id ...uint64) *rand.Rand {
+	h := mix(seed)
+	for _, v := range id {
+		h = mix(h ^ v)
+	}
+	return rand.New(rand.NewPCG(seed, h))
+}
+
+// mix is SplitMix64's finaliser: neighbouring ids get unrelated streams.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Latency is a positive duration with a mean and a spread (standard
+// deviation). A zero spread gives the mean every time; otherwise draws are
+// log-normal, the usual shape of service times: never negative, with a long
+// right tail.
+type Latency struct {
+	Mean   time.Duration
+	Spread time.Duration
+}
+
+// Draw returns one latency.
+func (l Latency) Draw(r *rand.Rand) time.Duration {
+	if l.Mean <= 0 {
+		return 0
+	}
+	if l.Spread <= 0 {
+		return l.Mean
+	}
+	m, s := float64(l.Mean), float64(l.Spread)
+	sigma2 := math.Log1p(s * s / (m * m))
+	mu := math.Log(m) - sigma2/2
+	return time.Duration(math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64()))
+}
+
+// Interarrival returns the time to the next arrival of a Poisson process
+// with the given rate in arrivals per minute.
+func Interarrival(r *rand.Rand, perMinute float64) time.Duration {
+	return time.Duration(r.ExpFloat64() / perMinute * float64(time.Minute))
+}

@@ -1,0 +1,167 @@
+// Package logx sets up a run's logs: a human-readable console that shows
+// model time and samples repetitive lines, so that a storm cannot flood the
+// terminal, and an optional JSON-lines file that gets every lifecycle event,
+// written unbuffered so that `tail -f FILE | jq` follows the run live.
+package logx
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"vmstorm/internal/sim"
+)
+
+// Options says where a run's logs go.
+type Options struct {
+	Clock *sim.Clock
+	// Console gets lines at ConsoleLevel and above, sampled; nil for none.
+	Console      io.Writer
+	ConsoleLevel zapcore.Level
+	// File gets every line, as JSON; nil for none.
+	File io.Writer
+	// Sampling on the console: per message, in each Tick of wall time, the
+	// first First lines and then every Thereafter-th. Zero values take 1s,
+	// 5 and 100.
+	Tick              time.Duration
+	First, Thereafter int
+}
+
+// Logs is a run's logger and what it knows about itself.
+type Logs struct {
+	*zap.Logger
+	dropped atomic.Int64
+}
+
+// Dropped is how many lines the console's sampling left out (the log file,
+// if any, has them all).
+func (l *Logs) Dropped() int64 { return l.dropped.Load() }
+
+// New builds the logger that Options describes.
+func New(o Options) *Logs {
+	l := &Logs{}
+	var cores []zapcore.Core
+	if o.Console != nil {
+		tick, first, thereafter := o.Tick, o.First, o.Thereafter
+		if tick <= 0 {
+			tick = time.Second
+		}
+		if first <= 0 {
+			first = 5
+		}
+		if thereafter <= 0 {
+			thereafter = 100
+		}
+		core := zapcore.NewCore(zapcore.NewConsoleEncoder(consoleConfig(o.Clock)),
+			zapcore.Lock(zapcore.AddSync(o.Console)), o.ConsoleLevel)
+		sampled := zapcore.NewSamplerWithOptions(core, tick, first, thereafter,
+			zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
+				if d&zapcore.LogDropped != 0 {
+					l.dropped.Add(1)
+				}
+			}))
+		cores = append(cores, lifecycleSplit{lifecycle: sampled, other: core})
+	}
+	if o.File != nil {
+		enc := zap.NewProductionEncoderConfig()
+		enc.TimeKey = "ts"
+		enc.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc.EncodeDuration = zapcore.SecondsDurationEncoder
+		// One write per line, straight to the file: nothing waits in a
+		// buffer, so a reader following the file sees each event at once.
+		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(o.File)), zapcore.DebugLevel)
+		cores = append(cores, modelTimeCore{Core: core, clock: o.Clock})
+	}
+	l.Logger = zap.New(zapcore.NewTee(cores...))
+	return l
+}
+
+// LifecycleLogger is the name of the logger for lifecycle events (one per
+// job arrival, VM start, requeue, ...). In a storm there are thousands of
+// them, so on the console they, and only they, are sampled: status lines and
+// changes of state always show.
+const LifecycleLogger = "lifecycle"
+
+// Lifecycle returns the logger for lifecycle events.
+func Lifecycle(log *zap.Logger) *zap.Logger { return log.Named(LifecycleLogger) }
+
+// lifecycleSplit sends lifecycle events to one core and the rest to another.
+type lifecycleSplit struct {
+	lifecycle, other zapcore.Core
+}
+
+func (s lifecycleSplit) Enabled(l zapcore.Level) bool { return s.other.Enabled(l) }
+
+func (s lifecycleSplit) With(fields []zapcore.Field) zapcore.Core {
+	return lifecycleSplit{lifecycle: s.lifecycle.With(fields), other: s.other.With(fields)}
+}
+
+func (s lifecycleSplit) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if ent.LoggerName == LifecycleLogger {
+		return s.lifecycle.Check(ent, ce)
+	}
+	return s.other.Check(ent, ce)
+}
+
+// Write is only reached through Check, which hands the entry to one of the
+// two cores directly.
+func (s lifecycleSplit) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	return s.other.Write(ent, fields)
+}
+
+func (s lifecycleSplit) Sync() error { return s.other.Sync() }
+
+func consoleConfig(clock *sim.Clock) zapcore.EncoderConfig {
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.CallerKey, enc.StacktraceKey, enc.NameKey = "", "", ""
+	enc.EncodeDuration = zapcore.StringDurationEncoder
+	// The console's time column is model time: that is the clock a person
+	// watching the incident unfold cares about.
+	enc.EncodeTime = func(t time.Time, pe zapcore.PrimitiveArrayEncoder) {
+		pe.AppendString(FormatModelTime(clock, clock.ModelAt(t)))
+	}
+	return enc
+}
+
+// FormatModelTime writes model time t for people: as a calendar time when
+// the clock has an epoch, else as T+hh:mm:ss from the start of the run.
+func FormatModelTime(clock *sim.Clock, t time.Duration) string {
+	if cal := clock.Calendar(t); !cal.IsZero() {
+		return cal.UTC().Format("2006-01-02 15:04:05")
+	}
+	t = t.Truncate(time.Second)
+	h, m, s := int(t/time.Hour), int(t/time.Minute)%60, int(t/time.Second)%60
+	return fmt.Sprintf("T+%02d:%02d:%02d", h, m, s)
+}
+
+// modelTimeCore adds the model time of each entry to it, so that every line
+// of the file can be placed on the model's clock: model_s, seconds since the
+// start, and model_time, the calendar time, when the model has one.
+type modelTimeCore struct {
+	zapcore.Core
+	clock *sim.Clock
+}
+
+func (c modelTimeCore) With(fields []zapcore.Field) zapcore.Core {
+	return modelTimeCore{Core: c.Core.With(fields), clock: c.clock}
+}
+
+func (c modelTimeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(ent.Level) {
+		return ce.AddCore(ent, c)
+	}
+	return ce
+}
+
+func (c modelTimeCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	t := c.clock.ModelAt(ent.Time)
+	fields = append(fields, zap.Float64("model_s", float64(t.Microseconds())/1e6))
+	if cal := c.clock.Calendar(t); !cal.IsZero() {
+		fields = append(fields, zap.String("model_time", cal.UTC().Format(time.RFC3339)))
+	}
+	return c.Core.Write(ent, fields)
+}

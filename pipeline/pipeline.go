@@ -1,0 +1,188 @@
+// Package pipeline joins the model's stages into one run and owns it: it
+// starts every goroutine, ends the run, waits for all of them, and accounts
+// for every job and VM in the Summary.
+//
+//	source ─► backlog ─► Build ─► Run ─► (VM finished) ··· janitor ─► Cleanup
+//	             ▲          │
+//	             └─requeue──┘
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"vmstorm/capacity"
+	"vmstorm/cluster"
+	"vmstorm/incident"
+	"vmstorm/internal/logx"
+	"vmstorm/internal/sim"
+	"vmstorm/workers"
+)
+
+// Why a run ended, as the cause of its context.
+var (
+	ErrDurationReached = errors.New("model duration reached")
+	ErrAllJobsFinished = errors.New("all jobs finished")
+)
+
+// Run runs the model described by cfg on clock until cfg.Duration of model
+// time has passed, every one of cfg.MaxJobs jobs has finished, or ctx is
+// done; then it stops every goroutine it started, waits for them, and
+// returns the summary. A run that ctx cut short is not an error: its summary
+// says why it ended.
+func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger) (*Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	wallStart := time.Now()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
+	gauge := capacity.New(cfg.VMs)
+	cl := cluster.New(cluster.Config{
+		Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
+		StartTimeout: cfg.StartTimeout, Seed: cfg.Seed,
+	}, clock, gauge)
+	events := logx.Lifecycle(log)
+	ledger := workers.NewLedger(cfg.MaxJobs, func() { stop(ErrAllJobsFinished) })
+	faults := &incident.Faults{}
+	var timeline incident.Timeline
+	if cfg.BreakCleanup {
+		timeline = append(timeline, incident.RotateCleanupPassword(cfg.BreakAt))
+	}
+
+	arrivals := make(chan *workers.Job, cfg.QueueSize)
+	requeues := make(chan *workers.Job, cfg.QueueSize)
+	dispatch := make(chan *workers.Job, cfg.QueueSize)
+	booted := make(chan *workers.Job, cfg.QueueSize)
+	doomed := make(chan *cluster.VM, cfg.QueueSize)
+	backlog := &sim.Queue[*workers.Job]{}
+
+	source := &workers.Source{
+		Clock: clock, Ledger: ledger, Events: events, Seed: cfg.Seed,
+		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs,
+		Build: cfg.Build, Timeout: cfg.BuildTimeout, Out: arrivals,
+	}
+	build := &workers.Build{
+		Stage: workers.Stage{Workers: cfg.BuildWorkers},
+		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
+		In: dispatch, Out: booted, Requeue: requeues,
+	}
+	run := &workers.Run{
+		Stage: workers.Stage{Workers: cfg.RunWorkers},
+		Clock: clock, Cluster: cl, Ledger: ledger, Events: events, In: booted,
+	}
+	janitor := &workers.Janitor{
+		Clock: clock, Cluster: cl, Log: log, Events: events, LoginFails: faults.CleanupLoginBroken,
+		Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
+		Out: doomed,
+	}
+	cleanup := &workers.Cleanup{
+		Stage: workers.Stage{Workers: cfg.CleanupWorkers},
+		Clock: clock, Cluster: cl, Events: events, In: doomed,
+	}
+	rep := &reporter{
+		clock: clock, cluster: cl, ledger: ledger, janitor: janitor,
+		// The backlog is the queue and the jobs in the channels around it,
+		// as the summary counts it.
+		backlog: func() int { return backlog.Len() + len(arrivals) + len(requeues) + len(dispatch) },
+		stages:  [3]*workers.Stage{&build.Stage, &run.Stage, &cleanup.Stage},
+		log:     log, statusEvery: cfg.StatusEvery, sampleEvery: cfg.SampleEvery,
+	}
+
+	log.Info("run_started", cfg.fields()...)
+	future := timeline.Begin(faults, log)
+
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error { return source.Run(gctx) })
+	g.Go(func() error { backlog.Pump(gctx, arrivals, requeues, dispatch); return nil })
+	g.Go(func() error { return build.Run(gctx) })
+	g.Go(func() error { return run.Run(gctx) })
+	g.Go(func() error { return janitor.Run(gctx) })
+	g.Go(func() error { return cleanup.Run(gctx) })
+	g.Go(func() error { future.Play(gctx, clock, faults, log); return nil })
+	g.Go(func() error { rep.Run(gctx); return nil })
+	g.Go(func() error {
+		if clock.Sleep(gctx, cfg.Duration) {
+			stop(ErrDurationReached)
+		}
+		return nil
+	})
+	err := g.Wait()
+	end := clock.Now()
+	rep.sample(end) // the last row of the series is the state at the end
+
+	// Every goroutine has returned and every channel is closed by its
+	// sender: what is left in the queues is the backlog.
+	queued := backlog.Drain()
+	for _, ch := range []chan *workers.Job{arrivals, requeues, dispatch} {
+		for j := range ch {
+			queued = append(queued, j)
+		}
+	}
+	for range booted {
+		// Jobs with a booted VM waiting for a Run worker: in flight, and
+		// already counted so by the ledger.
+	}
+	for range doomed {
+		// VMs the janitor had claimed but not yet handed over: still on the
+		// cluster, and counted there.
+	}
+
+	s := summarize(summaryInput{
+		cfg: cfg, clock: clock, end: end, wall: time.Since(wallStart),
+		ended: endReason(ctx, runCtx), cluster: cl, ledger: ledger, queued: queued,
+		stages:  [3]workers.StageStats{build.Stats(), run.Stats(), cleanup.Stats()},
+		janitor: janitor.Stats(), rep: rep,
+	})
+	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
+		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),
+		zap.Int64("queued", s.Queued), zap.Int64("in_flight", s.Jobs.InFlight))
+	return s, err
+}
+
+func endReason(parent, run context.Context) string {
+	if parent.Err() != nil {
+		if cause := context.Cause(parent); cause != nil && !errors.Is(cause, context.Canceled) {
+			return "interrupted: " + cause.Error()
+		}
+		return "interrupted"
+	}
+	if cause := context.Cause(run); cause != nil {
+		return cause.Error()
+	}
+	return "stopped"
+}
+
+func (c Config) fields() []zap.Field {
+	return []zap.Field{
+		zap.Uint64("seed", c.Seed),
+		zap.Int64("vms", c.VMs),
+		zap.Bool("break_cleanup", c.BreakCleanup),
+		zap.Duration("break_at", c.BreakAt),
+		zap.Duration("duration", c.Duration),
+		zap.Float64("speed", c.Speed),
+		zap.Float64("arrival_rate_per_min", c.ArrivalsPerMinute),
+		zap.Int64("max_jobs", c.MaxJobs),
+		zap.Int("build_workers", c.BuildWorkers),
+		zap.Int("run_workers", c.RunWorkers),
+		zap.Int("cleanup_workers", c.CleanupWorkers),
+		zap.Int("queue_size", c.QueueSize),
+		zap.Duration("clone_time", c.Clone.Mean), zap.Duration("clone_spread", c.Clone.Spread),
+		zap.Duration("boot_time", c.PowerOn.Mean), zap.Duration("boot_spread", c.PowerOn.Spread),
+		zap.Duration("destroy_time", c.Destroy.Mean), zap.Duration("destroy_spread", c.Destroy.Spread),
+		zap.Duration("build_time", c.Build.Mean), zap.Duration("build_spread", c.Build.Spread),
+		zap.Duration("start_timeout", c.StartTimeout),
+		zap.Duration("build_timeout", c.BuildTimeout),
+		zap.Int("max_attempts", c.MaxAttempts),
+		zap.Duration("cleanup_every", c.CleanupEvery),
+		zap.Float64("cleanup_rate_per_s", c.CleanupRate),
+		zap.Duration("cleanup_cutoff", c.CleanupCutoff),
+		zap.Duration("status_every", c.StatusEvery),
+		zap.Duration("sample_every", c.SampleEvery),
+	}
+}

@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"vmstorm/cluster"
+	"vmstorm/internal/logx"
+	"vmstorm/internal/sim"
+	"vmstorm/workers"
+)
+
+// Summary is what a run did, accounted for at its end.
+type Summary struct {
+	Config Config
+	Ended  string        // why the run ended
+	Model  time.Duration // model time the run lasted
+	Wall   time.Duration
+
+	Jobs   workers.Counts
+	Queued int64 // still waiting in the backlog at the end, counted from the queues
+	// Waits is how long started jobs waited from arrival to a powered-on VM.
+	Waits           WaitStats
+	OldestQueued    time.Duration // age of the oldest job still queued at the end
+	Cluster         cluster.Stats
+	FilledAt        time.Duration
+	Filled          bool
+	Stages          [3]workers.StageStats // build, run, cleanup
+	Janitor         workers.JanitorStats
+	Storm           StormStats
+	Series          []Sample
+	Requested       time.Duration // model time that sleeps asked for ...
+	Slept           time.Duration // ... and took: their ratio is the clock's fidelity
+	formatClock     *sim.Clock
+	LogLinesDropped int64 // set by the caller that owns the logs
+}
+
+// WaitStats describes a set of waits.
+type WaitStats struct {
+	N                   int
+	Mean, P50, P95, Max time.Duration
+}
+
+// StormStats says whether a requeue storm happened and how large it was.
+type StormStats struct {
+	Happened bool
+	// PerArrival is requeue events divided by jobs arrived.
+	PerArrival float64
+	Start      time.Duration // start of the first status window in which requeues outran arrivals
+	PeakRate   float64       // highest requeue rate over a status window, per model minute
+}
+
+// Balanced reports whether every job that arrived is accounted for exactly
+// once: completed, failed permanently, still queued or in flight.
+func (s *Summary) Balanced() bool {
+	j := s.Jobs
+	return j.Arrived == j.Completed+j.Failed+s.Queued+j.InFlight
+}
+
+// Leaked is the VMs left on the cluster with no build on them: finished and
+// not yet destroyed, orphaned by a start timeout, or never booted.
+func (s *Summary) Leaked() int64 {
+	b := s.Cluster.ByState
+	return b[cluster.Finished] + b[cluster.Orphaned] + b[cluster.NeverBooted]
+}
+
+type summaryInput struct {
+	cfg     Config
+	clock   *sim.Clock
+	end     time.Duration
+	wall    time.Duration
+	ended   string
+	cluster *cluster.Cluster
+	ledger  *workers.Ledger
+	queued  []*workers.Job
+	stages  [3]workers.StageStats
+	janitor workers.JanitorStats
+	rep     *reporter
+}
+
+func summarize(in summaryInput) *Summary {
+	s := &Summary{
+		Config: in.cfg, Ended: in.ended, Model: in.end, Wall: in.wall,
+		Jobs: in.ledger.Counts(), Queued: int64(len(in.queued)),
+		Cluster: in.cluster.Stats(), Stages: in.stages, Janitor: in.janitor,
+		Series: in.rep.series, formatClock: in.clock,
+	}
+	s.FilledAt, s.Filled = in.cluster.FilledAt()
+	s.Waits = waitStats(in.ledger.Waits())
+	for _, j := range in.queued {
+		s.OldestQueued = max(s.OldestQueued, in.end-j.ArrivedAt)
+	}
+	s.Requested, s.Slept = in.clock.Fidelity()
+	s.Storm = StormStats{Happened: in.rep.stormSeen, Start: in.rep.stormStart, PeakRate: in.rep.peakRate}
+	if s.Jobs.Arrived > 0 {
+		s.Storm.PerArrival = float64(s.Jobs.Requeues) / float64(s.Jobs.Arrived)
+	}
+	return s
+}
+
+// waitStats summarises waits, which must be sorted.
+func waitStats(w []time.Duration) WaitStats {
+	if len(w) == 0 {
+		return WaitStats{}
+	}
+	var sum time.Duration
+	for _, d := range w {
+		sum += d
+	}
+	pct := func(p float64) time.Duration { return w[min(len(w)-1, int(p*float64(len(w))))] }
+	return WaitStats{N: len(w), Mean: sum / time.Duration(len(w)), P50: pct(0.50), P95: pct(0.95), Max: w[len(w)-1]}
+}
+
+var stageNames = [3]string{"build (clone + power on)", "run (build)", "cleanup (destroy)"}
+
+// Format writes the summary as a table a person reads in a few seconds.
+func (s *Summary) Format(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
+	mt := func(t time.Duration) string { return logx.FormatModelTime(s.formatClock, t) }
+	j, c := s.Jobs, s.Cluster
+
+	p("vmstorm summary\t")
+	p("  ended\t%s, after %s of model time (%s wall, speed %gx, seed %d)", s.Ended, s.Model.Round(time.Second), s.Wall.Round(time.Millisecond), s.Config.Speed, s.Config.Seed)
+	p("  cleanup\t%s", cleanupLine(s))
+	p("\t")
+	p("JOBS\t")
+	p("  arrived\t%d", j.Arrived)
+	p("  completed\t%d", j.Completed)
+	p("  failed permanently\t%d", j.Failed)
+	p("  still in backlog\t%d", s.Queued)
+	p("  in flight\t%d", j.InFlight)
+	if s.Balanced() {
+		p("  nothing lost\tyes: %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+	} else {
+		p("  nothing lost\tNO: %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+	}
+	p("  requeued\t%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
+	p("  backlog wait\tmean %s  p50 %s  p95 %s  max %s  (%d jobs got a VM; oldest still queued: %s)",
+		dur(s.Waits.Mean), dur(s.Waits.P50), dur(s.Waits.P95), dur(s.Waits.Max), s.Waits.N, dur(s.OldestQueued))
+	p("\t")
+	p("VMS\t")
+	p("  capacity\t%d VMs powered on at once", c.Capacity)
+	p("  in use (gauge)\tpeak %d, final %d", c.PeakInUse, c.InUse)
+	p("  on the cluster (true)\tpeak %d, final %d; the janitor last reported %d", c.PeakVMs, c.VMs, s.Janitor.Reported)
+	p("  leaked\t%d with no build on them (finished %d, never booted %d, orphaned %d)",
+		s.Leaked(), c.ByState[cluster.Finished], c.ByState[cluster.NeverBooted], c.ByState[cluster.Orphaned])
+	p("  created / destroyed\t%d cloned, %d powered on, %d destroyed", c.Cloned, c.Admitted, c.Destroyed)
+	if s.Filled {
+		p("  cluster filled at\t%s", mt(s.FilledAt))
+	} else {
+		p("  cluster filled at\tnever")
+	}
+	p("\t")
+	p("STAGES\tworkers\ttaken\tsucceeded\tfailed\tbusy")
+	for i, st := range s.Stages {
+		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", stageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
+	}
+	p("\t")
+	p("REQUEUE STORM\t%s", stormLine(s, mt))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if s.LogLinesDropped > 0 {
+		_, err := fmt.Fprintf(w, "(%d repetitive console log lines were left out by sampling; -log-file has every event)\n", s.LogLinesDropped)
+		return err
+	}
+	return nil
+}
+
+func cleanupLine(s *Summary) string {
+	j := s.Janitor
+	line := fmt.Sprintf("janitor: %d passes cleaned, %d failed to log in and cleaned nothing", j.Passes, j.FailedPasses)
+	if s.Config.BreakCleanup {
+		line += fmt.Sprintf(" (its password was rotated at %s)", logx.FormatModelTime(s.formatClock, s.Config.BreakAt))
+	}
+	return line
+}
+
+func stormLine(s *Summary, mt func(time.Duration) string) string {
+	if !s.Storm.Happened {
+		return fmt.Sprintf("no: %d requeues for %d arrivals (%.2f per arrival)", s.Jobs.Requeues, s.Jobs.Arrived, s.Storm.PerArrival)
+	}
+	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); requeues outran arrivals from %s; peak %.0f requeues/min against %.0f arrivals/min",
+		s.Jobs.Requeues, s.Jobs.Arrived, s.Storm.PerArrival, mt(s.Storm.Start), s.Storm.PeakRate, s.Config.ArrivalsPerMinute)
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		// 2m0s reads better as 2m, and 1h5m0s as 1h5m.
+		out := d.Round(time.Second).String()
+		if strings.HasSuffix(out, "m0s") {
+			out = strings.TrimSuffix(out, "0s")
+		}
+		return out
+	}
+}

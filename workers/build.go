@@ -1,0 +1,101 @@
+package workers
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"vmstorm/cluster"
+	"vmstorm/internal/sim"
+)
+
+// Build is the pool that starts VMs: each worker takes a job from the
+// backlog, clones a VM for it and powers it on. A failed start sends the job
+// straight back to the backlog, as travis-ci/worker did in 2015: no delay, no
+// backoff and, unless MaxAttempts is set, no limit.
+type Build struct {
+	Stage
+	Clock   *sim.Clock
+	Cluster *cluster.Cluster
+	Ledger  *Ledger
+	Log     *zap.Logger // changes of state
+	Events  *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
+	// MaxAttempts fails a job for good after that many failed starts; 0
+	// means retry for ever.
+	MaxAttempts int
+
+	In      <-chan *Job
+	Out     chan<- *Job // jobs with a booted VM, to Run
+	Requeue chan<- *Job // back to the backlog
+}
+
+// Run runs the pool until In is closed or ctx is done, then closes Out and
+// Requeue.
+func (b *Build) Run(ctx context.Context) error {
+	defer close(b.Requeue)
+	defer close(b.Out)
+	var g errgroup.Group
+	for range b.Workers {
+		g.Go(func() error { b.work(ctx); return nil })
+	}
+	return g.Wait()
+}
+
+func (b *Build) work(ctx context.Context) {
+	for {
+		job, ok := sim.Recv(ctx, b.In)
+		if !ok {
+			return
+		}
+		b.Ledger.take()
+		job.Attempts++
+		start := b.begin(b.Clock)
+		vm, ok := b.Cluster.Clone(ctx, job.ID, job.Attempts)
+		if !ok {
+			return // cancelled; the job stays in flight
+		}
+		b.Events.Debug("vm_cloned", job.fields(vmField(vm))...)
+		err := b.Cluster.PowerOn(ctx, vm)
+		if ctx.Err() != nil {
+			return
+		}
+		b.end(b.Clock, start, err == nil)
+		if err == nil {
+			job.VM = vm
+			now := b.Clock.Now()
+			b.Ledger.start(job, now)
+			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), seconds("wait_s", now-job.ArrivedAt))...)
+			if !sim.Send(ctx, b.Out, job) {
+				return
+			}
+			continue
+		}
+		b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
+		if b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts {
+			b.Ledger.fail()
+			b.Events.Warn("job_failed", job.fields(zap.String("reason", "gave up after the maximum number of attempts"))...)
+			continue
+		}
+		if !sim.Send(ctx, b.Requeue, job) {
+			return
+		}
+		now := b.Clock.Now()
+		if b.Ledger.requeue(job, now) {
+			b.Log.Warn("first_requeue", job.fields(zap.String("note", "a job went straight back to the backlog after a failed VM start"))...)
+		}
+		b.Events.Info("job_requeued", job.fields(seconds("waited_s", now-job.ArrivedAt))...)
+	}
+}
+
+func reason(err error) string {
+	switch {
+	case errors.Is(err, cluster.ErrNoCapacity):
+		return "no_capacity"
+	case errors.Is(err, cluster.ErrStartTimeout):
+		return "start_timeout"
+	default:
+		return err.Error()
+	}
+}

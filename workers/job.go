@@ -1,0 +1,33 @@
+// Package workers runs the model's goroutine pools, joined by channels: the
+// job source, Build (clone a VM and power it on), Run (run the build on it),
+// and the janitor that lists the cluster and feeds its Cleanup pool. Its
+// Ledger accounts for every job that enters the model.
+package workers
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+
+	"vmstorm/cluster"
+)
+
+// Job is one build job. A job is handed from goroutine to goroutine over
+// channels and is touched by one goroutine at a time.
+type Job struct {
+	ID        uint64
+	ArrivedAt time.Duration // model time it first entered the backlog
+	Attempts  int           // VM starts tried so far; travels with the job through requeues
+	BuildTime time.Duration // how long its build runs once it has a VM
+	VM        *cluster.VM   // the VM of its current attempt
+}
+
+func (j *Job) fields(extra ...zap.Field) []zap.Field {
+	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.Int("attempt", j.Attempts)}, extra...)
+}
+
+func vmField(vm *cluster.VM) zap.Field { return zap.String("vm", vm.Name) }
+
+func seconds(key string, d time.Duration) zap.Field {
+	return zap.Float64(key, d.Seconds())
+}
