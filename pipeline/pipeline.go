@@ -18,6 +18,7 @@ import (
 	"vmstorm/capacity"
 	"vmstorm/cluster"
 	"vmstorm/incident"
+	"vmstorm/internal/dist"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/workers"
@@ -79,7 +80,8 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger) (*S
 	janitor := &workers.Janitor{
 		Clock: clock, Cluster: cl, Log: log, Events: events, LoginFails: faults.CleanupLoginBroken,
 		Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
-		Out: doomed,
+		Phase: time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
+		Out:   doomed,
 	}
 	cleanup := &workers.Cleanup{
 		Stage: workers.Stage{Workers: cfg.CleanupWorkers},

@@ -78,14 +78,17 @@ func (b *Build) work(ctx context.Context) {
 			b.Events.Warn("job_failed", job.fields(zap.String("reason", "gave up after the maximum number of attempts"))...)
 			continue
 		}
+		// Once sent, the job belongs to the backlog and, soon, to another
+		// worker: take what the log and the ledger need first.
+		fields := job.fields(seconds("waited_s", b.Clock.Now()-job.ArrivedAt))
+		firstAttempt := job.Attempts == 1
 		if !sim.Send(ctx, b.Requeue, job) {
 			return
 		}
-		now := b.Clock.Now()
-		if b.Ledger.requeue(job, now) {
-			b.Log.Warn("first_requeue", job.fields(zap.String("note", "a job went straight back to the backlog after a failed VM start"))...)
+		if b.Ledger.requeue(firstAttempt, b.Clock.Now()) {
+			b.Log.Warn("first_requeue", append(fields, zap.String("note", "a job went straight back to the backlog after a failed VM start"))...)
 		}
-		b.Events.Info("job_requeued", job.fields(seconds("waited_s", now-job.ArrivedAt))...)
+		b.Events.Info("job_requeued", fields...)
 	}
 }
 

@@ -34,6 +34,10 @@ type Janitor struct {
 	Every         time.Duration // sleep between passes (CLEANUP_LOOP_SLEEP)
 	RatePerSecond float64       // VMs handed out per model second (RATE_PER_SECOND); 0 means no limit
 	Cutoff        time.Duration // destroy any booted VM older than this
+	// Phase is when the first pass starts. A real janitor's loop has some
+	// phase against the clock; a random one also keeps its passes from
+	// falling on the same instants as other periodic work in the model.
+	Phase time.Duration
 
 	Out chan<- *cluster.VM // to the Cleanup pool
 
@@ -46,6 +50,9 @@ type Janitor struct {
 // Run makes passes until ctx is done, then closes Out.
 func (j *Janitor) Run(ctx context.Context) error {
 	defer close(j.Out)
+	if !j.Clock.SleepUntil(ctx, j.Phase) {
+		return nil
+	}
 	for j.pass(ctx) && j.Clock.Sleep(ctx, j.Every) {
 	}
 	return nil

@@ -45,12 +45,12 @@ func (l *Ledger) start(j *Job, now time.Duration) {
 	l.mu.Unlock()
 }
 
-// requeue records that j went back to the backlog, and reports whether it
-// was the first requeue of the run.
-func (l *Ledger) requeue(j *Job, now time.Duration) (first bool) {
+// requeue records that a job went back to the backlog after its first or
+// a later attempt, and reports whether it was the first requeue of the run.
+func (l *Ledger) requeue(firstAttempt bool, now time.Duration) (first bool) {
 	l.inFlight.Add(-1)
 	l.requeues.Add(1)
-	if j.Attempts == 1 {
+	if firstAttempt {
 		l.requeuedJobs.Add(1)
 	}
 	return l.firstRequeue.CompareAndSwap(-1, int64(now))

@@ -11,7 +11,9 @@ import (
 )
 
 // Stream returns the random stream of one thing in the model (one job, one
-// VM), fixed by the run's seed and the thing's identity. Every draw for that
+// VM), fixed by the run's seed and the thing's identity. The model uses:
+// no id for arrivals; (0) for the janitor; (job, 0) for a job's own draws;
+// (job, attempt) for the VM of each attempt, attempts counting from 1. Every draw for that
 // thing comes from its own stream, so a run with the same seed draws the same
 // numbers however its goroutines are scheduled.
 func Stream(seed uint64, id ...uint64) *rand.Rand {

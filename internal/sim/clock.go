@@ -65,14 +65,17 @@ func (c *Clock) wall(d time.Duration) time.Duration {
 }
 
 // Sleep waits for d of model time. It returns false, early, if ctx is done.
-// A zero or negative d returns at once (after checking ctx), so models with
-// zero latencies run as fast as the machine allows.
+// A d that is zero, negative, or shorter than a nanosecond of wall time at
+// this speed returns at once (after checking ctx), so models with zero
+// latencies run as fast as the machine allows.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
+	wall := c.wall(d)
+	if wall <= 0 {
+		// Too short to wait for at this speed (or no wait at all).
 		return ctx.Err() == nil
 	}
 	from := c.Now()
-	if !c.wait(ctx, c.wall(d)) {
+	if !c.wait(ctx, wall) {
 		return false
 	}
 	c.requested.Add(int64(d))

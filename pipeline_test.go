@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"vmstorm/cluster"
+	"vmstorm/internal/sim"
+	"vmstorm/pipeline"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// runModel runs cfg to its end inside the caller's synctest bubble, where
+// hours of model time pass in milliseconds.
+func runModel(t *testing.T, ctx context.Context, cfg pipeline.Config) *pipeline.Summary {
+	t.Helper()
+	clock := sim.NewClock(cfg.Speed, cfg.Epoch)
+	s, err := pipeline.Run(ctx, cfg, clock, zap.NewNop())
+	require.NoError(t, err)
+	return s
+}
+
+// requireInvariants checks what must hold at the end of every run: every
+// job is accounted for exactly once, and the VM counts agree with each
+// other and with the gauge.
+func requireInvariants(t *testing.T, s *pipeline.Summary) {
+	t.Helper()
+	j, c := s.Jobs, s.Cluster
+	require.Equal(t, j.Arrived, j.Completed+j.Failed+s.Queued+j.InFlight,
+		"arrived = completed + failed + queued + in flight")
+	require.True(t, s.Balanced())
+	require.GreaterOrEqual(t, s.Queued, int64(0))
+	require.GreaterOrEqual(t, j.InFlight, int64(0))
+	require.Equal(t, c.Cloned-c.Destroyed, c.VMs, "VMs cloned - destroyed = VMs on the cluster")
+	require.Equal(t, c.Admitted-c.Released, c.InUse, "VMs powered on - destroyed while holding a slot = gauge")
+	var byState int64
+	for _, n := range c.ByState {
+		byState += n
+	}
+	require.Equal(t, c.VMs, byState, "every VM on the cluster is in exactly one state")
+	require.GreaterOrEqual(t, c.InUse, int64(0))
+	require.LessOrEqual(t, c.PeakInUse, c.Capacity, "the gauge never went above capacity")
+	for _, smp := range s.Series {
+		require.LessOrEqual(t, smp.InUse, smp.Capacity, "gauge above capacity at %v", smp.T)
+		require.GreaterOrEqual(t, smp.InUse, int64(0), "gauge negative at %v", smp.T)
+	}
+}
+
+func meanInUse(series []pipeline.Sample, from time.Duration) float64 {
+	var sum float64
+	var n int
+	for _, s := range series {
+		if s.T >= from {
+			sum += float64(s.InUse)
+			n++
+		}
+	}
+	return sum / float64(n)
+}
+
+func TestHealthyClusterObeysLittlesLaw(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := pipeline.Default()
+		cfg.Seed = 7
+		cfg.Duration = 8 * time.Hour
+		s := runModel(t, t.Context(), cfg)
+		requireInvariants(t, s)
+
+		assert.Zero(t, s.Jobs.Requeues, "a healthy cluster requeues nothing")
+		assert.False(t, s.Filled, "a healthy cluster never fills")
+		assert.False(t, s.Storm.Happened)
+		assert.Zero(t, s.Cluster.ByState[cluster.NeverBooted])
+		assert.Less(t, s.OldestQueued, 5*time.Minute, "the backlog stays small")
+
+		// Little's law, L = λW, over the steady state after a 1h warm-up:
+		// L is the time-averaged gauge, λ the configured arrival rate and W
+		// the measured time a VM holds its slot (power-on to destruction).
+		// Poisson noise over 7h of ~12 arrivals a minute is about 1%; 5%
+		// leaves room for it and for the warm-up's tail.
+		L := meanInUse(s.Series, time.Hour)
+		W := s.Cluster.MeanSlotHeld
+		lambda := cfg.ArrivalsPerMinute / float64(time.Minute)
+		assert.InEpsilon(t, lambda*float64(W), L, 0.05, "L=%.1f VMs, λW=%.1f VMs", L, lambda*float64(W))
+
+		// And W is what the configuration predicts: boot, build, then on
+		// average half a janitor loop before the VM is picked, the pacing of
+		// the pass, and the destroy itself. (Build times are capped by the
+		// build timeout far out in the tail, so the mean barely moves.)
+		predictedW := cfg.PowerOn.Mean + cfg.Build.Mean + cfg.CleanupEvery/2 + cfg.Destroy.Mean
+		assert.InEpsilon(t, float64(predictedW), float64(W), 0.10, "W=%v, predicted %v", W, predictedW)
+	})
+}
+
+func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
+	tests := []struct {
+		name                     string
+		vms                      int64
+		perMinute                float64
+		buildWorkers, runWorkers int
+	}{
+		{"2015 defaults", 200, 12, 50, 250},
+		{"bigger cluster, busier day", 2000, 120, 300, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := pipeline.Default()
+				cfg.Seed = 11
+				cfg.VMs, cfg.ArrivalsPerMinute = tt.vms, tt.perMinute
+				cfg.BuildWorkers, cfg.RunWorkers = tt.buildWorkers, tt.runWorkers
+				cfg.BreakCleanup = true
+				lambda := tt.perMinute / float64(time.Minute) // per ns
+				fillPredicted := time.Duration(float64(tt.vms)/lambda) + cfg.Clone.Mean
+				cfg.Duration = 2*fillPredicted + cfg.BuildTimeout
+				s := runModel(t, t.Context(), cfg)
+				requireInvariants(t, s)
+
+				// With nothing destroyed, the gauge counts every power-on: it
+				// reaches capacity when the capacity-th job has arrived and
+				// been cloned. Arrival times are Poisson, so the capacity-th
+				// arrival has a standard deviation of sqrt(capacity)/λ.
+				require.True(t, s.Filled, "the cluster fills")
+				sd := time.Duration(sqrt(float64(tt.vms)) / lambda)
+				assert.InDelta(t, float64(fillPredicted), float64(s.FilledAt), float64(4*sd+2*cfg.Clone.Spread),
+					"filled at %v, predicted %v ± %v", s.FilledAt, fillPredicted, 4*sd)
+				assert.Equal(t, tt.vms, s.Cluster.InUse, "the cluster stays full")
+
+				// After the fill, and once the builds already running are
+				// over, nothing completes, requeues outrun arrivals in every
+				// window, and the backlog grows.
+				quiet := s.FilledAt + cfg.BuildTimeout + cfg.PowerOn.Mean*10
+				window := 10 * time.Minute
+				var prev *pipeline.Sample
+				for i := range s.Series {
+					smp := &s.Series[i]
+					if smp.T < quiet {
+						continue
+					}
+					if prev != nil && smp.T-prev.T >= window {
+						assert.Equal(t, prev.Completed, smp.Completed, "no build completes after the fill (%v to %v)", prev.T, smp.T)
+						requeues, arrivals := smp.Requeues-prev.Requeues, smp.Arrived-prev.Arrived
+						assert.Greater(t, requeues, arrivals, "requeues outrun arrivals (%v to %v)", prev.T, smp.T)
+						assert.Greater(t, smp.Backlog, prev.Backlog, "the backlog grows (%v to %v)", prev.T, smp.T)
+						prev = smp
+					}
+					if prev == nil {
+						prev = smp
+					}
+				}
+				require.NotNil(t, prev, "the run lasts past the quiet point")
+
+				assert.True(t, s.Storm.Happened)
+				assert.Greater(t, s.Storm.PerArrival, 1.0)
+				assert.Zero(t, s.Cluster.Destroyed, "a janitor that cannot log in destroys nothing")
+				// Every failed power-on left a never-booted VM behind: the
+				// requeues themselves leak VMs.
+				assert.Equal(t, s.Jobs.Requeues, s.Cluster.ByState[cluster.NeverBooted])
+				assert.Greater(t, s.Cluster.VMs, s.Cluster.Capacity, "the true VM count passes capacity")
+				assert.Zero(t, s.Janitor.Reported, "broken from the start, it never reported a count")
+			})
+		})
+	}
+}
+
+func sqrt(x float64) float64 {
+	r := x
+	for range 50 {
+		r = (r + x/r) / 2
+	}
+	return r
+}
+
+func TestJanitorKeepsReportingItsLastCountOnceBroken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := pipeline.Default()
+		cfg.Seed = 3
+		cfg.BreakCleanup, cfg.BreakAt = true, 90*time.Minute
+		cfg.Duration = 3 * time.Hour
+		s := runModel(t, t.Context(), cfg)
+		requireInvariants(t, s)
+
+		var atBreak int64
+		for _, smp := range s.Series {
+			if smp.T < cfg.BreakAt {
+				atBreak = smp.ReportedVMs
+				continue
+			}
+			assert.Equal(t, atBreak, smp.ReportedVMs, "reported count frozen at %v", smp.T)
+		}
+		assert.Greater(t, atBreak, int64(50), "before the break the janitor reported a normal count")
+		assert.Equal(t, atBreak, s.Janitor.Reported)
+		assert.Greater(t, s.Cluster.VMs, 2*atBreak, "while the true count grew far past it")
+		assert.Positive(t, s.Janitor.Passes)
+		assert.Positive(t, s.Janitor.FailedPasses)
+	})
+}
+
+func TestSameSeedSameRun(t *testing.T) {
+	run := func(seed uint64) *pipeline.Summary {
+		var s *pipeline.Summary
+		synctest.Test(t, func(t *testing.T) {
+			cfg := pipeline.Default()
+			cfg.Seed = seed
+			cfg.BreakCleanup, cfg.BreakAt = true, 20*time.Minute
+			s = runModel(t, t.Context(), cfg)
+		})
+		return s
+	}
+	a, b, c := run(42), run(42), run(43)
+	assert.Equal(t, a.Series, b.Series, "same seed, same run")
+	assert.Equal(t, a.Jobs, b.Jobs)
+	assert.Equal(t, a.Waits, b.Waits)
+	assert.NotEqual(t, a.Series, c.Series, "another seed, another run")
+}
+
+func TestRunEndsWhenAllJobsFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := pipeline.Default()
+		cfg.Seed = 5
+		cfg.MaxJobs = 300
+		cfg.Duration = 48 * time.Hour
+		s := runModel(t, t.Context(), cfg)
+		requireInvariants(t, s)
+		assert.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
+		assert.Equal(t, int64(300), s.Jobs.Arrived)
+		assert.Equal(t, int64(300), s.Jobs.Completed)
+		assert.Less(t, s.Model, 48*time.Hour)
+	})
+}
+
+func TestCancelledRunAccountsForEveryJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := pipeline.Default()
+		cfg.Seed = 9
+		cfg.BreakCleanup = true
+		cfg.Duration = 10 * time.Hour
+		ctx, cancel := context.WithCancel(t.Context())
+		// Cancel at 40 model minutes, mid-storm, with jobs in every stage.
+		time.AfterFunc(time.Duration(float64(40*time.Minute)/cfg.Speed), cancel)
+		s := runModel(t, ctx, cfg)
+		requireInvariants(t, s)
+		assert.Contains(t, s.Ended, "interrupted")
+		assert.InDelta(t, float64(40*time.Minute), float64(s.Model), float64(time.Second))
+		assert.Positive(t, s.Jobs.InFlight)
+		assert.Positive(t, s.Queued)
+	})
+}
+
+// TestStressManyWorkers runs thousands of workers on a small cluster at
+// full speed, with no fake clock, so that the race detector sees real
+// interleavings: contended admission, requeues, cleanup and completion. A
+// job gives up after a few failed starts, so that the never-booted VMs each
+// failure leaves (which the janitor lists on every pass) stay bounded.
+func TestStressManyWorkers(t *testing.T) {
+	cfg := pipeline.Default()
+	cfg.Seed = 1
+	cfg.Speed = 1
+	cfg.VMs = 100
+	cfg.MaxJobs = 20000
+	cfg.MaxAttempts = 4
+	cfg.ArrivalsPerMinute = 1e6 // a job every ~60µs
+	cfg.BuildWorkers, cfg.RunWorkers, cfg.CleanupWorkers = 1000, 1000, 100
+	cfg.QueueSize = 16
+	cfg.Clone.Mean, cfg.Clone.Spread = time.Millisecond, time.Millisecond
+	cfg.PowerOn.Mean, cfg.PowerOn.Spread = 0, 0
+	cfg.Build.Mean, cfg.Build.Spread = 2*time.Millisecond, 2*time.Millisecond
+	cfg.Destroy.Mean, cfg.Destroy.Spread = 100*time.Microsecond, 0
+	cfg.CleanupEvery, cfg.CleanupRate = 2*time.Millisecond, 0
+	cfg.StatusEvery, cfg.SampleEvery = 100*time.Millisecond, 10*time.Millisecond
+	cfg.Duration = 2 * time.Minute // a safety net: the run ends when all jobs are done
+
+	s, err := pipeline.Run(t.Context(), cfg, sim.NewClock(cfg.Speed, time.Time{}), zap.NewNop())
+	require.NoError(t, err)
+	requireInvariants(t, s)
+	require.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
+	assert.Equal(t, cfg.MaxJobs, s.Jobs.Completed+s.Jobs.Failed)
+	assert.Positive(t, s.Jobs.Completed)
+	assert.Positive(t, s.Jobs.Requeues, "the small cluster was contended")
+	assert.Equal(t, cfg.VMs, s.Cluster.PeakInUse, "and full at times")
+	t.Logf("%d completed, %d failed, %d requeues, %v wall", s.Jobs.Completed, s.Jobs.Failed, s.Jobs.Requeues, s.Wall)
+}
