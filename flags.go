@@ -56,16 +56,19 @@ func parseFlags(args []string, usage io.Writer) (pipeline.Config, options, error
 	fs.DurationVar(&cfg.SampleEvery, "sample-every", cfg.SampleEvery, "model `time` between samples of the model's state")
 	fs.StringVar(&opt.logFile, "log-file", "", "write every lifecycle event to this `file` as JSON lines, for tail -f | jq")
 
-	fs.Usage = func() {
+	printUsage := func() {
 		fmt.Fprintf(usage, "vmstorm models the 2015-08-04 Travis CI OS X outage: a broken VM janitor, a full cluster, a requeue storm.\n\n")
 		fmt.Fprintf(usage, "Usage: vmstorm [flags]\n  e.g. vmstorm -vms 200 -break-cleanup\n\nTimes are Go durations (90s, 10m, 4h) of model time.\n\nFlags:\n")
 		fs.SetOutput(usage)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
+	// The flag package calls Usage on every parse error; the usage is for
+	// -h alone, and an error gets its one line from the caller.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			printUsage()
 			return cfg, opt, err
 		}
 		return cfg, opt, explain(fs, err)
@@ -79,7 +82,7 @@ func parseFlags(args []string, usage io.Writer) (pipeline.Config, options, error
 	return cfg, opt, nil
 }
 
-var flagInError = regexp.MustCompile(`for flag -([\w-]+)`)
+var flagInError = regexp.MustCompile(`for (?:flag )?-([\w-]+)`)
 
 // explain adds to a flag package error what a valid value looks like.
 func explain(fs *flag.FlagSet, err error) error {

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -229,6 +230,37 @@ func TestPlayEventsAtTheSameTime(t *testing.T) {
 		tl.Begin(&f, log).Play(t.Context(), clock, &f, log)
 		assert.Equal(t, []string{"a", "b", "c"}, r.got())
 		assert.Equal(t, time.Minute, clock.Now())
+	})
+}
+
+func TestBeginAndPlayKeepTiesInOrder(t *testing.T) {
+	// Enough events that a sort could reorder ties: events due at one time
+	// happen in timeline order.
+	synctest.Test(t, func(t *testing.T) {
+		clock := sim.NewClock(60, time.Time{})
+		log, logs := observed()
+		var r recorder
+		var tl Timeline
+		var want []string
+		for slot := range 4 { // want: slot by slot, each in timeline order
+			for i := range 60 {
+				if i%4 == slot {
+					want = append(want, fmt.Sprintf("e%02d", i))
+				}
+			}
+		}
+		for i := range 60 {
+			at := time.Duration(i%4) * time.Minute // 0, 1m, 2m, 3m, 0, ...
+			tl = append(tl, r.event(at, fmt.Sprintf("e%02d", i)))
+		}
+		var f Faults
+		rest := tl.Begin(&f, log)
+		assert.Equal(t, want[:15], r.got(), "due at zero")
+		assert.Equal(t, want[15:], names(rest))
+		rest.Play(t.Context(), clock, &f, log)
+		assert.Equal(t, want, r.got())
+		assert.Equal(t, want, messages(logs))
+		assert.Equal(t, 3*time.Minute, clock.Now())
 	})
 }
 

@@ -47,7 +47,7 @@ func Default() Config {
 	return Config{
 		VMs:               200,
 		Duration:          time.Hour,
-		Speed:             60,
+		Speed:             120,
 		ArrivalsPerMinute: 12,
 		BuildWorkers:      50,
 		RunWorkers:        250,

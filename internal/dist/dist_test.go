@@ -115,19 +115,24 @@ func moments(xs []float64) (mean, sd float64) {
 }
 
 func TestLatencyDrawMeanAndSpread(t *testing.T) {
-	// Tolerances: with 100k draws and a spread of at most half the mean, the
-	// standard error of the sample mean is under 0.2% and that of the sample
-	// standard deviation under 0.5% (log-normal kurtosis included), so 2% and
-	// 5% are many standard errors wide.
+	// Tolerances: with 100k draws the standard error of the sample mean is
+	// CV/316 (0.32% of the mean at a spread equal to the mean), so 2% is six
+	// standard errors or more. The sample standard deviation converges more
+	// slowly on a long tail: its standard error is under 0.5% for a spread
+	// of at most half the mean (log-normal kurtosis included), so it is
+	// checked, to 5%, only there.
 	const n = 100_000
 	tests := []struct {
-		name string
-		l    Latency
+		name        string
+		l           Latency
+		checkSpread bool
 	}{
-		{"narrow", Latency{Mean: 30 * time.Second, Spread: 3 * time.Second}},
-		{"clone", Latency{Mean: 30 * time.Second, Spread: 10 * time.Second}},
-		{"boot", Latency{Mean: 2 * time.Minute, Spread: time.Minute}},
-		{"short", Latency{Mean: 200 * time.Millisecond, Spread: 100 * time.Millisecond}},
+		{"narrow", Latency{Mean: 30 * time.Second, Spread: 3 * time.Second}, true},
+		{"clone", Latency{Mean: 30 * time.Second, Spread: 10 * time.Second}, true},
+		{"boot", Latency{Mean: 2 * time.Minute, Spread: time.Minute}, true},
+		{"short", Latency{Mean: 200 * time.Millisecond, Spread: 100 * time.Millisecond}, true},
+		{"wide", Latency{Mean: time.Minute, Spread: time.Minute}, false},
+		{"very wide", Latency{Mean: time.Minute, Spread: 90 * time.Second}, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +147,9 @@ func TestLatencyDrawMeanAndSpread(t *testing.T) {
 			}
 			mean, sd := moments(xs)
 			assert.InEpsilon(t, float64(tt.l.Mean), mean, 0.02, "mean")
-			assert.InEpsilon(t, float64(tt.l.Spread), sd, 0.05, "standard deviation")
+			if tt.checkSpread {
+				assert.InEpsilon(t, float64(tt.l.Spread), sd, 0.05, "standard deviation")
+			}
 		})
 	}
 }

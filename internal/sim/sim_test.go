@@ -452,8 +452,9 @@ func TestQueueCompactionKeepsOrder(t *testing.T) {
 
 func TestQueuePopCompaction(t *testing.T) {
 	// White-box: push and pop directly, checking the head item each time.
+	// Items are 1, 2, 3, ... so that a zero is a cleared slot.
 	var q Queue[int]
-	next, want := 0, 0
+	next, want := 1, 1
 	for cycle := range 1000 {
 		for range 3 + cycle%7 {
 			q.push(next)
@@ -472,8 +473,17 @@ func TestQueuePopCompaction(t *testing.T) {
 		// Spent slots do not pile up: past 64 of them, they are at most
 		// half of the array.
 		require.True(t, q.head <= 64 || q.head*2 < len(q.items), "cycle %d: head %d of %d", cycle, q.head, len(q.items))
+		// Slots that no longer hold a queued item are cleared, so that
+		// the array does not keep items alive.
+		for i, v := range q.items[:q.head] {
+			require.Zero(t, v, "cycle %d: popped slot %d", cycle, i)
+		}
+		for i, v := range q.items[len(q.items):cap(q.items)] {
+			require.Zero(t, v, "cycle %d: slot %d beyond the end", cycle, len(q.items)+i)
+		}
 	}
 	left := q.Drain()
+	require.Len(t, left, next-want)
 	for i, v := range left {
 		require.Equal(t, want+i, v)
 	}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // part of the one-line error
+	}{
+		{[]string{"-vms", "0"}, "-vms 0: want an integer from 1 to"},
+		{[]string{"-vms", "-5"}, "-vms -5: want an integer"},
+		{[]string{"-vms", "many"}, `invalid value "many" for flag -vms: want a whole number`},
+		{[]string{"-speed", "0"}, "-speed 0: want model seconds per wall second"},
+		{[]string{"-speed", "NaN"}, "-speed NaN: want"},
+		{[]string{"-arrival-rate", "-1"}, "-arrival-rate -1: want jobs per model minute, above 0"},
+		{[]string{"-cleanup-rate", "-1"}, "-cleanup-rate -1: want VMs per model second"},
+		{[]string{"-duration", "10"}, `invalid value "10" for flag -duration: want a Go duration such as 90s`},
+		{[]string{"-duration", "0s"}, "-duration 0s: want a duration above 0"},
+		{[]string{"-clone-time", "-1s"}, "-clone-time -1s: want a duration of 0 or more"},
+		{[]string{"-cleanup-every", "0s"}, "-cleanup-every 0s: want a duration above 0"},
+		{[]string{"-build-workers", "0"}, "-build-workers 0: want an integer from 1"},
+		{[]string{"-break-cleanup=maybe"}, `-break-cleanup: want true or false`},
+		{[]string{"-break-at", "2h", "-duration", "1h"}, "-break-at 2h0m0s: want a model time within the run's -duration 1h0m0s"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag; run 'vmstorm -h'"},
+		{[]string{"stray"}, `unexpected argument "stray"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, err := parseFlags(tt.args, io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}
+
+func TestDefaultFlagsAreValid(t *testing.T) {
+	for _, args := range [][]string{nil, {"-vms", "200", "-break-cleanup"}, {"-duration", "90s", "-speed", "1000"}} {
+		_, _, err := parseFlags(args, io.Discard)
+		assert.NoError(t, err, "%v", args)
+	}
+}
+
+func TestHelpListsEveryFlagWithItsDefault(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := parseFlags([]string{"-h"}, &out)
+	require.True(t, errors.Is(err, flag.ErrHelp))
+	help := out.String()
+	for _, name := range []string{"vms", "break-cleanup", "duration", "speed", "seed", "arrival-rate", "log-file",
+		"build-workers", "run-workers", "cleanup-workers", "clone-time", "boot-time", "build-time", "destroy-time",
+		"start-timeout", "cleanup-every", "cleanup-rate", "cleanup-cutoff", "max-attempts", "status-every"} {
+		assert.Contains(t, help, "-"+name+" ", "help lists -%s", name)
+	}
+	assert.Contains(t, help, "(default 200)")
+	assert.Contains(t, help, "(default 1h0m0s)")
+}
+
+// binary builds vmstorm once for the tests that run it as a user would.
+var builtBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "vmstorm-test")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "vmstorm")
+	out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
+	if err != nil {
+		return "", errors.New(string(out))
+	}
+	return path, nil
+})
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	path, err := builtBinary()
+	require.NoError(t, err)
+	return path
+}
+
+func TestBinaryRejectsBadInputWithStatus2AndWritesNothing(t *testing.T) {
+	bin := buildBinary(t)
+	for _, args := range [][]string{{"-vms", "0"}, {"-speed", "0"}, {"-unknown"}, {"-duration", "soon"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			logFile := filepath.Join(t.TempDir(), "events.jsonl")
+			cmd := exec.Command(bin, append([]string{"-log-file", logFile}, args...)...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit)
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Empty(t, stdout.String())
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+			assert.True(t, strings.HasPrefix(stderr.String(), "vmstorm: "))
+			assert.NoFileExists(t, logFile, "nothing half-written")
+		})
+	}
+}
+
+func TestBinaryHelpExitsZero(t *testing.T) {
+	out, err := exec.Command(buildBinary(t), "-h").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "-break-cleanup")
+}
+
+// TestSignalStopsRunCleanly interrupts a long run once it is under way,
+// and checks the summary is printed, the log file is complete and the exit
+// status follows the convention.
+func TestSignalStopsRunCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	tests := []struct {
+		sig  syscall.Signal
+		code int
+		name string
+	}{
+		{syscall.SIGINT, 130, "interrupt"},
+		{syscall.SIGTERM, 143, "terminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logFile := filepath.Join(t.TempDir(), "events.jsonl")
+			cmd := exec.Command(bin, "-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600",
+				"-status-every", "1m", "-log-file", logFile)
+			var stdout bytes.Buffer
+			cmd.Stdout = &stdout
+			stderr, err := cmd.StderrPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+
+			// Wait until the run reports its state, then interrupt it.
+			lines := bufio.NewScanner(stderr)
+			for lines.Scan() && !strings.Contains(lines.Text(), "\tstatus\t") {
+			}
+			require.NoError(t, cmd.Process.Signal(tt.sig))
+			_, _ = io.Copy(io.Discard, stderr)
+			err = cmd.Wait()
+
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit)
+			assert.Equal(t, tt.code, exit.ExitCode())
+			assert.Contains(t, stdout.String(), "vmstorm summary")
+			assert.Contains(t, stdout.String(), "interrupted: "+tt.name+" received")
+			assert.Contains(t, stdout.String(), "nothing lost  ")
+			assert.Contains(t, stdout.String(), "yes:")
+
+			data, err := os.ReadFile(logFile)
+			require.NoError(t, err)
+			events := strings.Split(strings.TrimSpace(string(data)), "\n")
+			require.Greater(t, len(events), 2)
+			for i, line := range events {
+				var ev map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &ev), "line %d is JSON: %s", i+1, line)
+				assert.Contains(t, ev, "model_s", "line %d has model time", i+1)
+			}
+			var last map[string]any
+			require.NoError(t, json.Unmarshal([]byte(events[len(events)-1]), &last))
+			assert.Equal(t, "run_ended", last["msg"], "the log was flushed to its last line")
+		})
+	}
+}
