@@ -45,11 +45,15 @@ func (g *Gauge) TryAcquire() (int64, bool) {
 // taken is a bug in the caller, and panics rather than let the gauge go
 // negative.
 func (g *Gauge) Release() int64 {
-	n := g.inUse.Add(-1)
-	if n < 0 {
-		panic("capacity: released more VMs than were admitted")
+	for {
+		n := g.inUse.Load()
+		if n <= 0 {
+			panic("capacity: released more VMs than were admitted")
+		}
+		if g.inUse.CompareAndSwap(n, n-1) {
+			return n - 1
+		}
 	}
-	return n
 }
 
 // InUse is the number of VMs holding capacity now.

@@ -55,7 +55,7 @@ func BenchmarkThroughput(b *testing.B) {
 // latencies drift from the configured ones as the wall-clock waits shrink.
 // The highest speed with a drift under 1% is the fastest faithful speed.
 func BenchmarkModelSpeed(b *testing.B) {
-	for _, speed := range []float64{240, 480, 960, 3840, 15360} {
+	for _, speed := range []float64{240, 480, 720, 960, 3840, 15360} {
 		b.Run(fmt.Sprintf("speed=%g", speed), func(b *testing.B) {
 			cfg := pipeline.Default()
 			cfg.Seed = 1

@@ -1,0 +1,160 @@
+package workers
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"vmstorm/capacity"
+	"vmstorm/cluster"
+	"vmstorm/internal/sim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestJanitorPassPicksWhatThe2015JanitorDestroyed puts one VM in each state
+// on a cluster and checks which of them one janitor pass hands over for
+// destruction: finished VMs, and booted VMs older than the cutoff; never a
+// VM with zero uptime, however old.
+func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
+	const cutoff = 2 * time.Hour
+	tests := []struct {
+		name    string
+		make    func(ctx context.Context, c *cluster.Cluster) *cluster.VM
+		age     time.Duration // how long before the pass the VM was made
+		destroy bool
+	}{
+		{"finished", finishedVM, time.Minute, true},
+		{"running, young", runningVM, time.Minute, false},
+		{"running, past the cutoff", runningVM, cutoff + time.Minute, true},
+		{"never booted, young", neverBootedVM, time.Minute, false},
+		{"never booted, past the cutoff", neverBootedVM, cutoff + time.Minute, false},
+		{"cloned, not yet powered on", clonedVM, time.Minute, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := t.Context()
+				clock := sim.NewClock(1, time.Time{})
+				c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(1))
+				vm := tt.make(ctx, c)
+				require.True(t, clock.Sleep(ctx, tt.age))
+
+				out := make(chan *cluster.VM, 1)
+				j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+					LoginFails: func() bool { return false }, Every: time.Minute, Cutoff: cutoff, Out: out}
+				require.True(t, j.pass(ctx))
+				if tt.destroy {
+					require.Len(t, out, 1)
+					assert.Same(t, vm, <-out)
+				} else {
+					assert.Empty(t, out)
+				}
+				assert.Equal(t, int64(1), j.Stats().Reported, "it reports every VM it saw")
+			})
+		})
+	}
+}
+
+func clonedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
+	vm, _ := c.Clone(ctx, 1, 1)
+	return vm
+}
+
+func runningVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
+	vm := clonedVM(ctx, c)
+	if err := c.PowerOn(ctx, vm); err != nil {
+		panic(err)
+	}
+	return vm
+}
+
+func finishedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
+	vm := runningVM(ctx, c)
+	c.Release(vm)
+	return vm
+}
+
+// neverBootedVM fills the cluster's one slot with another VM, so that this
+// one's power-on fails.
+func neverBootedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
+	occupier, _ := c.Clone(ctx, 2, 1)
+	if err := c.PowerOn(ctx, occupier); err != nil {
+		panic(err)
+	}
+	vm := clonedVM(ctx, c)
+	if err := c.PowerOn(ctx, vm); err == nil {
+		panic("power-on on a full cluster succeeded")
+	}
+	// Take the occupier off the cluster, so only vm is listed.
+	c.Claim(occupier)
+	c.Destroy(ctx, occupier)
+	return vm
+}
+
+// TestBrokenJanitorFreezesItsReportedCount checks the 2015 reporting defect:
+// a pass that cannot log in destroys nothing and leaves the reported count
+// at its last good value.
+func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		clock := sim.NewClock(1, time.Time{})
+		c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(10))
+		finishedVM(ctx, c)
+		broken := false
+		out := make(chan *cluster.VM, 10)
+		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+			LoginFails: func() bool { return broken }, Every: time.Minute, Cutoff: time.Hour, Out: out}
+
+		require.True(t, j.pass(ctx))
+		assert.Equal(t, int64(1), j.Stats().Reported)
+		<-out
+
+		broken = true
+		for id := uint64(10); id < 15; id++ {
+			vm, _ := c.Clone(ctx, id, 1)
+			require.NoError(t, c.PowerOn(ctx, vm))
+			c.Release(vm)
+		}
+		require.True(t, j.pass(ctx))
+		assert.Empty(t, out, "a janitor that cannot log in hands out nothing")
+		assert.Equal(t, int64(1), j.Stats().Reported, "and keeps reporting its last count")
+		assert.Equal(t, int64(6), c.Stats().VMs)
+		assert.Equal(t, JanitorStats{Passes: 1, FailedPasses: 1, Reported: 1}, j.Stats())
+	})
+}
+
+// TestJanitorPacesItsPass checks RATE_PER_SECOND: a pass over n destroyable
+// VMs hands them out 1/rate apart.
+func TestJanitorPacesItsPass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		clock := sim.NewClock(1, time.Time{})
+		c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(100))
+		for id := uint64(1); id <= 20; id++ {
+			vm, _ := c.Clone(ctx, id, 1)
+			require.NoError(t, c.PowerOn(ctx, vm))
+			c.Release(vm)
+		}
+		out := make(chan *cluster.VM, 100)
+		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+			LoginFails: func() bool { return false }, Every: time.Minute, RatePerSecond: 5, Cutoff: time.Hour, Out: out}
+		start := clock.Now()
+		require.True(t, j.pass(ctx))
+		assert.Len(t, out, 20)
+		// The first goes at once, then one every 200ms.
+		assert.Equal(t, 19*200*time.Millisecond, clock.Now()-start)
+		var prev uint64
+		for range 20 {
+			vm := <-out
+			assert.Greater(t, vm.JobID, prev, "oldest first")
+			prev = vm.JobID
+		}
+	})
+}
