@@ -80,7 +80,7 @@ func TestHealthyClusterObeysLittlesLaw(t *testing.T) {
 		assert.False(t, s.Filled, "a healthy cluster never fills")
 		assert.False(t, s.Storm.Happened)
 		assert.Zero(t, s.Cluster.ByState[cluster.NeverBooted])
-		assert.Less(t, s.OldestQueued, 5*time.Minute, "the backlog stays small")
+		assert.Less(t, s.StillWaiting.Max, 5*time.Minute, "the backlog stays small")
 
 		// Little's law, L = λW, over the steady state after a 1h warm-up:
 		// L is the time-averaged gauge, λ the configured arrival rate and W

@@ -48,7 +48,7 @@ type reporter struct {
 	lastStatus Sample
 	full       bool
 	storm      bool
-	stormStart time.Duration // first storm start, if stormSeen
+	stormStart time.Duration // when the first storm was detected, if stormSeen
 	stormSeen  bool
 	peakRate   float64 // highest requeue rate over a status window, per model minute
 }
@@ -122,7 +122,7 @@ func (r *reporter) status(s Sample) {
 	case storm && !r.storm:
 		r.storm = true
 		if !r.stormSeen {
-			r.stormSeen, r.stormStart = true, prev.T
+			r.stormSeen, r.stormStart = true, s.T
 		}
 		r.log.Error("requeue_storm", zap.Float64("requeues_per_min", round1(requeueRate)),
 			zap.Float64("arrivals_per_min", round1(arrivalRate)),
