@@ -61,11 +61,11 @@ type Timeline []Event
 // Begin sorts the timeline, applies the events due at model time zero (or
 // before), so that they hold before any part of the model starts, and
 // returns the events still to come, for Play.
-func (tl Timeline) Begin(faults *Faults, log *zap.Logger) Timeline {
+func (tl Timeline) Begin(faults *Faults, log *zap.Logger, applied func(Event)) Timeline {
 	events := append(Timeline(nil), tl...)
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At < events[j].At })
 	for len(events) > 0 && events[0].At <= 0 {
-		events[0].apply(faults, log)
+		events[0].apply(faults, log, applied)
 		events = events[1:]
 	}
 	return events
@@ -73,16 +73,20 @@ func (tl Timeline) Begin(faults *Faults, log *zap.Logger) Timeline {
 
 // Play waits for each event's model time and applies it, in order, until
 // the events run out or ctx is done. The timeline must have come from Begin.
-func (tl Timeline) Play(ctx context.Context, clock *sim.Clock, faults *Faults, log *zap.Logger) {
+// Begin and Play call applied, if not nil, after applying each event.
+func (tl Timeline) Play(ctx context.Context, clock *sim.Clock, faults *Faults, log *zap.Logger, applied func(Event)) {
 	for _, ev := range tl {
 		if !clock.SleepUntil(ctx, ev.At) {
 			return
 		}
-		ev.apply(faults, log)
+		ev.apply(faults, log, applied)
 	}
 }
 
-func (ev Event) apply(faults *Faults, log *zap.Logger) {
+func (ev Event) apply(faults *Faults, log *zap.Logger, applied func(Event)) {
 	ev.Apply(faults)
 	log.Warn(ev.Name, zap.String("note", ev.Note))
+	if applied != nil {
+		applied(ev)
+	}
 }

@@ -123,7 +123,7 @@ func TestBegin(t *testing.T) {
 	log, logs := observed()
 	var f Faults
 
-	rest := tl.Begin(&f, log)
+	rest := tl.Begin(&f, log, nil)
 
 	assert.Equal(t, []string{"before_start", "at_0_first", "at_0_second"}, r.got(),
 		"events at or before zero are applied at once, in time order, ties in timeline order")
@@ -155,7 +155,7 @@ func TestBeginAppliesFaultsAtZero(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			log, logs := observed()
 			var f Faults
-			rest := tt.tl.Begin(&f, log)
+			rest := tt.tl.Begin(&f, log, nil)
 			assert.Equal(t, tt.wantBroken, f.CleanupLoginBroken())
 			assert.Equal(t, tt.wantRest, names(rest))
 			assert.Equal(t, len(tt.tl)-len(rest), logs.Len())
@@ -186,11 +186,11 @@ func TestPlayAppliesEachAtItsModelTime(t *testing.T) {
 				}
 			}
 		}
-		rest := tl.Begin(&f, log)
+		rest := tl.Begin(&f, log, nil)
 		require.Len(t, rest, 2)
 
 		var wg sync.WaitGroup
-		wg.Go(func() { rest.Play(t.Context(), clock, &f, log) })
+		wg.Go(func() { rest.Play(t.Context(), clock, &f, log, nil) })
 
 		// Just before each event the fault is as it was; at it, changed.
 		time.Sleep(rotateAt/60 - time.Nanosecond)
@@ -227,7 +227,7 @@ func TestPlayEventsAtTheSameTime(t *testing.T) {
 		var r recorder
 		tl := Timeline{r.event(time.Minute, "b"), r.event(time.Minute, "c"), r.event(30*time.Second, "a")}
 		var f Faults
-		tl.Begin(&f, log).Play(t.Context(), clock, &f, log)
+		tl.Begin(&f, log, nil).Play(t.Context(), clock, &f, log, nil)
 		assert.Equal(t, []string{"a", "b", "c"}, r.got())
 		assert.Equal(t, time.Minute, clock.Now())
 	})
@@ -254,10 +254,10 @@ func TestBeginAndPlayKeepTiesInOrder(t *testing.T) {
 			tl = append(tl, r.event(at, fmt.Sprintf("e%02d", i)))
 		}
 		var f Faults
-		rest := tl.Begin(&f, log)
+		rest := tl.Begin(&f, log, nil)
 		assert.Equal(t, want[:15], r.got(), "due at zero")
 		assert.Equal(t, want[15:], names(rest))
-		rest.Play(t.Context(), clock, &f, log)
+		rest.Play(t.Context(), clock, &f, log, nil)
 		assert.Equal(t, want, r.got())
 		assert.Equal(t, want, messages(logs))
 		assert.Equal(t, 3*time.Minute, clock.Now())
@@ -271,9 +271,9 @@ func TestPlayLateStartAppliesPastEventsAtOnce(t *testing.T) {
 		var r recorder
 		tl := Timeline{r.event(time.Minute, "past"), r.event(3*time.Minute, "future")}
 		var f Faults
-		rest := tl.Begin(&f, log)
+		rest := tl.Begin(&f, log, nil)
 		require.True(t, clock.Sleep(t.Context(), 2*time.Minute))
-		rest.Play(t.Context(), clock, &f, log)
+		rest.Play(t.Context(), clock, &f, log, nil)
 		assert.Equal(t, []string{"past", "future"}, r.got())
 		assert.Equal(t, 3*time.Minute, clock.Now())
 	})
@@ -285,13 +285,13 @@ func TestPlayReturnsOnCancel(t *testing.T) {
 		log, logs := observed()
 		var f Faults
 		tl := Timeline{RotateCleanupPassword(10 * time.Minute), FixCleanupPassword(30 * time.Minute)}
-		rest := tl.Begin(&f, log)
+		rest := tl.Begin(&f, log, nil)
 
 		ctx, cancel := context.WithCancel(t.Context())
 		var returnedAt time.Duration
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			rest.Play(ctx, clock, &f, log)
+			rest.Play(ctx, clock, &f, log, nil)
 			returnedAt = clock.Now()
 		})
 		require.True(t, clock.Sleep(t.Context(), 15*time.Minute))
@@ -311,7 +311,7 @@ func TestPlayCancelledBeforeStart(t *testing.T) {
 		var f Faults
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		Timeline{RotateCleanupPassword(time.Minute)}.Play(ctx, clock, &f, log)
+		Timeline{RotateCleanupPassword(time.Minute)}.Play(ctx, clock, &f, log, nil)
 		assert.False(t, f.CleanupLoginBroken())
 		assert.Zero(t, logs.Len())
 		assert.Zero(t, clock.Now())

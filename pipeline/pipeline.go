@@ -35,7 +35,10 @@ var (
 // done; then it stops every goroutine it started, waits for them, and
 // returns the summary. A run that ctx cut short is not an error: its summary
 // says why it ended.
-func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger) (*Summary, error) {
+//
+// Observers, if any, are given every sample and every timeline mark as the
+// run goes.
+func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, observers ...Observer) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,10 +97,12 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger) (*S
 		backlog: func() int { return backlog.Len() + len(arrivals) + len(requeues) + len(dispatch) },
 		stages:  [3]*workers.Stage{&build.Stage, &run.Stage, &cleanup.Stage},
 		log:     log, statusEvery: cfg.StatusEvery, sampleEvery: cfg.SampleEvery,
+		observers: observers,
 	}
+	applied := func(ev incident.Event) { rep.mark(Mark{T: clock.Now(), Name: ev.Name, Note: ev.Note}) }
 
 	log.Info("run_started", cfg.fields()...)
-	future := timeline.Begin(faults, log)
+	future := timeline.Begin(faults, log, applied)
 
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return source.Run(gctx) })
@@ -106,7 +111,7 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger) (*S
 	g.Go(func() error { return run.Run(gctx) })
 	g.Go(func() error { return janitor.Run(gctx) })
 	g.Go(func() error { return cleanup.Run(gctx) })
-	g.Go(func() error { future.Play(gctx, clock, faults, log); return nil })
+	g.Go(func() error { future.Play(gctx, clock, faults, log, applied); return nil })
 	g.Go(func() error { rep.Run(gctx); return nil })
 	g.Go(func() error {
 		if clock.Sleep(gctx, cfg.Duration) {

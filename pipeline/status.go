@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,6 +30,23 @@ type Sample struct {
 	BusyWorkers [3]int64 // build, run, cleanup
 }
 
+// Observer watches a run as it goes: it is given every sample of the
+// model's state, and every event of the run's timeline as it is applied.
+// Calls come from one goroutine at a time, in model-time order; an Observer
+// must return quickly, since sampling waits for it.
+type Observer interface {
+	Observe(Sample)
+	Mark(Mark)
+}
+
+// Mark is one event of a run's timeline (a fault, or an operator's action),
+// as applied.
+type Mark struct {
+	T    time.Duration
+	Name string // the event's fixed snake_case name
+	Note string // what it is, for people
+}
+
 // reporter samples the model at a fixed model interval, logs the status
 // line, and logs the changes of state a person watching should not miss:
 // the cluster filling up, and a requeue storm starting and ending. Its fields
@@ -44,7 +62,11 @@ type reporter struct {
 	statusEvery time.Duration
 	sampleEvery time.Duration
 
+	observers []Observer
+
 	series     []Sample
+	marks      []Mark // guarded by marksMu: the timeline's goroutine adds, the reporter reads
+	marksMu    sync.Mutex
 	lastStatus Sample
 	full       bool
 	storm      bool
@@ -78,7 +100,20 @@ func (r *reporter) sample(t time.Duration) Sample {
 		s.BusyWorkers[i] = st.Stats().BusyNow
 	}
 	r.series = append(r.series, s)
+	for _, o := range r.observers {
+		o.Observe(s)
+	}
 	return s
+}
+
+// mark records a timeline event and passes it to the observers.
+func (r *reporter) mark(m Mark) {
+	r.marksMu.Lock()
+	defer r.marksMu.Unlock()
+	r.marks = append(r.marks, m)
+	for _, o := range r.observers {
+		o.Mark(m)
+	}
 }
 
 func (r *reporter) watch(s Sample) {

@@ -35,6 +35,7 @@ type Summary struct {
 	Janitor         workers.JanitorStats
 	Storm           StormStats
 	Series          []Sample
+	Marks           []Mark        // the timeline's events, as applied
 	Requested       time.Duration // model time that sleeps asked for ...
 	Slept           time.Duration // ... and took: their ratio is the clock's fidelity
 	formatClock     *sim.Clock
@@ -89,7 +90,7 @@ func summarize(in summaryInput) *Summary {
 		Config: in.cfg, Ended: in.ended, Model: in.end, Wall: in.wall,
 		Jobs: in.ledger.Counts(), Queued: int64(len(in.queued)),
 		Cluster: in.cluster.Stats(), Stages: in.stages, Janitor: in.janitor,
-		Series: in.rep.series, formatClock: in.clock,
+		Series: in.rep.series, Marks: in.rep.marks, formatClock: in.clock,
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()
 	s.Waits = waitStats(in.ledger.Waits())
