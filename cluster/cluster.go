@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,10 +54,18 @@ func (s State) String() string {
 // States lists every state, in order.
 var States = [numStates]State{Cloned, Booting, Running, Finished, Orphaned, NeverBooted}
 
-// Errors of a failed power-on. Both make the worker requeue the job.
+// Errors of a failed call. Each makes the worker requeue the job.
 var (
-	ErrNoCapacity   = errors.New("cluster cannot satisfy the VM's resource reservation")
+	// ErrNoCapacity: the cluster holds as many VMs as it can (in 2015: it
+	// could not satisfy the VMs' resource reservations; on a cloud: the
+	// instance quota).
+	ErrNoCapacity = errors.New("cluster cannot satisfy the VM's resource reservation")
+	// ErrNoCPU: powering on one more VM would exceed the CPU that the
+	// reservations allow (the second 2015 failure).
+	ErrNoCPU        = errors.New("insufficient CPU resources to satisfy the VM's CPU reservation")
 	ErrStartTimeout = errors.New("VM did not start within the start timeout")
+	// ErrRateLimited: the cloud API refused the call (rate limit exceeded).
+	ErrRateLimited = errors.New("API rate limit exceeded")
 )
 
 // Config is the cluster's behaviour.
@@ -65,7 +74,19 @@ type Config struct {
 	// StartTimeout is how long a worker waits for a VM to boot before it
 	// gives up and requeues the job (4 minutes in travis-ci/worker).
 	StartTimeout time.Duration
-	Seed         uint64
+	// CPUVMs is how many VMs the CPU reservations let the cluster run at
+	// once: a second ceiling, below which booted VMs must stay while they
+	// are on. 0 means no such ceiling.
+	CPUVMs int64
+	// APIRate is the cloud API's own limit on calls per model second, and
+	// APIBurst the calls it allows at once; a call over it fails with
+	// ErrRateLimited. 0 means no limit.
+	APIRate  float64
+	APIBurst int
+	// ClientRate is the clients' own limit (self-imposed) on API calls per
+	// model second: over it, a call waits rather than fails. 0 means none.
+	ClientRate float64
+	Seed       uint64
 }
 
 // VM is one build VM. Its fields are the cluster's to change.
@@ -81,6 +102,7 @@ type VM struct {
 	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
 	destroyed  bool  // guarded by Cluster.mu
 	holdsSlot  bool  // guarded by Cluster.mu
+	holdsCPU   bool  // guarded by Cluster.mu
 	everBooted bool  // guarded by Cluster.mu
 }
 
@@ -98,6 +120,8 @@ type Cluster struct {
 	cfg   Config
 	clock *sim.Clock
 	gauge *capacity.Gauge
+	cpu   *capacity.Gauge
+	api   *api
 
 	mu  sync.Mutex
 	vms map[*VM]struct{}
@@ -111,13 +135,46 @@ type Cluster struct {
 	released    atomic.Int64
 	lifetimeSum atomic.Int64 // model ns from admission to destruction, over released VMs
 	filledAt    atomic.Int64 // model ns when the gauge first reached capacity, or -1
+	rateLimited atomic.Int64 // API calls refused
 }
 
 // New returns an empty cluster whose powered-on VMs are counted by gauge.
 func New(cfg Config, clock *sim.Clock, gauge *capacity.Gauge) *Cluster {
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
+	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
+	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate)
 	c.filledAt.Store(-1)
 	return c
+}
+
+func cpuLimit(n int64) int64 {
+	if n <= 0 {
+		return math.MaxInt64
+	}
+	return n
+}
+
+// SetCPUVMs changes the CPU ceiling, as a change of the reservation
+// configuration does; 0 removes it.
+func (c *Cluster) SetCPUVMs(n int64) { c.cpu.SetCapacity(cpuLimit(n)) }
+
+// CPU is the gauge of VMs that are on and hold a CPU reservation.
+func (c *Cluster) CPU() *capacity.Gauge { return c.cpu }
+
+// SetClientRate changes the clients' own API rate limit; 0 removes it.
+func (c *Cluster) SetClientRate(perSecond float64) { c.api.setClientRate(c.clock.Now(), perSecond) }
+
+// call is one cloud API call: it waits for the clients' own limit, then
+// fails if the cloud's limit is exceeded.
+func (c *Cluster) call(ctx context.Context) error {
+	if wait := c.api.clientWait(c.clock.Now()); wait > 0 && !c.clock.Sleep(ctx, wait) {
+		return ctx.Err()
+	}
+	if !c.api.allow(c.clock.Now()) {
+		c.rateLimited.Add(1)
+		return ErrRateLimited
+	}
+	return nil
 }
 
 // FilledAt is the model time at which the cluster first became full, and
@@ -130,9 +187,9 @@ func (c *Cluster) FilledAt() (time.Duration, bool) {
 // Gauge is the cluster's capacity gauge.
 func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 
-// Clone makes a new VM for a job's attempt from the build image. It returns
-// false, having made nothing, if ctx is done before the clone finishes.
-func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, bool) {
+// Clone makes a new VM for a job's attempt from the build image. It fails,
+// having made nothing, if the API refuses the call or ctx is done first.
+func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
 	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
 	cloneTime := c.cfg.Clone.Draw(r)
 	vm := &VM{
@@ -142,8 +199,11 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, bo
 		boot:    c.cfg.PowerOn.Draw(r),
 		destroy: c.cfg.Destroy.Draw(r),
 	}
+	if err := c.call(ctx); err != nil {
+		return nil, err
+	}
 	if !c.clock.Sleep(ctx, cloneTime) {
-		return nil, false
+		return nil, ctx.Err()
 	}
 	vm.createdAt = c.clock.Now()
 	c.mu.Lock()
@@ -152,21 +212,29 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, bo
 	c.mu.Unlock()
 	c.cloned.Add(1)
 	raise(&c.peakTotal, c.total.Add(1))
-	return vm, true
+	return vm, nil
 }
 
 // PowerOn powers vm on. Admission control comes first: if the cluster is
-// full the call fails at once with ErrNoCapacity and leaves vm behind, never
-// booted. Otherwise vm takes a slot and boots; if booting takes longer than
-// the start timeout the call gives up with ErrStartTimeout and vm is left on,
-// orphaned. A cancelled ctx returns ctx's error with vm still booting.
+// full (ErrNoCapacity) or the CPU reservations allow no more VMs on
+// (ErrNoCPU) the call fails at once and leaves vm behind, never booted.
+// Otherwise vm takes a slot and CPU and boots; if booting takes longer than
+// the start timeout the call gives up with ErrStartTimeout and vm is left
+// on, orphaned. A cancelled ctx returns ctx's error with vm still booting.
 func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
+	if err := c.call(ctx); err != nil {
+		c.neverBoot(vm)
+		return err
+	}
 	n, ok := c.gauge.TryAcquire()
 	if !ok {
-		c.mu.Lock()
-		c.setState(vm, NeverBooted, false)
-		c.mu.Unlock()
+		c.neverBoot(vm)
 		return ErrNoCapacity
+	}
+	if _, ok := c.cpu.TryAcquire(); !ok {
+		c.gauge.Release()
+		c.neverBoot(vm)
+		return ErrNoCPU
 	}
 	vm.admittedAt = c.clock.Now()
 	c.admitted.Add(1)
@@ -174,7 +242,7 @@ func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 		c.filledAt.CompareAndSwap(-1, int64(vm.admittedAt))
 	}
 	c.mu.Lock()
-	vm.holdsSlot, vm.everBooted = true, true
+	vm.holdsSlot, vm.holdsCPU, vm.everBooted = true, true, true
 	c.setState(vm, Booting, false)
 	c.mu.Unlock()
 
@@ -198,9 +266,29 @@ func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 	return nil
 }
 
+func (c *Cluster) neverBoot(vm *VM) {
+	c.mu.Lock()
+	c.setState(vm, NeverBooted, false)
+	c.mu.Unlock()
+}
+
+// Orphan marks a running vm as abandoned by its worker (the worker crashed,
+// or the build stalled): the VM stays on, holding its slot and its CPU,
+// until the janitor's age cutoff destroys it. It returns false if vm was
+// already destroyed.
+func (c *Cluster) Orphan(vm *VM) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.destroyed {
+		return false
+	}
+	c.setState(vm, Orphaned, false)
+	return true
+}
+
 // Release is the worker letting vm go when its build ends: vm is powered
-// off and left for the janitor. It returns false if vm was already
-// destroyed under the build.
+// off, which frees its CPU, and left for the janitor. It returns false if
+// vm was already destroyed under the build.
 func (c *Cluster) Release(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -208,7 +296,17 @@ func (c *Cluster) Release(vm *VM) bool {
 		return false
 	}
 	c.setState(vm, Finished, false)
+	c.releaseCPU(vm)
 	return true
+}
+
+// releaseCPU gives back vm's CPU reservation, if it holds one; c.mu must be
+// held.
+func (c *Cluster) releaseCPU(vm *VM) {
+	if vm.holdsCPU {
+		vm.holdsCPU = false
+		c.cpu.Release()
+	}
 }
 
 // List is what a vSphere inventory listing returns: every VM, in no
@@ -236,16 +334,29 @@ func (c *Cluster) Claim(vm *VM) bool {
 	return true
 }
 
+// Unclaim gives a claimed vm back, when destroying it failed, so that a
+// later pass may try again.
+func (c *Cluster) Unclaim(vm *VM) {
+	c.mu.Lock()
+	vm.claimed = false
+	c.mu.Unlock()
+}
+
 // Destroy deletes a claimed vm, taking as long as deleting it takes, and
-// gives its slot back. It returns false if ctx is done first.
-func (c *Cluster) Destroy(ctx context.Context, vm *VM) bool {
+// gives its slot back. It fails if the API refuses the call (vm stays
+// claimed: Unclaim it to retry) or ctx is done first.
+func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
+	if err := c.call(ctx); err != nil {
+		return err
+	}
 	if !c.clock.Sleep(ctx, vm.destroy) {
-		return false
+		return ctx.Err()
 	}
 	now := c.clock.Now()
 	c.mu.Lock()
 	delete(c.vms, vm)
 	c.byState[vm.state].Add(-1)
+	c.releaseCPU(vm)
 	vm.destroyed = true
 	held, heldFor := vm.holdsSlot, now-vm.admittedAt
 	vm.holdsSlot = false
@@ -257,7 +368,7 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) bool {
 	}
 	c.destroyed.Add(1)
 	c.total.Add(-1)
-	return true
+	return nil
 }
 
 // setState moves vm to s; c.mu must be held.
@@ -283,6 +394,10 @@ type Stats struct {
 	Destroyed    int64
 	Released     int64         // destroyed VMs that held a slot
 	MeanSlotHeld time.Duration // mean time from admission to destruction
+	CPUInUse     int64         // VMs on and holding a CPU reservation
+	CPUCapacity  int64         // the CPU ceiling; 0 if none
+	PeakCPU      int64
+	RateLimited  int64 // API calls refused by the cloud's rate limit
 }
 
 // Stats reads the cluster's counters.
@@ -301,6 +416,10 @@ func (c *Cluster) Stats() Stats {
 	for i := range s.ByState {
 		s.ByState[i] = c.byState[i].Load()
 	}
+	s.CPUInUse, s.PeakCPU, s.RateLimited = c.cpu.InUse(), c.cpu.Peak(), c.rateLimited.Load()
+	if limit := c.cpu.Capacity(); limit != math.MaxInt64 {
+		s.CPUCapacity = limit
+	}
 	if s.Released > 0 {
 		s.MeanSlotHeld = time.Duration(c.lifetimeSum.Load() / s.Released)
 	}
@@ -314,4 +433,13 @@ func raise(peak *atomic.Int64, n int64) {
 			return
 		}
 	}
+}
+
+// ListAPI is List as an API call: it counts against the API's rate limits,
+// and fails when the cloud refuses it.
+func (c *Cluster) ListAPI(ctx context.Context) ([]Info, error) {
+	if err := c.call(ctx); err != nil {
+		return nil, err
+	}
+	return c.List(), nil
 }

@@ -113,8 +113,8 @@ func TestStateString(t *testing.T) {
 func TestCloneTakesCloneLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, clock := newCluster(config(), 2)
-		vm, ok := c.Clone(t.Context(), 17, 2)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 17, 2)
+		require.NoError(t, cloneErr)
 		assert.Equal(t, cloneTime, clock.Now())
 		assert.Equal(t, "travis-job-17-2", vm.Name)
 		assert.Equal(t, uint64(17), vm.JobID)
@@ -137,8 +137,8 @@ func TestCloneCancelled(t *testing.T) {
 		c, clock := newCluster(config(), 2)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second/5) // 12 model seconds
 		defer cancel()
-		vm, ok := c.Clone(ctx, 1, 0)
-		assert.False(t, ok)
+		vm, cloneErr := c.Clone(ctx, 1, 0)
+		assert.Error(t, cloneErr)
 		assert.Nil(t, vm)
 		assert.Equal(t, 12*time.Second, clock.Now(), "Clone returns when ctx is done")
 		assert.Empty(t, c.List())
@@ -152,8 +152,8 @@ func TestPowerOnNoCapacity(t *testing.T) {
 		c, clock := newCluster(config(), 1)
 		_, ok := c.Gauge().TryAcquire() // someone else's VM fills the cluster
 		require.True(t, ok)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		before := clock.Now()
 
 		err := c.PowerOn(t.Context(), vm)
@@ -196,8 +196,8 @@ func TestPowerOn(t *testing.T) {
 				cfg.PowerOn = dist.Latency{Mean: tt.boot}
 				cfg.StartTimeout = tt.startTimeout
 				c, clock := newCluster(cfg, 3)
-				vm, ok := c.Clone(t.Context(), 1, 0)
-				require.True(t, ok)
+				vm, cloneErr := c.Clone(t.Context(), 1, 0)
+				require.NoError(t, cloneErr)
 				before := clock.Now()
 
 				err := c.PowerOn(t.Context(), vm)
@@ -221,8 +221,8 @@ func TestPowerOn(t *testing.T) {
 func TestPowerOnIsBootingWhileItBoots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, _ := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		var err error
 		var wg sync.WaitGroup
 		wg.Go(func() { err = c.PowerOn(t.Context(), vm) })
@@ -240,8 +240,8 @@ func TestPowerOnIsBootingWhileItBoots(t *testing.T) {
 func TestPowerOnCancelledLeavesVMBooting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, clock := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second/2) // 30 model seconds
 		defer cancel()
 		before := clock.Now()
@@ -257,15 +257,15 @@ func TestPowerOnCancelledLeavesVMBooting(t *testing.T) {
 func TestPowerOnDestroyedWhileBooting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, clock := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		var err error
 		var wg sync.WaitGroup
 		wg.Go(func() { err = c.PowerOn(t.Context(), vm) })
 
 		require.True(t, clock.Sleep(t.Context(), 30*time.Second))
 		require.True(t, c.Claim(vm))
-		require.True(t, c.Destroy(t.Context(), vm))
+		require.NoError(t, c.Destroy(t.Context(), vm))
 		assert.Zero(t, c.Gauge().InUse(), "Destroy gives the booting VM's slot back")
 		wg.Wait()
 
@@ -285,8 +285,8 @@ func TestPowerOnDestroyedWhileBooting(t *testing.T) {
 func TestReleaseSetsFinished(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, _ := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(t.Context(), vm))
 		assert.True(t, c.Release(vm))
 		in := requireState(t, c, vm, Finished)
@@ -301,11 +301,11 @@ func TestReleaseSetsFinished(t *testing.T) {
 func TestClaimIsExclusive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, _ := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		assert.True(t, c.Claim(vm))
 		assert.False(t, c.Claim(vm), "a claimed VM cannot be claimed again")
-		require.True(t, c.Destroy(t.Context(), vm))
+		require.NoError(t, c.Destroy(t.Context(), vm))
 		assert.False(t, c.Claim(vm), "a destroyed VM cannot be claimed")
 	})
 }
@@ -313,8 +313,8 @@ func TestClaimIsExclusive(t *testing.T) {
 func TestClaimIsExclusiveConcurrently(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, _ := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		var wins atomic.Int64
 		var wg sync.WaitGroup
 		for range 100 {
@@ -357,10 +357,10 @@ func TestDestroy(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c, clock := newCluster(config(), tt.capacity)
 				// A bystander VM, so that Destroy must remove only its own.
-				other, ok := c.Clone(t.Context(), 2, 0)
-				require.True(t, ok)
-				vm, ok := c.Clone(t.Context(), 1, 0)
-				require.True(t, ok)
+				other, cloneErr := c.Clone(t.Context(), 2, 0)
+				require.NoError(t, cloneErr)
+				vm, cloneErr := c.Clone(t.Context(), 1, 0)
+				require.NoError(t, cloneErr)
 				tt.setup(t, c, vm)
 				admittedAt := vm.admittedAt
 				inUse := c.Gauge().InUse()
@@ -368,7 +368,7 @@ func TestDestroy(t *testing.T) {
 
 				require.True(t, c.Claim(vm))
 				start := clock.Now()
-				require.True(t, c.Destroy(t.Context(), vm))
+				require.NoError(t, c.Destroy(t.Context(), vm))
 				end := clock.Now()
 				assert.Equal(t, destroyTime, end-start)
 
@@ -398,14 +398,14 @@ func TestDestroy(t *testing.T) {
 func TestDestroyCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, clock := newCluster(config(), 1)
-		vm, ok := c.Clone(t.Context(), 1, 0)
-		require.True(t, ok)
+		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(t.Context(), vm))
 		require.True(t, c.Claim(vm))
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second/10) // 6 model seconds, half the destroy
 		defer cancel()
 		before := clock.Now()
-		assert.False(t, c.Destroy(ctx, vm))
+		assert.Error(t, c.Destroy(ctx, vm))
 		assert.Equal(t, 6*time.Second, clock.Now()-before)
 		requireState(t, c, vm, Running)
 		assert.Equal(t, int64(1), c.Gauge().InUse())
@@ -424,8 +424,8 @@ func TestFilledAt(t *testing.T) {
 		var vms []*VM
 		var admissions []time.Duration
 		for job := range uint64(3) {
-			vm, ok := c.Clone(t.Context(), job, 0)
-			require.True(t, ok)
+			vm, cloneErr := c.Clone(t.Context(), job, 0)
+			require.NoError(t, cloneErr)
 			admissions = append(admissions, clock.Now())
 			err := c.PowerOn(t.Context(), vm)
 			if job < 2 {
@@ -445,9 +445,9 @@ func TestFilledAt(t *testing.T) {
 
 		// Emptied and filled again: FilledAt keeps the first time.
 		require.True(t, c.Claim(vms[0]))
-		require.True(t, c.Destroy(t.Context(), vms[0]))
-		vm, ok := c.Clone(t.Context(), 9, 0)
-		require.True(t, ok)
+		require.NoError(t, c.Destroy(t.Context(), vms[0]))
+		vm, cloneErr := c.Clone(t.Context(), 9, 0)
+		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(t.Context(), vm))
 		require.Equal(t, int64(2), c.Gauge().InUse())
 		at, filled := c.FilledAt()
@@ -476,8 +476,8 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 				if !assert.True(t, clock.Sleep(ctx, time.Duration(job)*15*time.Second)) {
 					return
 				}
-				vm, ok := c.Clone(ctx, job, 0)
-				if !assert.True(t, ok) {
+				vm, cloneErr := c.Clone(ctx, job, 0)
+				if !assert.NoError(t, cloneErr) {
 					return
 				}
 				switch err := c.PowerOn(ctx, vm); {
@@ -496,7 +496,7 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 					return
 				}
 				if assert.True(t, c.Claim(vm)) {
-					assert.True(t, c.Destroy(ctx, vm))
+					assert.NoError(t, c.Destroy(ctx, vm))
 				}
 			})
 		}

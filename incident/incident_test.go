@@ -20,300 +20,133 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func observed() (*zap.Logger, *observer.ObservedLogs) {
-	core, logs := observer.New(zapcore.DebugLevel)
-	return zap.New(core), logs
-}
-
-func messages(logs *observer.ObservedLogs) []string {
-	var out []string
-	for _, e := range logs.All() {
-		out = append(out, e.Message)
-	}
-	return out
-}
-
-func names(tl Timeline) []string {
-	var out []string
-	for _, ev := range tl {
-		out = append(out, ev.Name)
-	}
-	return out
-}
-
-// recorder makes events whose Apply records their names in order.
+// recorder is a Controls that writes down each call, with the model time
+// at which it came when it has a clock.
 type recorder struct {
-	mu      sync.Mutex
-	applied []string
+	mu    sync.Mutex
+	clock *sim.Clock
+	calls []string
 }
 
-func (r *recorder) event(at time.Duration, name string) Event {
-	return Event{At: at, Name: name, Note: "note of " + name, Apply: func(*Faults) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.applied = append(r.applied, name)
-	}}
-}
-
-func (r *recorder) got() []string {
+func (r *recorder) add(format string, a ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.applied...)
+	call := fmt.Sprintf(format, a...)
+	if r.clock != nil {
+		call = fmt.Sprintf("%v %s", r.clock.Now().Round(time.Second), call)
+	}
+	r.calls = append(r.calls, call)
 }
 
-func TestFaultsZeroValue(t *testing.T) {
-	var f Faults
-	assert.False(t, f.CleanupLoginBroken())
+func (r *recorder) RotateCleanupPassword() { r.add("rotate") }
+func (r *recorder) FixCleanupCredentials() { r.add("fix") }
+func (r *recorder) RestartJanitor()        { r.add("restart_janitor") }
+func (r *recorder) SetAggressiveCleanup(on bool, rate float64) {
+	r.add("aggressive %v %g", on, rate)
 }
+func (r *recorder) SetPaused(q string, p bool) error     { r.add("paused %s %v", q, p); return nil }
+func (r *recorder) SetMaxBuilds(q string, n int64) error { r.add("max_builds %s %d", q, n); return nil }
+func (r *recorder) SetCPUCapacity(n int64)               { r.add("cpu %d", n) }
+func (r *recorder) CrashWorkers(f float64) int           { r.add("crash %g", f); return 0 }
+func (r *recorder) RestartWorkers()                      { r.add("restart_workers") }
+func (r *recorder) SetClientAPIRate(v float64)           { r.add("api %g", v) }
+func (r *recorder) SetStallChance(p float64)             { r.add("stall %g", p) }
 
-func TestPasswordEventsToggleCleanupLogin(t *testing.T) {
+func ptr[T any](v T) *T { return &v }
+
+func TestEveryActionPullsItsLever(t *testing.T) {
 	tests := []struct {
-		name   string
-		events []Event
-		want   bool
+		ev   Event
+		want string
 	}{
-		{"none", nil, false},
-		{"rotated", []Event{RotateCleanupPassword(time.Hour)}, true},
-		{"rotated then fixed", []Event{RotateCleanupPassword(time.Hour), FixCleanupPassword(2 * time.Hour)}, false},
-		{"fixed alone", []Event{FixCleanupPassword(time.Hour)}, false},
-		{"rotated again", []Event{RotateCleanupPassword(0), FixCleanupPassword(1), RotateCleanupPassword(2)}, true},
-		{"rotated twice", []Event{RotateCleanupPassword(0), RotateCleanupPassword(1)}, true},
+		{Event{Action: "rotate_cleanup_password"}, "rotate"},
+		{Event{Action: "fix_cleanup_credentials"}, "fix"},
+		{Event{Action: "restart_janitor"}, "restart_janitor"},
+		{Event{Action: "aggressive_cleanup", Args: Args{Rate: ptr(50.0)}}, "aggressive true 50"},
+		{Event{Action: "normal_cleanup"}, "aggressive false 0"},
+		{Event{Action: "pause_builds", Args: Args{Queue: "all"}}, "paused all true"},
+		{Event{Action: "resume_builds", Args: Args{Queue: "com"}}, "paused com false"},
+		{Event{Action: "set_max_builds", Args: Args{Queue: "org", MaxBuilds: ptr(int64(80))}}, "max_builds org 80"},
+		{Event{Action: "set_cpu_capacity", Args: Args{VMs: ptr(int64(400))}}, "cpu 400"},
+		{Event{Action: "crash_workers", Args: Args{Fraction: ptr(0.25)}}, "crash 0.25"},
+		{Event{Action: "restart_workers"}, "restart_workers"},
+		{Event{Action: "set_api_rate_limit", Args: Args{Rate: ptr(10.0)}}, "api 10"},
+		{Event{Action: "set_stall_chance", Args: Args{Fraction: ptr(0.3)}}, "stall 0.3"},
+	}
+	require.Len(t, tests, len(Actions), "every action in the catalogue is tested")
+	for _, tt := range tests {
+		t.Run(tt.ev.Action, func(t *testing.T) {
+			require.NoError(t, tt.ev.Validate([]string{"com", "org"}))
+			var r recorder
+			core, logs := observer.New(zapcore.DebugLevel)
+			rest, err := Timeline{tt.ev}.Begin(&r, zap.New(core), nil)
+			require.NoError(t, err)
+			assert.Empty(t, rest)
+			assert.Equal(t, []string{tt.want}, r.calls)
+			require.Equal(t, 1, logs.FilterMessage(tt.ev.Action).Len(), "the action is logged under its name")
+			assert.NotEmpty(t, tt.ev.Describe())
+		})
+	}
+}
+
+func TestValidateRejectsBadEvents(t *testing.T) {
+	queues := []string{"com", "org"}
+	tests := []struct {
+		name    string
+		ev      Event
+		wantArg string
+		wantMsg string
+	}{
+		{"unknown action", Event{Action: "reboot_everything"}, "action", `unknown action "reboot_everything"`},
+		{"missing argument", Event{Action: "pause_builds"}, "action", "pause_builds needs queue"},
+		{"missing one of two", Event{Action: "set_max_builds", Args: Args{Queue: "com"}}, "action", "needs queue and max_builds"},
+		{"argument it does not take", Event{Action: "restart_janitor", Args: Args{Queue: "com"}}, "queue", "restart_janitor does not take queue"},
+		{"unknown queue", Event{Action: "pause_builds", Args: Args{Queue: "net"}}, "queue", `no queue "net"; the queues are com, org, or all`},
+		{"negative rate", Event{Action: "aggressive_cleanup", Args: Args{Rate: ptr(-1.0)}}, "rate", "0 or more"},
+		{"fraction over 1", Event{Action: "crash_workers", Args: Args{Fraction: ptr(1.5)}}, "fraction", "from 0 to 1"},
+		{"negative VMs", Event{Action: "set_cpu_capacity", Args: Args{VMs: ptr(int64(-3))}}, "vms", "0 or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var f Faults
-			for _, ev := range tt.events {
-				ev.Apply(&f)
-			}
-			assert.Equal(t, tt.want, f.CleanupLoginBroken())
+			err := tt.ev.Validate(queues)
+			var argErr *ArgError
+			require.ErrorAs(t, err, &argErr)
+			assert.Equal(t, tt.wantArg, argErr.Arg)
+			assert.Contains(t, argErr.Msg, tt.wantMsg)
 		})
 	}
 }
 
-func TestPasswordEventFields(t *testing.T) {
-	tests := []struct {
-		ev       Event
-		at       time.Duration
-		wantName string
-	}{
-		{RotateCleanupPassword(90 * time.Minute), 90 * time.Minute, "cleanup_password_rotated"},
-		{FixCleanupPassword(4 * 24 * time.Hour), 4 * 24 * time.Hour, "cleanup_password_fixed"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.wantName, func(t *testing.T) {
-			assert.Equal(t, tt.at, tt.ev.At)
-			assert.Equal(t, tt.wantName, tt.ev.Name)
-			assert.NotEmpty(t, tt.ev.Note)
-			assert.NotNil(t, tt.ev.Apply)
-		})
-	}
-}
-
-func TestBegin(t *testing.T) {
-	var r recorder
-	tl := Timeline{
-		r.event(5*time.Minute, "at_5m"),
-		r.event(0, "at_0_first"),
-		r.event(-time.Minute, "before_start"),
-		r.event(2*time.Minute, "at_2m"),
-		r.event(0, "at_0_second"),
-		r.event(2*time.Minute, "at_2m_second"),
-	}
-	orig := names(tl)
-	log, logs := observed()
-	var f Faults
-
-	rest := tl.Begin(&f, log, nil)
-
-	assert.Equal(t, []string{"before_start", "at_0_first", "at_0_second"}, r.got(),
-		"events at or before zero are applied at once, in time order, ties in timeline order")
-	assert.Equal(t, []string{"at_2m", "at_2m_second", "at_5m"}, names(rest),
-		"the rest are returned sorted, ties in timeline order")
-	assert.Equal(t, orig, names(tl), "Begin does not reorder the caller's timeline")
-	assert.Equal(t, r.got(), messages(logs), "each applied event is logged")
-	for _, e := range logs.All() {
-		assert.Equal(t, zapcore.WarnLevel, e.Level)
-		assert.Equal(t, "note of "+e.Message, e.ContextMap()["note"])
-	}
-}
-
-func TestBeginAppliesFaultsAtZero(t *testing.T) {
-	tests := []struct {
-		name       string
-		tl         Timeline
-		wantBroken bool
-		wantRest   []string
-	}{
-		{"empty", nil, false, nil},
-		{"broken from the start", Timeline{RotateCleanupPassword(0)}, true, nil},
-		{"broken later", Timeline{RotateCleanupPassword(time.Hour)}, false, []string{"cleanup_password_rotated"}},
-		{"broken then fixed later", Timeline{FixCleanupPassword(time.Hour), RotateCleanupPassword(0)}, true,
-			[]string{"cleanup_password_fixed"}},
-		{"broken and fixed before start", Timeline{FixCleanupPassword(0), RotateCleanupPassword(-time.Hour)}, false, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			log, logs := observed()
-			var f Faults
-			rest := tt.tl.Begin(&f, log, nil)
-			assert.Equal(t, tt.wantBroken, f.CleanupLoginBroken())
-			assert.Equal(t, tt.wantRest, names(rest))
-			assert.Equal(t, len(tt.tl)-len(rest), logs.Len())
-		})
-	}
-}
-
-func TestPlayAppliesEachAtItsModelTime(t *testing.T) {
+func TestPlayAppliesEachEventAtItsModelTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := sim.NewClock(60, time.Time{})
-		log, logs := observed()
-		var f Faults
-		const rotateAt, fixAt = 10 * time.Minute, 30 * time.Minute
-
-		// Record the model time of each change of the fault.
-		var mu sync.Mutex
-		var changedAt []time.Duration
-		tl := Timeline{FixCleanupPassword(fixAt), RotateCleanupPassword(rotateAt)}
-		for i := range tl {
-			apply := tl[i].Apply
-			tl[i].Apply = func(f *Faults) {
-				before := f.CleanupLoginBroken()
-				apply(f)
-				if f.CleanupLoginBroken() != before {
-					mu.Lock()
-					changedAt = append(changedAt, clock.Now())
-					mu.Unlock()
-				}
-			}
+		r := &recorder{clock: clock}
+		tl := Timeline{
+			{At: 90 * time.Minute, Action: "restart_janitor"},
+			{At: 0, Action: "rotate_cleanup_password"},
+			{At: 30 * time.Minute, Action: "fix_cleanup_credentials"},
+			{At: 90 * time.Minute, Action: "normal_cleanup"}, // a tie keeps its order
 		}
-		rest := tl.Begin(&f, log, nil)
-		require.Len(t, rest, 2)
-
-		var wg sync.WaitGroup
-		wg.Go(func() { rest.Play(t.Context(), clock, &f, log, nil) })
-
-		// Just before each event the fault is as it was; at it, changed.
-		time.Sleep(rotateAt/60 - time.Nanosecond)
-		synctest.Wait()
-		assert.False(t, f.CleanupLoginBroken(), "before %v", rotateAt)
-		time.Sleep(time.Nanosecond)
-		synctest.Wait()
-		assert.True(t, f.CleanupLoginBroken(), "at %v", rotateAt)
-		assert.Equal(t, rotateAt, clock.Now())
-
-		time.Sleep((fixAt-rotateAt)/60 - time.Nanosecond)
-		synctest.Wait()
-		assert.True(t, f.CleanupLoginBroken(), "before %v", fixAt)
-		time.Sleep(time.Nanosecond)
-		wg.Wait()
-		assert.False(t, f.CleanupLoginBroken(), "at %v", fixAt)
-		assert.Equal(t, fixAt, clock.Now(), "Play returns once the last event is applied")
-
-		mu.Lock()
-		assert.Equal(t, []time.Duration{rotateAt, fixAt}, changedAt)
-		mu.Unlock()
-		assert.Equal(t, []string{"cleanup_password_rotated", "cleanup_password_fixed"}, messages(logs))
-		for _, e := range logs.All() {
-			assert.Equal(t, zapcore.WarnLevel, e.Level)
-			assert.NotEmpty(t, e.ContextMap()["note"])
-		}
+		var applied []string
+		rest, err := tl.Begin(r, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) })
+		require.NoError(t, err)
+		assert.Equal(t, []string{"0s rotate"}, r.calls, "Begin applies what is due at time zero")
+		require.Len(t, rest, 3)
+		require.NoError(t, rest.Play(t.Context(), clock, r, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) }))
+		assert.Equal(t, []string{"0s rotate", "30m0s fix", "1h30m0s restart_janitor", "1h30m0s aggressive false 0"}, r.calls)
+		assert.Equal(t, []string{"rotate_cleanup_password", "fix_cleanup_credentials", "restart_janitor", "normal_cleanup"}, applied)
 	})
 }
 
-func TestPlayEventsAtTheSameTime(t *testing.T) {
+func TestPlayStopsWhenCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := sim.NewClock(60, time.Time{})
-		log, _ := observed()
-		var r recorder
-		tl := Timeline{r.event(time.Minute, "b"), r.event(time.Minute, "c"), r.event(30*time.Second, "a")}
-		var f Faults
-		tl.Begin(&f, log, nil).Play(t.Context(), clock, &f, log, nil)
-		assert.Equal(t, []string{"a", "b", "c"}, r.got())
-		assert.Equal(t, time.Minute, clock.Now())
-	})
-}
-
-func TestBeginAndPlayKeepTiesInOrder(t *testing.T) {
-	// Enough events that a sort could reorder ties: events due at one time
-	// happen in timeline order.
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		log, logs := observed()
-		var r recorder
-		var tl Timeline
-		var want []string
-		for slot := range 4 { // want: slot by slot, each in timeline order
-			for i := range 60 {
-				if i%4 == slot {
-					want = append(want, fmt.Sprintf("e%02d", i))
-				}
-			}
-		}
-		for i := range 60 {
-			at := time.Duration(i%4) * time.Minute // 0, 1m, 2m, 3m, 0, ...
-			tl = append(tl, r.event(at, fmt.Sprintf("e%02d", i)))
-		}
-		var f Faults
-		rest := tl.Begin(&f, log, nil)
-		assert.Equal(t, want[:15], r.got(), "due at zero")
-		assert.Equal(t, want[15:], names(rest))
-		rest.Play(t.Context(), clock, &f, log, nil)
-		assert.Equal(t, want, r.got())
-		assert.Equal(t, want, messages(logs))
-		assert.Equal(t, 3*time.Minute, clock.Now())
-	})
-}
-
-func TestPlayLateStartAppliesPastEventsAtOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		log, _ := observed()
-		var r recorder
-		tl := Timeline{r.event(time.Minute, "past"), r.event(3*time.Minute, "future")}
-		var f Faults
-		rest := tl.Begin(&f, log, nil)
-		require.True(t, clock.Sleep(t.Context(), 2*time.Minute))
-		rest.Play(t.Context(), clock, &f, log, nil)
-		assert.Equal(t, []string{"past", "future"}, r.got())
-		assert.Equal(t, 3*time.Minute, clock.Now())
-	})
-}
-
-func TestPlayReturnsOnCancel(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		log, logs := observed()
-		var f Faults
-		tl := Timeline{RotateCleanupPassword(10 * time.Minute), FixCleanupPassword(30 * time.Minute)}
-		rest := tl.Begin(&f, log, nil)
-
+		r := &recorder{clock: clock}
 		ctx, cancel := context.WithCancel(t.Context())
-		var returnedAt time.Duration
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			rest.Play(ctx, clock, &f, log, nil)
-			returnedAt = clock.Now()
-		})
-		require.True(t, clock.Sleep(t.Context(), 15*time.Minute))
-		cancel()
-		wg.Wait()
-
-		assert.Equal(t, 15*time.Minute, returnedAt, "Play returns when ctx is done, not at the next event")
-		assert.True(t, f.CleanupLoginBroken(), "the fix at 30m never came")
-		assert.Equal(t, []string{"cleanup_password_rotated"}, messages(logs))
-	})
-}
-
-func TestPlayCancelledBeforeStart(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		log, logs := observed()
-		var f Faults
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		Timeline{RotateCleanupPassword(time.Minute)}.Play(ctx, clock, &f, log, nil)
-		assert.False(t, f.CleanupLoginBroken())
-		assert.Zero(t, logs.Len())
-		assert.Zero(t, clock.Now())
+		time.AfterFunc(time.Minute/60*10, cancel) // at 10 model minutes
+		tl := Timeline{{At: 5 * time.Minute, Action: "rotate_cleanup_password"}, {At: time.Hour, Action: "fix_cleanup_credentials"}}
+		require.NoError(t, tl.Play(ctx, clock, r, zap.NewNop(), nil))
+		assert.Equal(t, []string{"5m0s rotate"}, r.calls)
+		assert.Equal(t, 10*time.Minute, clock.Now().Round(time.Second))
 	})
 }

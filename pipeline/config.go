@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"time"
 
+	"vmstorm/incident"
 	"vmstorm/internal/dist"
 )
 
@@ -37,6 +39,102 @@ type Config struct {
 
 	StatusEvery time.Duration // status line interval, model time
 	SampleEvery time.Duration // time-series sampling interval, model time
+
+	// Queues the jobs arrive in (.com and .org in 2015), with their shares
+	// of the arrivals and their limits of concurrent builds.
+	Queues []Queue
+	// CPUVMs is the second ceiling: how many VMs the CPU reservations let the
+	// cluster run at once (0: none). A finished VM is off and holds no CPU.
+	CPUVMs int64
+	// APIRate and APIBurst are the cloud API's own rate limit (calls per
+	// model second; 0: none): a call over it fails. ClientAPIRate is the
+	// clients' self-imposed limit: over it, a call waits (0: none).
+	APIRate       float64
+	APIBurst      int
+	ClientAPIRate float64
+	// WorkerDeletesVMs: the Run worker deletes its VM after the build (the
+	// GCE setup); otherwise it leaves it for the janitor (2015 vSphere).
+	WorkerDeletesVMs bool
+	// StallTimeout is how long a worker waits on a stalled build before it
+	// gives up and requeues the job.
+	StallTimeout time.Duration
+	// ReportStale is the 2015 reporting defect: a janitor pass that fails
+	// leaves the reported VM count at its last value instead of zero.
+	ReportStale bool
+	// Traffic shapes the arrival rate over model time; ArrivalsPerMinute is
+	// then the rate at the daily peak. Nil means a constant rate.
+	Traffic *Traffic
+	Alerts  Alerts
+	// Drained is the longest wait for a VM that counts as a normal backlog:
+	// phases and "jobs delayed" are judged by it.
+	Drained time.Duration
+	// Timeline is the run's faults and operators' actions.
+	Timeline incident.Timeline
+	// Name is the scenario the run replays, if any.
+	Name string
+}
+
+// Queue is one job queue.
+type Queue struct {
+	Name      string
+	Share     float64 // of the arrivals, relative to the other queues'
+	MaxBuilds int64   // concurrent builds at most; 0 for no limit
+}
+
+// Traffic is the shape of the arrival rate over model time, as factors of
+// the peak rate. The calendar comes from Config.Epoch (UTC).
+type Traffic struct {
+	// PeakHour is the UTC hour of the daily peak, and Night the factor at
+	// the opposite hour; the rate follows a cosine between them.
+	PeakHour float64
+	Night    float64
+	// Weekend is the factor on Saturdays and Sundays.
+	Weekend float64
+	Bursts  []Burst
+}
+
+// Burst multiplies the rate by Factor for For from At.
+type Burst struct {
+	At, For time.Duration
+	Factor  float64
+}
+
+// Factor is the traffic factor at model time t.
+func (tr *Traffic) Factor(epoch time.Time, t time.Duration) float64 {
+	cal := epoch.Add(t).UTC()
+	hour := float64(cal.Hour()) + float64(cal.Minute())/60 + float64(cal.Second())/3600
+	day := tr.Night + (1-tr.Night)*(1+math.Cos(2*math.Pi*(hour-tr.PeakHour)/24))/2
+	if wd := cal.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		day *= tr.Weekend
+	}
+	for _, b := range tr.Bursts {
+		if t >= b.At && t < b.At+b.For {
+			day *= b.Factor
+		}
+	}
+	return day
+}
+
+// Max bounds Factor from above.
+func (tr *Traffic) Max() float64 {
+	m := 1.0
+	for _, b := range tr.Bursts {
+		m *= max(b.Factor, 1)
+	}
+	return m
+}
+
+// Alerts are the rules monitoring evaluates on what it sees, each off when
+// zero.
+type Alerts struct {
+	// VMCountMin and VMCountMax bound the VM count the janitor reports.
+	VMCountMin, VMCountMax int64
+	// RequeueRateMax is requeues per model minute, over Window.
+	RequeueRateMax float64
+	// BacklogAgeMax is the longest a job may wait for a VM.
+	BacklogAgeMax time.Duration
+	// Window is the span rates are measured over (default StatusEvery).
+	Window time.Duration
 }
 
 // Default is the 2015 OS X cluster on a normal day, from the incident brief
@@ -64,7 +162,29 @@ func Default() Config {
 		CleanupCutoff:     2 * time.Hour,
 		StatusEvery:       2 * time.Minute,
 		SampleEvery:       10 * time.Second,
+		Queues:            []Queue{{Name: "com", Share: 1}, {Name: "org", Share: 1}},
+		StallTimeout:      10 * time.Minute,
+		ReportStale:       true,
+		Drained:           10 * time.Minute,
 	}
+}
+
+// QueueNames are the names of the queues, in order.
+func (c Config) QueueNames() []string {
+	names := make([]string, len(c.Queues))
+	for i, q := range c.Queues {
+		names[i] = q.Name
+	}
+	return names
+}
+
+// FullTimeline is the timeline with -break-cleanup's event added.
+func (c Config) FullTimeline() incident.Timeline {
+	tl := append(incident.Timeline(nil), c.Timeline...)
+	if c.BreakCleanup {
+		tl = append(tl, incident.Event{At: c.BreakAt, Action: "rotate_cleanup_password"})
+	}
+	return tl
 }
 
 // ParamError says which parameter is wrong and what it should be.
@@ -147,6 +267,64 @@ func (c Config) Validate() error {
 	}
 	if c.BreakAt > c.Duration {
 		return &ParamError{"break-at", c.BreakAt.String(), fmt.Sprintf("a model time within the run's -duration %v", c.Duration)}
+	}
+	more := []struct {
+		name string
+		bad  bool
+		v    any
+		want string
+	}{
+		{"cpu-vms", c.CPUVMs < 0, c.CPUVMs, "0 (no CPU ceiling) or more VMs"},
+		{"api-rate", !(c.APIRate >= 0), c.APIRate, "0 (no limit) or more calls per model second"},
+		{"api-burst", c.APIBurst < 0, c.APIBurst, "0 or more calls"},
+		{"client-api-rate", !(c.ClientAPIRate >= 0), c.ClientAPIRate, "0 (no limit) or more calls per model second"},
+		{"stall-timeout", c.StallTimeout <= 0, c.StallTimeout, "a duration above 0 (e.g. 10m)"},
+		{"drained", c.Drained <= 0, c.Drained, "a duration above 0 (e.g. 10m)"},
+		{"queues", len(c.Queues) == 0, len(c.Queues), "at least one queue"},
+	}
+	for _, m := range more {
+		if m.bad {
+			return &ParamError{m.name, fmt.Sprint(m.v), m.want}
+		}
+	}
+	seen := map[string]bool{}
+	for _, q := range c.Queues {
+		switch {
+		case q.Name == "" || q.Name == "all" || seen[q.Name]:
+			return &ParamError{"queues", fmt.Sprintf("%q", q.Name), "distinct queue names, none empty or \"all\""}
+		case !(q.Share > 0):
+			return &ParamError{"queues", fmt.Sprintf("share %v of %s", q.Share, q.Name), "a share above 0"}
+		case q.MaxBuilds < 0:
+			return &ParamError{"queues", fmt.Sprintf("max_builds %d of %s", q.MaxBuilds, q.Name), "0 (no limit) or more builds"}
+		}
+		seen[q.Name] = true
+	}
+	if tr := c.Traffic; tr != nil {
+		switch {
+		case !(tr.Night > 0 && tr.Night <= 1):
+			return &ParamError{"traffic", fmt.Sprintf("night %v", tr.Night), "a night factor above 0 and at most 1"}
+		case !(tr.Weekend > 0):
+			return &ParamError{"traffic", fmt.Sprintf("weekend %v", tr.Weekend), "a weekend factor above 0"}
+		case !(tr.PeakHour >= 0 && tr.PeakHour < 24):
+			return &ParamError{"traffic", fmt.Sprintf("peak_hour %v", tr.PeakHour), "an hour from 0 to 24"}
+		}
+		for _, b := range tr.Bursts {
+			if !(b.Factor > 0) || b.For <= 0 || b.At < 0 {
+				return &ParamError{"traffic", fmt.Sprintf("burst at %v", b.At), "a burst with at >= 0, a length above 0 and a factor above 0"}
+			}
+		}
+	}
+	a := c.Alerts
+	if a.VMCountMin < 0 || a.VMCountMax < 0 || (a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax) || !(a.RequeueRateMax >= 0) || a.BacklogAgeMax < 0 || a.Window < 0 {
+		return &ParamError{"alerts", fmt.Sprintf("%+v", a), "non-negative thresholds, with vm_count_min at most vm_count_max"}
+	}
+	for _, ev := range c.FullTimeline() {
+		if err := ev.Validate(c.QueueNames()); err != nil {
+			return &ParamError{"timeline", fmt.Sprintf("%s at %v", ev.Action, ev.At), err.Error()}
+		}
+		if ev.At < 0 || ev.At > c.Duration {
+			return &ParamError{"timeline", fmt.Sprintf("%s at %v", ev.Action, ev.At), fmt.Sprintf("a model time within the run's duration %v", c.Duration)}
+		}
 	}
 	return nil
 }

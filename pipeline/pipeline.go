@@ -2,9 +2,10 @@
 // starts every goroutine, ends the run, waits for all of them, and accounts
 // for every job and VM in the Summary.
 //
-//	source ─► backlog ─► Build ─► Run ─► (VM finished) ··· janitor ─► Cleanup
-//	             ▲          │
-//	             └─requeue──┘
+//	source ─► scheduler ─► Build ─► Run ─► (VM finished) ··· janitor ─► Cleanup
+//	             ▲  ▲        │       │
+//	             │  └requeue─┘       │
+//	             └───lost builds─────┘
 package pipeline
 
 import (
@@ -49,69 +50,95 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(cluster.Config{
 		Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
-		StartTimeout: cfg.StartTimeout, Seed: cfg.Seed,
+		StartTimeout: cfg.StartTimeout, CPUVMs: cfg.CPUVMs,
+		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
+		Seed: cfg.Seed,
 	}, clock, gauge)
 	events := logx.Lifecycle(log)
 	ledger := workers.NewLedger(cfg.MaxJobs, func() { stop(ErrAllJobsFinished) })
-	faults := &incident.Faults{}
-	var timeline incident.Timeline
-	if cfg.BreakCleanup {
-		timeline = append(timeline, incident.RotateCleanupPassword(cfg.BreakAt))
-	}
 
+	limits := make([]int64, len(cfg.Queues))
+	shares := make([]float64, len(cfg.Queues))
+	for i, q := range cfg.Queues {
+		limits[i], shares[i] = q.MaxBuilds, q.Share
+	}
 	arrivals := make(chan *workers.Job, cfg.QueueSize)
 	requeues := make(chan *workers.Job, cfg.QueueSize)
-	dispatch := make(chan *workers.Job, cfg.QueueSize)
+	returns := make(chan *workers.Job, cfg.QueueSize)
+	finished := make(chan int, cfg.QueueSize)
+	dispatch := make(chan *workers.Job) // unbuffered: see workers.Scheduler
 	booted := make(chan *workers.Job, cfg.QueueSize)
 	doomed := make(chan *cluster.VM, cfg.QueueSize)
-	backlog := &sim.Queue[*workers.Job]{}
 
 	source := &workers.Source{
 		Clock: clock, Ledger: ledger, Events: events, Seed: cfg.Seed,
-		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs,
+		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs, Shares: shares,
 		Build: cfg.Build, Timeout: cfg.BuildTimeout, Out: arrivals,
 	}
+	if tr := cfg.Traffic; tr != nil {
+		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
+		source.MaxTraffic = tr.Max()
+	}
+	sched := &workers.Scheduler{
+		Controls: workers.NewControls(cfg.QueueNames(), limits),
+		Arrivals: arrivals, Requeues: requeues, Returns: returns, Finished: finished, Out: dispatch,
+	}
+	sched.Init()
 	build := &workers.Build{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
 		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
-		In: dispatch, Out: booted, Requeue: requeues,
+		In: dispatch, Out: booted, Requeue: requeues, Finished: finished,
 	}
 	run := &workers.Run{
 		Stage: workers.Stage{Workers: cfg.RunWorkers},
-		Clock: clock, Cluster: cl, Ledger: ledger, Events: events, In: booted,
+		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, Seed: cfg.Seed,
+		DeletesVMs: cfg.WorkerDeletesVMs, StallTimeout: cfg.StallTimeout,
+		In: booted, Returns: returns, Finished: finished,
 	}
+	credentials := &workers.Credentials{}
 	janitor := &workers.Janitor{
-		Clock: clock, Cluster: cl, Log: log, Events: events, LoginFails: faults.CleanupLoginBroken,
+		Clock: clock, Cluster: cl, Log: log, Events: events, Credentials: credentials,
 		Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
-		Phase: time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
-		Out:   doomed,
+		ReportStale: cfg.ReportStale,
+		Phase:       time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
+		Out:         doomed,
 	}
+	janitor.Init()
 	cleanup := &workers.Cleanup{
 		Stage: workers.Stage{Workers: cfg.CleanupWorkers},
 		Clock: clock, Cluster: cl, Events: events, In: doomed,
 	}
-	rep := &reporter{
-		clock: clock, cluster: cl, ledger: ledger, janitor: janitor,
-		// The backlog is the queue and the jobs in the channels around it,
-		// as the summary counts it.
-		backlog: func() int { return backlog.Len() + len(arrivals) + len(requeues) + len(dispatch) },
+	levers := &controls{credentials: credentials, janitor: janitor, scheduler: sched.Controls, cluster: cl, run: run}
+	rep := newReporter(cfg, clock, log, observers, probes{
+		cluster: cl, ledger: ledger, janitor: janitor, scheduler: sched,
+		// The backlog is the scheduler's queues and the jobs in the
+		// channels into it, as the summary counts it at the end.
+		backlog: func() int { return sched.Len() + len(arrivals) + len(requeues) + len(returns) },
 		stages:  [3]*workers.Stage{&build.Stage, &run.Stage, &cleanup.Stage},
-		log:     log, statusEvery: cfg.StatusEvery, sampleEvery: cfg.SampleEvery,
-		observers: observers,
-	}
-	applied := func(ev incident.Event) { rep.mark(Mark{T: clock.Now(), Name: ev.Name, Note: ev.Note}) }
+	})
+	applied := func(ev incident.Event) { rep.mark(Mark{T: clock.Now(), Name: ev.Action, Note: ev.Describe()}) }
 
 	log.Info("run_started", cfg.fields()...)
-	future := timeline.Begin(faults, log, applied)
+	future, err := cfg.FullTimeline().Begin(levers, log, applied)
+	if err != nil {
+		return nil, err
+	}
 
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return source.Run(gctx) })
-	g.Go(func() error { backlog.Pump(gctx, arrivals, requeues, dispatch); return nil })
-	g.Go(func() error { return build.Run(gctx) })
-	g.Go(func() error { return run.Run(gctx) })
+	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error {
+		// Build and Run both report finished jobs: the channel is closed
+		// once both have stopped.
+		var senders errgroup.Group
+		senders.Go(func() error { return build.Run(gctx) })
+		senders.Go(func() error { return run.Run(gctx) })
+		defer close(finished)
+		return senders.Wait()
+	})
 	g.Go(func() error { return janitor.Run(gctx) })
 	g.Go(func() error { return cleanup.Run(gctx) })
-	g.Go(func() error { future.Play(gctx, clock, faults, log, applied); return nil })
+	g.Go(func() error { return future.Play(gctx, clock, levers, log, applied) })
 	g.Go(func() error { rep.Run(gctx); return nil })
 	g.Go(func() error {
 		if clock.Sleep(gctx, cfg.Duration) {
@@ -119,14 +146,14 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 		}
 		return nil
 	})
-	err := g.Wait()
+	err = g.Wait()
 	end := clock.Now()
 	rep.sample(end) // the last row of the series is the state at the end
 
 	// Every goroutine has returned and every channel is closed by its
 	// sender: what is left in the queues is the backlog.
-	queued := backlog.Drain()
-	for _, ch := range []chan *workers.Job{arrivals, requeues, dispatch} {
+	queued := sched.Drain()
+	for _, ch := range []chan *workers.Job{arrivals, requeues, returns, dispatch} {
 		for j := range ch {
 			queued = append(queued, j)
 		}
@@ -138,6 +165,9 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	for range doomed {
 		// VMs the janitor had claimed but not yet handed over: still on the
 		// cluster, and counted there.
+	}
+	for range finished {
+		// Signals for the scheduler's counts of builds in progress.
 	}
 
 	s := summarize(summaryInput{
@@ -168,7 +198,9 @@ func endReason(parent, run context.Context) string {
 func (c Config) fields() []zap.Field {
 	return []zap.Field{
 		zap.Uint64("seed", c.Seed),
+		zap.String("scenario", c.Name),
 		zap.Int64("vms", c.VMs),
+		zap.Int64("cpu_vms", c.CPUVMs),
 		zap.Bool("break_cleanup", c.BreakCleanup),
 		zap.Duration("break_at", c.BreakAt),
 		zap.Duration("duration", c.Duration),

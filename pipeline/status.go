@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,14 +21,20 @@ type Sample struct {
 	ReportedVMs int64 // the count the janitor last reported to monitoring
 	InUse       int64 // VMs holding capacity (the gauge)
 	Capacity    int64
+	CPUInUse    int64 // VMs on, holding a CPU reservation
+	CPUCapacity int64 // the CPU ceiling; 0 if none
 	ByState     [len(cluster.States)]int64
 	Backlog     int64
-	Arrived     int64 // total
-	Completed   int64 // total
-	Failed      int64 // total
-	Requeues    int64 // total
+	OldestWait  time.Duration // of the jobs waiting for a VM (to within a minute)
+	Arrived     int64         // total
+	Completed   int64         // total
+	Failed      int64         // total
+	Requeues    int64         // total
 	InFlight    int64
 	BusyWorkers [3]int64 // build, run, cleanup
+	Paused      int      // queues paused
+	Phase       string   // the incident's phase (see Phase)
+	Firing      []string // the alerts firing, by name
 }
 
 // Observer watches a run as it goes: it is given every sample of the
@@ -43,67 +50,241 @@ type Observer interface {
 // as applied.
 type Mark struct {
 	T    time.Duration
-	Name string // the event's fixed snake_case name
+	Name string // the event's action, a fixed snake_case name
 	Note string // what it is, for people
 }
 
-// reporter samples the model at a fixed model interval, logs the status
-// line, and logs the changes of state a person watching should not miss:
-// the cluster filling up, and a requeue storm starting and ending. Its fields
-// are owned by its Run goroutine until Run returns.
-type reporter struct {
-	clock       *sim.Clock
-	cluster     *cluster.Cluster
-	ledger      *workers.Ledger
-	janitor     *workers.Janitor
-	backlog     func() int
-	stages      [3]*workers.Stage
-	log         *zap.Logger
-	statusEvery time.Duration
-	sampleEvery time.Duration
+// The phases of an incident, as the reporter judges them from what the
+// model does (not from the timeline's labels).
+const (
+	PhaseHealthy       = "healthy"        // nothing has gone wrong yet
+	PhaseSilentLeak    = "silent leak"    // the janitor fails; no storm yet
+	PhaseStorm         = "storm"          // requeues outrun arrivals
+	PhasePaused        = "paused"         // every queue paused
+	PhaseCatchUp       = "catch-up"       // working again, backlog above normal
+	PhaseSecondFailure = "second failure" // a storm again, after an earlier one, with the janitor working
+	PhaseReducedRate   = "reduced rate"   // backlog draining under a lowered build limit
+	PhaseRecovered     = "recovered"      // after a fault, back to a normal backlog
+)
 
+// The alerts monitoring can raise.
+const (
+	AlertVMCount     = "vm_count_out_of_band"
+	AlertRequeueRate = "requeue_rate_high"
+	AlertBacklogAge  = "backlog_age_high"
+)
+
+// phaseDebounce is how many samples in a row a new phase must show before
+// the reporter moves to it, so that a phase does not flicker at its edges.
+const phaseDebounce = 3
+
+// probes are what the reporter reads.
+type probes struct {
+	cluster   *cluster.Cluster
+	ledger    *workers.Ledger
+	janitor   *workers.Janitor
+	scheduler *workers.Scheduler
+	backlog   func() int
+	stages    [3]*workers.Stage
+}
+
+// reporter samples the model at a fixed model interval, evaluates the
+// alerts on what monitoring sees, judges the phase, logs the status line,
+// and logs the changes of state a person watching should not miss. Its
+// fields are owned by its Run goroutine until Run returns; marks are shared
+// with the timeline's goroutine under marksMu.
+type reporter struct {
+	cfg       Config
+	clock     *sim.Clock
+	log       *zap.Logger
 	observers []Observer
+	probes
 
 	series     []Sample
-	marks      []Mark // guarded by marksMu: the timeline's goroutine adds, the reporter reads
+	marks      []Mark
 	marksMu    sync.Mutex
 	lastStatus Sample
+
 	full       bool
 	storm      bool
 	stormStart time.Duration // when the first storm was detected, if stormSeen
 	stormSeen  bool
 	peakRate   float64 // highest requeue rate over a status window, per model minute
+
+	firing     map[string]bool
+	firstFired map[string]time.Duration
+
+	phase, candidate string
+	candidates       int
+	stormPhaseSeen   bool
+}
+
+func newReporter(cfg Config, clock *sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
+	if cfg.Alerts.Window <= 0 {
+		cfg.Alerts.Window = cfg.StatusEvery
+	}
+	return &reporter{
+		cfg: cfg, clock: clock, log: log, observers: observers, probes: p,
+		firing: map[string]bool{}, firstFired: map[string]time.Duration{}, phase: PhaseHealthy,
+	}
 }
 
 func (r *reporter) Run(ctx context.Context) {
-	for next := r.sampleEvery; r.clock.SleepUntil(ctx, next); next += r.sampleEvery {
+	for next := r.cfg.SampleEvery; r.clock.SleepUntil(ctx, next); next += r.cfg.SampleEvery {
 		s := r.sample(next)
 		r.watch(s)
-		if s.T-r.lastStatus.T >= r.statusEvery {
+		if s.T-r.lastStatus.T >= r.cfg.StatusEvery {
 			r.status(s)
 		}
 	}
 }
 
-// sample reads the model's counters at model time t and appends them to
-// the series.
+// sample reads the model's state at model time t, judges alerts and phase,
+// appends it to the series and passes it to the observers.
 func (r *reporter) sample(t time.Duration) Sample {
 	cs := r.cluster.Stats()
 	js := r.ledger.Counts()
 	s := Sample{
 		T: t, VMs: cs.VMs, ReportedVMs: r.janitor.Stats().Reported,
-		InUse: cs.InUse, Capacity: cs.Capacity, ByState: cs.ByState,
-		Backlog: int64(r.backlog()), Arrived: js.Arrived, Completed: js.Completed,
+		InUse: cs.InUse, Capacity: cs.Capacity, CPUInUse: cs.CPUInUse, CPUCapacity: cs.CPUCapacity,
+		ByState: cs.ByState, Backlog: int64(r.backlog()), Arrived: js.Arrived, Completed: js.Completed,
 		Failed: js.Failed, Requeues: js.Requeues, InFlight: js.InFlight,
 	}
+	s.OldestWait, _ = r.ledger.OldestWait(t)
 	for i, st := range r.stages {
 		s.BusyWorkers[i] = st.Stats().BusyNow
 	}
+	for q := range r.cfg.Queues {
+		if r.scheduler.Controls.Paused(q) {
+			s.Paused++
+		}
+	}
+	requeueRate, arrivalRate := r.rates(s)
+	s.Firing = r.alerts(s, requeueRate)
+	s.Phase = r.judgePhase(s, requeueRate, arrivalRate)
 	r.series = append(r.series, s)
 	for _, o := range r.observers {
 		o.Observe(s)
 	}
 	return s
+}
+
+// rates are the requeue and arrival rates, per model minute, over the
+// alert window that ends at s.
+func (r *reporter) rates(s Sample) (requeues, arrivals float64) {
+	from := s.T - r.cfg.Alerts.Window
+	i, _ := slices.BinarySearchFunc(r.series, from, func(x Sample, t time.Duration) int { return int(x.T - t) })
+	if i >= len(r.series) {
+		return 0, 0
+	}
+	prev := r.series[i]
+	minutes := (s.T - prev.T).Minutes()
+	if minutes <= 0 {
+		return 0, 0
+	}
+	return float64(s.Requeues-prev.Requeues) / minutes, float64(s.Arrived-prev.Arrived) / minutes
+}
+
+// alerts evaluates the alert rules on what monitoring sees, logs those that
+// start or stop firing, and returns those firing.
+func (r *reporter) alerts(s Sample, requeueRate float64) []string {
+	a := r.cfg.Alerts
+	// Monitoring judges the VM count once the janitor has had a window to
+	// report one: an empty cluster at the start is not an alert.
+	warm := s.T >= a.Window
+	rules := []struct {
+		name   string
+		firing bool
+		value  float64
+	}{
+		{AlertVMCount, warm && (a.VMCountMin > 0 || a.VMCountMax > 0) &&
+			(s.ReportedVMs < a.VMCountMin || (a.VMCountMax > 0 && s.ReportedVMs > a.VMCountMax)), float64(s.ReportedVMs)},
+		{AlertRequeueRate, a.RequeueRateMax > 0 && requeueRate > a.RequeueRateMax, requeueRate},
+		{AlertBacklogAge, a.BacklogAgeMax > 0 && s.OldestWait > a.BacklogAgeMax, s.OldestWait.Minutes()},
+	}
+	var firing []string
+	for _, rule := range rules {
+		switch {
+		case rule.firing && !r.firing[rule.name]:
+			r.firing[rule.name] = true
+			if _, seen := r.firstFired[rule.name]; !seen {
+				r.firstFired[rule.name] = s.T
+			}
+			r.log.Error("alert_firing", zap.String("alert", rule.name), zap.Float64("value", round1(rule.value)))
+		case !rule.firing && r.firing[rule.name]:
+			r.firing[rule.name] = false
+			r.log.Warn("alert_resolved", zap.String("alert", rule.name), zap.Float64("value", round1(rule.value)))
+		}
+		if rule.firing {
+			firing = append(firing, rule.name)
+		}
+	}
+	return firing
+}
+
+// judgePhase classifies the state at s, and moves to a new phase once it
+// has shown for phaseDebounce samples in a row.
+func (r *reporter) judgePhase(s Sample, requeueRate, arrivalRate float64) string {
+	now := r.classify(s, requeueRate, arrivalRate)
+	if now == r.phase {
+		r.candidate, r.candidates = "", 0
+		return r.phase
+	}
+	if now != r.candidate {
+		r.candidate, r.candidates = now, 0
+	}
+	r.candidates++
+	if r.candidates >= phaseDebounce {
+		r.log.Warn("phase_changed", zap.String("from", r.phase), zap.String("to", now))
+		r.phase, r.candidate, r.candidates = now, "", 0
+		if now == PhaseStorm {
+			r.stormPhaseSeen = true
+		}
+	}
+	return r.phase
+}
+
+func (r *reporter) classify(s Sample, requeueRate, arrivalRate float64) string {
+	storm := requeueRate > arrivalRate && requeueRate > 0
+	failing := r.janitor.Failing()
+	switch {
+	case s.Paused == len(r.cfg.Queues):
+		return PhasePaused
+	case storm && failing:
+		return PhaseStorm
+	case storm && r.stormPhaseSeen:
+		return PhaseSecondFailure
+	case storm:
+		return PhaseStorm
+	case failing:
+		return PhaseSilentLeak
+	case s.OldestWait > r.cfg.Drained && r.reduced():
+		return PhaseReducedRate
+	case s.OldestWait > r.cfg.Drained && r.anyMarks():
+		return PhaseCatchUp
+	case r.anyMarks():
+		return PhaseRecovered
+	default:
+		return PhaseHealthy
+	}
+}
+
+// reduced reports whether any queue runs under a lower build limit than it
+// was configured with.
+func (r *reporter) reduced() bool {
+	for q, cfg := range r.cfg.Queues {
+		limit := r.scheduler.Controls.Limit(q)
+		if limit > 0 && (cfg.MaxBuilds == 0 || limit < cfg.MaxBuilds) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reporter) anyMarks() bool {
+	r.marksMu.Lock()
+	defer r.marksMu.Unlock()
+	return len(r.marks) > 0
 }
 
 // mark records a timeline event and passes it to the observers.
@@ -144,14 +325,22 @@ func (r *reporter) status(s Sample) {
 	completionRate := float64(s.Completed-prev.Completed) / minutes
 	r.peakRate = max(r.peakRate, requeueRate)
 
-	r.log.Info("status",
+	fields := []zap.Field{
 		zap.Int64("vms", s.VMs), zap.Int64("reported_vms", s.ReportedVMs),
 		zap.Int64("in_use", s.InUse), zap.Int64("capacity", s.Capacity),
+	}
+	if s.CPUCapacity > 0 {
+		fields = append(fields, zap.Int64("cpu_in_use", s.CPUInUse), zap.Int64("cpu_capacity", s.CPUCapacity))
+	}
+	fields = append(fields,
 		zap.Int64("never_booted", s.ByState[cluster.NeverBooted]),
-		zap.Int64("backlog", s.Backlog), zap.Int64("in_flight", s.InFlight),
+		zap.Int64("backlog", s.Backlog), zap.Float64("oldest_wait_min", round1(s.OldestWait.Minutes())),
+		zap.Int64("in_flight", s.InFlight),
 		zap.Float64("arrivals_per_min", round1(arrivalRate)),
 		zap.Float64("requeues_per_min", round1(requeueRate)),
-		zap.Float64("completions_per_min", round1(completionRate)))
+		zap.Float64("completions_per_min", round1(completionRate)),
+		zap.String("phase", s.Phase))
+	r.log.Info("status", fields...)
 
 	switch storm := requeueRate > arrivalRate && requeueRate > 0; {
 	case storm && !r.storm:

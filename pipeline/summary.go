@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/workers"
@@ -35,7 +36,9 @@ type Summary struct {
 	Janitor         workers.JanitorStats
 	Storm           StormStats
 	Series          []Sample
-	Marks           []Mark        // the timeline's events, as applied
+	Marks           []Mark // the timeline's events, as applied
+	Phases          []PhaseStats
+	Incident        IncidentStats
 	Requested       time.Duration // model time that sleeps asked for ...
 	Slept           time.Duration // ... and took: their ratio is the clock's fidelity
 	formatClock     *sim.Clock
@@ -55,6 +58,28 @@ type StormStats struct {
 	PerArrival float64
 	Start      time.Duration // end of the first status window in which requeues outran arrivals
 	PeakRate   float64       // highest requeue rate over a status window, per model minute
+}
+
+// PhaseStats is one phase of the run, as the series shows it.
+type PhaseStats struct {
+	Name                  string
+	Start, Length         time.Duration
+	Completed, Requeues   int64
+	PeakVMs, PeakReported int64
+	PeakBacklog           int64
+	WorstWait             time.Duration // the longest any job had waited for a VM, at any sample
+}
+
+// IncidentStats times the incident: from its first fault to detection (the
+// first alert after it), to the first operator's action, and to recovery
+// (the start of the last "recovered" phase).
+type IncidentStats struct {
+	FaultAt, DetectedAt, MitigatedAt, RecoveredAt time.Duration
+	Faulted, Detected, Mitigated, Recovered       bool
+	DetectedBy                                    string // the first alert
+	// JobsDelayed is jobs that waited longer than Config.Drained for a VM,
+	// counting the ones still waiting.
+	JobsDelayed int64
 }
 
 // Balanced reports whether every job that arrived is accounted for exactly
@@ -101,6 +126,8 @@ func summarize(in summaryInput) *Summary {
 	slices.Sort(queuedWaits)
 	s.StillWaiting = waitStats(queuedWaits)
 	s.Requested, s.Slept = in.clock.Fidelity()
+	s.Phases = phases(s.Series)
+	s.Incident = incidentStats(s, in.ledger.Waits(), queuedWaits, in.rep.firstFired)
 	s.Storm = StormStats{Happened: in.rep.stormSeen, Start: in.rep.stormStart, PeakRate: in.rep.peakRate}
 	if s.Jobs.Arrived > 0 {
 		s.Storm.PerArrival = float64(s.Jobs.Requeues) / float64(s.Jobs.Arrived)
@@ -113,6 +140,65 @@ func (w WaitStats) String() string {
 		return "none"
 	}
 	return fmt.Sprintf("mean %s  p50 %s  p95 %s  max %s", dur(w.Mean), dur(w.P50), dur(w.P95), dur(w.Max))
+}
+
+// phases groups the series into its runs of one phase.
+func phases(series []Sample) []PhaseStats {
+	var out []PhaseStats
+	var prev Sample // the state before the phase began
+	for i, smp := range series {
+		if i == 0 || smp.Phase != series[i-1].Phase {
+			if i > 0 {
+				prev = series[i-1]
+			}
+			start := time.Duration(0)
+			if i > 0 {
+				start = prev.T
+			}
+			out = append(out, PhaseStats{Name: smp.Phase, Start: start})
+		}
+		p := &out[len(out)-1]
+		p.Length = smp.T - p.Start
+		p.Completed = smp.Completed - prev.Completed
+		p.Requeues = smp.Requeues - prev.Requeues
+		p.PeakVMs = max(p.PeakVMs, smp.VMs)
+		p.PeakReported = max(p.PeakReported, smp.ReportedVMs)
+		p.PeakBacklog = max(p.PeakBacklog, smp.Backlog)
+		p.WorstWait = max(p.WorstWait, smp.OldestWait)
+	}
+	return out
+}
+
+func incidentStats(s *Summary, waits, stillWaiting []time.Duration, firstFired map[string]time.Duration) IncidentStats {
+	var in IncidentStats
+	for _, m := range s.Marks {
+		if incident.IsFault(m.Name) {
+			in.FaultAt, in.Faulted = m.T, true
+			break
+		}
+	}
+	if in.Faulted {
+		for name, t := range firstFired {
+			if t >= in.FaultAt && (!in.Detected || t < in.DetectedAt || (t == in.DetectedAt && name < in.DetectedBy)) {
+				in.DetectedAt, in.Detected, in.DetectedBy = t, true, name
+			}
+		}
+		for _, m := range s.Marks {
+			if m.T >= in.FaultAt && !incident.IsFault(m.Name) {
+				in.MitigatedAt, in.Mitigated = m.T, true
+				break
+			}
+		}
+		if n := len(s.Phases); n > 0 && s.Phases[n-1].Name == PhaseRecovered {
+			in.RecoveredAt, in.Recovered = s.Phases[n-1].Start, true
+		}
+	}
+	for _, w := range slices.Concat(waits, stillWaiting) {
+		if w > s.Config.Drained {
+			in.JobsDelayed++
+		}
+	}
+	return in
 }
 
 // waitStats summarises waits, which must be sorted.
@@ -176,6 +262,36 @@ func (s *Summary) Format(w io.Writer) error {
 	}
 	p("\t")
 	p("REQUEUE STORM\t%s", stormLine(s, mt))
+	if len(s.Marks) > 0 {
+		p("\t")
+		p("INCIDENT\t")
+		in := s.Incident
+		since := func(ok bool, t time.Duration) string {
+			if !ok || !in.Faulted {
+				return "never"
+			}
+			return fmt.Sprintf("%s after the fault, at %s", dur(t-in.FaultAt), mt(t))
+		}
+		if in.Faulted {
+			p("  first fault\t%s", mt(in.FaultAt))
+		}
+		detected := since(in.Detected, in.DetectedAt)
+		if in.Detected {
+			detected += " (" + in.DetectedBy + ")"
+		}
+		p("  time to detect\t%s", detected)
+		p("  time to mitigate\t%s", since(in.Mitigated, in.MitigatedAt))
+		p("  time to recover\t%s", since(in.Recovered, in.RecoveredAt))
+		p("  jobs delayed\t%d waited over %s for a VM", in.JobsDelayed, dur(s.Config.Drained))
+	}
+	if len(s.Phases) > 1 || (len(s.Phases) == 1 && s.Phases[0].Name != PhaseHealthy) {
+		p("\t")
+		p("PHASES\tstart\tlength\tcompleted\trequeues\tpeak VMs (true/reported)\tpeak backlog\tworst wait")
+		for _, ph := range s.Phases {
+			p("  %s\t%s\t%s\t%d\t%d\t%d / %d\t%d\t%s", ph.Name, mt(ph.Start), dur(ph.Length), ph.Completed, ph.Requeues,
+				ph.PeakVMs, ph.PeakReported, ph.PeakBacklog, dur(ph.WorstWait))
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

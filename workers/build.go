@@ -12,9 +12,9 @@ import (
 )
 
 // Build is the pool that starts VMs: each worker takes a job from the
-// backlog, clones a VM for it and powers it on. A failed start sends the job
-// straight back to the backlog, as travis-ci/worker did in 2015: no delay, no
-// backoff and, unless MaxAttempts is set, no limit.
+// scheduler, clones a VM for it and powers it on. A failed start sends the
+// job straight back to the scheduler, as travis-ci/worker did in 2015: no
+// delay, no backoff and, unless MaxAttempts is set, no limit.
 type Build struct {
 	Stage
 	Clock   *sim.Clock
@@ -26,9 +26,10 @@ type Build struct {
 	// means retry for ever.
 	MaxAttempts int
 
-	In      <-chan *Job
-	Out     chan<- *Job // jobs with a booted VM, to Run
-	Requeue chan<- *Job // back to the backlog
+	In       <-chan *Job
+	Out      chan<- *Job // jobs with a booted VM, to Run
+	Requeue  chan<- *Job // back to the scheduler
+	Finished chan<- int  // the queue of each job that failed for good
 }
 
 // Run runs the pool until In is closed or ctx is done, then closes Out and
@@ -52,14 +53,13 @@ func (b *Build) work(ctx context.Context) {
 		b.Ledger.take()
 		job.Attempts++
 		start := b.begin(b.Clock)
-		vm, ok := b.Cluster.Clone(ctx, job.ID, job.Attempts)
-		if !ok {
-			return // cancelled; the job stays in flight
+		vm, err := b.Cluster.Clone(ctx, job.ID, job.Attempts)
+		if err == nil {
+			b.Events.Debug("vm_cloned", job.fields(vmField(vm))...)
+			err = b.Cluster.PowerOn(ctx, vm)
 		}
-		b.Events.Debug("vm_cloned", job.fields(vmField(vm))...)
-		err := b.Cluster.PowerOn(ctx, vm)
 		if ctx.Err() != nil {
-			return
+			return // cancelled; the job stays in flight
 		}
 		b.end(b.Clock, start, err == nil)
 		if err == nil {
@@ -72,30 +72,50 @@ func (b *Build) work(ctx context.Context) {
 			}
 			continue
 		}
-		b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
+		if vm != nil {
+			b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
+		} else {
+			b.Events.Warn("clone_failed", job.fields(zap.String("reason", reason(err)))...)
+		}
 		if b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts {
-			b.Ledger.fail()
+			b.Ledger.fail(job)
 			b.Events.Warn("job_failed", job.fields(zap.String("reason", "gave up after the maximum number of attempts"))...)
+			if !sim.Send(ctx, b.Finished, job.Queue) {
+				return
+			}
 			continue
 		}
-		// Once sent, the job belongs to the backlog and, soon, to another
-		// worker: take what the log and the ledger need first.
-		fields := job.fields(seconds("waited_s", b.Clock.Now()-job.ArrivedAt))
-		firstAttempt := job.Attempts == 1
-		if !sim.Send(ctx, b.Requeue, job) {
+		if !requeue(ctx, b.Clock, b.Ledger, b.Log, b.Events, b.Requeue, job) {
 			return
 		}
-		if b.Ledger.requeue(firstAttempt, b.Clock.Now()) {
-			b.Log.Warn("first_requeue", append(fields, zap.String("note", "a job went straight back to the backlog after a failed VM start"))...)
-		}
-		b.Events.Info("job_requeued", fields...)
 	}
+}
+
+// requeue sends job straight back to the scheduler, and records and logs
+// it. It returns false if ctx is done first (the job then stays in flight).
+func requeue(ctx context.Context, clock *sim.Clock, ledger *Ledger, log, events *zap.Logger, to chan<- *Job, job *Job) bool {
+	// Once sent, the job belongs to the scheduler and, soon, to another
+	// worker: take what the log and the ledger need first.
+	fields := job.fields(seconds("waited_s", clock.Now()-job.ArrivedAt))
+	firstAttempt := job.Attempts == 1
+	if !sim.Send(ctx, to, job) {
+		return false
+	}
+	if ledger.requeue(firstAttempt, clock.Now()) {
+		log.Warn("first_requeue", append(fields, zap.String("note", "a job went straight back to the queue after a failed VM start"))...)
+	}
+	events.Info("job_requeued", fields...)
+	return true
 }
 
 func reason(err error) string {
 	switch {
 	case errors.Is(err, cluster.ErrNoCapacity):
 		return "no_capacity"
+	case errors.Is(err, cluster.ErrNoCPU):
+		return "no_cpu"
+	case errors.Is(err, cluster.ErrRateLimited):
+		return "rate_limited"
 	case errors.Is(err, cluster.ErrStartTimeout):
 		return "start_timeout"
 	default:

@@ -3,6 +3,8 @@ package workers
 import (
 	"cmp"
 	"context"
+	"errors"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -14,26 +16,43 @@ import (
 	"vmstorm/internal/sim"
 )
 
+// Credentials are the vSphere account's password and the janitor's copy of
+// it, as versions: a rotation changes the password, a fix updates the
+// janitor's configuration, and the janitor reads its configuration only
+// when it starts.
+type Credentials struct {
+	password   atomic.Int64
+	configured atomic.Int64
+}
+
+// Rotate changes the account's password (the 2015-07-31 rotation).
+func (c *Credentials) Rotate() { c.password.Add(1) }
+
+// Fix puts the current password in the janitor's configuration; it takes
+// effect when the janitor restarts.
+func (c *Credentials) Fix() { c.configured.Store(c.password.Load()) }
+
 // Janitor is vsphere-janitor as deployed in 2015. Every loop it logs in,
 // lists the cluster's VMs, reports how many it saw, and hands the VMs it may
 // destroy to the Cleanup pool at a bounded rate. It destroys a VM that has
 // booted and is powered off, or that is older than the cutoff; a VM that
-// never booted (zero uptime) it skips, for ever.
+// never booted (zero uptime) it skips, for ever. In aggressive mode it
+// destroys every VM, new build VMs included, at the aggressive rate.
 //
-// When its log-in fails it cleans nothing and, as in 2015, neither reports
-// the failure to monitoring nor updates its VM count: the count it reports
-// stays at the last good value.
+// When its log-in fails it cleans nothing and does not report the failure.
+// With ReportStale (the 2015 defect) the count it reports to monitoring
+// keeps its last good value; without it, the count drops to zero.
 type Janitor struct {
-	Clock   *sim.Clock
-	Cluster *cluster.Cluster
-	Log     *zap.Logger // changes of state
-	Events  *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
-	// LoginFails is asked before each pass (the injected fault).
-	LoginFails func() bool
+	Clock       *sim.Clock
+	Cluster     *cluster.Cluster
+	Log         *zap.Logger // changes of state
+	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
+	Credentials *Credentials
 
 	Every         time.Duration // sleep between passes (CLEANUP_LOOP_SLEEP)
 	RatePerSecond float64       // VMs handed out per model second (RATE_PER_SECOND); 0 means no limit
 	Cutoff        time.Duration // destroy any booted VM older than this
+	ReportStale   bool          // on a failed pass, keep reporting the last count
 	// Phase is when the first pass starts. A real janitor's loop has some
 	// phase against the clock; a random one also keeps its passes from
 	// falling on the same instants as other periodic work in the model.
@@ -41,53 +60,104 @@ type Janitor struct {
 
 	Out chan<- *cluster.VM // to the Cleanup pool
 
-	reported     atomic.Int64
-	passes       atomic.Int64
-	failedPasses atomic.Int64
-	failing      bool // owned by the Run goroutine
+	aggressive     atomic.Bool
+	aggressiveRate atomic.Uint64 // float64 bits
+	restart        chan struct{}
+	reported       atomic.Int64
+	passes         atomic.Int64
+	failedPasses   atomic.Int64
+	loaded         int64 // the password version it read at start; owned by Run
+	failing        atomic.Bool
+}
+
+// Failing reports whether the janitor's last pass failed.
+func (j *Janitor) Failing() bool { return j.failing.Load() }
+
+// Init prepares the janitor; call it before Run, Restart or SetAggressive.
+func (j *Janitor) Init() { j.restart = make(chan struct{}, 1) }
+
+// Restart makes the janitor restart: it rereads its configuration and
+// begins a pass at once.
+func (j *Janitor) Restart() {
+	select {
+	case j.restart <- struct{}{}:
+	default: // a restart is already pending
+	}
+}
+
+// SetAggressive turns the aggressive cleanup mode on, destroying at rate VMs
+// per model second (0 for no limit), or off.
+func (j *Janitor) SetAggressive(on bool, rate float64) {
+	j.aggressiveRate.Store(math.Float64bits(rate))
+	j.aggressive.Store(on)
 }
 
 // Run makes passes until ctx is done, then closes Out.
 func (j *Janitor) Run(ctx context.Context) error {
 	defer close(j.Out)
+	j.loaded = j.Credentials.configured.Load()
 	if !j.Clock.SleepUntil(ctx, j.Phase) {
 		return nil
 	}
-	for j.pass(ctx) && j.Clock.Sleep(ctx, j.Every) {
+	for j.pass(ctx) {
+		restarted, ok := j.Clock.SleepOrWake(ctx, j.Every, j.restart)
+		if !ok {
+			return nil
+		}
+		if restarted {
+			j.loaded = j.Credentials.configured.Load()
+			j.Log.Warn("janitor_restarted", zap.Bool("login_ok", !j.loginFails()))
+		}
 	}
 	return nil
 }
 
+func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.Load() }
+
 // pass is one loop of the janitor; it returns false if ctx is done.
 func (j *Janitor) pass(ctx context.Context) bool {
-	if j.LoginFails() {
+	var vms []cluster.Info
+	err := errLogin
+	if !j.loginFails() {
+		vms, err = j.Cluster.ListAPI(ctx)
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
 		j.failedPasses.Add(1)
-		j.Events.Debug("cleanup_failed", zap.String("reason", "vSphere log-in failed: incorrect user name or password"))
-		if !j.failing {
-			j.failing = true
-			j.Log.Warn("janitor_login_failing", zap.Int64("reported_vms", j.reported.Load()),
-				zap.String("note", "nothing will be cleaned; the VM count reported to monitoring keeps its last value"))
+		if !j.ReportStale {
+			j.reported.Store(0)
+		}
+		j.Events.Debug("cleanup_failed", zap.String("reason", err.Error()))
+		if !j.failing.Swap(true) {
+			j.Log.Warn("janitor_failing", zap.String("reason", err.Error()), zap.Int64("reported_vms", j.reported.Load()),
+				zap.Bool("report_stale", j.ReportStale),
+				zap.String("note", "nothing is cleaned; the failure is not reported to monitoring"))
 		}
 		return true
 	}
-	if j.failing {
-		j.failing = false
-		j.Log.Warn("janitor_login_ok")
+	if j.failing.Swap(false) {
+		j.Log.Warn("janitor_ok")
 	}
-	vms := j.Cluster.List()
 	j.reported.Store(int64(len(vms)))
 	j.passes.Add(1)
 
 	// Oldest first: the order a person would want, and one that does not
 	// depend on map iteration, so runs with one seed repeat.
 	slices.SortFunc(vms, compareAge)
+	aggressive := j.aggressive.Load()
+	rate := j.RatePerSecond
+	if aggressive {
+		rate = math.Float64frombits(j.aggressiveRate.Load())
+	}
 	now := j.Clock.Now()
 	next, interval := now, time.Duration(0)
-	if j.RatePerSecond > 0 {
-		interval = time.Duration(float64(time.Second) / j.RatePerSecond)
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) / rate)
 	}
 	for _, vm := range vms {
-		if !j.destroyable(vm, now) || !j.Cluster.Claim(vm.VM) {
+		if !(aggressive || j.destroyable(vm, now)) || !j.Cluster.Claim(vm.VM) {
 			continue
 		}
 		if !j.Clock.SleepUntil(ctx, next) || !sim.Send(ctx, j.Out, vm.VM) {
@@ -97,6 +167,8 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	}
 	return true
 }
+
+var errLogin = errors.New("vSphere log-in failed: incorrect user name or password")
 
 func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) bool {
 	if !vm.Uptime {
@@ -152,10 +224,16 @@ func (c *Cleanup) work(ctx context.Context) {
 			return
 		}
 		start := c.begin(c.Clock)
-		if !c.Cluster.Destroy(ctx, vm) {
+		err := c.Cluster.Destroy(ctx, vm)
+		if ctx.Err() != nil {
 			return
 		}
-		c.end(c.Clock, start, true)
+		c.end(c.Clock, start, err == nil)
+		if err != nil {
+			c.Cluster.Unclaim(vm) // the next pass tries again
+			c.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+			continue
+		}
 		c.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
 	}
 }

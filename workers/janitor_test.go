@@ -48,7 +48,7 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 
 				out := make(chan *cluster.VM, 1)
 				j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-					LoginFails: func() bool { return false }, Every: time.Minute, Cutoff: cutoff, Out: out}
+					Credentials: &Credentials{}, Every: time.Minute, Cutoff: cutoff, Out: out}
 				require.True(t, j.pass(ctx))
 				if tt.destroy {
 					require.Len(t, out, 1)
@@ -63,7 +63,10 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 }
 
 func clonedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
-	vm, _ := c.Clone(ctx, 1, 1)
+	vm, err := c.Clone(ctx, 1, 1)
+	if err != nil {
+		panic(err)
+	}
 	return vm
 }
 
@@ -94,7 +97,9 @@ func neverBootedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 	}
 	// Take the occupier off the cluster, so only vm is listed.
 	c.Claim(occupier)
-	c.Destroy(ctx, occupier)
+	if err := c.Destroy(ctx, occupier); err != nil {
+		panic(err)
+	}
 	return vm
 }
 
@@ -107,16 +112,16 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 		clock := sim.NewClock(1, time.Time{})
 		c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(10))
 		finishedVM(ctx, c)
-		broken := false
+		creds := &Credentials{}
 		out := make(chan *cluster.VM, 10)
 		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-			LoginFails: func() bool { return broken }, Every: time.Minute, Cutoff: time.Hour, Out: out}
+			Credentials: creds, ReportStale: true, Every: time.Minute, Cutoff: time.Hour, Out: out}
 
 		require.True(t, j.pass(ctx))
 		assert.Equal(t, int64(1), j.Stats().Reported)
 		<-out
 
-		broken = true
+		creds.Rotate()
 		for id := uint64(10); id < 15; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
@@ -144,7 +149,7 @@ func TestJanitorPacesItsPass(t *testing.T) {
 		}
 		out := make(chan *cluster.VM, 100)
 		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-			LoginFails: func() bool { return false }, Every: time.Minute, RatePerSecond: 5, Cutoff: time.Hour, Out: out}
+			Credentials: &Credentials{}, Every: time.Minute, RatePerSecond: 5, Cutoff: time.Hour, Out: out}
 		start := clock.Now()
 		require.True(t, j.pass(ctx))
 		assert.Len(t, out, 20)

@@ -16,6 +16,7 @@ import (
 // channels and is touched by one goroutine at a time.
 type Job struct {
 	ID        uint64
+	Queue     int           // index of its queue in Controls.Names (e.g. .com or .org)
 	ArrivedAt time.Duration // model time it first entered the backlog
 	Attempts  int           // VM starts tried so far; travels with the job through requeues
 	BuildTime time.Duration // how long its build runs once it has a VM
@@ -23,7 +24,7 @@ type Job struct {
 }
 
 func (j *Job) fields(extra ...zap.Field) []zap.Field {
-	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.Int("attempt", j.Attempts)}, extra...)
+	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.Int("queue", j.Queue), zap.Int("attempt", j.Attempts)}, extra...)
 }
 
 func vmField(vm *cluster.VM) zap.Field { return zap.String("vm", vm.Name) }

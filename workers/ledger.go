@@ -26,6 +26,12 @@ type Ledger struct {
 
 	mu    sync.Mutex
 	waits []time.Duration // from arrival to a powered-on VM, one per started job
+	// waiting counts the jobs still waiting for a VM by the model minute
+	// they arrived in; oldest is the first minute that may have some. Jobs
+	// arrive in order of time, so oldest only moves forward, and the age of
+	// the oldest waiting job is found without a scan.
+	waiting []int64
+	oldest  int
 }
 
 // NewLedger returns an empty ledger. If maxJobs is positive, onDone is
@@ -39,10 +45,44 @@ func NewLedger(maxJobs int64, onDone func()) *Ledger {
 func (l *Ledger) arrive() { l.arrived.Add(1) }
 func (l *Ledger) take()   { l.inFlight.Add(1) }
 
+// wait counts j among the jobs waiting for a VM (by delta, +1 or -1).
+func (l *Ledger) wait(j *Job, delta int64) {
+	l.mu.Lock()
+	l.waitLocked(j, delta)
+	l.mu.Unlock()
+}
+
+func (l *Ledger) waitLocked(j *Job, delta int64) {
+	m := int(j.ArrivedAt / time.Minute)
+	for len(l.waiting) <= m {
+		l.waiting = append(l.waiting, 0)
+	}
+	l.waiting[m] += delta
+	if delta > 0 && m < l.oldest {
+		l.oldest = m
+	}
+}
+
 func (l *Ledger) start(j *Job, now time.Duration) {
 	l.mu.Lock()
 	l.waits = append(l.waits, now-j.ArrivedAt)
+	l.waitLocked(j, -1)
 	l.mu.Unlock()
+}
+
+// OldestWait is how long the job that has waited longest for a VM has
+// waited at model time now, to within a minute (rounded up), and false if
+// no job is waiting.
+func (l *Ledger) OldestWait(now time.Duration) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.oldest < len(l.waiting) && l.waiting[l.oldest] == 0 {
+		l.oldest++
+	}
+	if l.oldest == len(l.waiting) {
+		return 0, false
+	}
+	return max(now-time.Duration(l.oldest)*time.Minute, 0), true
 }
 
 // requeue records that a job went back to the backlog after its first or
@@ -57,7 +97,24 @@ func (l *Ledger) requeue(firstAttempt bool, now time.Duration) (first bool) {
 }
 
 func (l *Ledger) complete() { l.inFlight.Add(-1); l.completed.Add(1); l.finish() }
-func (l *Ledger) fail()     { l.inFlight.Add(-1); l.failed.Add(1); l.finish() }
+
+// fail records that j failed for good; a job that never got a VM stops
+// waiting for one.
+func (l *Ledger) fail(j *Job) {
+	if j.VM == nil {
+		l.wait(j, -1)
+	}
+	l.inFlight.Add(-1)
+	l.failed.Add(1)
+	l.finish()
+}
+
+// lose records that j lost its VM (its worker crashed, or its build
+// stalled): it waits for a VM again.
+func (l *Ledger) lose(j *Job) {
+	j.VM = nil
+	l.wait(j, 1)
+}
 
 func (l *Ledger) finish() {
 	if n := l.finished.Add(1); l.maxJobs > 0 && n == l.maxJobs {

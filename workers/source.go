@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,6 +26,14 @@ type Source struct {
 	// build's time limit would.
 	Build   dist.Latency
 	Timeout time.Duration
+	// Shares split arrivals between the queues: job goes to queue i with
+	// probability Shares[i] / sum(Shares). Empty means one queue.
+	Shares []float64
+	// Traffic, if set, scales the arrival rate over model time (a daily
+	// curve, a burst): the rate at t is PerMinute * Traffic(t), and
+	// MaxTraffic must bound Traffic from above.
+	Traffic    func(t time.Duration) float64
+	MaxTraffic float64
 
 	Out chan<- *Job
 }
@@ -35,22 +44,63 @@ func (s *Source) Run(ctx context.Context) error {
 	arrivals := dist.Stream(s.Seed)
 	var next time.Duration
 	for id := uint64(1); s.MaxJobs == 0 || id <= uint64(s.MaxJobs); id++ {
-		next += dist.Interarrival(arrivals, s.PerMinute)
+		next = s.nextArrival(arrivals, next)
 		if !s.Clock.SleepUntil(ctx, next) {
 			return nil
 		}
 		// Job-level draws use attempt 0 of the job's streams; the cluster
 		// uses attempts 1, 2, ... for the VMs.
-		build := s.Build.Draw(dist.Stream(s.Seed, id, 0))
+		r := dist.Stream(s.Seed, id, 0)
+		build := s.Build.Draw(r)
 		if s.Timeout > 0 {
 			build = min(build, s.Timeout)
 		}
-		job := &Job{ID: id, ArrivedAt: s.Clock.Now(), BuildTime: build}
+		job := &Job{ID: id, Queue: s.queue(r), ArrivedAt: s.Clock.Now(), BuildTime: build}
+		// Counted as waiting before the hand-off: once sent, a Build worker
+		// may start it at once.
+		s.Ledger.wait(job, 1)
 		if !sim.Send(ctx, s.Out, job) {
+			s.Ledger.wait(job, -1)
 			return nil
 		}
 		s.Ledger.arrive()
-		s.Events.Debug("job_arrived", zap.Uint64("job_id", id), seconds("build_s", build))
+		s.Events.Debug("job_arrived", zap.Uint64("job_id", id), zap.Int("queue", job.Queue), seconds("build_s", build))
 	}
 	return nil
+}
+
+// nextArrival draws the time of the arrival after prev. A varying rate is
+// drawn by thinning: candidates come at the peak rate and each is kept with
+// probability rate(t)/peak, which gives a Poisson process of rate rate(t).
+func (s *Source) nextArrival(r *rand.Rand, prev time.Duration) time.Duration {
+	if s.Traffic == nil {
+		return prev + dist.Interarrival(r, s.PerMinute)
+	}
+	peak := s.PerMinute * s.MaxTraffic
+	t := prev
+	for {
+		t += dist.Interarrival(r, peak)
+		if r.Float64()*s.MaxTraffic < s.Traffic(t) {
+			return t
+		}
+	}
+}
+
+// queue draws the queue of a new job from its own stream.
+func (s *Source) queue(r *rand.Rand) int {
+	if len(s.Shares) < 2 {
+		return 0
+	}
+	var total float64
+	for _, w := range s.Shares {
+		total += w
+	}
+	x := r.Float64() * total
+	for i, w := range s.Shares {
+		if x < w {
+			return i
+		}
+		x -= w
+	}
+	return len(s.Shares) - 1
 }

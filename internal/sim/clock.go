@@ -1,7 +1,9 @@
 // Package sim holds the model's clock and the hand-offs between model
 // goroutines. Every point where a model goroutine waits, for model time to
-// pass or for another goroutine, is a function of this package, so that a
-// later virtual clock can take over time and still see every waiter.
+// pass or for another goroutine, is a function of this package (or the
+// scheduler's dispatch loop, workers.Scheduler.Run, which waits on several
+// inputs at once), so that a later virtual clock can take over time and
+// still see every waiter.
 package sim
 
 import (
@@ -97,6 +99,21 @@ func (c *Clock) wait(ctx context.Context, wall time.Duration) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// SleepOrWake waits for d of model time, or until wake is signalled. It
+// reports whether wake cut the sleep short; ok is false if ctx is done.
+func (c *Clock) SleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) (woken, ok bool) {
+	timer := time.NewTimer(max(c.wall(d), 0))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return false, true
+	case <-wake:
+		return true, true
+	case <-ctx.Done():
+		return false, false
 	}
 }
 

@@ -1,64 +1,34 @@
 package sim
 
-import (
-	"context"
-	"sync/atomic"
-)
+import "sync/atomic"
 
-// Queue is an unbounded first-in, first-out queue between producers and a
-// consumer. A backlog must be able to grow without limit (that is the
-// incident), so it cannot be a buffered channel: Pump owns the items, takes
-// from two input channels and offers the oldest item on an output channel.
-//
-// Only Len may be called while Pump runs; Drain is for after it returns.
+// Queue is an unbounded first-in, first-out queue. A backlog must be able
+// to grow without limit (that is the incident), so it cannot be a buffered
+// channel. One goroutine owns a Queue and calls Push, Pop and Peek; any
+// goroutine may call Len.
 type Queue[T any] struct {
 	items []T
 	head  int
 	n     atomic.Int64
 }
 
-// Len is the number of items the queue holds (not counting those still in
-// its input channels or already in its output channel).
+// Len is the number of items in the queue.
 func (q *Queue[T]) Len() int { return int(q.n.Load()) }
 
-// Pump moves items from first and second into the queue and from the queue
-// to out, until ctx is done or both inputs are closed and the queue is empty.
-// It closes out when it returns, as out's only sender.
-func (q *Queue[T]) Pump(ctx context.Context, first, second <-chan T, out chan<- T) {
-	defer close(out)
-	for first != nil || second != nil || q.head < len(q.items) {
-		var send chan<- T
-		var next T
-		if q.head < len(q.items) {
-			send, next = out, q.items[q.head]
-		}
-		select {
-		case v, ok := <-first:
-			if !ok {
-				first = nil
-				continue
-			}
-			q.push(v)
-		case v, ok := <-second:
-			if !ok {
-				second = nil
-				continue
-			}
-			q.push(v)
-		case send <- next:
-			q.pop()
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func (q *Queue[T]) push(v T) {
+// Push adds v at the back.
+func (q *Queue[T]) Push(v T) {
 	q.items = append(q.items, v)
 	q.n.Add(1)
 }
 
-func (q *Queue[T]) pop() {
+// Peek returns the item at the front without removing it; the queue must
+// not be empty.
+func (q *Queue[T]) Peek() T { return q.items[q.head] }
+
+// Pop removes and returns the item at the front; the queue must not be
+// empty.
+func (q *Queue[T]) Pop() T {
+	v := q.items[q.head]
 	var zero T
 	q.items[q.head] = zero // let the item be collected
 	q.head++
@@ -70,10 +40,10 @@ func (q *Queue[T]) pop() {
 		clear(q.items[kept:])
 		q.items, q.head = q.items[:kept], 0
 	}
+	return v
 }
 
 // Drain returns the items left in the queue, oldest first, and empties it.
-// Call it only after Pump has returned.
 func (q *Queue[T]) Drain() []T {
 	left := append([]T(nil), q.items[q.head:]...)
 	q.items, q.head = nil, 0

@@ -280,174 +280,56 @@ func TestRecv(t *testing.T) {
 	})
 }
 
-// pump starts q.Pump in a goroutine and returns a function that waits for it.
-func pump[T any](ctx context.Context, q *Queue[T], first, second <-chan T, out chan<- T) (wait func()) {
-	var wg sync.WaitGroup
-	wg.Go(func() { q.Pump(ctx, first, second, out) })
-	return wg.Wait
-}
-
-func TestQueuePumpFIFOAcrossInputs(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := &Queue[int]{}
-		first, second, out := make(chan int), make(chan int), make(chan int)
-		wait := pump(t.Context(), q, first, second, out)
-
-		// Unbuffered inputs: each send completes only once Pump has taken
-		// the item, so the send order is the arrival order.
-		const n = 200
-		for i := range n {
-			if i%3 == 0 {
-				first <- i
-			} else {
-				second <- i
-			}
-		}
-		synctest.Wait()
-		assert.Equal(t, n, q.Len())
-		close(first)
-		close(second)
-
-		var got []int
-		for v := range out {
-			got = append(got, v)
-		}
-		wait()
-		want := make([]int, n)
-		for i := range want {
-			want[i] = i
-		}
-		assert.Equal(t, want, got, "items leave in the order they arrived, from either input")
-		assert.Zero(t, q.Len())
-	})
-}
-
-func TestQueuePumpClosesOutWhenInputsClosedAndDrained(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := &Queue[int]{}
-		first, second, out := make(chan int), make(chan int), make(chan int)
-		wait := pump(t.Context(), q, first, second, out)
-
-		first <- 1
-		second <- 2
-		close(first)
-		synctest.Wait()
-		// One input still open: out must stay open after the items are gone.
-		assert.Equal(t, 1, <-out)
-		assert.Equal(t, 2, <-out)
-		synctest.Wait()
-		select {
-		case v, ok := <-out:
-			t.Fatalf("out yielded (%v, %v) while second was still open", v, ok)
-		default:
-		}
-		// Both inputs closed but an item still queued: out stays open until
-		// the item is taken.
-		second <- 3
-		close(second)
-		synctest.Wait()
-		assert.Equal(t, 1, q.Len())
-		v, ok := <-out
-		require.True(t, ok)
-		assert.Equal(t, 3, v)
-		_, ok = <-out
-		assert.False(t, ok, "out is closed once both inputs are closed and the queue is empty")
-		wait()
-	})
-}
-
-func TestQueuePumpUnbounded(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := &Queue[int]{}
-		first, second, out := make(chan int), make(chan int), make(chan int)
-		ctx, cancel := context.WithCancel(t.Context())
-		wait := pump(ctx, q, first, second, out)
-
-		const n = 10_000
-		for i := range n {
-			if i%2 == 0 {
-				first <- i
-			} else {
-				second <- i
-			}
-		}
-		synctest.Wait()
-		assert.Equal(t, n, q.Len(), "the queue holds every item while out is unread")
-
-		// Take a few, then cancel: Pump returns and leaves the rest.
-		const taken = 10
-		for i := range taken {
-			require.Equal(t, i, <-out)
-		}
-		synctest.Wait()
-		assert.Equal(t, n-taken, q.Len())
-		cancel()
-		wait()
-		_, ok := <-out
-		assert.False(t, ok, "Pump closes out when it returns")
-
-		left := q.Drain()
-		require.Len(t, left, n-taken)
-		for i, v := range left {
-			if v != taken+i {
-				t.Fatalf("Drain()[%d] = %d, want %d (oldest first)", i, v, taken+i)
-			}
-		}
-		assert.Zero(t, q.Len(), "Drain empties the queue")
-		assert.Empty(t, q.Drain())
-	})
+func TestQueueFIFOAndUnbounded(t *testing.T) {
+	var q Queue[int]
+	const n = 10_000
+	for i := range n {
+		q.Push(i)
+	}
+	require.Equal(t, n, q.Len(), "a queue takes as many items as it is given")
+	for i := range n / 2 {
+		require.Equal(t, i, q.Peek())
+		require.Equal(t, i, q.Pop(), "first in, first out")
+	}
+	assert.Equal(t, n/2, q.Len())
+	left := q.Drain()
+	require.Len(t, left, n/2)
+	for i, v := range left {
+		require.Equal(t, n/2+i, v, "Drain returns the rest oldest first")
+	}
+	assert.Zero(t, q.Len(), "Drain empties the queue")
+	assert.Empty(t, q.Drain())
 }
 
 func TestQueueCompactionKeepsOrder(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := &Queue[int]{}
-		first, second, out := make(chan int), make(chan int), make(chan int)
-		ctx, cancel := context.WithCancel(t.Context())
-		wait := pump(ctx, q, first, second, out)
-
-		next, want, maxBacklog := 0, 0, 0
-		const rounds = 500
-		for round := range rounds {
-			// Bursts of different sizes, so that the queue's backlog and its
-			// head wander, and compaction happens at many offsets.
-			push := 50 + (round*37)%150
-			for range push {
-				if next%5 < 2 {
-					first <- next
-				} else {
-					second <- next
-				}
-				next++
-			}
-			maxBacklog = max(maxBacklog, next-want)
-			pop := push - 10 + (round*13)%21 // sometimes fewer, sometimes more
-			pop = min(pop, next-want)
-			for range pop {
-				v := <-out
-				if v != want {
-					t.Fatalf("round %d: got %d, want %d", round, v, want)
-				}
-				want++
-			}
-			synctest.Wait()
-			require.Equal(t, next-want, q.Len(), "round %d", round)
+	var q Queue[int]
+	next, want, maxBacklog := 0, 0, 0
+	const rounds = 500
+	for round := range rounds {
+		// Bursts of different sizes, so that the backlog and the head
+		// wander, and compaction happens at many offsets.
+		push := 50 + (round*37)%150
+		for range push {
+			q.Push(next)
+			next++
 		}
-		backlog := next - want
-		require.Greater(t, next, 50_000, "enough items to pass through the queue")
-		cancel()
-		wait()
-
-		// The array is reused: it is sized by the largest backlog, not by
-		// every item that ever passed through.
-		bound := 8 * (maxBacklog + 200)
-		require.Less(t, bound, next, "the bound must be able to tell the difference")
-		assert.Less(t, cap(q.items), bound, "cap %d, largest backlog %d", cap(q.items), maxBacklog)
-		left := q.Drain()
-		require.Len(t, left, backlog)
-		for i, v := range left {
-			require.Equal(t, want+i, v)
+		maxBacklog = max(maxBacklog, next-want)
+		pop := min(push-10+(round*13)%21, next-want)
+		for range pop {
+			require.Equal(t, want, q.Pop(), "round %d", round)
+			want++
 		}
-	})
+		require.Equal(t, next-want, q.Len(), "round %d", round)
+	}
+	require.Greater(t, next, 50_000, "enough items to pass through the queue")
+	// The array is reused: it is sized by the largest backlog, not by every
+	// item that ever passed through.
+	bound := 8 * (maxBacklog + 200)
+	require.Less(t, bound, next, "the bound must be able to tell the difference")
+	assert.Less(t, cap(q.items), bound, "cap %d, largest backlog %d", cap(q.items), maxBacklog)
+	for i, v := range q.Drain() {
+		require.Equal(t, want+i, v)
+	}
 }
 
 func TestQueuePopCompaction(t *testing.T) {
@@ -457,7 +339,7 @@ func TestQueuePopCompaction(t *testing.T) {
 	next, want := 1, 1
 	for cycle := range 1000 {
 		for range 3 + cycle%7 {
-			q.push(next)
+			q.Push(next)
 			next++
 		}
 		for range 2 + cycle%7 {
@@ -465,7 +347,7 @@ func TestQueuePopCompaction(t *testing.T) {
 				break
 			}
 			require.Equal(t, want, q.items[q.head])
-			q.pop()
+			q.Pop()
 			want++
 		}
 		require.Equal(t, next-want, q.Len())

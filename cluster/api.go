@@ -1,0 +1,65 @@
+package cluster
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// api is the cloud's API as the model's clients see it: the cloud's own
+// rate limit, which refuses calls over it, and the clients' self-imposed
+// limit, which makes them wait instead. Both run on model time: the
+// limiters are given model instants, never the wall clock.
+type api struct {
+	mu     sync.Mutex // guards client, which SetClientRate replaces
+	cloud  *rate.Limiter
+	client *rate.Limiter
+}
+
+func newAPI(cloudRate float64, burst int, clientRate float64) *api {
+	a := &api{cloud: limiter(cloudRate, burst)}
+	a.client = limiter(clientRate, 1)
+	return a
+}
+
+// limiter returns a token bucket, or nil for "no limit".
+func limiter(perSecond float64, burst int) *rate.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
+}
+
+// instant turns model time into the time.Time the limiters count in.
+func instant(t time.Duration) time.Time { return time.Unix(0, 0).Add(t) }
+
+func (a *api) allow(now time.Duration) bool {
+	return a.cloud == nil || a.cloud.AllowN(instant(now), 1)
+}
+
+// clientWait reserves a call under the clients' own limit and returns how
+// long, in model time, the caller must wait before making it.
+func (a *api) clientWait(now time.Duration) time.Duration {
+	a.mu.Lock()
+	l := a.client
+	a.mu.Unlock()
+	if l == nil {
+		return 0
+	}
+	return l.ReserveN(instant(now), 1).DelayFrom(instant(now))
+}
+
+func (a *api) setClientRate(now time.Duration, perSecond float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if perSecond <= 0 {
+		a.client = nil
+		return
+	}
+	if a.client == nil {
+		a.client = limiter(perSecond, 1)
+		return
+	}
+	a.client.SetLimitAt(instant(now), rate.Limit(perSecond))
+}
