@@ -26,7 +26,11 @@ type Config struct {
 	MaxJobs           int64   // stop arrivals after this many jobs; 0 for no limit
 
 	BuildWorkers, RunWorkers, CleanupWorkers int
-	QueueSize                                int // buffer of each channel between stages
+	// CleanupConcurrency is how many of the Cleanup workers destroy VMs at
+	// once in the janitor's normal mode (0: all); its aggressive mode uses
+	// them all.
+	CleanupConcurrency int
+	QueueSize          int // buffer of each channel between stages
 
 	Clone, PowerOn, Destroy, Build dist.Latency
 	StartTimeout                   time.Duration
@@ -209,6 +213,7 @@ func (c Config) Validate() error {
 		{"build-workers", int64(c.BuildWorkers), 1, 100_000},
 		{"run-workers", int64(c.RunWorkers), 1, 100_000},
 		{"cleanup-workers", int64(c.CleanupWorkers), 1, 100_000},
+		{"cleanup-concurrency", int64(c.CleanupConcurrency), 0, 100_000},
 		{"queue-size", int64(c.QueueSize), 0, 10_000_000},
 		{"max-attempts", int64(c.MaxAttempts), 0, 1_000_000},
 		{"max-jobs", c.MaxJobs, 0, 1 << 40},

@@ -12,6 +12,7 @@ import (
 type controls struct {
 	credentials *workers.Credentials
 	janitor     *workers.Janitor
+	cleanup     *workers.Cleanup
 	scheduler   *workers.Controls
 	cluster     *cluster.Cluster
 	run         *workers.Run
@@ -22,6 +23,7 @@ func (c *controls) FixCleanupCredentials() { c.credentials.Fix() }
 func (c *controls) RestartJanitor()        { c.janitor.Restart() }
 func (c *controls) SetAggressiveCleanup(on bool, rate float64) {
 	c.janitor.SetAggressive(on, rate)
+	c.cleanup.SetAggressive(on)
 }
 func (c *controls) SetCPUCapacity(vms int64)           { c.cluster.SetCPUVMs(vms) }
 func (c *controls) CrashWorkers(fraction float64) int  { return c.run.Crash(fraction) }

@@ -95,6 +95,7 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 		DeletesVMs: cfg.WorkerDeletesVMs, StallTimeout: cfg.StallTimeout,
 		In: booted, Returns: returns, Finished: finished,
 	}
+	run.Init()
 	credentials := &workers.Credentials{}
 	janitor := &workers.Janitor{
 		Clock: clock, Cluster: cl, Log: log, Events: events, Credentials: credentials,
@@ -105,10 +106,11 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	}
 	janitor.Init()
 	cleanup := &workers.Cleanup{
-		Stage: workers.Stage{Workers: cfg.CleanupWorkers},
+		Stage: workers.Stage{Workers: cfg.CleanupWorkers}, Concurrency: cfg.CleanupConcurrency,
 		Clock: clock, Cluster: cl, Events: events, In: doomed,
 	}
-	levers := &controls{credentials: credentials, janitor: janitor, scheduler: sched.Controls, cluster: cl, run: run}
+	cleanup.Init()
+	levers := &controls{credentials: credentials, janitor: janitor, cleanup: cleanup, scheduler: sched.Controls, cluster: cl, run: run}
 	rep := newReporter(cfg, clock, log, observers, probes{
 		cluster: cl, ledger: ledger, janitor: janitor, scheduler: sched,
 		// The backlog is the scheduler's queues and the jobs in the
@@ -210,6 +212,7 @@ func (c Config) fields() []zap.Field {
 		zap.Int("build_workers", c.BuildWorkers),
 		zap.Int("run_workers", c.RunWorkers),
 		zap.Int("cleanup_workers", c.CleanupWorkers),
+		zap.Int("cleanup_concurrency", c.CleanupConcurrency),
 		zap.Int("queue_size", c.QueueSize),
 		zap.Duration("clone_time", c.Clone.Mean), zap.Duration("clone_spread", c.Clone.Spread),
 		zap.Duration("boot_time", c.PowerOn.Mean), zap.Duration("boot_spread", c.PowerOn.Spread),

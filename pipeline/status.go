@@ -39,8 +39,9 @@ type Sample struct {
 
 // Observer watches a run as it goes: it is given every sample of the
 // model's state, and every event of the run's timeline as it is applied.
-// Calls come from one goroutine at a time, in model-time order; an Observer
-// must return quickly, since sampling waits for it.
+// Calls are never concurrent (the run serialises them) and come in
+// model-time order; an Observer must return quickly, since the model waits
+// for it.
 type Observer interface {
 	Observe(Sample)
 	Mark(Mark)
@@ -92,7 +93,7 @@ type probes struct {
 // alerts on what monitoring sees, judges the phase, logs the status line,
 // and logs the changes of state a person watching should not miss. Its
 // fields are owned by its Run goroutine until Run returns; marks are shared
-// with the timeline's goroutine under marksMu.
+// with the timeline's goroutine under mu.
 type reporter struct {
 	cfg       Config
 	clock     *sim.Clock
@@ -100,9 +101,11 @@ type reporter struct {
 	observers []Observer
 	probes
 
-	series     []Sample
+	series []Sample
+	// mu guards marks, which the timeline's goroutine adds to, and
+	// serialises the calls to the observers from the two goroutines.
+	mu         sync.Mutex
 	marks      []Mark
-	marksMu    sync.Mutex
 	lastStatus Sample
 
 	full       bool
@@ -163,6 +166,8 @@ func (r *reporter) sample(t time.Duration) Sample {
 	s.Firing = r.alerts(s, requeueRate)
 	s.Phase = r.judgePhase(s, requeueRate, arrivalRate)
 	r.series = append(r.series, s)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, o := range r.observers {
 		o.Observe(s)
 	}
@@ -282,15 +287,15 @@ func (r *reporter) reduced() bool {
 }
 
 func (r *reporter) anyMarks() bool {
-	r.marksMu.Lock()
-	defer r.marksMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return len(r.marks) > 0
 }
 
 // mark records a timeline event and passes it to the observers.
 func (r *reporter) mark(m Mark) {
-	r.marksMu.Lock()
-	defer r.marksMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.marks = append(r.marks, m)
 	for _, o := range r.observers {
 		o.Mark(m)

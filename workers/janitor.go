@@ -197,28 +197,56 @@ func (j *Janitor) Stats() JanitorStats {
 	return JanitorStats{Passes: j.passes.Load(), FailedPasses: j.failedPasses.Load(), Reported: j.reported.Load()}
 }
 
-// Cleanup is the janitor's pool of workers that destroy VMs.
+// Cleanup is the janitor's pool of workers that destroy VMs. Normally only
+// Concurrency of them work; the aggressive mode sets them all to work.
 type Cleanup struct {
 	Stage
-	Clock   *sim.Clock
-	Cluster *cluster.Cluster
-	Log     *zap.Logger // changes of state
-	Events  *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
+	Concurrency int // workers at work in the normal mode (0: all)
+	Clock       *sim.Clock
+	Cluster     *cluster.Cluster
+	Log         *zap.Logger
+	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
 
 	In <-chan *cluster.VM
+
+	gate *sim.Gate
+}
+
+// Init prepares the pool; call it before Run or SetAggressive.
+func (c *Cleanup) Init() {
+	c.gate = sim.NewGate(c.normal())
+}
+
+func (c *Cleanup) normal() int {
+	if c.Concurrency <= 0 {
+		return c.Workers
+	}
+	return min(c.Concurrency, c.Workers)
+}
+
+// SetAggressive sets every worker to work, or only the normal concurrency.
+func (c *Cleanup) SetAggressive(on bool) {
+	if on {
+		c.gate.Set(c.Workers)
+	} else {
+		c.gate.Set(c.normal())
+	}
 }
 
 // Run runs the pool until In is closed or ctx is done.
 func (c *Cleanup) Run(ctx context.Context) error {
 	var g errgroup.Group
-	for range c.Workers {
-		g.Go(func() error { c.work(ctx); return nil })
+	for i := range c.Workers {
+		g.Go(func() error { c.work(ctx, i); return nil })
 	}
 	return g.Wait()
 }
 
-func (c *Cleanup) work(ctx context.Context) {
+func (c *Cleanup) work(ctx context.Context, i int) {
 	for {
+		if !c.gate.Wait(ctx, i) {
+			return
+		}
 		vm, ok := sim.Recv(ctx, c.In)
 		if !ok {
 			return

@@ -45,20 +45,20 @@ type Run struct {
 	Finished chan<- int  // the queue of each job that completed or failed for good
 
 	stallBits atomic.Uint64 // float64 bits: the chance that a booted VM stalls
-	alive     atomic.Int64  // workers with an index below this are up
+	up        *sim.Gate     // workers with an index below its opening are up
 	mu        sync.Mutex
-	revived   chan struct{}             // closed when crashed workers restart
-	cancels   []context.CancelCauseFunc // each worker's current build, by index
+	cancels   []context.CancelCauseFunc // each worker's current build, by index; guarded by mu
+}
+
+// Init prepares the pool; call it before Run, Crash or Restart.
+func (r *Run) Init() {
+	r.up = sim.NewGate(r.Workers)
+	r.cancels = make([]context.CancelCauseFunc, r.Workers)
 }
 
 // Run runs the pool until ctx is done, then closes Returns.
 func (r *Run) Run(ctx context.Context) error {
 	defer close(r.Returns)
-	r.mu.Lock()
-	r.alive.Store(int64(r.Workers))
-	r.revived = make(chan struct{})
-	r.cancels = make([]context.CancelCauseFunc, r.Workers)
-	r.mu.Unlock()
 	var g errgroup.Group
 	for i := range r.Workers {
 		g.Go(func() error { r.work(ctx, i); return nil })
@@ -75,40 +75,26 @@ func (r *Run) SetStallChance(p float64) { r.stallBits.Store(math.Float64bits(p))
 func (r *Run) Crash(fraction float64) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	up := r.alive.Load()
-	down := int64(math.Round(float64(up) * fraction))
-	r.alive.Store(up - down)
+	up := r.up.Open()
+	down := int(math.Round(float64(up) * fraction))
+	r.up.Set(up - down)
 	for i := up - down; i < up; i++ {
 		if cancel := r.cancels[i]; cancel != nil {
 			cancel(errCrashed)
 		}
 	}
-	return int(down)
+	return down
 }
 
 // Restart brings every crashed worker back.
-func (r *Run) Restart() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.alive.Store(int64(r.Workers))
-	close(r.revived)
-	r.revived = make(chan struct{})
-}
-
-// up reports whether worker i is up, and if not, the channel that is
-// closed when it restarts.
-func (r *Run) up(i int) (bool, <-chan struct{}) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return int64(i) < r.alive.Load(), r.revived
-}
+func (r *Run) Restart() { r.up.Set(r.Workers) }
 
 // track makes cancel the way to abandon worker i's current build, unless
 // the worker has crashed meanwhile.
 func (r *Run) track(i int, cancel context.CancelCauseFunc) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if int64(i) >= r.alive.Load() {
+	if i >= r.up.Open() {
 		return false
 	}
 	r.cancels[i] = cancel
@@ -117,11 +103,8 @@ func (r *Run) track(i int, cancel context.CancelCauseFunc) bool {
 
 func (r *Run) work(ctx context.Context, i int) {
 	for {
-		if up, revived := r.up(i); !up {
-			if _, ok := sim.Recv(ctx, revived); !ok && ctx.Err() != nil {
-				return
-			}
-			continue
+		if !r.up.Wait(ctx, i) {
+			return
 		}
 		job, ok := sim.Recv(ctx, r.In)
 		if !ok {

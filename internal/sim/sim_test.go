@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -369,4 +370,31 @@ func TestQueuePopCompaction(t *testing.T) {
 	for i, v := range left {
 		require.Equal(t, want+i, v)
 	}
+}
+
+func TestGateLetsTheFirstNWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGate(2)
+		assert.True(t, g.Wait(t.Context(), 0))
+		assert.True(t, g.Wait(t.Context(), 1))
+
+		var passed [4]atomic.Bool
+		var wg sync.WaitGroup
+		ctx, cancel := context.WithCancel(t.Context())
+		for i := 2; i < 4; i++ {
+			wg.Go(func() { passed[i].Store(g.Wait(ctx, i)) })
+		}
+		synctest.Wait()
+		assert.False(t, passed[2].Load(), "worker 2 waits while the gate is open to 2")
+
+		g.Set(3)
+		synctest.Wait()
+		assert.True(t, passed[2].Load(), "opening to 3 lets worker 2 through")
+		assert.False(t, passed[3].Load(), "but not worker 3")
+		assert.Equal(t, 3, g.Open())
+
+		cancel()
+		wg.Wait()
+		assert.False(t, passed[3].Load(), "a cancelled wait returns false")
+	})
 }

@@ -1,0 +1,51 @@
+// Command demo feeds a live.View on its own stderr with a made-up run, so
+// that a test can watch the View in a real terminal (tmux) and read the
+// screen it leaves.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"vmstorm/internal/live"
+	"vmstorm/internal/logx"
+	"vmstorm/internal/sim"
+	"vmstorm/pipeline"
+)
+
+func main() {
+	clock := sim.NewClock(120, time.Time{})
+	// Redraw on every sample: the most erasing and redrawing the terminal
+	// can be made to do, interleaved with log lines that scroll it.
+	view := live.New(os.Stderr, clock, live.RedrawEvery(0))
+	logs := logx.New(logx.Options{Clock: clock, Console: view.LogWriter(), ConsoleLevel: zapcore.InfoLevel})
+	for i := int64(1); i <= 600; i++ {
+		phase := pipeline.PhaseHealthy
+		switch {
+		case i > 300:
+			phase = pipeline.PhaseStorm
+		case i > 150:
+			phase = pipeline.PhaseSilentLeak
+		}
+		view.Observe(pipeline.Sample{
+			T: time.Duration(i) * 10 * time.Second, VMs: 7 * i, ReportedVMs: min(i, 40),
+			InUse: min(i, 200), Capacity: 200, Backlog: i, Requeues: 15 * i, Completed: i,
+			Phase: phase,
+		})
+		if i%10 == 0 {
+			logs.Info("demo_line", zap.Int64("n", i/10))
+		}
+		if i == 150 {
+			view.Mark(pipeline.Mark{Name: "cleanup_password_rotated"})
+		}
+	}
+	if err := view.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+	fmt.Println("SUMMARY follows the status area")
+}
