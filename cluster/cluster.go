@@ -86,8 +86,17 @@ type Config struct {
 	// ClientRate is the clients' own limit (self-imposed) on API calls per
 	// model second: over it, a call waits rather than fails. 0 means none.
 	ClientRate float64
+	// RejectTime is how long a refused call takes to come back: an API call
+	// over the rate limit, or a power-on that admission control refuses (on
+	// vSphere, a task that runs and then fails). It is never zero, so that a
+	// worker retrying refused calls spends model time doing it, as a real
+	// one does.
+	RejectTime time.Duration
 	Seed       uint64
 }
+
+// DefaultRejectTime is RejectTime when it is not set.
+const DefaultRejectTime = time.Second
 
 // VM is one build VM. Its fields are the cluster's to change.
 type VM struct {
@@ -172,9 +181,21 @@ func (c *Cluster) call(ctx context.Context) error {
 	}
 	if !c.api.allow(c.clock.Now()) {
 		c.rateLimited.Add(1)
-		return ErrRateLimited
+		return c.reject(ctx, ErrRateLimited)
 	}
 	return nil
+}
+
+// reject waits for a refusal to come back, then returns it (or ctx's error).
+func (c *Cluster) reject(ctx context.Context, err error) error {
+	wait := c.cfg.RejectTime
+	if wait <= 0 {
+		wait = DefaultRejectTime
+	}
+	if !c.clock.Sleep(ctx, wait) {
+		return ctx.Err()
+	}
+	return err
 }
 
 // FilledAt is the model time at which the cluster first became full, and
@@ -217,7 +238,8 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 
 // PowerOn powers vm on. Admission control comes first: if the cluster is
 // full (ErrNoCapacity) or the CPU reservations allow no more VMs on
-// (ErrNoCPU) the call fails at once and leaves vm behind, never booted.
+// (ErrNoCPU) the call fails after RejectTime and leaves vm behind, never
+// booted.
 // Otherwise vm takes a slot and CPU and boots; if booting takes longer than
 // the start timeout the call gives up with ErrStartTimeout and vm is left
 // on, orphaned. A cancelled ctx returns ctx's error with vm still booting.
@@ -229,12 +251,12 @@ func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 	n, ok := c.gauge.TryAcquire()
 	if !ok {
 		c.neverBoot(vm)
-		return ErrNoCapacity
+		return c.reject(ctx, ErrNoCapacity)
 	}
 	if _, ok := c.cpu.TryAcquire(); !ok {
 		c.gauge.Release()
 		c.neverBoot(vm)
-		return ErrNoCPU
+		return c.reject(ctx, ErrNoCPU)
 	}
 	vm.admittedAt = c.clock.Now()
 	c.admitted.Add(1)

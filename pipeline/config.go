@@ -34,6 +34,7 @@ type Config struct {
 
 	Clone, PowerOn, Destroy, Build dist.Latency
 	StartTimeout                   time.Duration
+	RejectTime                     time.Duration // a refused call's time to come back (see cluster.Config)
 	BuildTimeout                   time.Duration
 	MaxAttempts                    int
 
@@ -59,6 +60,9 @@ type Config struct {
 	// WorkerDeletesVMs: the Run worker deletes its VM after the build (the
 	// GCE setup); otherwise it leaves it for the janitor (2015 vSphere).
 	WorkerDeletesVMs bool
+	// DeleteFailedVMs: a failed start's VM is deleted at once rather than
+	// left behind, never booted.
+	DeleteFailedVMs bool
 	// StallTimeout is how long a worker waits on a stalled build before it
 	// gives up and requeues the job.
 	StallTimeout time.Duration
@@ -160,6 +164,7 @@ func Default() Config {
 		Destroy:           dist.Latency{Mean: 10 * time.Second, Spread: 3 * time.Second},
 		Build:             dist.Latency{Mean: 8 * time.Minute, Spread: 6 * time.Minute},
 		StartTimeout:      4 * time.Minute,
+		RejectTime:        time.Second,
 		BuildTimeout:      50 * time.Minute,
 		CleanupEvery:      time.Minute,
 		CleanupRate:       5,
@@ -255,6 +260,7 @@ func (c Config) Validate() error {
 		{"build-time", c.Build.Mean, 0},
 		{"build-spread", c.Build.Spread, 0},
 		{"start-timeout", c.StartTimeout, 0},
+		{"reject-time", c.RejectTime, time.Nanosecond},
 		{"build-timeout", c.BuildTimeout, 0},
 		{"cleanup-every", c.CleanupEvery, time.Nanosecond},
 		{"cleanup-cutoff", c.CleanupCutoff, time.Nanosecond},

@@ -50,7 +50,7 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(cluster.Config{
 		Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
-		StartTimeout: cfg.StartTimeout, CPUVMs: cfg.CPUVMs,
+		StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
 		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
 		Seed: cfg.Seed,
 	}, clock, gauge)
@@ -87,7 +87,8 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	build := &workers.Build{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
 		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
-		In: dispatch, Out: booted, Requeue: requeues, Finished: finished,
+		DeleteFailedVMs: cfg.DeleteFailedVMs,
+		In:              dispatch, Out: booted, Requeue: requeues, Finished: finished,
 	}
 	run := &workers.Run{
 		Stage: workers.Stage{Workers: cfg.RunWorkers},

@@ -25,6 +25,10 @@ type Build struct {
 	// MaxAttempts fails a job for good after that many failed starts; 0
 	// means retry for ever.
 	MaxAttempts int
+	// DeleteFailedVMs deletes the VM of a failed start at once (a Travis
+	// follow-up, and how cloud instance creation behaves), instead of
+	// leaving it on the cluster, never booted.
+	DeleteFailedVMs bool
 
 	In       <-chan *Job
 	Out      chan<- *Job // jobs with a booted VM, to Run
@@ -74,6 +78,9 @@ func (b *Build) work(ctx context.Context) {
 		}
 		if vm != nil {
 			b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
+			if b.DeleteFailedVMs && !b.deleteFailed(ctx, vm) {
+				return
+			}
 		} else {
 			b.Events.Warn("clone_failed", job.fields(zap.String("reason", reason(err)))...)
 		}
@@ -89,6 +96,20 @@ func (b *Build) work(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// deleteFailed deletes the VM of a failed start; if the API refuses, the VM
+// stays behind. It returns false if ctx is done.
+func (b *Build) deleteFailed(ctx context.Context, vm *cluster.VM) bool {
+	if !b.Cluster.Claim(vm) {
+		return true
+	}
+	if err := b.Cluster.Destroy(ctx, vm); err != nil {
+		b.Cluster.Unclaim(vm)
+		return ctx.Err() == nil
+	}
+	b.Events.Debug("vm_destroyed", vmField(vm), zap.Uint64("job_id", vm.JobID), zap.String("by", "worker"))
+	return true
 }
 
 // requeue sends job straight back to the scheduler, and records and logs

@@ -1,0 +1,482 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html"
+	"image/color"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	xfont "golang.org/x/image/font"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"vmstorm/pipeline"
+)
+
+// rateWindow is the window the charted rates are measured over. Counts over
+// a single 10 s sample are a handful of events, too noisy to read; a model
+// minute matches the unit of the rates and of the console's status line.
+const rateWindow = time.Minute
+
+// rate is the rates per model minute over the window that ends at T.
+type rate struct {
+	T                               time.Duration
+	Requeues, Completions, Arrivals float64
+}
+
+// rates derives per-minute rates from the series' cumulative totals: at
+// each sample, the change since the latest sample at least rateWindow
+// earlier (or since the start of the run, when every total was zero),
+// divided by the time between them. With samples rateWindow or more apart,
+// that is the change between consecutive samples.
+func rates(series []pipeline.Sample) []rate {
+	out := make([]rate, 0, len(series))
+	var base pipeline.Sample // the run starts at model time zero with every total at zero
+	next := 0                // the first sample not yet considered as a base
+	for _, s := range series {
+		for next < len(series) && series[next].T <= s.T-rateWindow {
+			base = series[next]
+			next++
+		}
+		minutes := (s.T - base.T).Minutes()
+		if minutes <= 0 {
+			continue // a sample at model time zero has no window to measure
+		}
+		out = append(out, rate{
+			T:           s.T,
+			Requeues:    float64(s.Requeues-base.Requeues) / minutes,
+			Completions: float64(s.Completed-base.Completed) / minutes,
+			Arrivals:    float64(s.Arrived-base.Arrived) / minutes,
+		})
+	}
+	return out
+}
+
+// timeAxis maps model time onto the charts' x axis: minutes since the start
+// for short runs, hours for long ones, and calendar times (UTC) when the
+// run has an epoch.
+type timeAxis struct {
+	unit  time.Duration
+	epoch time.Time
+	end   time.Duration // the axis runs from model time 0 to end
+}
+
+func newTimeAxis(s *pipeline.Summary) timeAxis {
+	end := s.Model
+	if n := len(s.Series); n > 0 {
+		end = max(end, s.Series[n-1].T)
+	}
+	for _, m := range s.Marks {
+		end = max(end, m.T)
+	}
+	if end <= 0 {
+		end = time.Minute // an empty run still gets a readable axis
+	}
+	a := timeAxis{unit: time.Minute, epoch: s.Config.Epoch, end: end}
+	switch {
+	case end <= 2*time.Minute:
+		a.unit = time.Second
+	case end > 3*time.Hour:
+		a.unit = time.Hour
+	}
+	return a
+}
+
+func (a timeAxis) x(t time.Duration) float64 { return float64(t) / float64(a.unit) }
+
+func (a timeAxis) at(x float64) time.Duration { return time.Duration(math.Round(x * float64(a.unit))) }
+
+func (a timeAxis) label() string {
+	if !a.epoch.IsZero() {
+		from, to := a.epoch.UTC(), a.epoch.Add(a.end).UTC()
+		if from.YearDay() == to.YearDay() && from.Year() == to.Year() {
+			return "time (UTC), " + from.Format("2006-01-02")
+		}
+		return "time (UTC)"
+	}
+	switch a.unit {
+	case time.Second:
+		return "model time (seconds since the start)"
+	case time.Hour:
+		return "model time (hours since the start)"
+	}
+	return "model time (minutes since the start)"
+}
+
+// tickSteps are the spacings a time axis may use: each a round figure on a
+// clock, so that a reader can find the same time in other records.
+var tickSteps = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour,
+}
+
+// Ticks puts labelled ticks at round model times, or, with an epoch, at
+// round calendar times, and unlabelled ones half-way between.
+func (a timeAxis) Ticks(lo, hi float64) []plot.Tick {
+	from, to := a.at(lo), a.at(hi)
+	step := tickSteps[len(tickSteps)-1]
+	for _, st := range tickSteps {
+		if (to-from)/st <= 8 {
+			step = st
+			break
+		}
+	}
+	first := (from + step - 1) / step * step
+	if from < 0 {
+		first = from / step * step
+	}
+	if !a.epoch.IsZero() {
+		cal := a.epoch.Add(from)
+		round := cal.Truncate(step) // Truncate rounds on absolute time, which is UTC-aligned for steps that divide a day
+		if round.Before(cal) {
+			round = round.Add(step)
+		}
+		first = round.Sub(a.epoch)
+	}
+	var ticks []plot.Tick
+	labelled := 0
+	for t := first - step; t <= to; t += step {
+		if t >= from {
+			ticks = append(ticks, plot.Tick{Value: a.x(t), Label: a.tickLabel(t, step, labelled == 0)})
+			labelled++
+		}
+		if m := t + step/2; m >= from && m <= to {
+			ticks = append(ticks, plot.Tick{Value: a.x(m)})
+		}
+	}
+	return ticks
+}
+
+// tickLabel spells the tick at t. On a calendar axis that crosses midnight,
+// the first tick and each midnight carry the date, and the others only the
+// time of day, which keeps the labels short.
+func (a timeAxis) tickLabel(t, step time.Duration, first bool) string {
+	if a.epoch.IsZero() {
+		return strconv.FormatFloat(a.x(t), 'f', -1, 64)
+	}
+	cal := a.epoch.Add(t).UTC()
+	layout := "15:04"
+	if step < time.Minute {
+		layout = "15:04:05"
+	}
+	start, end := a.epoch.UTC(), a.epoch.Add(a.end).UTC()
+	oneDay := start.YearDay() == end.YearDay() && start.Year() == end.Year()
+	if !oneDay && (first || cal.Hour() == 0 && cal.Minute() == 0 && cal.Second() == 0) {
+		layout = "Jan 2 " + layout
+	}
+	return cal.Format(layout)
+}
+
+// countTicks labels a count or a rate: round steps (1, 2 or 5 times a power
+// of ten) without needless decimals, where gonum's default writes 750.00.
+type countTicks struct{}
+
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step))))
+	var ticks []plot.Tick
+	first := math.Ceil(lo/step - 1e-9)
+	for i := first; i*step <= hi+step*1e-9; i++ {
+		// Multiplying, rather than adding step up, keeps 0.1+0.2 errors out
+		// of the labels.
+		v := i * step
+		if v == 0 {
+			v = 0 // not -0, which would be labelled so
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', decimals, 64)})
+		if m := v + step/2; m <= hi {
+			ticks = append(ticks, plot.Tick{Value: m})
+		}
+	}
+	return ticks
+}
+
+// Colours: one per quantity, the same on every chart. The marks are purple
+// so that they never read as data.
+var (
+	colTrue      = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	colReported  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	colCapacity  = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
+	colBacklog   = color.RGBA{R: 0xe6, G: 0x6a, B: 0x00, A: 0xff}
+	colBackFill  = color.NRGBA{R: 0xe6, G: 0x6a, B: 0x00, A: 0x30}
+	colRequeues  = colTrue
+	colCompleted = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
+	colArrivals  = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}
+	colMark      = color.RGBA{R: 0x6a, G: 0x3d, B: 0x9a, A: 0xff}
+	colGrid      = color.RGBA{R: 0xe4, G: 0xe4, B: 0xe4, A: 0xff}
+)
+
+var markLine = draw.LineStyle{Color: colMark, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+
+// sansFont is the charts' typeface. The SVG names it, and svgFonts gives
+// browsers metric-compatible fallbacks, so text measured here fits there.
+func sansFont(size vg.Length, bold bool) font.Font {
+	f := font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
+	if bold {
+		f.Weight = xfont.WeightBold
+	}
+	return f
+}
+
+func textStyle(size vg.Length, bold bool, c color.Color) text.Style {
+	return text.Style{Color: c, Font: sansFont(size, bold), Handler: plot.DefaultTextHandler}
+}
+
+// key is one entry of a chart's legend.
+type key struct {
+	name string
+	line draw.LineStyle
+}
+
+// chart is one panel: a title and a legend above a plot.
+type chart struct {
+	title  string
+	keys   []key
+	plot   *plot.Plot
+	marked bool // the timeline's marks are drawn on it
+}
+
+// line adds one series to the chart, and its key.
+func (ch *chart) line(name string, style draw.LineStyle, fill color.Color, xys plotter.XYs) {
+	ch.keys = append(ch.keys, key{name, style})
+	if len(xys) == 0 {
+		return
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		// The values come from integer counts and finite rates: a NaN or an
+		// infinity here is a bug in this package.
+		panic(fmt.Sprintf("report: chart %q, series %q: %v", ch.title, name, err))
+	}
+	l.LineStyle, l.FillColor = style, fill
+	ch.plot.Add(l)
+}
+
+// newChart makes a panel over the whole run, with its grid and the marks.
+func newChart(a timeAxis, marks []pipeline.Mark, title, yLabel string) *chart {
+	p := plot.New()
+	p.X.Label.Text, p.Y.Label.Text = a.label(), yLabel
+	p.X.Tick.Marker, p.Y.Tick.Marker = a, countTicks{}
+	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+		ax.Label.TextStyle.Font = sansFont(11, false)
+		ax.Tick.Label.Font = sansFont(10, false)
+		ax.Padding = 0
+	}
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = colGrid, colGrid
+	p.Add(grid)
+	ch := &chart{title: title, plot: p, marked: len(marks) > 0}
+	if ch.marked {
+		p.Add(markLines{marks: marks, axis: a})
+	}
+	return ch
+}
+
+// finish fixes the axes' ranges once every series is in: the whole run on
+// x, and on y from zero with headroom for the marks' labels. A y axis of at
+// least 5 keeps a quiet series (a backlog of zero) on whole numbers.
+func (ch *chart) finish(a timeAxis, yMax float64) {
+	p := ch.plot
+	p.X.Min, p.X.Max = 0, a.x(a.end)
+	p.Y.Min, p.Y.Max = 0, max(yMax*1.18, 5)
+	if ch.marked {
+		ch.keys = append(ch.keys, key{"fault or operator's action", markLine})
+	}
+}
+
+// charts are the page's three panels.
+type charts struct {
+	vms, backlog, rates *chart
+}
+
+func buildCharts(s *pipeline.Summary) charts {
+	a := newTimeAxis(s)
+	n := len(s.Series)
+	trueVMs, reported, capacity, backlog := make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n)
+	var vmMax, backlogMax float64
+	for i, smp := range s.Series {
+		x := a.x(smp.T)
+		trueVMs[i] = plotter.XY{X: x, Y: float64(smp.VMs)}
+		reported[i] = plotter.XY{X: x, Y: float64(smp.ReportedVMs)}
+		capacity[i] = plotter.XY{X: x, Y: float64(smp.Capacity)}
+		backlog[i] = plotter.XY{X: x, Y: float64(smp.Backlog)}
+		vmMax = max(vmMax, float64(smp.VMs), float64(smp.ReportedVMs), float64(smp.Capacity))
+		backlogMax = max(backlogMax, float64(smp.Backlog))
+	}
+	if n == 0 {
+		vmMax = float64(s.Config.VMs)
+	}
+
+	var c charts
+	c.vms = newChart(a, s.Marks, "VMs on the cluster: the true count and what the janitor reported", "VMs")
+	c.vms.line("true count", draw.LineStyle{Color: colTrue, Width: vg.Points(2)}, nil, trueVMs)
+	c.vms.line("reported to monitoring", draw.LineStyle{Color: colReported, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(7), vg.Points(3)}}, nil, reported)
+	c.vms.line("capacity", draw.LineStyle{Color: colCapacity, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(2), vg.Points(3)}}, nil, capacity)
+	c.vms.finish(a, vmMax)
+
+	c.backlog = newChart(a, s.Marks, "Backlog: jobs waiting for a VM", "jobs")
+	c.backlog.line("backlog", draw.LineStyle{Color: colBacklog, Width: vg.Points(2)}, colBackFill, backlog)
+	c.backlog.finish(a, backlogMax)
+
+	rs := rates(s.Series)
+	requeues, completions, arrivals := make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs))
+	var rateMax float64
+	for i, r := range rs {
+		x := a.x(r.T)
+		requeues[i] = plotter.XY{X: x, Y: r.Requeues}
+		completions[i] = plotter.XY{X: x, Y: r.Completions}
+		arrivals[i] = plotter.XY{X: x, Y: r.Arrivals}
+		rateMax = max(rateMax, r.Requeues, r.Completions, r.Arrivals)
+	}
+	c.rates = newChart(a, s.Marks, "Requeues, completions and arrivals per model minute", "per model minute")
+	c.rates.line("requeues", draw.LineStyle{Color: colRequeues, Width: vg.Points(2)}, nil, requeues)
+	c.rates.line("completions", draw.LineStyle{Color: colCompleted, Width: vg.Points(2)}, nil, completions)
+	c.rates.line("arrivals", draw.LineStyle{Color: colArrivals, Width: vg.Points(1.2)}, nil, arrivals)
+	c.rates.finish(a, rateMax)
+	return c
+}
+
+// markLines draws the timeline's marks as labelled vertical lines across a
+// plot's data area.
+type markLines struct {
+	marks []pipeline.Mark
+	axis  timeAxis
+}
+
+func (m markLines) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	sty := textStyle(9, false, colMark)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
+	const pad = vg.Length(3)
+	lineH := sty.FontExtents().Height + 2
+	marks := slices.Clone(m.marks)
+	slices.SortStableFunc(marks, func(a, b pipeline.Mark) int { return cmp.Compare(a.T, b.T) })
+
+	for _, mk := range marks {
+		x := trX(m.axis.x(mk.T))
+		c.StrokeLine2(markLine, x, c.Min.Y, x, c.Max.Y)
+	}
+	// The labels go over every line, in rows from the top; each takes the
+	// first row where it does not run into the label before it, so close
+	// marks stay readable.
+	var rowEnd []vg.Length
+	for _, mk := range marks {
+		x := trX(m.axis.x(mk.T))
+		w := sty.Width(mk.Name)
+		left := x + pad
+		if left+w > c.Max.X {
+			left = x - pad - w // near the right edge: label on the line's left
+		}
+		row := 0
+		for row < len(rowEnd) && left < rowEnd[row]+2*pad {
+			row++
+		}
+		if row == len(rowEnd) {
+			rowEnd = append(rowEnd, 0)
+		}
+		rowEnd[row] = left + w
+		top := c.Max.Y - pad - vg.Length(row)*lineH
+		// A white backing keeps the label legible over the lines it crosses.
+		c.FillPolygon(color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xe0}, []vg.Point{
+			{X: left - 1, Y: top + 1}, {X: left + w + 1, Y: top + 1},
+			{X: left + w + 1, Y: top - lineH + 1}, {X: left - 1, Y: top - lineH + 1},
+		})
+		c.FillText(sty, vg.Point{X: left, Y: top}, mk.Name)
+	}
+}
+
+// The header of each panel: its title, and its legend below.
+var (
+	titleStyle = func() text.Style { s := textStyle(12, true, color.Black); s.YAlign = draw.YTop; return s }()
+	keyStyle   = func() text.Style { s := textStyle(10, false, color.Black); s.YAlign = draw.YCenter; return s }()
+)
+
+const (
+	keySwatch = vg.Length(22)
+	keyGap    = vg.Length(16)
+)
+
+func (ch *chart) headerHeight() vg.Length {
+	h := titleStyle.FontExtents().Height + 4
+	if len(ch.keys) > 0 {
+		h += keyStyle.FontExtents().Height + 6
+	}
+	return h
+}
+
+// drawHeader writes the title and, below it, the legend in one row, over
+// the data area's width: a legend inside the plot would hide data.
+func (ch *chart) drawHeader(c draw.Canvas, left vg.Length) {
+	c.FillText(titleStyle, vg.Point{X: left, Y: c.Max.Y}, ch.title)
+	y := c.Max.Y - titleStyle.FontExtents().Height - 4 - keyStyle.FontExtents().Height/2
+	x := left
+	for _, k := range ch.keys {
+		c.StrokeLine2(k.line, x, y, x+keySwatch, y)
+		c.FillText(keyStyle, vg.Point{X: x + keySwatch + 5, Y: y}, k.name)
+		x += keySwatch + 5 + keyStyle.Width(k.name) + keyGap
+	}
+}
+
+// drawPanels draws panels one above the other on dc, their data areas
+// aligned so that a model time is at the same x on each.
+func drawPanels(dc draw.Canvas, panels ...*chart) {
+	dc.FillPolygon(color.White, []vg.Point{
+		{X: dc.Min.X, Y: dc.Min.Y}, {X: dc.Max.X, Y: dc.Min.Y}, {X: dc.Max.X, Y: dc.Max.Y}, {X: dc.Min.X, Y: dc.Max.Y},
+	})
+	plots := make([][]*plot.Plot, len(panels))
+	for i, ch := range panels {
+		plots[i] = []*plot.Plot{ch.plot}
+	}
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: 6, PadBottom: 4, PadLeft: 6, PadRight: 18, PadY: 18}
+	canvases := plot.Align(plots, tiles, dc)
+	for i, ch := range panels {
+		c := canvases[i][0]
+		hh := ch.headerHeight()
+		body := draw.Crop(c, 0, 0, 0, -hh)
+		data := ch.plot.DataCanvas(body)
+		ch.drawHeader(draw.Crop(c, 0, 0, c.Size().Y-hh, 0), data.Min.X)
+		ch.plot.Draw(body)
+	}
+}
+
+// svgFonts gives the SVG's font family metric-compatible fallbacks
+// (Arimo, Arial and Helvetica share Liberation Sans's widths), so that a
+// browser without Liberation Sans still fits each label where the chart
+// measured it, instead of falling back to a serif of other widths.
+var svgFonts = regexp.MustCompile(`font-family:Liberation Sans;`)
+
+// svgProlog is the XML declaration and comment before <svg>, which have no
+// place inside an HTML page.
+var svgProlog = regexp.MustCompile(`(?s)\A.*?<svg\b`)
+
+// fixSVG prepares gonum's SVG for a browser. Given a label, it makes it an
+// element to inline in an HTML page, named by label for screen readers.
+func fixSVG(b []byte, label string) []byte {
+	b = svgFonts.ReplaceAllLiteral(b, []byte(`font-family:'Liberation Sans',Arimo,Arial,Helvetica,sans-serif;`))
+	if label != "" {
+		b = svgProlog.ReplaceAllLiteral(b, []byte(`<svg role="img" aria-label="`+html.EscapeString(label)+`"`))
+	}
+	return bytes.TrimSpace(b)
+}

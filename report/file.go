@@ -1,0 +1,122 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"vmstorm/pipeline"
+)
+
+// The standalone chart: two panels sized for a page of a document.
+const (
+	chartW   = 8 * vg.Inch
+	chartH   = 6.5 * vg.Inch
+	chartDPI = 150
+)
+
+// WriteChart writes the run's main chart alone, for a postmortem document:
+// the true and reported VM counts against capacity, with the backlog in a
+// panel below on the same time axis, and the timeline's marks on both.
+// format is "svg" or "png".
+func WriteChart(w io.Writer, s *pipeline.Summary, format string) error {
+	c := buildCharts(s)
+	switch format {
+	case "svg":
+		svg, err := renderSVG(chartW, chartH, "", c.vms, c.backlog)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(append(svg, '\n')); err != nil {
+			return fmt.Errorf("report: writing the chart: %w", err)
+		}
+		return nil
+	case "png":
+		canvas := vgimg.NewWith(vgimg.UseWH(chartW, chartH), vgimg.UseDPI(chartDPI))
+		drawPanels(draw.New(canvas), c.vms, c.backlog)
+		if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
+			return fmt.Errorf("report: writing the chart: %w", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("report: chart format %q: want svg or png", format)
+	}
+}
+
+// ErrUnknownFormat is returned by WriteFile for a path whose extension it
+// cannot write.
+var ErrUnknownFormat = errors.New("unknown report format")
+
+// WriteFile writes a report on s to path, in the format its extension
+// names: .html (the page, WriteHTML), .svg or .png (the chart alone,
+// WriteChart). The report is written to a temporary file in the same
+// directory and renamed into place, so that path never holds half a report,
+// even if the run is interrupted while it is written.
+func WriteFile(path string, s *pipeline.Summary) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	var write func(io.Writer) error
+	switch ext {
+	case ".html", ".htm":
+		write = func(w io.Writer) error { return WriteHTML(w, s, Title(s)) }
+	case ".svg", ".png":
+		write = func(w io.Writer) error { return WriteChart(w, s, ext[1:]) }
+	default:
+		return fmt.Errorf("report: %s: %w %q: want .html, .svg or .png", path, ErrUnknownFormat, ext)
+	}
+
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	tmp := f.Name()
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmp)
+		}
+	}()
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	// CreateTemp makes the file private; a report is for reading. Sync
+	// before the rename, so that a crash cannot leave path naming a file
+	// whose data never reached the disk.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	renamed = true
+	return nil
+}
+
+// Title is the page title WriteFile gives a run: what was broken, the
+// capacity and the seed, enough to tell two reports apart.
+func Title(s *pipeline.Summary) string {
+	state := "healthy cluster"
+	if s.Config.BreakCleanup {
+		state = "broken cleanup"
+	}
+	return fmt.Sprintf("vmstorm: %s, %d VMs, seed %d", state, s.Config.VMs, s.Config.Seed)
+}

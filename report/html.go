@@ -1,0 +1,381 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"vmstorm/pipeline"
+)
+
+// The HTML page's charts, each a full-width panel.
+const (
+	pageChartW = 10 * vg.Inch
+	pageChartH = 3.9 * vg.Inch
+)
+
+// DataID is the id of the page's <script type="application/json"> element
+// that holds the charts' numbers.
+const DataID = "vmstorm-data"
+
+// pageData is the JSON embedded in the page, as WriteHTML documents it.
+type pageData struct {
+	Title   string           `json:"title"`
+	Epoch   string           `json:"epoch,omitempty"` // RFC 3339, UTC: the calendar time of model time zero
+	ModelS  float64          `json:"model_s"`         // model seconds the run lasted
+	Columns []string         `json:"columns"`         // the order of Series' arrays
+	Series  map[string][]any `json:"series"`
+	Rates   pageRates        `json:"rates"`
+	Marks   []pageMark       `json:"marks"`
+}
+
+type pageRates struct {
+	ModelS      []float64 `json:"model_s"`
+	Requeues    []float64 `json:"requeues_per_min"`
+	Completions []float64 `json:"completions_per_min"`
+	Arrivals    []float64 `json:"arrivals_per_min"`
+}
+
+type pageMark struct {
+	ModelS float64 `json:"model_s"`
+	Name   string  `json:"name"`
+	Note   string  `json:"note"`
+}
+
+func newPageData(s *pipeline.Summary, title string) pageData {
+	d := pageData{
+		Title: title, ModelS: s.Model.Seconds(), Columns: Header(),
+		Series: make(map[string][]any, len(columns)), Marks: []pageMark{},
+	}
+	if !s.Config.Epoch.IsZero() {
+		d.Epoch = s.Config.Epoch.UTC().Format(time.RFC3339Nano)
+	}
+	for _, c := range columns {
+		vals := make([]any, len(s.Series))
+		for i, smp := range s.Series {
+			vals[i] = c.value(smp)
+		}
+		d.Series[c.Name] = vals
+	}
+	rs := rates(s.Series)
+	d.Rates = pageRates{
+		ModelS: make([]float64, len(rs)), Requeues: make([]float64, len(rs)),
+		Completions: make([]float64, len(rs)), Arrivals: make([]float64, len(rs)),
+	}
+	for i, r := range rs {
+		d.Rates.ModelS[i], d.Rates.Requeues[i] = r.T.Seconds(), r.Requeues
+		d.Rates.Completions[i], d.Rates.Arrivals[i] = r.Completions, r.Arrivals
+	}
+	for _, m := range s.Marks {
+		d.Marks = append(d.Marks, pageMark{ModelS: m.T.Seconds(), Name: m.Name, Note: m.Note})
+	}
+	return d
+}
+
+type page struct {
+	Title   string
+	Facts   []string
+	Summary string
+	Charts  []figure
+	Marks   []markRow
+	Params  [2][]param // in two columns: the list is long and each row is short
+	Data    template.JS
+	// Phases, when pipeline.Summary gains them, go here, and the
+	// template's "phases" block renders them.
+}
+
+type figure struct {
+	ID, Caption string
+	SVG         template.HTML
+}
+
+type markRow struct{ At, Name, Note string }
+
+type param struct{ Name, Value string }
+
+// WriteHTML writes one self-contained HTML page about the run s: its
+// headline figures; charts over model time of the true and reported VM
+// counts against capacity, of the backlog, and of the requeue, completion
+// and arrival rates, with the timeline's marks on each; the timeline
+// itself; the summary table; and the run's parameters.
+//
+// The page needs nothing but itself: its style and its charts (SVG) are
+// inline and it loads nothing. The charts' numbers are in it as JSON, in
+// <script type="application/json" id="vmstorm-data">:
+//
+//	{"title": "...", "epoch": "2015-08-04T17:03:00Z", "model_s": 3600,
+//	 "columns": ["model_s", "vms_true", ...],
+//	 "series": {"model_s": [10, 20, ...], "vms_true": [...], ...},
+//	 "rates": {"model_s": [...], "requeues_per_min": [...],
+//	           "completions_per_min": [...], "arrivals_per_min": [...]},
+//	 "marks": [{"model_s": 600, "name": "...", "note": "..."}]}
+//
+// series has one array per CSV column (see Columns), one element per
+// sample; epoch is there only if the run has one. The rates are per model
+// minute, each over the model minute before its point.
+func WriteHTML(w io.Writer, s *pipeline.Summary, title string) error {
+	var summary bytes.Buffer
+	if err := s.Format(&summary); err != nil {
+		return fmt.Errorf("report: formatting the summary: %w", err)
+	}
+	data, err := json.Marshal(newPageData(s, title))
+	if err != nil {
+		return fmt.Errorf("report: encoding the chart data: %w", err)
+	}
+	p := page{
+		Title: title, Facts: facts(s), Summary: summary.String(),
+		// json.Marshal escapes <, > and &, so the data cannot close its
+		// <script> element.
+		Data: template.JS(data),
+	}
+	c := buildCharts(s)
+	for _, f := range []struct {
+		id, caption string
+		ch          *chart
+	}{
+		{"chart-vms", "The true count is every VM on the cluster; the reported count is the janitor's last report to monitoring, " +
+			"which stops changing when the janitor cannot log in. Capacity is how many VMs the cluster can hold powered on at once.", c.vms},
+		{"chart-backlog", "Jobs waiting for a VM, counting the jobs in the channels around the queue.", c.backlog},
+		{"chart-rates", fmt.Sprintf("Each point is the change in the run's totals over the model minute before it. "+
+			"A requeue storm is requeues outrunning arrivals (configured: %g a minute).", s.Config.ArrivalsPerMinute), c.rates},
+	} {
+		svg, err := renderSVG(pageChartW, pageChartH, f.ch.title, f.ch)
+		if err != nil {
+			return err
+		}
+		// The SVG is this package's own output, and vgsvg escapes the text
+		// in it (titles, mark names).
+		p.Charts = append(p.Charts, figure{ID: f.id, Caption: f.caption, SVG: template.HTML(svg)})
+	}
+	for _, m := range s.Marks {
+		p.Marks = append(p.Marks, markRow{At: modelTime(s.Config.Epoch, m.T), Name: m.Name, Note: m.Note})
+	}
+	params := configParams(s.Config)
+	half := (len(params) + 1) / 2
+	p.Params = [2][]param{params[:half], params[half:]}
+	if err := pageTemplate.Execute(w, p); err != nil {
+		return fmt.Errorf("report: writing the page: %w", err)
+	}
+	return nil
+}
+
+// renderSVG draws panels, one above the other, as SVG: a document of its
+// own, or, given a label, an element to inline in a page.
+func renderSVG(w, h vg.Length, inlineLabel string, panels ...*chart) ([]byte, error) {
+	canvas := vgsvg.New(w, h)
+	drawPanels(draw.New(canvas), panels...)
+	var buf bytes.Buffer
+	if _, err := canvas.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("report: rendering a chart: %w", err)
+	}
+	return fixSVG(buf.Bytes(), inlineLabel), nil
+}
+
+// facts is the page's headline: how the run ended and what it did.
+func facts(s *pipeline.Summary) []string {
+	f := []string{
+		s.Ended,
+		"model time " + shortDuration(s.Model),
+		fmt.Sprintf("seed %d", s.Config.Seed),
+		fmt.Sprintf("capacity %d VMs", s.Config.VMs),
+	}
+	if s.Config.BreakCleanup {
+		f = append(f, "cleanup broken at "+modelTime(s.Config.Epoch, s.Config.BreakAt))
+	} else {
+		f = append(f, "cleanup working")
+	}
+	if s.Filled {
+		f = append(f, "cluster full at "+modelTime(s.Config.Epoch, s.FilledAt))
+	}
+	if s.Storm.Happened {
+		f = append(f, fmt.Sprintf("requeue storm from %s, %d requeues", modelTime(s.Config.Epoch, s.Storm.Start), s.Jobs.Requeues))
+	} else {
+		f = append(f, "no requeue storm")
+	}
+	return f
+}
+
+// modelTime spells a model time as the console does: T+hh:mm:ss since the
+// start, or the calendar time (UTC) when the run has an epoch.
+func modelTime(epoch time.Time, t time.Duration) string {
+	if !epoch.IsZero() {
+		return epoch.Add(t).UTC().Format("2006-01-02 15:04:05")
+	}
+	t = t.Truncate(time.Second)
+	return fmt.Sprintf("T+%02d:%02d:%02d", int(t/time.Hour), int(t/time.Minute)%60, int(t/time.Second)%60)
+}
+
+// shortDuration spells d as a flag would: 10m rather than 10m0s.
+func shortDuration(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
+}
+
+// configParams lists every exported field of the run's configuration,
+// found by reflection so that the table never lags behind Config as it
+// gains fields. Nested structs (the latencies, the alerts) are flattened as
+// Outer.Inner; a list is one row.
+func configParams(c pipeline.Config) []param {
+	var out []param
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Pointer && !fv.IsNil() && fv.Elem().Kind() == reflect.Struct {
+				fv = fv.Elem()
+			}
+			switch {
+			case fv.Kind() == reflect.Struct && fv.Type() != timeType:
+				walk(prefix+f.Name+".", fv)
+			case fv.Kind() == reflect.Func || fv.Kind() == reflect.Chan:
+				// Not a parameter a person can read.
+			default:
+				out = append(out, param{Name: prefix + f.Name, Value: paramValue(fv)})
+			}
+		}
+	}
+	walk("", reflect.ValueOf(c))
+	return out
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+)
+
+// paramValue spells a parameter as a person would write it: durations as
+// flags take them, nothing as "none", and a struct in a list as its
+// non-zero fields, {Name=com Share=1}.
+func paramValue(v reflect.Value) string {
+	switch {
+	case v.Type() == durationType:
+		return shortDuration(time.Duration(v.Int()))
+	case v.Type() == timeType:
+		t := v.Interface().(time.Time)
+		if t.IsZero() {
+			return "none"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "none"
+		}
+		return paramValue(v.Elem())
+	case reflect.Slice, reflect.Array:
+		if v.Len() == 0 {
+			return "none"
+		}
+		items := make([]string, v.Len())
+		for i := range v.Len() {
+			items[i] = paramValue(v.Index(i))
+		}
+		return strings.Join(items, ", ")
+	case reflect.Struct:
+		var fields []string
+		for i := range v.NumField() {
+			f, fv := v.Type().Field(i), v.Field(i)
+			if f.IsExported() && !fv.IsZero() && fv.Kind() != reflect.Func && fv.Kind() != reflect.Chan {
+				fields = append(fields, f.Name+"="+paramValue(fv))
+			}
+		}
+		return "{" + strings.Join(fields, " ") + "}"
+	case reflect.String:
+		if v.String() == "" {
+			return "none"
+		}
+		return v.String()
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.Bool:
+		if v.Bool() {
+			return "yes"
+		}
+		return "no"
+	default:
+		return fmt.Sprint(v.Interface())
+	}
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+:root { color-scheme: light; }
+body { margin: 0; background: #eef0f3; color: #1d1f23;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", Arial, sans-serif; }
+main { max-width: 1040px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 6px; }
+h2 { font-size: 18px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dde0e4; }
+.facts { margin: 0; padding: 0; list-style: none; color: #444; }
+.facts li { display: inline-block; white-space: nowrap; }
+.facts li:not(:last-child)::after { content: "·"; margin: 0 .5em; color: #999; }
+figure { margin: 0 0 28px; }
+figure svg { display: block; width: 100%; height: auto; }
+figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
+/* The summary's longest lines are wider than the page: they wrap rather
+   than hide behind a scroll bar, which print and screenshots lose. */
+pre { font: 12.5px/1.4 ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
+  background: #f5f6f8; border: 1px solid #e3e6ea; border-radius: 4px; padding: 12px 14px; }
+table { border-collapse: collapse; font-size: 14px; }
+th, td { text-align: left; vertical-align: top; padding: 4px 14px 4px 0; border-bottom: 1px solid #eceef1; }
+th { font-weight: 600; color: #444; }
+td.at { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.value { max-width: 26em; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
+td.name { font-family: ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; font-size: 13px; }
+.params { display: flex; flex-wrap: wrap; gap: 0 40px; }
+.none { color: #666; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<ul class="facts">{{range .Facts}}<li>{{.}}</li>{{end}}</ul>
+
+<h2 id="charts">Over model time</h2>
+{{range .Charts}}<figure id="{{.ID}}">
+{{.SVG}}
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}
+<h2 id="timeline">Timeline</h2>
+{{if .Marks}}<table>
+<tr><th>at</th><th>event</th><th>what it is</th></tr>
+{{range .Marks}}<tr><td class="at">{{.At}}</td><td class="name">{{.Name}}</td><td>{{.Note}}</td></tr>
+{{end}}</table>{{else}}<p class="none">No faults or operators' actions in this run.</p>{{end}}
+{{block "phases" .}}{{/* The phases table goes here when pipeline.Summary gains Phases. */}}{{end}}
+<h2 id="summary">Summary</h2>
+<pre>{{.Summary}}</pre>
+<h2 id="parameters">Parameters</h2>
+<div class="params">{{range .Params}}
+<table>{{range .}}<tr><td>{{.Name}}</td><td class="value">{{.Value}}</td></tr>{{end}}</table>{{end}}
+</div>
+</main>
+<script type="application/json" id="` + DataID + `">{{.Data}}</script>
+</body>
+</html>
+`))
