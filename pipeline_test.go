@@ -275,6 +275,7 @@ func TestStressManyWorkers(t *testing.T) {
 	cfg.PowerOn.Mean, cfg.PowerOn.Spread = 0, 0
 	cfg.Build.Mean, cfg.Build.Spread = 2*time.Millisecond, 2*time.Millisecond
 	cfg.Destroy.Mean, cfg.Destroy.Spread = 100*time.Microsecond, 0
+	cfg.RejectTime = 100 * time.Microsecond
 	cfg.CleanupEvery, cfg.CleanupRate = 2*time.Millisecond, 0
 	cfg.StatusEvery, cfg.SampleEvery = 100*time.Millisecond, 10*time.Millisecond
 	cfg.Duration = 2 * time.Minute // a safety net: the run ends when all jobs are done

@@ -245,18 +245,18 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 // on, orphaned. A cancelled ctx returns ctx's error with vm still booting.
 func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 	if err := c.call(ctx); err != nil {
-		c.neverBoot(vm)
+		if ctx.Err() == nil {
+			c.neverBoot(vm)
+		}
 		return err
 	}
 	n, ok := c.gauge.TryAcquire()
 	if !ok {
-		c.neverBoot(vm)
-		return c.reject(ctx, ErrNoCapacity)
+		return c.refusePowerOn(ctx, vm, ErrNoCapacity)
 	}
 	if _, ok := c.cpu.TryAcquire(); !ok {
 		c.gauge.Release()
-		c.neverBoot(vm)
-		return c.reject(ctx, ErrNoCPU)
+		return c.refusePowerOn(ctx, vm, ErrNoCPU)
 	}
 	vm.admittedAt = c.clock.Now()
 	c.admitted.Add(1)
@@ -286,6 +286,16 @@ func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 	}
 	c.setState(vm, Running, false)
 	return nil
+}
+
+// refusePowerOn is admission control failing vm's power-on task: once the
+// refusal comes back, vm is left never booted.
+func (c *Cluster) refusePowerOn(ctx context.Context, vm *VM, err error) error {
+	if err := c.reject(ctx, err); ctx.Err() != nil {
+		return err
+	}
+	c.neverBoot(vm)
+	return err
 }
 
 func (c *Cluster) neverBoot(vm *VM) {

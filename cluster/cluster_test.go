@@ -25,6 +25,7 @@ const (
 	bootTime    = 90 * time.Second
 	destroyTime = 12 * time.Second
 	timeout     = 4 * time.Minute
+	rejectTime  = 2 * time.Minute
 	speed       = 60
 )
 
@@ -35,6 +36,7 @@ func config() Config {
 		PowerOn:      dist.Latency{Mean: bootTime},
 		Destroy:      dist.Latency{Mean: destroyTime},
 		StartTimeout: timeout,
+		RejectTime:   rejectTime,
 		Seed:         1,
 	}
 }
@@ -158,7 +160,7 @@ func TestPowerOnNoCapacity(t *testing.T) {
 
 		err := c.PowerOn(t.Context(), vm)
 		assert.ErrorIs(t, err, ErrNoCapacity)
-		assert.Equal(t, before, clock.Now(), "a refused power-on fails at once")
+		assert.Equal(t, rejectTime, clock.Now()-before, "a refused power-on comes back after the reject time")
 		in := requireState(t, c, vm, NeverBooted)
 		assert.False(t, in.Uptime, "the janitor must see zero uptime")
 		assert.False(t, vm.holdsSlot)
