@@ -366,6 +366,23 @@ func (c *Cluster) Claim(vm *VM) bool {
 	return true
 }
 
+// Discard removes a vm that never booted, as a cloud's failed instance
+// insert leaves nothing behind: no API call, no wait. It returns false if vm
+// holds a slot (it booted) or is already gone.
+func (c *Cluster) Discard(vm *VM) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.destroyed || vm.claimed || vm.holdsSlot {
+		return false
+	}
+	delete(c.vms, vm)
+	c.byState[vm.state].Add(-1)
+	vm.destroyed = true
+	c.destroyed.Add(1)
+	c.total.Add(-1)
+	return true
+}
+
 // Unclaim gives a claimed vm back, when destroying it failed, so that a
 // later pass may try again.
 func (c *Cluster) Unclaim(vm *VM) {

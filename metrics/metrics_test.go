@@ -130,6 +130,7 @@ func want(s pipeline.Sample) map[string]float64 {
 		"vmstorm_cpu_capacity_vms":                float64(s.CPUCapacity),
 		"vmstorm_backlog_oldest_wait_seconds":     s.OldestWait.Seconds(),
 		"vmstorm_queues_paused":                   float64(s.Paused),
+		"vmstorm_api_rate_limited_total":          float64(s.RateLimited),
 	}
 	for i, st := range cluster.States {
 		w[fmt.Sprintf("vmstorm_vms{state=%q}", st.String())] = float64(s.ByState[i])

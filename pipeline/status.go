@@ -30,6 +30,7 @@ type Sample struct {
 	Completed   int64         // total
 	Failed      int64         // total
 	Requeues    int64         // total
+	RateLimited int64         // total API calls the cloud refused
 	InFlight    int64
 	BusyWorkers [3]int64 // build, run, cleanup
 	Paused      int      // queues paused
@@ -59,11 +60,11 @@ type Mark struct {
 // model does (not from the timeline's labels).
 const (
 	PhaseHealthy       = "healthy"        // nothing has gone wrong yet
-	PhaseSilentLeak    = "silent leak"    // the janitor fails; no storm yet
+	PhaseSilentLeak    = "silent leak"    // VMs leak (the janitor fails, or orphans pile up); no storm yet
 	PhaseStorm         = "storm"          // requeues outrun arrivals
 	PhasePaused        = "paused"         // every queue paused
 	PhaseCatchUp       = "catch-up"       // working again, backlog above normal
-	PhaseSecondFailure = "second failure" // a storm again, after an earlier one, with the janitor working
+	PhaseSecondFailure = "second failure" // a storm again, after an earlier one ended, with the janitor working
 	PhaseReducedRate   = "reduced rate"   // backlog draining under a lowered build limit
 	PhaseRecovered     = "recovered"      // after a fault, back to a normal backlog
 )
@@ -119,7 +120,7 @@ type reporter struct {
 
 	phase, candidate string
 	candidates       int
-	stormPhaseSeen   bool
+	stormBefore      bool // a storm phase has come and gone
 }
 
 func newReporter(cfg Config, clock *sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
@@ -151,7 +152,7 @@ func (r *reporter) sample(t time.Duration) Sample {
 		T: t, VMs: cs.VMs, ReportedVMs: r.janitor.Stats().Reported,
 		InUse: cs.InUse, Capacity: cs.Capacity, CPUInUse: cs.CPUInUse, CPUCapacity: cs.CPUCapacity,
 		ByState: cs.ByState, Backlog: int64(r.backlog()), Arrived: js.Arrived, Completed: js.Completed,
-		Failed: js.Failed, Requeues: js.Requeues, InFlight: js.InFlight,
+		Failed: js.Failed, Requeues: js.Requeues, RateLimited: cs.RateLimited, InFlight: js.InFlight,
 	}
 	s.OldestWait, _ = r.ledger.OldestWait(t)
 	for i, st := range r.stages {
@@ -241,33 +242,44 @@ func (r *reporter) judgePhase(s Sample, requeueRate, arrivalRate float64) string
 	r.candidates++
 	if r.candidates >= phaseDebounce {
 		r.log.Warn("phase_changed", zap.String("from", r.phase), zap.String("to", now))
-		r.phase, r.candidate, r.candidates = now, "", 0
-		if now == PhaseStorm {
-			r.stormPhaseSeen = true
+		if stormy(r.phase) && !stormy(now) {
+			r.stormBefore = true
 		}
+		r.phase, r.candidate, r.candidates = now, "", 0
 	}
 	return r.phase
 }
 
+func stormy(phase string) bool { return phase == PhaseStorm || phase == PhaseSecondFailure }
+
 func (r *reporter) classify(s Sample, requeueRate, arrivalRate float64) string {
-	storm := requeueRate > arrivalRate && requeueRate > 0
+	// A storm starts when requeues outrun arrivals, and lasts until they
+	// fall under half the arrival rate.
+	storm := requeueRate > 0 && (requeueRate > arrivalRate || (stormy(r.phase) && requeueRate > arrivalRate/2))
 	failing := r.janitor.Failing()
+	// Leaking: the janitor cleans nothing, or VMs abandoned by their
+	// workers pile up (more than a twentieth of the cluster).
+	leaking := failing || s.ByState[cluster.Orphaned]*20 > s.Capacity
+	// A backlog is high above Drained, and stays high until it is under
+	// half of it, so that a phase does not flicker at the threshold.
+	backlogHigh := s.OldestWait > r.cfg.Drained ||
+		(s.OldestWait > r.cfg.Drained/2 && (r.phase == PhaseCatchUp || r.phase == PhaseReducedRate))
 	switch {
 	case s.Paused == len(r.cfg.Queues):
 		return PhasePaused
-	case storm && failing:
-		return PhaseStorm
-	case storm && r.stormPhaseSeen:
+	case storm && stormy(r.phase):
+		return r.phase
+	case storm && r.stormBefore && !failing:
 		return PhaseSecondFailure
 	case storm:
 		return PhaseStorm
-	case failing:
+	case leaking:
 		return PhaseSilentLeak
-	case s.OldestWait > r.cfg.Drained && r.reduced():
+	case backlogHigh && r.reduced():
 		return PhaseReducedRate
-	case s.OldestWait > r.cfg.Drained && r.anyMarks():
+	case backlogHigh && r.anyMarks():
 		return PhaseCatchUp
-	case r.anyMarks():
+	case r.phase != PhaseHealthy:
 		return PhaseRecovered
 	default:
 		return PhaseHealthy

@@ -71,8 +71,8 @@ type PhaseStats struct {
 }
 
 // IncidentStats times the incident: from its first fault to detection (the
-// first alert after it), to the first operator's action, and to recovery
-// (the start of the last "recovered" phase).
+// first alert after it), to mitigation (the first operator's action after
+// detection), and to recovery (the start of the last "recovered" phase).
 type IncidentStats struct {
 	FaultAt, DetectedAt, MitigatedAt, RecoveredAt time.Duration
 	Faulted, Detected, Mitigated, Recovered       bool
@@ -121,7 +121,7 @@ func summarize(in summaryInput) *Summary {
 	s.Waits = waitStats(in.ledger.Waits())
 	queuedWaits := make([]time.Duration, len(in.queued))
 	for i, j := range in.queued {
-		queuedWaits[i] = in.end - j.ArrivedAt
+		queuedWaits[i] = in.end - j.WaitingSince
 	}
 	slices.Sort(queuedWaits)
 	s.StillWaiting = waitStats(queuedWaits)
@@ -183,8 +183,11 @@ func incidentStats(s *Summary, waits, stillWaiting []time.Duration, firstFired m
 				in.DetectedAt, in.Detected, in.DetectedBy = t, true, name
 			}
 		}
+		// Mitigation is the operators' first action once they know:
+		// actions before detection (a supervisor restarting workers) do
+		// not count.
 		for _, m := range s.Marks {
-			if m.T >= in.FaultAt && !incident.IsFault(m.Name) {
+			if in.Detected && m.T >= in.DetectedAt && !incident.IsFault(m.Name) {
 				in.MitigatedAt, in.Mitigated = m.T, true
 				break
 			}

@@ -61,10 +61,11 @@ var metrics = map[string]func(pipeline.Sample) float64{
 	"completed":       func(s pipeline.Sample) float64 { return float64(s.Completed) },
 	"arrived":         func(s pipeline.Sample) float64 { return float64(s.Arrived) },
 	"failed":          func(s pipeline.Sample) float64 { return float64(s.Failed) },
+	"rate_limited":    func(s pipeline.Sample) float64 { return float64(s.RateLimited) },
 }
 
 func metricNames() string {
-	return "vms_true, vms_reported, in_use, cpu_in_use, backlog, oldest_wait_min, never_booted, orphaned, finished, requeues, completed, arrived, failed"
+	return "vms_true, vms_reported, in_use, cpu_in_use, backlog, oldest_wait_min, never_booted, orphaned, finished, requeues, completed, arrived, failed, rate_limited"
 }
 
 func (c *converter) moment(path, v string) moment {

@@ -25,9 +25,10 @@ type Build struct {
 	// MaxAttempts fails a job for good after that many failed starts; 0
 	// means retry for ever.
 	MaxAttempts int
-	// DeleteFailedVMs deletes the VM of a failed start at once (a Travis
-	// follow-up, and how cloud instance creation behaves), instead of
-	// leaving it on the cluster, never booted.
+	// DeleteFailedVMs removes the VM of a failed start at once, as a cloud's
+	// failed instance insert leaves nothing behind (and as the Travis
+	// follow-up meant to), instead of leaving it on the cluster, never
+	// booted.
 	DeleteFailedVMs bool
 
 	In       <-chan *Job
@@ -70,7 +71,7 @@ func (b *Build) work(ctx context.Context) {
 			job.VM = vm
 			now := b.Clock.Now()
 			b.Ledger.start(job, now)
-			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), seconds("wait_s", now-job.ArrivedAt))...)
+			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), seconds("wait_s", now-job.WaitingSince))...)
 			if !sim.Send(ctx, b.Out, job) {
 				return
 			}
@@ -78,8 +79,8 @@ func (b *Build) work(ctx context.Context) {
 		}
 		if vm != nil {
 			b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
-			if b.DeleteFailedVMs && !b.deleteFailed(ctx, vm) {
-				return
+			if b.DeleteFailedVMs && b.Cluster.Discard(vm) {
+				b.Events.Debug("vm_discarded", job.fields(vmField(vm))...)
 			}
 		} else {
 			b.Events.Warn("clone_failed", job.fields(zap.String("reason", reason(err)))...)
@@ -98,26 +99,12 @@ func (b *Build) work(ctx context.Context) {
 	}
 }
 
-// deleteFailed deletes the VM of a failed start; if the API refuses, the VM
-// stays behind. It returns false if ctx is done.
-func (b *Build) deleteFailed(ctx context.Context, vm *cluster.VM) bool {
-	if !b.Cluster.Claim(vm) {
-		return true
-	}
-	if err := b.Cluster.Destroy(ctx, vm); err != nil {
-		b.Cluster.Unclaim(vm)
-		return ctx.Err() == nil
-	}
-	b.Events.Debug("vm_destroyed", vmField(vm), zap.Uint64("job_id", vm.JobID), zap.String("by", "worker"))
-	return true
-}
-
 // requeue sends job straight back to the scheduler, and records and logs
 // it. It returns false if ctx is done first (the job then stays in flight).
 func requeue(ctx context.Context, clock *sim.Clock, ledger *Ledger, log, events *zap.Logger, to chan<- *Job, job *Job) bool {
 	// Once sent, the job belongs to the scheduler and, soon, to another
 	// worker: take what the log and the ledger need first.
-	fields := job.fields(seconds("waited_s", clock.Now()-job.ArrivedAt))
+	fields := job.fields(seconds("waited_s", clock.Now()-job.WaitingSince))
 	firstAttempt := job.Attempts == 1
 	if !sim.Send(ctx, to, job) {
 		return false

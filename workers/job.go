@@ -18,9 +18,12 @@ type Job struct {
 	ID        uint64
 	Queue     int           // index of its queue in Controls.Names (e.g. .com or .org)
 	ArrivedAt time.Duration // model time it first entered the backlog
-	Attempts  int           // VM starts tried so far; travels with the job through requeues
-	BuildTime time.Duration // how long its build runs once it has a VM
-	VM        *cluster.VM   // the VM of its current attempt
+	// WaitingSince is when it last began to wait for a VM: its arrival, or
+	// the moment it lost its VM to a crashed worker or a stalled build.
+	WaitingSince time.Duration
+	Attempts     int           // VM starts tried so far; travels with the job through requeues
+	BuildTime    time.Duration // how long its build runs once it has a VM
+	VM           *cluster.VM   // the VM of its current attempt
 }
 
 func (j *Job) fields(extra ...zap.Field) []zap.Field {

@@ -27,9 +27,10 @@ type Ledger struct {
 	mu    sync.Mutex
 	waits []time.Duration // from arrival to a powered-on VM, one per started job
 	// waiting counts the jobs still waiting for a VM by the model minute
-	// they arrived in; oldest is the first minute that may have some. Jobs
-	// arrive in order of time, so oldest only moves forward, and the age of
-	// the oldest waiting job is found without a scan.
+	// they began to wait in; oldest is the first minute that may have some.
+	// Jobs begin to wait in order of time, so oldest only moves back when a
+	// lost build begins a new wait, and the age of the oldest waiting job is
+	// found without a scan.
 	waiting []int64
 	oldest  int
 }
@@ -53,7 +54,7 @@ func (l *Ledger) wait(j *Job, delta int64) {
 }
 
 func (l *Ledger) waitLocked(j *Job, delta int64) {
-	m := int(j.ArrivedAt / time.Minute)
+	m := int(j.WaitingSince / time.Minute)
 	for len(l.waiting) <= m {
 		l.waiting = append(l.waiting, 0)
 	}
@@ -65,7 +66,7 @@ func (l *Ledger) waitLocked(j *Job, delta int64) {
 
 func (l *Ledger) start(j *Job, now time.Duration) {
 	l.mu.Lock()
-	l.waits = append(l.waits, now-j.ArrivedAt)
+	l.waits = append(l.waits, now-j.WaitingSince)
 	l.waitLocked(j, -1)
 	l.mu.Unlock()
 }
@@ -109,10 +110,10 @@ func (l *Ledger) fail(j *Job) {
 	l.finish()
 }
 
-// lose records that j lost its VM (its worker crashed, or its build
-// stalled): it waits for a VM again.
-func (l *Ledger) lose(j *Job) {
-	j.VM = nil
+// lose records that j lost its VM at model time now (its worker crashed,
+// or its build stalled): it waits for a VM again, from now.
+func (l *Ledger) lose(j *Job, now time.Duration) {
+	j.VM, j.WaitingSince = nil, now
 	l.wait(j, 1)
 }
 

@@ -146,7 +146,7 @@ func (r *Run) build(ctx, buildCtx context.Context, job *Job) bool {
 		}
 		r.Cluster.Orphan(job.VM)
 		r.Events.Warn("build_lost", job.fields(vmField(job.VM), zap.String("reason", reason))...)
-		r.Ledger.lose(job)
+		r.Ledger.lose(job, r.Clock.Now())
 		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Returns, job)
 	}
 	released := r.Cluster.Release(job.VM)

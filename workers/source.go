@@ -55,7 +55,8 @@ func (s *Source) Run(ctx context.Context) error {
 		if s.Timeout > 0 {
 			build = min(build, s.Timeout)
 		}
-		job := &Job{ID: id, Queue: s.queue(r), ArrivedAt: s.Clock.Now(), BuildTime: build}
+		now := s.Clock.Now()
+		job := &Job{ID: id, Queue: s.queue(r), ArrivedAt: now, WaitingSince: now, BuildTime: build}
 		// Counted as waiting before the hand-off: once sent, a Build worker
 		// may start it at once.
 		s.Ledger.wait(job, 1)
