@@ -1,8 +1,10 @@
 // Command vmstorm models the 2015-08-04 Travis CI OS X outage as a real
 // concurrent system: Build, Run and Cleanup goroutine pools joined by
 // channels, a capacity gauge, and a janitor that can be broken to start a
-// requeue storm. main reads the flags, wires the logs, catches signals and
-// prints the summary; the model lives in the packages.
+// requeue storm; or it replays a scenario: the whole 2015 incident, or two
+// later outages of the same shape. main reads the flags, wires the logs and
+// the outputs, catches signals and prints the summary; the model lives in
+// the packages.
 package main
 
 import (
@@ -20,9 +22,13 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/internal/live"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
+	"vmstorm/metrics"
 	"vmstorm/pipeline"
+	"vmstorm/report"
+	"vmstorm/scenario"
 )
 
 // Exit statuses.
@@ -51,7 +57,7 @@ func (s signalled) exitCode() int {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, opt, err := parseFlags(args, stdout)
+	cfg, opt, sc, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -59,17 +65,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmstorm: %v\n", err)
 		return exitBadInput
 	}
+	switch {
+	case opt.listScenarios:
+		for _, b := range scenario.Builtins() {
+			fmt.Fprintf(stdout, "%-18s %s\n", b.Name, b.Description)
+		}
+		return exitOK
+	case opt.printScenario != "":
+		src, ok := scenario.Source(opt.printScenario)
+		if !ok {
+			fmt.Fprintf(stderr, "vmstorm: -print-scenario: no built-in scenario %q; 'vmstorm -list-scenarios' lists them\n", opt.printScenario)
+			return exitBadInput
+		}
+		_, _ = stdout.Write(src)
+		return exitOK
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()
 	}
 
-	var logFile *os.File
+	// Every file is opened before the run starts, so that a path that
+	// cannot be written is bad input, reported before anything runs.
+	var logFile, seriesFile *os.File
 	if opt.logFile != "" {
 		if logFile, err = os.Create(opt.logFile); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -log-file: %v; give a path in a directory you can write to\n", err)
 			return exitBadInput
 		}
 		defer logFile.Close()
+	}
+	if opt.series != "" {
+		if seriesFile, err = os.Create(opt.series); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -series: %v; give a path in a directory you can write to\n", err)
+			return exitBadInput
+		}
+		defer seriesFile.Close()
 	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -78,27 +108,77 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stopSignals()
 
 	clock := sim.NewClock(cfg.Speed, cfg.Epoch)
-	logOpts := logx.Options{Clock: clock, Console: stderr, ConsoleLevel: zapcore.InfoLevel}
+	var observers []pipeline.Observer
+	logOpts := logx.Options{Clock: clock, ConsoleLevel: zapcore.InfoLevel}
+	var view *live.View
+	if !opt.quiet {
+		// On a terminal, a status area redrawn in place under the log
+		// lines; otherwise plain log lines.
+		view = live.New(stderr, clock)
+		defer view.Close()
+		logOpts.Console = view.LogWriter()
+		observers = append(observers, view)
+	}
 	if logFile != nil {
 		logOpts.File = logFile
 	}
+	var series *report.SeriesWriter
+	if seriesFile != nil {
+		series = report.NewSeriesWriter(seriesFile)
+		observers = append(observers, series)
+	}
+	if opt.metricsAddr != "" {
+		exporter := metrics.NewExporter(cfg.Speed)
+		server, err := metrics.Serve(context.Background(), opt.metricsAddr, exporter)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
+			return exitBadInput
+		}
+		defer server.Stop()
+		fmt.Fprintf(stderr, "vmstorm: serving metrics on http://%s/metrics\n", server.Addr())
+		observers = append(observers, exporter)
+	}
 	logs := logx.New(logOpts)
-	summary, runErr := pipeline.Run(ctx, cfg, clock, logs.Logger)
+
+	summary, runErr := pipeline.Run(ctx, cfg, clock, logs.Logger, observers...)
 	_ = logs.Sync() // stderr and plain files may not support fsync; nothing is buffered anyway
+	if view != nil {
+		_ = view.Close() // the status area stays above the summary
+	}
+	failed := runErr != nil
+	if series != nil {
+		if err := series.Close(); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)
+			failed = true
+		}
+	}
 	if summary != nil {
 		summary.LogLinesDropped = logs.Dropped()
 		if err := summary.Format(stdout); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: writing the summary: %v\n", err)
 			return exitFailed
 		}
+		if sc != nil {
+			if err := scenario.FormatResults(stdout, sc.File.Name, sc.Evaluate(summary)); err != nil {
+				failed = true
+			}
+		}
+		if opt.report != "" {
+			if err := report.WriteFile(opt.report, summary); err != nil {
+				fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
+				failed = true
+			}
+		}
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "vmstorm: %v\n", runErr)
-		return exitFailed
 	}
 	var sig signalled
 	if errors.As(context.Cause(ctx), &sig) {
 		return sig.exitCode()
+	}
+	if failed {
+		return exitFailed
 	}
 	return exitOK
 }

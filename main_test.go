@@ -43,7 +43,7 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			_, _, err := parseFlags(tt.args, io.Discard)
+			_, _, _, err := parseFlags(tt.args, io.Discard)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
@@ -53,14 +53,14 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 
 func TestDefaultFlagsAreValid(t *testing.T) {
 	for _, args := range [][]string{nil, {"-vms", "200", "-break-cleanup"}, {"-duration", "90s", "-speed", "1000"}} {
-		_, _, err := parseFlags(args, io.Discard)
+		_, _, _, err := parseFlags(args, io.Discard)
 		assert.NoError(t, err, "%v", args)
 	}
 }
 
 func TestHelpListsEveryFlagWithItsDefault(t *testing.T) {
 	var out bytes.Buffer
-	_, _, err := parseFlags([]string{"-h"}, &out)
+	_, _, _, err := parseFlags([]string{"-h"}, &out)
 	require.True(t, errors.Is(err, flag.ErrHelp))
 	help := out.String()
 	for _, name := range []string{"vms", "break-cleanup", "duration", "speed", "seed", "arrival-rate", "log-file",

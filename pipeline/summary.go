@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -247,8 +248,18 @@ func (s *Summary) Format(w io.Writer) error {
 	p("  still waiting\t%s  (%d jobs, waited so far)", s.StillWaiting, s.StillWaiting.N)
 	p("\t")
 	p("VMS\t")
-	p("  capacity\t%d VMs powered on at once", c.Capacity)
+	p("  capacity\t%d VMs the cluster can hold (every VM counts from power-on until destroyed)", c.Capacity)
 	p("  in use (gauge)\tpeak %d, final %d", c.PeakInUse, c.InUse)
+	if c.CPUCapacity > 0 || c.PeakCPU > 0 {
+		ceiling := "none at the end"
+		if c.CPUCapacity > 0 {
+			ceiling = fmt.Sprint(c.CPUCapacity)
+		}
+		p("  running (CPU ceiling)\tpeak %d, final %d; ceiling %s", c.PeakCPU, c.CPUInUse, ceiling)
+	}
+	if c.RateLimited > 0 {
+		p("  API calls refused\t%d, by the cloud's rate limit", c.RateLimited)
+	}
 	p("  on the cluster (true)\tpeak %d, final %d; the janitor last reported %d", c.PeakVMs, c.VMs, s.Janitor.Reported)
 	p("  leaked\t%d with no build on them (finished %d, never booted %d, orphaned %d)",
 		s.Leaked(), c.ByState[cluster.Finished], c.ByState[cluster.NeverBooted], c.ByState[cluster.Orphaned])
@@ -316,7 +327,11 @@ func (s *Summary) LatencyDrift() float64 {
 }
 
 func (s *Summary) fidelityLine() string {
-	line := fmt.Sprintf("measured latencies were %.2f%% longer than configured", 100*s.LatencyDrift())
+	drift := 100 * s.LatencyDrift()
+	if math.Abs(drift) < 0.005 {
+		drift = 0 // no "-0.00%" from float noise
+	}
+	line := fmt.Sprintf("measured latencies were %.2f%% longer than configured", drift)
 	if s.LatencyDrift() > 0.01 {
 		line += " (over 1%: lower -speed for faithful figures)"
 	}

@@ -54,6 +54,16 @@ func WriteChart(w io.Writer, s *pipeline.Summary, format string) error {
 // cannot write.
 var ErrUnknownFormat = errors.New("unknown report format")
 
+// KnownFormat reports whether WriteFile can write a report at path, by its
+// extension.
+func KnownFormat(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm", ".svg", ".png":
+		return true
+	}
+	return false
+}
+
 // WriteFile writes a report on s to path, in the format its extension
 // names: .html (the page, WriteHTML), .svg or .png (the chart alone,
 // WriteChart). The report is written to a temporary file in the same
