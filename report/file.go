@@ -124,8 +124,11 @@ func WriteFile(path string, s *pipeline.Summary) error {
 // Title is the page title WriteFile gives a run: what was broken, the
 // capacity and the seed, enough to tell two reports apart.
 func Title(s *pipeline.Summary) string {
+	if s.Config.Name != "" {
+		return fmt.Sprintf("vmstorm: %s, seed %d", s.Config.Name, s.Config.Seed)
+	}
 	state := "healthy cluster"
-	if s.Config.BreakCleanup {
+	if len(s.Config.FullTimeline()) > 0 {
 		state = "broken cleanup"
 	}
 	return fmt.Sprintf("vmstorm: %s, %d VMs, seed %d", state, s.Config.VMs, s.Config.Seed)

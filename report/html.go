@@ -144,7 +144,7 @@ func WriteHTML(w io.Writer, s *pipeline.Summary, title string) error {
 		ch          *chart
 	}{
 		{"chart-vms", "The true count is every VM on the cluster; the reported count is the janitor's last report to monitoring, " +
-			"which stops changing when the janitor cannot log in. Capacity is how many VMs the cluster can hold powered on at once.", c.vms},
+			"which stops changing when the janitor cannot log in. Capacity is how many VMs the cluster can hold: a VM counts from power-on until it is destroyed.", c.vms},
 		{"chart-backlog", "Jobs waiting for a VM, counting the jobs in the channels around the queue.", c.backlog},
 		{"chart-rates", fmt.Sprintf("Each point is the change in the run's totals over the model minute before it. "+
 			"A requeue storm is requeues outrunning arrivals (configured: %g a minute).", s.Config.ArrivalsPerMinute), c.rates},
@@ -189,10 +189,14 @@ func facts(s *pipeline.Summary) []string {
 		fmt.Sprintf("seed %d", s.Config.Seed),
 		fmt.Sprintf("capacity %d VMs", s.Config.VMs),
 	}
-	if s.Config.BreakCleanup {
-		f = append(f, "cleanup broken at "+modelTime(s.Config.Epoch, s.Config.BreakAt))
-	} else {
-		f = append(f, "cleanup working")
+	switch {
+	case s.Incident.Faulted:
+		f = append(f, "first fault at "+modelTime(s.Config.Epoch, s.Incident.FaultAt))
+		if s.Incident.Detected {
+			f = append(f, "detected at "+modelTime(s.Config.Epoch, s.Incident.DetectedAt)+" ("+s.Incident.DetectedBy+")")
+		}
+	default:
+		f = append(f, "no fault")
 	}
 	if s.Filled {
 		f = append(f, "cluster full at "+modelTime(s.Config.Epoch, s.FilledAt))

@@ -22,11 +22,11 @@ import (
 
 // pageData is the page's embedded JSON, as a reader would decode it.
 type pageData struct {
-	Title   string                   `json:"title"`
-	Epoch   string                   `json:"epoch"`
-	ModelS  float64                  `json:"model_s"`
-	Columns []string                 `json:"columns"`
-	Series  map[string][]json.Number `json:"series"`
+	Title   string                       `json:"title"`
+	Epoch   string                       `json:"epoch"`
+	ModelS  float64                      `json:"model_s"`
+	Columns []string                     `json:"columns"`
+	Series  map[string][]json.RawMessage `json:"series"`
 	Rates   struct {
 		ModelS      []float64 `json:"model_s"`
 		Requeues    []float64 `json:"requeues_per_min"`
@@ -70,13 +70,16 @@ func TestHTMLDataMatchesTheRun(t *testing.T) {
 		require.Len(t, d.Series[name], len(s.Series), "series %s", name)
 	}
 	num := func(name string, i int) int64 {
-		v, err := d.Series[name][i].Int64()
-		require.NoError(t, err, "%s[%d]", name, i)
+		var v int64
+		require.NoError(t, json.Unmarshal(d.Series[name][i], &v), "%s[%d]", name, i)
 		return v
 	}
 	for i, smp := range s.Series {
-		sec, err := d.Series["model_s"][i].Float64()
-		require.NoError(t, err)
+		var sec float64
+		require.NoError(t, json.Unmarshal(d.Series["model_s"][i], &sec))
+		var phase string
+		require.NoError(t, json.Unmarshal(d.Series["phase"][i], &phase))
+		require.Equal(t, smp.Phase, phase, "phase[%d]", i)
 		require.Equal(t, smp.T.Seconds(), sec, "model_s[%d]", i)
 		want := map[string]int64{
 			"vms_true": smp.VMs, "vms_reported": smp.ReportedVMs, "capacity": smp.Capacity, "in_use": smp.InUse,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"vmstorm/cluster"
@@ -34,7 +35,7 @@ var columns = func() []Column {
 		{"model_s", "model seconds since the start of the run", func(s pipeline.Sample) any { return s.T.Seconds() }},
 		{"vms_true", "VMs on the cluster, the true count", func(s pipeline.Sample) any { return s.VMs }},
 		{"vms_reported", "VMs the janitor last reported to monitoring", func(s pipeline.Sample) any { return s.ReportedVMs }},
-		{"capacity", "VMs the cluster can hold powered on at once", func(s pipeline.Sample) any { return s.Capacity }},
+		{"capacity", "VMs the cluster can hold (a VM counts from power-on until destroyed)", func(s pipeline.Sample) any { return s.Capacity }},
 		{"in_use", "VMs holding capacity (the gauge)", func(s pipeline.Sample) any { return s.InUse }},
 	}
 	for _, st := range cluster.States {
@@ -51,6 +52,13 @@ var columns = func() []Column {
 		{"busy_build", "Build workers busy", func(s pipeline.Sample) any { return s.BusyWorkers[0] }},
 		{"busy_run", "Run workers busy", func(s pipeline.Sample) any { return s.BusyWorkers[1] }},
 		{"busy_cleanup", "Cleanup workers busy", func(s pipeline.Sample) any { return s.BusyWorkers[2] }},
+		{"cpu_in_use", "VMs on and holding a CPU reservation", func(s pipeline.Sample) any { return s.CPUInUse }},
+		{"cpu_capacity", "the CPU ceiling, 0 if none", func(s pipeline.Sample) any { return s.CPUCapacity }},
+		{"oldest_wait_s", "seconds the longest-waiting job has waited for a VM (to within a minute)", func(s pipeline.Sample) any { return s.OldestWait.Seconds() }},
+		{"rate_limited_total", "API calls the cloud refused since the start", func(s pipeline.Sample) any { return s.RateLimited }},
+		{"queues_paused", "job queues paused", func(s pipeline.Sample) any { return int64(s.Paused) }},
+		{"phase", "the incident's phase", func(s pipeline.Sample) any { return s.Phase }},
+		{"alerts_firing", "the alerts firing, separated by +", func(s pipeline.Sample) any { return strings.Join(s.Firing, "+") }},
 	}...)
 }()
 
@@ -92,10 +100,13 @@ func format(v any) string {
 //	model_s,vms_true,vms_reported,capacity,in_use,
 //	vms_cloned,vms_booting,vms_running,vms_finished,vms_orphaned,vms_never_booted,
 //	backlog,arrived_total,completed_total,failed_total,requeues_total,in_flight,
-//	busy_build,busy_run,busy_cleanup
+//	busy_build,busy_run,busy_cleanup,
+//	cpu_in_use,cpu_capacity,oldest_wait_s,rate_limited_total,queues_paused,
+//	phase,alerts_firing
 //
-// (one line in the file). model_s is model seconds since the start, a
-// decimal; every other column is an integer count. Columns are only ever
+// (one line in the file). model_s and oldest_wait_s are seconds, decimals;
+// phase is the phase's name and alerts_firing the names of the alerts
+// firing, joined by +; every other column is an integer count. Columns are only ever
 // added, at the end; Columns describes each.
 //
 // Each row is flushed to the underlying writer as it is written, so that

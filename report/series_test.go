@@ -27,6 +27,8 @@ var header = []string{
 	"vms_cloned", "vms_booting", "vms_running", "vms_finished", "vms_orphaned", "vms_never_booted",
 	"backlog", "arrived_total", "completed_total", "failed_total", "requeues_total", "in_flight",
 	"busy_build", "busy_run", "busy_cleanup",
+	"cpu_in_use", "cpu_capacity", "oldest_wait_s", "rate_limited_total", "queues_paused",
+	"phase", "alerts_firing",
 }
 
 // TestHeaderIsDocumented keeps SeriesWriter's doc comment, where readers
@@ -77,6 +79,9 @@ func row(s pipeline.Sample) []string {
 	for _, v := range n {
 		out = append(out, strconv.FormatInt(v, 10))
 	}
+	out = append(out, strconv.FormatInt(s.CPUInUse, 10), strconv.FormatInt(s.CPUCapacity, 10),
+		strconv.FormatFloat(s.OldestWait.Seconds(), 'f', -1, 64), strconv.FormatInt(s.RateLimited, 10),
+		strconv.Itoa(s.Paused), s.Phase, strings.Join(s.Firing, "+"))
 	return out
 }
 
