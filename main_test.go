@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vmstorm/pipeline"
+	"vmstorm/report"
+	"vmstorm/scenario"
 )
 
 func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
@@ -176,4 +181,74 @@ func TestSignalStopsRunCleanly(t *testing.T) {
 			assert.Equal(t, "run_ended", last["msg"], "the log was flushed to its last line")
 		})
 	}
+}
+
+func TestFlagsGivenOverrideTheScenario(t *testing.T) {
+	cfg, _, sc, err := parseFlags([]string{"-scenario", "travis-2015-osx", "-speed", "500", "-cpu-vms", "300"}, io.Discard)
+	require.NoError(t, err)
+	require.NotNil(t, sc)
+	assert.Equal(t, 500.0, cfg.Speed, "a flag given overrides the scenario")
+	assert.Equal(t, int64(300), cfg.CPUVMs)
+	assert.Equal(t, sc.Config.VMs, cfg.VMs, "a flag not given keeps the scenario's value")
+	assert.Equal(t, sc.Config.Epoch, cfg.Epoch)
+	assert.Equal(t, sc.Config.Timeline, cfg.Timeline)
+	assert.NotEqual(t, pipeline.Default().VMs, cfg.VMs, "the scenario's values, not the defaults")
+}
+
+func TestScenarioCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, exitOK, run([]string{"-list-scenarios"}, &out, &errOut))
+	for _, b := range scenario.Builtins() {
+		assert.Contains(t, out.String(), b.Name+" ", "-list-scenarios lists %s", b.Name)
+	}
+	assert.Equal(t, len(scenario.Builtins()), strings.Count(out.String(), "\n"), "a line each")
+
+	// -print-scenario prints a file that reads back as the same scenario.
+	out.Reset()
+	require.Equal(t, exitOK, run([]string{"-print-scenario", "travis-2019-gce"}, &out, &errOut))
+	printed, err := scenario.Parse("printed.yaml", out.Bytes())
+	require.NoError(t, err)
+	builtin, err := scenario.LoadBuiltin("travis-2019-gce")
+	require.NoError(t, err)
+	assert.Equal(t, builtin.Config, printed.Config)
+
+	errOut.Reset()
+	assert.Equal(t, exitBadInput, run([]string{"-print-scenario", "nope"}, &out, &errOut))
+	assert.Equal(t, 1, strings.Count(errOut.String(), "\n"))
+}
+
+func TestBadScenarioFileIsRejectedWithItsPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mine.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("name: mine\nduration: 1h\ncluster:\n  vmz: 10\n"), 0o644))
+	var out, errOut bytes.Buffer
+	assert.Equal(t, exitBadInput, run([]string{"-scenario", path}, &out, &errOut))
+	assert.Empty(t, out.String(), "nothing runs on a bad file")
+	assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line: %q", errOut.String())
+	assert.Contains(t, errOut.String(), path+":4:3: ")
+	assert.Contains(t, errOut.String(), "vmz")
+}
+
+func TestScenarioRunPrintsItsChecks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario on the wall clock")
+	}
+	csv := filepath.Join(t.TempDir(), "series.csv")
+	var out, errOut bytes.Buffer
+	code := run([]string{"-scenario", "travis-2018-gce", "-speed", "100000", "-quiet", "-series", csv}, &out, &errOut)
+	require.Equal(t, exitOK, code, errOut.String())
+	assert.Empty(t, errOut.String(), "-quiet prints the summary alone")
+	assert.Contains(t, out.String(), "vmstorm summary")
+	assert.Contains(t, out.String(), "FAITHFULNESS (travis-2018-gce)")
+	data, err := os.ReadFile(csv)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Greater(t, len(lines), 2, "a header and rows")
+	assert.Equal(t, strings.Join(report.Header(), ","), lines[0])
+	last := strings.Split(lines[len(lines)-1], ",")
+	require.Len(t, last, len(report.Header()))
+	end, err := strconv.ParseFloat(last[0], 64)
+	require.NoError(t, err)
+	// On the wall clock at this speed the end comes a little late, never early.
+	assert.GreaterOrEqual(t, end, 86400.0, "the last row is the state at the end of the scenario's day")
+	assert.NotEmpty(t, last[len(last)-2], "rows carry the phase")
 }
