@@ -164,7 +164,7 @@ func Default() Config {
 		Destroy:           dist.Latency{Mean: 10 * time.Second, Spread: 3 * time.Second},
 		Build:             dist.Latency{Mean: 8 * time.Minute, Spread: 6 * time.Minute},
 		StartTimeout:      4 * time.Minute,
-		RejectTime:        time.Second,
+		RejectTime:        10 * time.Second, // a power-on task that admission control refuses
 		BuildTimeout:      50 * time.Minute,
 		CleanupEvery:      time.Minute,
 		CleanupRate:       5,
@@ -175,6 +175,8 @@ func Default() Config {
 		StallTimeout:      10 * time.Minute,
 		ReportStale:       true,
 		Drained:           10 * time.Minute,
+		// Normal is no requeues and waits of a minute or two.
+		Alerts: Alerts{RequeueRateMax: 30, BacklogAgeMax: 30 * time.Minute},
 	}
 }
 

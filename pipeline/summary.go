@@ -250,7 +250,7 @@ func (s *Summary) Format(w io.Writer) error {
 	p("VMS\t")
 	p("  capacity\t%d VMs the cluster can hold (every VM counts from power-on until destroyed)", c.Capacity)
 	p("  in use (gauge)\tpeak %d, final %d", c.PeakInUse, c.InUse)
-	if c.CPUCapacity > 0 || c.PeakCPU > 0 {
+	if c.CPUCapacity > 0 || s.Config.CPUVMs > 0 {
 		ceiling := "none at the end"
 		if c.CPUCapacity > 0 {
 			ceiling = fmt.Sprint(c.CPUCapacity)

@@ -115,13 +115,14 @@ type Janitor struct {
 	ReportStale *bool   `yaml:"report_stale,omitempty"`
 }
 
-// Alerts are monitoring's rules.
+// Alerts are monitoring's rules. A key left out keeps the default rule; 0
+// (or 0s) turns a rule off.
 type Alerts struct {
-	VMCountMin     int64   `yaml:"vm_count_min,omitempty"`
-	VMCountMax     int64   `yaml:"vm_count_max,omitempty"`
-	RequeueRateMax float64 `yaml:"requeue_rate_max,omitempty"`
-	BacklogAgeMax  string  `yaml:"backlog_age_max,omitempty"`
-	Window         string  `yaml:"window,omitempty"`
+	VMCountMin     *int64   `yaml:"vm_count_min,omitempty"`
+	VMCountMax     *int64   `yaml:"vm_count_max,omitempty"`
+	RequeueRateMax *float64 `yaml:"requeue_rate_max,omitempty"`
+	BacklogAgeMax  string   `yaml:"backlog_age_max,omitempty"`
+	Window         string   `yaml:"window,omitempty"`
 }
 
 // Reporting is how often the run reports.
@@ -414,12 +415,19 @@ func (c *converter) convert(f File) *Scenario {
 		cfg.ReportStale = *j.ReportStale
 	}
 
+	// Each alert key given replaces the default's; the others keep it.
 	a := f.Alerts
-	cfg.Alerts = pipeline.Alerts{
-		VMCountMin: a.VMCountMin, VMCountMax: a.VMCountMax, RequeueRateMax: a.RequeueRateMax,
-		BacklogAgeMax: c.duration("$.alerts.backlog_age_max", a.BacklogAgeMax, 0),
-		Window:        c.duration("$.alerts.window", a.Window, 0),
+	if a.VMCountMin != nil {
+		cfg.Alerts.VMCountMin = *a.VMCountMin
 	}
+	if a.VMCountMax != nil {
+		cfg.Alerts.VMCountMax = *a.VMCountMax
+	}
+	if a.RequeueRateMax != nil {
+		cfg.Alerts.RequeueRateMax = *a.RequeueRateMax
+	}
+	cfg.Alerts.BacklogAgeMax = c.duration("$.alerts.backlog_age_max", a.BacklogAgeMax, cfg.Alerts.BacklogAgeMax)
+	cfg.Alerts.Window = c.duration("$.alerts.window", a.Window, cfg.Alerts.Window)
 	r := f.Reporting
 	cfg.StatusEvery = c.duration("$.reporting.status_every", r.StatusEvery, cfg.StatusEvery)
 	cfg.SampleEvery = c.duration("$.reporting.sample_every", r.SampleEvery, cfg.SampleEvery)
