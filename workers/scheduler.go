@@ -142,15 +142,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				requeues = nil
 				continue
 			}
-			c.inProgress[j.Queue].Add(-1)
-			s.queues[j.Queue].Push(j)
+			s.takeBack(j)
 		case j, ok := <-returns:
 			if !ok {
 				returns = nil
 				continue
 			}
-			c.inProgress[j.Queue].Add(-1)
-			s.queues[j.Queue].Push(j)
+			s.takeBack(j)
 		case fq, ok := <-finished:
 			if !ok {
 				finished = nil
@@ -166,6 +164,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// takeBack queues a job that was in progress again: a failed start or a
+// lost build. (Requeues and lost builds come on two channels because each
+// has its own sender, which closes it.)
+func (s *Scheduler) takeBack(j *Job) {
+	s.Controls.inProgress[j.Queue].Add(-1)
+	s.queues[j.Queue].Push(j)
 }
 
 // next is the queue to offer a job from, taking turns, or -1 if none may.
