@@ -5,15 +5,12 @@
 package incident
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
-
-	"vmstorm/internal/sim"
 )
 
 // Controls are the levers of a running model that faults and operators'
@@ -197,13 +194,13 @@ type Timeline []Event
 
 // Begin sorts the timeline, applies the events due at model time zero (or
 // before), so that they hold before any part of the model starts, and
-// returns the events still to come, for Play. applied, if not nil, is
-// called after each event.
+// returns the events still to come, in order, for the caller to Apply at
+// their times. applied, if not nil, is called after each event.
 func (tl Timeline) Begin(c Controls, log *zap.Logger, applied func(Event)) (Timeline, error) {
 	events := append(Timeline(nil), tl...)
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At < events[j].At })
 	for len(events) > 0 && events[0].At <= 0 {
-		if err := events[0].apply(c, log, applied); err != nil {
+		if err := events[0].Apply(c, log, applied); err != nil {
 			return nil, err
 		}
 		events = events[1:]
@@ -211,21 +208,9 @@ func (tl Timeline) Begin(c Controls, log *zap.Logger, applied func(Event)) (Time
 	return events, nil
 }
 
-// Play waits for each event's model time and applies it, in order, until
-// the events run out or ctx is done. The timeline must have come from Begin.
-func (tl Timeline) Play(ctx context.Context, clock *sim.Clock, c Controls, log *zap.Logger, applied func(Event)) error {
-	for _, ev := range tl {
-		if !clock.SleepUntil(ctx, ev.At) {
-			return nil
-		}
-		if err := ev.apply(c, log, applied); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (ev Event) apply(c Controls, log *zap.Logger, applied func(Event)) error {
+// Apply pulls the event's lever, logs the event under its action's name,
+// and calls applied, if not nil.
+func (ev Event) Apply(c Controls, log *zap.Logger, applied func(Event)) error {
 	a, ok := Lookup(ev.Action)
 	if !ok {
 		return fmt.Errorf("timeline: unknown action %q", ev.Action)

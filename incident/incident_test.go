@@ -1,11 +1,9 @@
 package incident
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -15,27 +13,20 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"vmstorm/internal/sim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// recorder is a Controls that writes down each call, with the model time
-// at which it came when it has a clock.
+// recorder is a Controls that writes down each call.
 type recorder struct {
 	mu    sync.Mutex
-	clock *sim.Clock
 	calls []string
 }
 
 func (r *recorder) add(format string, a ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	call := fmt.Sprintf(format, a...)
-	if r.clock != nil {
-		call = fmt.Sprintf("%v %s", r.clock.Now().Round(time.Second), call)
-	}
-	r.calls = append(r.calls, call)
+	r.calls = append(r.calls, fmt.Sprintf(format, a...))
 }
 
 func (r *recorder) RotateCleanupPassword() { r.add("rotate") }
@@ -117,36 +108,25 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 	}
 }
 
-func TestPlayAppliesEachEventAtItsModelTime(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		r := &recorder{clock: clock}
-		tl := Timeline{
-			{At: 90 * time.Minute, Action: "restart_janitor"},
-			{At: 0, Action: "rotate_cleanup_password"},
-			{At: 30 * time.Minute, Action: "fix_cleanup_credentials"},
-			{At: 90 * time.Minute, Action: "normal_cleanup"}, // a tie keeps its order
-		}
-		var applied []string
-		rest, err := tl.Begin(r, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) })
-		require.NoError(t, err)
-		assert.Equal(t, []string{"0s rotate"}, r.calls, "Begin applies what is due at time zero")
-		require.Len(t, rest, 3)
-		require.NoError(t, rest.Play(t.Context(), clock, r, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) }))
-		assert.Equal(t, []string{"0s rotate", "30m0s fix", "1h30m0s restart_janitor", "1h30m0s aggressive false 0"}, r.calls)
-		assert.Equal(t, []string{"rotate_cleanup_password", "fix_cleanup_credentials", "restart_janitor", "normal_cleanup"}, applied)
-	})
-}
-
-func TestPlayStopsWhenCancelled(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(60, time.Time{})
-		r := &recorder{clock: clock}
-		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(time.Minute/60*10, cancel) // at 10 model minutes
-		tl := Timeline{{At: 5 * time.Minute, Action: "rotate_cleanup_password"}, {At: time.Hour, Action: "fix_cleanup_credentials"}}
-		require.NoError(t, tl.Play(ctx, clock, r, zap.NewNop(), nil))
-		assert.Equal(t, []string{"5m0s rotate"}, r.calls)
-		assert.Equal(t, 10*time.Minute, clock.Now().Round(time.Second))
-	})
+func TestBeginAppliesWhatIsDueAndSortsTheRest(t *testing.T) {
+	r := &recorder{}
+	tl := Timeline{
+		{At: 90 * time.Minute, Action: "restart_janitor"},
+		{At: 0, Action: "rotate_cleanup_password"},
+		{At: 30 * time.Minute, Action: "fix_cleanup_credentials"},
+		{At: 90 * time.Minute, Action: "normal_cleanup"}, // a tie keeps its order
+	}
+	var applied []string
+	rest, err := tl.Begin(r, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"rotate"}, r.calls, "Begin applies what is due at time zero")
+	assert.Equal(t, []string{"rotate_cleanup_password"}, applied)
+	var order []string
+	for _, ev := range rest {
+		order = append(order, ev.Action)
+	}
+	assert.Equal(t, []string{"fix_cleanup_credentials", "restart_janitor", "normal_cleanup"}, order,
+		"the rest, in order of time, ties as given")
+	require.NoError(t, rest[0].Apply(r, zap.NewNop(), nil))
+	assert.Equal(t, []string{"rotate", "fix"}, r.calls)
 }

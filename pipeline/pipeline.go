@@ -141,8 +141,7 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	})
 	g.Go(func() error { return janitor.Run(gctx) })
 	g.Go(func() error { return cleanup.Run(gctx) })
-	g.Go(func() error { return future.Play(gctx, clock, levers, log, applied) })
-	g.Go(func() error { rep.Run(gctx); return nil })
+	g.Go(func() error { return rep.Run(gctx, future, levers, applied) })
 	g.Go(func() error {
 		if clock.Sleep(gctx, cfg.Duration) {
 			stop(ErrDurationReached)

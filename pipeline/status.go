@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/workers"
 )
@@ -93,8 +94,7 @@ type probes struct {
 // reporter samples the model at a fixed model interval, evaluates the
 // alerts on what monitoring sees, judges the phase, logs the status line,
 // and logs the changes of state a person watching should not miss. Its
-// fields are owned by its Run goroutine until Run returns; marks are shared
-// with the timeline's goroutine under mu.
+// fields are owned by its Run goroutine until Run returns.
 type reporter struct {
 	cfg       Config
 	clock     *sim.Clock
@@ -103,8 +103,8 @@ type reporter struct {
 	probes
 
 	series []Sample
-	// mu guards marks, which the timeline's goroutine adds to, and
-	// serialises the calls to the observers from the two goroutines.
+	// mu guards marks, which Begin adds to from the run's goroutine before
+	// Run starts, and serialises the calls to the observers.
 	mu         sync.Mutex
 	marks      []Mark
 	lastStatus Sample
@@ -133,8 +133,24 @@ func newReporter(cfg Config, clock *sim.Clock, log *zap.Logger, observers []Obse
 	}
 }
 
-func (r *reporter) Run(ctx context.Context) {
-	for next := r.cfg.SampleEvery; r.clock.SleepUntil(ctx, next); next += r.cfg.SampleEvery {
+// Run applies the timeline's events and samples the model, each at its
+// model time, until ctx is done. One goroutine does both, events first, so
+// that a sample due at the same instant as an event always sees it: a run
+// with one seed repeats.
+func (r *reporter) Run(ctx context.Context, events incident.Timeline, levers incident.Controls, applied func(incident.Event)) error {
+	for next := r.cfg.SampleEvery; ; next += r.cfg.SampleEvery {
+		for len(events) > 0 && events[0].At <= next {
+			if !r.clock.SleepUntil(ctx, events[0].At) {
+				return nil
+			}
+			if err := events[0].Apply(levers, r.log, applied); err != nil {
+				return err
+			}
+			events = events[1:]
+		}
+		if !r.clock.SleepUntil(ctx, next) {
+			return nil
+		}
 		s := r.sample(next)
 		r.watch(s)
 		if s.T-r.lastStatus.T >= r.cfg.StatusEvery {

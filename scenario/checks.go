@@ -112,7 +112,7 @@ func (c *converter) checks(in []Check) []Check {
 				}
 			case "max", "min", "delta":
 				if !ch.at.absent {
-					c.fail(p+".at", "stat "+ch.Stat+" takes from and to, not at", "")
+					c.fail(p+".at", "stat "+ch.Stat+" takes from and to, not at", "use from: and to:, or stat: at")
 				}
 			default:
 				c.fail(p+".stat", fmt.Sprintf("no stat %q", ch.Stat), "the stats are at, max, min and delta")

@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"vmstorm/incident"
 	"vmstorm/pipeline"
@@ -107,12 +108,12 @@ type Workers struct {
 
 // Janitor is the cleanup service.
 type Janitor struct {
-	Every       string  `yaml:"every,omitempty"`
-	Rate        float64 `yaml:"rate,omitempty"`
-	Cutoff      string  `yaml:"cutoff,omitempty"`
-	Workers     int     `yaml:"workers,omitempty"`
-	Concurrency int     `yaml:"concurrency,omitempty"`
-	ReportStale *bool   `yaml:"report_stale,omitempty"`
+	Every       string   `yaml:"every,omitempty"`
+	Rate        *float64 `yaml:"rate,omitempty"` // 0 means no pacing
+	Cutoff      string   `yaml:"cutoff,omitempty"`
+	Workers     int      `yaml:"workers,omitempty"`
+	Concurrency int      `yaml:"concurrency,omitempty"`
+	ReportStale *bool    `yaml:"report_stale,omitempty"`
 }
 
 // Alerts are monitoring's rules. A key left out keeps the default rule; 0
@@ -216,24 +217,84 @@ func (e *Error) Error() string {
 // Parse reads a scenario file strictly: an unknown key, a duplicate key, a
 // value of the wrong type, a bad time or duration, a timeline that goes
 // backwards, or an action without its arguments is an *Error.
-func Parse(filename string, data []byte) (*Scenario, error) {
+func Parse(filename string, data []byte) (s *Scenario, err error) {
+	// go-yaml panics on a few malformed inputs (a tag on an empty list);
+	// a bad file is an error, never a crash.
+	var tree *ast.File
+	defer func() {
+		if r := recover(); r != nil {
+			e := &Error{File: filename, Line: 1, Column: 1, Msg: fmt.Sprintf("the YAML decoder failed: %v", r),
+				Hint: "a scenario needs no tags (!...): remove them"}
+			if tag := findTag(tree, false); tag != nil {
+				e.Line, e.Column, e.Msg = tag.Position.Line, tag.Position.Column, fmt.Sprintf("the YAML decoder failed at the tag %s", tag.Value)
+			}
+			s, err = nil, e
+		}
+	}()
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the scenario is empty", Hint: "start from 'vmstorm -print-scenario travis-2015-osx'"}
+	}
+	tree, err = parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, decodeError(filename, err)
+	}
+	if len(tree.Docs) > 1 {
+		line, col := 1, 1
+		if tok := tree.Docs[1].Start; tok != nil { // the ---
+			line, col = tok.Position.Line, tok.Position.Column
+		}
+		return nil, &Error{File: filename, Line: line, Column: col, Msg: "the file holds more than one YAML document",
+			Hint: "a scenario is one document: remove the --- and what follows, or make it a file of its own"}
+	}
+	if tag := findTag(tree, true); tag != nil {
+		pos := tag.Position
+		return nil, &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf("the tag %s has no value", tag.Value),
+			Hint: "a scenario needs no tags: remove it, or give it a value"}
 	}
 	var f File
 	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
 		return nil, decodeError(filename, err)
 	}
-	tree, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, decodeError(filename, err)
-	}
 	c := &converter{file: filename, tree: tree}
-	s := c.convert(f)
+	s = c.convert(f)
 	if c.err != nil {
 		return nil, c.err
 	}
 	return s, nil
+}
+
+// findTag finds the first tag in the file, or with empty the first tag
+// with no value (e.g. "timeline: !!seq"), on which go-yaml's decoder
+// panics, and returns its token.
+func findTag(tree *ast.File, empty bool) *token.Token {
+	var found *token.Token
+	if tree == nil {
+		return nil
+	}
+	for _, doc := range tree.Docs {
+		ast.Walk(visitFunc(func(n ast.Node) bool {
+			if t, ok := n.(*ast.TagNode); ok && found == nil && (!empty || t.Value == nil || isNull(t.Value)) {
+				found = t.Start
+			}
+			return found == nil
+		}), doc)
+	}
+	return found
+}
+
+func isNull(n ast.Node) bool {
+	_, ok := n.(*ast.NullNode)
+	return ok
+}
+
+// visitFunc adapts a function to ast.Visitor: it goes on while f says so.
+type visitFunc func(ast.Node) bool
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	if f(n) {
+		return f
+	}
+	return nil
 }
 
 // decodeError turns a YAML error into an *Error with a hint.
@@ -250,7 +311,7 @@ func decodeError(filename string, err error) error {
 		hint = "check the spelling; docs/scenarios.md lists every key"
 	case strings.Contains(msg, "duplicate") || strings.Contains(msg, "already defined"):
 		hint = "a key may appear once; remove or rename one of them"
-	case strings.Contains(msg, "cannot unmarshal") || strings.Contains(msg, "mismatch"):
+	case strings.Contains(msg, "cannot unmarshal") || strings.Contains(msg, "mismatch") || strings.Contains(msg, "was used where"):
 		hint = "the value has the wrong type; docs/scenarios.md gives each key's type"
 	default:
 		hint = "the file is not valid YAML here"
@@ -403,8 +464,8 @@ func (c *converter) convert(f File) *Scenario {
 
 	j := f.Janitor
 	cfg.CleanupEvery = c.duration("$.janitor.every", j.Every, cfg.CleanupEvery)
-	if j.Rate != 0 {
-		cfg.CleanupRate = j.Rate
+	if j.Rate != nil {
+		cfg.CleanupRate = *j.Rate
 	}
 	cfg.CleanupCutoff = c.duration("$.janitor.cutoff", j.Cutoff, cfg.CleanupCutoff)
 	if j.Workers != 0 {
@@ -466,7 +527,7 @@ func (c *converter) convert(f File) *Scenario {
 		if err := cfg.Validate(); err != nil {
 			var pe *pipeline.ParamError
 			if errors.As(err, &pe) {
-				c.fail(paramPath(pe.Param), fmt.Sprintf("%s %s: want %s", pe.Param, pe.Value, pe.Want), "")
+				c.fail(paramPath(pe.Param), fmt.Sprintf("%s %s: want %s", pe.Param, pe.Value, pe.Want), "docs/scenarios.md gives each key's meaning")
 			} else {
 				c.fail("$", err.Error(), "")
 			}
@@ -489,6 +550,11 @@ func paramPath(param string) string {
 		"cleanup-every": "$.janitor.every", "cleanup-cutoff": "$.janitor.cutoff", "alerts": "$.alerts",
 		"status-every": "$.reporting.status_every", "sample-every": "$.reporting.sample_every",
 		"drained": "$.reporting.drained", "timeline": "$.timeline", "stall-timeout": "$.workers.stall_timeout",
+		"reject-time": "$.cluster.reject_time", "clone-time": "$.cluster.clone_time", "clone-spread": "$.cluster.clone_spread",
+		"boot-time": "$.cluster.boot_time", "boot-spread": "$.cluster.boot_spread", "destroy-time": "$.cluster.destroy_time",
+		"destroy-spread": "$.cluster.destroy_spread", "build-time": "$.workload.build_time",
+		"build-spread": "$.workload.build_spread", "build-timeout": "$.workload.build_timeout",
+		"start-timeout": "$.workers.start_timeout", "seed": "$.seed",
 	}
 	if p, ok := paths[param]; ok {
 		return p

@@ -47,13 +47,19 @@ type Run struct {
 	stallBits atomic.Uint64 // float64 bits: the chance that a booted VM stalls
 	up        *sim.Gate     // workers with an index below its opening are up
 	mu        sync.Mutex
-	cancels   []context.CancelCauseFunc // each worker's current build, by index; guarded by mu
+	builds    []underWay // each worker's current build, by index; guarded by mu
 }
 
 // Init prepares the pool; call it before Run, Crash or Restart.
 func (r *Run) Init() {
 	r.up = sim.NewGate(r.Workers)
-	r.cancels = make([]context.CancelCauseFunc, r.Workers)
+	r.builds = make([]underWay, r.Workers)
+}
+
+// underWay is a build under way, and the way to abandon it.
+type underWay struct {
+	job    *Job
+	cancel context.CancelCauseFunc
 }
 
 // Run runs the pool until ctx is done, then closes Returns.
@@ -69,35 +75,38 @@ func (r *Run) Run(ctx context.Context) error {
 // SetStallChance sets the chance that a booted VM stalls.
 func (r *Run) SetStallChance(p float64) { r.stallBits.Store(math.Float64bits(p)) }
 
-// Crash crashes a fraction of the workers that are up: their builds are
-// abandoned at once and they take no work until Restart. It returns how
-// many crashed.
+// Crash crashes a fraction of the workers that are up: they take no work
+// until Restart, and each build under way is lost with that chance. Which
+// builds are lost is drawn from each job's own stream, not from which
+// goroutine happened to take which job, so a run with one seed repeats. It
+// returns how many builds were lost.
 func (r *Run) Crash(fraction float64) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	up := r.up.Open()
-	down := int(math.Round(float64(up) * fraction))
-	r.up.Set(up - down)
-	for i := up - down; i < up; i++ {
-		if cancel := r.cancels[i]; cancel != nil {
-			cancel(errCrashed)
+	r.up.Set(up - int(math.Round(float64(up)*fraction)))
+	lost := 0
+	for _, b := range r.builds {
+		if b.job != nil && dist.Stream(r.Seed, b.job.ID, uint64(b.job.Attempts), 2).Float64() < fraction {
+			b.cancel(errCrashed)
+			lost++
 		}
 	}
-	return down
+	return lost
 }
 
 // Restart brings every crashed worker back.
 func (r *Run) Restart() { r.up.Set(r.Workers) }
 
-// track makes cancel the way to abandon worker i's current build, unless
+// track records worker i's current build (a nil job when it ends), unless
 // the worker has crashed meanwhile.
-func (r *Run) track(i int, cancel context.CancelCauseFunc) bool {
+func (r *Run) track(i int, b underWay) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if i >= r.up.Open() {
+	if b.job != nil && i >= r.up.Open() {
 		return false
 	}
-	r.cancels[i] = cancel
+	r.builds[i] = b
 	return true
 }
 
@@ -111,12 +120,12 @@ func (r *Run) work(ctx context.Context, i int) {
 			return
 		}
 		buildCtx, cancel := context.WithCancelCause(ctx)
-		if !r.track(i, cancel) {
-			cancel(errCrashed)
+		if !r.track(i, underWay{job: job, cancel: cancel}) {
+			cancel(errCrashed) // its worker crashed as it took the job
 		}
 		done := r.build(ctx, buildCtx, job)
 		cancel(nil)
-		r.track(i, nil)
+		r.track(i, underWay{})
 		if !done && ctx.Err() != nil {
 			return // the run is over; the job stays in flight
 		}
