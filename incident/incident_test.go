@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
