@@ -167,9 +167,6 @@ func cpuLimit(n int64) int64 {
 // configuration does; 0 removes it.
 func (c *Cluster) SetCPUVMs(n int64) { c.cpu.SetCapacity(cpuLimit(n)) }
 
-// CPU is the gauge of VMs that are on and hold a CPU reservation.
-func (c *Cluster) CPU() *capacity.Gauge { return c.cpu }
-
 // SetClientRate changes the clients' own API rate limit; 0 removes it.
 func (c *Cluster) SetClientRate(perSecond float64) { c.api.setClientRate(c.clock.Now(), perSecond) }
 

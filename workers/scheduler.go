@@ -110,9 +110,6 @@ func (s *Scheduler) Len() int {
 	return n
 }
 
-// QueueLen is the number of jobs queue q holds.
-func (s *Scheduler) QueueLen(q int) int { return s.queues[q].Len() }
-
 // Init makes the queues; call it before Run and before any Len.
 func (s *Scheduler) Init() { s.queues = make([]sim.Queue[*Job], len(s.Controls.Names)) }
 
