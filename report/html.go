@@ -90,8 +90,15 @@ type page struct {
 	Marks   []markRow
 	Params  [2][]param // in two columns: the list is long and each row is short
 	Data    template.JS
-	// Phases, when pipeline.Summary gains them, go here, and the
-	// template's "phases" block renders them.
+	Phases  []phaseRow
+}
+
+// phaseRow is one phase of the run, as the phase table shows it.
+type phaseRow struct {
+	Name, Start, Length                string
+	Completed, Requeues                int64
+	PeakVMs, PeakReported, PeakBacklog int64
+	WorstWait                          string
 }
 
 type figure struct {
@@ -137,6 +144,14 @@ func WriteHTML(w io.Writer, s *pipeline.Summary, title string) error {
 		// json.Marshal escapes <, > and &, so the data cannot close its
 		// <script> element.
 		Data: template.JS(data),
+	}
+	for _, ph := range s.Phases {
+		p.Phases = append(p.Phases, phaseRow{
+			Name: ph.Name, Start: modelTime(s.Config.Epoch, ph.Start), Length: shortDuration(ph.Length),
+			Completed: ph.Completed, Requeues: ph.Requeues,
+			PeakVMs: ph.PeakVMs, PeakReported: ph.PeakReported, PeakBacklog: ph.PeakBacklog,
+			WorstWait: shortDuration(ph.WorstWait.Round(time.Minute)),
+		})
 	}
 	c := buildCharts(s)
 	for _, f := range []struct {
@@ -371,7 +386,11 @@ td.name { font-family: ui-monospace, "Liberation Mono", Menlo, Consolas, monospa
 <tr><th>at</th><th>event</th><th>what it is</th></tr>
 {{range .Marks}}<tr><td class="at">{{.At}}</td><td class="name">{{.Name}}</td><td>{{.Note}}</td></tr>
 {{end}}</table>{{else}}<p class="none">No faults or operators' actions in this run.</p>{{end}}
-{{block "phases" .}}{{/* The phases table goes here when pipeline.Summary gains Phases. */}}{{end}}
+{{if .Phases}}<h2 id="phases">Phases</h2>
+<table class="phases">
+<tr><th>phase</th><th>start</th><th>length</th><th>completed</th><th>requeues</th><th>peak VMs true / reported</th><th>peak backlog</th><th>worst wait</th></tr>
+{{range .Phases}}<tr><td class="name">{{.Name}}</td><td class="at">{{.Start}}</td><td>{{.Length}}</td><td>{{.Completed}}</td><td>{{.Requeues}}</td><td>{{.PeakVMs}} / {{.PeakReported}}</td><td>{{.PeakBacklog}}</td><td>{{.WorstWait}}</td></tr>
+{{end}}</table>{{end}}
 <h2 id="summary">Summary</h2>
 <pre>{{.Summary}}</pre>
 <h2 id="parameters">Parameters</h2>

@@ -255,3 +255,16 @@ func TestHTMLEmptyRun(t *testing.T) {
 	assert.Empty(t, d.Series["vms_true"])
 	assert.Empty(t, d.Rates.ModelS)
 }
+
+func TestHTMLHasThePhaseTable(t *testing.T) {
+	s := incident(t, nil)
+	require.NotEmpty(t, s.Phases)
+	page := writeHTML(t, s, "phases")
+	table := regexp.MustCompile(`(?s)<table class="phases">(.*?)</table>`).FindStringSubmatch(page)
+	require.NotNil(t, table, "a phase table")
+	rows := regexp.MustCompile(`<tr><td class="name">([^<]+)</td>`).FindAllStringSubmatch(table[1], -1)
+	require.Len(t, rows, len(s.Phases), "a row per phase")
+	for i, ph := range s.Phases {
+		assert.Equal(t, ph.Name, rows[i][1])
+	}
+}
