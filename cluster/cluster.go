@@ -135,9 +135,10 @@ type Cluster struct {
 	mu  sync.Mutex
 	vms map[*VM]struct{}
 
-	byState     [numStates]atomic.Int64
-	total       atomic.Int64
-	peakTotal   atomic.Int64
+	byState [numStates]atomic.Int64
+	// inventory counts every VM on the cluster, with its peak: a gauge
+	// with no limit.
+	inventory   *capacity.Gauge
 	cloned      atomic.Int64
 	admitted    atomic.Int64
 	destroyed   atomic.Int64
@@ -151,6 +152,7 @@ type Cluster struct {
 func New(cfg Config, clock *sim.Clock, gauge *capacity.Gauge) *Cluster {
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
+	c.inventory = capacity.New(math.MaxInt64)
 	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate)
 	c.filledAt.Store(-1)
 	return c
@@ -229,7 +231,7 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	c.setState(vm, Cloned, true)
 	c.mu.Unlock()
 	c.cloned.Add(1)
-	raise(&c.peakTotal, c.total.Add(1))
+	c.inventory.TryAcquire() // never refused: it has no limit
 	return vm, nil
 }
 
@@ -376,7 +378,7 @@ func (c *Cluster) Discard(vm *VM) bool {
 	c.byState[vm.state].Add(-1)
 	vm.destroyed = true
 	c.destroyed.Add(1)
-	c.total.Add(-1)
+	c.inventory.Release()
 	return true
 }
 
@@ -413,7 +415,7 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 		c.lifetimeSum.Add(int64(heldFor))
 	}
 	c.destroyed.Add(1)
-	c.total.Add(-1)
+	c.inventory.Release()
 	return nil
 }
 
@@ -449,8 +451,8 @@ type Stats struct {
 // Stats reads the cluster's counters.
 func (c *Cluster) Stats() Stats {
 	s := Stats{
-		VMs:       c.total.Load(),
-		PeakVMs:   c.peakTotal.Load(),
+		VMs:       c.inventory.InUse(),
+		PeakVMs:   c.inventory.Peak(),
 		InUse:     c.gauge.InUse(),
 		Capacity:  c.gauge.Capacity(),
 		PeakInUse: c.gauge.Peak(),
@@ -470,15 +472,6 @@ func (c *Cluster) Stats() Stats {
 		s.MeanSlotHeld = time.Duration(c.lifetimeSum.Load() / s.Released)
 	}
 	return s
-}
-
-func raise(peak *atomic.Int64, n int64) {
-	for {
-		p := peak.Load()
-		if n <= p || peak.CompareAndSwap(p, n) {
-			return
-		}
-	}
 }
 
 // ListAPI is List as an API call: it counts against the API's rate limits,

@@ -153,23 +153,14 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 	rep.sample(end) // the last row of the series is the state at the end
 
 	// Every goroutine has returned and every channel is closed by its
-	// sender: what is left in the queues is the backlog.
+	// sender: what is left in the queues is the backlog. (What is left in
+	// booted is in flight and counted so by the ledger; what is left in
+	// doomed is still on the cluster and counted there.)
 	queued := sched.Drain()
 	for _, ch := range []chan *workers.Job{arrivals, requeues, returns, dispatch} {
 		for j := range ch {
 			queued = append(queued, j)
 		}
-	}
-	for range booted {
-		// Jobs with a booted VM waiting for a Run worker: in flight, and
-		// already counted so by the ledger.
-	}
-	for range doomed {
-		// VMs the janitor had claimed but not yet handed over: still on the
-		// cluster, and counted there.
-	}
-	for range finished {
-		// Signals for the scheduler's counts of builds in progress.
 	}
 
 	s := summarize(summaryInput{

@@ -119,7 +119,8 @@ func summarize(in summaryInput) *Summary {
 		Series: in.rep.series, Marks: in.rep.marks, formatClock: in.clock,
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()
-	s.Waits = waitStats(in.ledger.Waits())
+	waits := in.ledger.Waits()
+	s.Waits = waitStats(waits)
 	queuedWaits := make([]time.Duration, len(in.queued))
 	for i, j := range in.queued {
 		queuedWaits[i] = in.end - j.WaitingSince
@@ -128,7 +129,7 @@ func summarize(in summaryInput) *Summary {
 	s.StillWaiting = waitStats(queuedWaits)
 	s.Requested, s.Slept = in.clock.Fidelity()
 	s.Phases = phases(s.Series)
-	s.Incident = incidentStats(s, in.ledger.Waits(), queuedWaits, in.rep.firstFired)
+	s.Incident = incidentStats(s, waits, queuedWaits, in.rep.firstFired)
 	s.Storm = StormStats{Happened: in.rep.stormSeen, Start: in.rep.stormStart, PeakRate: in.rep.peakRate}
 	if s.Jobs.Arrived > 0 {
 		s.Storm.PerArrival = float64(s.Jobs.Requeues) / float64(s.Jobs.Arrived)
@@ -152,11 +153,7 @@ func phases(series []Sample) []PhaseStats {
 			if i > 0 {
 				prev = series[i-1]
 			}
-			start := time.Duration(0)
-			if i > 0 {
-				start = prev.T
-			}
-			out = append(out, PhaseStats{Name: smp.Phase, Start: start})
+			out = append(out, PhaseStats{Name: smp.Phase, Start: prev.T})
 		}
 		p := &out[len(out)-1]
 		p.Length = smp.T - p.Start
