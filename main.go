@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 
@@ -107,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stopSignals := catchSignals(ctx, cancel)
 	defer stopSignals()
 
-	clock := sim.NewClock(cfg.Speed, cfg.Epoch)
+	clock := pipeline.NewKernel(cfg, sim.Serial)
 	var observers []pipeline.Observer
 	logOpts := logx.Options{Clock: clock, ConsoleLevel: zapcore.InfoLevel}
 	var view *live.View
@@ -140,7 +141,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logs := logx.New(logOpts)
 
+	wallStart := time.Now()
 	summary, runErr := pipeline.Run(ctx, cfg, clock, logs.Logger, observers...)
+	if summary != nil {
+		summary.Wall = time.Since(wallStart)
+	}
 	_ = logs.Sync() // stderr and plain files may not support fsync; nothing is buffered anyway
 	if view != nil {
 		_ = view.Close() // the status area stays above the summary

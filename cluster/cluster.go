@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,18 @@ var (
 	ErrStartTimeout = errors.New("VM did not start within the start timeout")
 	// ErrRateLimited: the cloud API refused the call (rate limit exceeded).
 	ErrRateLimited = errors.New("API rate limit exceeded")
+	// ErrDestroyed: the VM was destroyed (by an aggressive janitor) before
+	// or while it powered on.
+	ErrDestroyed = errors.New("VM was destroyed before it booted")
+	// ErrStopped: the run stopped before the call came back.
+	ErrStopped = errors.New("the run stopped")
 )
+
+// MinCallTime is the least model time a refused call may take to come
+// back. A worker that retries refused calls must spend model time doing
+// it, as a real one does; with no cost, a retry loop would spin without
+// model time passing.
+const MinCallTime = time.Millisecond
 
 // Config is the cluster's behaviour.
 type Config struct {
@@ -88,15 +100,10 @@ type Config struct {
 	ClientRate float64
 	// RejectTime is how long a refused call takes to come back: an API call
 	// over the rate limit, or a power-on that admission control refuses (on
-	// vSphere, a task that runs and then fails). It is never zero, so that a
-	// worker retrying refused calls spends model time doing it, as a real
-	// one does.
+	// vSphere, a task that runs and then fails). It is at least MinCallTime.
 	RejectTime time.Duration
 	Seed       uint64
 }
-
-// DefaultRejectTime is RejectTime when it is not set.
-const DefaultRejectTime = time.Second
 
 // VM is one build VM. Its fields are the cluster's to change.
 type VM struct {
@@ -124,10 +131,12 @@ type Info struct {
 	Uptime bool
 }
 
-// Cluster is the simulated vSphere cluster.
+// Cluster is the simulated vSphere cluster. Its books balance at every
+// moment: every change of a VM's state, and every slot and CPU reservation
+// taken or given back, happens under one lock (Audit checks them).
 type Cluster struct {
 	cfg   Config
-	clock *sim.Clock
+	clock sim.Clock
 	gauge *capacity.Gauge
 	cpu   *capacity.Gauge
 	api   *api
@@ -135,6 +144,7 @@ type Cluster struct {
 	mu  sync.Mutex
 	vms map[*VM]struct{}
 
+	// Written under mu, read by anyone.
 	byState [numStates]atomic.Int64
 	// inventory counts every VM on the cluster, with its peak: a gauge
 	// with no limit.
@@ -149,7 +159,10 @@ type Cluster struct {
 }
 
 // New returns an empty cluster whose powered-on VMs are counted by gauge.
-func New(cfg Config, clock *sim.Clock, gauge *capacity.Gauge) *Cluster {
+func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
+	if cfg.RejectTime < MinCallTime {
+		panic(fmt.Sprintf("cluster: RejectTime %v is under MinCallTime %v", cfg.RejectTime, MinCallTime))
+	}
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
 	c.inventory = capacity.New(math.MaxInt64)
@@ -175,8 +188,8 @@ func (c *Cluster) SetClientRate(perSecond float64) { c.api.setClientRate(c.clock
 // call is one cloud API call: it waits for the clients' own limit, then
 // fails if the cloud's limit is exceeded.
 func (c *Cluster) call(ctx context.Context) error {
-	if wait := c.api.clientWait(c.clock.Now()); wait > 0 && !c.clock.Sleep(ctx, wait) {
-		return ctx.Err()
+	if wait := c.api.clientWait(c.clock.Now()); wait > 0 && !sim.Sleep(ctx, wait) {
+		return ErrStopped
 	}
 	if !c.api.allow(c.clock.Now()) {
 		c.rateLimited.Add(1)
@@ -185,14 +198,10 @@ func (c *Cluster) call(ctx context.Context) error {
 	return nil
 }
 
-// reject waits for a refusal to come back, then returns it (or ctx's error).
+// reject waits for a refusal to come back, then returns it (or ErrStopped).
 func (c *Cluster) reject(ctx context.Context, err error) error {
-	wait := c.cfg.RejectTime
-	if wait <= 0 {
-		wait = DefaultRejectTime
-	}
-	if !c.clock.Sleep(ctx, wait) {
-		return ctx.Err()
+	if !sim.Sleep(ctx, c.cfg.RejectTime) {
+		return ErrStopped
 	}
 	return err
 }
@@ -208,7 +217,7 @@ func (c *Cluster) FilledAt() (time.Duration, bool) {
 func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 
 // Clone makes a new VM for a job's attempt from the build image. It fails,
-// having made nothing, if the API refuses the call or ctx is done first.
+// having made nothing, if the API refuses the call or the run stops first.
 func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
 	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
 	cloneTime := c.cfg.Clone.Draw(r)
@@ -222,14 +231,15 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	if err := c.call(ctx); err != nil {
 		return nil, err
 	}
-	if !c.clock.Sleep(ctx, cloneTime) {
-		return nil, ctx.Err()
+	if !sim.Sleep(ctx, cloneTime) {
+		return nil, ErrStopped
 	}
 	vm.createdAt = c.clock.Now()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.vms[vm] = struct{}{}
-	c.setState(vm, Cloned, true)
-	c.mu.Unlock()
+	vm.state = Cloned
+	c.byState[Cloned].Add(1)
 	c.cloned.Add(1)
 	c.inventory.TryAcquire() // never refused: it has no limit
 	return vm, nil
@@ -238,69 +248,84 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 // PowerOn powers vm on. Admission control comes first: if the cluster is
 // full (ErrNoCapacity) or the CPU reservations allow no more VMs on
 // (ErrNoCPU) the call fails after RejectTime and leaves vm behind, never
-// booted.
-// Otherwise vm takes a slot and CPU and boots; if booting takes longer than
-// the start timeout the call gives up with ErrStartTimeout and vm is left
-// on, orphaned. A cancelled ctx returns ctx's error with vm still booting.
+// booted. Otherwise vm takes a slot and CPU and boots; if booting takes
+// longer than the start timeout the call gives up with ErrStartTimeout and
+// vm is left on, orphaned. A vm destroyed before or while it boots fails
+// with ErrDestroyed. If the run stops first, PowerOn returns ErrStopped and
+// leaves vm as it is.
 func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 	if err := c.call(ctx); err != nil {
-		if ctx.Err() == nil {
+		if err != ErrStopped {
 			c.neverBoot(vm)
 		}
 		return err
 	}
+	if err := c.admit(vm); err != nil {
+		if errors.Is(err, ErrDestroyed) {
+			return err
+		}
+		if err := c.reject(ctx, err); err == ErrStopped {
+			return err
+		}
+		c.neverBoot(vm)
+		return err
+	}
+
+	boot, err := vm.boot, error(nil)
+	if c.cfg.StartTimeout > 0 && boot > c.cfg.StartTimeout {
+		boot, err = c.cfg.StartTimeout, ErrStartTimeout
+	}
+	if !sim.Sleep(ctx, boot) {
+		return ErrStopped
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case vm.destroyed:
+		return ErrDestroyed
+	case err != nil:
+		c.setState(vm, Orphaned)
+		return err
+	}
+	c.setState(vm, Running)
+	return nil
+}
+
+// admit is admission control: vm takes a slot and a CPU reservation, or
+// the call is refused with ErrNoCapacity or ErrNoCPU, or, if an aggressive
+// janitor destroyed vm meanwhile, with ErrDestroyed.
+func (c *Cluster) admit(vm *VM) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if vm.destroyed {
+		return ErrDestroyed
+	}
 	n, ok := c.gauge.TryAcquire()
 	if !ok {
-		return c.refusePowerOn(ctx, vm, ErrNoCapacity)
+		return ErrNoCapacity
 	}
 	if _, ok := c.cpu.TryAcquire(); !ok {
 		c.gauge.Release()
-		return c.refusePowerOn(ctx, vm, ErrNoCPU)
+		return ErrNoCPU
 	}
 	vm.admittedAt = c.clock.Now()
 	c.admitted.Add(1)
 	if n >= c.gauge.Capacity() {
 		c.filledAt.CompareAndSwap(-1, int64(vm.admittedAt))
 	}
-	c.mu.Lock()
 	vm.holdsSlot, vm.holdsCPU, vm.everBooted = true, true, true
-	c.setState(vm, Booting, false)
-	c.mu.Unlock()
-
-	boot, err := vm.boot, error(nil)
-	if c.cfg.StartTimeout > 0 && boot > c.cfg.StartTimeout {
-		boot, err = c.cfg.StartTimeout, ErrStartTimeout
-	}
-	if !c.clock.Sleep(ctx, boot) {
-		return ctx.Err()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if vm.destroyed {
-		return fmt.Errorf("VM %s was destroyed while it booted", vm.Name)
-	}
-	if err != nil {
-		c.setState(vm, Orphaned, false)
-		return err
-	}
-	c.setState(vm, Running, false)
+	c.setState(vm, Booting)
 	return nil
 }
 
-// refusePowerOn is admission control failing vm's power-on task: once the
-// refusal comes back, vm is left never booted.
-func (c *Cluster) refusePowerOn(ctx context.Context, vm *VM, err error) error {
-	if err := c.reject(ctx, err); ctx.Err() != nil {
-		return err
-	}
-	c.neverBoot(vm)
-	return err
-}
-
+// neverBoot leaves vm, whose power-on failed, never booted, unless it has
+// been destroyed meanwhile.
 func (c *Cluster) neverBoot(vm *VM) {
 	c.mu.Lock()
-	c.setState(vm, NeverBooted, false)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if !vm.destroyed {
+		c.setState(vm, NeverBooted)
+	}
 }
 
 // Orphan marks a running vm as abandoned by its worker (the worker crashed,
@@ -313,7 +338,7 @@ func (c *Cluster) Orphan(vm *VM) bool {
 	if vm.destroyed {
 		return false
 	}
-	c.setState(vm, Orphaned, false)
+	c.setState(vm, Orphaned)
 	return true
 }
 
@@ -326,7 +351,7 @@ func (c *Cluster) Release(vm *VM) bool {
 	if vm.destroyed {
 		return false
 	}
-	c.setState(vm, Finished, false)
+	c.setState(vm, Finished)
 	c.releaseCPU(vm)
 	return true
 }
@@ -367,18 +392,14 @@ func (c *Cluster) Claim(vm *VM) bool {
 
 // Discard removes a vm that never booted, as a cloud's failed instance
 // insert leaves nothing behind: no API call, no wait. It returns false if vm
-// holds a slot (it booted) or is already gone.
+// holds a slot (it booted), is being destroyed, or is already gone.
 func (c *Cluster) Discard(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if vm.destroyed || vm.claimed || vm.holdsSlot {
 		return false
 	}
-	delete(c.vms, vm)
-	c.byState[vm.state].Add(-1)
-	vm.destroyed = true
-	c.destroyed.Add(1)
-	c.inventory.Release()
+	c.remove(vm)
 	return true
 }
 
@@ -392,40 +413,94 @@ func (c *Cluster) Unclaim(vm *VM) {
 
 // Destroy deletes a claimed vm, taking as long as deleting it takes, and
 // gives its slot back. It fails if the API refuses the call (vm stays
-// claimed: Unclaim it to retry) or ctx is done first.
+// claimed: Unclaim it to retry) or the run stops first (ErrStopped).
 func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 	if err := c.call(ctx); err != nil {
 		return err
 	}
-	if !c.clock.Sleep(ctx, vm.destroy) {
-		return ctx.Err()
+	if !sim.Sleep(ctx, vm.destroy) {
+		return ErrStopped
 	}
-	now := c.clock.Now()
 	c.mu.Lock()
-	delete(c.vms, vm)
-	c.byState[vm.state].Add(-1)
-	c.releaseCPU(vm)
-	vm.destroyed = true
-	held, heldFor := vm.holdsSlot, now-vm.admittedAt
-	vm.holdsSlot = false
-	c.mu.Unlock()
-	if held {
-		c.gauge.Release()
-		c.released.Add(1)
-		c.lifetimeSum.Add(int64(heldFor))
-	}
-	c.destroyed.Add(1)
-	c.inventory.Release()
+	defer c.mu.Unlock()
+	c.remove(vm)
 	return nil
 }
 
-// setState moves vm to s; c.mu must be held.
-func (c *Cluster) setState(vm *VM, s State, isNew bool) {
-	if !isNew {
-		c.byState[vm.state].Add(-1)
+// remove takes vm off the cluster, giving back what it holds; c.mu must be
+// held.
+func (c *Cluster) remove(vm *VM) {
+	delete(c.vms, vm)
+	c.byState[vm.state].Add(-1)
+	c.releaseCPU(vm)
+	if vm.holdsSlot {
+		vm.holdsSlot = false
+		c.gauge.Release()
+		c.released.Add(1)
+		c.lifetimeSum.Add(int64(c.clock.Now() - vm.admittedAt))
 	}
+	vm.destroyed = true
+	c.destroyed.Add(1)
+	c.inventory.Release()
+}
+
+// setState moves vm, which is on the cluster, to s; c.mu must be held.
+func (c *Cluster) setState(vm *VM, s State) {
+	c.byState[vm.state].Add(-1)
 	vm.state = s
 	c.byState[s].Add(1)
+}
+
+// Audit checks the cluster's books against its inventory: every VM in
+// exactly one state and counted there, the gauge equal to the VMs holding
+// a slot and never above capacity, the CPU gauge equal to the VMs holding a
+// reservation, nothing negative. It returns every discrepancy it finds.
+func (c *Cluster) Audit() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var byState [numStates]int64
+	var slots, cpus int64
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	for vm := range c.vms {
+		byState[vm.state]++
+		if vm.holdsSlot {
+			slots++
+		}
+		if vm.holdsCPU {
+			cpus++
+		}
+		if vm.destroyed {
+			bad("%s is destroyed but still in the inventory", vm.Name)
+		}
+		if vm.holdsCPU && !vm.holdsSlot {
+			bad("%s holds CPU without a slot", vm.Name)
+		}
+	}
+	for s, n := range byState {
+		if got := c.byState[s].Load(); got != n {
+			bad("%d VMs %s, counted %d", n, State(s), got)
+		}
+	}
+	if n, got := int64(len(c.vms)), c.inventory.InUse(); n != got {
+		bad("%d VMs in the inventory, counted %d", n, got)
+	}
+	if got := c.gauge.InUse(); got != slots {
+		bad("%d VMs hold a slot, the gauge says %d", slots, got)
+	}
+	if in, limit := c.gauge.InUse(), c.gauge.Capacity(); in > limit {
+		bad("the gauge is at %d, above capacity %d", in, limit)
+	}
+	if got := c.cpu.InUse(); got != cpus {
+		bad("%d VMs hold CPU, the CPU gauge says %d", cpus, got)
+	}
+	if c.cloned.Load()-c.destroyed.Load() != int64(len(c.vms)) {
+		bad("%d cloned - %d destroyed != %d VMs", c.cloned.Load(), c.destroyed.Load(), len(c.vms))
+	}
+	if len(problems) > 0 {
+		return errors.New("cluster: the books do not balance: " + strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // Stats is a consistent-enough snapshot of the cluster's counters: each is

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"vmstorm/capacity"
 	"vmstorm/cluster"
@@ -25,101 +24,95 @@ import (
 	"vmstorm/workers"
 )
 
-// Why a run ended, as the cause of its context.
+// Why a run ended, as the cause of its kernel's stop.
 var (
 	ErrDurationReached = errors.New("model duration reached")
 	ErrAllJobsFinished = errors.New("all jobs finished")
 )
 
-// Run runs the model described by cfg on clock until cfg.Duration of model
-// time has passed, every one of cfg.MaxJobs jobs has finished, or ctx is
-// done; then it stops every goroutine it started, waits for them, and
-// returns the summary. A run that ctx cut short is not an error: its summary
-// says why it ended.
+// NewKernel returns the kernel for a run of cfg in mode: paced at
+// cfg.Speed (sim.Max for none), on cfg.Epoch's calendar, ending at
+// cfg.Duration.
+func NewKernel(cfg Config, mode sim.Mode) *sim.Kernel {
+	return sim.New(sim.Options{Mode: mode, Speed: cfg.Speed, Epoch: cfg.Epoch, Horizon: cfg.Duration})
+}
+
+// Run runs the model described by cfg in kernel k (made by NewKernel)
+// until cfg.Duration of model time has passed, every one of cfg.MaxJobs
+// jobs has finished, or ctx is done; then it stops every goroutine it
+// started, waits for them, and returns the summary. A run that ctx cut
+// short is not an error: its summary says why it ended.
 //
 // Observers, if any, are given every sample and every timeline mark as the
 // run goes.
-func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, observers ...Observer) (*Summary, error) {
+func Run(ctx context.Context, cfg Config, k *sim.Kernel, log *zap.Logger, observers ...Observer) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	wallStart := time.Now()
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(cluster.Config{
 		Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
 		StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
 		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
 		Seed: cfg.Seed,
-	}, clock, gauge)
+	}, k, gauge)
 	events := logx.Lifecycle(log)
-	ledger := workers.NewLedger(cfg.MaxJobs, func() { stop(ErrAllJobsFinished) })
+	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
 
 	limits := make([]int64, len(cfg.Queues))
 	shares := make([]float64, len(cfg.Queues))
 	for i, q := range cfg.Queues {
 		limits[i], shares[i] = q.MaxBuilds, q.Share
 	}
-	arrivals := make(chan *workers.Job, cfg.QueueSize)
-	requeues := make(chan *workers.Job, cfg.QueueSize)
-	returns := make(chan *workers.Job, cfg.QueueSize)
-	finished := make(chan int, cfg.QueueSize)
-	dispatch := make(chan *workers.Job) // unbuffered: see workers.Scheduler
-	booted := make(chan *workers.Job, cfg.QueueSize)
-	doomed := make(chan *cluster.VM, cfg.QueueSize)
+	// The scheduler hears everything through one inbox; it hands a job
+	// only to a Build worker that asked, so dispatch has room for all.
+	inbox := sim.NewChan[workers.Msg](k, cfg.QueueSize)
+	dispatch := sim.NewChan[*workers.Job](k, cfg.BuildWorkers)
+	booted := sim.NewChan[*workers.Job](k, cfg.QueueSize)
+	doomed := sim.NewChan[*cluster.VM](k, cfg.QueueSize)
 
 	source := &workers.Source{
-		Clock: clock, Ledger: ledger, Events: events, Seed: cfg.Seed,
-		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs, Shares: shares,
-		Build: cfg.Build, Timeout: cfg.BuildTimeout, Out: arrivals,
+		Clock: k, Ledger: ledger, Events: events, Seed: cfg.Seed,
+		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs, Shares: shares, Names: cfg.QueueNames(),
+		Build: cfg.Build, Timeout: cfg.BuildTimeout, Out: inbox,
 	}
 	if tr := cfg.Traffic; tr != nil {
 		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
 		source.MaxTraffic = tr.Max()
 	}
-	sched := &workers.Scheduler{
-		Controls: workers.NewControls(cfg.QueueNames(), limits),
-		Arrivals: arrivals, Requeues: requeues, Returns: returns, Finished: finished, Out: dispatch,
-	}
-	sched.Init()
+	sched := workers.NewScheduler(workers.NewControls(k, cfg.QueueNames(), limits), inbox, dispatch)
 	build := &workers.Build{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
-		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
+		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
 		DeleteFailedVMs: cfg.DeleteFailedVMs,
-		In:              dispatch, Out: booted, Requeue: requeues, Finished: finished,
+		In:              dispatch, Out: booted, Inbox: inbox,
 	}
-	run := &workers.Run{
-		Stage: workers.Stage{Workers: cfg.RunWorkers},
-		Clock: clock, Cluster: cl, Ledger: ledger, Log: log, Events: events, Seed: cfg.Seed,
-		DeletesVMs: cfg.WorkerDeletesVMs, StallTimeout: cfg.StallTimeout,
-		In: booted, Returns: returns, Finished: finished,
-	}
-	run.Init()
+	run := workers.NewRun(k, cfg.RunWorkers)
+	run.Clock, run.Cluster, run.Ledger, run.Log, run.Events, run.Seed = k, cl, ledger, log, events, cfg.Seed
+	run.DeletesVMs, run.StallTimeout, run.In, run.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
 	credentials := &workers.Credentials{}
 	janitor := &workers.Janitor{
-		Clock: clock, Cluster: cl, Log: log, Events: events, Credentials: credentials,
+		Clock: k, Cluster: cl, Log: log, Events: events, Credentials: credentials,
 		Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
 		ReportStale: cfg.ReportStale,
 		Phase:       time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
 		Out:         doomed,
 	}
-	janitor.Init()
+	janitor.Init(k)
 	cleanup := &workers.Cleanup{
 		Stage: workers.Stage{Workers: cfg.CleanupWorkers}, Concurrency: cfg.CleanupConcurrency,
-		Clock: clock, Cluster: cl, Events: events, In: doomed,
+		Clock: k, Cluster: cl, Events: events, In: doomed,
 	}
-	cleanup.Init()
+	cleanup.Init(k)
 	levers := &controls{credentials: credentials, janitor: janitor, cleanup: cleanup, scheduler: sched.Controls, cluster: cl, run: run}
-	rep := newReporter(cfg, clock, log, observers, probes{
+	rep := newReporter(cfg, k, log, observers, probes{
 		cluster: cl, ledger: ledger, janitor: janitor, scheduler: sched,
-		// The backlog is the scheduler's queues and the jobs in the
-		// channels into it, as the summary counts it at the end.
-		backlog: func() int { return sched.Len() + len(arrivals) + len(requeues) + len(returns) },
+		// The backlog is the scheduler's queues and the jobs on their way
+		// into them, as the summary counts it at the end.
+		backlog: func() int { return sched.Len() + inbox.Len() + dispatch.Len() },
 		stages:  [3]*workers.Stage{&build.Stage, &run.Stage, &cleanup.Stage},
 	})
-	applied := func(ev incident.Event) { rep.mark(Mark{T: clock.Now(), Name: ev.Action, Note: ev.Describe()}) }
+	applied := func(ev incident.Event) { rep.mark(Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
 
 	log.Info("run_started", cfg.fields()...)
 	future, err := cfg.FullTimeline().Begin(levers, log, applied)
@@ -127,67 +120,63 @@ func Run(ctx context.Context, cfg Config, clock *sim.Clock, log *zap.Logger, obs
 		return nil, err
 	}
 
-	g, gctx := errgroup.WithContext(runCtx)
-	g.Go(func() error { return source.Run(gctx) })
-	g.Go(func() error { return sched.Run(gctx) })
-	g.Go(func() error {
-		// Build and Run both report finished jobs: the channel is closed
-		// once both have stopped.
-		var senders errgroup.Group
-		senders.Go(func() error { return build.Run(gctx) })
-		senders.Go(func() error { return run.Run(gctx) })
-		defer close(finished)
-		return senders.Wait()
-	})
-	g.Go(func() error { return janitor.Run(gctx) })
-	g.Go(func() error { return cleanup.Run(gctx) })
-	g.Go(func() error { return rep.Run(gctx, future, levers, applied) })
-	g.Go(func() error {
-		if clock.Sleep(gctx, cfg.Duration) {
-			stop(ErrDurationReached)
+	var runErr error
+	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, run.Run, janitor.Run, cleanup.Run} {
+		k.Go(ctx, f)
+	}
+	k.Go(ctx, func(ctx context.Context) {
+		if err := rep.Run(ctx, future, levers, applied); err != nil {
+			runErr = err
+			k.Stop(err)
 		}
-		return nil
 	})
-	err = g.Wait()
-	end := clock.Now()
-	rep.sample(end) // the last row of the series is the state at the end
+	cause := k.Run(ctx)
+	end := k.Now()
+	if n := len(rep.series); n == 0 || rep.series[n-1].T < end {
+		rep.sample(end) // the last row of the series is the state at the end
+	}
 
-	// Every goroutine has returned and every channel is closed by its
-	// sender: what is left in the queues is the backlog. (What is left in
+	// Every process has returned: what is left in the scheduler's queues,
+	// its inbox and its hand-off to Build is the backlog. (What is left in
 	// booted is in flight and counted so by the ledger; what is left in
 	// doomed is still on the cluster and counted there.)
 	queued := sched.Drain()
-	for _, ch := range []chan *workers.Job{arrivals, requeues, returns, dispatch} {
-		for j := range ch {
-			queued = append(queued, j)
+	for _, m := range inbox.Drain() {
+		if m.Job != nil && m.Kind != workers.Finished {
+			queued = append(queued, m.Job)
 		}
 	}
+	queued = append(queued, dispatch.Drain()...)
 
 	s := summarize(summaryInput{
-		cfg: cfg, clock: clock, end: end, wall: time.Since(wallStart),
-		ended: endReason(ctx, runCtx), cluster: cl, ledger: ledger, queued: queued,
+		cfg: cfg, kernel: k, end: end,
+		ended: endReason(ctx, cause), cluster: cl, ledger: ledger, queued: queued,
 		stages:  [3]workers.StageStats{build.Stats(), run.Stats(), cleanup.Stats()},
 		janitor: janitor.Stats(), rep: rep,
 	})
 	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
 		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),
 		zap.Int64("queued", s.Queued), zap.Int64("in_flight", s.Jobs.InFlight))
-	return s, err
+	return s, runErr
 }
 
-func endReason(parent, run context.Context) string {
-	if parent.Err() != nil {
-		if cause := context.Cause(parent); cause != nil && !errors.Is(cause, context.Canceled) {
-			return "interrupted: " + cause.Error()
+// endReason says why a run ended: ctx's cause if ctx was done (a signal),
+// or why the kernel stopped.
+func endReason(ctx context.Context, cause error) string {
+	if ctx.Err() != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+			return "interrupted: " + c.Error()
 		}
 		return "interrupted"
 	}
-	if cause := context.Cause(run); cause != nil {
-		return cause.Error()
+	switch {
+	case cause == nil:
+		return "stopped"
+	case errors.Is(cause, sim.ErrHorizon):
+		return ErrDurationReached.Error()
 	}
-	return "stopped"
+	return cause.Error()
 }
-
 func (c Config) fields() []zap.Field {
 	return []zap.Field{
 		zap.Uint64("seed", c.Seed),

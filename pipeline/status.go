@@ -97,7 +97,7 @@ type probes struct {
 // fields are owned by its Run goroutine until Run returns.
 type reporter struct {
 	cfg       Config
-	clock     *sim.Clock
+	clock     sim.Clock
 	log       *zap.Logger
 	observers []Observer
 	probes
@@ -123,7 +123,7 @@ type reporter struct {
 	stormBefore      bool // a storm phase has come and gone
 }
 
-func newReporter(cfg Config, clock *sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
+func newReporter(cfg Config, clock sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
 	if cfg.Alerts.Window <= 0 {
 		cfg.Alerts.Window = cfg.StatusEvery
 	}
@@ -140,7 +140,7 @@ func newReporter(cfg Config, clock *sim.Clock, log *zap.Logger, observers []Obse
 func (r *reporter) Run(ctx context.Context, events incident.Timeline, levers incident.Controls, applied func(incident.Event)) error {
 	for next := r.cfg.SampleEvery; ; next += r.cfg.SampleEvery {
 		for len(events) > 0 && events[0].At <= next {
-			if !r.clock.SleepUntil(ctx, events[0].At) {
+			if !sim.SleepUntil(ctx, events[0].At) {
 				return nil
 			}
 			if err := events[0].Apply(levers, r.log, applied); err != nil {
@@ -148,7 +148,7 @@ func (r *reporter) Run(ctx context.Context, events incident.Timeline, levers inc
 			}
 			events = events[1:]
 		}
-		if !r.clock.SleepUntil(ctx, next) {
+		if !sim.SleepUntil(ctx, next) {
 			return nil
 		}
 		s := r.sample(next)
@@ -174,11 +174,7 @@ func (r *reporter) sample(t time.Duration) Sample {
 	for i, st := range r.stages {
 		s.BusyWorkers[i] = st.Stats().BusyNow
 	}
-	for q := range r.cfg.Queues {
-		if r.scheduler.Controls.Paused(q) {
-			s.Paused++
-		}
-	}
+	s.Paused = r.scheduler.Controls.Paused()
 	requeueRate, arrivalRate := r.rates(s)
 	s.Firing = r.alerts(s, requeueRate)
 	s.Phase = r.judgePhase(s, requeueRate, arrivalRate)

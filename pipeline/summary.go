@@ -3,11 +3,11 @@ package pipeline
 import (
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"vmstorm/cluster"
 	"vmstorm/incident"
@@ -21,11 +21,14 @@ type Summary struct {
 	Config Config
 	Ended  string        // why the run ended
 	Model  time.Duration // model time the run lasted
-	Wall   time.Duration
+	// Wall is the wall-clock time the run took, set by the caller that
+	// timed it (the model never reads the wall clock).
+	Wall time.Duration
 
 	Jobs   workers.Counts
 	Queued int64 // still waiting in the backlog at the end, counted from the queues
-	// Waits is how long started jobs waited from arrival to a powered-on VM.
+	// Waits is, per VM start, how long the job waited for it: from its
+	// arrival, or from the loss of its last build.
 	Waits WaitStats
 	// StillWaiting is how long the jobs still queued at the end have waited
 	// so far: in a storm, the jobs that got a VM are the lucky ones.
@@ -40,10 +43,17 @@ type Summary struct {
 	Marks           []Mark // the timeline's events, as applied
 	Phases          []PhaseStats
 	Incident        IncidentStats
-	Requested       time.Duration // model time that sleeps asked for ...
-	Slept           time.Duration // ... and took: their ratio is the clock's fidelity
-	formatClock     *sim.Clock
+	Clock           ClockStats
+	formatClock     sim.Clock
 	LogLinesDropped int64 // set by the caller that owns the logs
+}
+
+// ClockStats is how the kernel ran the model's time.
+type ClockStats struct {
+	Mode   sim.Mode
+	Speed  float64       // the pace, model seconds per wall second; sim.Max for none
+	Lag    time.Duration // the most model time fell behind its pace
+	Events int64         // processes resumed: the kernel's unit of work
 }
 
 // WaitStats describes a set of waits.
@@ -99,9 +109,8 @@ func (s *Summary) Leaked() int64 {
 
 type summaryInput struct {
 	cfg     Config
-	clock   *sim.Clock
+	kernel  *sim.Kernel
 	end     time.Duration
-	wall    time.Duration
 	ended   string
 	cluster *cluster.Cluster
 	ledger  *workers.Ledger
@@ -112,24 +121,30 @@ type summaryInput struct {
 }
 
 func summarize(in summaryInput) *Summary {
+	k := in.kernel
 	s := &Summary{
-		Config: in.cfg, Ended: in.ended, Model: in.end, Wall: in.wall,
+		Config: in.cfg, Ended: in.ended, Model: in.end,
 		Jobs: in.ledger.Counts(), Queued: int64(len(in.queued)),
 		Cluster: in.cluster.Stats(), Stages: in.stages, Janitor: in.janitor,
-		Series: in.rep.series, Marks: in.rep.marks, formatClock: in.clock,
+		Series: in.rep.series, Marks: in.rep.marks, formatClock: k,
+		Clock: ClockStats{Mode: k.Mode(), Speed: k.Speed(), Lag: k.Lag(), Events: k.Events()},
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()
-	waits := in.ledger.Waits()
+	waits, delayedStarts := in.ledger.Waits()
 	s.Waits = waitStats(waits)
-	queuedWaits := make([]time.Duration, len(in.queued))
-	for i, j := range in.queued {
-		queuedWaits[i] = in.end - j.WaitingSince
+	still := workers.NewWaitHistogram()
+	var stillDelayed int64
+	for _, j := range in.queued {
+		w := in.end - j.WaitingSince
+		workers.RecordWait(still, w)
+		if w > in.cfg.Drained {
+			stillDelayed++
+		}
 	}
-	slices.Sort(queuedWaits)
-	s.StillWaiting = waitStats(queuedWaits)
-	s.Requested, s.Slept = in.clock.Fidelity()
+	s.StillWaiting = waitStats(still)
 	s.Phases = phases(s.Series)
-	s.Incident = incidentStats(s, waits, queuedWaits, in.rep.firstFired)
+	s.Incident = incidentStats(s, in.rep.firstFired)
+	s.Incident.JobsDelayed = delayedStarts + stillDelayed
 	s.Storm = StormStats{Happened: in.rep.stormSeen, Start: in.rep.stormStart, PeakRate: in.rep.peakRate}
 	if s.Jobs.Arrived > 0 {
 		s.Storm.PerArrival = float64(s.Jobs.Requeues) / float64(s.Jobs.Arrived)
@@ -167,7 +182,7 @@ func phases(series []Sample) []PhaseStats {
 	return out
 }
 
-func incidentStats(s *Summary, waits, stillWaiting []time.Duration, firstFired map[string]time.Duration) IncidentStats {
+func incidentStats(s *Summary, firstFired map[string]time.Duration) IncidentStats {
 	var in IncidentStats
 	for _, m := range s.Marks {
 		if incident.IsFault(m.Name) {
@@ -194,25 +209,17 @@ func incidentStats(s *Summary, waits, stillWaiting []time.Duration, firstFired m
 			in.RecoveredAt, in.Recovered = s.Phases[n-1].Start, true
 		}
 	}
-	for _, w := range slices.Concat(waits, stillWaiting) {
-		if w > s.Config.Drained {
-			in.JobsDelayed++
-		}
-	}
 	return in
 }
 
-// waitStats summarises waits, which must be sorted.
-func waitStats(w []time.Duration) WaitStats {
-	if len(w) == 0 {
+// waitStats summarises a histogram of waits.
+func waitStats(h *hdrhistogram.Histogram) WaitStats {
+	if h.TotalCount() == 0 {
 		return WaitStats{}
 	}
-	var sum time.Duration
-	for _, d := range w {
-		sum += d
-	}
-	pct := func(p float64) time.Duration { return w[min(len(w)-1, int(p*float64(len(w))))] }
-	return WaitStats{N: len(w), Mean: sum / time.Duration(len(w)), P50: pct(0.50), P95: pct(0.95), Max: w[len(w)-1]}
+	at := func(q float64) time.Duration { return workers.WaitAt(h.ValueAtQuantile(q)) }
+	return WaitStats{N: int(h.TotalCount()), Mean: time.Duration(h.Mean() * float64(time.Millisecond)),
+		P50: at(50), P95: at(95), Max: workers.WaitAt(h.Max())}
 }
 
 var stageNames = [3]string{"build (clone + power on)", "run (build)", "cleanup (destroy)"}
@@ -225,9 +232,9 @@ func (s *Summary) Format(w io.Writer) error {
 	j, c := s.Jobs, s.Cluster
 
 	p("vmstorm summary\t")
-	p("  ended\t%s, after %s of model time (%s wall, speed %gx, seed %d)", s.Ended, s.Model.Round(time.Second), s.Wall.Round(time.Millisecond), s.Config.Speed, s.Config.Seed)
+	p("  ended\t%s, after %s of model time (seed %d)", s.Ended, s.Model.Round(time.Second), s.Config.Seed)
 	p("  cleanup\t%s", cleanupLine(s))
-	p("  clock\t%s", s.fidelityLine())
+	p("  clock\t%s", s.clockLine())
 	p("\t")
 	p("JOBS\t")
 	p("  arrived\t%d", j.Arrived)
@@ -241,7 +248,7 @@ func (s *Summary) Format(w io.Writer) error {
 		p("  nothing lost\tNO: %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
 	}
 	p("  requeued\t%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
-	p("  wait for a VM\t%s  (%d jobs that got one)", s.Waits, s.Waits.N)
+	p("  wait for a VM\t%s  (%d VM starts; a job whose build was lost waits again)", s.Waits, s.Waits.N)
 	p("  still waiting\t%s  (%d jobs, waited so far)", s.StillWaiting, s.StillWaiting.N)
 	p("\t")
 	p("VMS\t")
@@ -313,24 +320,24 @@ func (s *Summary) Format(w io.Writer) error {
 	return nil
 }
 
-// LatencyDrift is how much longer, in model time, the run's sleeps took than
-// they asked for, as a fraction: timers fire a little late, and at high
-// speeds that lateness is a visible share of each sleep.
-func (s *Summary) LatencyDrift() float64 {
-	if s.Requested <= 0 {
-		return 0
+// clockLine says how the kernel kept model time: its pace, how far model
+// time lagged behind it, and the wall time the run took. None of it
+// changes what happened in the model.
+func (s *Summary) clockLine() string {
+	c := s.Clock
+	var line string
+	switch {
+	case c.Mode == sim.Wall:
+		line = fmt.Sprintf("model time ran on the wall clock at %gx (a test mode: figures vary with the machine's load)", c.Speed)
+	case c.Speed == sim.Max:
+		line = "unpaced (-speed max): model time ran as fast as the machine allows"
+	case c.Lag <= 0:
+		line = fmt.Sprintf("paced at %gx; model time kept its pace", c.Speed)
+	default:
+		line = fmt.Sprintf("paced at %gx; model time lagged its pace by up to %s (only when it was seen, never what happened)", c.Speed, dur(c.Lag))
 	}
-	return float64(s.Slept)/float64(s.Requested) - 1
-}
-
-func (s *Summary) fidelityLine() string {
-	drift := 100 * s.LatencyDrift()
-	if math.Abs(drift) < 0.005 {
-		drift = 0 // no "-0.00%" from float noise
-	}
-	line := fmt.Sprintf("measured latencies were %.2f%% longer than configured", drift)
-	if s.LatencyDrift() > 0.01 {
-		line += " (over 1%: lower -speed for faithful figures)"
+	if s.Wall > 0 {
+		line += fmt.Sprintf("; %s wall, %d events", s.Wall.Round(time.Millisecond), c.Events)
 	}
 	return line
 }

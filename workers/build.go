@@ -5,19 +5,18 @@ import (
 	"errors"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
 )
 
-// Build is the pool that starts VMs: each worker takes a job from the
-// scheduler, clones a VM for it and powers it on. A failed start sends the
-// job straight back to the scheduler, as travis-ci/worker did in 2015: no
+// Build is the pool that starts VMs: each worker asks the scheduler for a
+// job, clones a VM for it and powers it on. A failed start sends the job
+// straight back to the scheduler, as travis-ci/worker did in 2015: no
 // delay, no backoff and, unless MaxAttempts is set, no limit.
 type Build struct {
 	Stage
-	Clock   *sim.Clock
+	Clock   sim.Clock
 	Cluster *cluster.Cluster
 	Ledger  *Ledger
 	Log     *zap.Logger // changes of state
@@ -31,27 +30,28 @@ type Build struct {
 	// booted.
 	DeleteFailedVMs bool
 
-	In       <-chan *Job
-	Out      chan<- *Job // jobs with a booted VM, to Run
-	Requeue  chan<- *Job // back to the scheduler
-	Finished chan<- int  // the queue of each job that failed for good
+	In    *sim.Chan[*Job] // from the scheduler
+	Out   *sim.Chan[*Job] // jobs with a booted VM, to Run
+	Inbox *sim.Chan[Msg]  // the scheduler's: asks for work, requeues, failures
 }
 
-// Run runs the pool until In is closed or ctx is done, then closes Out and
-// Requeue.
-func (b *Build) Run(ctx context.Context) error {
-	defer close(b.Requeue)
-	defer close(b.Out)
-	var g errgroup.Group
+// Run runs the pool until the scheduler closes In or the run stops, then
+// closes Out.
+func (b *Build) Run(ctx context.Context) {
+	defer b.Out.Close()
+	var g sim.Group
 	for range b.Workers {
-		g.Go(func() error { b.work(ctx); return nil })
+		g.Go(ctx, b.work)
 	}
-	return g.Wait()
+	g.Wait(ctx)
 }
 
 func (b *Build) work(ctx context.Context) {
 	for {
-		job, ok := sim.Recv(ctx, b.In)
+		if !b.Inbox.Send(ctx, Msg{Kind: Ready}) {
+			return
+		}
+		job, ok := b.In.Recv(ctx)
 		if !ok {
 			return
 		}
@@ -63,16 +63,16 @@ func (b *Build) work(ctx context.Context) {
 			b.Events.Debug("vm_cloned", job.fields(vmField(vm))...)
 			err = b.Cluster.PowerOn(ctx, vm)
 		}
-		if ctx.Err() != nil {
-			return // cancelled; the job stays in flight
+		if err == cluster.ErrStopped {
+			return // the job stays in flight
 		}
 		b.end(b.Clock, start, err == nil)
 		if err == nil {
 			job.VM = vm
 			now := b.Clock.Now()
 			b.Ledger.start(job, now)
-			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), seconds("wait_s", now-job.WaitingSince))...)
-			if !sim.Send(ctx, b.Out, job) {
+			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), job.waitField(now))...)
+			if !b.Out.Send(ctx, job) {
 				return
 			}
 			continue
@@ -88,28 +88,30 @@ func (b *Build) work(ctx context.Context) {
 		if b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts {
 			b.Ledger.fail(job)
 			b.Events.Warn("job_failed", job.fields(zap.String("reason", "gave up after the maximum number of attempts"))...)
-			if !sim.Send(ctx, b.Finished, job.Queue) {
+			if !b.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue}) {
 				return
 			}
 			continue
 		}
-		if !requeue(ctx, b.Clock, b.Ledger, b.Log, b.Events, b.Requeue, job) {
+		if !requeue(ctx, b.Clock, b.Ledger, b.Log, b.Events, b.Inbox, Requeued, job) {
 			return
 		}
 	}
 }
 
-// requeue sends job straight back to the scheduler, and records and logs
-// it. It returns false if ctx is done first (the job then stays in flight).
-func requeue(ctx context.Context, clock *sim.Clock, ledger *Ledger, log, events *zap.Logger, to chan<- *Job, job *Job) bool {
+// requeue sends job straight back to the scheduler as a message of kind,
+// and records and logs it. It returns false if the run stopped first (the
+// job then stays in flight).
+func requeue(ctx context.Context, clock sim.Clock, ledger *Ledger, log, events *zap.Logger, to *sim.Chan[Msg], kind MsgKind, job *Job) bool {
 	// Once sent, the job belongs to the scheduler and, soon, to another
 	// worker: take what the log and the ledger need first.
-	fields := job.fields(seconds("waited_s", clock.Now()-job.WaitingSince))
+	now := clock.Now()
+	fields := job.fields(job.waitField(now))
 	firstAttempt := job.Attempts == 1
-	if !sim.Send(ctx, to, job) {
+	if !to.Send(ctx, Msg{Kind: kind, Job: job}) {
 		return false
 	}
-	if ledger.requeue(firstAttempt, clock.Now()) {
+	if ledger.requeue(firstAttempt, now) {
 		log.Warn("first_requeue", append(fields, zap.String("note", "a job went straight back to the queue after a failed VM start"))...)
 	}
 	events.Info("job_requeued", fields...)
@@ -126,6 +128,8 @@ func reason(err error) string {
 		return "rate_limited"
 	case errors.Is(err, cluster.ErrStartTimeout):
 		return "start_timeout"
+	case errors.Is(err, cluster.ErrDestroyed):
+		return "destroyed"
 	default:
 		return err.Error()
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
@@ -43,7 +42,7 @@ func (c *Credentials) Fix() { c.configured.Store(c.password.Load()) }
 // With ReportStale (the 2015 defect) the count it reports to monitoring
 // keeps its last good value; without it, the count drops to zero.
 type Janitor struct {
-	Clock       *sim.Clock
+	Clock       sim.Clock
 	Cluster     *cluster.Cluster
 	Log         *zap.Logger // changes of state
 	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
@@ -58,11 +57,11 @@ type Janitor struct {
 	// falling on the same instants as other periodic work in the model.
 	Phase time.Duration
 
-	Out chan<- *cluster.VM // to the Cleanup pool
+	Out *sim.Chan[*cluster.VM] // to the Cleanup pool
 
 	aggressive     atomic.Bool
 	aggressiveRate atomic.Uint64 // float64 bits
-	restart        chan struct{}
+	restart        *sim.Signal
 	reported       atomic.Int64
 	passes         atomic.Int64
 	failedPasses   atomic.Int64
@@ -73,17 +72,13 @@ type Janitor struct {
 // Failing reports whether the janitor's last pass failed.
 func (j *Janitor) Failing() bool { return j.failing.Load() }
 
-// Init prepares the janitor; call it before Run, Restart or SetAggressive.
-func (j *Janitor) Init() { j.restart = make(chan struct{}, 1) }
+// Init prepares the janitor to run in kernel k; call it before Run,
+// Restart or SetAggressive.
+func (j *Janitor) Init(k *sim.Kernel) { j.restart = sim.NewSignal(k) }
 
 // Restart makes the janitor restart: it rereads its configuration and
-// begins a pass at once.
-func (j *Janitor) Restart() {
-	select {
-	case j.restart <- struct{}{}:
-	default: // a restart is already pending
-	}
-}
+// begins a pass at once (once its pass under way, if any, is over).
+func (j *Janitor) Restart() { j.restart.Notify() }
 
 // SetAggressive turns the aggressive cleanup mode on, destroying at rate VMs
 // per model second (0 for no limit), or off.
@@ -92,36 +87,35 @@ func (j *Janitor) SetAggressive(on bool, rate float64) {
 	j.aggressive.Store(on)
 }
 
-// Run makes passes until ctx is done, then closes Out.
-func (j *Janitor) Run(ctx context.Context) error {
-	defer close(j.Out)
+// Run makes passes until the run stops, then closes Out.
+func (j *Janitor) Run(ctx context.Context) {
+	defer j.Out.Close()
 	j.loaded = j.Credentials.configured.Load()
-	if !j.Clock.SleepUntil(ctx, j.Phase) {
-		return nil
+	if !sim.SleepUntil(ctx, j.Phase) {
+		return
 	}
 	for j.pass(ctx) {
-		restarted, ok := j.Clock.SleepOrWake(ctx, j.Every, j.restart)
+		restarted, ok := sim.SleepOrWake(ctx, j.Every, j.restart)
 		if !ok {
-			return nil
+			return
 		}
 		if restarted {
 			j.loaded = j.Credentials.configured.Load()
 			j.Log.Warn("janitor_restarted", zap.Bool("login_ok", !j.loginFails()))
 		}
 	}
-	return nil
 }
 
 func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.Load() }
 
-// pass is one loop of the janitor; it returns false if ctx is done.
+// pass is one loop of the janitor; it returns false if the run stopped.
 func (j *Janitor) pass(ctx context.Context) bool {
 	var vms []cluster.Info
 	err := errLogin
 	if !j.loginFails() {
 		vms, err = j.Cluster.ListAPI(ctx)
 	}
-	if ctx.Err() != nil {
+	if err == cluster.ErrStopped {
 		return false
 	}
 	if err != nil {
@@ -160,7 +154,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		if !(aggressive || j.destroyable(vm, now)) || !j.Cluster.Claim(vm.VM) {
 			continue
 		}
-		if !j.Clock.SleepUntil(ctx, next) || !sim.Send(ctx, j.Out, vm.VM) {
+		if !sim.SleepUntil(ctx, next) || !j.Out.Send(ctx, vm.VM) {
 			return false
 		}
 		next += interval
@@ -202,19 +196,20 @@ func (j *Janitor) Stats() JanitorStats {
 type Cleanup struct {
 	Stage
 	Concurrency int // workers at work in the normal mode (0: all)
-	Clock       *sim.Clock
+	Clock       sim.Clock
 	Cluster     *cluster.Cluster
 	Log         *zap.Logger
 	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
 
-	In <-chan *cluster.VM
+	In *sim.Chan[*cluster.VM]
 
 	gate *sim.Gate
 }
 
-// Init prepares the pool; call it before Run or SetAggressive.
-func (c *Cleanup) Init() {
-	c.gate = sim.NewGate(c.normal())
+// Init prepares the pool to run in kernel k; call it before Run or
+// SetAggressive.
+func (c *Cleanup) Init(k *sim.Kernel) {
+	c.gate = sim.NewGate(k, c.normal())
 }
 
 func (c *Cleanup) normal() int {
@@ -233,13 +228,13 @@ func (c *Cleanup) SetAggressive(on bool) {
 	}
 }
 
-// Run runs the pool until In is closed or ctx is done.
-func (c *Cleanup) Run(ctx context.Context) error {
-	var g errgroup.Group
+// Run runs the pool until In is closed and drained or the run stops.
+func (c *Cleanup) Run(ctx context.Context) {
+	var g sim.Group
 	for i := range c.Workers {
-		g.Go(func() error { c.work(ctx, i); return nil })
+		g.Go(ctx, func(ctx context.Context) { c.work(ctx, i) })
 	}
-	return g.Wait()
+	g.Wait(ctx)
 }
 
 func (c *Cleanup) work(ctx context.Context, i int) {
@@ -247,13 +242,13 @@ func (c *Cleanup) work(ctx context.Context, i int) {
 		if !c.gate.Wait(ctx, i) {
 			return
 		}
-		vm, ok := sim.Recv(ctx, c.In)
+		vm, ok := c.In.Recv(ctx)
 		if !ok {
 			return
 		}
 		start := c.begin(c.Clock)
 		err := c.Cluster.Destroy(ctx, vm)
-		if ctx.Err() != nil {
+		if err == cluster.ErrStopped {
 			return
 		}
 		c.end(c.Clock, start, err == nil)

@@ -16,7 +16,8 @@ import (
 // channels and is touched by one goroutine at a time.
 type Job struct {
 	ID        uint64
-	Queue     int           // index of its queue in Controls.Names (e.g. .com or .org)
+	Queue     int           // index of its queue in Controls.Names
+	QueueName string        // its queue's name (e.g. com or org)
 	ArrivedAt time.Duration // model time it first entered the backlog
 	// WaitingSince is when it last began to wait for a VM: its arrival, or
 	// the moment it lost its VM to a crashed worker or a stalled build.
@@ -27,7 +28,13 @@ type Job struct {
 }
 
 func (j *Job) fields(extra ...zap.Field) []zap.Field {
-	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.Int("queue", j.Queue), zap.Int("attempt", j.Attempts)}, extra...)
+	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.String("queue", j.QueueName), zap.Int("attempt", j.Attempts)}, extra...)
+}
+
+// waitField is how long j has waited for a VM at model time now: one name,
+// wait_s, wherever the log says it.
+func (j *Job) waitField(now time.Duration) zap.Field {
+	return seconds("wait_s", now-j.WaitingSince)
 }
 
 func vmField(vm *cluster.VM) zap.Field { return zap.String("vm", vm.Name) }

@@ -1,16 +1,18 @@
 package workers
 
 import (
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Ledger accounts for every job that enters the model. Each count is kept on
 // its own, as jobs move, so that at the end of a run the counts can be
 // checked against each other: arrived = completed + failed + queued + in
-// flight, with queued counted from the queues themselves.
+// flight, with queued counted from the queues themselves. Its memory does
+// not grow with the jobs it has seen: waits go into a histogram.
 type Ledger struct {
 	arrived      atomic.Int64
 	inFlight     atomic.Int64 // taken by a Build worker and not yet completed, failed or requeued
@@ -23,28 +25,67 @@ type Ledger struct {
 	maxJobs  int64
 	finished atomic.Int64
 	onDone   func()
+	delayed  time.Duration // a start after a longer wait is delayed
 
-	mu    sync.Mutex
-	waits []time.Duration // from arrival to a powered-on VM, one per started job
+	mu sync.Mutex
+	// waits holds, per VM start, the wait from the moment the job began to
+	// wait (its arrival, or the loss of its build) to its powered-on VM.
+	waits        *hdrhistogram.Histogram
+	delayedStart int64 // starts that waited longer than delayed
 	// waiting counts the jobs still waiting for a VM by the model minute
-	// they began to wait in; oldest is the first minute that may have some.
-	// Jobs begin to wait in order of time, so oldest only moves back when a
-	// lost build begins a new wait, and the age of the oldest waiting job is
-	// found without a scan.
+	// they began to wait in, from minute base on; oldest is the first
+	// minute that may have some. Jobs begin to wait in order of time, so
+	// the age of the oldest waiting job is found without a scan, and the
+	// minutes before it are dropped.
 	waiting []int64
+	base    int
 	oldest  int
 }
 
+// Waits are recorded in milliseconds, up to MaxWait, to three significant
+// figures.
+const (
+	MaxWait     = 10 * 365 * 24 * time.Hour
+	waitUnit    = time.Millisecond
+	waitDigits  = 3
+	maxWaitUnit = int64(MaxWait / waitUnit)
+)
+
 // NewLedger returns an empty ledger. If maxJobs is positive, onDone is
-// called, once, when that many jobs have completed or failed.
-func NewLedger(maxJobs int64, onDone func()) *Ledger {
-	l := &Ledger{maxJobs: maxJobs, onDone: onDone}
+// called, once, when that many jobs have completed or failed. A start after
+// a wait longer than delayed counts as delayed.
+func NewLedger(maxJobs int64, delayed time.Duration, onDone func()) *Ledger {
+	l := &Ledger{maxJobs: maxJobs, onDone: onDone, delayed: delayed,
+		waits: hdrhistogram.New(1, maxWaitUnit, waitDigits)}
 	l.firstRequeue.Store(-1)
 	return l
 }
 
-func (l *Ledger) arrive() { l.arrived.Add(1) }
-func (l *Ledger) take()   { l.inFlight.Add(1) }
+// NewWaitHistogram returns an empty histogram of waits, as the ledger keeps
+// them; record with RecordWait.
+func NewWaitHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxWaitUnit, waitDigits) }
+
+// RecordWait records wait d in h, clamped to MaxWait.
+func RecordWait(h *hdrhistogram.Histogram, d time.Duration) {
+	_ = h.RecordValue(min(max(int64(d/waitUnit), 1), maxWaitUnit))
+}
+
+// WaitAt converts a histogram value back to a duration.
+func WaitAt(v int64) time.Duration { return time.Duration(v) * waitUnit }
+
+// arrive counts j in: arrived, and waiting for a VM.
+func (l *Ledger) arrive(j *Job) {
+	l.arrived.Add(1)
+	l.wait(j, 1)
+}
+
+// unarrive takes back arrive, for a job that never reached the scheduler.
+func (l *Ledger) unarrive(j *Job) {
+	l.arrived.Add(-1)
+	l.wait(j, -1)
+}
+
+func (l *Ledger) take() { l.inFlight.Add(1) }
 
 // wait counts j among the jobs waiting for a VM (by delta, +1 or -1).
 func (l *Ledger) wait(j *Job, delta int64) {
@@ -54,7 +95,15 @@ func (l *Ledger) wait(j *Job, delta int64) {
 }
 
 func (l *Ledger) waitLocked(j *Job, delta int64) {
-	m := int(j.WaitingSince / time.Minute)
+	m := int(j.WaitingSince/time.Minute) - l.base
+	if m < 0 {
+		// Older than every minute kept: a lost build cannot begin to wait
+		// before the oldest job waiting, unless none waits.
+		l.waiting = append(make([]int64, -m), l.waiting...)
+		l.base += m
+		l.oldest -= m
+		m = 0
+	}
 	for len(l.waiting) <= m {
 		l.waiting = append(l.waiting, 0)
 	}
@@ -64,11 +113,16 @@ func (l *Ledger) waitLocked(j *Job, delta int64) {
 	}
 }
 
+// start records that j got a powered-on VM at model time now.
 func (l *Ledger) start(j *Job, now time.Duration) {
 	l.mu.Lock()
-	l.waits = append(l.waits, now-j.WaitingSince)
+	defer l.mu.Unlock()
+	w := now - j.WaitingSince
+	RecordWait(l.waits, w)
+	if w > l.delayed {
+		l.delayedStart++
+	}
 	l.waitLocked(j, -1)
-	l.mu.Unlock()
 }
 
 // OldestWait is how long the job that has waited longest for a VM has
@@ -80,10 +134,17 @@ func (l *Ledger) OldestWait(now time.Duration) (time.Duration, bool) {
 	for l.oldest < len(l.waiting) && l.waiting[l.oldest] == 0 {
 		l.oldest++
 	}
+	// Drop the minutes before the oldest once they are half the slice.
+	if l.oldest > 64 && 2*l.oldest > len(l.waiting) {
+		n := copy(l.waiting, l.waiting[l.oldest:])
+		l.waiting = l.waiting[:n]
+		l.base += l.oldest
+		l.oldest = 0
+	}
 	if l.oldest == len(l.waiting) {
 		return 0, false
 	}
-	return max(now-time.Duration(l.oldest)*time.Minute, 0), true
+	return max(now-time.Duration(l.base+l.oldest)*time.Minute, 0), true
 }
 
 // requeue records that a job went back to the backlog after its first or
@@ -148,12 +209,11 @@ func (l *Ledger) Counts() Counts {
 	}
 }
 
-// Waits returns, sorted, how long each started job waited from its arrival
-// to a powered-on VM.
-func (l *Ledger) Waits() []time.Duration {
+// Waits returns a copy of the histogram of waits from the moment a job
+// began to wait to its powered-on VM, one per VM start, and how many of
+// those starts waited longer than the ledger's delay.
+func (l *Ledger) Waits() (*hdrhistogram.Histogram, int64) {
 	l.mu.Lock()
-	w := slices.Clone(l.waits)
-	l.mu.Unlock()
-	slices.Sort(w)
-	return w
+	defer l.mu.Unlock()
+	return hdrhistogram.Import(l.waits.Export()), l.delayedStart
 }

@@ -2,22 +2,17 @@ package workers
 
 import (
 	"context"
-	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
 )
-
-// errCrashed is the cause of a build cut short because its worker crashed.
-var errCrashed = errors.New("worker crashed")
 
 // Run is the pool that runs builds: each worker takes a job with a booted
 // VM, runs its build, and then either lets the VM go for the janitor (the
@@ -25,12 +20,12 @@ var errCrashed = errors.New("worker crashed")
 // setup, where the cleanup service only sweeps up orphans).
 //
 // Two faults live here. A crashed worker abandons its build: the VM is left
-// on, orphaned, and the job goes back to the scheduler. A stalled build
-// (the VM booted but the build never makes progress) is given up after
-// StallTimeout, with the same result.
+// on, orphaned, and the job goes back to the scheduler; until it restarts,
+// it takes no job. A stalled build (the VM booted but the build never makes
+// progress) is given up after StallTimeout, with the same result.
 type Run struct {
 	Stage
-	Clock   *sim.Clock
+	Clock   sim.Clock
 	Cluster *cluster.Cluster
 	Ledger  *Ledger
 	Log     *zap.Logger // changes of state
@@ -40,36 +35,37 @@ type Run struct {
 	DeletesVMs   bool
 	StallTimeout time.Duration
 
-	In       <-chan *Job
-	Returns  chan<- *Job // builds lost with their worker or stalled, back to the scheduler
-	Finished chan<- int  // the queue of each job that completed or failed for good
+	In    *sim.Chan[*Job] // jobs with a booted VM, from Build
+	Inbox *sim.Chan[Msg]  // the scheduler's: lost builds and finished jobs
 
 	stallBits atomic.Uint64 // float64 bits: the chance that a booted VM stalls
 	up        *sim.Gate     // workers with an index below its opening are up
 	mu        sync.Mutex
-	builds    []underWay // each worker's current build, by index; guarded by mu
+	workers   []runWorker // guarded by mu
 }
 
-// Init prepares the pool; call it before Run, Crash or Restart.
-func (r *Run) Init() {
-	r.up = sim.NewGate(r.Workers)
-	r.builds = make([]underWay, r.Workers)
+// runWorker is what Crash needs to know of one worker.
+type runWorker struct {
+	job   *Job        // its build under way, or nil when idle
+	crash *sim.Signal // notified when the worker crashes
 }
 
-// underWay is a build under way, and the way to abandon it.
-type underWay struct {
-	job    *Job
-	cancel context.CancelCauseFunc
-}
-
-// Run runs the pool until ctx is done, then closes Returns.
-func (r *Run) Run(ctx context.Context) error {
-	defer close(r.Returns)
-	var g errgroup.Group
-	for i := range r.Workers {
-		g.Go(func() error { r.work(ctx, i); return nil })
+// NewRun returns a Run pool of n workers, all up, in kernel k.
+func NewRun(k *sim.Kernel, n int) *Run {
+	r := &Run{Stage: Stage{Workers: n}, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
+	for i := range r.workers {
+		r.workers[i].crash = sim.NewSignal(k)
 	}
-	return g.Wait()
+	return r
+}
+
+// Run runs the pool until the run stops or In is closed and drained.
+func (r *Run) Run(ctx context.Context) {
+	var g sim.Group
+	for i := range r.Workers {
+		g.Go(ctx, func(ctx context.Context) { r.work(ctx, i) })
+	}
+	g.Wait(ctx)
 }
 
 // SetStallChance sets the chance that a booted VM stalls.
@@ -84,67 +80,67 @@ func (r *Run) Crash(fraction float64) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	up := r.up.Open()
-	r.up.Set(up - int(math.Round(float64(up)*fraction)))
+	down := up - int(math.Round(float64(up)*fraction))
+	r.up.Set(down)
 	lost := 0
-	for _, b := range r.builds {
-		if b.job != nil && dist.Stream(r.Seed, b.job.ID, uint64(b.job.Attempts), 2).Float64() < fraction {
-			b.cancel(errCrashed)
+	for i, w := range r.workers {
+		switch {
+		case w.job != nil && r.lost(w.job, fraction):
 			lost++
+			w.crash.Notify() // its build is cut short
+		case w.job == nil && i >= down:
+			w.crash.Notify() // idle: it stops waiting for work
 		}
 	}
 	return lost
 }
 
+// lost draws, from job's own stream, whether a crash of that fraction of
+// the workers takes its build.
+func (r *Run) lost(job *Job, fraction float64) bool {
+	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 2).Float64() < fraction
+}
+
 // Restart brings every crashed worker back.
 func (r *Run) Restart() { r.up.Set(r.Workers) }
 
-// track records worker i's current build (a nil job when it ends), unless
-// the worker has crashed meanwhile.
-func (r *Run) track(i int, b underWay) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b.job != nil && i >= r.up.Open() {
-		return false
-	}
-	r.builds[i] = b
-	return true
-}
-
 func (r *Run) work(ctx context.Context, i int) {
+	crash := r.workers[i].crash
 	for {
 		if !r.up.Wait(ctx, i) {
 			return
 		}
-		job, ok := sim.Recv(ctx, r.In)
+		job, ok, crashed := r.In.RecvOrWake(ctx, crash)
+		if crashed {
+			continue // down until restarted
+		}
 		if !ok {
 			return
 		}
-		buildCtx, cancel := context.WithCancelCause(ctx)
-		if !r.track(i, underWay{job: job, cancel: cancel}) {
-			cancel(errCrashed) // its worker crashed as it took the job
-		}
-		done := r.build(ctx, buildCtx, job)
-		cancel(nil)
-		r.track(i, underWay{})
-		if !done && ctx.Err() != nil {
+		r.mu.Lock()
+		r.workers[i].job = job
+		r.mu.Unlock()
+		done := r.build(ctx, job, crash)
+		r.mu.Lock()
+		r.workers[i].job = nil
+		r.mu.Unlock()
+		if !done {
 			return // the run is over; the job stays in flight
 		}
 	}
 }
 
-// build runs job's build under buildCtx, which a crash of the worker
-// cancels, and settles its outcome; hand-offs use the run's ctx. It returns
-// false if the run ended first.
-func (r *Run) build(ctx, buildCtx context.Context, job *Job) bool {
+// build runs job's build, which a notification of crash cuts short, and
+// settles its outcome. It returns false if the run stopped first.
+func (r *Run) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 	start := r.begin(r.Clock)
 	stalls := r.stalls(job)
 	length := job.BuildTime
 	if stalls {
 		length = r.StallTimeout
 	}
-	finished := r.Clock.Sleep(buildCtx, length)
-	crashed := !finished && ctx.Err() == nil && errors.Is(context.Cause(buildCtx), errCrashed)
-	if !finished && !crashed {
+	crashed, ok := sim.SleepOrWake(ctx, length, crash)
+	if !ok {
 		return false
 	}
 	if crashed || stalls {
@@ -156,7 +152,7 @@ func (r *Run) build(ctx, buildCtx context.Context, job *Job) bool {
 		r.Cluster.Orphan(job.VM)
 		r.Events.Warn("build_lost", job.fields(vmField(job.VM), zap.String("reason", reason))...)
 		r.Ledger.lose(job, r.Clock.Now())
-		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Returns, job)
+		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
 	released := r.Cluster.Release(job.VM)
 	r.end(r.Clock, start, released)
@@ -171,7 +167,7 @@ func (r *Run) build(ctx, buildCtx context.Context, job *Job) bool {
 			r.deleteVM(ctx, job.VM)
 		}
 	}
-	return sim.Send(ctx, r.Finished, job.Queue)
+	return r.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue})
 }
 
 // deleteVM is the worker deleting its own VM after the build. If the API
@@ -182,7 +178,9 @@ func (r *Run) deleteVM(ctx context.Context, vm *cluster.VM) {
 	}
 	if err := r.Cluster.Destroy(ctx, vm); err != nil {
 		r.Cluster.Unclaim(vm)
-		r.Events.Warn("vm_delete_failed", zap.String("vm", vm.Name), zap.String("reason", reason(err)))
+		if err != cluster.ErrStopped {
+			r.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+		}
 		return
 	}
 	r.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"vmstorm/internal/sim"
@@ -9,27 +10,36 @@ import (
 
 // Controls are the scheduler's levers, which operators pull during an
 // incident: pause and resume a queue, and limit how many of its builds run
-// at once. They are safe to use from any goroutine.
+// at once. They are safe to use from any goroutine, and take effect at
+// once: the scheduler decides each hand-off under the same lock.
 type Controls struct {
-	Names      []string // the queues, by index (e.g. "com", "org")
-	paused     []atomic.Bool
-	limit      []atomic.Int64 // max concurrent builds; 0 for no limit
-	inProgress []atomic.Int64 // written by the scheduler only
-	poke       chan struct{}
+	Names []string // the queues, by index (e.g. "com", "org")
+
+	mu         sync.Mutex
+	paused     []bool
+	limit      []int64 // max concurrent builds; 0 for no limit
+	inProgress []int64 // handed to Build and not yet finished, failed or back
+	// Published for readers that do not take mu (samples).
+	pausedN   atomic.Int64
+	limits    []atomic.Int64
+	published []atomic.Int64
+	poke      *sim.Signal // wakes the scheduler to look again
 }
 
-// NewControls returns the controls of the named queues, none paused, each
-// with the given limit of concurrent builds (0 for none).
-func NewControls(names []string, limits []int64) *Controls {
+// NewControls returns the controls of the named queues in kernel k, none
+// paused, each with the given limit of concurrent builds (0 for none).
+func NewControls(k *sim.Kernel, names []string, limits []int64) *Controls {
 	c := &Controls{
 		Names:      names,
-		paused:     make([]atomic.Bool, len(names)),
-		limit:      make([]atomic.Int64, len(names)),
-		inProgress: make([]atomic.Int64, len(names)),
-		poke:       make(chan struct{}, 1),
+		paused:     make([]bool, len(names)),
+		limit:      append([]int64(nil), limits...),
+		inProgress: make([]int64, len(names)),
+		limits:     make([]atomic.Int64, len(names)),
+		published:  make([]atomic.Int64, len(names)),
+		poke:       sim.NewSignal(k),
 	}
-	for i := range names {
-		c.limit[i].Store(limits[i])
+	for i, l := range limits {
+		c.limits[i].Store(l)
 	}
 	return c
 }
@@ -45,60 +55,93 @@ func (c *Controls) Queue(name string) int {
 }
 
 // SetPaused pauses or resumes queue q: a paused queue keeps its jobs but
-// hands none to the Build workers. Builds already started go on.
+// hands none to the Build workers from this moment. Builds already started
+// go on.
 func (c *Controls) SetPaused(q int, paused bool) {
-	c.paused[q].Store(paused)
-	c.wake()
+	c.mu.Lock()
+	if c.paused[q] != paused {
+		c.paused[q] = paused
+		if paused {
+			c.pausedN.Add(1)
+		} else {
+			c.pausedN.Add(-1)
+		}
+	}
+	c.mu.Unlock()
+	c.poke.Notify()
 }
 
 // SetLimit limits queue q to n concurrent builds (0 for no limit).
 func (c *Controls) SetLimit(q int, n int64) {
-	c.limit[q].Store(n)
-	c.wake()
+	c.mu.Lock()
+	c.limit[q] = n
+	c.limits[q].Store(n)
+	c.mu.Unlock()
+	c.poke.Notify()
 }
 
-// Paused reports whether queue q is paused.
-func (c *Controls) Paused(q int) bool { return c.paused[q].Load() }
+// Paused is how many queues are paused.
+func (c *Controls) Paused() int { return int(c.pausedN.Load()) }
 
 // Limit is queue q's limit of concurrent builds (0 for none).
-func (c *Controls) Limit(q int) int64 { return c.limit[q].Load() }
+func (c *Controls) Limit(q int) int64 { return c.limits[q].Load() }
 
 // InProgress is how many of queue q's jobs are between the scheduler's
 // hand-off and the end of their build.
-func (c *Controls) InProgress(q int) int64 { return c.inProgress[q].Load() }
+func (c *Controls) InProgress(q int) int64 { return c.published[q].Load() }
 
-func (c *Controls) wake() {
-	select {
-	case c.poke <- struct{}{}:
-	default: // a wake-up is already pending
-	}
+// ready reports whether queue q may hand out a job; c.mu must be held.
+func (c *Controls) ready(q int) bool {
+	return !c.paused[q] && (c.limit[q] == 0 || c.inProgress[q] < c.limit[q])
 }
 
-func (c *Controls) ready(q int) bool {
-	if c.paused[q].Load() {
-		return false
-	}
-	limit := c.limit[q].Load()
-	return limit == 0 || c.inProgress[q].Load() < limit
+// started and settled count a job of queue q in and out of progress; c.mu
+// must be held.
+func (c *Controls) started(q int) { c.inProgress[q]++; c.published[q].Store(c.inProgress[q]) }
+func (c *Controls) settled(q int) { c.inProgress[q]--; c.published[q].Store(c.inProgress[q]) }
+
+// MsgKind is what a message to the scheduler says.
+type MsgKind uint8
+
+const (
+	Arrived  MsgKind = iota // a new job, from the source
+	Requeued                // a failed start, from Build
+	Returned                // a build lost with its worker, or stalled, from Run
+	Finished                // a job of Queue completed or failed for good
+	Ready                   // a Build worker asks for a job
+)
+
+// Msg is one message to the scheduler's inbox.
+type Msg struct {
+	Kind  MsgKind
+	Job   *Job // Arrived, Requeued, Returned
+	Queue int  // Finished
 }
 
 // Scheduler is Travis's scheduler and its job queues: one unbounded FIFO per
-// queue between the job source and the Build pool. It hands the next job to
-// a Build worker only from a queue that is not paused and is under its
-// limit of concurrent builds, taking turns between the queues. Out is
-// unbuffered, so a job is handed over only when a worker is ready for it
-// and a pause takes effect at once.
+// queue between the job source and the Build pool. Everything it hears
+// comes through one inbox, in order: arrivals, requeues, lost builds,
+// finished builds, and Build workers asking for work; and the controls
+// wake it when they change. It hands the next job
+// to a worker that asked, and only from a queue that is not paused and is
+// under its limit of concurrent builds, taking turns between the queues.
+// Its queues are owned by its Run goroutine.
 type Scheduler struct {
 	Controls *Controls
-
-	Arrivals <-chan *Job // new jobs, from the source
-	Requeues <-chan *Job // failed starts, from Build
-	Returns  <-chan *Job // builds lost with their worker, from Run
-	Finished <-chan int  // the queue of each job that completed or failed for good
-	Out      chan<- *Job // to Build
+	Inbox    *sim.Chan[Msg]
+	// Out carries jobs to the Build workers. A job goes in only for a
+	// worker that asked for one, so it never waits in Out: a pause stops
+	// hand-offs from the moment it is made.
+	Out *sim.Chan[*Job]
 
 	queues []sim.Queue[*Job]
 	turn   int
+	asked  int // workers that asked and have not been handed a job
+}
+
+// NewScheduler returns a scheduler with empty queues.
+func NewScheduler(c *Controls, inbox *sim.Chan[Msg], out *sim.Chan[*Job]) *Scheduler {
+	return &Scheduler{Controls: c, Inbox: inbox, Out: out, queues: make([]sim.Queue[*Job], len(c.Names))}
 }
 
 // Len is the number of jobs the scheduler holds, in all its queues.
@@ -110,68 +153,63 @@ func (s *Scheduler) Len() int {
 	return n
 }
 
-// Init makes the queues; call it before Run and before any Len.
-func (s *Scheduler) Init() { s.queues = make([]sim.Queue[*Job], len(s.Controls.Names)) }
-
-// Run schedules until ctx is done, then closes Out. Its select, over four
-// inputs, the controls and the hand-off, is the one place outside
-// internal/sim where a model goroutine waits.
-func (s *Scheduler) Run(ctx context.Context) error {
-	defer close(s.Out)
-	c := s.Controls
-	arrivals, requeues, returns, finished := s.Arrivals, s.Requeues, s.Returns, s.Finished
+// Run schedules until the inbox is closed and drained or the run stops,
+// then closes Out.
+func (s *Scheduler) Run(ctx context.Context) {
+	defer s.Out.Close()
 	for {
-		q := s.next()
-		var out chan<- *Job
-		var head *Job
-		if q >= 0 {
-			out, head = s.Out, s.queues[q].Peek()
+		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Controls.poke)
+		if !ok && !poked {
+			return
 		}
-		select {
-		case j, ok := <-arrivals:
-			if !ok {
-				arrivals = nil
-				continue
-			}
-			s.queues[j.Queue].Push(j)
-		case j, ok := <-requeues:
-			if !ok {
-				requeues = nil
-				continue
-			}
-			s.takeBack(j)
-		case j, ok := <-returns:
-			if !ok {
-				returns = nil
-				continue
-			}
-			s.takeBack(j)
-		case fq, ok := <-finished:
-			if !ok {
-				finished = nil
-				continue
-			}
-			c.inProgress[fq].Add(-1)
-		case <-c.poke:
-		case out <- head:
-			s.queues[q].Pop()
-			c.inProgress[q].Add(1)
-			s.turn = q + 1
-		case <-ctx.Done():
-			return nil
+		switch {
+		case poked:
+		case m.Kind == Arrived:
+			s.queues[m.Job.Queue].Push(m.Job)
+		case m.Kind == Requeued || m.Kind == Returned:
+			s.Controls.mu.Lock()
+			s.Controls.settled(m.Job.Queue)
+			s.Controls.mu.Unlock()
+			s.queues[m.Job.Queue].Push(m.Job)
+		case m.Kind == Finished:
+			s.Controls.mu.Lock()
+			s.Controls.settled(m.Queue)
+			s.Controls.mu.Unlock()
+		case m.Kind == Ready:
+			s.asked++
+		}
+		if !s.dispatch(ctx) {
+			return
 		}
 	}
 }
 
-// takeBack queues a job that was in progress again: a failed start or a
-// lost build. (Requeues and lost builds come on two channels because each
-// has its own sender, which closes it.)
-func (s *Scheduler) takeBack(j *Job) {
-	s.Controls.inProgress[j.Queue].Add(-1)
-	s.queues[j.Queue].Push(j)
+// dispatch hands jobs to the workers that asked, while a queue may give
+// one. It returns false if the run stopped.
+func (s *Scheduler) dispatch(ctx context.Context) bool {
+	for s.asked > 0 {
+		c := s.Controls
+		c.mu.Lock()
+		q := s.next()
+		if q < 0 {
+			c.mu.Unlock()
+			return true
+		}
+		job := s.queues[q].Pop()
+		c.started(q)
+		c.mu.Unlock()
+		s.turn = q + 1
+		s.asked--
+		// A worker waits for it: Out has room for every worker.
+		if !s.Out.Send(ctx, job) {
+			return false
+		}
+	}
+	return true
 }
 
-// next is the queue to offer a job from, taking turns, or -1 if none may.
+// next is the queue to hand a job from, taking turns, or -1 if none may;
+// Controls.mu must be held.
 func (s *Scheduler) next() int {
 	n := len(s.queues)
 	for i := range n {
@@ -183,7 +221,7 @@ func (s *Scheduler) next() int {
 	return -1
 }
 
-// Drain returns the jobs left in the queues. Call it after Run returns.
+// Drain returns the jobs left in the queues. Call it once the run is over.
 func (s *Scheduler) Drain() []*Job {
 	var left []*Job
 	for i := range s.queues {

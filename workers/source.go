@@ -11,9 +11,10 @@ import (
 	"vmstorm/internal/sim"
 )
 
-// Source makes build jobs as a Poisson process and sends them to the backlog.
+// Source makes build jobs as a Poisson process and sends them to the
+// scheduler.
 type Source struct {
-	Clock  *sim.Clock
+	Clock  sim.Clock
 	Ledger *Ledger
 	Log    *zap.Logger // changes of state
 	Events *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
@@ -27,26 +28,27 @@ type Source struct {
 	Build   dist.Latency
 	Timeout time.Duration
 	// Shares split arrivals between the queues: job goes to queue i with
-	// probability Shares[i] / sum(Shares). Empty means one queue.
+	// probability Shares[i] / sum(Shares). Empty means one queue. Names
+	// are the queues' names.
 	Shares []float64
+	Names  []string
 	// Traffic, if set, scales the arrival rate over model time (a daily
 	// curve, a burst): the rate at t is PerMinute * Traffic(t), and
 	// MaxTraffic must bound Traffic from above.
 	Traffic    func(t time.Duration) float64
 	MaxTraffic float64
 
-	Out chan<- *Job
+	Out *sim.Chan[Msg] // the scheduler's inbox
 }
 
-// Run sends jobs until MaxJobs is reached or ctx is done, then closes Out.
-func (s *Source) Run(ctx context.Context) error {
-	defer close(s.Out)
+// Run sends jobs until MaxJobs is reached or the run stops.
+func (s *Source) Run(ctx context.Context) {
 	arrivals := dist.Stream(s.Seed)
 	var next time.Duration
 	for id := uint64(1); s.MaxJobs == 0 || id <= uint64(s.MaxJobs); id++ {
 		next = s.nextArrival(arrivals, next)
-		if !s.Clock.SleepUntil(ctx, next) {
-			return nil
+		if !sim.SleepUntil(ctx, next) {
+			return
 		}
 		// Job-level draws use attempt 0 of the job's streams; the cluster
 		// uses attempts 1, 2, ... for the VMs.
@@ -56,18 +58,17 @@ func (s *Source) Run(ctx context.Context) error {
 			build = min(build, s.Timeout)
 		}
 		now := s.Clock.Now()
-		job := &Job{ID: id, Queue: s.queue(r), ArrivedAt: now, WaitingSince: now, BuildTime: build}
-		// Counted as waiting before the hand-off: once sent, a Build worker
-		// may start it at once.
-		s.Ledger.wait(job, 1)
-		if !sim.Send(ctx, s.Out, job) {
-			s.Ledger.wait(job, -1)
-			return nil
+		q := s.queue(r)
+		job := &Job{ID: id, Queue: q, QueueName: s.Names[q], ArrivedAt: now, WaitingSince: now, BuildTime: build}
+		// Counted before the hand-off: once sent, a Build worker may start
+		// it at once.
+		s.Ledger.arrive(job)
+		if !s.Out.Send(ctx, Msg{Kind: Arrived, Job: job}) {
+			s.Ledger.unarrive(job)
+			return
 		}
-		s.Ledger.arrive()
-		s.Events.Debug("job_arrived", zap.Uint64("job_id", id), zap.Int("queue", job.Queue), seconds("build_s", build))
+		s.Events.Debug("job_arrived", zap.Uint64("job_id", id), zap.String("queue", job.QueueName), seconds("build_s", build))
 	}
-	return nil
 }
 
 // nextArrival draws the time of the arrival after prev. A varying rate is

@@ -18,14 +18,14 @@ type Stage struct {
 }
 
 // begin marks one worker busy and returns when it began.
-func (s *Stage) begin(clock *sim.Clock) time.Duration {
+func (s *Stage) begin(clock sim.Clock) time.Duration {
 	s.taken.Add(1)
 	s.busyNow.Add(1)
 	return clock.Now()
 }
 
 // end marks the worker that began at start idle again.
-func (s *Stage) end(clock *sim.Clock, start time.Duration, ok bool) {
+func (s *Stage) end(clock sim.Clock, start time.Duration, ok bool) {
 	s.busy.Add(int64(clock.Now() - start))
 	s.busyNow.Add(-1)
 	if ok {

@@ -64,7 +64,7 @@ func RedrawEvery(d time.Duration) Option {
 // concurrent use.
 type View struct {
 	out        io.Writer
-	clock      *sim.Clock
+	clock      sim.Clock
 	active     bool // out is (or is forced to be) a terminal
 	fd         int  // out's descriptor, to ask for its size; -1 when forced
 	fixedWidth int  // set by ForceTerminal
@@ -97,7 +97,7 @@ var _ pipeline.Observer = (*View)(nil)
 // out is not a terminal (and ForceTerminal is not given) the View is inert:
 // LogWriter returns out itself and Observe, Mark and Close do nothing, so
 // piped output stays plain log lines.
-func New(out io.Writer, clock *sim.Clock, opts ...Option) *View {
+func New(out io.Writer, clock sim.Clock, opts ...Option) *View {
 	v := &View{out: out, clock: clock, fd: -1, every: defaultRedraw}
 	if f, ok := out.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
 		v.active, v.fd = true, int(f.Fd())

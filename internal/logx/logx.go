@@ -18,15 +18,18 @@ import (
 
 // Options says where a run's logs go.
 type Options struct {
-	Clock *sim.Clock
+	// Clock is the model's: it stamps every entry, through zap's own clock
+	// option, with the model time it happened at.
+	Clock sim.Clock
 	// Console gets lines at ConsoleLevel and above, sampled; nil for none.
 	Console      io.Writer
 	ConsoleLevel zapcore.Level
 	// File gets every line, as JSON; nil for none.
 	File io.Writer
-	// Sampling on the console: per message, in each Tick of wall time, the
-	// first First lines and then every Thereafter-th. Zero values take 1s,
-	// 5 and 100.
+	// Sampling on the console: per message, in each Tick of model time,
+	// the first First lines and then every Thereafter-th. Zero values take
+	// a model minute, 5 and 100. Model time, not wall time, so that what
+	// the console shows does not depend on the speed or the machine.
 	Tick              time.Duration
 	First, Thereafter int
 }
@@ -48,7 +51,7 @@ func New(o Options) *Logs {
 	if o.Console != nil {
 		tick, first, thereafter := o.Tick, o.First, o.Thereafter
 		if tick <= 0 {
-			tick = time.Second
+			tick = time.Minute
 		}
 		if first <= 0 {
 			first = 5
@@ -68,17 +71,29 @@ func New(o Options) *Logs {
 	}
 	if o.File != nil {
 		enc := zap.NewProductionEncoderConfig()
-		enc.TimeKey = "ts"
-		enc.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc.TimeKey = "" // entries are stamped with model time: see modelTimeCore
 		enc.EncodeDuration = zapcore.SecondsDurationEncoder
 		// One write per line, straight to the file: nothing waits in a
 		// buffer, so a reader following the file sees each event at once.
 		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(o.File)), zapcore.DebugLevel)
 		cores = append(cores, modelTimeCore{Core: core, clock: o.Clock})
 	}
-	l.Logger = zap.New(zapcore.NewTee(cores...))
+	l.Logger = zap.New(zapcore.NewTee(cores...), zap.WithClock(zapClock{o.Clock}))
 	return l
 }
+
+// An entry's time is the model time it happened at, as an instant after
+// base: zapClock gives zap the model's clock, and ModelTime reads an entry's
+// time back.
+var base = time.Unix(0, 0).UTC()
+
+type zapClock struct{ c sim.Clock }
+
+func (z zapClock) Now() time.Time                         { return base.Add(z.c.Now()) }
+func (z zapClock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
+
+// ModelTime is the model time of an entry's timestamp.
+func ModelTime(t time.Time) time.Duration { return t.Sub(base) }
 
 // LifecycleLogger is the name of the logger for lifecycle events (one per
 // job arrival, VM start, requeue, ...). In a storm there are thousands of
@@ -115,21 +130,21 @@ func (s lifecycleSplit) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 
 func (s lifecycleSplit) Sync() error { return s.other.Sync() }
 
-func consoleConfig(clock *sim.Clock) zapcore.EncoderConfig {
+func consoleConfig(clock sim.Clock) zapcore.EncoderConfig {
 	enc := zap.NewDevelopmentEncoderConfig()
 	enc.CallerKey, enc.StacktraceKey, enc.NameKey = "", "", ""
 	enc.EncodeDuration = zapcore.StringDurationEncoder
 	// The console's time column is model time: that is the clock a person
 	// watching the incident unfold cares about.
 	enc.EncodeTime = func(t time.Time, pe zapcore.PrimitiveArrayEncoder) {
-		pe.AppendString(FormatModelTime(clock, clock.ModelAt(t)))
+		pe.AppendString(FormatModelTime(clock, ModelTime(t)))
 	}
 	return enc
 }
 
 // FormatModelTime writes model time t for people: as a calendar time when
 // the clock has an epoch, else as T+hh:mm:ss from the start of the run.
-func FormatModelTime(clock *sim.Clock, t time.Duration) string {
+func FormatModelTime(clock sim.Clock, t time.Duration) string {
 	if cal := clock.Calendar(t); !cal.IsZero() {
 		return cal.UTC().Format("2006-01-02 15:04:05")
 	}
@@ -143,7 +158,7 @@ func FormatModelTime(clock *sim.Clock, t time.Duration) string {
 // start, and model_time, the calendar time, when the model has one.
 type modelTimeCore struct {
 	zapcore.Core
-	clock *sim.Clock
+	clock sim.Clock
 }
 
 func (c modelTimeCore) With(fields []zapcore.Field) zapcore.Core {
@@ -158,7 +173,7 @@ func (c modelTimeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapco
 }
 
 func (c modelTimeCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
-	t := c.clock.ModelAt(ent.Time)
+	t := ModelTime(ent.Time)
 	fields = append(fields, zap.Float64("model_s", float64(t.Microseconds())/1e6))
 	if cal := c.clock.Calendar(t); !cal.IsZero() {
 		fields = append(fields, zap.String("model_time", cal.UTC().Format(time.RFC3339)))

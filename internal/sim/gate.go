@@ -1,51 +1,66 @@
 package sim
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // Gate lets the first Open() workers of a pool, by index, work; the others
 // wait until it opens wider. It sizes a pool while it runs: a janitor's
 // concurrency, workers lost to a crash and restarted.
 type Gate struct {
-	mu      sync.Mutex
+	k       *Kernel
 	open    int
-	changed chan struct{}
+	waiting []gateEntry // guarded by k.mu
 }
 
-// NewGate returns a gate open to n workers.
-func NewGate(n int) *Gate { return &Gate{open: n, changed: make(chan struct{})} }
+type gateEntry struct {
+	entry
+	i int
+}
 
-// Set opens the gate to n workers, waking the waiting ones.
+// NewGate returns a gate of k open to n workers.
+func NewGate(k *Kernel, n int) *Gate { return &Gate{k: k, open: n} }
+
+// Set opens the gate to n workers, waking the waiting ones it now lets
+// through, in the order they came.
 func (g *Gate) Set(n int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.k.mu.Lock()
+	defer g.k.mu.Unlock()
 	g.open = n
-	close(g.changed)
-	g.changed = make(chan struct{})
+	kept := g.waiting[:0]
+	for _, w := range g.waiting {
+		switch {
+		case !w.live():
+		case w.i < n:
+			g.k.wakeLocked(w.p, delivered)
+		default:
+			kept = append(kept, w)
+		}
+	}
+	clear(g.waiting[len(kept):])
+	g.waiting = kept
 }
 
 // Open is how many workers may work.
 func (g *Gate) Open() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.k.mu.Lock()
+	defer g.k.mu.Unlock()
 	return g.open
 }
 
-// Wait returns once worker i may work, or false if ctx is done first.
+// Wait returns once worker i may work, or false if the kernel is stopped
+// first.
 func (g *Gate) Wait(ctx context.Context, i int) bool {
-	for {
-		g.mu.Lock()
-		open, changed := g.open, g.changed
-		g.mu.Unlock()
-		if i < open {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return false
-		}
+	p := procOf(ctx)
+	k := g.k
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return false
 	}
+	if i < g.open {
+		k.mu.Unlock()
+		return true
+	}
+	k.beginLocked(p, true)
+	g.waiting = append(g.waiting, gateEntry{entry{p, p.gen}, i})
+	return k.block(p) == delivered
 }

@@ -1,0 +1,201 @@
+package sim
+
+import "context"
+
+// Chan is a channel between model processes, with a buffer of a fixed
+// size (0 for none), as a Go channel. A process that sends to a full Chan,
+// or receives from an empty one, waits in the kernel, so the kernel knows
+// it is blocked; a value is handed straight to the process that waited
+// longest for it. The sender closes a Chan; receivers then drain it.
+type Chan[T any] struct {
+	k      *Kernel
+	size   int
+	buf    fifo[T]
+	recvq  fifo[entry] // receivers waiting, oldest first
+	sendq  fifo[entry] // senders waiting with their values
+	closed bool
+}
+
+// entry is a process waiting in a queue, during its wait gen: an entry
+// whose process has since been woken otherwise is stale, and skipped.
+type entry struct {
+	p   *proc
+	gen uint64
+}
+
+func (e entry) live() bool { return e.p.waiting && e.p.gen == e.gen }
+
+// popLive returns the oldest entry of q whose process still waits.
+func popLive(q *fifo[entry]) (*proc, bool) {
+	for {
+		e, ok := q.pop()
+		if !ok {
+			return nil, false
+		}
+		if e.live() {
+			return e.p, true
+		}
+	}
+}
+
+// NewChan returns a Chan of k with a buffer of size values.
+func NewChan[T any](k *Kernel, size int) *Chan[T] {
+	if size < 0 {
+		panic("sim: negative Chan size")
+	}
+	return &Chan[T]{k: k, size: size}
+}
+
+// Send hands v to the longest-waiting receiver, or puts it in the buffer,
+// or waits for room. It returns false, without sending, if the kernel is
+// stopped first. Sending on a closed Chan panics.
+func (c *Chan[T]) Send(ctx context.Context, v T) bool {
+	p := procOf(ctx)
+	k := c.k
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return false
+	}
+	if c.closed {
+		k.mu.Unlock()
+		panic("sim: send on a closed Chan")
+	}
+	if r, ok := popLive(&c.recvq); ok {
+		r.val, r.ok = v, true
+		k.wakeLocked(r, delivered)
+		k.mu.Unlock()
+		return true
+	}
+	if c.buf.len() < c.size {
+		c.buf.push(v)
+		k.mu.Unlock()
+		return true
+	}
+	k.beginLocked(p, true)
+	p.val = v
+	c.sendq.push(entry{p, p.gen})
+	r := k.block(p)
+	p.val = nil
+	return r == delivered
+}
+
+// Recv takes the next value, waiting while there is none. It returns false
+// if the Chan is closed and drained, or if the kernel is stopped first.
+func (c *Chan[T]) Recv(ctx context.Context) (T, bool) {
+	v, ok, _ := c.RecvOrWake(ctx, nil)
+	return v, ok
+}
+
+// RecvOrWake is Recv that s, if not nil, may cut short: then woken is true
+// and ok false. A notification already pending on s wins over a value that
+// is ready.
+func (c *Chan[T]) RecvOrWake(ctx context.Context, s *Signal) (v T, ok, woken bool) {
+	p := procOf(ctx)
+	k := c.k
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return v, false, false
+	}
+	if s != nil && s.take() {
+		k.mu.Unlock()
+		return v, false, true
+	}
+	if v, ok := c.takeLocked(); ok {
+		k.mu.Unlock()
+		return v, true, false
+	}
+	if c.closed {
+		k.mu.Unlock()
+		return v, false, false
+	}
+	k.beginLocked(p, true)
+	c.recvq.push(entry{p, p.gen})
+	if s != nil {
+		s.wait(p)
+	}
+	switch k.block(p) {
+	case delivered:
+		if p.ok {
+			v = p.val.(T)
+		}
+		ok = p.ok
+		p.val = nil
+		return v, ok, false
+	case signalled:
+		return v, false, true
+	default:
+		return v, false, false
+	}
+}
+
+// takeLocked takes a value that is ready without waiting: from the buffer
+// (topping it up from a waiting sender) or, on an unbuffered Chan, from a
+// waiting sender.
+func (c *Chan[T]) takeLocked() (T, bool) {
+	if c.buf.len() > 0 {
+		v, _ := c.buf.pop()
+		if s, ok := popLive(&c.sendq); ok {
+			c.buf.push(s.val.(T))
+			c.k.wakeLocked(s, delivered)
+		}
+		return v, true
+	}
+	if s, ok := popLive(&c.sendq); ok {
+		v := s.val.(T)
+		c.k.wakeLocked(s, delivered)
+		return v, true
+	}
+	var zero T
+	return zero, false
+}
+
+// Close closes the Chan: receivers get what is buffered, then false. Only
+// the sender may close a Chan, once.
+func (c *Chan[T]) Close() {
+	k := c.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c.closed {
+		panic("sim: close of a closed Chan")
+	}
+	c.closed = true
+	for {
+		r, ok := popLive(&c.recvq)
+		if !ok {
+			return
+		}
+		r.val, r.ok = nil, false
+		k.wakeLocked(r, delivered)
+	}
+}
+
+// Len is the number of values in the buffer, and of senders waiting to
+// put one there.
+func (c *Chan[T]) Len() int {
+	c.k.mu.Lock()
+	defer c.k.mu.Unlock()
+	n := c.buf.len()
+	for i := range c.sendq.size {
+		if c.sendq.items[(c.sendq.head+i)%len(c.sendq.items)].live() {
+			n++
+		}
+	}
+	return n
+}
+
+// Drain returns the values left in the buffer, oldest first, and empties
+// it. Call it once the run is over.
+func (c *Chan[T]) Drain() []T {
+	c.k.mu.Lock()
+	defer c.k.mu.Unlock()
+	var out []T
+	for {
+		v, ok := c.buf.pop()
+		if !ok {
+			return out
+		}
+		out = append(out, v)
+	}
+}

@@ -1,0 +1,563 @@
+// Package sim is the model's runtime: a small discrete-event kernel whose
+// processes are real goroutines. It keeps the model's time, and every point
+// where a model goroutine waits (a sleep, a channel hand-off, a pool's gate,
+// a wake-up call, an owner waiting for its goroutines) is one of its
+// primitives, so that the kernel always knows which goroutines can run.
+//
+// # How time passes
+//
+// Model time is the kernel's own. It moves only when every model goroutine
+// is blocked in one of the kernel's waits, and then straight to the earliest
+// wake-up that is due: hours of model time pass in the time it takes to run
+// what happens in them. Nothing in the model reads the wall clock.
+//
+// A kernel runs in one of three modes:
+//
+//   - Serial: one model goroutine runs at a time. When it blocks, the kernel
+//     resumes the next goroutine that can run, in the order in which they
+//     became able to (their wake-ups are ordered by model time, then by a
+//     sequence number given when the wait began). The goroutine that blocks
+//     hands the baton to the next one itself, so a hand-off costs one
+//     goroutine switch. With the seeded streams of internal/dist, a run is a
+//     function of its configuration and seed: the same, event for event, at
+//     any speed and under any load.
+//   - Parallel: model goroutines that can run all run at once, on every core;
+//     time still moves only when all of them are blocked, as under
+//     testing/synctest. Runs repeat only in distribution, but the race
+//     detector sees real concurrency on everything the goroutines share.
+//   - Wall: model time is the wall clock times the speed, and waits use real
+//     timers: the way the model ran before the kernel, kept so that tests can
+//     run the same model under testing/synctest's fake clock and compare.
+//
+// A speed paces Serial and Parallel runs: model time then runs at most that
+// many model seconds per wall second. When the machine cannot keep up, model
+// time lags behind the pace; what happens in the model does not change, and
+// Lag reports by how much. Speed 0 (Max) runs as fast as the machine allows.
+//
+// # Processes and waits
+//
+// A model goroutine is a process: it is started with Kernel.Go or Group.Go
+// and its context carries it, so the package's waits (Sleep, SleepUntil,
+// SleepOrWake, Chan.Send, Chan.Recv, Gate.Wait, Group.Wait) find it there.
+// A wait called with a context that carries no process panics: a goroutine
+// the kernel does not know about could run while it thinks all are blocked.
+//
+// Stop ends a run: every wait returns false from then on, each process
+// returns, and Run returns once all have. Run stops the kernel when its
+// context is done, and when model time reaches the horizon.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode is how a kernel runs its processes: see the package documentation.
+type Mode uint8
+
+const (
+	Serial Mode = iota
+	Parallel
+	Wall
+)
+
+var modeNames = [...]string{"serial", "parallel", "wall"}
+
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("Mode(%d)", m)
+}
+
+// Max is the speed of a run that is not paced: as fast as the machine allows.
+const Max = 0
+
+// ErrHorizon is the cause of a run stopped because model time reached the
+// horizon, and ErrIdle of one in which every process was blocked with no
+// wake-up to come.
+var (
+	ErrHorizon = errors.New("model time reached its end")
+	ErrIdle    = errors.New("every model goroutine is blocked with nothing left to wake it")
+)
+
+// Options configure a kernel.
+type Options struct {
+	Mode Mode
+	// Speed is model seconds per wall second: a pace for Serial and
+	// Parallel runs (Max, 0, for none) and the clock's rate in Wall mode,
+	// where it must be above 0.
+	Speed float64
+	// Epoch is the calendar time of model time zero; the zero Time means the
+	// model has no calendar.
+	Epoch time.Time
+	// Horizon, if above 0, is the model time at which the run stops: every
+	// wake-up due at or before it happens, then the kernel stops with
+	// ErrHorizon and model time reads Horizon.
+	Horizon time.Duration
+}
+
+// Clock is what the model reads of time: the model time now, and the
+// calendar time of a model time. A Kernel is one.
+type Clock interface {
+	Now() time.Duration
+	Calendar(t time.Duration) time.Time
+}
+
+// Kernel is one run's model time and processes. Make one with New, start its
+// processes with Go, then call Run.
+type Kernel struct {
+	mode    Mode
+	speed   float64
+	epoch   time.Time
+	horizon time.Duration
+
+	now    atomic.Int64 // model ns (Serial, Parallel)
+	events atomic.Int64 // wake-ups: processes resumed
+
+	mu        sync.Mutex
+	seq       uint64      // orders wake-ups at one model time
+	timers    timerHeap   // processes with a deadline (Serial, Parallel)
+	ready     fifo[*proc] // processes that can run, in order (Serial)
+	procs     []*proc     // live processes, for Stop
+	pending   []*proc     // started before Run (Parallel, Wall)
+	running   int         // processes not blocked (Parallel)
+	started   bool
+	stopped   bool
+	cause     error
+	stopCh    chan struct{} // closed by Stop
+	done      chan struct{} // closed when the last process returns
+	wallStart time.Time
+	lag       time.Duration // the most model time has lagged its pace
+}
+
+// New returns a kernel with no processes, at model time zero.
+func New(o Options) *Kernel {
+	if o.Mode > Wall {
+		panic(fmt.Sprintf("sim: unknown mode %d", o.Mode))
+	}
+	if !(o.Speed >= 0) || (o.Mode == Wall && o.Speed <= 0) {
+		panic(fmt.Sprintf("sim: speed %v in %v mode", o.Speed, o.Mode))
+	}
+	return &Kernel{
+		mode: o.Mode, speed: o.Speed, epoch: o.Epoch, horizon: o.Horizon,
+		stopCh: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+// Mode is the kernel's mode.
+func (k *Kernel) Mode() Mode { return k.mode }
+
+// Speed is the pace, in model seconds per wall second (Max for none).
+func (k *Kernel) Speed() float64 { return k.speed }
+
+// Epoch is the calendar time of model time zero (zero if none).
+func (k *Kernel) Epoch() time.Time { return k.epoch }
+
+// Now is the model time. It may be read from any goroutine.
+func (k *Kernel) Now() time.Duration {
+	if k.mode != Wall {
+		return time.Duration(k.now.Load())
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.nowLocked()
+}
+
+// nowLocked is Now with k.mu held.
+func (k *Kernel) nowLocked() time.Duration {
+	if k.mode != Wall {
+		return time.Duration(k.now.Load())
+	}
+	if !k.started {
+		return 0
+	}
+	return time.Duration(float64(time.Since(k.wallStart)) * k.speed)
+}
+
+// Calendar is the calendar time of model time t, or the zero Time if the
+// model has no epoch.
+func (k *Kernel) Calendar(t time.Duration) time.Time {
+	if k.epoch.IsZero() {
+		return time.Time{}
+	}
+	return k.epoch.Add(t)
+}
+
+// Events is how many times a process has been resumed so far: the kernel's
+// unit of work, for events per second.
+func (k *Kernel) Events() int64 { return k.events.Load() }
+
+// Lag is the most that model time fell behind its pace during the run: zero
+// when the machine kept up, or when the run is not paced. It does not
+// change what happens in the model, only when it is seen.
+func (k *Kernel) Lag() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lag
+}
+
+// Stopped reports whether the kernel has been stopped.
+func (k *Kernel) Stopped() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.stopped
+}
+
+// Cause is why the kernel stopped: the error given to Stop, ErrHorizon,
+// ErrIdle, or the cause of Run's context. It is nil while the kernel runs.
+func (k *Kernel) Cause() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cause
+}
+
+// wakeReason is why a blocked process was resumed.
+type wakeReason uint8
+
+const (
+	timedOut  wakeReason = iota // its deadline came
+	delivered                   // what it waited for happened (a value, a gate, its group)
+	signalled                   // the Signal it waited on was notified
+	stopped                     // the kernel stopped
+)
+
+// proc is one model goroutine. The fields after wake are guarded by k.mu.
+type proc struct {
+	k    *Kernel
+	wake chan struct{} // a token resumes the goroutine
+	idx  int           // in k.procs
+
+	waiting       bool   // blocked in a wait
+	interruptible bool   // Stop ends the wait (all but Group.Wait)
+	gen           uint64 // counts waits; a queue entry of an older wait is stale
+	reason        wakeReason
+	at            time.Duration // deadline, if timer >= 0 (or wallTimer)
+	seq           uint64
+	timer         int  // index in k.timers, or -1
+	hasDeadline   bool // Wall mode: wait on a real timer
+	val           any  // a value handed over by a channel
+	ok            bool // with val: false for a closed channel
+	group         *Group
+}
+
+type procKey struct{}
+
+// procOf returns the process that ctx carries.
+func procOf(ctx context.Context) *proc {
+	p, ok := ctx.Value(procKey{}).(*proc)
+	if !ok {
+		panic("sim: a wait outside a model process: start the goroutine with Kernel.Go or Group.Go")
+	}
+	return p
+}
+
+// Stopped reports whether the kernel of the process that ctx carries has
+// been stopped.
+func Stopped(ctx context.Context) bool { return procOf(ctx).k.Stopped() }
+
+// Go starts f as a process of the kernel, with a context derived from ctx
+// that carries the process. Call it before Run, or from a process.
+func (k *Kernel) Go(ctx context.Context, f func(ctx context.Context)) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.goLocked(ctx, f, nil)
+}
+
+func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *Group) {
+	p := &proc{k: k, wake: make(chan struct{}, 1), timer: -1, group: g, idx: len(k.procs)}
+	k.procs = append(k.procs, p)
+	pctx := context.WithValue(ctx, procKey{}, p)
+	go func() {
+		<-p.wake
+		f(pctx)
+		k.exit(p)
+	}()
+	switch {
+	case k.mode == Serial:
+		k.ready.push(p)
+	case !k.started:
+		k.pending = append(k.pending, p)
+	default:
+		k.running++
+		p.wake <- struct{}{}
+	}
+}
+
+// Run runs the processes until every one has returned, and returns why the
+// kernel stopped (nil if the processes all returned by themselves). It
+// stops the kernel when ctx is done, with ctx's cause. Run may be called
+// once.
+func (k *Kernel) Run(ctx context.Context) error {
+	k.mu.Lock()
+	if k.started {
+		k.mu.Unlock()
+		panic("sim: Run called twice")
+	}
+	k.started = true
+	k.wallStart = time.Now()
+	unwatch := context.AfterFunc(ctx, func() { k.Stop(context.Cause(ctx)) })
+	defer unwatch()
+	if k.mode == Wall && k.horizon > 0 {
+		t := time.AfterFunc(k.wall(k.horizon), func() { k.Stop(ErrHorizon) })
+		defer t.Stop()
+	}
+	if len(k.procs) == 0 {
+		close(k.done)
+		k.mu.Unlock()
+	} else if k.mode == Serial {
+		next := k.nextLocked()
+		k.mu.Unlock()
+		next.wake <- struct{}{}
+	} else {
+		k.running = len(k.pending)
+		for _, p := range k.pending {
+			p.wake <- struct{}{}
+		}
+		k.pending = nil
+		k.mu.Unlock()
+	}
+	<-k.done
+	return k.Cause()
+}
+
+// Stop stops the run with the given cause (the first cause given is kept):
+// every process blocked in a wait is resumed, and every wait from now on
+// returns false at once. It may be called from any goroutine.
+func (k *Kernel) Stop(cause error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopLocked(cause)
+}
+
+func (k *Kernel) stopLocked(cause error) {
+	if k.stopped {
+		return
+	}
+	k.stopped, k.cause = true, cause
+	close(k.stopCh)
+	for _, p := range k.procs {
+		if p.waiting && p.interruptible {
+			k.wakeLocked(p, stopped)
+		}
+	}
+}
+
+// exit is a process returning.
+func (k *Kernel) exit(p *proc) {
+	k.mu.Lock()
+	last := len(k.procs) - 1
+	k.procs[p.idx] = k.procs[last]
+	k.procs[p.idx].idx = p.idx
+	k.procs[last] = nil
+	k.procs = k.procs[:last]
+	if g := p.group; g != nil {
+		g.n--
+		if g.n == 0 && g.waiter != nil {
+			k.wakeLocked(g.waiter, delivered)
+			g.waiter = nil
+		}
+	}
+	if len(k.procs) == 0 {
+		close(k.done)
+		k.mu.Unlock()
+		return
+	}
+	switch k.mode {
+	case Serial:
+		next := k.nextLocked()
+		k.mu.Unlock()
+		next.wake <- struct{}{}
+	case Parallel:
+		k.running--
+		if k.running == 0 {
+			k.advanceLocked()
+		}
+		k.mu.Unlock()
+	default:
+		k.mu.Unlock()
+	}
+}
+
+// block parks p, which the caller has set waiting and registered with what
+// it waits for, until it is resumed; k.mu is held on entry and released.
+// It returns why p was resumed.
+func (k *Kernel) block(p *proc) wakeReason {
+	switch k.mode {
+	case Serial:
+		next := k.nextLocked()
+		k.mu.Unlock()
+		if next != p {
+			next.wake <- struct{}{}
+			<-p.wake
+		}
+	case Parallel:
+		k.running--
+		if k.running == 0 {
+			k.advanceLocked()
+		}
+		k.mu.Unlock()
+		<-p.wake
+	default:
+		deadline, at := p.hasDeadline, p.at
+		k.mu.Unlock()
+		k.blockWall(p, deadline, at)
+	}
+	return p.reason // written under k.mu before the token was sent
+}
+
+// blockWall waits for p's token, or for its deadline, if it has one, on a
+// real timer.
+func (k *Kernel) blockWall(p *proc, deadline bool, at time.Duration) {
+	if !deadline {
+		<-p.wake
+		return
+	}
+	t := time.NewTimer(k.wall(at - k.Now()))
+	defer t.Stop()
+	select {
+	case <-p.wake:
+	case <-t.C:
+		k.mu.Lock()
+		if p.waiting {
+			k.unwaitLocked(p, timedOut)
+			k.mu.Unlock()
+			return
+		}
+		k.mu.Unlock()
+		<-p.wake // woken meanwhile: its token is on its way
+	}
+}
+
+// wall is the wall-clock duration of model duration d at the kernel's speed.
+func (k *Kernel) wall(d time.Duration) time.Duration {
+	return max(time.Duration(float64(d)/k.speed), 0)
+}
+
+// beginLocked starts a wait of p. If the kernel is stopped it returns false
+// and p does not wait.
+func (k *Kernel) beginLocked(p *proc, interruptible bool) bool {
+	if k.stopped && interruptible {
+		return false
+	}
+	p.waiting, p.interruptible = true, interruptible
+	p.gen++
+	return true
+}
+
+// deadlineLocked gives p's wait a deadline at model time at.
+func (k *Kernel) deadlineLocked(p *proc, at time.Duration) {
+	p.at = at
+	if k.mode == Wall {
+		p.hasDeadline = true
+		return
+	}
+	k.seq++
+	p.seq = k.seq
+	k.timers.push(p)
+}
+
+// unwaitLocked ends p's wait: it leaves the timers and its Signal (queue
+// entries of channels and gates go stale by p.gen).
+func (k *Kernel) unwaitLocked(p *proc, r wakeReason) {
+	p.waiting, p.reason = false, r
+	p.hasDeadline = false
+	if p.timer >= 0 {
+		k.timers.remove(p)
+	}
+	k.events.Add(1)
+}
+
+// wakeLocked resumes the blocked process p for reason r.
+func (k *Kernel) wakeLocked(p *proc, r wakeReason) {
+	if !p.waiting {
+		return
+	}
+	k.unwaitLocked(p, r)
+	switch k.mode {
+	case Serial:
+		k.ready.push(p)
+	case Parallel:
+		k.running++
+		p.wake <- struct{}{}
+	default:
+		p.wake <- struct{}{}
+	}
+}
+
+// nextLocked returns the process to run next in a Serial run, advancing
+// model time if none can run now. It may return the very process that is
+// about to block, which then simply goes on.
+func (k *Kernel) nextLocked() *proc {
+	for {
+		if p, ok := k.ready.pop(); ok {
+			return p
+		}
+		k.advanceLocked()
+	}
+}
+
+// advanceLocked moves model time to the earliest deadline and resumes the
+// processes due then (Serial: the earliest alone, as the others at that
+// time follow in turn; Parallel: all of them). If none is due by the
+// horizon, it stops the kernel, which resumes every interruptible wait.
+// Some process can always be resumed unless the model is deadlocked, which
+// is a bug in the model: it panics then.
+func (k *Kernel) advanceLocked() {
+	for {
+		if k.stopped {
+			if k.ready.len() == 0 && k.running == 0 {
+				panic(fmt.Sprintf("sim: the run is stopped, yet %d model goroutines are blocked for good (a Group.Wait whose goroutines are not its own?)", len(k.procs)))
+			}
+			return
+		}
+		if len(k.timers) == 0 || (k.horizon > 0 && k.timers[0].at > k.horizon) {
+			cause := ErrIdle
+			if k.horizon > 0 {
+				k.now.Store(int64(k.horizon))
+				cause = ErrHorizon
+			}
+			k.stopLocked(cause)
+			continue
+		}
+		at := k.timers[0].at
+		if !k.paceLocked(at) {
+			continue // stopped while it waited for the wall clock
+		}
+		k.now.Store(int64(at))
+		for len(k.timers) > 0 && k.timers[0].at == at {
+			k.wakeLocked(k.timers[0], timedOut)
+			if k.mode == Serial {
+				break // the others due now come next, in turn
+			}
+		}
+		return
+	}
+}
+
+// paceLocked waits, with k.mu released, until the wall clock allows model
+// time at. It returns false if the kernel was stopped meanwhile.
+func (k *Kernel) paceLocked(at time.Duration) bool {
+	if k.speed == Max || k.mode == Wall {
+		return true
+	}
+	due := k.wallStart.Add(time.Duration(float64(at) / k.speed))
+	wait := time.Until(due)
+	if wait <= 0 {
+		k.lag = max(k.lag, time.Duration(float64(-wait)*k.speed))
+		return true
+	}
+	k.mu.Unlock()
+	t := time.NewTimer(wait)
+	select {
+	case <-t.C:
+	case <-k.stopCh:
+	}
+	t.Stop()
+	k.mu.Lock()
+	return !k.stopped
+}

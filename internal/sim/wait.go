@@ -1,0 +1,116 @@
+package sim
+
+import (
+	"context"
+	"time"
+)
+
+// Sleep waits for d of model time. It returns false, early, if the kernel
+// is stopped first. A d of zero or less returns at once.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return !Stopped(ctx)
+	}
+	p := procOf(ctx)
+	return sleepUntil(p, p.k.Now()+d)
+}
+
+// SleepUntil waits until model time t. Pacing a loop against absolute times
+// keeps it to its schedule exactly. It returns false, early, if the kernel
+// is stopped first; a t that has passed returns at once.
+func SleepUntil(ctx context.Context, t time.Duration) bool {
+	return sleepUntil(procOf(ctx), t)
+}
+
+func sleepUntil(p *proc, t time.Duration) bool {
+	k := p.k
+	k.mu.Lock()
+	if t <= k.nowLocked() {
+		ok := !k.stopped
+		k.mu.Unlock()
+		return ok
+	}
+	if !k.beginLocked(p, true) {
+		k.mu.Unlock()
+		return false
+	}
+	k.deadlineLocked(p, t)
+	return k.block(p) == timedOut
+}
+
+// Signal is a wake-up call, such as a restart request or the crash of a
+// worker. A notification wakes one waiting process, the one that has waited
+// longest; one that finds no process waiting is kept until one waits: the
+// next wait on the Signal returns at once and takes it.
+type Signal struct {
+	k       *Kernel
+	pending bool        // guarded by k.mu
+	waiting fifo[entry] // guarded by k.mu
+}
+
+// NewSignal returns a Signal with no notification pending.
+func NewSignal(k *Kernel) *Signal { return &Signal{k: k} }
+
+// Notify wakes the process that has waited longest on s, or, if none
+// waits, keeps the notification for the next wait.
+func (s *Signal) Notify() {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	if w, ok := popLive(&s.waiting); ok {
+		s.k.wakeLocked(w, signalled)
+		return
+	}
+	s.pending = true
+}
+
+// Pending reports whether a notification waits to be taken.
+func (s *Signal) Pending() bool {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	return s.pending
+}
+
+// take consumes a pending notification; k.mu must be held.
+func (s *Signal) take() bool {
+	if s.pending {
+		s.pending = false
+		return true
+	}
+	return false
+}
+
+// wait registers p, which has begun its wait, as waiting on s; k.mu must
+// be held.
+func (s *Signal) wait(p *proc) { s.waiting.push(entry{p, p.gen}) }
+
+// SleepOrWake waits for d of model time, or until s is notified. It reports
+// whether s cut the sleep short (taking its notification); ok is false if
+// the kernel is stopped first.
+func SleepOrWake(ctx context.Context, d time.Duration, s *Signal) (woken, ok bool) {
+	p := procOf(ctx)
+	k := p.k
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return false, false
+	}
+	if s.take() {
+		k.mu.Unlock()
+		return true, true
+	}
+	if d <= 0 {
+		k.mu.Unlock()
+		return false, true
+	}
+	k.beginLocked(p, true)
+	k.deadlineLocked(p, k.nowLocked()+d)
+	s.wait(p)
+	switch k.block(p) {
+	case signalled:
+		return true, true
+	case timedOut:
+		return false, true
+	default:
+		return false, false
+	}
+}
