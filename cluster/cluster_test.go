@@ -1,10 +1,11 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
+	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -26,7 +27,6 @@ const (
 	destroyTime = 12 * time.Second
 	timeout     = 4 * time.Minute
 	rejectTime  = 2 * time.Minute
-	speed       = 60
 )
 
 // config has zero spreads, so that every latency is exactly its mean.
@@ -41,11 +41,29 @@ func config() Config {
 	}
 }
 
-// newCluster must be called inside a synctest bubble, so that the clock is
-// the bubble's.
-func newCluster(cfg Config, capacityVMs int64) (*Cluster, *sim.Clock) {
-	clock := sim.NewClock(speed, time.Time{})
-	return New(cfg, clock, capacity.New(capacityVMs)), clock
+// inCluster runs body as a process of a Serial kernel, on a new cluster of
+// cfg that holds capacityVMs, and checks the cluster's books at the end.
+func inCluster(t *testing.T, cfg Config, capacityVMs int64, body func(ctx context.Context, k *sim.Kernel, c *Cluster)) {
+	t.Helper()
+	k := sim.New(sim.Options{})
+	c := New(cfg, k, capacity.New(capacityVMs))
+	k.Go(t.Context(), func(ctx context.Context) { body(ctx, k, c) })
+	if err := k.Run(t.Context()); err != nil {
+		require.ErrorIs(t, err, errStoppedByTest)
+	}
+	require.NoError(t, c.Audit())
+}
+
+var errStoppedByTest = errors.New("stopped by the test")
+
+// stopAt stops k at model time at, from a process of g: a run that ends in
+// the middle of a call.
+func stopAt(ctx context.Context, g *sim.Group, k *sim.Kernel, at time.Duration) {
+	g.Go(ctx, func(ctx context.Context) {
+		if sim.SleepUntil(ctx, at) {
+			k.Stop(errStoppedByTest)
+		}
+	})
 }
 
 // info is vm's entry in the inventory listing, if it has one.
@@ -67,32 +85,20 @@ func requireState(t *testing.T, c *Cluster, vm *VM, s State) Info {
 	return in
 }
 
-// checkStats checks the counters agree with each other and with the
-// inventory; call it only when no cluster call is under way.
+// checkStats checks the books (Audit), and that the counters agree with
+// each other and with the listing; call it only when no cluster call is
+// under way.
 func checkStats(t *testing.T, c *Cluster) Stats {
 	t.Helper()
+	require.NoError(t, c.Audit())
 	s := c.Stats()
 	assert.Equal(t, s.Cloned-s.Destroyed, s.VMs, "cloned - destroyed == VMs: %+v", s)
 	assert.Equal(t, s.Admitted-s.Released, s.InUse, "admitted - released == in use: %+v", s)
-	var sum int64
-	for _, n := range s.ByState {
-		assert.GreaterOrEqual(t, n, int64(0), "%+v", s)
-		sum += n
-	}
-	assert.Equal(t, s.VMs, sum, "ByState sums to VMs: %+v", s)
-	assert.Len(t, c.List(), int(s.VMs), "the listing has every VM")
 	var byState [numStates]int64
-	var holding int64
-	c.mu.Lock()
-	for vm := range c.vms {
-		byState[vm.state]++
-		if vm.holdsSlot {
-			holding++
-		}
+	for _, in := range c.List() {
+		byState[in.State]++
 	}
-	c.mu.Unlock()
 	assert.Equal(t, byState, s.ByState, "ByState matches the listing")
-	assert.Equal(t, holding, s.InUse, "the gauge counts the VMs that hold a slot")
 	assert.LessOrEqual(t, s.VMs, s.PeakVMs)
 	assert.LessOrEqual(t, s.InUse, s.PeakInUse)
 	assert.Equal(t, c.Gauge().Capacity(), s.Capacity)
@@ -113,11 +119,10 @@ func TestStateString(t *testing.T) {
 }
 
 func TestCloneTakesCloneLatency(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 2)
-		vm, cloneErr := c.Clone(t.Context(), 17, 2)
+	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 17, 2)
 		require.NoError(t, cloneErr)
-		assert.Equal(t, cloneTime, clock.Now())
+		assert.Equal(t, cloneTime, k.Now())
 		assert.Equal(t, "travis-job-17-2", vm.Name)
 		assert.Equal(t, uint64(17), vm.JobID)
 		assert.Equal(t, 2, vm.Attempt)
@@ -134,44 +139,42 @@ func TestCloneTakesCloneLatency(t *testing.T) {
 	})
 }
 
-func TestCloneCancelled(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 2)
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second/5) // 12 model seconds
-		defer cancel()
+func TestCloneStopped(t *testing.T) {
+	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		var g sim.Group
+		stopAt(ctx, &g, k, 12*time.Second)
 		vm, cloneErr := c.Clone(ctx, 1, 0)
-		assert.Error(t, cloneErr)
+		assert.ErrorIs(t, cloneErr, ErrStopped)
 		assert.Nil(t, vm)
-		assert.Equal(t, 12*time.Second, clock.Now(), "Clone returns when ctx is done")
+		assert.Equal(t, 12*time.Second, k.Now(), "Clone returns when the run stops")
 		assert.Empty(t, c.List())
 		s := checkStats(t, c)
 		assert.Zero(t, s.Cloned)
+		g.Wait(ctx)
 	})
 }
 
 func TestPowerOnNoCapacity(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 1)
-		_, ok := c.Gauge().TryAcquire() // someone else's VM fills the cluster
-		require.True(t, ok)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		occupier, err := c.Clone(ctx, 9, 1)
+		require.NoError(t, err)
+		require.NoError(t, c.PowerOn(ctx, occupier)) // someone else's VM fills the cluster
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
-		before := clock.Now()
+		before := k.Now()
 
-		err := c.PowerOn(t.Context(), vm)
+		err = c.PowerOn(ctx, vm)
 		assert.ErrorIs(t, err, ErrNoCapacity)
-		assert.Equal(t, rejectTime, clock.Now()-before, "a refused power-on comes back after the reject time")
+		assert.Equal(t, rejectTime, k.Now()-before, "a refused power-on comes back after the reject time")
 		in := requireState(t, c, vm, NeverBooted)
 		assert.False(t, in.Uptime, "the janitor must see zero uptime")
 		assert.False(t, vm.holdsSlot)
 		assert.Equal(t, int64(1), c.Gauge().InUse(), "the gauge is unchanged")
-		s := c.Stats()
-		assert.Zero(t, s.Admitted)
-		assert.Equal(t, int64(1), s.VMs, "the VM stays in the inventory")
+		s := checkStats(t, c)
+		assert.Equal(t, int64(1), s.Admitted, "the occupier alone")
+		assert.Equal(t, int64(2), s.VMs, "the refused VM stays in the inventory")
 		assert.Equal(t, int64(1), s.ByState[NeverBooted])
 		assert.Zero(t, s.ByState[Cloned])
-		_, filled := c.FilledAt()
-		assert.False(t, filled, "no admission filled the cluster")
 	})
 }
 
@@ -193,22 +196,21 @@ func TestPowerOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				cfg := config()
-				cfg.PowerOn = dist.Latency{Mean: tt.boot}
-				cfg.StartTimeout = tt.startTimeout
-				c, clock := newCluster(cfg, 3)
-				vm, cloneErr := c.Clone(t.Context(), 1, 0)
+			cfg := config()
+			cfg.PowerOn = dist.Latency{Mean: tt.boot}
+			cfg.StartTimeout = tt.startTimeout
+			inCluster(t, cfg, 3, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+				vm, cloneErr := c.Clone(ctx, 1, 0)
 				require.NoError(t, cloneErr)
-				before := clock.Now()
+				before := k.Now()
 
-				err := c.PowerOn(t.Context(), vm)
+				err := c.PowerOn(ctx, vm)
 				if tt.wantErr == nil {
 					assert.NoError(t, err)
 				} else {
 					assert.ErrorIs(t, err, tt.wantErr)
 				}
-				assert.Equal(t, tt.wantAfter, clock.Now()-before)
+				assert.Equal(t, tt.wantAfter, k.Now()-before)
 				in := requireState(t, c, vm, tt.wantState)
 				assert.True(t, in.Uptime)
 				assert.Equal(t, int64(1), c.Gauge().InUse(), "the VM holds its slot, booted or orphaned")
@@ -221,60 +223,54 @@ func TestPowerOn(t *testing.T) {
 }
 
 func TestPowerOnIsBootingWhileItBoots(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, _ := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		var err error
-		var wg sync.WaitGroup
-		wg.Go(func() { err = c.PowerOn(t.Context(), vm) })
-		synctest.Wait() // PowerOn is asleep in the boot
+		var g sim.Group
+		g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })
+		require.True(t, sim.Sleep(ctx, bootTime/2)) // PowerOn is asleep in the boot
 		in := requireState(t, c, vm, Booting)
 		assert.True(t, in.Uptime, "a booting VM has been powered on")
 		checkStats(t, c)
 		assert.Equal(t, int64(1), c.Gauge().InUse(), "a booting VM holds capacity")
-		wg.Wait()
+		g.Wait(ctx)
 		require.NoError(t, err)
 		requireState(t, c, vm, Running)
 	})
 }
 
-func TestPowerOnCancelledLeavesVMBooting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+func TestPowerOnStoppedLeavesVMBooting(t *testing.T) {
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second/2) // 30 model seconds
-		defer cancel()
-		before := clock.Now()
+		var g sim.Group
+		stopAt(ctx, &g, k, cloneTime+30*time.Second)
 		err := c.PowerOn(ctx, vm)
-		assert.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.Equal(t, 30*time.Second, clock.Now()-before)
+		assert.ErrorIs(t, err, ErrStopped)
+		assert.Equal(t, cloneTime+30*time.Second, k.Now())
 		requireState(t, c, vm, Booting)
 		assert.Equal(t, int64(1), c.Gauge().InUse())
 		checkStats(t, c)
+		g.Wait(ctx)
 	})
 }
 
 func TestPowerOnDestroyedWhileBooting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		var err error
-		var wg sync.WaitGroup
-		wg.Go(func() { err = c.PowerOn(t.Context(), vm) })
+		var g sim.Group
+		g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })
 
-		require.True(t, clock.Sleep(t.Context(), 30*time.Second))
+		require.True(t, sim.Sleep(ctx, 30*time.Second))
 		require.True(t, c.Claim(vm))
-		require.NoError(t, c.Destroy(t.Context(), vm))
+		require.NoError(t, c.Destroy(ctx, vm))
 		assert.Zero(t, c.Gauge().InUse(), "Destroy gives the booting VM's slot back")
-		wg.Wait()
+		g.Wait(ctx)
 
-		require.Error(t, err)
-		assert.NotErrorIs(t, err, ErrStartTimeout)
-		assert.NotErrorIs(t, err, ErrNoCapacity)
-		assert.Contains(t, err.Error(), "destroyed")
+		assert.ErrorIs(t, err, ErrDestroyed)
 		_, listed := info(c, vm)
 		assert.False(t, listed)
 		s := checkStats(t, c)
@@ -284,12 +280,56 @@ func TestPowerOnDestroyedWhileBooting(t *testing.T) {
 	})
 }
 
+// TestDestroyRacesPowerOn: the two races that once unbalanced the books.
+// An aggressive janitor destroys a VM while its power-on is refused, or
+// before its power-on's API call comes back; neither may leave a count
+// negative or a slot held by no VM.
+func TestDestroyRacesPowerOn(t *testing.T) {
+	t.Run("destroyed during its refusal", func(t *testing.T) {
+		inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			occupier, _ := c.Clone(ctx, 9, 1)
+			require.NoError(t, c.PowerOn(ctx, occupier))
+			vm, err := c.Clone(ctx, 1, 1)
+			require.NoError(t, err)
+			var g sim.Group
+			g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })
+			require.True(t, sim.Sleep(ctx, rejectTime/4)) // the refusal is on its way back
+			require.True(t, c.Claim(vm))
+			require.NoError(t, c.Destroy(ctx, vm))
+			g.Wait(ctx)
+			assert.ErrorIs(t, err, ErrNoCapacity)
+			s := checkStats(t, c)
+			assert.Zero(t, s.ByState[NeverBooted], "a destroyed VM is not left never booted")
+			assert.Equal(t, int64(1), s.VMs, "the occupier alone")
+		})
+	})
+	t.Run("destroyed before its admission", func(t *testing.T) {
+		cfg := config()
+		cfg.ClientRate = 1 // one call a second: calls queue up
+		cfg.Destroy = dist.Latency{Mean: 500 * time.Millisecond}
+		inCluster(t, cfg, 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			vm, err := c.Clone(ctx, 1, 1) // takes the client's token
+			require.NoError(t, err)
+			require.True(t, c.Claim(vm))
+			var g sim.Group
+			var destroyErr error
+			g.Go(ctx, func(ctx context.Context) { destroyErr = c.Destroy(ctx, vm) }) // reserved first: done at 1.5s
+			g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })       // reserved second: admission at 2s
+			g.Wait(ctx)
+			require.NoError(t, destroyErr)
+			assert.ErrorIs(t, err, ErrDestroyed)
+			s := checkStats(t, c)
+			assert.Zero(t, s.InUse, "no slot is held by a VM that is gone")
+			assert.Zero(t, s.VMs)
+		})
+	})
+}
+
 func TestReleaseSetsFinished(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, _ := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
-		require.NoError(t, c.PowerOn(t.Context(), vm))
+		require.NoError(t, c.PowerOn(ctx, vm))
 		assert.True(t, c.Release(vm))
 		in := requireState(t, c, vm, Finished)
 		assert.True(t, in.Uptime)
@@ -301,33 +341,51 @@ func TestReleaseSetsFinished(t *testing.T) {
 }
 
 func TestClaimIsExclusive(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, _ := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		assert.True(t, c.Claim(vm))
 		assert.False(t, c.Claim(vm), "a claimed VM cannot be claimed again")
-		require.NoError(t, c.Destroy(t.Context(), vm))
+		assert.False(t, c.Discard(vm), "nor discarded")
+		require.NoError(t, c.Destroy(ctx, vm))
 		assert.False(t, c.Claim(vm), "a destroyed VM cannot be claimed")
 	})
 }
 
 func TestClaimIsExclusiveConcurrently(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, _ := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
-		require.NoError(t, cloneErr)
-		var wins atomic.Int64
-		var wg sync.WaitGroup
-		for range 100 {
-			wg.Go(func() {
-				if c.Claim(vm) {
-					wins.Add(1)
-				}
-			})
+	k := sim.New(sim.Options{Mode: sim.Parallel})
+	c := New(config(), k, capacity.New(1))
+	var vm *VM
+	k.Go(t.Context(), func(ctx context.Context) { vm, _ = c.Clone(ctx, 1, 0) })
+	require.NoError(t, k.Run(t.Context()))
+	wins := make(chan bool, 100)
+	k = sim.New(sim.Options{Mode: sim.Parallel})
+	for range 100 {
+		k.Go(t.Context(), func(context.Context) { wins <- c.Claim(vm) })
+	}
+	require.NoError(t, k.Run(t.Context()))
+	close(wins)
+	n := 0
+	for w := range wins {
+		if w {
+			n++
 		}
-		wg.Wait()
-		assert.Equal(t, int64(1), wins.Load())
+	}
+	assert.Equal(t, 1, n)
+}
+
+func TestDiscard(t *testing.T) {
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		booted, _ := c.Clone(ctx, 1, 1)
+		require.NoError(t, c.PowerOn(ctx, booted))
+		refused, _ := c.Clone(ctx, 2, 1)
+		require.ErrorIs(t, c.PowerOn(ctx, refused), ErrNoCapacity)
+		assert.False(t, c.Discard(booted), "a VM that booted holds a slot: it must be destroyed")
+		assert.True(t, c.Discard(refused), "a failed start leaves nothing behind")
+		assert.False(t, c.Discard(refused), "once")
+		s := checkStats(t, c)
+		assert.Equal(t, int64(1), s.VMs)
+		assert.Zero(t, s.ByState[NeverBooted])
 	})
 }
 
@@ -335,43 +393,42 @@ func TestDestroy(t *testing.T) {
 	tests := []struct {
 		name      string
 		capacity  int64
-		setup     func(t *testing.T, c *Cluster, vm *VM)
+		setup     func(ctx context.Context, t *testing.T, c *Cluster, vm *VM)
 		holdsSlot bool
 	}{
-		{"cloned", 1, func(*testing.T, *Cluster, *VM) {}, false},
-		{"never booted", 0, func(t *testing.T, c *Cluster, vm *VM) {
-			require.ErrorIs(t, c.PowerOn(t.Context(), vm), ErrNoCapacity)
+		{"cloned", 1, func(context.Context, *testing.T, *Cluster, *VM) {}, false},
+		{"never booted", 0, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+			require.ErrorIs(t, c.PowerOn(ctx, vm), ErrNoCapacity)
 		}, false},
-		{"running", 1, func(t *testing.T, c *Cluster, vm *VM) {
-			require.NoError(t, c.PowerOn(t.Context(), vm))
+		{"running", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+			require.NoError(t, c.PowerOn(ctx, vm))
 		}, true},
-		{"finished", 1, func(t *testing.T, c *Cluster, vm *VM) {
-			require.NoError(t, c.PowerOn(t.Context(), vm))
+		{"finished", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+			require.NoError(t, c.PowerOn(ctx, vm))
 			require.True(t, c.Release(vm))
 		}, true},
-		{"orphaned", 1, func(t *testing.T, c *Cluster, vm *VM) {
+		{"orphaned", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
 			vm.boot = timeout + time.Minute
-			require.ErrorIs(t, c.PowerOn(t.Context(), vm), ErrStartTimeout)
+			require.ErrorIs(t, c.PowerOn(ctx, vm), ErrStartTimeout)
 		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c, clock := newCluster(config(), tt.capacity)
+			inCluster(t, config(), tt.capacity, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
 				// A bystander VM, so that Destroy must remove only its own.
-				other, cloneErr := c.Clone(t.Context(), 2, 0)
+				other, cloneErr := c.Clone(ctx, 2, 0)
 				require.NoError(t, cloneErr)
-				vm, cloneErr := c.Clone(t.Context(), 1, 0)
+				vm, cloneErr := c.Clone(ctx, 1, 0)
 				require.NoError(t, cloneErr)
-				tt.setup(t, c, vm)
+				tt.setup(ctx, t, c, vm)
 				admittedAt := vm.admittedAt
 				inUse := c.Gauge().InUse()
 				before := checkStats(t, c)
 
 				require.True(t, c.Claim(vm))
-				start := clock.Now()
-				require.NoError(t, c.Destroy(t.Context(), vm))
-				end := clock.Now()
+				start := k.Now()
+				require.NoError(t, c.Destroy(ctx, vm))
+				end := k.Now()
 				assert.Equal(t, destroyTime, end-start)
 
 				_, listed := info(c, vm)
@@ -390,6 +447,7 @@ func TestDestroy(t *testing.T) {
 					assert.Zero(t, s.MeanSlotHeld)
 				}
 				assert.False(t, c.Release(vm), "Release after Destroy")
+				assert.False(t, c.Orphan(vm), "Orphan after Destroy")
 				assert.False(t, c.Claim(vm), "Claim after Destroy")
 				checkStats(t, c)
 			})
@@ -397,39 +455,38 @@ func TestDestroy(t *testing.T) {
 	}
 }
 
-func TestDestroyCancelled(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 1)
-		vm, cloneErr := c.Clone(t.Context(), 1, 0)
+func TestDestroyStopped(t *testing.T) {
+	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
-		require.NoError(t, c.PowerOn(t.Context(), vm))
+		require.NoError(t, c.PowerOn(ctx, vm))
 		require.True(t, c.Claim(vm))
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second/10) // 6 model seconds, half the destroy
-		defer cancel()
-		before := clock.Now()
-		assert.Error(t, c.Destroy(ctx, vm))
-		assert.Equal(t, 6*time.Second, clock.Now()-before)
+		var g sim.Group
+		stopAt(ctx, &g, k, k.Now()+destroyTime/2)
+		before := k.Now()
+		assert.ErrorIs(t, c.Destroy(ctx, vm), ErrStopped)
+		assert.Equal(t, destroyTime/2, k.Now()-before)
 		requireState(t, c, vm, Running)
 		assert.Equal(t, int64(1), c.Gauge().InUse())
 		s := checkStats(t, c)
 		assert.Zero(t, s.Destroyed)
 		assert.True(t, c.Release(vm), "the VM was not destroyed")
+		g.Wait(ctx)
 	})
 }
 
 func TestFilledAt(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, clock := newCluster(config(), 2)
+	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
 		_, filled := c.FilledAt()
 		assert.False(t, filled)
 
 		var vms []*VM
 		var admissions []time.Duration
 		for job := range uint64(3) {
-			vm, cloneErr := c.Clone(t.Context(), job, 0)
+			vm, cloneErr := c.Clone(ctx, job, 0)
 			require.NoError(t, cloneErr)
-			admissions = append(admissions, clock.Now())
-			err := c.PowerOn(t.Context(), vm)
+			admissions = append(admissions, k.Now())
+			err := c.PowerOn(ctx, vm)
 			if job < 2 {
 				require.NoError(t, err)
 			} else {
@@ -447,10 +504,10 @@ func TestFilledAt(t *testing.T) {
 
 		// Emptied and filled again: FilledAt keeps the first time.
 		require.True(t, c.Claim(vms[0]))
-		require.NoError(t, c.Destroy(t.Context(), vms[0]))
-		vm, cloneErr := c.Clone(t.Context(), 9, 0)
+		require.NoError(t, c.Destroy(ctx, vms[0]))
+		vm, cloneErr := c.Clone(ctx, 9, 0)
 		require.NoError(t, cloneErr)
-		require.NoError(t, c.PowerOn(t.Context(), vm))
+		require.NoError(t, c.PowerOn(ctx, vm))
 		require.Equal(t, int64(2), c.Gauge().InUse())
 		at, filled := c.FilledAt()
 		assert.True(t, filled)
@@ -458,71 +515,132 @@ func TestFilledAt(t *testing.T) {
 	})
 }
 
-func TestStatsAddUpUnderLoad(t *testing.T) {
-	// Many jobs at once on a small cluster: some boot, some are refused,
-	// some time out; every VM that booted is released and destroyed. At
-	// every quiet moment and at the end, the counters add up.
-	synctest.Test(t, func(t *testing.T) {
-		cfg := config()
-		cfg.Clone.Spread = 10 * time.Second
-		cfg.PowerOn = dist.Latency{Mean: 3 * time.Minute, Spread: 2 * time.Minute}
-		cfg.Destroy.Spread = 5 * time.Second
-		c, clock := newCluster(cfg, 5)
-		const jobs = 40
-		var refused, timedOut, ran atomic.Int64
-		var wg sync.WaitGroup
-		for job := range uint64(jobs) {
-			wg.Go(func() {
-				// assert, not require: this is not the test's goroutine.
-				ctx := t.Context()
-				if !assert.True(t, clock.Sleep(ctx, time.Duration(job)*15*time.Second)) {
-					return
-				}
-				vm, cloneErr := c.Clone(ctx, job, 0)
-				if !assert.NoError(t, cloneErr) {
-					return
-				}
-				switch err := c.PowerOn(ctx, vm); {
-				case errors.Is(err, ErrNoCapacity):
-					refused.Add(1)
-					return // left behind, never booted
-				case errors.Is(err, ErrStartTimeout):
-					timedOut.Add(1)
-				case err == nil:
-					ran.Add(1)
-					if !assert.True(t, clock.Sleep(ctx, time.Minute)) || !assert.True(t, c.Release(vm)) {
-						return
-					}
-				default:
-					assert.NoError(t, err)
-					return
-				}
-				if assert.True(t, c.Claim(vm)) {
-					assert.NoError(t, c.Destroy(ctx, vm))
+func TestNewRejectsAFreeRefusal(t *testing.T) {
+	cfg := config()
+	cfg.RejectTime = MinCallTime - 1
+	assert.Panics(t, func() { New(cfg, sim.NewManualClock(time.Time{}), capacity.New(1)) })
+}
+
+// TestBooksBalanceUnderRandomInterleavings is a property test: clients
+// clone, power on (often refused: the cluster is small), build, release,
+// orphan and discard VMs; a janitor destroys finished and old VMs, and at
+// times turns aggressive and destroys any VM, new ones included; the API
+// has a client rate limit, so that calls queue up and destroys race
+// power-ons. After every step of every actor, the books must balance
+// (Cluster.Audit). It runs on every kind of model time: Serial (many
+// seeds, exact), Parallel (real parallelism, for the race detector) and
+// Wall (under testing/synctest).
+func TestBooksBalanceUnderRandomInterleavings(t *testing.T) {
+	for _, mode := range []sim.Mode{sim.Serial, sim.Parallel, sim.Wall} {
+		seeds := 100
+		if mode != sim.Serial {
+			seeds = 3
+		}
+		for seed := range uint64(seeds) {
+			t.Run(fmt.Sprintf("%v/seed %d", mode, seed), func(t *testing.T) {
+				if mode == sim.Wall {
+					synctest.Test(t, func(t *testing.T) { interleave(t, mode, seed) })
+				} else {
+					interleave(t, mode, seed)
 				}
 			})
 		}
-		for range 40 {
-			time.Sleep(time.Second / 4) // 15 model seconds
-			synctest.Wait()
-			checkStats(t, c)
-			require.LessOrEqual(t, c.Gauge().InUse(), int64(5))
-		}
-		wg.Wait()
+	}
+}
 
-		t.Logf("refused %d, timed out %d, ran %d", refused.Load(), timedOut.Load(), ran.Load())
-		s := checkStats(t, c)
-		require.Equal(t, int64(jobs), refused.Load()+timedOut.Load()+ran.Load())
-		assert.Positive(t, refused.Load(), "the load must overflow the cluster")
-		assert.Positive(t, ran.Load())
-		assert.Equal(t, int64(jobs), s.Cloned)
-		assert.Equal(t, refused.Load(), s.VMs, "only the never-booted VMs are left")
-		assert.Equal(t, refused.Load(), s.ByState[NeverBooted])
-		assert.Equal(t, jobs-refused.Load(), s.Admitted)
-		assert.Equal(t, s.Admitted, s.Released)
-		assert.Zero(t, s.InUse)
-		assert.Equal(t, int64(5), s.PeakInUse, "a refusal means the cluster was full")
-		_, filled := c.FilledAt()
-		assert.True(t, filled)
+func interleave(t *testing.T, mode sim.Mode, seed uint64) {
+	cfg := Config{
+		Clone:        dist.Latency{Mean: 20 * time.Second, Spread: 10 * time.Second},
+		PowerOn:      dist.Latency{Mean: 30 * time.Second, Spread: 30 * time.Second},
+		Destroy:      dist.Latency{Mean: 5 * time.Second, Spread: 5 * time.Second},
+		StartTimeout: 50 * time.Second,
+		RejectTime:   time.Duration(1+seed%3) * time.Second,
+		ClientRate:   2 + float64(seed%4),
+		CPUVMs:       int64(3 + seed%3),
+		Seed:         seed,
+	}
+	speed := 0.0
+	if mode == sim.Wall {
+		speed = 1
+	}
+	k := sim.New(sim.Options{Mode: mode, Speed: speed, Horizon: 30 * time.Minute})
+	c := New(cfg, k, capacity.New(int64(4+seed%4)))
+	audit := func(step string) {
+		if err := c.Audit(); err != nil {
+			assert.NoError(t, err, "after %s", step)
+			k.Stop(err)
+		}
+	}
+	for client := range uint64(6) {
+		k.Go(t.Context(), func(ctx context.Context) {
+			r := dist.Stream(seed, client, 99)
+			for attempt := 1; ; attempt++ {
+				vm, err := c.Clone(ctx, client, attempt)
+				audit("clone")
+				if err != nil {
+					return // stopped
+				}
+				err = c.PowerOn(ctx, vm)
+				audit("power-on")
+				switch {
+				case errors.Is(err, ErrStopped):
+					return
+				case err == nil:
+					if !sim.Sleep(ctx, time.Duration(r.IntN(60))*time.Second) {
+						return
+					}
+					if r.IntN(5) == 0 {
+						c.Orphan(vm) // its worker crashed
+						audit("orphan")
+					} else {
+						c.Release(vm)
+						audit("release")
+					}
+				case errors.Is(err, ErrNoCapacity) || errors.Is(err, ErrNoCPU):
+					if r.IntN(2) == 0 {
+						c.Discard(vm)
+						audit("discard")
+					}
+				}
+			}
+		})
+	}
+	k.Go(t.Context(), func(ctx context.Context) {
+		r := dist.Stream(seed, 1000)
+		var cleanup sim.Group
+		for pass := 0; sim.Sleep(ctx, time.Duration(5+r.IntN(20))*time.Second); pass++ {
+			aggressive := r.IntN(3) == 0
+			list := c.List()
+			// In a fixed order: a map's is random, and a Serial run must repeat.
+			slices.SortFunc(list, func(a, b Info) int {
+				return cmp.Or(cmp.Compare(a.VM.JobID, b.VM.JobID), cmp.Compare(a.VM.Attempt, b.VM.Attempt))
+			})
+			for _, in := range list {
+				if !(aggressive || (in.Uptime && (in.State == Finished || in.State == Orphaned))) || !c.Claim(in.VM) {
+					continue
+				}
+				audit("claim")
+				cleanup.Go(ctx, func(ctx context.Context) {
+					if err := c.Destroy(ctx, in.VM); err != nil {
+						c.Unclaim(in.VM)
+					}
+					audit("destroy")
+				})
+			}
+		}
+		cleanup.Wait(ctx)
 	})
+	err := k.Run(t.Context())
+	require.ErrorIs(t, err, sim.ErrHorizon)
+	require.NoError(t, c.Audit())
+	s := c.Stats()
+	if mode == sim.Serial {
+		// The property is only worth something if the races happened.
+		assert.Positive(t, s.ByState[NeverBooted]+s.Destroyed, "refusals and destroys happened")
+	}
+	var states []string
+	for _, st := range States {
+		states = append(states, fmt.Sprintf("%s %d", st, s.ByState[st]))
+	}
+	t.Logf("%d cloned, %d admitted, %d destroyed; %v", s.Cloned, s.Admitted, s.Destroyed, states)
 }

@@ -159,15 +159,16 @@ func poll(t *testing.T, within time.Duration, what string, done func() bool) {
 	}
 }
 
-// TestRunScrape runs the broken cluster on the wall clock with the exporter
-// and scrapes it over loopback while it runs and after it ends. Two runs,
-// back to back, each with its own exporter and server, show that exporters
-// share no registry.
+// TestRunScrape runs the broken cluster with the exporter, paced against
+// the wall clock so that it lasts a second or two, and scrapes it over
+// loopback while it runs and after it ends. Two runs, back to back, each
+// with its own exporter and server, show that exporters share no registry.
 func TestRunScrape(t *testing.T) {
 	for _, seed := range []uint64{7, 8} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			cfg := pipeline.Default()
-			cfg.Speed, cfg.Duration, cfg.BreakCleanup, cfg.Seed = 600, 20*time.Minute, true, seed
+			// 20 model minutes at 1200x: a second of wall time.
+			cfg.Speed, cfg.Duration, cfg.BreakCleanup, cfg.Seed = 1200, 20*time.Minute, true, seed
 			e := NewExporter(cfg.Speed)
 			srv := serve(t, e)
 
@@ -180,8 +181,7 @@ func TestRunScrape(t *testing.T) {
 			t.Cleanup(wg.Wait) // t.Context() is cancelled first, ending the run if the test failed
 			wg.Go(func() {
 				defer close(done)
-				clock := sim.NewClock(cfg.Speed, cfg.Epoch)
-				summary, runErr = pipeline.Run(t.Context(), cfg, clock, zap.NewNop(), e)
+				summary, runErr = pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), e)
 			})
 
 			var mid map[string]*dto.MetricFamily
@@ -201,6 +201,7 @@ func TestRunScrape(t *testing.T) {
 			s, ok := at[modelTime(mid)]
 			require.True(t, ok, "no sample at the scraped model time %v", modelTime(mid))
 			assert.Equal(t, want(s), series(mid))
+			assert.Less(t, modelTime(mid), summary.Model.Seconds(), "the scrape was taken while the run went, before its end")
 
 			// After the run, the scrape is the last sample, which is the
 			// state at the end that the summary accounts for.

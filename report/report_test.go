@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -17,8 +16,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// incident runs the 2015 incident for a model hour under synctest's fake
-// clock, where it takes milliseconds: the janitor's password is rotated at
+// incident runs the 2015 incident for a model hour in a Serial kernel,
+// unpaced, where it takes milliseconds: the janitor's password is rotated at
 // 10 minutes, the cluster fills, and a requeue storm follows. edit, if not
 // nil, changes the configuration first.
 func incident(t *testing.T, edit func(*pipeline.Config), observers ...pipeline.Observer) *pipeline.Summary {
@@ -27,16 +26,12 @@ func incident(t *testing.T, edit func(*pipeline.Config), observers ...pipeline.O
 	cfg.Seed = 42
 	cfg.BreakCleanup, cfg.BreakAt = true, 10*time.Minute
 	cfg.Duration = time.Hour
+	cfg.Speed = sim.Max
 	if edit != nil {
 		edit(&cfg)
 	}
-	var s *pipeline.Summary
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(cfg.Speed, cfg.Epoch)
-		var err error
-		s, err = pipeline.Run(t.Context(), cfg, clock, zap.NewNop(), observers...)
-		require.NoError(t, err)
-	})
+	s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), observers...)
+	require.NoError(t, err)
 	require.NotNil(t, s)
 	// The tests below check that the report shows the incident: it must
 	// have happened.

@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -17,6 +16,20 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// inKernel runs body as the process of a Serial kernel, to its end.
+func inKernel(t *testing.T, body func(ctx context.Context, k *sim.Kernel)) {
+	t.Helper()
+	k := sim.New(sim.Options{})
+	k.Go(t.Context(), func(ctx context.Context) { body(ctx, k) })
+	require.NoError(t, k.Run(t.Context()))
+}
+
+// newCluster is a cluster for the janitor's tests: instant calls, a
+// refusal that comes back in a second.
+func newCluster(k *sim.Kernel, vms int64) *cluster.Cluster {
+	return cluster.New(cluster.Config{Seed: 1, RejectTime: time.Second}, k, capacity.New(vms))
+}
 
 // TestJanitorPassPicksWhatThe2015JanitorDestroyed puts one VM in each state
 // on a cluster and checks which of them one janitor pass hands over for
@@ -39,22 +52,21 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				ctx := t.Context()
-				clock := sim.NewClock(1, time.Time{})
-				c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(1))
+			inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+				c := newCluster(k, 1)
 				vm := tt.make(ctx, c)
-				require.True(t, clock.Sleep(ctx, tt.age))
+				require.True(t, sim.Sleep(ctx, tt.age))
 
-				out := make(chan *cluster.VM, 1)
-				j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+				out := sim.NewChan[*cluster.VM](k, 1)
+				j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
 					Credentials: &Credentials{}, Every: time.Minute, Cutoff: cutoff, Out: out}
 				require.True(t, j.pass(ctx))
 				if tt.destroy {
-					require.Len(t, out, 1)
-					assert.Same(t, vm, <-out)
+					got := out.Drain()
+					require.Len(t, got, 1)
+					assert.Same(t, vm, got[0])
 				} else {
-					assert.Empty(t, out)
+					assert.Zero(t, out.Len())
 				}
 				assert.Equal(t, int64(1), j.Stats().Reported, "it reports every VM it saw")
 			})
@@ -107,19 +119,17 @@ func neverBootedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 // a pass that cannot log in destroys nothing and leaves the reported count
 // at its last good value.
 func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx := t.Context()
-		clock := sim.NewClock(1, time.Time{})
-		c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(10))
+	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+		c := newCluster(k, 10)
 		finishedVM(ctx, c)
 		creds := &Credentials{}
-		out := make(chan *cluster.VM, 10)
-		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+		out := sim.NewChan[*cluster.VM](k, 10)
+		j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
 			Credentials: creds, ReportStale: true, Every: time.Minute, Cutoff: time.Hour, Out: out}
 
 		require.True(t, j.pass(ctx))
 		assert.Equal(t, int64(1), j.Stats().Reported)
-		<-out
+		require.Len(t, out.Drain(), 1)
 
 		creds.Rotate()
 		for id := uint64(10); id < 15; id++ {
@@ -128,7 +138,7 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 			c.Release(vm)
 		}
 		require.True(t, j.pass(ctx))
-		assert.Empty(t, out, "a janitor that cannot log in hands out nothing")
+		assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
 		assert.Equal(t, int64(1), j.Stats().Reported, "and keeps reporting its last count")
 		assert.Equal(t, int64(6), c.Stats().VMs)
 		assert.Equal(t, JanitorStats{Passes: 1, FailedPasses: 1, Reported: 1}, j.Stats())
@@ -138,26 +148,24 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 // TestJanitorPacesItsPass checks RATE_PER_SECOND: a pass over n destroyable
 // VMs hands them out 1/rate apart.
 func TestJanitorPacesItsPass(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx := t.Context()
-		clock := sim.NewClock(1, time.Time{})
-		c := cluster.New(cluster.Config{Seed: 1}, clock, capacity.New(100))
+	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+		c := newCluster(k, 100)
 		for id := uint64(1); id <= 20; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
 			c.Release(vm)
 		}
-		out := make(chan *cluster.VM, 100)
-		j := &Janitor{Clock: clock, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
+		out := sim.NewChan[*cluster.VM](k, 100)
+		j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
 			Credentials: &Credentials{}, Every: time.Minute, RatePerSecond: 5, Cutoff: time.Hour, Out: out}
-		start := clock.Now()
+		start := k.Now()
 		require.True(t, j.pass(ctx))
-		assert.Len(t, out, 20)
+		got := out.Drain()
+		assert.Len(t, got, 20)
 		// The first goes at once, then one every 200ms.
-		assert.Equal(t, 19*200*time.Millisecond, clock.Now()-start)
+		assert.Equal(t, 19*200*time.Millisecond, k.Now()-start)
 		var prev uint64
-		for range 20 {
-			vm := <-out
+		for _, vm := range got {
 			assert.Greater(t, vm.JobID, prev, "oldest first")
 			prev = vm.JobID
 		}

@@ -2,116 +2,153 @@ package workers
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vmstorm/internal/sim"
 )
 
-// schedulerUnderTest runs a scheduler over two queues, com and org, with
-// unbuffered inputs, until the test ends.
+// schedulerUnderTest is a scheduler over two queues, com and org, running
+// in a Serial kernel; the test's process plays the source, the workers
+// and the operators.
 type schedulerUnderTest struct {
-	s                                *Scheduler
-	arrivals, requeues, returns, out chan *Job
-	finished                         chan int
+	s     *Scheduler
+	inbox *sim.Chan[Msg]
+	out   *sim.Chan[*Job]
 }
 
-func startScheduler(t *testing.T, limits []int64) *schedulerUnderTest {
-	st := &schedulerUnderTest{
-		arrivals: make(chan *Job), requeues: make(chan *Job), returns: make(chan *Job),
-		out: make(chan *Job), finished: make(chan int),
-	}
-	st.s = &Scheduler{
-		Controls: NewControls([]string{"com", "org"}, limits),
-		Arrivals: st.arrivals, Requeues: st.requeues, Returns: st.returns, Finished: st.finished, Out: st.out,
-	}
-	st.s.Init()
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = st.s.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return st
+func withScheduler(t *testing.T, limits []int64, body func(ctx context.Context, st *schedulerUnderTest)) {
+	k := sim.New(sim.Options{})
+	st := &schedulerUnderTest{inbox: sim.NewChan[Msg](k, 100), out: sim.NewChan[*Job](k, 100)}
+	st.s = NewScheduler(NewControls(k, []string{"com", "org"}, limits), st.inbox, st.out)
+	k.Go(t.Context(), st.s.Run)
+	k.Go(t.Context(), func(ctx context.Context) {
+		body(ctx, st)
+		k.Stop(nil)
+	})
+	require.NoError(t, k.Run(t.Context()))
 }
 
-// offered is the job the scheduler offers now, or nil if it offers none.
-func (st *schedulerUnderTest) offered() *Job {
-	synctest.Wait()
-	select {
-	case j := <-st.out:
-		synctest.Wait() // let the scheduler count the hand-off
-		return j
-	default:
-		return nil
+// send puts m in the inbox without letting the scheduler act.
+func (st *schedulerUnderTest) send(ctx context.Context, kind MsgKind, job *Job, queue int) {
+	if !st.inbox.Send(ctx, Msg{Kind: kind, Job: job, Queue: queue}) {
+		panic("stopped")
 	}
+}
+
+// settled lets the scheduler act on all it has heard, and returns the jobs
+// it handed out meanwhile.
+func (st *schedulerUnderTest) settled(ctx context.Context) []*Job {
+	sim.Sleep(ctx, time.Nanosecond)
+	return st.out.Drain()
+}
+
+func ids(jobs []*Job) []uint64 {
+	out := []uint64{}
+	for _, j := range jobs {
+		out = append(out, j.ID)
+	}
+	return out
+}
+
+func TestSchedulerHandsJobsOnlyToWorkersThatAsk(t *testing.T) {
+	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+		for id := uint64(1); id <= 3; id++ {
+			st.send(ctx, Arrived, &Job{ID: id, Queue: 0}, 0)
+		}
+		assert.Empty(t, st.settled(ctx), "no worker asked")
+		assert.Equal(t, 3, st.s.Len())
+		st.send(ctx, Ready, nil, 0)
+		st.send(ctx, Ready, nil, 0)
+		assert.Equal(t, []uint64{1, 2}, ids(st.settled(ctx)), "one job per ask, oldest first")
+		assert.Equal(t, 1, st.s.Len())
+	})
 }
 
 func TestSchedulerHoldsBackAPausedQueue(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := startScheduler(t, []int64{0, 0})
+	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
 		st.s.Controls.SetPaused(0, true)
-		st.arrivals <- &Job{ID: 1, Queue: 0}
-		st.arrivals <- &Job{ID: 2, Queue: 1}
-
-		j := st.offered()
-		require.NotNil(t, j)
-		assert.Equal(t, uint64(2), j.ID, "only the unpaused queue's job is offered")
-		assert.Nil(t, st.offered(), "the paused queue keeps its job")
-		assert.Equal(t, 1, st.s.Len())
+		assert.Equal(t, 1, st.s.Controls.Paused())
+		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
+		st.send(ctx, Arrived, &Job{ID: 2, Queue: 1}, 0)
+		st.send(ctx, Ready, nil, 0)
+		st.send(ctx, Ready, nil, 0)
+		assert.Equal(t, []uint64{2}, ids(st.settled(ctx)), "only the unpaused queue's job")
+		assert.Equal(t, 1, st.s.Len(), "the paused queue keeps its job")
 
 		st.s.Controls.SetPaused(0, false)
-		j = st.offered()
-		require.NotNil(t, j, "resuming releases it")
-		assert.Equal(t, uint64(1), j.ID)
+		assert.Equal(t, []uint64{1}, ids(st.settled(ctx)), "resuming releases it to the worker still asking")
+	})
+}
+
+// TestAPauseTakesEffectAtOnce: a job that reached the scheduler's inbox
+// before a pause, for a worker that asked before it, is held back by the
+// pause if the scheduler has not yet handed it out.
+func TestAPauseTakesEffectAtOnce(t *testing.T) {
+	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+		st.send(ctx, Ready, nil, 0)
+		assert.Empty(t, st.settled(ctx))
+		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
+		st.s.Controls.SetPaused(0, true)
+		assert.Empty(t, st.settled(ctx), "paused before the scheduler handed it out")
+		st.s.Controls.SetPaused(0, false)
+		assert.Equal(t, []uint64{1}, ids(st.settled(ctx)))
 	})
 }
 
 func TestSchedulerKeepsAQueueUnderItsLimit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := startScheduler(t, []int64{2, 0})
+	withScheduler(t, []int64{2, 0}, func(ctx context.Context, st *schedulerUnderTest) {
 		for id := uint64(1); id <= 3; id++ {
-			st.arrivals <- &Job{ID: id, Queue: 0}
+			st.send(ctx, Arrived, &Job{ID: id, Queue: 0}, 0)
 		}
-		require.NotNil(t, st.offered())
-		require.NotNil(t, st.offered())
-		assert.Nil(t, st.offered(), "two builds in progress: the limit")
+		for range 3 {
+			st.send(ctx, Ready, nil, 0)
+		}
+		assert.Equal(t, []uint64{1, 2}, ids(st.settled(ctx)), "two builds in progress: the limit")
 		assert.Equal(t, int64(2), st.s.Controls.InProgress(0))
 
-		st.finished <- 0 // one build ends
-		assert.NotNil(t, st.offered(), "a slot freed lets the next job go")
+		st.send(ctx, Finished, nil, 0) // one build ends
+		assert.Equal(t, []uint64{3}, ids(st.settled(ctx)), "a slot freed lets the next job go")
 
 		st.s.Controls.SetLimit(0, 0)
-		st.arrivals <- &Job{ID: 4, Queue: 0}
-		assert.NotNil(t, st.offered(), "no limit")
+		assert.Equal(t, int64(0), st.s.Controls.Limit(0))
+		st.send(ctx, Arrived, &Job{ID: 4, Queue: 0}, 0)
+		st.send(ctx, Ready, nil, 0)
+		assert.Equal(t, []uint64{4}, ids(st.settled(ctx)), "no limit")
 	})
 }
 
 func TestSchedulerTakesTurnsAndTakesBackRequeues(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := startScheduler(t, []int64{0, 0})
-		st.s.Controls.SetPaused(0, true)
-		st.s.Controls.SetPaused(1, true)
+	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
 		for id := uint64(1); id <= 4; id++ {
-			st.arrivals <- &Job{ID: id, Queue: int(id % 2)}
+			st.send(ctx, Arrived, &Job{ID: id, Queue: int(id % 2)}, 0)
 		}
-		st.s.Controls.SetPaused(0, false)
-		st.s.Controls.SetPaused(1, false)
-		var queues []int
 		for range 4 {
-			j := st.offered()
-			require.NotNil(t, j)
+			st.send(ctx, Ready, nil, 0)
+		}
+		var queues []int
+		for _, j := range st.settled(ctx) {
 			queues = append(queues, j.Queue)
 		}
-		assert.Equal(t, []int{0, 1, 0, 1}, queues, "the queues take turns")
+		assert.Equal(t, []int{0, 1, 0, 1}, queues, "the queues take turns, from the first")
 		assert.Equal(t, int64(2), st.s.Controls.InProgress(1))
 
 		lost := &Job{ID: 9, Queue: 1}
-		st.requeues <- lost
-		synctest.Wait()
+		st.send(ctx, Requeued, lost, 0)
+		assert.Empty(t, st.settled(ctx))
 		assert.Equal(t, int64(1), st.s.Controls.InProgress(1), "a requeue is no longer in progress")
-		assert.Same(t, lost, st.offered(), "and is offered again")
-		st.returns <- lost
-		assert.Same(t, lost, st.offered(), "so is a lost build")
+		st.send(ctx, Ready, nil, 0)
+		got := st.settled(ctx)
+		require.Len(t, got, 1)
+		assert.Same(t, lost, got[0], "and is handed out again")
+		st.send(ctx, Returned, lost, 0)
+		st.send(ctx, Ready, nil, 0)
+		got = st.settled(ctx)
+		require.Len(t, got, 1)
+		assert.Same(t, lost, got[0], "so is a lost build")
+		assert.Equal(t, int64(2), st.s.Controls.InProgress(1))
 	})
 }

@@ -22,7 +22,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func testClock() *sim.Clock { return sim.NewClock(1, time.Time{}) }
+// testClock is a clock with no calendar: model times show as T+hh:mm:ss.
+func testClock() sim.Clock { return sim.NewManualClock(time.Time{}) }
 
 // sample is a sample at model time t with the given counts, the rest zero.
 func sample(t time.Duration, inUse, capacity int64) pipeline.Sample {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vmstorm/internal/logx"
 )
 
 // TestInTmux runs testdata/demo in a real terminal, a detached tmux pane of
@@ -65,11 +67,14 @@ func TestInTmux(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(visible, "\n"), "\n")
 	require.Len(t, lines, 19, "the last 15 log lines, one status area of 3 lines, the summary line,"+
 		" and the cursor on the pane's last row")
-	demoLine := regexp.MustCompile(`^T\+\d\d:\d\d:\d\d\s+INFO\s+demo_line\s+\{"n": (\d+)\}$`)
+	demoLine := regexp.MustCompile(`^(T\+\d\d:\d\d:\d\d)\s+INFO\s+demo_line\s+\{"n": (\d+)\}$`)
 	for i, l := range lines[:15] {
 		m := demoLine.FindStringSubmatch(l)
 		require.NotNil(t, m, "row %d is a log line: %q", i, l)
-		assert.Equal(t, fmt.Sprint(46+i), m[1], "row %d", i)
+		assert.Equal(t, fmt.Sprint(46+i), m[2], "row %d", i)
+		// Line n is logged with sample 10n, at model time 100n seconds.
+		at := time.Duration(46+i) * 100 * time.Second
+		assert.Equal(t, logx.FormatModelTime(testClock(), at), m[1], "row %d: stamped with model time", i)
 	}
 	assert.Equal(t, "── T+01:40:00 ── phase: storm ── last event: cleanup_password_rotated", lines[15])
 	assert.Equal(t, "in use ["+strings.Repeat("█", 40)+"] 200/200   VMs true 4200   reported 40", lines[16])
@@ -82,7 +87,7 @@ func TestInTmux(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimRight(all, "\n"), "\n") {
 		if m := demoLine.FindStringSubmatch(l); m != nil {
 			n++
-			assert.Equal(t, fmt.Sprint(n), m[1], "log lines in order")
+			assert.Equal(t, fmt.Sprint(n), m[2], "log lines in order")
 		}
 	}
 	assert.Equal(t, 60, n, "every log line is in the scrollback")

@@ -274,8 +274,10 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 	pctx := context.WithValue(ctx, procKey{}, p)
 	go func() {
 		<-p.wake
+		// Deferred, so that a process ended by runtime.Goexit (a test's
+		// FailNow) still hands the run on.
+		defer k.exit(p)
 		f(pctx)
-		k.exit(p)
 	}()
 	switch {
 	case k.mode == Serial:

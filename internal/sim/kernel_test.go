@@ -649,3 +649,22 @@ func BenchmarkTimer(b *testing.B) {
 		})
 	}
 }
+
+func TestAProcessEndedByGoexitHandsTheRunOn(t *testing.T) {
+	for _, m := range []Mode{Serial, Parallel} {
+		t.Run(m.String(), func(t *testing.T) {
+			k := New(Options{Mode: m})
+			var after time.Duration
+			k.Go(t.Context(), func(ctx context.Context) {
+				Sleep(ctx, time.Second)
+				runtime.Goexit() // as a test's FailNow does
+			})
+			k.Go(t.Context(), func(ctx context.Context) {
+				Sleep(ctx, time.Minute)
+				after = k.Now()
+			})
+			require.NoError(t, k.Run(t.Context()))
+			assert.Equal(t, time.Minute, after)
+		})
+	}
+}

@@ -18,7 +18,9 @@ import (
 )
 
 func main() {
-	clock := sim.NewClock(120, time.Time{})
+	// The made-up run's model time is set by hand, to each sample's time,
+	// so that log lines are stamped with the model time they belong to.
+	clock := sim.NewManualClock(time.Time{})
 	// Redraw on every sample: the most erasing and redrawing the terminal
 	// can be made to do, interleaved with log lines that scroll it.
 	view := live.New(os.Stderr, clock, live.RedrawEvery(0))
@@ -31,8 +33,10 @@ func main() {
 		case i > 150:
 			phase = pipeline.PhaseSilentLeak
 		}
+		t := time.Duration(i) * 10 * time.Second
+		clock.Set(t)
 		view.Observe(pipeline.Sample{
-			T: time.Duration(i) * 10 * time.Second, VMs: 7 * i, ReportedVMs: min(i, 40),
+			T: t, VMs: 7 * i, ReportedVMs: min(i, 40),
 			InUse: min(i, 200), Capacity: 200, Backlog: i, Requeues: 15 * i, Completed: i,
 			Phase: phase,
 		})
