@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -251,4 +252,123 @@ func TestScenarioRunPrintsItsChecks(t *testing.T) {
 	// On the wall clock at this speed the end comes a little late, never early.
 	assert.GreaterOrEqual(t, end, 86400.0, "the last row is the state at the end of the scenario's day")
 	assert.NotEmpty(t, last[len(last)-2], "rows carry the phase")
+}
+
+// nonModelFlags are the flags that are not model parameters: commands and
+// outputs. Every other flag sets a parameter of pipeline.Config.
+var nonModelFlags = map[string]bool{
+	"log-file": true, "report": true, "scenario": true, "quiet": true, "series": true,
+	"metrics-addr": true, "list-scenarios": true, "print-scenario": true,
+}
+
+// flagsWithoutKey are the model parameters that a scenario file has no key
+// for, and why.
+var flagsWithoutKey = map[string]string{
+	"break-cleanup": "a scenario breaks the janitor with rotate_cleanup_password in its timeline",
+	"break-at":      "a scenario breaks the janitor with rotate_cleanup_password in its timeline",
+}
+
+// flagValues are, for each type of flag, a value for the scenario file and
+// a third value for the flag, both valid for every parameter and unlike
+// every default.
+func flagValues(t *testing.T, f *flag.Flag) (file, given string) {
+	t.Helper()
+	switch v := f.Value.(flag.Getter).Get().(type) {
+	case time.Duration:
+		return "3h7m", "5h11m"
+	case int, int64, uint64:
+		return "7", "9"
+	case float64:
+		return "0.25", "0.5"
+	case bool:
+		return "", "true"
+	default:
+		t.Fatalf("-%s is a %T: give flagValues values of that type", f.Name, v)
+		return "", ""
+	}
+}
+
+// valueOf is the value of a flag's parameter in cfg, as the flag writes it.
+func valueOf(t *testing.T, cfg pipeline.Config, name string) string {
+	t.Helper()
+	f := newFlagSet(&cfg, &options{}).Lookup(name)
+	require.NotNil(t, f, "-%s", name)
+	return f.Value.String()
+}
+
+// canonical is value as flag name writes it back (3h7m0s for 3h7m).
+func canonical(t *testing.T, name, value string) string {
+	t.Helper()
+	cfg := pipeline.Default()
+	fs := newFlagSet(&cfg, &options{})
+	require.NoError(t, fs.Set(name, value), "-%s %s", name, value)
+	return fs.Lookup(name).Value.String()
+}
+
+// scenarioSetting writes a minimal scenario file that sets the YAML path
+// key (e.g. $.cluster.vms) to value, or no key when key is empty.
+func scenarioSetting(t *testing.T, key, value string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("name: flags\n")
+	if key != "$.duration" {
+		b.WriteString("duration: 10h\n")
+	}
+	if key != "" {
+		segments := strings.Split(strings.TrimPrefix(key, "$."), ".")
+		for i, s := range segments {
+			b.WriteString(strings.Repeat("  ", i) + s + ":")
+			if i < len(segments)-1 {
+				b.WriteString("\n")
+			}
+		}
+		b.WriteString(" " + value + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "flags.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return path
+}
+
+// TestEveryFlagKeepsTheScenariosValueUnlessGiven: for every flag that sets
+// a model parameter, a scenario file that sets the parameter keeps its
+// value when the flag is not given, and the flag wins when it is. A new
+// flag fails here until it is classed: a parameter with its scenario key
+// (scenario.Key), a parameter without one (flagsWithoutKey), or not a
+// parameter (nonModelFlags).
+func TestEveryFlagKeepsTheScenariosValueUnlessGiven(t *testing.T) {
+	cfg := pipeline.Default()
+	fs := newFlagSet(&cfg, &options{})
+	var model []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) {
+		if !nonModelFlags[f.Name] {
+			model = append(model, f)
+		}
+	})
+	require.NotEmpty(t, model)
+	for _, f := range model {
+		t.Run(f.Name, func(t *testing.T) {
+			key, hasKey := scenario.Key(f.Name)
+			why, keyless := flagsWithoutKey[f.Name]
+			require.True(t, hasKey != keyless, "-%s: give it a scenario key in scenario.Key, or list it in flagsWithoutKey or nonModelFlags", f.Name)
+			fileValue, given := flagValues(t, f)
+			if keyless {
+				t.Log(why)
+				key, fileValue = "", f.DefValue // the file holds the default, its only value
+			} else {
+				require.NotEqual(t, canonical(t, f.Name, f.DefValue), canonical(t, f.Name, fileValue), "the file's value is not the default")
+			}
+			path := scenarioSetting(t, key, fileValue)
+
+			cfg, _, sc, err := parseFlags([]string{"-scenario", path}, io.Discard)
+			require.NoError(t, err)
+			require.NotNil(t, sc)
+			assert.Equal(t, canonical(t, f.Name, fileValue), valueOf(t, cfg, f.Name), "-%s not given: the file's %s holds", f.Name, key)
+			assert.Equal(t, valueOf(t, sc.Config, f.Name), valueOf(t, cfg, f.Name))
+
+			cfg, _, _, err = parseFlags([]string{"-scenario", path, "-" + f.Name + "=" + given}, io.Discard)
+			require.NoError(t, err)
+			require.NotEqual(t, canonical(t, f.Name, fileValue), canonical(t, f.Name, given))
+			assert.Equal(t, canonical(t, f.Name, given), valueOf(t, cfg, f.Name), "-%s given: the flag wins over the file", f.Name)
+		})
+	}
 }
