@@ -158,7 +158,7 @@ func leafKeys(t *testing.T, typ reflect.Type, prefix string) []leafKey {
 
 // keyValue is the value a key is set to: its override, or one derived
 // from its type.
-func keyValue(t *testing.T, k leafKey) any {
+func keyValue(k leafKey) any {
 	if v, ok := keyValues[k.path]; ok {
 		return v
 	}
@@ -255,12 +255,12 @@ func TestEveryKeyReachesTheConfig(t *testing.T) {
 
 			base := baseFile(k.path)
 			without := parseTree(t, base)
-			setKey(base, k.path, keyValue(t, k))
+			setKey(base, k.path, keyValue(k))
 			with := parseTree(t, base)
 
 			assert.NotEqual(t, without, with, "setting %s changes the Config", k.path)
 			got := read(with)
-			wantV := want(t, keyValue(t, k), reflect.TypeOf(got))
+			wantV := want(t, keyValue(k), reflect.TypeOf(got))
 			if tm, ok := wantV.(time.Time); ok {
 				assert.True(t, tm.Equal(got.(time.Time)), "%s: got %v, want %v", k.path, got, tm)
 			} else {
