@@ -84,6 +84,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()
 	}
+	if sc != nil {
+		// A -duration shorter than the scenario's: say what the run leaves out.
+		for _, line := range sc.Cut.Lines() {
+			fmt.Fprintf(stderr, "vmstorm: %s\n", line)
+		}
+	}
 
 	// Every file is opened before the run starts, so that a path that
 	// cannot be written is bad input, reported before anything runs.
@@ -165,6 +171,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if sc != nil {
 			if err := scenario.FormatResults(stdout, sc.File.Name, sc.Evaluate(summary)); err != nil {
+				failed = true
+			}
+			if err := sc.Cut.FormatChecks(stdout, sc.File.Name); err != nil {
 				failed = true
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -251,4 +252,301 @@ func TestScenarioRunPrintsItsChecks(t *testing.T) {
 	// On the wall clock at this speed the end comes a little late, never early.
 	assert.GreaterOrEqual(t, end, 86400.0, "the last row is the state at the end of the scenario's day")
 	assert.NotEmpty(t, last[len(last)-2], "rows carry the phase")
+}
+
+// nonModelFlags are the flags that are not model parameters: commands and
+// outputs. Every other flag sets a parameter of pipeline.Config.
+var nonModelFlags = map[string]bool{
+	"log-file": true, "report": true, "scenario": true, "quiet": true, "series": true,
+	"metrics-addr": true, "list-scenarios": true, "print-scenario": true,
+}
+
+// flagsWithoutKey are the model parameters that a scenario file has no key
+// for, and why.
+var flagsWithoutKey = map[string]string{
+	"break-cleanup": "a scenario breaks the janitor with rotate_cleanup_password in its timeline",
+	"break-at":      "a scenario breaks the janitor with rotate_cleanup_password in its timeline",
+}
+
+// flagValues are, for each type of flag, a value for the scenario file and
+// a third value for the flag, both valid for every parameter and unlike
+// every default.
+func flagValues(t *testing.T, f *flag.Flag) (file, given string) {
+	t.Helper()
+	switch v := f.Value.(flag.Getter).Get().(type) {
+	case time.Duration:
+		return "3h7m", "5h11m"
+	case int, int64, uint64:
+		return "7", "9"
+	case float64:
+		return "0.25", "0.5"
+	case bool:
+		return "", "true"
+	default:
+		t.Fatalf("-%s is a %T: give flagValues values of that type", f.Name, v)
+		return "", ""
+	}
+}
+
+// valueOf is the value of a flag's parameter in cfg, as the flag writes it.
+func valueOf(t *testing.T, cfg pipeline.Config, name string) string {
+	t.Helper()
+	f := newFlagSet(&cfg, &options{}).Lookup(name)
+	require.NotNil(t, f, "-%s", name)
+	return f.Value.String()
+}
+
+// canonical is value as flag name writes it back (3h7m0s for 3h7m).
+func canonical(t *testing.T, name, value string) string {
+	t.Helper()
+	cfg := pipeline.Default()
+	fs := newFlagSet(&cfg, &options{})
+	require.NoError(t, fs.Set(name, value), "-%s %s", name, value)
+	return fs.Lookup(name).Value.String()
+}
+
+// scenarioSetting writes a minimal scenario file that sets the YAML path
+// key (e.g. $.cluster.vms) to value, or no key when key is empty.
+func scenarioSetting(t *testing.T, key, value string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("name: flags\n")
+	if key != "$.duration" {
+		b.WriteString("duration: 10h\n")
+	}
+	if key != "" {
+		segments := strings.Split(strings.TrimPrefix(key, "$."), ".")
+		for i, s := range segments {
+			b.WriteString(strings.Repeat("  ", i) + s + ":")
+			if i < len(segments)-1 {
+				b.WriteString("\n")
+			}
+		}
+		b.WriteString(" " + value + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "flags.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return path
+}
+
+// TestEveryFlagKeepsTheScenariosValueUnlessGiven: for every flag that sets
+// a model parameter, a scenario file that sets the parameter keeps its
+// value when the flag is not given, and the flag wins when it is. A new
+// flag fails here until it is classed: a parameter with its scenario key
+// (scenario.Key), a parameter without one (flagsWithoutKey), or not a
+// parameter (nonModelFlags).
+func TestEveryFlagKeepsTheScenariosValueUnlessGiven(t *testing.T) {
+	cfg := pipeline.Default()
+	fs := newFlagSet(&cfg, &options{})
+	var model []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) {
+		if !nonModelFlags[f.Name] {
+			model = append(model, f)
+		}
+	})
+	require.NotEmpty(t, model)
+	for _, f := range model {
+		t.Run(f.Name, func(t *testing.T) {
+			key, hasKey := scenario.Key(f.Name)
+			why, keyless := flagsWithoutKey[f.Name]
+			require.True(t, hasKey != keyless, "-%s: give it a scenario key in scenario.Key, or list it in flagsWithoutKey or nonModelFlags", f.Name)
+			fileValue, given := flagValues(t, f)
+			if keyless {
+				t.Log(why)
+				key, fileValue = "", f.DefValue // the file holds the default, its only value
+			} else {
+				require.NotEqual(t, canonical(t, f.Name, f.DefValue), canonical(t, f.Name, fileValue), "the file's value is not the default")
+			}
+			path := scenarioSetting(t, key, fileValue)
+
+			cfg, _, sc, err := parseFlags([]string{"-scenario", path}, io.Discard)
+			require.NoError(t, err)
+			require.NotNil(t, sc)
+			assert.Equal(t, canonical(t, f.Name, fileValue), valueOf(t, cfg, f.Name), "-%s not given: the file's %s holds", f.Name, key)
+			assert.Equal(t, valueOf(t, sc.Config, f.Name), valueOf(t, cfg, f.Name))
+
+			cfg, _, _, err = parseFlags([]string{"-scenario", path, "-" + f.Name + "=" + given}, io.Discard)
+			require.NoError(t, err)
+			require.NotEqual(t, canonical(t, f.Name, fileValue), canonical(t, f.Name, given))
+			assert.Equal(t, canonical(t, f.Name, given), valueOf(t, cfg, f.Name), "-%s given: the flag wins over the file", f.Name)
+		})
+	}
+}
+
+// cutScenario has timeline events, traffic bursts and checks at known
+// model times, for the -duration cuts below.
+const cutScenario = `name: cut
+epoch: 2015-07-31T00:00:00Z
+duration: 4h
+speed: 1000000
+workload:
+  traffic:
+    peak_hour: 17
+    night: 0.5
+    weekend: 1
+    bursts:
+      - at: 30m
+        for: 1h
+        factor: 2
+      - at: 2h30m
+        for: 30m
+        factor: 3
+timeline:
+  - at: 1h
+    action: rotate_cleanup_password
+  - at: 2h
+    action: pause_builds
+    queue: com
+  - at: 3h
+    action: resume_builds
+    queue: com
+checks:
+  - name: a phase
+    phase_seen: healthy
+  - name: a window to 1h
+    metric: backlog
+    stat: max
+    to: 1h
+    max: 1000
+  - name: a point at 3h
+    metric: backlog
+    stat: at
+    at: 3h
+    max: 1000
+  - name: an alert by 2h30m
+    detected:
+      not_before: 1h
+      by: 2h30m
+  - name: a point at the end
+    metric: backlog
+    stat: at
+    at: end
+    max: 1000
+`
+
+// TestShorterDurationCutsTheScenario: a -duration shorter than the
+// scenario's leaves out the events, bursts and checks after the new end,
+// keeps what is at or before it, and says so; none is cut otherwise.
+func TestShorterDurationCutsTheScenario(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cut.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cutScenario), 0o644))
+	allChecks := []string{"a phase", "a window to 1h", "a point at 3h", "an alert by 2h30m", "a point at the end"}
+	tests := []struct {
+		name       string
+		args       []string
+		events     []string        // actions kept, in order
+		bursts     []time.Duration // bursts kept, by start
+		checks     []string        // checks evaluated
+		cutEvents  int
+		cutBursts  int
+		cutChecks  []string
+		headerPart string // of the first line, when anything is cut
+	}{
+		{name: "no -duration: nothing cut", args: nil,
+			events: []string{"rotate_cleanup_password", "pause_builds", "resume_builds"}, bursts: []time.Duration{30 * time.Minute, 150 * time.Minute},
+			checks: allChecks},
+		{name: "the scenario's own duration: nothing cut", args: []string{"-duration", "4h"},
+			events: []string{"rotate_cleanup_password", "pause_builds", "resume_builds"}, bursts: []time.Duration{30 * time.Minute, 150 * time.Minute},
+			checks: allChecks},
+		{name: "longer: nothing cut", args: []string{"-duration", "9h"},
+			events: []string{"rotate_cleanup_password", "pause_builds", "resume_builds"}, bursts: []time.Duration{30 * time.Minute, 150 * time.Minute},
+			checks: allChecks},
+		{name: "some cut; an event at the end is kept", args: []string{"-duration", "2h"},
+			events: []string{"rotate_cleanup_password", "pause_builds"}, bursts: []time.Duration{30 * time.Minute},
+			checks:    []string{"a phase", "a window to 1h", "a point at the end"},
+			cutEvents: 1, cutBursts: 1, cutChecks: []string{"a point at 3h", "an alert by 2h30m"},
+			headerPart: "-duration 2h cuts the scenario at 2015-07-31T02:00:00Z: 1 timeline event and 1 traffic burst after it are left out; 2 checks are not evaluated"},
+		{name: "all cut", args: []string{"-duration", "20m"},
+			checks:    []string{"a phase", "a point at the end"},
+			cutEvents: 3, cutBursts: 2, cutChecks: []string{"a window to 1h", "a point at 3h", "an alert by 2h30m"},
+			headerPart: "-duration 20m cuts the scenario at 2015-07-31T00:20:00Z: 3 timeline events and 2 traffic bursts after it are left out; 3 checks are not evaluated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, sc, err := parseFlags(append([]string{"-scenario", path}, tt.args...), io.Discard)
+			require.NoError(t, err)
+			require.NotNil(t, sc)
+			require.NoError(t, cfg.Validate())
+
+			var events []string
+			for _, ev := range cfg.Timeline {
+				events = append(events, ev.Action)
+			}
+			assert.Equal(t, tt.events, events, "timeline events kept")
+			require.NotNil(t, cfg.Traffic)
+			var bursts []time.Duration
+			for _, b := range cfg.Traffic.Bursts {
+				bursts = append(bursts, b.At)
+			}
+			assert.Equal(t, tt.bursts, bursts, "bursts kept")
+			assert.Equal(t, tt.checks, checkNames(sc.Checks), "checks evaluated")
+
+			assert.Len(t, sc.Cut.Events, tt.cutEvents, "events left out")
+			assert.Len(t, sc.Cut.Bursts, tt.cutBursts, "bursts left out")
+			assert.Equal(t, tt.cutChecks, checkNames(sc.Cut.Checks), "checks not evaluated")
+			lines := sc.Cut.Lines()
+			if tt.headerPart == "" {
+				assert.Empty(t, lines, "nothing to say")
+			} else {
+				require.Len(t, lines, 1+tt.cutEvents+tt.cutBursts+len(tt.cutChecks), "a line for the cut, and one for each thing left out")
+				assert.Equal(t, tt.headerPart, lines[0])
+			}
+
+			assert.Len(t, sc.Config.Timeline, 3, "the scenario's own Config is not cut")
+			assert.Len(t, sc.Config.Traffic.Bursts, 2)
+		})
+	}
+}
+
+func checkNames(checks []scenario.Check) []string {
+	var names []string
+	for _, ch := range checks {
+		names = append(names, ch.Name)
+	}
+	return names
+}
+
+// TestCutRunSaysWhatItLeftOut runs a cut scenario as a user would: the
+// lines before the run on stderr, the checks not evaluated after the
+// results.
+func TestCutRunSaysWhatItLeftOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cut.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cutScenario), 0o644))
+	var out, errOut bytes.Buffer
+	code := run([]string{"-scenario", path, "-duration", "2h", "-quiet"}, &out, &errOut)
+	require.Equal(t, exitOK, code, errOut.String())
+	assert.Equal(t, `vmstorm: -duration 2h cuts the scenario at 2015-07-31T02:00:00Z: 1 timeline event and 1 traffic burst after it are left out; 2 checks are not evaluated
+vmstorm:   left out: resume_builds (queue: com) at 2015-07-31T03:00:00Z
+vmstorm:   left out: traffic burst x3 for 30m at 2015-07-31T02:30:00Z
+vmstorm:   not evaluated: check "a point at 3h": after the end of the run
+vmstorm:   not evaluated: check "an alert by 2h30m": after the end of the run
+`, errOut.String())
+	assert.Contains(t, out.String(), "FAITHFULNESS (cut)")
+	assert.Contains(t, out.String(), "of 3 checks hold")
+	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --   a point at 3h\n  --   an alert by 2h30m\n")
+}
+
+// TestFlagsAreValidatedOnTheScenario: flags are judged against the
+// scenario they override, not against the defaults.
+func TestFlagsAreValidatedOnTheScenario(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // part of the error; empty for none
+	}{
+		{[]string{"-scenario", "travis-2015-osx", "-break-cleanup", "-break-at", "100h"}, ""},
+		{[]string{"-scenario", "travis-2015-osx", "-break-at", "151h"}, "-break-at 151h0m0s: want a model time within the run's -duration 150h0m0s"},
+		{[]string{"-break-at", "100h"}, "-break-at 100h0m0s: want a model time within the run's -duration 1h0m0s"},
+		{[]string{"-scenario", "travis-2015-osx", "-duration", "110h"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, _, err := parseFlags(tt.args, io.Discard)
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
 }

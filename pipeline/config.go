@@ -123,9 +123,11 @@ func (tr *Traffic) Factor(epoch time.Time, t time.Duration) float64 {
 	return day
 }
 
-// Max bounds Factor from above.
+// Max bounds Factor from above: the daily curve peaks at 1, a weekend
+// factor above 1 raises that peak, and every burst above 1 multiplies it
+// (as if all of them overlapped). Without bursts it is the least bound.
 func (tr *Traffic) Max() float64 {
-	m := 1.0
+	m := max(1, tr.Weekend)
 	for _, b := range tr.Bursts {
 		m *= max(b.Factor, 1)
 	}

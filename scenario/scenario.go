@@ -32,7 +32,7 @@ type File struct {
 	Description string    `yaml:"description"`
 	Epoch       string    `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
 	Duration    string    `yaml:"duration"`
-	Speed       float64   `yaml:"speed,omitempty"`
+	Speed       *float64  `yaml:"speed,omitempty"`
 	Seed        uint64    `yaml:"seed,omitempty"`
 	Cluster     Cluster   `yaml:"cluster"`
 	Workload    Workload  `yaml:"workload"`
@@ -46,7 +46,7 @@ type File struct {
 
 // Cluster is the cluster's size and the latencies of its calls.
 type Cluster struct {
-	VMs           int64   `yaml:"vms"`
+	VMs           *int64  `yaml:"vms"`
 	CPUVMs        int64   `yaml:"cpu_vms,omitempty"`
 	APIRate       float64 `yaml:"api_rate,omitempty"`
 	APIBurst      int     `yaml:"api_burst,omitempty"`
@@ -62,7 +62,7 @@ type Cluster struct {
 
 // Workload is the jobs: how many, in which queues, how long their builds.
 type Workload struct {
-	ArrivalRate  float64  `yaml:"arrival_rate"` // jobs per model minute (at the daily peak, with traffic)
+	ArrivalRate  *float64 `yaml:"arrival_rate"` // jobs per model minute (at the daily peak, with traffic)
 	Traffic      *Traffic `yaml:"traffic,omitempty"`
 	Queues       []Queue  `yaml:"queues,omitempty"`
 	BuildTime    string   `yaml:"build_time,omitempty"`
@@ -95,9 +95,9 @@ type Queue struct {
 
 // Workers are the Build and Run pools.
 type Workers struct {
-	Build        int    `yaml:"build"`
-	Run          int    `yaml:"run"`
-	QueueSize    int    `yaml:"queue_size,omitempty"`
+	Build        *int   `yaml:"build"`
+	Run          *int   `yaml:"run"`
+	QueueSize    *int   `yaml:"queue_size,omitempty"`
 	StartTimeout string `yaml:"start_timeout,omitempty"`
 	MaxAttempts  int    `yaml:"max_attempts,omitempty"`
 	DeletesVMs   bool   `yaml:"deletes_vms,omitempty"`
@@ -111,7 +111,7 @@ type Janitor struct {
 	Every       string   `yaml:"every,omitempty"`
 	Rate        *float64 `yaml:"rate,omitempty"` // 0 means no pacing
 	Cutoff      string   `yaml:"cutoff,omitempty"`
-	Workers     int      `yaml:"workers,omitempty"`
+	Workers     *int     `yaml:"workers,omitempty"`
 	Concurrency int      `yaml:"concurrency,omitempty"`
 	ReportStale *bool    `yaml:"report_stale,omitempty"`
 }
@@ -146,6 +146,9 @@ type Scenario struct {
 	File   File
 	Config pipeline.Config
 	Checks []Check
+	// Cut is what a run shorter than the file's duration leaves out (see
+	// CutTo); empty until then.
+	Cut Cut
 }
 
 //go:embed builtin/*.yaml
@@ -390,6 +393,14 @@ func (c *converter) instant(path, v string) time.Duration {
 	return 0
 }
 
+// set copies a key's value to the Config when the file gives the key: a
+// key given as 0 is 0 (and Validate judges it), not the default.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 func (c *converter) convert(f File) *Scenario {
 	cfg := pipeline.Default()
 	cfg.Name = f.Name
@@ -407,15 +418,11 @@ func (c *converter) convert(f File) *Scenario {
 		c.fail("$", "the scenario has no duration", "add a line such as duration: 24h")
 	}
 	cfg.Duration = c.duration("$.duration", f.Duration, cfg.Duration)
-	if f.Speed != 0 {
-		cfg.Speed = f.Speed
-	}
+	set(&cfg.Speed, f.Speed)
 	cfg.Seed = f.Seed
 
 	cl := f.Cluster
-	if cl.VMs != 0 {
-		cfg.VMs = cl.VMs
-	}
+	set(&cfg.VMs, cl.VMs)
 	cfg.CPUVMs, cfg.APIRate, cfg.APIBurst, cfg.ClientAPIRate = cl.CPUVMs, cl.APIRate, cl.APIBurst, cl.ClientAPIRate
 	cfg.Clone.Mean = c.duration("$.cluster.clone_time", cl.CloneTime, cfg.Clone.Mean)
 	cfg.Clone.Spread = c.duration("$.cluster.clone_spread", cl.CloneSpread, cfg.Clone.Spread)
@@ -426,9 +433,7 @@ func (c *converter) convert(f File) *Scenario {
 	cfg.RejectTime = c.duration("$.cluster.reject_time", cl.RejectTime, cfg.RejectTime)
 
 	w := f.Workload
-	if w.ArrivalRate != 0 {
-		cfg.ArrivalsPerMinute = w.ArrivalRate
-	}
+	set(&cfg.ArrivalsPerMinute, w.ArrivalRate)
 	cfg.MaxJobs = w.MaxJobs
 	cfg.Build.Mean = c.duration("$.workload.build_time", w.BuildTime, cfg.Build.Mean)
 	cfg.Build.Spread = c.duration("$.workload.build_spread", w.BuildSpread, cfg.Build.Spread)
@@ -449,44 +454,26 @@ func (c *converter) convert(f File) *Scenario {
 	}
 
 	wk := f.Workers
-	if wk.Build != 0 {
-		cfg.BuildWorkers = wk.Build
-	}
-	if wk.Run != 0 {
-		cfg.RunWorkers = wk.Run
-	}
-	if wk.QueueSize != 0 {
-		cfg.QueueSize = wk.QueueSize
-	}
+	set(&cfg.BuildWorkers, wk.Build)
+	set(&cfg.RunWorkers, wk.Run)
+	set(&cfg.QueueSize, wk.QueueSize)
 	cfg.StartTimeout = c.duration("$.workers.start_timeout", wk.StartTimeout, cfg.StartTimeout)
 	cfg.MaxAttempts, cfg.WorkerDeletesVMs, cfg.DeleteFailedVMs = wk.MaxAttempts, wk.DeletesVMs, wk.DeleteFailedVMs
 	cfg.StallTimeout = c.duration("$.workers.stall_timeout", wk.StallTimeout, cfg.StallTimeout)
 
 	j := f.Janitor
 	cfg.CleanupEvery = c.duration("$.janitor.every", j.Every, cfg.CleanupEvery)
-	if j.Rate != nil {
-		cfg.CleanupRate = *j.Rate
-	}
+	set(&cfg.CleanupRate, j.Rate)
 	cfg.CleanupCutoff = c.duration("$.janitor.cutoff", j.Cutoff, cfg.CleanupCutoff)
-	if j.Workers != 0 {
-		cfg.CleanupWorkers = j.Workers
-	}
+	set(&cfg.CleanupWorkers, j.Workers)
 	cfg.CleanupConcurrency = j.Concurrency
-	if j.ReportStale != nil {
-		cfg.ReportStale = *j.ReportStale
-	}
+	set(&cfg.ReportStale, j.ReportStale)
 
 	// Each alert key given replaces the default's; the others keep it.
 	a := f.Alerts
-	if a.VMCountMin != nil {
-		cfg.Alerts.VMCountMin = *a.VMCountMin
-	}
-	if a.VMCountMax != nil {
-		cfg.Alerts.VMCountMax = *a.VMCountMax
-	}
-	if a.RequeueRateMax != nil {
-		cfg.Alerts.RequeueRateMax = *a.RequeueRateMax
-	}
+	set(&cfg.Alerts.VMCountMin, a.VMCountMin)
+	set(&cfg.Alerts.VMCountMax, a.VMCountMax)
+	set(&cfg.Alerts.RequeueRateMax, a.RequeueRateMax)
 	cfg.Alerts.BacklogAgeMax = c.duration("$.alerts.backlog_age_max", a.BacklogAgeMax, cfg.Alerts.BacklogAgeMax)
 	cfg.Alerts.Window = c.duration("$.alerts.window", a.Window, cfg.Alerts.Window)
 	r := f.Reporting
@@ -539,27 +526,36 @@ func (c *converter) convert(f File) *Scenario {
 // paramPath is where in a scenario file a configuration parameter, named as
 // its flag, is set.
 func paramPath(param string) string {
-	paths := map[string]string{
-		"vms": "$.cluster.vms", "cpu-vms": "$.cluster.cpu_vms", "api-rate": "$.cluster.api_rate",
-		"api-burst": "$.cluster.api_burst", "client-api-rate": "$.cluster.client_api_rate",
-		"speed": "$.speed", "duration": "$.duration", "arrival-rate": "$.workload.arrival_rate",
-		"max-jobs": "$.workload.max_jobs", "queues": "$.workload.queues", "traffic": "$.workload.traffic",
-		"build-workers": "$.workers.build", "run-workers": "$.workers.run", "queue-size": "$.workers.queue_size",
-		"max-attempts": "$.workers.max_attempts", "cleanup-workers": "$.janitor.workers",
-		"cleanup-concurrency": "$.janitor.concurrency", "cleanup-rate": "$.janitor.rate",
-		"cleanup-every": "$.janitor.every", "cleanup-cutoff": "$.janitor.cutoff", "alerts": "$.alerts",
-		"status-every": "$.reporting.status_every", "sample-every": "$.reporting.sample_every",
-		"drained": "$.reporting.drained", "timeline": "$.timeline", "stall-timeout": "$.workers.stall_timeout",
-		"reject-time": "$.cluster.reject_time", "clone-time": "$.cluster.clone_time", "clone-spread": "$.cluster.clone_spread",
-		"boot-time": "$.cluster.boot_time", "boot-spread": "$.cluster.boot_spread", "destroy-time": "$.cluster.destroy_time",
-		"destroy-spread": "$.cluster.destroy_spread", "build-time": "$.workload.build_time",
-		"build-spread": "$.workload.build_spread", "build-timeout": "$.workload.build_timeout",
-		"start-timeout": "$.workers.start_timeout", "seed": "$.seed",
-	}
-	if p, ok := paths[param]; ok {
+	if p, ok := Key(param); ok {
 		return p
 	}
 	return "$"
+}
+
+// Key is the scenario key, as a YAML path such as $.cluster.vms, that sets
+// the configuration parameter named param (its flag's name, as in
+// pipeline.ParamError), if a scenario file can set it.
+func Key(param string) (string, bool) {
+	p, ok := paramKeys[param]
+	return p, ok
+}
+
+var paramKeys = map[string]string{
+	"vms": "$.cluster.vms", "cpu-vms": "$.cluster.cpu_vms", "api-rate": "$.cluster.api_rate",
+	"api-burst": "$.cluster.api_burst", "client-api-rate": "$.cluster.client_api_rate",
+	"speed": "$.speed", "duration": "$.duration", "arrival-rate": "$.workload.arrival_rate",
+	"max-jobs": "$.workload.max_jobs", "queues": "$.workload.queues", "traffic": "$.workload.traffic",
+	"build-workers": "$.workers.build", "run-workers": "$.workers.run", "queue-size": "$.workers.queue_size",
+	"max-attempts": "$.workers.max_attempts", "cleanup-workers": "$.janitor.workers",
+	"cleanup-concurrency": "$.janitor.concurrency", "cleanup-rate": "$.janitor.rate",
+	"cleanup-every": "$.janitor.every", "cleanup-cutoff": "$.janitor.cutoff", "alerts": "$.alerts",
+	"status-every": "$.reporting.status_every", "sample-every": "$.reporting.sample_every",
+	"drained": "$.reporting.drained", "timeline": "$.timeline", "stall-timeout": "$.workers.stall_timeout",
+	"reject-time": "$.cluster.reject_time", "clone-time": "$.cluster.clone_time", "clone-spread": "$.cluster.clone_spread",
+	"boot-time": "$.cluster.boot_time", "boot-spread": "$.cluster.boot_spread", "destroy-time": "$.cluster.destroy_time",
+	"destroy-spread": "$.cluster.destroy_spread", "build-time": "$.workload.build_time",
+	"build-spread": "$.workload.build_spread", "build-timeout": "$.workload.build_timeout",
+	"start-timeout": "$.workers.start_timeout", "seed": "$.seed",
 }
 
 // Marshal writes the scenario file back as YAML (without the comments of
