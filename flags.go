@@ -119,7 +119,7 @@ func newFlagSet(cfg *pipeline.Config, opt *options) *flag.FlagSet {
 	b.bool(&cfg.BreakCleanup, "break-cleanup", "break the janitor: its vSphere password is rotated and it can no longer log in, as on 2015-07-31")
 	b.duration(&cfg.BreakAt, "break-at", "model `time` at which -break-cleanup breaks the janitor")
 	b.duration(&cfg.Duration, "duration", "model `time` the run lasts")
-	b.float64(&cfg.Speed, "speed", "model seconds per wall-clock second")
+	fs.Var(&cfg.Speed, "speed", "how fast model time runs: model seconds per wall-clock second, or max for as fast as the machine allows (same results either way)")
 	b.uint64(&cfg.Seed, "seed", "random `seed`; 0 picks one, and the seed in use is printed")
 	b.float64(&cfg.ArrivalsPerMinute, "arrival-rate", "mean job arrivals per model minute (Poisson)")
 	b.int64(&cfg.MaxJobs, "max-jobs", "stop arrivals after this many `jobs`, and end the run when all are finished; 0 for no limit")
@@ -191,7 +191,7 @@ func explain(fs *flag.FlagSet, err error) error {
 	if f == nil {
 		return err
 	}
-	want := "see 'vmstorm -h'"
+	var want string
 	switch f.Value.(flag.Getter).Get().(type) {
 	case time.Duration:
 		want = "want a Go duration such as 90s, 10m or 4h"
@@ -201,6 +201,8 @@ func explain(fs *flag.FlagSet, err error) error {
 		want = "want a number"
 	case bool:
 		want = "want true or false"
+	default:
+		return err // a value of the model's own type says what it wants
 	}
 	// The flag package's own reason ("parse error") says less than ours.
 	if i := strings.LastIndex(msg, ": "); i > 0 {

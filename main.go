@@ -135,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		observers = append(observers, series)
 	}
 	if opt.metricsAddr != "" {
-		exporter := metrics.NewExporter(cfg.Speed)
+		exporter := metrics.NewExporter(float64(cfg.Speed))
 		server, err := metrics.Serve(context.Background(), opt.metricsAddr, exporter)
 		if err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,12 +21,19 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runModel runs cfg to its end inside the caller's synctest bubble, where
-// hours of model time pass in milliseconds.
+// runModel runs cfg to its end on a Serial kernel, unpaced: hours of model
+// time pass in milliseconds, and a seed repeats its run exactly.
 func runModel(t *testing.T, ctx context.Context, cfg pipeline.Config) *pipeline.Summary {
 	t.Helper()
-	clock := sim.NewClock(cfg.Speed, cfg.Epoch)
-	s, err := pipeline.Run(ctx, cfg, clock, zap.NewNop())
+	cfg.Speed = pipeline.MaxSpeed
+	return runIn(t, ctx, cfg, sim.Serial)
+}
+
+// runIn runs cfg to its end on a kernel in mode (Wall must run inside a
+// synctest bubble).
+func runIn(t *testing.T, ctx context.Context, cfg pipeline.Config, mode sim.Mode) *pipeline.Summary {
+	t.Helper()
+	s, err := pipeline.Run(ctx, cfg, pipeline.NewKernel(cfg, mode), zap.NewNop())
 	require.NoError(t, err)
 	return s
 }
@@ -69,7 +77,7 @@ func meanInUse(series []pipeline.Sample, from time.Duration) float64 {
 }
 
 func TestHealthyClusterObeysLittlesLaw(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	{
 		cfg := pipeline.Default()
 		cfg.Seed = 7
 		cfg.Duration = 8 * time.Hour
@@ -98,7 +106,7 @@ func TestHealthyClusterObeysLittlesLaw(t *testing.T) {
 		// build timeout far out in the tail, so the mean barely moves.)
 		predictedW := cfg.PowerOn.Mean + cfg.Build.Mean + cfg.CleanupEvery/2 + cfg.Destroy.Mean
 		assert.InEpsilon(t, float64(predictedW), float64(W), 0.10, "W=%v, predicted %v", W, predictedW)
-	})
+	}
 }
 
 func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
@@ -113,7 +121,7 @@ func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			{
 				cfg := pipeline.Default()
 				cfg.Seed = 11
 				cfg.VMs, cfg.ArrivalsPerMinute = tt.vms, tt.perMinute
@@ -130,7 +138,7 @@ func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
 				// been cloned. Arrival times are Poisson, so the capacity-th
 				// arrival has a standard deviation of sqrt(capacity)/λ.
 				require.True(t, s.Filled, "the cluster fills")
-				sd := time.Duration(sqrt(float64(tt.vms)) / lambda)
+				sd := time.Duration(math.Sqrt(float64(tt.vms)) / lambda)
 				assert.InDelta(t, float64(fillPredicted), float64(s.FilledAt), float64(4*sd+2*cfg.Clone.Spread),
 					"filled at %v, predicted %v ± %v", s.FilledAt, fillPredicted, 4*sd)
 				assert.Equal(t, tt.vms, s.Cluster.InUse, "the cluster stays full")
@@ -167,21 +175,13 @@ func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
 				assert.Equal(t, s.Jobs.Requeues, s.Cluster.ByState[cluster.NeverBooted])
 				assert.Greater(t, s.Cluster.VMs, s.Cluster.Capacity, "the true VM count passes capacity")
 				assert.Zero(t, s.Janitor.Reported, "broken from the start, it never reported a count")
-			})
+			}
 		})
 	}
 }
 
-func sqrt(x float64) float64 {
-	r := x
-	for range 50 {
-		r = (r + x/r) / 2
-	}
-	return r
-}
-
 func TestJanitorKeepsReportingItsLastCountOnceBroken(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	{
 		cfg := pipeline.Default()
 		cfg.Seed = 3
 		cfg.BreakCleanup, cfg.BreakAt = true, 90*time.Minute
@@ -202,19 +202,15 @@ func TestJanitorKeepsReportingItsLastCountOnceBroken(t *testing.T) {
 		assert.Greater(t, s.Cluster.VMs, 2*atBreak, "while the true count grew far past it")
 		assert.Positive(t, s.Janitor.Passes)
 		assert.Positive(t, s.Janitor.FailedPasses)
-	})
+	}
 }
 
 func TestSameSeedSameRun(t *testing.T) {
 	run := func(seed uint64) *pipeline.Summary {
-		var s *pipeline.Summary
-		synctest.Test(t, func(t *testing.T) {
-			cfg := pipeline.Default()
-			cfg.Seed = seed
-			cfg.BreakCleanup, cfg.BreakAt = true, 20*time.Minute
-			s = runModel(t, t.Context(), cfg)
-		})
-		return s
+		cfg := pipeline.Default()
+		cfg.Seed = seed
+		cfg.BreakCleanup, cfg.BreakAt = true, 20*time.Minute
+		return runModel(t, t.Context(), cfg)
 	}
 	a, b, c := run(42), run(42), run(43)
 	assert.Equal(t, a.Series, b.Series, "same seed, same run")
@@ -224,7 +220,7 @@ func TestSameSeedSameRun(t *testing.T) {
 }
 
 func TestRunEndsWhenAllJobsFinish(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	{
 		cfg := pipeline.Default()
 		cfg.Seed = 5
 		cfg.MaxJobs = 300
@@ -235,9 +231,12 @@ func TestRunEndsWhenAllJobsFinish(t *testing.T) {
 		assert.Equal(t, int64(300), s.Jobs.Arrived)
 		assert.Equal(t, int64(300), s.Jobs.Completed)
 		assert.Less(t, s.Model, 48*time.Hour)
-	})
+	}
 }
 
+// TestCancelledRunAccountsForEveryJob cancels a paced run from outside,
+// as a signal does, in the middle of the storm: under synctest, whose fake
+// wall clock makes the moment exact.
 func TestCancelledRunAccountsForEveryJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := pipeline.Default()
@@ -246,8 +245,8 @@ func TestCancelledRunAccountsForEveryJob(t *testing.T) {
 		cfg.Duration = 10 * time.Hour
 		ctx, cancel := context.WithCancel(t.Context())
 		// Cancel at 40 model minutes, mid-storm, with jobs in every stage.
-		time.AfterFunc(time.Duration(float64(40*time.Minute)/cfg.Speed), cancel)
-		s := runModel(t, ctx, cfg)
+		time.AfterFunc(time.Duration(float64(40*time.Minute)/float64(cfg.Speed)), cancel)
+		s := runIn(t, ctx, cfg, sim.Serial)
 		requireInvariants(t, s)
 		assert.Contains(t, s.Ended, "interrupted")
 		assert.InDelta(t, float64(40*time.Minute), float64(s.Model), float64(time.Second))
@@ -256,37 +255,67 @@ func TestCancelledRunAccountsForEveryJob(t *testing.T) {
 	})
 }
 
-// TestStressManyWorkers runs thousands of workers on a small cluster at
-// full speed, with no fake clock, so that the race detector sees real
-// interleavings: contended admission, requeues, cleanup and completion. A
-// job gives up after a few failed starts, so that the never-booted VMs each
-// failure leaves (which the janitor lists on every pass) stay bounded.
+// TestStressManyWorkers runs thousands of workers on a small cluster in a
+// Parallel kernel, where model goroutines truly run at once, so that the
+// race detector sees real interleavings: contended admission, requeues,
+// cleanup and completion. A job gives up after a few failed starts, so that
+// the never-booted VMs each failure leaves (which the janitor lists on
+// every pass) stay bounded.
 func TestStressManyWorkers(t *testing.T) {
 	cfg := pipeline.Default()
 	cfg.Seed = 1
-	cfg.Speed = 1
+	cfg.Speed = pipeline.MaxSpeed
 	cfg.VMs = 100
-	cfg.MaxJobs = 20000
+	cfg.MaxJobs = 5000
 	cfg.MaxAttempts = 4
-	cfg.ArrivalsPerMinute = 1e6 // a job every ~60µs
+	cfg.ArrivalsPerMinute = 3e6 // a job every ~20µs: about 150 VMs wanted at once
 	cfg.BuildWorkers, cfg.RunWorkers, cfg.CleanupWorkers = 1000, 1000, 100
 	cfg.QueueSize = 16
 	cfg.Clone.Mean, cfg.Clone.Spread = time.Millisecond, time.Millisecond
 	cfg.PowerOn.Mean, cfg.PowerOn.Spread = 0, 0
 	cfg.Build.Mean, cfg.Build.Spread = 2*time.Millisecond, 2*time.Millisecond
 	cfg.Destroy.Mean, cfg.Destroy.Spread = 100*time.Microsecond, 0
-	cfg.RejectTime = 100 * time.Microsecond
+	cfg.RejectTime = cluster.MinCallTime
 	cfg.CleanupEvery, cfg.CleanupRate = 2*time.Millisecond, 0
 	cfg.StatusEvery, cfg.SampleEvery = 100*time.Millisecond, 10*time.Millisecond
 	cfg.Duration = 2 * time.Minute // a safety net: the run ends when all jobs are done
 
-	s, err := pipeline.Run(t.Context(), cfg, sim.NewClock(cfg.Speed, time.Time{}), zap.NewNop())
-	require.NoError(t, err)
+	s := runIn(t, t.Context(), cfg, sim.Parallel)
 	requireInvariants(t, s)
 	require.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
 	assert.Equal(t, cfg.MaxJobs, s.Jobs.Completed+s.Jobs.Failed)
 	assert.Positive(t, s.Jobs.Completed)
 	assert.Positive(t, s.Jobs.Requeues, "the small cluster was contended")
 	assert.Equal(t, cfg.VMs, s.Cluster.PeakInUse, "and full at times")
-	t.Logf("%d completed, %d failed, %d requeues, %v wall", s.Jobs.Completed, s.Jobs.Failed, s.Jobs.Requeues, s.Wall)
+	t.Logf("%d completed, %d failed, %d requeues, %d events", s.Jobs.Completed, s.Jobs.Failed, s.Jobs.Requeues, s.Clock.Events)
+}
+
+// TestKernelAgreesWithSynctest runs the same model twice: on the kernel's
+// own clock (Serial), and on the wall clock under testing/synctest's fake
+// one (Wall), where real timers and real goroutines decide the order of
+// events. Where the model has no two goroutines contending for one thing
+// at one instant, the two agree exactly.
+func TestKernelAgreesWithSynctest(t *testing.T) {
+	healthy := pipeline.Default()
+	healthy.Seed = 7
+	broken := healthy
+	broken.Seed, broken.BreakCleanup = 11, true
+	for _, tt := range []struct {
+		name string
+		cfg  pipeline.Config
+	}{{"healthy", healthy}, {"broken", broken}} {
+		t.Run(tt.name, func(t *testing.T) {
+			kernel := runModel(t, t.Context(), tt.cfg)
+			// At speed 1 a model duration is the same wall duration, with
+			// nothing lost to rounding.
+			cfg := tt.cfg
+			cfg.Speed = 1
+			var wall *pipeline.Summary
+			synctest.Test(t, func(t *testing.T) { wall = runIn(t, t.Context(), cfg, sim.Wall) })
+			assert.Equal(t, kernel.Jobs, wall.Jobs)
+			assert.Equal(t, kernel.Cluster, wall.Cluster)
+			assert.Equal(t, kernel.Waits, wall.Waits)
+			assert.Equal(t, kernel.Series, wall.Series)
+		})
+	}
 }

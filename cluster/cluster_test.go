@@ -314,7 +314,7 @@ func TestDestroyRacesPowerOn(t *testing.T) {
 			var g sim.Group
 			var destroyErr error
 			g.Go(ctx, func(ctx context.Context) { destroyErr = c.Destroy(ctx, vm) }) // reserved first: done at 1.5s
-			g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })       // reserved second: admission at 2s
+			g.Go(ctx, func(ctx context.Context) { err = c.PowerOn(ctx, vm) })        // reserved second: admission at 2s
 			g.Wait(ctx)
 			require.NoError(t, destroyErr)
 			assert.ErrorIs(t, err, ErrDestroyed)

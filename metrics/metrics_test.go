@@ -169,7 +169,7 @@ func TestRunScrape(t *testing.T) {
 			cfg := pipeline.Default()
 			// 20 model minutes at 1200x: a second of wall time.
 			cfg.Speed, cfg.Duration, cfg.BreakCleanup, cfg.Seed = 1200, 20*time.Minute, true, seed
-			e := NewExporter(cfg.Speed)
+			e := NewExporter(float64(cfg.Speed))
 			srv := serve(t, e)
 
 			var (
@@ -218,7 +218,7 @@ func TestRunScrape(t *testing.T) {
 			assert.Equal(t, float64(summary.Jobs.Completed), got[`vmstorm_jobs_total{outcome="completed"}`])
 			assert.Equal(t, float64(summary.Jobs.Failed), got[`vmstorm_jobs_total{outcome="failed"}`])
 			assert.Positive(t, got["vmstorm_requeues_total"], "the broken cluster storms within 20 minutes")
-			assert.Equal(t, cfg.Speed, end["vmstorm_model_speed"].GetMetric()[0].GetGauge().GetValue())
+			assert.Equal(t, float64(cfg.Speed), end["vmstorm_model_speed"].GetMetric()[0].GetGauge().GetValue())
 
 			// The timeline: each event's count and last time, as applied.
 			require.NotEmpty(t, summary.Marks, "a broken run rotates the janitor's password")

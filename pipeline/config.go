@@ -3,10 +3,16 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
+	"vmstorm/internal/sim"
 )
 
 // Config is everything a run needs. Parameter names in errors are the
@@ -18,7 +24,7 @@ type Config struct {
 	BreakAt      time.Duration // ... at this model time
 
 	Duration time.Duration // model time the run lasts
-	Speed    float64       // model seconds per wall second
+	Speed    Speed         // how fast model time runs
 	Seed     uint64
 	Epoch    time.Time // calendar time of model time zero; zero for none
 
@@ -80,6 +86,70 @@ type Config struct {
 	Timeline incident.Timeline
 	// Name is the scenario the run replays, if any.
 	Name string
+}
+
+// Speed is how fast model time runs: model seconds per wall second, or
+// MaxSpeed, as fast as the machine allows. As a flag and in a scenario file
+// it is "max" or a number.
+type Speed float64
+
+// MaxSpeed runs a model unpaced (sim.Max).
+const MaxSpeed Speed = sim.Max
+
+// The paced speeds there are, in model seconds per wall second.
+const (
+	minSpeed = 1e-3
+	maxSpeed = 1e7
+)
+
+func (s Speed) String() string {
+	if s == MaxSpeed {
+		return "max"
+	}
+	return strconv.FormatFloat(float64(s), 'g', -1, 64)
+}
+
+// Set reads "max" or a number, for the flag package.
+func (s *Speed) Set(v string) error {
+	if strings.TrimSpace(v) == "max" {
+		*s = MaxSpeed
+		return nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f == 0 {
+		return errSpeed
+	}
+	*s = Speed(f)
+	return s.check()
+}
+
+// Get is the value, for the flag package.
+func (s *Speed) Get() any { return *s }
+
+var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", minSpeed, maxSpeed)
+
+func (s Speed) check() error {
+	if s == MaxSpeed || (s >= minSpeed && s <= maxSpeed) {
+		return nil
+	}
+	return errSpeed
+}
+
+// MarshalYAML writes "max" or the number.
+func (s Speed) MarshalYAML() (any, error) {
+	if s == MaxSpeed {
+		return "max", nil
+	}
+	return float64(s), nil
+}
+
+// UnmarshalYAML reads "max" or a number; a mistake names its place.
+func (s *Speed) UnmarshalYAML(node ast.Node) error {
+	v := strings.Trim(strings.TrimSpace(node.String()), `"'`)
+	if err := s.Set(v); err != nil {
+		return &yaml.SyntaxError{Message: fmt.Sprintf("speed %s: %v", v, err), Token: node.GetToken()}
+	}
+	return nil
 }
 
 // Queue is one job queue.
@@ -238,7 +308,6 @@ func (c Config) Validate() error {
 		min, max float64
 		want     string
 	}{
-		{"speed", c.Speed, 1e-3, 1e7, "model seconds per wall second, from 0.001 to 10000000 (e.g. 60)"},
 		{"arrival-rate", c.ArrivalsPerMinute, 1e-6, 1e7, "jobs per model minute, above 0 (e.g. 12)"},
 		{"cleanup-rate", c.CleanupRate, 0, 1e7, "VMs per model second, 0 (no limit) or more (e.g. 5)"},
 	}
@@ -247,6 +316,9 @@ func (c Config) Validate() error {
 		if !(p.v >= p.min && p.v <= p.max) {
 			return &ParamError{p.name, fmt.Sprint(p.v), p.want}
 		}
+	}
+	if err := c.Speed.check(); err != nil {
+		return &ParamError{"speed", c.Speed.String(), err.Error()}
 	}
 	durations := []struct {
 		name string

@@ -34,7 +34,7 @@ var (
 // cfg.Speed (sim.Max for none), on cfg.Epoch's calendar, ending at
 // cfg.Duration.
 func NewKernel(cfg Config, mode sim.Mode) *sim.Kernel {
-	return sim.New(sim.Options{Mode: mode, Speed: cfg.Speed, Epoch: cfg.Epoch, Horizon: cfg.Duration})
+	return sim.New(sim.Options{Mode: mode, Speed: float64(cfg.Speed), Epoch: cfg.Epoch, Horizon: cfg.Duration})
 }
 
 // Run runs the model described by cfg in kernel k (made by NewKernel)
@@ -186,7 +186,7 @@ func (c Config) fields() []zap.Field {
 		zap.Bool("break_cleanup", c.BreakCleanup),
 		zap.Duration("break_at", c.BreakAt),
 		zap.Duration("duration", c.Duration),
-		zap.Float64("speed", c.Speed),
+		zap.Stringer("speed", c.Speed),
 		zap.Float64("arrival_rate_per_min", c.ArrivalsPerMinute),
 		zap.Int64("max_jobs", c.MaxJobs),
 		zap.Int("build_workers", c.BuildWorkers),

@@ -140,7 +140,7 @@ var badFiles = []badFile{
 	{name: "vms: many", from: "  vms: 300\n", to: "  vms: many\n",
 		line: 8, col: 8, msg: []string{"cannot unmarshal string", "int64"}},
 	{name: "speed: fast", from: "speed: 600\n", to: "speed: fast\n",
-		line: 5, col: 8, msg: []string{"cannot unmarshal string", "float64"}},
+		line: 5, col: 8, msg: []string{"speed fast", "want max, or model seconds per wall second"}},
 	{name: "a list where a map is expected", from: "workers:\n  build: 10\n  run: 50\n", to: "workers: [10, 50]\n",
 		line: 21, col: 10, msg: []string{"sequence", "mapping"}},
 	{name: "a map where a list is expected",
@@ -201,7 +201,7 @@ var badFiles = []badFile{
 
 	// Out-of-range parameters, caught by Config.Validate.
 	{name: "speed: -1", from: "speed: 600\n", to: "speed: -1\n",
-		line: 5, col: 8, msg: []string{"speed -1", "want model seconds per wall second"}},
+		line: 5, col: 8, msg: []string{"speed -1", "want max, or model seconds per wall second"}},
 	{name: "vms: -1", from: "  vms: 300\n", to: "  vms: -1\n",
 		line: 8, col: 8, msg: []string{"vms -1", "an integer from 1"}},
 	{name: "janitor every: 0s", from: "  every: 1m\n", to: "  every: 0s\n",

@@ -286,7 +286,7 @@ func TestExplicitZeroIsKept(t *testing.T) {
 		{key: "workers.queue_size", read: configOf["workers.queue_size"], want: 0},
 		{key: "janitor.rate", read: configOf["janitor.rate"], want: 0.0},
 		{key: "cluster.vms", err: "vms 0: want an integer from 1 to"},
-		{key: "speed", err: "speed 0: want model seconds per wall second"},
+		{key: "speed", err: "speed 0: want max, or model seconds per wall second"},
 		{key: "workload.arrival_rate", err: "arrival-rate 0: want jobs per model minute, above 0"},
 		{key: "workers.build", err: "build-workers 0: want an integer from 1"},
 		{key: "workers.run", err: "run-workers 0: want an integer from 1"},

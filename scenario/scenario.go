@@ -28,20 +28,20 @@ import (
 // that a bad one is reported where it stands; see docs/scenarios.md for
 // every key.
 type File struct {
-	Name        string    `yaml:"name"`
-	Description string    `yaml:"description"`
-	Epoch       string    `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
-	Duration    string    `yaml:"duration"`
-	Speed       *float64  `yaml:"speed,omitempty"`
-	Seed        uint64    `yaml:"seed,omitempty"`
-	Cluster     Cluster   `yaml:"cluster"`
-	Workload    Workload  `yaml:"workload"`
-	Workers     Workers   `yaml:"workers"`
-	Janitor     Janitor   `yaml:"janitor"`
-	Alerts      Alerts    `yaml:"alerts,omitempty"`
-	Reporting   Reporting `yaml:"reporting,omitempty"`
-	Timeline    []Entry   `yaml:"timeline,omitempty"`
-	Checks      []Check   `yaml:"checks,omitempty"`
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	Epoch       string          `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
+	Duration    string          `yaml:"duration"`
+	Speed       *pipeline.Speed `yaml:"speed,omitempty"`
+	Seed        uint64          `yaml:"seed,omitempty"`
+	Cluster     Cluster         `yaml:"cluster"`
+	Workload    Workload        `yaml:"workload"`
+	Workers     Workers         `yaml:"workers"`
+	Janitor     Janitor         `yaml:"janitor"`
+	Alerts      Alerts          `yaml:"alerts,omitempty"`
+	Reporting   Reporting       `yaml:"reporting,omitempty"`
+	Timeline    []Entry         `yaml:"timeline,omitempty"`
+	Checks      []Check         `yaml:"checks,omitempty"`
 }
 
 // Cluster is the cluster's size and the latencies of its calls.

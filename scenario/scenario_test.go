@@ -3,7 +3,6 @@ package scenario
 import (
 	"bytes"
 	"testing"
-	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,17 +15,14 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// replay runs a scenario to its end under testing/synctest, where days of
-// model time pass in a second or two.
+// replay runs a scenario to its end on a Serial kernel, unpaced: days of
+// model time pass in a fraction of a second, the same for one seed.
 func replay(t *testing.T, s *Scenario) *pipeline.Summary {
 	t.Helper()
-	var sum *pipeline.Summary
-	synctest.Test(t, func(t *testing.T) {
-		clock := sim.NewClock(s.Config.Speed, s.Config.Epoch)
-		var err error
-		sum, err = pipeline.Run(t.Context(), s.Config, clock, zap.NewNop())
-		require.NoError(t, err)
-	})
+	cfg := s.Config
+	cfg.Speed = pipeline.MaxSpeed
+	sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+	require.NoError(t, err)
 	return sum
 }
 
