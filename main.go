@@ -37,6 +37,9 @@ const (
 	exitOK       = 0
 	exitFailed   = 1
 	exitBadInput = 2
+	// exitChecksFailed: the run ended, but a faithfulness check of its
+	// scenario (or a calibration) did not hold.
+	exitChecksFailed = 3
 )
 
 func main() {
@@ -156,7 +159,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if view != nil {
 		_ = view.Close() // the status area stays above the summary
 	}
-	failed := runErr != nil
+	failed, checksFailed := runErr != nil, false
 	if series != nil {
 		if err := series.Close(); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)
@@ -169,16 +172,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vmstorm: writing the summary: %v\n", err)
 			return exitFailed
 		}
+		var results []scenario.Result
 		if sc != nil {
-			if err := scenario.FormatResults(stdout, sc.File.Name, sc.Evaluate(summary)); err != nil {
+			results = sc.Evaluate(summary)
+			if err := scenario.FormatResults(stdout, sc.File.Name, results); err != nil {
 				failed = true
 			}
 			if err := sc.Cut.FormatChecks(stdout, sc.File.Name); err != nil {
 				failed = true
 			}
+			if checksFailed = !scenario.Hold(results); checksFailed {
+				failing := 0
+				for _, r := range results {
+					if !r.OK {
+						failing++
+					}
+				}
+				fmt.Fprintf(stderr, "vmstorm: %d of the %d checks and calibrations of %s did not hold\n", failing, len(results), sc.File.Name)
+			}
 		}
 		if opt.report != "" {
-			if err := report.WriteFile(opt.report, summary); err != nil {
+			if err := report.WriteFile(opt.report, summary, report.WithChecks(reportChecks(results))); err != nil {
 				fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
 				failed = true
 			}
@@ -194,7 +208,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if failed {
 		return exitFailed
 	}
+	if checksFailed {
+		return exitChecksFailed
+	}
 	return exitOK
+}
+
+// reportChecks hands the scenario's checks, done, to the report as plain
+// data.
+func reportChecks(results []scenario.Result) []report.Check {
+	out := make([]report.Check, len(results))
+	for i, r := range results {
+		out[i] = report.Check{Name: r.Check.Name, Causes: r.Check.Causes, Calibration: r.Check.Calibration,
+			Model: r.Model, Want: r.Want, OK: r.OK}
+	}
+	return out
 }
 
 // catchSignals cancels ctx, with the signal as its cause, on SIGINT or

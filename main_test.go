@@ -33,8 +33,9 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 		{[]string{"-vms", "0"}, "-vms 0: want an integer from 1 to"},
 		{[]string{"-vms", "-5"}, "-vms -5: want an integer"},
 		{[]string{"-vms", "many"}, `invalid value "many" for flag -vms: want a whole number`},
-		{[]string{"-speed", "0"}, "-speed 0: want model seconds per wall second"},
-		{[]string{"-speed", "NaN"}, "-speed NaN: want"},
+		{[]string{"-speed", "0"}, `invalid value "0" for flag -speed: want max, or model seconds per wall second`},
+		{[]string{"-speed", "NaN"}, `invalid value "NaN" for flag -speed: want max`},
+		{[]string{"-speed", "maximum"}, `invalid value "maximum" for flag -speed: want max`},
 		{[]string{"-arrival-rate", "-1"}, "-arrival-rate -1: want jobs per model minute, above 0"},
 		{[]string{"-cleanup-rate", "-1"}, "-cleanup-rate -1: want VMs per model second"},
 		{[]string{"-duration", "10"}, `invalid value "10" for flag -duration: want a Go duration such as 90s`},
@@ -133,19 +134,37 @@ func TestBinaryHelpExitsZero(t *testing.T) {
 // status follows the convention.
 func TestSignalStopsRunCleanly(t *testing.T) {
 	bin := buildBinary(t)
+	// A scenario whose check cannot hold: the signal's status still wins
+	// over the checks' (3).
+	failing := filepath.Join(t.TempDir(), "failing.yaml")
+	require.NoError(t, os.WriteFile(failing, []byte(`name: failing
+duration: 100h
+speed: 600
+timeline:
+  - at: 10m
+    action: rotate_cleanup_password
+checks:
+  - name: a million VMs
+    causes: [janitor_broken]
+    metric: vms_true
+    stat: max
+    min: 1000000
+`), 0o644))
 	tests := []struct {
 		sig  syscall.Signal
 		code int
 		name string
+		of   string
+		args []string
 	}{
-		{syscall.SIGINT, 130, "interrupt"},
-		{syscall.SIGTERM, 143, "terminated"},
+		{syscall.SIGINT, 130, "interrupt", "a run", []string{"-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600"}},
+		{syscall.SIGTERM, 143, "terminated", "a run", []string{"-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600"}},
+		{syscall.SIGINT, 130, "interrupt", "a scenario whose check fails", []string{"-scenario", failing}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.name+" of "+tt.of, func(t *testing.T) {
 			logFile := filepath.Join(t.TempDir(), "events.jsonl")
-			cmd := exec.Command(bin, "-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600",
-				"-status-every", "1m", "-log-file", logFile)
+			cmd := exec.Command(bin, append(tt.args, "-status-every", "1m", "-log-file", logFile)...)
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout
 			stderr, err := cmd.StderrPipe()
@@ -188,7 +207,7 @@ func TestFlagsGivenOverrideTheScenario(t *testing.T) {
 	cfg, _, sc, err := parseFlags([]string{"-scenario", "travis-2015-osx", "-speed", "500", "-cpu-vms", "300"}, io.Discard)
 	require.NoError(t, err)
 	require.NotNil(t, sc)
-	assert.Equal(t, 500.0, cfg.Speed, "a flag given overrides the scenario")
+	assert.Equal(t, pipeline.Speed(500), cfg.Speed, "a flag given overrides the scenario")
 	assert.Equal(t, int64(300), cfg.CPUVMs)
 	assert.Equal(t, sc.Config.VMs, cfg.VMs, "a flag not given keeps the scenario's value")
 	assert.Equal(t, sc.Config.Epoch, cfg.Epoch)
@@ -236,10 +255,20 @@ func TestScenarioRunPrintsItsChecks(t *testing.T) {
 	csv := filepath.Join(t.TempDir(), "series.csv")
 	var out, errOut bytes.Buffer
 	code := run([]string{"-scenario", "travis-2018-gce", "-speed", "100000", "-quiet", "-series", csv}, &out, &errOut)
-	require.Equal(t, exitOK, code, errOut.String())
-	assert.Empty(t, errOut.String(), "-quiet prints the summary alone")
 	assert.Contains(t, out.String(), "vmstorm summary")
 	assert.Contains(t, out.String(), "FAITHFULNESS (travis-2018-gce)")
+	assert.Contains(t, out.String(), "CALIBRATIONS (travis-2018-gce")
+	// On the wall clock at this speed the replay is too coarse for every
+	// check to hold each time (the scenario tests replay it faithfully
+	// under synctest); the status says whether they did.
+	if strings.Contains(out.String(), "  FAIL ") {
+		require.Equal(t, exitChecksFailed, code, errOut.String())
+		assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "-quiet prints the summary, and one line on the checks")
+		assert.Contains(t, errOut.String(), "did not hold")
+	} else {
+		require.Equal(t, exitOK, code, errOut.String())
+		assert.Empty(t, errOut.String(), "-quiet prints the summary alone")
+	}
 	data, err := os.ReadFile(csv)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
@@ -282,6 +311,8 @@ func flagValues(t *testing.T, f *flag.Flag) (file, given string) {
 		return "0.25", "0.5"
 	case bool:
 		return "", "true"
+	case pipeline.Speed:
+		return "max", "0.5"
 	default:
 		t.Fatalf("-%s is a %T: give flagValues values of that type", f.Name, v)
 		return "", ""
@@ -403,25 +434,30 @@ timeline:
 checks:
   - name: a phase
     phase_seen: healthy
+    calibration: true
   - name: a window to 1h
     metric: backlog
     stat: max
     to: 1h
     max: 1000
+    calibration: true
   - name: a point at 3h
     metric: backlog
     stat: at
     at: 3h
     max: 1000
+    calibration: true
   - name: an alert by 2h30m
     detected:
       not_before: 1h
       by: 2h30m
+    calibration: true
   - name: a point at the end
     metric: backlog
     stat: at
     at: end
     max: 1000
+    calibration: true
 `
 
 // TestShorterDurationCutsTheScenario: a -duration shorter than the
@@ -521,8 +557,8 @@ vmstorm:   left out: traffic burst x3 for 30m at 2015-07-31T02:30:00Z
 vmstorm:   not evaluated: check "a point at 3h": after the end of the run
 vmstorm:   not evaluated: check "an alert by 2h30m": after the end of the run
 `, errOut.String())
-	assert.Contains(t, out.String(), "FAITHFULNESS (cut)")
-	assert.Contains(t, out.String(), "of 3 checks hold")
+	assert.Contains(t, out.String(), "CALIBRATIONS (cut")
+	assert.Contains(t, out.String(), "3 of 3 calibrations hold")
 	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --   a point at 3h\n  --   an alert by 2h30m\n")
 }
 
@@ -547,6 +583,83 @@ func TestFlagsAreValidatedOnTheScenario(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// TestScenarioChecksSetTheExitStatus: a scenario run whose checks all hold
+// exits 0; one with a check or a calibration that does not hold exits 3,
+// after printing every check, and says so in one line.
+func TestScenarioChecksSetTheExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs scenarios on the wall clock")
+	}
+	// Ten model minutes of a small cluster, at a speed that takes a few
+	// milliseconds. Its bounds hold (or fail) by a wide margin, whatever
+	// the wall clock's jitter.
+	const base = `name: short
+duration: 10m
+speed: 100000
+seed: 7
+cluster:
+  vms: 50
+workload:
+  arrival_rate: 30
+  build_time: 2m
+workers:
+  build: 10
+  run: 50
+timeline:
+  - at: 1m
+    action: rotate_cleanup_password
+checks:
+`
+	const holds = `  - name: jobs arrive
+    calibration: true
+    metric: arrived
+    stat: delta
+    min: 1
+  - name: the broken janitor leaks VMs
+    causes: [janitor_broken]
+    metric: vms_true
+    stat: max
+    min: 1
+`
+	tests := []struct {
+		name   string
+		checks string
+		want   int
+	}{
+		{"every check holds", holds, exitOK},
+		{"a check fails", holds + `  - name: a million VMs
+    causes: [janitor_broken]
+    metric: vms_true
+    stat: max
+    min: 1000000
+`, exitChecksFailed},
+		{"a calibration fails", holds + `  - name: no job arrives
+    calibration: true
+    metric: arrived
+    stat: delta
+    max: 0
+`, exitChecksFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "short.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(base+tt.checks), 0o644))
+			var out, errOut bytes.Buffer
+			code := run([]string{"-scenario", path, "-quiet"}, &out, &errOut)
+			assert.Equal(t, tt.want, code, "stderr: %s", errOut.String())
+			assert.Contains(t, out.String(), "FAITHFULNESS (short)", "the checks are printed either way")
+			assert.Contains(t, out.String(), "CALIBRATIONS (short")
+			if tt.want == exitOK {
+				assert.Empty(t, errOut.String())
+				assert.NotContains(t, out.String(), "FAIL")
+				return
+			}
+			assert.Contains(t, out.String(), "  FAIL ")
+			assert.Equal(t, "vmstorm: 1 of the 3 checks and calibrations of short did not hold\n", errOut.String())
 		})
 	}
 }

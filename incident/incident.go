@@ -7,6 +7,7 @@ package incident
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,7 +52,14 @@ type Event struct {
 // Action describes one kind of timeline entry.
 type Action struct {
 	Name string
-	Doc  string
+	// Doc says what the action does, as a template: each argument's
+	// placeholder ({queue}, {rate}, {vms}, {max_builds}, {fraction}) stands
+	// where Describe puts the event's value.
+	Doc string
+	// DocIfZero, if set, is the template Describe uses instead when the
+	// action's number (its rate, vms, max_builds or fraction) is 0, which
+	// often means "no limit".
+	DocIfZero string
 	// Uses names the arguments the action takes, all of them required.
 	Uses []string
 	// Fault: the action injects a fault (rather than being an operator's
@@ -71,32 +79,106 @@ func f64(p *float64) float64 { return *p }
 // Actions is the catalogue of timeline actions, in the order a person
 // reads them.
 var Actions = []Action{
-	{"rotate_cleanup_password", "the vSphere account's password is rotated; the janitor keeps the old one and can no longer log in", nil, true,
+	{"rotate_cleanup_password", "the vSphere account's password is rotated; the janitor keeps the old one and can no longer log in", "", nil, true,
 		func(c Controls, _ Args) error { c.RotateCleanupPassword(); return nil }},
-	{"fix_cleanup_credentials", "the janitor's configuration gets the current password (it reads it when it restarts)", nil, false,
+	{"fix_cleanup_credentials", "the janitor's configuration gets the current password (it reads it when it restarts)", "", nil, false,
 		func(c Controls, _ Args) error { c.FixCleanupCredentials(); return nil }},
-	{"restart_janitor", "the janitor restarts: it rereads its configuration and makes a pass at once", nil, false,
+	{"restart_janitor", "the janitor restarts: it rereads its configuration and makes a pass at once", "", nil, false,
 		func(c Controls, _ Args) error { c.RestartJanitor(); return nil }},
-	{"aggressive_cleanup", "the janitor destroys every VM, new build VMs included, at rate VMs per second", []string{"rate"}, false,
+	{"aggressive_cleanup", "the janitor destroys every VM, new build VMs included, at {rate} VMs per second",
+		"the janitor destroys every VM, new build VMs included, as fast as it can", []string{"rate"}, false,
 		func(c Controls, a Args) error { c.SetAggressiveCleanup(true, f64(a.Rate)); return nil }},
-	{"normal_cleanup", "the janitor goes back to its normal rules and rate", nil, false,
+	{"normal_cleanup", "the janitor goes back to its normal rules and rate", "", nil, false,
 		func(c Controls, _ Args) error { c.SetAggressiveCleanup(false, 0); return nil }},
-	{"pause_builds", "the queue's jobs are no longer started (builds already started go on)", []string{"queue"}, false,
+	{"pause_builds", "the jobs of {queue} are no longer started (builds already started go on)", "", []string{"queue"}, false,
 		func(c Controls, a Args) error { return c.SetPaused(a.Queue, true) }},
-	{"resume_builds", "the queue's jobs are started again", []string{"queue"}, false,
+	{"resume_builds", "the jobs of {queue} are started again", "", []string{"queue"}, false,
 		func(c Controls, a Args) error { return c.SetPaused(a.Queue, false) }},
-	{"set_max_builds", "the queue runs at most max_builds builds at once (0: no limit): lowers or raises the build rate", []string{"queue", "max_builds"}, false,
+	{"set_max_builds", "{queue} runs at most {max_builds} builds at once: the build rate changes",
+		"{queue} runs with no limit of builds at once", []string{"queue", "max_builds"}, false,
 		func(c Controls, a Args) error { return c.SetMaxBuilds(a.Queue, *a.MaxBuilds) }},
-	{"set_cpu_capacity", "the reservation configuration changes: the cluster can run vms VMs at once (0: no CPU ceiling)", []string{"vms"}, false,
+	{"set_cpu_capacity", "the reservation configuration changes: the cluster can run {vms} VMs at once",
+		"the reservation configuration changes: no CPU ceiling any more", []string{"vms"}, false,
 		func(c Controls, a Args) error { c.SetCPUCapacity(*a.VMs); return nil }},
-	{"crash_workers", "a fraction of the Run workers crash: their builds' VMs are orphaned and the jobs requeued", []string{"fraction"}, true,
+	{"crash_workers", "{fraction} of the Run workers crash: their builds' VMs are orphaned and the jobs requeued", "", []string{"fraction"}, true,
 		func(c Controls, a Args) error { c.CrashWorkers(f64(a.Fraction)); return nil }},
-	{"restart_workers", "the crashed workers are restarted", nil, false,
+	{"restart_workers", "the crashed workers are restarted", "", nil, false,
 		func(c Controls, _ Args) error { c.RestartWorkers(); return nil }},
-	{"set_api_rate_limit", "the clients' own limit on cloud API calls becomes rate calls per second (0: none)", []string{"rate"}, false,
+	{"set_api_rate_limit", "the clients' own limit on cloud API calls becomes {rate} calls per second",
+		"the clients' own limit on cloud API calls is lifted", []string{"rate"}, false,
 		func(c Controls, a Args) error { c.SetClientAPIRate(f64(a.Rate)); return nil }},
-	{"set_stall_chance", "a booted VM stalls (its build never makes progress) with this chance", []string{"fraction"}, true,
+	{"set_stall_chance", "a booted VM stalls (its build never makes progress) with a chance of {fraction}",
+		"booted VMs no longer stall", []string{"fraction"}, true,
 		func(c Controls, a Args) error { c.SetStallChance(f64(a.Fraction)); return nil }},
+}
+
+// Describe is the action's Doc with its placeholders filled from args (or
+// DocIfZero, when its number is 0): a queue as "queue com" or "every
+// queue", a fraction as a percentage. A placeholder whose argument is
+// missing stays as it is.
+func (a Action) Describe(args Args) string {
+	doc := a.Doc
+	if n, ok := args.number(); ok && n == 0 && a.DocIfZero != "" {
+		doc = a.DocIfZero
+	}
+	var pairs []string
+	if q := args.Queue; q != "" {
+		name := "queue " + q
+		if q == "all" {
+			name = "every queue"
+		}
+		pairs = append(pairs, "{queue}", name)
+	}
+	if args.Rate != nil {
+		pairs = append(pairs, "{rate}", strconv.FormatFloat(*args.Rate, 'g', -1, 64))
+	}
+	if args.VMs != nil {
+		pairs = append(pairs, "{vms}", strconv.FormatInt(*args.VMs, 10))
+	}
+	if args.MaxBuilds != nil {
+		pairs = append(pairs, "{max_builds}", strconv.FormatInt(*args.MaxBuilds, 10))
+	}
+	if args.Fraction != nil {
+		pairs = append(pairs, "{fraction}", fmt.Sprintf("%.4g%%", *args.Fraction*100))
+	}
+	return strings.NewReplacer(pairs...).Replace(doc)
+}
+
+// number is the event's one numeric argument, if it has one.
+func (a Args) number() (float64, bool) {
+	switch {
+	case a.Rate != nil:
+		return *a.Rate, true
+	case a.VMs != nil:
+		return float64(*a.VMs), true
+	case a.MaxBuilds != nil:
+		return float64(*a.MaxBuilds), true
+	case a.Fraction != nil:
+		return *a.Fraction, true
+	}
+	return 0, false
+}
+
+// String lists the arguments given, as name value pairs: "queue com,
+// max_builds 100".
+func (a Args) String() string {
+	var out []string
+	if a.Queue != "" {
+		out = append(out, "queue "+a.Queue)
+	}
+	if a.Rate != nil {
+		out = append(out, "rate "+strconv.FormatFloat(*a.Rate, 'g', -1, 64))
+	}
+	if a.VMs != nil {
+		out = append(out, "vms "+strconv.FormatInt(*a.VMs, 10))
+	}
+	if a.MaxBuilds != nil {
+		out = append(out, "max_builds "+strconv.FormatInt(*a.MaxBuilds, 10))
+	}
+	if a.Fraction != nil {
+		out = append(out, "fraction "+strconv.FormatFloat(*a.Fraction, 'g', -1, 64))
+	}
+	return strings.Join(out, ", ")
 }
 
 // Lookup returns the action of that name.
@@ -180,13 +262,18 @@ func names() []string {
 	return out
 }
 
-// Describe is the event's note, or its action's description.
+// Describe says what the event does, with its arguments: its action's
+// description filled from them, or, if the event has a note, the note with
+// the arguments after it.
 func (ev Event) Describe() string {
-	if ev.Note != "" {
-		return ev.Note
+	a, ok := Lookup(ev.Action)
+	switch {
+	case ev.Note == "" && ok:
+		return a.Describe(ev.Args)
+	case ev.Note != "" && ev.Args.String() != "":
+		return ev.Note + " (" + ev.Args.String() + ")"
 	}
-	a, _ := Lookup(ev.Action)
-	return a.Doc
+	return ev.Note
 }
 
 // Timeline is a run's events.

@@ -129,3 +129,77 @@ func TestBeginAppliesWhatIsDueAndSortsTheRest(t *testing.T) {
 	require.NoError(t, rest[0].Apply(r, zap.NewNop(), nil))
 	assert.Equal(t, []string{"rotate", "fix"}, r.calls)
 }
+
+// TestDescribeFillsTheArguments: every action's description is filled from
+// the event's arguments, with no placeholder left, for a number of 0 (which
+// often reads "no limit") as for any other.
+func TestDescribeFillsTheArguments(t *testing.T) {
+	tests := []struct {
+		ev         Event
+		want, zero string // zero: the description with the action's number 0
+	}{
+		{Event{Action: "rotate_cleanup_password"}, "the vSphere account's password is rotated; the janitor keeps the old one and can no longer log in", ""},
+		{Event{Action: "fix_cleanup_credentials"}, "the janitor's configuration gets the current password (it reads it when it restarts)", ""},
+		{Event{Action: "restart_janitor"}, "the janitor restarts: it rereads its configuration and makes a pass at once", ""},
+		{Event{Action: "aggressive_cleanup", Args: Args{Rate: ptr(50.0)}}, "the janitor destroys every VM, new build VMs included, at 50 VMs per second",
+			"the janitor destroys every VM, new build VMs included, as fast as it can"},
+		{Event{Action: "normal_cleanup"}, "the janitor goes back to its normal rules and rate", ""},
+		{Event{Action: "pause_builds", Args: Args{Queue: "all"}}, "the jobs of every queue are no longer started (builds already started go on)", ""},
+		{Event{Action: "resume_builds", Args: Args{Queue: "com"}}, "the jobs of queue com are started again", ""},
+		{Event{Action: "set_max_builds", Args: Args{Queue: "com", MaxBuilds: ptr(int64(100))}}, "queue com runs at most 100 builds at once: the build rate changes",
+			"queue com runs with no limit of builds at once"},
+		{Event{Action: "set_cpu_capacity", Args: Args{VMs: ptr(int64(240))}}, "the reservation configuration changes: the cluster can run 240 VMs at once",
+			"the reservation configuration changes: no CPU ceiling any more"},
+		{Event{Action: "crash_workers", Args: Args{Fraction: ptr(0.3)}}, "30% of the Run workers crash: their builds' VMs are orphaned and the jobs requeued",
+			"0% of the Run workers crash: their builds' VMs are orphaned and the jobs requeued"},
+		{Event{Action: "restart_workers"}, "the crashed workers are restarted", ""},
+		{Event{Action: "set_api_rate_limit", Args: Args{Rate: ptr(3.5)}}, "the clients' own limit on cloud API calls becomes 3.5 calls per second",
+			"the clients' own limit on cloud API calls is lifted"},
+		{Event{Action: "set_stall_chance", Args: Args{Fraction: ptr(0.25)}}, "a booted VM stalls (its build never makes progress) with a chance of 25%",
+			"booted VMs no longer stall"},
+	}
+	require.Len(t, tests, len(Actions), "every action in the catalogue is tested")
+	for _, tt := range tests {
+		t.Run(tt.ev.Action, func(t *testing.T) {
+			require.NoError(t, tt.ev.Validate([]string{"com", "org"}))
+			assert.Equal(t, tt.want, tt.ev.Describe())
+			assert.NotContains(t, tt.ev.Describe(), "{", "no placeholder left")
+
+			zero := tt.ev
+			zero.Args = Args{Queue: tt.ev.Args.Queue}
+			if tt.ev.Args.Rate != nil {
+				zero.Args.Rate = ptr(0.0)
+			}
+			if tt.ev.Args.VMs != nil {
+				zero.Args.VMs = ptr(int64(0))
+			}
+			if tt.ev.Args.MaxBuilds != nil {
+				zero.Args.MaxBuilds = ptr(int64(0))
+			}
+			if tt.ev.Args.Fraction != nil {
+				zero.Args.Fraction = ptr(0.0)
+			}
+			require.NoError(t, zero.Validate([]string{"com", "org"}))
+			if tt.zero != "" {
+				assert.Equal(t, tt.zero, zero.Describe())
+			}
+			assert.NotContains(t, zero.Describe(), "{", "no placeholder left with 0")
+		})
+	}
+}
+
+func TestDescribeWithANoteKeepsTheArguments(t *testing.T) {
+	tests := []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Action: "set_api_rate_limit", Args: Args{Rate: ptr(3.5)}, Note: "lowered below the cloud's"}, "lowered below the cloud's (rate 3.5)"},
+		{Event{Action: "set_max_builds", Args: Args{Queue: "all", MaxBuilds: ptr(int64(100))}, Note: "a reduced rate"}, "a reduced rate (queue all, max_builds 100)"},
+		{Event{Action: "rotate_cleanup_password", Note: "the 90-day expiry"}, "the 90-day expiry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ev.Action, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.ev.Describe())
+		})
+	}
+}

@@ -65,16 +65,16 @@ func KnownFormat(path string) bool {
 }
 
 // WriteFile writes a report on s to path, in the format its extension
-// names: .html (the page, WriteHTML), .svg or .png (the chart alone,
-// WriteChart). The report is written to a temporary file in the same
+// names: .html (the page, WriteHTML, with opts), .svg or .png (the chart
+// alone, WriteChart). The report is written to a temporary file in the same
 // directory and renamed into place, so that path never holds half a report,
 // even if the run is interrupted while it is written.
-func WriteFile(path string, s *pipeline.Summary) error {
+func WriteFile(path string, s *pipeline.Summary, opts ...Option) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	var write func(io.Writer) error
 	switch ext {
 	case ".html", ".htm":
-		write = func(w io.Writer) error { return WriteHTML(w, s, Title(s)) }
+		write = func(w io.Writer) error { return WriteHTML(w, s, Title(s), opts...) }
 	case ".svg", ".png":
 		write = func(w io.Writer) error { return WriteChart(w, s, ext[1:]) }
 	default:

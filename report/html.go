@@ -37,6 +37,7 @@ type pageData struct {
 	Series  map[string][]any `json:"series"`
 	Rates   pageRates        `json:"rates"`
 	Marks   []pageMark       `json:"marks"`
+	Checks  []pageCheck      `json:"checks,omitempty"`
 }
 
 type pageRates struct {
@@ -46,13 +47,22 @@ type pageRates struct {
 	Arrivals    []float64 `json:"arrivals_per_min"`
 }
 
+type pageCheck struct {
+	Name        string   `json:"name"`
+	Causes      []string `json:"causes,omitempty"`
+	Calibration bool     `json:"calibration,omitempty"`
+	Model       string   `json:"model"`
+	Want        string   `json:"want"`
+	OK          bool     `json:"ok"`
+}
+
 type pageMark struct {
 	ModelS float64 `json:"model_s"`
 	Name   string  `json:"name"`
 	Note   string  `json:"note"`
 }
 
-func newPageData(s *pipeline.Summary, title string) pageData {
+func newPageData(s *pipeline.Summary, title string, checks []Check) pageData {
 	d := pageData{
 		Title: title, ModelS: s.Model.Seconds(), Columns: Header(),
 		Series: make(map[string][]any, len(columns)), Marks: []pageMark{},
@@ -79,7 +89,46 @@ func newPageData(s *pipeline.Summary, title string) pageData {
 	for _, m := range s.Marks {
 		d.Marks = append(d.Marks, pageMark{ModelS: m.T.Seconds(), Name: m.Name, Note: m.Note})
 	}
+	for _, c := range checks {
+		d.Checks = append(d.Checks, pageCheck{Name: c.Name, Causes: c.Causes, Calibration: c.Calibration, Model: c.Model, Want: c.Want, OK: c.OK})
+	}
 	return d
+}
+
+// Check is one faithfulness check of a scenario, done: what the check
+// says, the causes it depends on (none for a calibration), the model's
+// figure, what the incident's report says, and whether it held. It is
+// plain data, so that the report needs nothing of the scenario that
+// produced it: the caller evaluates the checks and passes them in with
+// WithChecks.
+type Check struct {
+	Name        string
+	Causes      []string
+	Calibration bool // a figure the inputs were chosen to match, not a claim with a cause
+	Model, Want string
+	OK          bool
+}
+
+// Option adds to what a report shows.
+type Option func(*options)
+
+type options struct {
+	checks []Check
+}
+
+// WithChecks adds a faithfulness section to the HTML report: each check
+// and, apart, each calibration, with the model's figure, what the report
+// says, and whether it held.
+func WithChecks(checks []Check) Option {
+	return func(o *options) { o.checks = append(o.checks, checks...) }
+}
+
+func newOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 type page struct {
@@ -91,6 +140,15 @@ type page struct {
 	Params  [2][]param // in two columns: the list is long and each row is short
 	Data    template.JS
 	Phases  []phaseRow
+	// Checks and Calibrations are the faithfulness section, if the run
+	// had checks.
+	Checks, Calibrations []checkRow
+}
+
+// checkRow is one check as the faithfulness section shows it.
+type checkRow struct {
+	Name, Causes, Model, Want string
+	OK                        bool
 }
 
 // phaseRow is one phase of the run, as the phase table shows it.
@@ -114,7 +172,8 @@ type param struct{ Name, Value string }
 // headline figures; charts over model time of the true and reported VM
 // counts against capacity, of the backlog, and of the requeue, completion
 // and arrival rates, with the timeline's marks on each; the timeline
-// itself; the summary table; and the run's parameters.
+// itself; the phases; the faithfulness checks, if WithChecks gives any;
+// the summary table; and the run's parameters.
 //
 // The page needs nothing but itself: its style and its charts (SVG) are
 // inline and it loads nothing. The charts' numbers are in it as JSON, in
@@ -125,17 +184,21 @@ type param struct{ Name, Value string }
 //	 "series": {"model_s": [10, 20, ...], "vms_true": [...], ...},
 //	 "rates": {"model_s": [...], "requeues_per_min": [...],
 //	           "completions_per_min": [...], "arrivals_per_min": [...]},
-//	 "marks": [{"model_s": 600, "name": "...", "note": "..."}]}
+//	 "marks": [{"model_s": 600, "name": "...", "note": "..."}],
+//	 "checks": [{"name": "...", "causes": ["janitor_broken"], "calibration": false,
+//	             "model": "...", "want": "...", "ok": true}]}
 //
 // series has one array per CSV column (see Columns), one element per
 // sample; epoch is there only if the run has one. The rates are per model
-// minute, each over the model minute before its point.
-func WriteHTML(w io.Writer, s *pipeline.Summary, title string) error {
+// minute, each over the model minute before its point. checks, and the
+// page's faithfulness section, are there only if WithChecks gave some.
+func WriteHTML(w io.Writer, s *pipeline.Summary, title string, opts ...Option) error {
+	o := newOptions(opts)
 	var summary bytes.Buffer
 	if err := s.Format(&summary); err != nil {
 		return fmt.Errorf("report: formatting the summary: %w", err)
 	}
-	data, err := json.Marshal(newPageData(s, title))
+	data, err := json.Marshal(newPageData(s, title, o.checks))
 	if err != nil {
 		return fmt.Errorf("report: encoding the chart data: %w", err)
 	}
@@ -174,6 +237,14 @@ func WriteHTML(w io.Writer, s *pipeline.Summary, title string) error {
 	}
 	for _, m := range s.Marks {
 		p.Marks = append(p.Marks, markRow{At: modelTime(s.Config.Epoch, m.T), Name: m.Name, Note: m.Note})
+	}
+	for _, c := range o.checks {
+		row := checkRow{Name: c.Name, Causes: strings.Join(c.Causes, ", "), Model: c.Model, Want: c.Want, OK: c.OK}
+		if c.Calibration {
+			p.Calibrations = append(p.Calibrations, row)
+		} else {
+			p.Checks = append(p.Checks, row)
+		}
 	}
 	params := configParams(s.Config)
 	half := (len(params) + 1) / 2
@@ -368,6 +439,8 @@ td.value { max-width: 26em; overflow-wrap: anywhere; font-variant-numeric: tabul
 td.name { font-family: ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; font-size: 13px; }
 .params { display: flex; flex-wrap: wrap; gap: 0 40px; }
 .none { color: #666; }
+td.held { color: #1a7f37; font-weight: 600; white-space: nowrap; }
+td.failed { color: #c0262d; font-weight: 600; white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -391,6 +464,19 @@ td.name { font-family: ui-monospace, "Liberation Mono", Menlo, Consolas, monospa
 <tr><th>phase</th><th>start</th><th>length</th><th>completed</th><th>requeues</th><th>peak VMs true / reported</th><th>peak backlog</th><th>worst wait</th></tr>
 {{range .Phases}}<tr><td class="name">{{.Name}}</td><td class="at">{{.Start}}</td><td>{{.Length}}</td><td>{{.Completed}}</td><td>{{.Requeues}}</td><td>{{.PeakVMs}} / {{.PeakReported}}</td><td>{{.PeakBacklog}}</td><td>{{.WorstWait}}</td></tr>
 {{end}}</table>{{end}}
+{{if or .Checks .Calibrations}}<h2 id="faithfulness">Faithfulness</h2>
+{{if .Checks}}<p>Each check states what the model does in the terms of the incident's report, and names its causes:
+the mechanisms without any one of which it fails.</p>
+<table class="checks">
+<tr><th>held</th><th>check</th><th>causes</th><th>the model</th><th>the report says</th></tr>
+{{range .Checks}}<tr>{{if .OK}}<td class="held">held</td>{{else}}<td class="failed">failed</td>{{end}}<td>{{.Name}}</td><td class="name">{{.Causes}}</td><td>{{.Model}}</td><td>{{.Want}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Calibrations}}<h3 id="calibrations">Calibrations</h3>
+<p>Figures the scenario's inputs were chosen to match: no cause can be taken out to make them fail, so they test the calibration, not the incident's mechanisms.</p>
+<table class="calibrations">
+<tr><th>held</th><th>calibration</th><th>the model</th><th>the report says</th></tr>
+{{range .Calibrations}}<tr>{{if .OK}}<td class="held">held</td>{{else}}<td class="failed">failed</td>{{end}}<td>{{.Name}}</td><td>{{.Model}}</td><td>{{.Want}}</td></tr>
+{{end}}</table>{{end}}{{end}}
 <h2 id="summary">Summary</h2>
 <pre>{{.Summary}}</pre>
 <h2 id="parameters">Parameters</h2>

@@ -268,3 +268,60 @@ func TestHTMLHasThePhaseTable(t *testing.T) {
 		assert.Equal(t, ph.Name, rows[i][1])
 	}
 }
+
+// TestHTMLFaithfulness: the checks given are a section of the page, each
+// with its causes, the model's figure, what the report says and whether it
+// held; the calibrations are a table apart; the checks are in the data too.
+func TestHTMLFaithfulness(t *testing.T) {
+	s := &pipeline.Summary{Config: pipeline.Default(), Ended: "model duration reached"}
+	checks := []report.Check{
+		{Name: "the leak fills the cluster", Causes: []string{"janitor_broken"}, Model: "7046 vms_true at 17:45", Want: "at least 6000", OK: true},
+		{Name: "the <reported> count stays in the band", Causes: []string{"janitor_broken", "stale_report"}, Model: "vms_reported 0 to 178", Want: "inside [1, 400]", OK: false},
+		{Name: "a normal peak", Calibration: true, Model: "max of vms_true = 226", Want: "from 150 to 250", OK: true},
+	}
+	page := html.UnescapeString(func() string {
+		var buf bytes.Buffer
+		require.NoError(t, report.WriteHTML(&buf, s, "checks", report.WithChecks(checks)))
+		return buf.String()
+	}())
+	section := regexp.MustCompile(`(?s)<table class="checks">(.*?)</table>`).FindStringSubmatch(page)
+	require.NotNil(t, section, "a table of checks")
+	contains(t, section[1], `<td class="held">held</td><td>the leak fills the cluster</td><td class="name">janitor_broken</td><td>7046 vms_true at 17:45</td><td>at least 6000</td>`, "a check that held")
+	contains(t, section[1], `<td class="failed">failed</td><td>the <reported> count stays in the band</td><td class="name">janitor_broken, stale_report</td><td>vms_reported 0 to 178</td><td>inside [1, 400]</td>`, "a check that failed")
+	assert.NotContains(t, section[1], "a normal peak", "calibrations are apart")
+	calibrations := regexp.MustCompile(`(?s)<table class="calibrations">(.*?)</table>`).FindStringSubmatch(page)
+	require.NotNil(t, calibrations, "a table of calibrations")
+	contains(t, calibrations[1], `<td class="held">held</td><td>a normal peak</td><td>max of vms_true = 226</td><td>from 150 to 250</td>`, "a calibration")
+	assert.NotContains(t, calibrations[1], "the leak fills", "checks are apart")
+
+	var raw bytes.Buffer
+	require.NoError(t, report.WriteHTML(&raw, s, "checks", report.WithChecks(checks)))
+	assert.NotContains(t, raw.String(), "the <reported>", "names are escaped")
+	var d struct {
+		Checks []struct {
+			Name        string   `json:"name"`
+			Causes      []string `json:"causes"`
+			Calibration bool     `json:"calibration"`
+			Model       string   `json:"model"`
+			Want        string   `json:"want"`
+			OK          bool     `json:"ok"`
+		} `json:"checks"`
+	}
+	m := dataBlock.FindStringSubmatch(raw.String())
+	require.NotNil(t, m)
+	require.NoError(t, json.Unmarshal([]byte(m[1]), &d))
+	require.Len(t, d.Checks, len(checks), "the checks are in the data")
+	for i, c := range checks {
+		assert.Equal(t, c.Name, d.Checks[i].Name)
+		assert.Equal(t, c.Causes, d.Checks[i].Causes)
+		assert.Equal(t, c.Calibration, d.Checks[i].Calibration)
+		assert.Equal(t, c.Model, d.Checks[i].Model)
+		assert.Equal(t, c.Want, d.Checks[i].Want)
+		assert.Equal(t, c.OK, d.Checks[i].OK)
+	}
+
+	// Without checks, no section.
+	plain := writeHTML(t, s, "no checks")
+	assert.NotContains(t, plain, `id="faithfulness"`)
+	assert.NotContains(t, plain, `"checks"`)
+}

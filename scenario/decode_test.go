@@ -58,6 +58,7 @@ import (
 //	38     metric: vms_true
 //	39     stat: max
 //	40     min: 1
+//	41     calibration: true
 const small = `name: small
 description: a small valid scenario
 epoch: 2015-07-31T00:00:00Z
@@ -98,6 +99,7 @@ checks:
     metric: vms_true
     stat: max
     min: 1
+    calibration: true
 `
 
 // edit replaces the one occurrence of from in text with to.
@@ -220,8 +222,8 @@ var badFiles = []badFile{
 		line: 1, col: 12, msg: []string{"the scenario has no name"}},
 	{name: "no duration", from: "duration: 10h\n", to: "",
 		line: 1, col: 5, msg: []string{"the scenario has no duration"}},
-	{name: "a second document", from: "    min: 1\n", to: "    min: 1\n---\nname: other\n",
-		line: 41, col: 1},
+	{name: "a second document", from: "    calibration: true\n", to: "    calibration: true\n---\nname: other\n",
+		line: 42, col: 1},
 }
 
 func TestSmallScenarioParses(t *testing.T) {
@@ -362,6 +364,7 @@ checks:
     stat: at
     at: %[1]s
     max: 10
+    calibration: true
 `
 	tests := []struct {
 		at   string

@@ -260,6 +260,9 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	}
 	c := &converter{file: filename, tree: tree}
 	s = c.convert(f)
+	if c.err == nil {
+		c.checkAgainst(s)
+	}
 	if c.err != nil {
 		return nil, c.err
 	}

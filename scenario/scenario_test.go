@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,9 +27,15 @@ func replay(t *testing.T, s *Scenario) *pipeline.Summary {
 	return sum
 }
 
+// TestBuiltinScenariosReplayFaithfully: every check and calibration of
+// every built-in scenario holds on a replay of the scenario as written.
 func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the replays take seconds")
+	}
 	for _, b := range Builtins() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			s, err := LoadBuiltin(b.Name)
 			require.NoError(t, err)
 			sum := replay(t, s)
@@ -46,5 +53,38 @@ func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
 			assert.Equal(t, c.Cloned-c.Destroyed, c.VMs)
 			assert.Equal(t, c.Admitted-c.Released, c.InUse)
 		})
+	}
+}
+
+// TestChecksFailWithoutTheirCauses is the ablation test: for every cause
+// that a check of a built-in scenario names, it replays the scenario with
+// that cause taken out (Scenario.Ablate) and requires every check naming
+// it to fail. One replay per distinct cause of a scenario serves all the
+// checks that name it. The causes come from the scenario files, so a new
+// check, or a new cause of one, is tested without a change here.
+func TestChecksFailWithoutTheirCauses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the replays take seconds")
+	}
+	for _, b := range Builtins() {
+		s, err := LoadBuiltin(b.Name)
+		require.NoError(t, err)
+		causes := s.CauseNames()
+		require.NotEmpty(t, causes, "%s: a built-in scenario's checks name causes", b.Name)
+		for _, cause := range causes {
+			t.Run(b.Name+"/without_"+cause, func(t *testing.T) {
+				t.Parallel()
+				ablated, err := s.Ablate(cause)
+				require.NoError(t, err)
+				sum := replay(t, ablated)
+				for _, r := range s.Evaluate(sum) {
+					if !slices.Contains(r.Check.Causes, cause) {
+						continue
+					}
+					t.Logf("without %s: %q: model %s; want %s", cause, r.Check.Name, r.Model, r.Want)
+					assert.False(t, r.OK, "%q still holds without its cause %s: model %s, want %s", r.Check.Name, cause, r.Model, r.Want)
+				}
+			})
+		}
 	}
 }
