@@ -37,6 +37,8 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 		{[]string{"-speed", "NaN"}, `invalid value "NaN" for flag -speed: want max`},
 		{[]string{"-speed", "maximum"}, `invalid value "maximum" for flag -speed: want max`},
 		{[]string{"-arrival-rate", "-1"}, "-arrival-rate -1: want jobs per model minute, above 0"},
+		{[]string{"-reject-time", "1ns"}, "-reject-time 1ns: want a duration of at least 1ms"},
+		{[]string{"-reject-time", "0"}, "-reject-time 0s: want a duration of at least 1ms"},
 		{[]string{"-cleanup-rate", "-1"}, "-cleanup-rate -1: want VMs per model second"},
 		{[]string{"-duration", "10"}, `invalid value "10" for flag -duration: want a Go duration such as 90s`},
 		{[]string{"-duration", "0s"}, "-duration 0s: want a duration above 0"},

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/cluster"
+	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -318,4 +322,51 @@ func TestKernelAgreesWithSynctest(t *testing.T) {
 			assert.Equal(t, kernel.Series, wall.Series)
 		})
 	}
+}
+
+// TestSeriesHasOneRowPerInstant: the series is in model-time order with
+// one sample per instant, the last at the end of the run, whether the run
+// ends on a sample's instant (its duration) or between two (all its jobs
+// done).
+func TestSeriesHasOneRowPerInstant(t *testing.T) {
+	onTheDot := pipeline.Default()
+	onTheDot.Seed = 2
+	between := onTheDot
+	between.MaxJobs, between.Duration = 50, 24*time.Hour
+	for _, cfg := range []pipeline.Config{onTheDot, between} {
+		s := runModel(t, t.Context(), cfg)
+		require.NotEmpty(t, s.Series)
+		for i := 1; i < len(s.Series); i++ {
+			require.Less(t, s.Series[i-1].T, s.Series[i].T, "row %d", i)
+		}
+		assert.Equal(t, s.Model, s.Series[len(s.Series)-1].T, "the last row is the end")
+	}
+}
+
+// TestLogNamesEachQuantityOnce reads a run's JSON log: a job's queue is
+// always its name, and the wait for a VM is always wait_s.
+func TestLogNamesEachQuantityOnce(t *testing.T) {
+	cfg := pipeline.Default()
+	cfg.Seed, cfg.BreakCleanup, cfg.Speed = 4, true, pipeline.MaxSpeed
+	var file bytes.Buffer
+	k := pipeline.NewKernel(cfg, sim.Serial)
+	logs := logx.New(logx.Options{Clock: k, File: &file})
+	_, err := pipeline.Run(t.Context(), cfg, k, logs.Logger)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for line := range strings.Lines(file.String()) {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		if q, ok := e["queue"]; ok {
+			assert.Contains(t, cfg.QueueNames(), q, "%s: queue %v is a queue's name", e["msg"], q)
+		}
+		for _, key := range []string{"wait_s", "waited_s", "queue"} {
+			if _, ok := e[key]; ok {
+				seen[key]++
+			}
+		}
+	}
+	assert.Positive(t, seen["wait_s"], "vm_powered_on and job_requeued say wait_s")
+	assert.Zero(t, seen["waited_s"], "and nothing says waited_s")
+	assert.Positive(t, seen["queue"])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"vmstorm/cluster"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
@@ -336,7 +337,7 @@ func (c Config) Validate() error {
 		{"build-time", c.Build.Mean, 0},
 		{"build-spread", c.Build.Spread, 0},
 		{"start-timeout", c.StartTimeout, 0},
-		{"reject-time", c.RejectTime, time.Nanosecond},
+		{"reject-time", c.RejectTime, cluster.MinCallTime},
 		{"build-timeout", c.BuildTimeout, 0},
 		{"cleanup-every", c.CleanupEvery, time.Nanosecond},
 		{"cleanup-cutoff", c.CleanupCutoff, time.Nanosecond},
@@ -346,7 +347,10 @@ func (c Config) Validate() error {
 	for _, p := range durations {
 		if p.v < p.min {
 			want := "a duration of 0 or more (e.g. 30s)"
-			if p.min > 0 {
+			switch {
+			case p.min > time.Nanosecond:
+				want = fmt.Sprintf("a duration of at least %v (e.g. 10s)", p.min)
+			case p.min > 0:
 				want = "a duration above 0 (e.g. 1m)"
 			}
 			return &ParamError{p.name, p.v.String(), want}

@@ -355,7 +355,7 @@ func stormLine(s *Summary, mt func(time.Duration) string) string {
 	if !s.Storm.Happened {
 		return fmt.Sprintf("no: %d requeues for %d arrivals (%.2f per arrival)", s.Jobs.Requeues, s.Jobs.Arrived, s.Storm.PerArrival)
 	}
-	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); detected at %s; peak %.0f requeues/min against %.0f arrivals/min",
+	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); requeues first outran arrivals in the status window to %s; peak %.0f requeues/min against %.0f arrivals/min",
 		s.Jobs.Requeues, s.Jobs.Arrived, s.Storm.PerArrival, mt(s.Storm.Start), s.Storm.PeakRate, s.Config.ArrivalsPerMinute)
 }
 

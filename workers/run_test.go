@@ -1,0 +1,50 @@
+package workers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"vmstorm/cluster"
+	"vmstorm/internal/sim"
+)
+
+// TestCrashedWorkersTakeNoJobs: a crash takes workers down at once, idle
+// ones included: until they restart, the jobs that come are built by the
+// workers still up, and none is lost to a worker that is down.
+func TestCrashedWorkersTakeNoJobs(t *testing.T) {
+	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+		c := newCluster(k, 10)
+		in := sim.NewChan[*Job](k, 10)
+		inbox := sim.NewChan[Msg](k, 100)
+		r := NewRun(k, 4)
+		r.Clock, r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = k, c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
+		var g sim.Group
+		g.Go(ctx, r.Run)
+
+		require.True(t, sim.Sleep(ctx, time.Minute)) // every worker idle, waiting for a job
+		assert.Zero(t, r.Crash(0.5), "no build under way: none lost")
+		for id := uint64(1); id <= 4; id++ {
+			vm, err := c.Clone(ctx, id, 1)
+			require.NoError(t, err)
+			require.NoError(t, c.PowerOn(ctx, vm))
+			require.True(t, in.Send(ctx, &Job{ID: id, BuildTime: time.Hour, VM: vm, Attempts: 1}))
+		}
+		require.True(t, sim.Sleep(ctx, time.Minute))
+		st := r.Stats()
+		assert.Equal(t, int64(2), st.BusyNow, "two workers are down: two builds run, two jobs wait")
+		assert.Equal(t, 2, in.Len())
+		assert.Zero(t, c.Stats().ByState[cluster.Orphaned], "no job went to a crashed worker")
+		assert.Zero(t, inbox.Len(), "and none came back lost")
+
+		r.Restart()
+		require.True(t, sim.Sleep(ctx, time.Minute))
+		assert.Equal(t, int64(4), r.Stats().BusyNow, "restarted, they take the rest")
+		k.Stop(nil)
+		g.Wait(ctx)
+	})
+}
