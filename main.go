@@ -131,6 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if logFile != nil {
 		logOpts.File = logFile
+		logOpts.BufferFile = cfg.Speed == pipeline.MaxSpeed // nobody can follow an unpaced run line by line
 	}
 	var series *report.SeriesWriter
 	if seriesFile != nil {
@@ -155,11 +156,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if summary != nil {
 		summary.Wall = time.Since(wallStart)
 	}
-	_ = logs.Sync() // stderr and plain files may not support fsync; nothing is buffered anyway
+	failed, checksFailed := runErr != nil, false
+	if err := logs.Sync(); err != nil && logOpts.BufferFile {
+		// Only the buffered log file can fail here (stderr and plain
+		// files may not support fsync, which is not asked for).
+		fmt.Fprintf(stderr, "vmstorm: -log-file: %v\n", err)
+		failed = true
+	}
 	if view != nil {
 		_ = view.Close() // the status area stays above the summary
 	}
-	failed, checksFailed := runErr != nil, false
 	if series != nil {
 		if err := series.Close(); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)

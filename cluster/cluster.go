@@ -107,7 +107,6 @@ type Config struct {
 
 // VM is one build VM. Its fields are the cluster's to change.
 type VM struct {
-	Name    string
 	JobID   uint64
 	Attempt int
 
@@ -121,6 +120,13 @@ type VM struct {
 	holdsCPU   bool  // guarded by Cluster.mu
 	everBooted bool  // guarded by Cluster.mu
 }
+
+// Name is the VM's name, as travis-ci/worker named them: the job and the
+// attempt.
+func (vm *VM) Name() string { return fmt.Sprintf("travis-job-%d-%d", vm.JobID, vm.Attempt) }
+
+// String is the VM's name.
+func (vm *VM) String() string { return vm.Name() }
 
 // Info is what listing the cluster tells about one VM.
 type Info struct {
@@ -222,7 +228,6 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
 	cloneTime := c.cfg.Clone.Draw(r)
 	vm := &VM{
-		Name:    fmt.Sprintf("travis-job-%d-%d", jobID, attempt),
 		JobID:   jobID,
 		Attempt: attempt,
 		boot:    c.cfg.PowerOn.Draw(r),
@@ -471,10 +476,10 @@ func (c *Cluster) Audit() error {
 			cpus++
 		}
 		if vm.destroyed {
-			bad("%s is destroyed but still in the inventory", vm.Name)
+			bad("%s is destroyed but still in the inventory", vm.Name())
 		}
 		if vm.holdsCPU && !vm.holdsSlot {
-			bad("%s holds CPU without a slot", vm.Name)
+			bad("%s holds CPU without a slot", vm.Name())
 		}
 	}
 	for s, n := range byState {

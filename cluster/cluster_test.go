@@ -80,8 +80,8 @@ func info(c *Cluster, vm *VM) (Info, bool) {
 func requireState(t *testing.T, c *Cluster, vm *VM, s State) Info {
 	t.Helper()
 	in, ok := info(c, vm)
-	require.True(t, ok, "%s is not in the inventory", vm.Name)
-	require.Equal(t, s, in.State, "%s", vm.Name)
+	require.True(t, ok, "%s is not in the inventory", vm.Name())
+	require.Equal(t, s, in.State, "%s", vm.Name())
 	return in
 }
 
@@ -123,7 +123,7 @@ func TestCloneTakesCloneLatency(t *testing.T) {
 		vm, cloneErr := c.Clone(ctx, 17, 2)
 		require.NoError(t, cloneErr)
 		assert.Equal(t, cloneTime, k.Now())
-		assert.Equal(t, "travis-job-17-2", vm.Name)
+		assert.Equal(t, "travis-job-17-2", vm.Name())
 		assert.Equal(t, uint64(17), vm.JobID)
 		assert.Equal(t, 2, vm.Attempt)
 		in := requireState(t, c, vm, Cloned)

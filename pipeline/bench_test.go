@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -90,4 +91,46 @@ func BenchmarkModelSpeed(b *testing.B) {
 	b.ReportMetric(float64(arrived)/wall.Seconds(), "jobs/s")
 	b.ReportMetric(float64(b.N)*s.Model.Seconds()/wall.Seconds(), "model-s/wall-s")
 	b.ReportMetric(float64(s.Jobs.Requeues), "requeues")
+}
+
+// stormConfig is the storm benchmark's run: jobs jobs arriving at 1,000
+// per model second onto 6,000 VMs, two attempts each, with the janitor
+// broken after 10 model seconds.
+func stormConfig(jobs int64) pipeline.Config {
+	cfg := pipeline.Default()
+	cfg.Seed = 1
+	cfg.Speed = sim.Max
+	cfg.MaxJobs = jobs
+	cfg.ArrivalsPerMinute = 60_000
+	cfg.VMs = 6000
+	cfg.MaxAttempts = 2
+	cfg.BreakCleanup, cfg.BreakAt = true, 10*time.Second
+	cfg.BuildWorkers, cfg.RunWorkers = 2000, 6000
+	cfg.Duration = 1000 * time.Hour // ends when all jobs are done
+	return cfg
+}
+
+// BenchmarkStorm runs the storm with 30,000 and with 300,000 jobs, and
+// reports wall time per run, events per second and bytes allocated per job.
+func BenchmarkStorm(b *testing.B) {
+	for _, jobs := range []int64{30_000, 300_000} {
+		b.Run(fmt.Sprint(jobs, " jobs"), func(b *testing.B) {
+			cfg := stormConfig(jobs)
+			var events int64
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+				if err != nil || s.Jobs.Completed+s.Jobs.Failed != jobs {
+					b.Fatalf("%v; %+v", err, s.Jobs)
+				}
+				events = s.Clock.Events
+			}
+			runtime.ReadMemStats(&after)
+			perRun := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(perRun, "s/run")
+			b.ReportMetric(float64(events)/perRun, "events/s")
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(jobs), "B/job")
+		})
+	}
 }

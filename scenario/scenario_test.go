@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -30,8 +31,8 @@ func replay(t *testing.T, s *Scenario) *pipeline.Summary {
 // TestBuiltinScenariosReplayFaithfully: every check and calibration of
 // every built-in scenario holds on a replay of the scenario as written.
 func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the replays take seconds")
+	if racedetect.On {
+		t.Skip("Serial runs only: see internal/racedetect; TestScenariosUnderRealConcurrency is the race detector's")
 	}
 	for _, b := range Builtins() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -56,6 +57,34 @@ func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
 	}
 }
 
+// TestScenariosUnderRealConcurrency replays every built-in scenario in a
+// Parallel kernel, where the model goroutines that can run all run at once
+// on every core, so that the race detector sees each scenario's own paths
+// (crashes, stalls, API limits, aggressive cleanup) under real concurrency.
+// The order of events at one model instant is then the Go scheduler's, and
+// the run differs from the Serial one; nothing may be lost, and every check
+// and calibration must still hold (they do not depend on that order).
+func TestScenariosUnderRealConcurrency(t *testing.T) {
+	for _, b := range Builtins() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s, err := LoadBuiltin(b.Name)
+			require.NoError(t, err)
+			cfg := s.Config
+			cfg.Speed = pipeline.MaxSpeed
+			sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Parallel), zap.NewNop())
+			require.NoError(t, err)
+			assert.True(t, sum.Balanced(), "nothing lost")
+			c := sum.Cluster
+			assert.Equal(t, c.Cloned-c.Destroyed, c.VMs)
+			assert.Equal(t, c.Admitted-c.Released, c.InUse)
+			for _, r := range s.Evaluate(sum) {
+				assert.True(t, r.OK, "%s: model %s, want %s", r.Check.Name, r.Model, r.Want)
+			}
+		})
+	}
+}
+
 // TestChecksFailWithoutTheirCauses is the ablation test: for every cause
 // that a check of a built-in scenario names, it replays the scenario with
 // that cause taken out (Scenario.Ablate) and requires every check naming
@@ -63,8 +92,8 @@ func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
 // checks that name it. The causes come from the scenario files, so a new
 // check, or a new cause of one, is tested without a change here.
 func TestChecksFailWithoutTheirCauses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the replays take seconds")
+	if racedetect.On {
+		t.Skip("Serial runs only: see internal/racedetect")
 	}
 	for _, b := range Builtins() {
 		s, err := LoadBuiltin(b.Name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
@@ -60,7 +61,7 @@ func (b *Build) work(ctx context.Context) {
 		start := b.begin(b.Clock)
 		vm, err := b.Cluster.Clone(ctx, job.ID, job.Attempts)
 		if err == nil {
-			b.Events.Debug("vm_cloned", job.fields(vmField(vm))...)
+			job.logAt(b.Events, zapcore.DebugLevel, "vm_cloned", vmField(vm))
 			err = b.Cluster.PowerOn(ctx, vm)
 		}
 		if err == cluster.ErrStopped {
@@ -71,23 +72,23 @@ func (b *Build) work(ctx context.Context) {
 			job.VM = vm
 			now := b.Clock.Now()
 			b.Ledger.start(job, now)
-			b.Events.Debug("vm_powered_on", job.fields(vmField(vm), job.waitField(now))...)
+			job.logAt(b.Events, zapcore.DebugLevel, "vm_powered_on", vmField(vm), job.waitField(now))
 			if !b.Out.Send(ctx, job) {
 				return
 			}
 			continue
 		}
 		if vm != nil {
-			b.Events.Warn("power_on_failed", job.fields(vmField(vm), zap.String("reason", reason(err)))...)
+			job.logAt(b.Events, zapcore.WarnLevel, "power_on_failed", vmField(vm), zap.String("reason", reason(err)))
 			if b.DeleteFailedVMs && b.Cluster.Discard(vm) {
-				b.Events.Debug("vm_discarded", job.fields(vmField(vm))...)
+				job.logAt(b.Events, zapcore.DebugLevel, "vm_discarded", vmField(vm))
 			}
 		} else {
-			b.Events.Warn("clone_failed", job.fields(zap.String("reason", reason(err)))...)
+			job.logAt(b.Events, zapcore.WarnLevel, "clone_failed", zap.String("reason", reason(err)))
 		}
 		if b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts {
 			b.Ledger.fail(job)
-			b.Events.Warn("job_failed", job.fields(zap.String("reason", "gave up after the maximum number of attempts"))...)
+			job.logAt(b.Events, zapcore.WarnLevel, "job_failed", zap.String("reason", "gave up after the maximum number of attempts"))
 			if !b.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue}) {
 				return
 			}
@@ -104,17 +105,19 @@ func (b *Build) work(ctx context.Context) {
 // job then stays in flight).
 func requeue(ctx context.Context, clock sim.Clock, ledger *Ledger, log, events *zap.Logger, to *sim.Chan[Msg], kind MsgKind, job *Job) bool {
 	// Once sent, the job belongs to the scheduler and, soon, to another
-	// worker: take what the log and the ledger need first.
+	// worker: the ledger and the log see it first, and a send that the
+	// end of the run stops is taken back.
 	now := clock.Now()
-	fields := job.fields(job.waitField(now))
-	firstAttempt := job.Attempts == 1
+	first := ledger.requeue(job.Attempts == 1, now)
+	if first {
+		job.logAt(log, zapcore.WarnLevel, "first_requeue", job.waitField(now),
+			zap.String("note", "a job went straight back to the queue after a failed VM start"))
+	}
+	job.logAt(events, zapcore.InfoLevel, "job_requeued", job.waitField(now))
 	if !to.Send(ctx, Msg{Kind: kind, Job: job}) {
+		ledger.unrequeue(job.Attempts == 1, first)
 		return false
 	}
-	if ledger.requeue(firstAttempt, now) {
-		log.Warn("first_requeue", append(fields, zap.String("note", "a job went straight back to the queue after a failed VM start"))...)
-	}
-	events.Info("job_requeued", fields...)
 	return true
 }
 

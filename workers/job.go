@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
 )
@@ -31,13 +32,23 @@ func (j *Job) fields(extra ...zap.Field) []zap.Field {
 	return append([]zap.Field{zap.Uint64("job_id", j.ID), zap.String("queue", j.QueueName), zap.Int("attempt", j.Attempts)}, extra...)
 }
 
+// logAt writes msg about j to l at lvl, with j's own fields and extra. The
+// fields are built only if l writes that level: a storm makes thousands of
+// these lines, and most runs log at most their changes of state.
+func (j *Job) logAt(l *zap.Logger, lvl zapcore.Level, msg string, extra ...zap.Field) {
+	if ce := l.Check(lvl, msg); ce != nil {
+		ce.Write(j.fields(extra...)...)
+	}
+}
+
 // waitField is how long j has waited for a VM at model time now: one name,
 // wait_s, wherever the log says it.
 func (j *Job) waitField(now time.Duration) zap.Field {
 	return seconds("wait_s", now-j.WaitingSince)
 }
 
-func vmField(vm *cluster.VM) zap.Field { return zap.String("vm", vm.Name) }
+// vmField names vm; its name is only spelled out if the line is written.
+func vmField(vm *cluster.VM) zap.Field { return zap.Stringer("vm", vm) }
 
 func seconds(key string, d time.Duration) zap.Field {
 	return zap.Float64(key, d.Seconds())

@@ -158,6 +158,19 @@ func (l *Ledger) requeue(firstAttempt bool, now time.Duration) (first bool) {
 	return l.firstRequeue.CompareAndSwap(-1, int64(now))
 }
 
+// unrequeue takes back a requeue that never reached the scheduler, because
+// the run stopped: the job stays in flight.
+func (l *Ledger) unrequeue(firstAttempt, first bool) {
+	l.inFlight.Add(1)
+	l.requeues.Add(-1)
+	if firstAttempt {
+		l.requeuedJobs.Add(-1)
+	}
+	if first {
+		l.firstRequeue.Store(-1)
+	}
+}
+
 func (l *Ledger) complete() { l.inFlight.Add(-1); l.completed.Add(1); l.finish() }
 
 // fail records that j failed for good; a job that never got a VM stops

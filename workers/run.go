@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/dist"
@@ -150,7 +151,7 @@ func (r *Run) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 			reason = "worker crashed"
 		}
 		r.Cluster.Orphan(job.VM)
-		r.Events.Warn("build_lost", job.fields(vmField(job.VM), zap.String("reason", reason))...)
+		job.logAt(r.Events, zapcore.WarnLevel, "build_lost", vmField(job.VM), zap.String("reason", reason))
 		r.Ledger.lose(job, r.Clock.Now())
 		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
@@ -159,10 +160,10 @@ func (r *Run) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 	if !released {
 		// The janitor destroyed the VM under the build.
 		r.Ledger.fail(job)
-		r.Events.Warn("job_failed", job.fields(vmField(job.VM), zap.String("reason", "VM destroyed during the build"))...)
+		job.logAt(r.Events, zapcore.WarnLevel, "job_failed", vmField(job.VM), zap.String("reason", "VM destroyed during the build"))
 	} else {
 		r.Ledger.complete()
-		r.Events.Debug("build_finished", job.fields(vmField(job.VM), seconds("build_s", job.BuildTime))...)
+		job.logAt(r.Events, zapcore.DebugLevel, "build_finished", vmField(job.VM), seconds("build_s", job.BuildTime))
 		if r.DeletesVMs {
 			r.deleteVM(ctx, job.VM)
 		}

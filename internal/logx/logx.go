@@ -5,6 +5,7 @@
 package logx
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -24,8 +25,12 @@ type Options struct {
 	// Console gets lines at ConsoleLevel and above, sampled; nil for none.
 	Console      io.Writer
 	ConsoleLevel zapcore.Level
-	// File gets every line, as JSON; nil for none.
-	File io.Writer
+	// File gets every line, as JSON; nil for none. Each line is written
+	// the moment it happens, so that `tail -f` follows the run, unless
+	// BufferFile is set: an unpaced run (-speed max) writes in large
+	// blocks, flushed by Sync.
+	File       io.Writer
+	BufferFile bool
 	// Sampling on the console: per message, in each Tick of model time,
 	// the first First lines and then every Thereafter-th. Zero values take
 	// a model minute, 5 and 100. Model time, not wall time, so that what
@@ -75,12 +80,21 @@ func New(o Options) *Logs {
 		enc.EncodeDuration = zapcore.SecondsDurationEncoder
 		// One write per line, straight to the file: nothing waits in a
 		// buffer, so a reader following the file sees each event at once.
-		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(o.File)), zapcore.DebugLevel)
+		var ws zapcore.WriteSyncer = zapcore.AddSync(o.File)
+		if o.BufferFile {
+			ws = &flushOnSync{bufio.NewWriterSize(o.File, 1<<18)}
+		}
+		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(ws), zapcore.DebugLevel)
 		cores = append(cores, modelTimeCore{Core: core, clock: o.Clock})
 	}
 	l.Logger = zap.New(zapcore.NewTee(cores...), zap.WithClock(zapClock{o.Clock}))
 	return l
 }
+
+// flushOnSync is a buffered file whose Sync flushes the buffer.
+type flushOnSync struct{ *bufio.Writer }
+
+func (f *flushOnSync) Sync() error { return f.Flush() }
 
 // An entry's time is the model time it happened at, as an instant after
 // base: zapClock gives zap the model's clock, and ModelTime reads an entry's

@@ -240,6 +240,7 @@ type proc struct {
 	seq           uint64
 	timer         int  // index in k.timers, or -1
 	hasDeadline   bool // Wall mode: wait on a real timer
+	sig           *Signal
 	val           any  // a value handed over by a channel
 	ok            bool // with val: false for a closed channel
 	group         *Group
@@ -470,6 +471,10 @@ func (k *Kernel) unwaitLocked(p *proc, r wakeReason) {
 	p.hasDeadline = false
 	if p.timer >= 0 {
 		k.timers.remove(p)
+	}
+	if p.sig != nil {
+		p.sig.leave(p)
+		p.sig = nil
 	}
 	k.events.Add(1)
 }

@@ -668,3 +668,31 @@ func TestAProcessEndedByGoexitHandsTheRunOn(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitsLeaveNothingBehind: a process that waits again and again on a
+// Signal and a Chan, woken each time by the Chan, leaves no trace of its
+// ended waits in them: a long run's memory must not grow with its events.
+func TestWaitsLeaveNothingBehind(t *testing.T) {
+	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+		ch := NewChan[int](k, 0)
+		sig := NewSignal(k)
+		var g Group
+		g.Go(ctx, func(ctx context.Context) {
+			for {
+				if _, ok, _ := ch.RecvOrWake(ctx, sig); !ok {
+					return
+				}
+			}
+		})
+		for i := range 1000 {
+			require.True(t, ch.Send(ctx, i))
+			require.True(t, Sleep(ctx, time.Second))
+		}
+		k.mu.Lock()
+		assert.Len(t, sig.waiting, 1, "the receiver waits once, now")
+		assert.LessOrEqual(t, ch.recvq.len(), 1)
+		k.mu.Unlock()
+		ch.Close()
+		g.Wait(ctx)
+	})
+}

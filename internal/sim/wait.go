@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -44,8 +45,8 @@ func sleepUntil(p *proc, t time.Duration) bool {
 // next wait on the Signal returns at once and takes it.
 type Signal struct {
 	k       *Kernel
-	pending bool        // guarded by k.mu
-	waiting fifo[entry] // guarded by k.mu
+	pending bool    // guarded by k.mu
+	waiting []*proc // guarded by k.mu; a process leaves it when its wait ends
 }
 
 // NewSignal returns a Signal with no notification pending.
@@ -56,8 +57,8 @@ func NewSignal(k *Kernel) *Signal { return &Signal{k: k} }
 func (s *Signal) Notify() {
 	s.k.mu.Lock()
 	defer s.k.mu.Unlock()
-	if w, ok := popLive(&s.waiting); ok {
-		s.k.wakeLocked(w, signalled)
+	if len(s.waiting) > 0 {
+		s.k.wakeLocked(s.waiting[0], signalled)
 		return
 	}
 	s.pending = true
@@ -81,7 +82,16 @@ func (s *Signal) take() bool {
 
 // wait registers p, which has begun its wait, as waiting on s; k.mu must
 // be held.
-func (s *Signal) wait(p *proc) { s.waiting.push(entry{p, p.gen}) }
+func (s *Signal) wait(p *proc) {
+	s.waiting = append(s.waiting, p)
+	p.sig = s
+}
+
+// leave takes p, whose wait has ended, off s; k.mu must be held.
+func (s *Signal) leave(p *proc) {
+	i := slices.Index(s.waiting, p)
+	s.waiting = slices.Delete(s.waiting, i, i+1)
+}
 
 // SleepOrWake waits for d of model time, or until s is notified. It reports
 // whether s cut the sleep short (taking its notification); ok is false if

@@ -1,0 +1,6 @@
+//go:build race
+
+package racedetect
+
+// On is true: this build has the race detector.
+const On = true
