@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
@@ -110,9 +111,9 @@ func TestPacedReplayUnderLoadIsTheSameRun(t *testing.T) {
 	}
 	sc, err := scenario.LoadBuiltin("travis-2015-osx")
 	require.NoError(t, err)
-	require.NotEqual(t, pipeline.MaxSpeed, sc.Config.Speed, "the scenario has a pace of its own")
+	require.NotEqual(t, config.MaxSpeed, sc.Config.Speed, "the scenario has a pace of its own")
 	unpaced := sc.Config
-	unpaced.Speed = pipeline.MaxSpeed
+	unpaced.Speed = config.MaxSpeed
 	want, err := pipeline.Run(t.Context(), unpaced, pipeline.NewKernel(unpaced, sim.Serial), zap.NewNop())
 	require.NoError(t, err)
 

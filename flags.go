@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"vmstorm/config"
 	"vmstorm/metrics"
-	"vmstorm/pipeline"
 	"vmstorm/report"
 	"vmstorm/scenario"
 )
@@ -39,8 +39,8 @@ type loaded = *scenario.Scenario
 // to find the scenario, and again on top of it. A -duration shorter than
 // the scenario's cuts it there: what falls after the end is left out of the
 // run and listed in the scenario's Cut.
-func parseFlags(args []string, usage io.Writer) (pipeline.Config, options, loaded, error) {
-	cfg, opt, err := parseOnto(pipeline.Default(), args, usage)
+func parseFlags(args []string, usage io.Writer) (config.Config, options, loaded, error) {
+	cfg, opt, err := parseOnto(config.Default(), args, usage)
 	if err != nil {
 		return cfg, opt, nil, err
 	}
@@ -62,7 +62,7 @@ func parseFlags(args []string, usage io.Writer) (pipeline.Config, options, loade
 
 // parseOnto reads the command line on top of cfg: a flag not given keeps
 // cfg's value. It does not validate: see check.
-func parseOnto(cfg pipeline.Config, args []string, usage io.Writer) (pipeline.Config, options, error) {
+func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config, options, error) {
 	var opt options
 	fs := newFlagSet(&cfg, &opt)
 	printUsage := func() {
@@ -90,7 +90,7 @@ func parseOnto(cfg pipeline.Config, args []string, usage io.Writer) (pipeline.Co
 
 // check validates the configuration and the options, once the command
 // line and any scenario have been read.
-func check(cfg pipeline.Config, opt options) error {
+func check(cfg config.Config, opt options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func check(cfg pipeline.Config, opt options) error {
 // newFlagSet registers every flag on the field of cfg or opt it sets. Each
 // flag's default is that field's value when the set is made, never a
 // literal of its own, so that a flag not given keeps what a scenario set.
-func newFlagSet(cfg *pipeline.Config, opt *options) *flag.FlagSet {
+func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("vmstorm", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	b := binder{fs}

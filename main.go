@@ -23,6 +23,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/config"
 	"vmstorm/internal/live"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
@@ -131,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if logFile != nil {
 		logOpts.File = logFile
-		logOpts.BufferFile = cfg.Speed == pipeline.MaxSpeed // nobody can follow an unpaced run line by line
+		logOpts.BufferFile = cfg.Speed == config.MaxSpeed // nobody can follow an unpaced run line by line
 	}
 	var series *report.SeriesWriter
 	if seriesFile != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmstorm/pipeline"
+	"vmstorm/config"
 	"vmstorm/report"
 	"vmstorm/scenario"
 )
@@ -211,12 +211,12 @@ func TestFlagsGivenOverrideTheScenario(t *testing.T) {
 	cfg, _, sc, err := parseFlags([]string{"-scenario", "travis-2015-osx", "-speed", "500", "-cpu-vms", "300"}, io.Discard)
 	require.NoError(t, err)
 	require.NotNil(t, sc)
-	assert.Equal(t, pipeline.Speed(500), cfg.Speed, "a flag given overrides the scenario")
+	assert.Equal(t, config.Speed(500), cfg.Speed, "a flag given overrides the scenario")
 	assert.Equal(t, int64(300), cfg.CPUVMs)
 	assert.Equal(t, sc.Config.VMs, cfg.VMs, "a flag not given keeps the scenario's value")
 	assert.Equal(t, sc.Config.Epoch, cfg.Epoch)
 	assert.Equal(t, sc.Config.Timeline, cfg.Timeline)
-	assert.NotEqual(t, pipeline.Default().VMs, cfg.VMs, "the scenario's values, not the defaults")
+	assert.NotEqual(t, config.Default().VMs, cfg.VMs, "the scenario's values, not the defaults")
 }
 
 func TestScenarioCommands(t *testing.T) {
@@ -288,7 +288,7 @@ func TestScenarioRunPrintsItsChecks(t *testing.T) {
 }
 
 // nonModelFlags are the flags that are not model parameters: commands and
-// outputs. Every other flag sets a parameter of pipeline.Config.
+// outputs. Every other flag sets a parameter of config.Config.
 var nonModelFlags = map[string]bool{
 	"log-file": true, "report": true, "scenario": true, "quiet": true, "series": true,
 	"metrics-addr": true, "list-scenarios": true, "print-scenario": true,
@@ -315,7 +315,7 @@ func flagValues(t *testing.T, f *flag.Flag) (file, given string) {
 		return "0.25", "0.5"
 	case bool:
 		return "", "true"
-	case pipeline.Speed:
+	case config.Speed:
 		return "max", "0.5"
 	default:
 		t.Fatalf("-%s is a %T: give flagValues values of that type", f.Name, v)
@@ -324,7 +324,7 @@ func flagValues(t *testing.T, f *flag.Flag) (file, given string) {
 }
 
 // valueOf is the value of a flag's parameter in cfg, as the flag writes it.
-func valueOf(t *testing.T, cfg pipeline.Config, name string) string {
+func valueOf(t *testing.T, cfg config.Config, name string) string {
 	t.Helper()
 	f := newFlagSet(&cfg, &options{}).Lookup(name)
 	require.NotNil(t, f, "-%s", name)
@@ -334,7 +334,7 @@ func valueOf(t *testing.T, cfg pipeline.Config, name string) string {
 // canonical is value as flag name writes it back (3h7m0s for 3h7m).
 func canonical(t *testing.T, name, value string) string {
 	t.Helper()
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	fs := newFlagSet(&cfg, &options{})
 	require.NoError(t, fs.Set(name, value), "-%s %s", name, value)
 	return fs.Lookup(name).Value.String()
@@ -371,7 +371,7 @@ func scenarioSetting(t *testing.T, key, value string) string {
 // (scenario.Key), a parameter without one (flagsWithoutKey), or not a
 // parameter (nonModelFlags).
 func TestEveryFlagKeepsTheScenariosValueUnlessGiven(t *testing.T) {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	fs := newFlagSet(&cfg, &options{})
 	var model []*flag.Flag
 	fs.VisitAll(func(f *flag.Flag) {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
@@ -27,15 +28,15 @@ func TestMain(m *testing.M) {
 
 // runModel runs cfg to its end on a Serial kernel, unpaced: hours of model
 // time pass in milliseconds, and a seed repeats its run exactly.
-func runModel(t *testing.T, ctx context.Context, cfg pipeline.Config) *pipeline.Summary {
+func runModel(t *testing.T, ctx context.Context, cfg config.Config) *pipeline.Summary {
 	t.Helper()
-	cfg.Speed = pipeline.MaxSpeed
+	cfg.Speed = config.MaxSpeed
 	return runIn(t, ctx, cfg, sim.Serial)
 }
 
 // runIn runs cfg to its end on a kernel in mode (Wall must run inside a
 // synctest bubble).
-func runIn(t *testing.T, ctx context.Context, cfg pipeline.Config, mode sim.Mode) *pipeline.Summary {
+func runIn(t *testing.T, ctx context.Context, cfg config.Config, mode sim.Mode) *pipeline.Summary {
 	t.Helper()
 	s, err := pipeline.Run(ctx, cfg, pipeline.NewKernel(cfg, mode), zap.NewNop())
 	require.NoError(t, err)
@@ -82,7 +83,7 @@ func meanInUse(series []pipeline.Sample, from time.Duration) float64 {
 
 func TestHealthyClusterObeysLittlesLaw(t *testing.T) {
 	{
-		cfg := pipeline.Default()
+		cfg := config.Default()
 		cfg.Seed = 7
 		cfg.Duration = 8 * time.Hour
 		s := runModel(t, t.Context(), cfg)
@@ -126,7 +127,7 @@ func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			{
-				cfg := pipeline.Default()
+				cfg := config.Default()
 				cfg.Seed = 11
 				cfg.VMs, cfg.ArrivalsPerMinute = tt.vms, tt.perMinute
 				cfg.BuildWorkers, cfg.RunWorkers = tt.buildWorkers, tt.runWorkers
@@ -186,7 +187,7 @@ func TestBrokenCleanupFillsClusterThenStorms(t *testing.T) {
 
 func TestJanitorKeepsReportingItsLastCountOnceBroken(t *testing.T) {
 	{
-		cfg := pipeline.Default()
+		cfg := config.Default()
 		cfg.Seed = 3
 		cfg.BreakCleanup, cfg.BreakAt = true, 90*time.Minute
 		cfg.Duration = 3 * time.Hour
@@ -211,7 +212,7 @@ func TestJanitorKeepsReportingItsLastCountOnceBroken(t *testing.T) {
 
 func TestSameSeedSameRun(t *testing.T) {
 	run := func(seed uint64) *pipeline.Summary {
-		cfg := pipeline.Default()
+		cfg := config.Default()
 		cfg.Seed = seed
 		cfg.BreakCleanup, cfg.BreakAt = true, 20*time.Minute
 		return runModel(t, t.Context(), cfg)
@@ -225,7 +226,7 @@ func TestSameSeedSameRun(t *testing.T) {
 
 func TestRunEndsWhenAllJobsFinish(t *testing.T) {
 	{
-		cfg := pipeline.Default()
+		cfg := config.Default()
 		cfg.Seed = 5
 		cfg.MaxJobs = 300
 		cfg.Duration = 48 * time.Hour
@@ -243,7 +244,7 @@ func TestRunEndsWhenAllJobsFinish(t *testing.T) {
 // wall clock makes the moment exact.
 func TestCancelledRunAccountsForEveryJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := pipeline.Default()
+		cfg := config.Default()
 		cfg.Seed = 9
 		cfg.BreakCleanup = true
 		cfg.Duration = 10 * time.Hour
@@ -266,9 +267,9 @@ func TestCancelledRunAccountsForEveryJob(t *testing.T) {
 // the never-booted VMs each failure leaves (which the janitor lists on
 // every pass) stay bounded.
 func TestStressManyWorkers(t *testing.T) {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Seed = 1
-	cfg.Speed = pipeline.MaxSpeed
+	cfg.Speed = config.MaxSpeed
 	cfg.VMs = 100
 	cfg.MaxJobs = 5000
 	cfg.MaxAttempts = 4
@@ -300,13 +301,13 @@ func TestStressManyWorkers(t *testing.T) {
 // events. Where the model has no two goroutines contending for one thing
 // at one instant, the two agree exactly.
 func TestKernelAgreesWithSynctest(t *testing.T) {
-	healthy := pipeline.Default()
+	healthy := config.Default()
 	healthy.Seed = 7
 	broken := healthy
 	broken.Seed, broken.BreakCleanup = 11, true
 	for _, tt := range []struct {
 		name string
-		cfg  pipeline.Config
+		cfg  config.Config
 	}{{"healthy", healthy}, {"broken", broken}} {
 		t.Run(tt.name, func(t *testing.T) {
 			kernel := runModel(t, t.Context(), tt.cfg)
@@ -329,11 +330,11 @@ func TestKernelAgreesWithSynctest(t *testing.T) {
 // ends on a sample's instant (its duration) or between two (all its jobs
 // done).
 func TestSeriesHasOneRowPerInstant(t *testing.T) {
-	onTheDot := pipeline.Default()
+	onTheDot := config.Default()
 	onTheDot.Seed = 2
 	between := onTheDot
 	between.MaxJobs, between.Duration = 50, 24*time.Hour
-	for _, cfg := range []pipeline.Config{onTheDot, between} {
+	for _, cfg := range []config.Config{onTheDot, between} {
 		s := runModel(t, t.Context(), cfg)
 		require.NotEmpty(t, s.Series)
 		for i := 1; i < len(s.Series); i++ {
@@ -346,8 +347,8 @@ func TestSeriesHasOneRowPerInstant(t *testing.T) {
 // TestLogNamesEachQuantityOnce reads a run's JSON log: a job's queue is
 // always its name, and the wait for a VM is always wait_s.
 func TestLogNamesEachQuantityOnce(t *testing.T) {
-	cfg := pipeline.Default()
-	cfg.Seed, cfg.BreakCleanup, cfg.Speed = 4, true, pipeline.MaxSpeed
+	cfg := config.Default()
+	cfg.Seed, cfg.BreakCleanup, cfg.Speed = 4, true, config.MaxSpeed
 	var file bytes.Buffer
 	k := pipeline.NewKernel(cfg, sim.Serial)
 	logs := logx.New(logx.Options{Clock: k, File: &file})

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -166,7 +167,7 @@ func poll(t *testing.T, within time.Duration, what string, done func() bool) {
 func TestRunScrape(t *testing.T) {
 	for _, seed := range []uint64{7, 8} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			cfg := pipeline.Default()
+			cfg := config.Default()
 			// 20 model minutes at 1200x: a second of wall time.
 			cfg.Speed, cfg.Duration, cfg.BreakCleanup, cfg.Seed = 1200, 20*time.Minute, true, seed
 			e := NewExporter(float64(cfg.Speed))

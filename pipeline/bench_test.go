@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -16,7 +17,7 @@ import (
 // backlog and the Build, Run and Cleanup pools with every latency zero, on
 // a cluster big enough never to requeue, in an unpaced Serial kernel.
 func BenchmarkThroughput(b *testing.B) {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Seed = 1
 	cfg.Speed = sim.Max
 	cfg.MaxJobs = int64(b.N)
@@ -61,7 +62,7 @@ func BenchmarkThroughput(b *testing.B) {
 // measure.) A Serial run is the same event for event each time: every
 // iteration must count the same events, jobs and requeues.
 func BenchmarkModelSpeed(b *testing.B) {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Seed = 1
 	cfg.BreakCleanup = true
 	cfg.Speed = sim.Max
@@ -96,8 +97,8 @@ func BenchmarkModelSpeed(b *testing.B) {
 // stormConfig is the storm benchmark's run: jobs jobs arriving at 1,000
 // per model second onto 6,000 VMs, two attempts each, with the janitor
 // broken after 10 model seconds.
-func stormConfig(jobs int64) pipeline.Config {
-	cfg := pipeline.Default()
+func stormConfig(jobs int64) config.Config {
+	cfg := config.Default()
 	cfg.Seed = 1
 	cfg.Speed = sim.Max
 	cfg.MaxJobs = jobs

@@ -17,6 +17,7 @@ import (
 
 	"vmstorm/capacity"
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/logx"
@@ -33,7 +34,7 @@ var (
 // NewKernel returns the kernel for a run of cfg in mode: paced at
 // cfg.Speed (sim.Max for none), on cfg.Epoch's calendar, ending at
 // cfg.Duration.
-func NewKernel(cfg Config, mode sim.Mode) *sim.Kernel {
+func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 	return sim.New(sim.Options{Mode: mode, Speed: float64(cfg.Speed), Epoch: cfg.Epoch, Horizon: cfg.Duration})
 }
 
@@ -45,7 +46,7 @@ func NewKernel(cfg Config, mode sim.Mode) *sim.Kernel {
 //
 // Observers, if any, are given every sample and every timeline mark as the
 // run goes.
-func Run(ctx context.Context, cfg Config, k *sim.Kernel, log *zap.Logger, observers ...Observer) (*Summary, error) {
+func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, observers ...Observer) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func Run(ctx context.Context, cfg Config, k *sim.Kernel, log *zap.Logger, observ
 	})
 	applied := func(ev incident.Event) { rep.mark(Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
 
-	log.Info("run_started", cfg.fields()...)
+	log.Info("run_started", configFields(cfg)...)
 	future, err := cfg.FullTimeline().Begin(levers, log, applied)
 	if err != nil {
 		return nil, err
@@ -177,7 +178,7 @@ func endReason(ctx context.Context, cause error) string {
 	}
 	return cause.Error()
 }
-func (c Config) fields() []zap.Field {
+func configFields(c config.Config) []zap.Field {
 	return []zap.Field{
 		zap.Uint64("seed", c.Seed),
 		zap.String("scenario", c.Name),

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/workers"
@@ -96,7 +97,7 @@ type probes struct {
 // and logs the changes of state a person watching should not miss. Its
 // fields are owned by its Run goroutine until Run returns.
 type reporter struct {
-	cfg       Config
+	cfg       config.Config
 	clock     sim.Clock
 	log       *zap.Logger
 	observers []Observer
@@ -123,7 +124,7 @@ type reporter struct {
 	stormBefore      bool // a storm phase has come and gone
 }
 
-func newReporter(cfg Config, clock sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
+func newReporter(cfg config.Config, clock sim.Clock, log *zap.Logger, observers []Observer, p probes) *reporter {
 	if cfg.Alerts.Window <= 0 {
 		cfg.Alerts.Window = cfg.StatusEvery
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
@@ -18,7 +19,7 @@ import (
 
 // Summary is what a run did, accounted for at its end.
 type Summary struct {
-	Config Config
+	Config config.Config
 	Ended  string        // why the run ended
 	Model  time.Duration // model time the run lasted
 	// Wall is the wall-clock time the run took, set by the caller that
@@ -88,7 +89,7 @@ type IncidentStats struct {
 	FaultAt, DetectedAt, MitigatedAt, RecoveredAt time.Duration
 	Faulted, Detected, Mitigated, Recovered       bool
 	DetectedBy                                    string // the first alert
-	// JobsDelayed is jobs that waited longer than Config.Drained for a VM,
+	// JobsDelayed is jobs that waited longer than config.Config.Drained for a VM,
 	// counting the ones still waiting.
 	JobsDelayed int64
 }
@@ -108,7 +109,7 @@ func (s *Summary) Leaked() int64 {
 }
 
 type summaryInput struct {
-	cfg     Config
+	cfg     config.Config
 	kernel  *sim.Kernel
 	end     time.Duration
 	ended   string

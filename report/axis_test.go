@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"vmstorm/config"
 	"vmstorm/pipeline"
 )
 
@@ -33,7 +34,7 @@ func TestTimeAxis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newTimeAxis(&pipeline.Summary{Model: tt.end, Config: pipeline.Config{Epoch: tt.epoch}})
+			a := newTimeAxis(&pipeline.Summary{Model: tt.end, Config: config.Config{Epoch: tt.epoch}})
 			assert.Equal(t, tt.label, a.label())
 			var got []string
 			minor := 0

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"vmstorm/config"
 	"vmstorm/pipeline"
 )
 
@@ -321,7 +322,7 @@ func shortDuration(d time.Duration) string {
 // found by reflection so that the table never lags behind Config as it
 // gains fields. Nested structs (the latencies, the alerts) are flattened as
 // Outer.Inner; a list is one row.
-func configParams(c pipeline.Config) []param {
+func configParams(c config.Config) []param {
 	var out []param
 	var walk func(prefix string, v reflect.Value)
 	walk = func(prefix string, v reflect.Value) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/cluster"
+	"vmstorm/config"
 	"vmstorm/pipeline"
 	"vmstorm/report"
 )
@@ -232,7 +233,7 @@ func TestHTMLPage(t *testing.T) {
 
 func TestHTMLCalendarTime(t *testing.T) {
 	epoch := time.Date(2015, 8, 4, 17, 3, 0, 0, time.UTC)
-	s := incident(t, func(c *pipeline.Config) { c.Epoch = epoch })
+	s := incident(t, func(c *config.Config) { c.Epoch = epoch })
 	page := writeHTML(t, s, "with an epoch")
 	svg := figure(t, page, "chart-vms")
 	contains(t, svg, ">time (UTC), 2015-08-04<", "the time axis")
@@ -246,7 +247,7 @@ func TestHTMLCalendarTime(t *testing.T) {
 
 func TestHTMLEmptyRun(t *testing.T) {
 	// A run stopped before its first sample: the page must still be whole.
-	s := &pipeline.Summary{Config: pipeline.Default(), Ended: "interrupted"}
+	s := &pipeline.Summary{Config: config.Default(), Ended: "interrupted"}
 	page := writeHTML(t, s, "empty")
 	assert.Equal(t, 3, strings.Count(page, "<svg"))
 	contains(t, page, "No faults or operators' actions in this run.", "the empty timeline")
@@ -273,7 +274,7 @@ func TestHTMLHasThePhaseTable(t *testing.T) {
 // with its causes, the model's figure, what the report says and whether it
 // held; the calibrations are a table apart; the checks are in the data too.
 func TestHTMLFaithfulness(t *testing.T) {
-	s := &pipeline.Summary{Config: pipeline.Default(), Ended: "model duration reached"}
+	s := &pipeline.Summary{Config: config.Default(), Ended: "model duration reached"}
 	checks := []report.Check{
 		{Name: "the leak fills the cluster", Causes: []string{"janitor_broken"}, Model: "7046 vms_true at 17:45", Want: "at least 6000", OK: true},
 		{Name: "the <reported> count stays in the band", Causes: []string{"janitor_broken", "stale_report"}, Model: "vms_reported 0 to 178", Want: "inside [1, 400]", OK: false},

@@ -5,10 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"vmstorm/config"
 
 	"github.com/stretchr/testify/assert"
-
-	"vmstorm/pipeline"
 )
 
 func TestParamValue(t *testing.T) {
@@ -44,7 +43,7 @@ func TestParamValue(t *testing.T) {
 }
 
 func TestConfigParams(t *testing.T) {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Seed = 9
 	got := map[string]string{}
 	for _, p := range configParams(cfg) {

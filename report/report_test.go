@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -20,9 +21,9 @@ func TestMain(m *testing.M) {
 // unpaced, where it takes milliseconds: the janitor's password is rotated at
 // 10 minutes, the cluster fills, and a requeue storm follows. edit, if not
 // nil, changes the configuration first.
-func incident(t *testing.T, edit func(*pipeline.Config), observers ...pipeline.Observer) *pipeline.Summary {
+func incident(t *testing.T, edit func(*config.Config), observers ...pipeline.Observer) *pipeline.Summary {
 	t.Helper()
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Seed = 42
 	cfg.BreakCleanup, cfg.BreakAt = true, 10*time.Minute
 	cfg.Duration = time.Hour

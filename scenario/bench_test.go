@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 )
@@ -19,7 +20,7 @@ func BenchmarkReplay(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg := s.Config
-			cfg.Speed = pipeline.MaxSpeed
+			cfg.Speed = config.MaxSpeed
 			var events int64
 			for b.Loop() {
 				sum, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())

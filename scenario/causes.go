@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/pipeline"
 )
 
 // Cause is a mechanism of an incident that a faithfulness check depends
@@ -19,51 +19,51 @@ type Cause struct {
 	// Doc says in one line what the mechanism is, and what its ablation
 	// changes.
 	Doc    string
-	remove func(*pipeline.Config)
+	remove func(*config.Config)
 }
 
 // Causes is the catalogue of causes, in the order a person reads them.
 var Causes = []Cause{
 	{"janitor_broken", "the janitor's password is rotated and it cannot log in, so it cleans nothing (removed: no rotate_cleanup_password event)",
-		func(c *pipeline.Config) {
+		func(c *config.Config) {
 			c.Timeline = dropActions(c.Timeline, "rotate_cleanup_password")
 			c.BreakCleanup = false
 		}},
 	{"stale_report", "a failed janitor pass keeps reporting its last VM count to monitoring (removed: report_stale false, the count drops to 0)",
-		func(c *pipeline.Config) { c.ReportStale = false }},
+		func(c *config.Config) { c.ReportStale = false }},
 	{"unbounded_requeue", "a job whose VM fails to start is requeued at once, with no limit on its attempts (removed: max_attempts 2, one retry)",
-		func(c *pipeline.Config) {
+		func(c *config.Config) {
 			if c.MaxAttempts == 0 {
 				c.MaxAttempts = 2
 			}
 		}},
 	{"failed_vms_left_behind", "the VM of a failed start stays on the cluster, never booted, and the janitor skips it for ever (removed: delete_failed_vms true)",
-		func(c *pipeline.Config) { c.DeleteFailedVMs = true }},
+		func(c *config.Config) { c.DeleteFailedVMs = true }},
 	{"slow_cleanup", "the janitor deletes only a few VMs at once, so a large leak takes hours to clean (removed: concurrency 0, all its workers at once)",
-		func(c *pipeline.Config) { c.CleanupConcurrency = 0 }},
+		func(c *config.Config) { c.CleanupConcurrency = 0 }},
 	{"aggressive_cleanup", "operators switch the janitor to its aggressive mode, which deletes every VM (removed: no aggressive_cleanup or normal_cleanup event)",
-		func(c *pipeline.Config) { c.Timeline = dropActions(c.Timeline, "aggressive_cleanup", "normal_cleanup") }},
+		func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "aggressive_cleanup", "normal_cleanup") }},
 	{"cpu_ceiling", "the CPU reservations admit fewer running VMs than the cluster holds, so power-on fails there (removed: cpu_vms 0 and no set_cpu_capacity event)",
-		func(c *pipeline.Config) {
+		func(c *config.Config) {
 			c.CPUVMs = 0
 			c.Timeline = dropActions(c.Timeline, "set_cpu_capacity")
 		}},
 	{"reduced_rate", "operators lower the queues' limits of concurrent builds (removed: no set_max_builds event)",
-		func(c *pipeline.Config) { c.Timeline = dropActions(c.Timeline, "set_max_builds") }},
+		func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_max_builds") }},
 	{"worker_crashes", "Run workers crash, orphaning their builds' VMs and requeueing the jobs (removed: no crash_workers event)",
-		func(c *pipeline.Config) { c.Timeline = dropActions(c.Timeline, "crash_workers") }},
+		func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "crash_workers") }},
 	{"stalled_vms", "booted VMs stall: their builds are given up and requeued, the VMs left behind (removed: no set_stall_chance event)",
-		func(c *pipeline.Config) { c.Timeline = dropActions(c.Timeline, "set_stall_chance") }},
+		func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_stall_chance") }},
 	{"late_cleanup", "the janitor deletes an abandoned VM only once it is older than its cutoff, hours later (removed: the cutoff is start_timeout + build_timeout + every, the shortest that spares every running build)",
-		func(c *pipeline.Config) {
+		func(c *config.Config) {
 			if spare := c.StartTimeout + c.BuildTimeout + c.CleanupEvery; c.CleanupCutoff > spare {
 				c.CleanupCutoff = spare
 			}
 		}},
 	{"api_rate_limit", "the cloud API refuses calls over its rate limit, shared by creation and cleanup (removed: api_rate 0)",
-		func(c *pipeline.Config) { c.APIRate, c.APIBurst = 0, 0 }},
+		func(c *config.Config) { c.APIRate, c.APIBurst = 0, 0 }},
 	{"lowered_api_limit", "operators lower the clients' own API limit below the cloud's, so calls wait rather than fail (removed: no set_api_rate_limit event)",
-		func(c *pipeline.Config) { c.Timeline = dropActions(c.Timeline, "set_api_rate_limit") }},
+		func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_api_rate_limit") }},
 }
 
 // LookupCause returns the cause of that name.
@@ -86,7 +86,7 @@ func causeNames() string {
 
 // Without derives the configuration with the cause taken out. It changes
 // nothing if the configuration does not have the cause.
-func (c Cause) Without(cfg pipeline.Config) pipeline.Config {
+func (c Cause) Without(cfg config.Config) config.Config {
 	out := cloneConfig(cfg)
 	c.remove(&out)
 	return out
@@ -94,7 +94,7 @@ func (c Cause) Without(cfg pipeline.Config) pipeline.Config {
 
 // In reports whether the configuration has the cause: whether taking it
 // out changes anything.
-func (c Cause) In(cfg pipeline.Config) bool {
+func (c Cause) In(cfg config.Config) bool {
 	return !reflect.DeepEqual(cfg, c.Without(cfg))
 }
 
@@ -136,7 +136,7 @@ func dropActions(tl incident.Timeline, actions ...string) incident.Timeline {
 
 // cloneConfig copies the configuration deeply enough that an ablation can
 // change it without touching the original: its lists and its traffic.
-func cloneConfig(cfg pipeline.Config) pipeline.Config {
+func cloneConfig(cfg config.Config) config.Config {
 	cfg.Queues = slices.Clone(cfg.Queues)
 	cfg.Timeline = slices.Clone(cfg.Timeline)
 	if cfg.Traffic != nil {

@@ -8,15 +8,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/pipeline"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 // everyCause is a configuration with every cause of the catalogue in it.
-func everyCause() pipeline.Config {
-	c := pipeline.Default()
+func everyCause() config.Config {
+	c := config.Default()
 	c.ReportStale = true
 	c.MaxAttempts = 0
 	c.DeleteFailedVMs = false
@@ -24,7 +24,7 @@ func everyCause() pipeline.Config {
 	c.CPUVMs = 240
 	c.StartTimeout, c.BuildTimeout, c.CleanupEvery, c.CleanupCutoff = 4*time.Minute, 50*time.Minute, 5*time.Minute, 3*time.Hour
 	c.APIRate, c.APIBurst, c.ClientAPIRate = 4, 30, 12
-	c.Traffic = &pipeline.Traffic{PeakHour: 15, Night: 0.25, Weekend: 0.4, Bursts: []pipeline.Burst{{At: time.Hour, For: time.Hour, Factor: 1.4}}}
+	c.Traffic = &config.Traffic{PeakHour: 15, Night: 0.25, Weekend: 0.4, Bursts: []config.Burst{{At: time.Hour, For: time.Hour, Factor: 1.4}}}
 	c.Duration = 10 * time.Hour
 	c.Timeline = incident.Timeline{
 		{At: 1 * time.Minute, Action: "rotate_cleanup_password"},
@@ -59,21 +59,21 @@ func without(tl incident.Timeline, actions ...string) incident.Timeline {
 func TestCausesRemoveExactlyTheirMechanism(t *testing.T) {
 	tests := []struct {
 		cause string
-		want  func(c *pipeline.Config) // the configuration without the cause, from everyCause
+		want  func(c *config.Config) // the configuration without the cause, from everyCause
 	}{
-		{"janitor_broken", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "rotate_cleanup_password") }},
-		{"stale_report", func(c *pipeline.Config) { c.ReportStale = false }},
-		{"unbounded_requeue", func(c *pipeline.Config) { c.MaxAttempts = 2 }},
-		{"failed_vms_left_behind", func(c *pipeline.Config) { c.DeleteFailedVMs = true }},
-		{"slow_cleanup", func(c *pipeline.Config) { c.CleanupConcurrency = 0 }},
-		{"aggressive_cleanup", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "aggressive_cleanup", "normal_cleanup") }},
-		{"cpu_ceiling", func(c *pipeline.Config) { c.CPUVMs = 0; c.Timeline = without(c.Timeline, "set_cpu_capacity") }},
-		{"reduced_rate", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "set_max_builds") }},
-		{"worker_crashes", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "crash_workers") }},
-		{"stalled_vms", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "set_stall_chance") }},
-		{"late_cleanup", func(c *pipeline.Config) { c.CleanupCutoff = 4*time.Minute + 50*time.Minute + 5*time.Minute }},
-		{"api_rate_limit", func(c *pipeline.Config) { c.APIRate, c.APIBurst = 0, 0 }},
-		{"lowered_api_limit", func(c *pipeline.Config) { c.Timeline = without(c.Timeline, "set_api_rate_limit") }},
+		{"janitor_broken", func(c *config.Config) { c.Timeline = without(c.Timeline, "rotate_cleanup_password") }},
+		{"stale_report", func(c *config.Config) { c.ReportStale = false }},
+		{"unbounded_requeue", func(c *config.Config) { c.MaxAttempts = 2 }},
+		{"failed_vms_left_behind", func(c *config.Config) { c.DeleteFailedVMs = true }},
+		{"slow_cleanup", func(c *config.Config) { c.CleanupConcurrency = 0 }},
+		{"aggressive_cleanup", func(c *config.Config) { c.Timeline = without(c.Timeline, "aggressive_cleanup", "normal_cleanup") }},
+		{"cpu_ceiling", func(c *config.Config) { c.CPUVMs = 0; c.Timeline = without(c.Timeline, "set_cpu_capacity") }},
+		{"reduced_rate", func(c *config.Config) { c.Timeline = without(c.Timeline, "set_max_builds") }},
+		{"worker_crashes", func(c *config.Config) { c.Timeline = without(c.Timeline, "crash_workers") }},
+		{"stalled_vms", func(c *config.Config) { c.Timeline = without(c.Timeline, "set_stall_chance") }},
+		{"late_cleanup", func(c *config.Config) { c.CleanupCutoff = 4*time.Minute + 50*time.Minute + 5*time.Minute }},
+		{"api_rate_limit", func(c *config.Config) { c.APIRate, c.APIBurst = 0, 0 }},
+		{"lowered_api_limit", func(c *config.Config) { c.Timeline = without(c.Timeline, "set_api_rate_limit") }},
 	}
 	require.Len(t, tests, len(Causes), "every cause in the catalogue is tested")
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/config"
 	"vmstorm/pipeline"
 )
 
@@ -151,7 +152,7 @@ func TestParseAcceptsEveryKindOfCheck(t *testing.T) {
 // run is a made-up run for the evaluation tests: a leak the janitor's
 // frozen report hides, a requeue storm, and an alert at 30 minutes.
 func run() *pipeline.Summary {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Alerts.VMCountMin, cfg.Alerts.VMCountMax = 1, 400
 	s := &pipeline.Summary{Config: cfg, Model: 50 * time.Minute}
 	for i, v := range []struct{ vms, requeues, arrived int64 }{{100, 0, 0}, {300, 10, 10}, {500, 40, 20}, {700, 90, 30}, {900, 160, 40}} {

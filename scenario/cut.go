@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/pipeline"
 )
 
 // Cut is what a run shorter than its scenario leaves out: the timeline
@@ -16,7 +16,7 @@ type Cut struct {
 	End    time.Duration // the run's end, model time
 	Epoch  time.Time     // the scenario's epoch, to say times in its clock
 	Events incident.Timeline
-	Bursts []pipeline.Burst
+	Bursts []config.Burst
 	// Checks are not evaluated: each names a model time after the end, so
 	// the run cannot judge it.
 	Checks []Check
@@ -32,7 +32,7 @@ func (c Cut) Empty() bool {
 // or a check's time, the events and bursts are left out of the Config it
 // returns, the checks out of s.Checks, and s.Cut lists them all. cfg and
 // s.Config are not changed.
-func (s *Scenario) CutTo(cfg pipeline.Config) pipeline.Config {
+func (s *Scenario) CutTo(cfg config.Config) config.Config {
 	end := cfg.Duration
 	s.Cut = Cut{End: end, Epoch: cfg.Epoch}
 	var events incident.Timeline
@@ -47,7 +47,7 @@ func (s *Scenario) CutTo(cfg pipeline.Config) pipeline.Config {
 		cfg.Timeline = events
 	}
 	if cfg.Traffic != nil {
-		var bursts []pipeline.Burst
+		var bursts []config.Burst
 		for _, b := range cfg.Traffic.Bursts {
 			if b.At > end {
 				s.Cut.Bursts = append(s.Cut.Bursts, b)

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
-	"vmstorm/pipeline"
 )
 
 // small is a valid scenario; every bad file below is a minimal edit of it.
@@ -268,14 +268,14 @@ func TestParseRejectsBadFiles(t *testing.T) {
 }
 
 // TestParseValidFile checks the whole Config of small: what the file says,
-// and pipeline.Default() for everything it leaves out.
+// and config.Default() for everything it leaves out.
 func TestParseValidFile(t *testing.T) {
 	s, err := Parse("small.yaml", []byte(small))
 	require.NoError(t, err)
 
 	epoch := time.Date(2015, 7, 31, 0, 0, 0, 0, time.UTC)
 	i64 := func(v int64) *int64 { return &v }
-	want := pipeline.Default()
+	want := config.Default()
 	want.Name = "small"
 	want.Epoch = epoch
 	want.Duration = 10 * time.Hour
@@ -283,9 +283,9 @@ func TestParseValidFile(t *testing.T) {
 	want.Seed = 7
 	want.VMs = 300
 	want.CPUVMs = 40
-	want.Clone = dist.Latency{Mean: 30 * time.Second, Spread: pipeline.Default().Clone.Spread}
+	want.Clone = dist.Latency{Mean: 30 * time.Second, Spread: config.Default().Clone.Spread}
 	want.ArrivalsPerMinute = 2
-	want.Queues = []pipeline.Queue{{Name: "com", Share: 0.5, MaxBuilds: 20}, {Name: "org", Share: 0.5, MaxBuilds: 10}}
+	want.Queues = []config.Queue{{Name: "com", Share: 0.5, MaxBuilds: 20}, {Name: "org", Share: 0.5, MaxBuilds: 10}}
 	want.Build.Mean = 10 * time.Minute
 	want.BuildWorkers = 10
 	want.RunWorkers = 50
@@ -318,11 +318,11 @@ func TestParseValidFile(t *testing.T) {
 }
 
 // TestParseDefaults: a file of only a name and a duration is
-// pipeline.Default().
+// config.Default().
 func TestParseDefaults(t *testing.T) {
 	s, err := Parse("min.yaml", []byte("name: min\nduration: 1h\n"))
 	require.NoError(t, err)
-	want := pipeline.Default()
+	want := config.Default()
 	want.Name = "min"
 	want.Duration = time.Hour
 	assert.Equal(t, want, s.Config)
@@ -389,7 +389,7 @@ checks:
 			assert.Equal(t, tc.want, s.Config.Timeline[0].At)
 			require.NotNil(t, s.Config.Traffic)
 			require.Len(t, s.Config.Traffic.Bursts, 1)
-			assert.Equal(t, pipeline.Burst{At: tc.want, For: time.Hour, Factor: 2}, s.Config.Traffic.Bursts[0])
+			assert.Equal(t, config.Burst{At: tc.want, For: time.Hour, Factor: 2}, s.Config.Traffic.Bursts[0])
 			require.Len(t, s.Checks, 1)
 			assert.Equal(t, moment{t: tc.want}, s.Checks[0].at)
 		})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
@@ -31,7 +32,7 @@ func underSynctest(t *testing.T, s *Scenario, seed uint64) *pipeline.Summary {
 
 func onKernel(t *testing.T, s *Scenario, seed uint64) *pipeline.Summary {
 	cfg := s.Config
-	cfg.Seed, cfg.Speed = seed, pipeline.MaxSpeed
+	cfg.Seed, cfg.Speed = seed, config.MaxSpeed
 	sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
 	require.NoError(t, err)
 	return sum

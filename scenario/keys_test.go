@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"vmstorm/config"
 
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"vmstorm/pipeline"
 )
 
 // keysSkipped are the keys the walk does not enter: they are no parameter
@@ -23,76 +22,76 @@ var keysSkipped = map[string]bool{"description": true, "timeline": true, "checks
 // configOf reads, for every scalar key of a scenario file, the Config field
 // it sets. A key the walk finds without an entry here fails the test: add
 // the entry, and the key is covered.
-var configOf = map[string]func(pipeline.Config) any{
-	"name":     func(c pipeline.Config) any { return c.Name },
-	"epoch":    func(c pipeline.Config) any { return c.Epoch },
-	"duration": func(c pipeline.Config) any { return c.Duration },
-	"speed":    func(c pipeline.Config) any { return c.Speed },
-	"seed":     func(c pipeline.Config) any { return c.Seed },
+var configOf = map[string]func(config.Config) any{
+	"name":     func(c config.Config) any { return c.Name },
+	"epoch":    func(c config.Config) any { return c.Epoch },
+	"duration": func(c config.Config) any { return c.Duration },
+	"speed":    func(c config.Config) any { return c.Speed },
+	"seed":     func(c config.Config) any { return c.Seed },
 
-	"cluster.vms":             func(c pipeline.Config) any { return c.VMs },
-	"cluster.cpu_vms":         func(c pipeline.Config) any { return c.CPUVMs },
-	"cluster.api_rate":        func(c pipeline.Config) any { return c.APIRate },
-	"cluster.api_burst":       func(c pipeline.Config) any { return c.APIBurst },
-	"cluster.client_api_rate": func(c pipeline.Config) any { return c.ClientAPIRate },
-	"cluster.clone_time":      func(c pipeline.Config) any { return c.Clone.Mean },
-	"cluster.clone_spread":    func(c pipeline.Config) any { return c.Clone.Spread },
-	"cluster.boot_time":       func(c pipeline.Config) any { return c.PowerOn.Mean },
-	"cluster.boot_spread":     func(c pipeline.Config) any { return c.PowerOn.Spread },
-	"cluster.destroy_time":    func(c pipeline.Config) any { return c.Destroy.Mean },
-	"cluster.destroy_spread":  func(c pipeline.Config) any { return c.Destroy.Spread },
-	"cluster.reject_time":     func(c pipeline.Config) any { return c.RejectTime },
+	"cluster.vms":             func(c config.Config) any { return c.VMs },
+	"cluster.cpu_vms":         func(c config.Config) any { return c.CPUVMs },
+	"cluster.api_rate":        func(c config.Config) any { return c.APIRate },
+	"cluster.api_burst":       func(c config.Config) any { return c.APIBurst },
+	"cluster.client_api_rate": func(c config.Config) any { return c.ClientAPIRate },
+	"cluster.clone_time":      func(c config.Config) any { return c.Clone.Mean },
+	"cluster.clone_spread":    func(c config.Config) any { return c.Clone.Spread },
+	"cluster.boot_time":       func(c config.Config) any { return c.PowerOn.Mean },
+	"cluster.boot_spread":     func(c config.Config) any { return c.PowerOn.Spread },
+	"cluster.destroy_time":    func(c config.Config) any { return c.Destroy.Mean },
+	"cluster.destroy_spread":  func(c config.Config) any { return c.Destroy.Spread },
+	"cluster.reject_time":     func(c config.Config) any { return c.RejectTime },
 
-	"workload.arrival_rate":            func(c pipeline.Config) any { return c.ArrivalsPerMinute },
-	"workload.traffic.peak_hour":       func(c pipeline.Config) any { return traffic(c).PeakHour },
-	"workload.traffic.night":           func(c pipeline.Config) any { return traffic(c).Night },
-	"workload.traffic.weekend":         func(c pipeline.Config) any { return traffic(c).Weekend },
-	"workload.traffic.bursts[].at":     func(c pipeline.Config) any { return burst(c).At },
-	"workload.traffic.bursts[].for":    func(c pipeline.Config) any { return burst(c).For },
-	"workload.traffic.bursts[].factor": func(c pipeline.Config) any { return burst(c).Factor },
-	"workload.queues[].name":           func(c pipeline.Config) any { return c.Queues[0].Name },
-	"workload.queues[].share":          func(c pipeline.Config) any { return c.Queues[0].Share },
-	"workload.queues[].max_builds":     func(c pipeline.Config) any { return c.Queues[0].MaxBuilds },
-	"workload.build_time":              func(c pipeline.Config) any { return c.Build.Mean },
-	"workload.build_spread":            func(c pipeline.Config) any { return c.Build.Spread },
-	"workload.build_timeout":           func(c pipeline.Config) any { return c.BuildTimeout },
-	"workload.max_jobs":                func(c pipeline.Config) any { return c.MaxJobs },
-	"workers.build":                    func(c pipeline.Config) any { return c.BuildWorkers },
-	"workers.run":                      func(c pipeline.Config) any { return c.RunWorkers },
-	"workers.queue_size":               func(c pipeline.Config) any { return c.QueueSize },
-	"workers.start_timeout":            func(c pipeline.Config) any { return c.StartTimeout },
-	"workers.max_attempts":             func(c pipeline.Config) any { return c.MaxAttempts },
-	"workers.deletes_vms":              func(c pipeline.Config) any { return c.WorkerDeletesVMs },
-	"workers.delete_failed_vms":        func(c pipeline.Config) any { return c.DeleteFailedVMs },
-	"workers.stall_timeout":            func(c pipeline.Config) any { return c.StallTimeout },
-	"janitor.every":                    func(c pipeline.Config) any { return c.CleanupEvery },
-	"janitor.rate":                     func(c pipeline.Config) any { return c.CleanupRate },
-	"janitor.cutoff":                   func(c pipeline.Config) any { return c.CleanupCutoff },
-	"janitor.workers":                  func(c pipeline.Config) any { return c.CleanupWorkers },
-	"janitor.concurrency":              func(c pipeline.Config) any { return c.CleanupConcurrency },
-	"janitor.report_stale":             func(c pipeline.Config) any { return c.ReportStale },
-	"alerts.vm_count_min":              func(c pipeline.Config) any { return c.Alerts.VMCountMin },
-	"alerts.vm_count_max":              func(c pipeline.Config) any { return c.Alerts.VMCountMax },
-	"alerts.requeue_rate_max":          func(c pipeline.Config) any { return c.Alerts.RequeueRateMax },
-	"alerts.backlog_age_max":           func(c pipeline.Config) any { return c.Alerts.BacklogAgeMax },
-	"alerts.window":                    func(c pipeline.Config) any { return c.Alerts.Window },
-	"reporting.status_every":           func(c pipeline.Config) any { return c.StatusEvery },
-	"reporting.sample_every":           func(c pipeline.Config) any { return c.SampleEvery },
-	"reporting.drained":                func(c pipeline.Config) any { return c.Drained },
+	"workload.arrival_rate":            func(c config.Config) any { return c.ArrivalsPerMinute },
+	"workload.traffic.peak_hour":       func(c config.Config) any { return traffic(c).PeakHour },
+	"workload.traffic.night":           func(c config.Config) any { return traffic(c).Night },
+	"workload.traffic.weekend":         func(c config.Config) any { return traffic(c).Weekend },
+	"workload.traffic.bursts[].at":     func(c config.Config) any { return burst(c).At },
+	"workload.traffic.bursts[].for":    func(c config.Config) any { return burst(c).For },
+	"workload.traffic.bursts[].factor": func(c config.Config) any { return burst(c).Factor },
+	"workload.queues[].name":           func(c config.Config) any { return c.Queues[0].Name },
+	"workload.queues[].share":          func(c config.Config) any { return c.Queues[0].Share },
+	"workload.queues[].max_builds":     func(c config.Config) any { return c.Queues[0].MaxBuilds },
+	"workload.build_time":              func(c config.Config) any { return c.Build.Mean },
+	"workload.build_spread":            func(c config.Config) any { return c.Build.Spread },
+	"workload.build_timeout":           func(c config.Config) any { return c.BuildTimeout },
+	"workload.max_jobs":                func(c config.Config) any { return c.MaxJobs },
+	"workers.build":                    func(c config.Config) any { return c.BuildWorkers },
+	"workers.run":                      func(c config.Config) any { return c.RunWorkers },
+	"workers.queue_size":               func(c config.Config) any { return c.QueueSize },
+	"workers.start_timeout":            func(c config.Config) any { return c.StartTimeout },
+	"workers.max_attempts":             func(c config.Config) any { return c.MaxAttempts },
+	"workers.deletes_vms":              func(c config.Config) any { return c.WorkerDeletesVMs },
+	"workers.delete_failed_vms":        func(c config.Config) any { return c.DeleteFailedVMs },
+	"workers.stall_timeout":            func(c config.Config) any { return c.StallTimeout },
+	"janitor.every":                    func(c config.Config) any { return c.CleanupEvery },
+	"janitor.rate":                     func(c config.Config) any { return c.CleanupRate },
+	"janitor.cutoff":                   func(c config.Config) any { return c.CleanupCutoff },
+	"janitor.workers":                  func(c config.Config) any { return c.CleanupWorkers },
+	"janitor.concurrency":              func(c config.Config) any { return c.CleanupConcurrency },
+	"janitor.report_stale":             func(c config.Config) any { return c.ReportStale },
+	"alerts.vm_count_min":              func(c config.Config) any { return c.Alerts.VMCountMin },
+	"alerts.vm_count_max":              func(c config.Config) any { return c.Alerts.VMCountMax },
+	"alerts.requeue_rate_max":          func(c config.Config) any { return c.Alerts.RequeueRateMax },
+	"alerts.backlog_age_max":           func(c config.Config) any { return c.Alerts.BacklogAgeMax },
+	"alerts.window":                    func(c config.Config) any { return c.Alerts.Window },
+	"reporting.status_every":           func(c config.Config) any { return c.StatusEvery },
+	"reporting.sample_every":           func(c config.Config) any { return c.SampleEvery },
+	"reporting.drained":                func(c config.Config) any { return c.Drained },
 }
 
-func traffic(c pipeline.Config) pipeline.Traffic {
+func traffic(c config.Config) config.Traffic {
 	if c.Traffic == nil {
-		return pipeline.Traffic{}
+		return config.Traffic{}
 	}
 	return *c.Traffic
 }
 
-func burst(c pipeline.Config) pipeline.Burst {
+func burst(c config.Config) config.Burst {
 	if tr := traffic(c); len(tr.Bursts) > 0 {
 		return tr.Bursts[0]
 	}
-	return pipeline.Burst{}
+	return config.Burst{}
 }
 
 // keyContexts are what a key needs around it to make a valid file: the
@@ -213,7 +212,7 @@ func baseFile(key string) map[string]any {
 	return tree
 }
 
-func parseTree(t *testing.T, tree map[string]any) pipeline.Config {
+func parseTree(t *testing.T, tree map[string]any) config.Config {
 	t.Helper()
 	data, err := yaml.Marshal(tree)
 	require.NoError(t, err)
@@ -279,7 +278,7 @@ func TestEveryKeyReachesTheConfig(t *testing.T) {
 func TestExplicitZeroIsKept(t *testing.T) {
 	tests := []struct {
 		key  string
-		read func(pipeline.Config) any
+		read func(config.Config) any
 		want any    // the Config's value, when 0 is valid
 		err  string // the error, when it is not
 	}{

@@ -20,28 +20,28 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/pipeline"
 )
 
 // File is a scenario file as written. Times and durations are strings, so
 // that a bad one is reported where it stands; see docs/scenarios.md for
 // every key.
 type File struct {
-	Name        string          `yaml:"name"`
-	Description string          `yaml:"description"`
-	Epoch       string          `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
-	Duration    string          `yaml:"duration"`
-	Speed       *pipeline.Speed `yaml:"speed,omitempty"`
-	Seed        uint64          `yaml:"seed,omitempty"`
-	Cluster     Cluster         `yaml:"cluster"`
-	Workload    Workload        `yaml:"workload"`
-	Workers     Workers         `yaml:"workers"`
-	Janitor     Janitor         `yaml:"janitor"`
-	Alerts      Alerts          `yaml:"alerts,omitempty"`
-	Reporting   Reporting       `yaml:"reporting,omitempty"`
-	Timeline    []Entry         `yaml:"timeline,omitempty"`
-	Checks      []Check         `yaml:"checks,omitempty"`
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description"`
+	Epoch       string        `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
+	Duration    string        `yaml:"duration"`
+	Speed       *config.Speed `yaml:"speed,omitempty"`
+	Seed        uint64        `yaml:"seed,omitempty"`
+	Cluster     Cluster       `yaml:"cluster"`
+	Workload    Workload      `yaml:"workload"`
+	Workers     Workers       `yaml:"workers"`
+	Janitor     Janitor       `yaml:"janitor"`
+	Alerts      Alerts        `yaml:"alerts,omitempty"`
+	Reporting   Reporting     `yaml:"reporting,omitempty"`
+	Timeline    []Entry       `yaml:"timeline,omitempty"`
+	Checks      []Check       `yaml:"checks,omitempty"`
 }
 
 // Cluster is the cluster's size and the latencies of its calls.
@@ -144,7 +144,7 @@ type Entry struct {
 // Scenario is a scenario file read and checked: the run it describes.
 type Scenario struct {
 	File   File
-	Config pipeline.Config
+	Config config.Config
 	Checks []Check
 	// Cut is what a run shorter than the file's duration leaves out (see
 	// CutTo); empty until then.
@@ -325,7 +325,7 @@ func decodeError(filename string, err error) error {
 	return &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: msg, Hint: hint}
 }
 
-// converter turns a File into a pipeline.Config, remembering the first
+// converter turns a File into a config.Config, remembering the first
 // mistake with its place in the file.
 type converter struct {
 	file  string
@@ -405,7 +405,7 @@ func set[T any](dst *T, v *T) {
 }
 
 func (c *converter) convert(f File) *Scenario {
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Name = f.Name
 	if f.Name == "" {
 		c.fail("$", "the scenario has no name", "add a line such as name: my-incident")
@@ -444,14 +444,14 @@ func (c *converter) convert(f File) *Scenario {
 	if len(w.Queues) > 0 {
 		cfg.Queues = nil
 		for _, q := range w.Queues {
-			cfg.Queues = append(cfg.Queues, pipeline.Queue{Name: q.Name, Share: q.Share, MaxBuilds: q.MaxBuilds})
+			cfg.Queues = append(cfg.Queues, config.Queue{Name: q.Name, Share: q.Share, MaxBuilds: q.MaxBuilds})
 		}
 	}
 	if tr := w.Traffic; tr != nil {
-		t := &pipeline.Traffic{PeakHour: tr.PeakHour, Night: tr.Night, Weekend: tr.Weekend}
+		t := &config.Traffic{PeakHour: tr.PeakHour, Night: tr.Night, Weekend: tr.Weekend}
 		for i, b := range tr.Bursts {
 			p := fmt.Sprintf("$.workload.traffic.bursts[%d]", i)
-			t.Bursts = append(t.Bursts, pipeline.Burst{At: c.instant(p+".at", b.At), For: c.duration(p+".for", b.For, 0), Factor: b.Factor})
+			t.Bursts = append(t.Bursts, config.Burst{At: c.instant(p+".at", b.At), For: c.duration(p+".for", b.For, 0), Factor: b.Factor})
 		}
 		cfg.Traffic = t
 	}
@@ -515,7 +515,7 @@ func (c *converter) convert(f File) *Scenario {
 	checks := c.checks(f.Checks)
 	if c.err == nil {
 		if err := cfg.Validate(); err != nil {
-			var pe *pipeline.ParamError
+			var pe *config.ParamError
 			if errors.As(err, &pe) {
 				c.fail(paramPath(pe.Param), fmt.Sprintf("%s %s: want %s", pe.Param, pe.Value, pe.Want), "docs/scenarios.md gives each key's meaning")
 			} else {
@@ -537,7 +537,7 @@ func paramPath(param string) string {
 
 // Key is the scenario key, as a YAML path such as $.cluster.vms, that sets
 // the configuration parameter named param (its flag's name, as in
-// pipeline.ParamError), if a scenario file can set it.
+// config.ParamError), if a scenario file can set it.
 func Key(param string) (string, bool) {
 	p, ok := paramKeys[param]
 	return p, ok

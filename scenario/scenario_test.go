@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"vmstorm/config"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func replay(t *testing.T, s *Scenario) *pipeline.Summary {
 	t.Helper()
 	cfg := s.Config
-	cfg.Speed = pipeline.MaxSpeed
+	cfg.Speed = config.MaxSpeed
 	sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
 	require.NoError(t, err)
 	return sum
@@ -71,7 +72,7 @@ func TestScenariosUnderRealConcurrency(t *testing.T) {
 			s, err := LoadBuiltin(b.Name)
 			require.NoError(t, err)
 			cfg := s.Config
-			cfg.Speed = pipeline.MaxSpeed
+			cfg.Speed = config.MaxSpeed
 			sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Parallel), zap.NewNop())
 			require.NoError(t, err)
 			assert.True(t, sum.Balanced(), "nothing lost")

@@ -1,4 +1,4 @@
-package pipeline_test
+package config_test
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"vmstorm/pipeline"
+	"vmstorm/config"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -21,7 +21,7 @@ const week = 7 * 24 * time.Hour
 
 // maxFactor is the largest Factor sampled every step over a week from
 // epoch, and at every burst's edges.
-func maxFactor(tr *pipeline.Traffic, epoch time.Time, step time.Duration) (float64, time.Duration) {
+func maxFactor(tr *config.Traffic, epoch time.Time, step time.Duration) (float64, time.Duration) {
 	best, at := 0.0, time.Duration(0)
 	sample := func(t time.Duration) {
 		if f := tr.Factor(epoch, t); f > best {
@@ -39,14 +39,14 @@ func maxFactor(tr *pipeline.Traffic, epoch time.Time, step time.Duration) (float
 }
 
 // randomTraffic is a random Traffic that Config.Validate accepts.
-func randomTraffic(r *rand.Rand) *pipeline.Traffic {
-	tr := &pipeline.Traffic{
+func randomTraffic(r *rand.Rand) *config.Traffic {
+	tr := &config.Traffic{
 		PeakHour: r.Float64() * 24,
 		Night:    1 - r.Float64(), // (0, 1]
 		Weekend:  4 * (1 - r.Float64()),
 	}
 	for range r.IntN(4) {
-		tr.Bursts = append(tr.Bursts, pipeline.Burst{
+		tr.Bursts = append(tr.Bursts, config.Burst{
 			At:     time.Duration(r.Int64N(int64(week))),
 			For:    time.Duration(1 + r.Int64N(int64(48*time.Hour))),
 			Factor: 5 * (1 - r.Float64()),
@@ -55,9 +55,9 @@ func randomTraffic(r *rand.Rand) *pipeline.Traffic {
 	return tr
 }
 
-func validTraffic(t *testing.T, tr *pipeline.Traffic) {
+func validTraffic(t *testing.T, tr *config.Traffic) {
 	t.Helper()
-	cfg := pipeline.Default()
+	cfg := config.Default()
 	cfg.Traffic = tr
 	require.NoError(t, cfg.Validate())
 }
@@ -70,20 +70,20 @@ func TestTrafficMaxBoundsFactor(t *testing.T) {
 	friday := time.Date(2015, 7, 31, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name string
-		tr   *pipeline.Traffic
+		tr   *config.Traffic
 	}{
-		{"a weekend busier than weekdays", &pipeline.Traffic{PeakHour: 17, Night: 0.05, Weekend: 2}},
-		{"a flat day, weekend above 1", &pipeline.Traffic{PeakHour: 0, Night: 1, Weekend: 1.5}},
-		{"a weekend below 1", &pipeline.Traffic{PeakHour: 17, Night: 0.05, Weekend: 0.3}},
-		{"overlapping bursts on a weekend above 1", &pipeline.Traffic{PeakHour: 12, Night: 0.5, Weekend: 3, Bursts: []pipeline.Burst{
+		{"a weekend busier than weekdays", &config.Traffic{PeakHour: 17, Night: 0.05, Weekend: 2}},
+		{"a flat day, weekend above 1", &config.Traffic{PeakHour: 0, Night: 1, Weekend: 1.5}},
+		{"a weekend below 1", &config.Traffic{PeakHour: 17, Night: 0.05, Weekend: 0.3}},
+		{"overlapping bursts on a weekend above 1", &config.Traffic{PeakHour: 12, Night: 0.5, Weekend: 3, Bursts: []config.Burst{
 			{At: 24 * time.Hour, For: 48 * time.Hour, Factor: 2}, {At: 36 * time.Hour, For: 6 * time.Hour, Factor: 1.5}, {At: 40 * time.Hour, For: time.Hour, Factor: 0.5}}}},
-		{"the 2019 burst", &pipeline.Traffic{PeakHour: 15, Night: 0.15, Weekend: 0.4, Bursts: []pipeline.Burst{{At: 9 * time.Hour, For: 15 * time.Hour, Factor: 1.4}}}},
+		{"the 2019 burst", &config.Traffic{PeakHour: 15, Night: 0.15, Weekend: 0.4, Bursts: []config.Burst{{At: 9 * time.Hour, For: 15 * time.Hour, Factor: 1.4}}}},
 	}
 	r := rand.New(rand.NewPCG(20150804, 7))
 	for i := range 200 {
 		cases = append(cases, struct {
 			name string
-			tr   *pipeline.Traffic
+			tr   *config.Traffic
 		}{fmt.Sprintf("random %d", i), randomTraffic(r)})
 	}
 	for i, tc := range cases {
