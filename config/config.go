@@ -10,7 +10,6 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
-	"vmstorm/cluster"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
@@ -51,6 +50,9 @@ type Config struct {
 
 	StatusEvery time.Duration // status line interval, model time
 	SampleEvery time.Duration // time-series sampling interval, model time
+	// Window is the span every rate is measured over: alerts, phases, the
+	// storm, the status line, the live view.
+	Window time.Duration
 
 	// Queues the jobs arrive in (.com and .org in 2015), with their shares
 	// of the arrivals and their limits of concurrent builds.
@@ -206,16 +208,17 @@ func (tr *Traffic) Max() float64 {
 }
 
 // Alerts are the rules monitoring evaluates on what it sees, each off when
-// zero.
+// its threshold is zero. Like Prometheus's rules, a rule fires once its
+// condition has held For, and resolves once it has been false
+// KeepFiringFor: a value that hovers at a threshold does not flap.
 type Alerts struct {
 	// VMCountMin and VMCountMax bound the VM count the janitor reports.
 	VMCountMin, VMCountMax int64
-	// RequeueRateMax is requeues per model minute, over Window.
+	// RequeueRateMax is requeues per model minute, over Config.Window.
 	RequeueRateMax float64
 	// BacklogAgeMax is the longest a job may wait for a VM.
-	BacklogAgeMax time.Duration
-	// Window is the span rates are measured over (default StatusEvery).
-	Window time.Duration
+	BacklogAgeMax      time.Duration
+	For, KeepFiringFor time.Duration
 }
 
 // Default is the 2015 OS X cluster on a normal day, from the incident brief
@@ -244,12 +247,13 @@ func Default() Config {
 		CleanupCutoff:     2 * time.Hour,
 		StatusEvery:       2 * time.Minute,
 		SampleEvery:       10 * time.Second,
+		Window:            5 * time.Minute,
 		Queues:            []Queue{{Name: "com", Share: 1}, {Name: "org", Share: 1}},
 		StallTimeout:      10 * time.Minute,
 		ReportStale:       true,
 		Drained:           10 * time.Minute,
 		// Normal is no requeues and waits of a minute or two.
-		Alerts: Alerts{RequeueRateMax: 30, BacklogAgeMax: 30 * time.Minute},
+		Alerts: Alerts{RequeueRateMax: 30, BacklogAgeMax: 30 * time.Minute, For: time.Minute, KeepFiringFor: 10 * time.Minute},
 	}
 }
 
@@ -282,101 +286,20 @@ func (e *ParamError) Error() string {
 	return fmt.Sprintf("-%s %s: want %s", e.Param, e.Value, e.Want)
 }
 
-// Validate checks every parameter and returns the first that is wrong.
+// Validate checks every parameter, each against its range in Params, then
+// the ones that must agree with each other, and returns the first that is
+// wrong.
 func (c Config) Validate() error {
-	ints := []struct {
-		name     string
-		v        int64
-		min, max int64
-	}{
-		{"vms", c.VMs, 1, 10_000_000},
-		{"build-workers", int64(c.BuildWorkers), 1, 100_000},
-		{"run-workers", int64(c.RunWorkers), 1, 100_000},
-		{"cleanup-workers", int64(c.CleanupWorkers), 1, 100_000},
-		{"cleanup-concurrency", int64(c.CleanupConcurrency), 0, 100_000},
-		{"queue-size", int64(c.QueueSize), 0, 10_000_000},
-		{"max-attempts", int64(c.MaxAttempts), 0, 1_000_000},
-		{"max-jobs", c.MaxJobs, 0, 1 << 40},
-	}
-	for _, p := range ints {
-		if p.v < p.min || p.v > p.max {
-			return &ParamError{p.name, fmt.Sprint(p.v), fmt.Sprintf("an integer from %d to %d", p.min, p.max)}
-		}
-	}
-	floats := []struct {
-		name     string
-		v        float64
-		min, max float64
-		want     string
-	}{
-		{"arrival-rate", c.ArrivalsPerMinute, 1e-6, 1e7, "jobs per model minute, above 0 (e.g. 12)"},
-		{"cleanup-rate", c.CleanupRate, 0, 1e7, "VMs per model second, 0 (no limit) or more (e.g. 5)"},
-	}
-	for _, p := range floats {
-		// The negated form also rejects NaN.
-		if !(p.v >= p.min && p.v <= p.max) {
-			return &ParamError{p.name, fmt.Sprint(p.v), p.want}
-		}
-	}
-	if err := c.Speed.check(); err != nil {
-		return &ParamError{"speed", c.Speed.String(), err.Error()}
-	}
-	durations := []struct {
-		name string
-		v    time.Duration
-		min  time.Duration
-	}{
-		{"duration", c.Duration, time.Nanosecond},
-		{"break-at", c.BreakAt, 0},
-		{"clone-time", c.Clone.Mean, 0},
-		{"clone-spread", c.Clone.Spread, 0},
-		{"boot-time", c.PowerOn.Mean, 0},
-		{"boot-spread", c.PowerOn.Spread, 0},
-		{"destroy-time", c.Destroy.Mean, 0},
-		{"destroy-spread", c.Destroy.Spread, 0},
-		{"build-time", c.Build.Mean, 0},
-		{"build-spread", c.Build.Spread, 0},
-		{"start-timeout", c.StartTimeout, 0},
-		{"reject-time", c.RejectTime, cluster.MinCallTime},
-		{"build-timeout", c.BuildTimeout, 0},
-		{"cleanup-every", c.CleanupEvery, time.Nanosecond},
-		{"cleanup-cutoff", c.CleanupCutoff, time.Nanosecond},
-		{"status-every", c.StatusEvery, time.Nanosecond},
-		{"sample-every", c.SampleEvery, time.Nanosecond},
-	}
-	for _, p := range durations {
-		if p.v < p.min {
-			want := "a duration of 0 or more (e.g. 30s)"
-			switch {
-			case p.min > time.Nanosecond:
-				want = fmt.Sprintf("a duration of at least %v (e.g. 10s)", p.min)
-			case p.min > 0:
-				want = "a duration above 0 (e.g. 1m)"
-			}
-			return &ParamError{p.name, p.v.String(), want}
+	for _, p := range Params {
+		if err := p.Check(&c); err != nil {
+			return err
 		}
 	}
 	if c.BreakAt > c.Duration {
 		return &ParamError{"break-at", c.BreakAt.String(), fmt.Sprintf("a model time within the run's -duration %v", c.Duration)}
 	}
-	more := []struct {
-		name string
-		bad  bool
-		v    any
-		want string
-	}{
-		{"cpu-vms", c.CPUVMs < 0, c.CPUVMs, "0 (no CPU ceiling) or more VMs"},
-		{"api-rate", !(c.APIRate >= 0), c.APIRate, "0 (no limit) or more calls per model second"},
-		{"api-burst", c.APIBurst < 0, c.APIBurst, "0 or more calls"},
-		{"client-api-rate", !(c.ClientAPIRate >= 0), c.ClientAPIRate, "0 (no limit) or more calls per model second"},
-		{"stall-timeout", c.StallTimeout <= 0, c.StallTimeout, "a duration above 0 (e.g. 10m)"},
-		{"drained", c.Drained <= 0, c.Drained, "a duration above 0 (e.g. 10m)"},
-		{"queues", len(c.Queues) == 0, len(c.Queues), "at least one queue"},
-	}
-	for _, m := range more {
-		if m.bad {
-			return &ParamError{m.name, fmt.Sprint(m.v), m.want}
-		}
+	if len(c.Queues) == 0 {
+		return &ParamError{"queues", "none", "at least one queue"}
 	}
 	seen := map[string]bool{}
 	for _, q := range c.Queues {
@@ -397,7 +320,7 @@ func (c Config) Validate() error {
 		case !(tr.Weekend > 0):
 			return &ParamError{"traffic", fmt.Sprintf("weekend %v", tr.Weekend), "a weekend factor above 0"}
 		case !(tr.PeakHour >= 0 && tr.PeakHour < 24):
-			return &ParamError{"traffic", fmt.Sprintf("peak_hour %v", tr.PeakHour), "an hour from 0 to 24"}
+			return &ParamError{"traffic", fmt.Sprintf("peak_hour %v", tr.PeakHour), "an hour from 0 up to, but not including, 24"}
 		}
 		for _, b := range tr.Bursts {
 			if !(b.Factor > 0) || b.For <= 0 || b.At < 0 {
@@ -405,9 +328,8 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	a := c.Alerts
-	if a.VMCountMin < 0 || a.VMCountMax < 0 || (a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax) || !(a.RequeueRateMax >= 0) || a.BacklogAgeMax < 0 || a.Window < 0 {
-		return &ParamError{"alerts", fmt.Sprintf("%+v", a), "non-negative thresholds, with vm_count_min at most vm_count_max"}
+	if a := c.Alerts; a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax {
+		return &ParamError{"alert-vm-count-min", fmt.Sprint(a.VMCountMin), fmt.Sprintf("at most -alert-vm-count-max %d", a.VMCountMax)}
 	}
 	for _, ev := range c.FullTimeline() {
 		if err := ev.Validate(c.QueueNames()); err != nil {

@@ -1,7 +1,10 @@
 // Package incident is the timeline of a run: the faults injected into the
 // model and the operators' actions, each at a model time, and the catalogue
-// of actions there are. The model's levers are behind Controls, so that a
-// timeline can drive any run.
+// of actions there are, each pulling on the model's Parts.
+//
+// Adding an action is one entry in Actions (its name, its doc, its
+// arguments, whether it is a fault, and what it does to the Parts), and its
+// row in the table test of this package.
 package incident
 
 import (
@@ -12,22 +15,38 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"vmstorm/cluster"
+	"vmstorm/workers"
 )
 
-// Controls are the levers of a running model that faults and operators'
-// actions pull. Queue names are the model's queues, or "all".
-type Controls interface {
-	RotateCleanupPassword()
-	FixCleanupCredentials()
-	RestartJanitor()
-	SetAggressiveCleanup(on bool, rate float64)
-	SetPaused(queue string, paused bool) error
-	SetMaxBuilds(queue string, n int64) error
-	SetCPUCapacity(vms int64)
-	CrashWorkers(fraction float64) int
-	RestartWorkers()
-	SetClientAPIRate(perSecond float64)
-	SetStallChance(p float64)
+// Parts are the parts of a running model that the timeline's actions pull
+// on: the janitor's credentials, the janitor and its Cleanup pool, the
+// scheduler's queues, the cluster, and the Run pool.
+type Parts struct {
+	Credentials *workers.Credentials
+	Janitor     *workers.Janitor
+	Cleanup     *workers.CleanupPool
+	Queues      *workers.QueueControls
+	Cluster     *cluster.Cluster
+	Run         *workers.RunPool
+}
+
+// eachQueue calls f with the index of the named queue, or of every queue
+// for "all".
+func (p Parts) eachQueue(queue string, f func(q int)) error {
+	if queue == "all" {
+		for q := range p.Queues.Names {
+			f(q)
+		}
+		return nil
+	}
+	q := p.Queues.Queue(queue)
+	if q < 0 {
+		return fmt.Errorf("no queue %q", queue)
+	}
+	f(q)
+	return nil
 }
 
 // Args are the arguments an action may take; each action uses a few.
@@ -65,7 +84,7 @@ type Action struct {
 	// Fault: the action injects a fault (rather than being an operator's
 	// response); an incident is timed from its first fault.
 	Fault bool
-	apply func(Controls, Args) error
+	apply func(Parts, Args) error
 }
 
 // IsFault reports whether the named action injects a fault.
@@ -74,42 +93,40 @@ func IsFault(name string) bool {
 	return ok && a.Fault
 }
 
-func f64(p *float64) float64 { return *p }
-
 // Actions is the catalogue of timeline actions, in the order a person
 // reads them.
 var Actions = []Action{
 	{"rotate_cleanup_password", "the vSphere account's password is rotated; the janitor keeps the old one and can no longer log in", "", nil, true,
-		func(c Controls, _ Args) error { c.RotateCleanupPassword(); return nil }},
+		func(p Parts, _ Args) error { p.Credentials.Rotate(); return nil }},
 	{"fix_cleanup_credentials", "the janitor's configuration gets the current password (it reads it when it restarts)", "", nil, false,
-		func(c Controls, _ Args) error { c.FixCleanupCredentials(); return nil }},
+		func(p Parts, _ Args) error { p.Credentials.Fix(); return nil }},
 	{"restart_janitor", "the janitor restarts: it rereads its configuration and makes a pass at once", "", nil, false,
-		func(c Controls, _ Args) error { c.RestartJanitor(); return nil }},
+		func(p Parts, _ Args) error { p.Janitor.Restart(); return nil }},
 	{"aggressive_cleanup", "the janitor destroys every VM, new build VMs included, at {rate} VMs per second",
 		"the janitor destroys every VM, new build VMs included, as fast as it can", []string{"rate"}, false,
-		func(c Controls, a Args) error { c.SetAggressiveCleanup(true, f64(a.Rate)); return nil }},
+		func(p Parts, a Args) error { p.Janitor.SetAggressive(true, *a.Rate); p.Cleanup.SetAggressive(true); return nil }},
 	{"normal_cleanup", "the janitor goes back to its normal rules and rate", "", nil, false,
-		func(c Controls, _ Args) error { c.SetAggressiveCleanup(false, 0); return nil }},
+		func(p Parts, _ Args) error { p.Janitor.SetAggressive(false, 0); p.Cleanup.SetAggressive(false); return nil }},
 	{"pause_builds", "the jobs of {queue} are no longer started (builds already started go on)", "", []string{"queue"}, false,
-		func(c Controls, a Args) error { return c.SetPaused(a.Queue, true) }},
+		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetPaused(q, true) }) }},
 	{"resume_builds", "the jobs of {queue} are started again", "", []string{"queue"}, false,
-		func(c Controls, a Args) error { return c.SetPaused(a.Queue, false) }},
+		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetPaused(q, false) }) }},
 	{"set_max_builds", "{queue} runs at most {max_builds} builds at once: the build rate changes",
 		"{queue} runs with no limit of builds at once", []string{"queue", "max_builds"}, false,
-		func(c Controls, a Args) error { return c.SetMaxBuilds(a.Queue, *a.MaxBuilds) }},
+		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetLimit(q, *a.MaxBuilds) }) }},
 	{"set_cpu_capacity", "the reservation configuration changes: the cluster can run {vms} VMs at once",
 		"the reservation configuration changes: no CPU ceiling any more", []string{"vms"}, false,
-		func(c Controls, a Args) error { c.SetCPUCapacity(*a.VMs); return nil }},
+		func(p Parts, a Args) error { p.Cluster.SetCPUVMs(*a.VMs); return nil }},
 	{"crash_workers", "{fraction} of the Run workers crash: their builds' VMs are orphaned and the jobs requeued", "", []string{"fraction"}, true,
-		func(c Controls, a Args) error { c.CrashWorkers(f64(a.Fraction)); return nil }},
+		func(p Parts, a Args) error { p.Run.Crash(*a.Fraction); return nil }},
 	{"restart_workers", "the crashed workers are restarted", "", nil, false,
-		func(c Controls, _ Args) error { c.RestartWorkers(); return nil }},
+		func(p Parts, _ Args) error { p.Run.Restart(); return nil }},
 	{"set_api_rate_limit", "the clients' own limit on cloud API calls becomes {rate} calls per second",
 		"the clients' own limit on cloud API calls is lifted", []string{"rate"}, false,
-		func(c Controls, a Args) error { c.SetClientAPIRate(f64(a.Rate)); return nil }},
+		func(p Parts, a Args) error { p.Cluster.SetClientRate(*a.Rate); return nil }},
 	{"set_stall_chance", "a booted VM stalls (its build never makes progress) with a chance of {fraction}",
 		"booted VMs no longer stall", []string{"fraction"}, true,
-		func(c Controls, a Args) error { c.SetStallChance(f64(a.Fraction)); return nil }},
+		func(p Parts, a Args) error { p.Run.SetStallChance(*a.Fraction); return nil }},
 }
 
 // Describe is the action's Doc with its placeholders filled from args (or
@@ -283,11 +300,11 @@ type Timeline []Event
 // before), so that they hold before any part of the model starts, and
 // returns the events still to come, in order, for the caller to Apply at
 // their times. applied, if not nil, is called after each event.
-func (tl Timeline) Begin(c Controls, log *zap.Logger, applied func(Event)) (Timeline, error) {
+func (tl Timeline) Begin(p Parts, log *zap.Logger, applied func(Event)) (Timeline, error) {
 	events := append(Timeline(nil), tl...)
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At < events[j].At })
 	for len(events) > 0 && events[0].At <= 0 {
-		if err := events[0].Apply(c, log, applied); err != nil {
+		if err := events[0].Apply(p, log, applied); err != nil {
 			return nil, err
 		}
 		events = events[1:]
@@ -297,12 +314,12 @@ func (tl Timeline) Begin(c Controls, log *zap.Logger, applied func(Event)) (Time
 
 // Apply pulls the event's lever, logs the event under its action's name,
 // and calls applied, if not nil.
-func (ev Event) Apply(c Controls, log *zap.Logger, applied func(Event)) error {
+func (ev Event) Apply(p Parts, log *zap.Logger, applied func(Event)) error {
 	a, ok := Lookup(ev.Action)
 	if !ok {
 		return fmt.Errorf("timeline: unknown action %q", ev.Action)
 	}
-	if err := a.apply(c, ev.Args); err != nil {
+	if err := a.apply(p, ev.Args); err != nil {
 		return fmt.Errorf("timeline: %s: %w", ev.Action, err)
 	}
 	fields := []zap.Field{zap.String("note", ev.Describe())}

@@ -1,6 +1,8 @@
 // Package pipeline joins the model's stages into one run and owns it: it
-// starts every goroutine, ends the run, waits for all of them, and accounts
-// for every job and VM in the Summary.
+// starts every goroutine as a process of the run's kernel, applies the
+// timeline, samples the model's state for a series.Sink, ends the run,
+// waits for every goroutine, and accounts for every job and VM in the
+// Summary. It observes; it does not judge (see package analysis).
 //
 //	source ─► scheduler ─► Build ─► Run ─► (VM finished) ··· janitor ─► Cleanup
 //	             ▲  ▲        │       │
@@ -22,6 +24,7 @@ import (
 	"vmstorm/internal/dist"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
+	"vmstorm/series"
 	"vmstorm/workers"
 )
 
@@ -44,11 +47,14 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 // started, waits for them, and returns the summary. A run that ctx cut
 // short is not an error: its summary says why it ended.
 //
-// Observers, if any, are given every sample and every timeline mark as the
-// run goes.
-func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, observers ...Observer) (*Summary, error) {
+// sink, if not nil, is given every sample of the model's state (the last
+// one at the run's end) and every timeline event as it is applied.
+func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if sink == nil {
+		sink = discard{}
 	}
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(cluster.Config{
@@ -81,60 +87,58 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
 		source.MaxTraffic = tr.Max()
 	}
-	sched := workers.NewScheduler(workers.NewControls(k, cfg.QueueNames(), limits), inbox, dispatch)
-	build := &workers.Build{
+	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
+	sched := workers.NewScheduler(queues, inbox, dispatch)
+	build := &workers.BuildPool{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
 		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
 		DeleteFailedVMs: cfg.DeleteFailedVMs,
 		In:              dispatch, Out: booted, Inbox: inbox,
 	}
-	run := workers.NewRun(k, cfg.RunWorkers)
-	run.Clock, run.Cluster, run.Ledger, run.Log, run.Events, run.Seed = k, cl, ledger, log, events, cfg.Seed
-	run.DeletesVMs, run.StallTimeout, run.In, run.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
+	runPool := workers.NewRunPool(k, cfg.RunWorkers)
+	runPool.Clock, runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = k, cl, ledger, log, events, cfg.Seed
+	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
 	credentials := &workers.Credentials{}
-	janitor := &workers.Janitor{
-		Clock: k, Cluster: cl, Log: log, Events: events, Credentials: credentials,
-		Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
-		ReportStale: cfg.ReportStale,
-		Phase:       time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
-		Out:         doomed,
-	}
-	janitor.Init(k)
-	cleanup := &workers.Cleanup{
-		Stage: workers.Stage{Workers: cfg.CleanupWorkers}, Concurrency: cfg.CleanupConcurrency,
-		Clock: k, Cluster: cl, Events: events, In: doomed,
-	}
-	cleanup.Init(k)
-	levers := &controls{credentials: credentials, janitor: janitor, cleanup: cleanup, scheduler: sched.Controls, cluster: cl, run: run}
-	rep := newReporter(cfg, k, log, observers, probes{
-		cluster: cl, ledger: ledger, janitor: janitor, scheduler: sched,
+	janitor := workers.NewJanitor(k)
+	janitor.Clock, janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = k, cl, log, events, credentials
+	janitor.Every, janitor.RatePerSecond, janitor.Cutoff, janitor.ReportStale = cfg.CleanupEvery, cfg.CleanupRate, cfg.CleanupCutoff, cfg.ReportStale
+	janitor.Phase = time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery)))
+	janitor.Out = doomed
+	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
+	cleanup.Clock, cleanup.Cluster, cleanup.Events, cleanup.In = k, cl, events, doomed
+
+	parts := incident.Parts{Credentials: credentials, Janitor: janitor, Cleanup: cleanup, Queues: queues, Cluster: cl, Run: runPool}
+	smp := sampler{
+		clock: k, cluster: cl, ledger: ledger, janitor: janitor, queues: queues,
 		// The backlog is the scheduler's queues and the jobs on their way
 		// into them, as the summary counts it at the end.
-		backlog: func() int { return sched.Len() + inbox.Len() + dispatch.Len() },
-		stages:  [3]*workers.Stage{&build.Stage, &run.Stage, &cleanup.Stage},
-	})
-	applied := func(ev incident.Event) { rep.mark(Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
+		backlog: func() int64 { return int64(sched.Len() + inbox.Len() + dispatch.Len()) },
+		stages:  [3]*workers.Stage{&build.Stage, &runPool.Stage, &cleanup.Stage},
+	}
+	applied := func(ev incident.Event) { sink.Mark(series.Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
 
 	log.Info("run_started", configFields(cfg)...)
-	future, err := cfg.FullTimeline().Begin(levers, log, applied)
+	future, err := cfg.FullTimeline().Begin(parts, log, applied)
 	if err != nil {
 		return nil, err
 	}
 
 	var runErr error
-	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, run.Run, janitor.Run, cleanup.Run} {
+	last := time.Duration(-1)
+	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run} {
 		k.Go(ctx, f)
 	}
 	k.Go(ctx, func(ctx context.Context) {
-		if err := rep.Run(ctx, future, levers, applied); err != nil {
+		var err error
+		if last, err = smp.observe(ctx, cfg.SampleEvery, future, parts, log, applied, sink); err != nil {
 			runErr = err
 			k.Stop(err)
 		}
 	})
 	cause := k.Run(ctx)
 	end := k.Now()
-	if n := len(rep.series); n == 0 || rep.series[n-1].T < end {
-		rep.sample(end) // the last row of the series is the state at the end
+	if last < end {
+		sink.Sample(smp.sample(end)) // the last sample is the state at the end
 	}
 
 	// Every process has returned: what is left in the scheduler's queues,
@@ -152,14 +156,20 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 	s := summarize(summaryInput{
 		cfg: cfg, kernel: k, end: end,
 		ended: endReason(ctx, cause), cluster: cl, ledger: ledger, queued: queued,
-		stages:  [3]workers.StageStats{build.Stats(), run.Stats(), cleanup.Stats()},
-		janitor: janitor.Stats(), rep: rep,
+		stages:  [3]workers.StageStats{build.Stats(), runPool.Stats(), cleanup.Stats()},
+		janitor: janitor.Stats(),
 	})
 	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
 		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),
 		zap.Int64("queued", s.Queued), zap.Int64("in_flight", s.Jobs.InFlight))
 	return s, runErr
 }
+
+// discard is the sink of a run that nobody watches.
+type discard struct{}
+
+func (discard) Sample(series.Sample) {}
+func (discard) Mark(series.Mark)     {}
 
 // endReason says why a run ended: ctx's cause if ctx was done (a signal),
 // or why the kernel stopped.
@@ -178,34 +188,13 @@ func endReason(ctx context.Context, cause error) string {
 	}
 	return cause.Error()
 }
+
+// configFields are the run's parameters as log fields: every one of
+// config.Params, under its flag's name in snake_case.
 func configFields(c config.Config) []zap.Field {
-	return []zap.Field{
-		zap.Uint64("seed", c.Seed),
-		zap.String("scenario", c.Name),
-		zap.Int64("vms", c.VMs),
-		zap.Int64("cpu_vms", c.CPUVMs),
-		zap.Bool("break_cleanup", c.BreakCleanup),
-		zap.Duration("break_at", c.BreakAt),
-		zap.Duration("duration", c.Duration),
-		zap.Stringer("speed", c.Speed),
-		zap.Float64("arrival_rate_per_min", c.ArrivalsPerMinute),
-		zap.Int64("max_jobs", c.MaxJobs),
-		zap.Int("build_workers", c.BuildWorkers),
-		zap.Int("run_workers", c.RunWorkers),
-		zap.Int("cleanup_workers", c.CleanupWorkers),
-		zap.Int("cleanup_concurrency", c.CleanupConcurrency),
-		zap.Int("queue_size", c.QueueSize),
-		zap.Duration("clone_time", c.Clone.Mean), zap.Duration("clone_spread", c.Clone.Spread),
-		zap.Duration("boot_time", c.PowerOn.Mean), zap.Duration("boot_spread", c.PowerOn.Spread),
-		zap.Duration("destroy_time", c.Destroy.Mean), zap.Duration("destroy_spread", c.Destroy.Spread),
-		zap.Duration("build_time", c.Build.Mean), zap.Duration("build_spread", c.Build.Spread),
-		zap.Duration("start_timeout", c.StartTimeout),
-		zap.Duration("build_timeout", c.BuildTimeout),
-		zap.Int("max_attempts", c.MaxAttempts),
-		zap.Duration("cleanup_every", c.CleanupEvery),
-		zap.Float64("cleanup_rate_per_s", c.CleanupRate),
-		zap.Duration("cleanup_cutoff", c.CleanupCutoff),
-		zap.Duration("status_every", c.StatusEvery),
-		zap.Duration("sample_every", c.SampleEvery),
+	fields := []zap.Field{zap.String("scenario", c.Name)}
+	for _, p := range config.Params {
+		fields = append(fields, zap.Any(p.LogKey(), p.Value(&c)))
 	}
+	return fields
 }

@@ -11,11 +11,11 @@ import (
 	"vmstorm/internal/sim"
 )
 
-// Build is the pool that starts VMs: each worker asks the scheduler for a
+// BuildPool is the pool that starts VMs: each worker asks the scheduler for a
 // job, clones a VM for it and powers it on. A failed start sends the job
 // straight back to the scheduler, as travis-ci/worker did in 2015: no
 // delay, no backoff and, unless MaxAttempts is set, no limit.
-type Build struct {
+type BuildPool struct {
 	Stage
 	Clock   sim.Clock
 	Cluster *cluster.Cluster
@@ -38,7 +38,7 @@ type Build struct {
 
 // Run runs the pool until the scheduler closes In or the run stops, then
 // closes Out.
-func (b *Build) Run(ctx context.Context) {
+func (b *BuildPool) Run(ctx context.Context) {
 	defer b.Out.Close()
 	var g sim.Group
 	for range b.Workers {
@@ -47,7 +47,7 @@ func (b *Build) Run(ctx context.Context) {
 	g.Wait(ctx)
 }
 
-func (b *Build) work(ctx context.Context) {
+func (b *BuildPool) work(ctx context.Context) {
 	for {
 		if !b.Inbox.Send(ctx, Msg{Kind: Ready}) {
 			return

@@ -72,9 +72,9 @@ type Janitor struct {
 // Failing reports whether the janitor's last pass failed.
 func (j *Janitor) Failing() bool { return j.failing.Load() }
 
-// Init prepares the janitor to run in kernel k; call it before Run,
-// Restart or SetAggressive.
-func (j *Janitor) Init(k *sim.Kernel) { j.restart = sim.NewSignal(k) }
+// NewJanitor returns a janitor that will run in kernel k; set its fields
+// before Run.
+func NewJanitor(k *sim.Kernel) *Janitor { return &Janitor{restart: sim.NewSignal(k)} }
 
 // Restart makes the janitor restart: it rereads its configuration and
 // begins a pass at once (once its pass under way, if any, is over).
@@ -191,9 +191,9 @@ func (j *Janitor) Stats() JanitorStats {
 	return JanitorStats{Passes: j.passes.Load(), FailedPasses: j.failedPasses.Load(), Reported: j.reported.Load()}
 }
 
-// Cleanup is the janitor's pool of workers that destroy VMs. Normally only
+// CleanupPool is the janitor's pool of workers that destroy VMs. Normally only
 // Concurrency of them work; the aggressive mode sets them all to work.
-type Cleanup struct {
+type CleanupPool struct {
 	Stage
 	Concurrency int // workers at work in the normal mode (0: all)
 	Clock       sim.Clock
@@ -206,13 +206,15 @@ type Cleanup struct {
 	gate *sim.Gate
 }
 
-// Init prepares the pool to run in kernel k; call it before Run or
-// SetAggressive.
-func (c *Cleanup) Init(k *sim.Kernel) {
+// NewCleanupPool returns a pool of n workers, concurrency of which work in
+// the janitor's normal mode (0: all), that will run in kernel k.
+func NewCleanupPool(k *sim.Kernel, n, concurrency int) *CleanupPool {
+	c := &CleanupPool{Stage: Stage{Workers: n}, Concurrency: concurrency}
 	c.gate = sim.NewGate(k, c.normal())
+	return c
 }
 
-func (c *Cleanup) normal() int {
+func (c *CleanupPool) normal() int {
 	if c.Concurrency <= 0 {
 		return c.Workers
 	}
@@ -220,7 +222,7 @@ func (c *Cleanup) normal() int {
 }
 
 // SetAggressive sets every worker to work, or only the normal concurrency.
-func (c *Cleanup) SetAggressive(on bool) {
+func (c *CleanupPool) SetAggressive(on bool) {
 	if on {
 		c.gate.Set(c.Workers)
 	} else {
@@ -229,7 +231,7 @@ func (c *Cleanup) SetAggressive(on bool) {
 }
 
 // Run runs the pool until In is closed and drained or the run stops.
-func (c *Cleanup) Run(ctx context.Context) {
+func (c *CleanupPool) Run(ctx context.Context) {
 	var g sim.Group
 	for i := range c.Workers {
 		g.Go(ctx, func(ctx context.Context) { c.work(ctx, i) })
@@ -237,7 +239,7 @@ func (c *Cleanup) Run(ctx context.Context) {
 	g.Wait(ctx)
 }
 
-func (c *Cleanup) work(ctx context.Context, i int) {
+func (c *CleanupPool) work(ctx context.Context, i int) {
 	for {
 		if !c.gate.Wait(ctx, i) {
 			return

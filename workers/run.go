@@ -15,7 +15,7 @@ import (
 	"vmstorm/internal/sim"
 )
 
-// Run is the pool that runs builds: each worker takes a job with a booted
+// RunPool is the pool that runs builds: each worker takes a job with a booted
 // VM, runs its build, and then either lets the VM go for the janitor (the
 // 2015 vSphere setup) or deletes it itself (DeletesVMs: the later GCE
 // setup, where the cleanup service only sweeps up orphans).
@@ -24,7 +24,7 @@ import (
 // on, orphaned, and the job goes back to the scheduler; until it restarts,
 // it takes no job. A stalled build (the VM booted but the build never makes
 // progress) is given up after StallTimeout, with the same result.
-type Run struct {
+type RunPool struct {
 	Stage
 	Clock   sim.Clock
 	Cluster *cluster.Cluster
@@ -51,9 +51,9 @@ type runWorker struct {
 	crash *sim.Signal // notified when the worker crashes
 }
 
-// NewRun returns a Run pool of n workers, all up, in kernel k.
-func NewRun(k *sim.Kernel, n int) *Run {
-	r := &Run{Stage: Stage{Workers: n}, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
+// NewRunPool returns a Run pool of n workers, all up, in kernel k.
+func NewRunPool(k *sim.Kernel, n int) *RunPool {
+	r := &RunPool{Stage: Stage{Workers: n}, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
 	for i := range r.workers {
 		r.workers[i].crash = sim.NewSignal(k)
 	}
@@ -61,7 +61,7 @@ func NewRun(k *sim.Kernel, n int) *Run {
 }
 
 // Run runs the pool until the run stops or In is closed and drained.
-func (r *Run) Run(ctx context.Context) {
+func (r *RunPool) Run(ctx context.Context) {
 	var g sim.Group
 	for i := range r.Workers {
 		g.Go(ctx, func(ctx context.Context) { r.work(ctx, i) })
@@ -70,14 +70,14 @@ func (r *Run) Run(ctx context.Context) {
 }
 
 // SetStallChance sets the chance that a booted VM stalls.
-func (r *Run) SetStallChance(p float64) { r.stallBits.Store(math.Float64bits(p)) }
+func (r *RunPool) SetStallChance(p float64) { r.stallBits.Store(math.Float64bits(p)) }
 
 // Crash crashes a fraction of the workers that are up: they take no work
 // until Restart, and each build under way is lost with that chance. Which
 // builds are lost is drawn from each job's own stream, not from which
 // goroutine happened to take which job, so a run with one seed repeats. It
 // returns how many builds were lost.
-func (r *Run) Crash(fraction float64) int {
+func (r *RunPool) Crash(fraction float64) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	up := r.up.Open()
@@ -98,14 +98,14 @@ func (r *Run) Crash(fraction float64) int {
 
 // lost draws, from job's own stream, whether a crash of that fraction of
 // the workers takes its build.
-func (r *Run) lost(job *Job, fraction float64) bool {
+func (r *RunPool) lost(job *Job, fraction float64) bool {
 	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 2).Float64() < fraction
 }
 
 // Restart brings every crashed worker back.
-func (r *Run) Restart() { r.up.Set(r.Workers) }
+func (r *RunPool) Restart() { r.up.Set(r.Workers) }
 
-func (r *Run) work(ctx context.Context, i int) {
+func (r *RunPool) work(ctx context.Context, i int) {
 	crash := r.workers[i].crash
 	for {
 		if !r.up.Wait(ctx, i) {
@@ -133,7 +133,7 @@ func (r *Run) work(ctx context.Context, i int) {
 
 // build runs job's build, which a notification of crash cuts short, and
 // settles its outcome. It returns false if the run stopped first.
-func (r *Run) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
+func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 	start := r.begin(r.Clock)
 	stalls := r.stalls(job)
 	length := job.BuildTime
@@ -173,7 +173,7 @@ func (r *Run) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 
 // deleteVM is the worker deleting its own VM after the build. If the API
 // refuses, the VM is left for the cleanup service.
-func (r *Run) deleteVM(ctx context.Context, vm *cluster.VM) {
+func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) {
 	if !r.Cluster.Claim(vm) {
 		return
 	}
@@ -188,7 +188,7 @@ func (r *Run) deleteVM(ctx context.Context, vm *cluster.VM) {
 }
 
 // stalls draws, from the job's own stream, whether this attempt's VM stalls.
-func (r *Run) stalls(job *Job) bool {
+func (r *RunPool) stalls(job *Job) bool {
 	p := math.Float64frombits(r.stallBits.Load())
 	if p <= 0 {
 		return false

@@ -21,7 +21,7 @@ func TestCrashedWorkersTakeNoJobs(t *testing.T) {
 		c := newCluster(k, 10)
 		in := sim.NewChan[*Job](k, 10)
 		inbox := sim.NewChan[Msg](k, 100)
-		r := NewRun(k, 4)
+		r := NewRunPool(k, 4)
 		r.Clock, r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = k, c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
 		var g sim.Group
 		g.Go(ctx, r.Run)

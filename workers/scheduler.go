@@ -8,13 +8,14 @@ import (
 	"vmstorm/internal/sim"
 )
 
-// Controls are the scheduler's levers, which operators pull during an
+// QueueControls are the scheduler's levers, which operators pull during an
 // incident: pause and resume a queue, and limit how many of its builds run
 // at once. They are safe to use from any goroutine, and take effect at
 // once: the scheduler decides each hand-off under the same lock.
-type Controls struct {
+type QueueControls struct {
 	Names []string // the queues, by index (e.g. "com", "org")
 
+	configured []int64 // each queue's limit as the run began
 	mu         sync.Mutex
 	paused     []bool
 	limit      []int64 // max concurrent builds; 0 for no limit
@@ -26,11 +27,12 @@ type Controls struct {
 	poke      *sim.Signal // wakes the scheduler to look again
 }
 
-// NewControls returns the controls of the named queues in kernel k, none
+// NewQueueControls returns the controls of the named queues in kernel k, none
 // paused, each with the given limit of concurrent builds (0 for none).
-func NewControls(k *sim.Kernel, names []string, limits []int64) *Controls {
-	c := &Controls{
+func NewQueueControls(k *sim.Kernel, names []string, limits []int64) *QueueControls {
+	c := &QueueControls{
 		Names:      names,
+		configured: append([]int64(nil), limits...),
 		paused:     make([]bool, len(names)),
 		limit:      append([]int64(nil), limits...),
 		inProgress: make([]int64, len(names)),
@@ -45,7 +47,7 @@ func NewControls(k *sim.Kernel, names []string, limits []int64) *Controls {
 }
 
 // Queue returns the index of the named queue, or -1.
-func (c *Controls) Queue(name string) int {
+func (c *QueueControls) Queue(name string) int {
 	for i, n := range c.Names {
 		if n == name {
 			return i
@@ -57,7 +59,7 @@ func (c *Controls) Queue(name string) int {
 // SetPaused pauses or resumes queue q: a paused queue keeps its jobs but
 // hands none to the Build workers from this moment. Builds already started
 // go on.
-func (c *Controls) SetPaused(q int, paused bool) {
+func (c *QueueControls) SetPaused(q int, paused bool) {
 	c.mu.Lock()
 	if c.paused[q] != paused {
 		c.paused[q] = paused
@@ -72,7 +74,7 @@ func (c *Controls) SetPaused(q int, paused bool) {
 }
 
 // SetLimit limits queue q to n concurrent builds (0 for no limit).
-func (c *Controls) SetLimit(q int, n int64) {
+func (c *QueueControls) SetLimit(q int, n int64) {
 	c.mu.Lock()
 	c.limit[q] = n
 	c.limits[q].Store(n)
@@ -80,25 +82,37 @@ func (c *Controls) SetLimit(q int, n int64) {
 	c.poke.Notify()
 }
 
+// Reduced is how many queues run under a lower limit of concurrent builds
+// than they began with.
+func (c *QueueControls) Reduced() int {
+	n := 0
+	for q, was := range c.configured {
+		if now := c.Limit(q); now > 0 && (was == 0 || now < was) {
+			n++
+		}
+	}
+	return n
+}
+
 // Paused is how many queues are paused.
-func (c *Controls) Paused() int { return int(c.pausedN.Load()) }
+func (c *QueueControls) Paused() int { return int(c.pausedN.Load()) }
 
 // Limit is queue q's limit of concurrent builds (0 for none).
-func (c *Controls) Limit(q int) int64 { return c.limits[q].Load() }
+func (c *QueueControls) Limit(q int) int64 { return c.limits[q].Load() }
 
 // InProgress is how many of queue q's jobs are between the scheduler's
 // hand-off and the end of their build.
-func (c *Controls) InProgress(q int) int64 { return c.published[q].Load() }
+func (c *QueueControls) InProgress(q int) int64 { return c.published[q].Load() }
 
 // ready reports whether queue q may hand out a job; c.mu must be held.
-func (c *Controls) ready(q int) bool {
+func (c *QueueControls) ready(q int) bool {
 	return !c.paused[q] && (c.limit[q] == 0 || c.inProgress[q] < c.limit[q])
 }
 
 // started and settled count a job of queue q in and out of progress; c.mu
 // must be held.
-func (c *Controls) started(q int) { c.inProgress[q]++; c.published[q].Store(c.inProgress[q]) }
-func (c *Controls) settled(q int) { c.inProgress[q]--; c.published[q].Store(c.inProgress[q]) }
+func (c *QueueControls) started(q int) { c.inProgress[q]++; c.published[q].Store(c.inProgress[q]) }
+func (c *QueueControls) settled(q int) { c.inProgress[q]--; c.published[q].Store(c.inProgress[q]) }
 
 // MsgKind is what a message to the scheduler says.
 type MsgKind uint8
@@ -127,7 +141,7 @@ type Msg struct {
 // under its limit of concurrent builds, taking turns between the queues.
 // Its queues are owned by its Run goroutine.
 type Scheduler struct {
-	Controls *Controls
+	Queues *QueueControls
 	Inbox    *sim.Chan[Msg]
 	// Out carries jobs to the Build workers. A job goes in only for a
 	// worker that asked for one, so it never waits in Out: a pause stops
@@ -140,8 +154,8 @@ type Scheduler struct {
 }
 
 // NewScheduler returns a scheduler with empty queues.
-func NewScheduler(c *Controls, inbox *sim.Chan[Msg], out *sim.Chan[*Job]) *Scheduler {
-	return &Scheduler{Controls: c, Inbox: inbox, Out: out, queues: make([]sim.Queue[*Job], len(c.Names))}
+func NewScheduler(c *QueueControls, inbox *sim.Chan[Msg], out *sim.Chan[*Job]) *Scheduler {
+	return &Scheduler{Queues: c, Inbox: inbox, Out: out, queues: make([]sim.Queue[*Job], len(c.Names))}
 }
 
 // Len is the number of jobs the scheduler holds, in all its queues.
@@ -158,7 +172,7 @@ func (s *Scheduler) Len() int {
 func (s *Scheduler) Run(ctx context.Context) {
 	defer s.Out.Close()
 	for {
-		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Controls.poke)
+		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Queues.poke)
 		if !ok && !poked {
 			return
 		}
@@ -167,14 +181,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case m.Kind == Arrived:
 			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Requeued || m.Kind == Returned:
-			s.Controls.mu.Lock()
-			s.Controls.settled(m.Job.Queue)
-			s.Controls.mu.Unlock()
+			s.Queues.mu.Lock()
+			s.Queues.settled(m.Job.Queue)
+			s.Queues.mu.Unlock()
 			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Finished:
-			s.Controls.mu.Lock()
-			s.Controls.settled(m.Queue)
-			s.Controls.mu.Unlock()
+			s.Queues.mu.Lock()
+			s.Queues.settled(m.Queue)
+			s.Queues.mu.Unlock()
 		case m.Kind == Ready:
 			s.asked++
 		}
@@ -188,7 +202,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // one. It returns false if the run stopped.
 func (s *Scheduler) dispatch(ctx context.Context) bool {
 	for s.asked > 0 {
-		c := s.Controls
+		c := s.Queues
 		c.mu.Lock()
 		q := s.next()
 		if q < 0 {
@@ -214,7 +228,7 @@ func (s *Scheduler) next() int {
 	n := len(s.queues)
 	for i := range n {
 		q := (s.turn + i) % n
-		if s.queues[q].Len() > 0 && s.Controls.ready(q) {
+		if s.queues[q].Len() > 0 && s.Queues.ready(q) {
 			return q
 		}
 	}

@@ -23,7 +23,7 @@ type schedulerUnderTest struct {
 func withScheduler(t *testing.T, limits []int64, body func(ctx context.Context, st *schedulerUnderTest)) {
 	k := sim.New(sim.Options{})
 	st := &schedulerUnderTest{inbox: sim.NewChan[Msg](k, 100), out: sim.NewChan[*Job](k, 100)}
-	st.s = NewScheduler(NewControls(k, []string{"com", "org"}, limits), st.inbox, st.out)
+	st.s = NewScheduler(NewQueueControls(k, []string{"com", "org"}, limits), st.inbox, st.out)
 	k.Go(t.Context(), st.s.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
 		body(ctx, st)
@@ -70,8 +70,8 @@ func TestSchedulerHandsJobsOnlyToWorkersThatAsk(t *testing.T) {
 
 func TestSchedulerHoldsBackAPausedQueue(t *testing.T) {
 	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
-		st.s.Controls.SetPaused(0, true)
-		assert.Equal(t, 1, st.s.Controls.Paused())
+		st.s.Queues.SetPaused(0, true)
+		assert.Equal(t, 1, st.s.Queues.Paused())
 		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
 		st.send(ctx, Arrived, &Job{ID: 2, Queue: 1}, 0)
 		st.send(ctx, Ready, nil, 0)
@@ -79,7 +79,7 @@ func TestSchedulerHoldsBackAPausedQueue(t *testing.T) {
 		assert.Equal(t, []uint64{2}, ids(st.settled(ctx)), "only the unpaused queue's job")
 		assert.Equal(t, 1, st.s.Len(), "the paused queue keeps its job")
 
-		st.s.Controls.SetPaused(0, false)
+		st.s.Queues.SetPaused(0, false)
 		assert.Equal(t, []uint64{1}, ids(st.settled(ctx)), "resuming releases it to the worker still asking")
 	})
 }
@@ -92,9 +92,9 @@ func TestAPauseTakesEffectAtOnce(t *testing.T) {
 		st.send(ctx, Ready, nil, 0)
 		assert.Empty(t, st.settled(ctx))
 		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
-		st.s.Controls.SetPaused(0, true)
+		st.s.Queues.SetPaused(0, true)
 		assert.Empty(t, st.settled(ctx), "paused before the scheduler handed it out")
-		st.s.Controls.SetPaused(0, false)
+		st.s.Queues.SetPaused(0, false)
 		assert.Equal(t, []uint64{1}, ids(st.settled(ctx)))
 	})
 }
@@ -108,13 +108,13 @@ func TestSchedulerKeepsAQueueUnderItsLimit(t *testing.T) {
 			st.send(ctx, Ready, nil, 0)
 		}
 		assert.Equal(t, []uint64{1, 2}, ids(st.settled(ctx)), "two builds in progress: the limit")
-		assert.Equal(t, int64(2), st.s.Controls.InProgress(0))
+		assert.Equal(t, int64(2), st.s.Queues.InProgress(0))
 
 		st.send(ctx, Finished, nil, 0) // one build ends
 		assert.Equal(t, []uint64{3}, ids(st.settled(ctx)), "a slot freed lets the next job go")
 
-		st.s.Controls.SetLimit(0, 0)
-		assert.Equal(t, int64(0), st.s.Controls.Limit(0))
+		st.s.Queues.SetLimit(0, 0)
+		assert.Equal(t, int64(0), st.s.Queues.Limit(0))
 		st.send(ctx, Arrived, &Job{ID: 4, Queue: 0}, 0)
 		st.send(ctx, Ready, nil, 0)
 		assert.Equal(t, []uint64{4}, ids(st.settled(ctx)), "no limit")
@@ -134,12 +134,12 @@ func TestSchedulerTakesTurnsAndTakesBackRequeues(t *testing.T) {
 			queues = append(queues, j.Queue)
 		}
 		assert.Equal(t, []int{0, 1, 0, 1}, queues, "the queues take turns, from the first")
-		assert.Equal(t, int64(2), st.s.Controls.InProgress(1))
+		assert.Equal(t, int64(2), st.s.Queues.InProgress(1))
 
 		lost := &Job{ID: 9, Queue: 1}
 		st.send(ctx, Requeued, lost, 0)
 		assert.Empty(t, st.settled(ctx))
-		assert.Equal(t, int64(1), st.s.Controls.InProgress(1), "a requeue is no longer in progress")
+		assert.Equal(t, int64(1), st.s.Queues.InProgress(1), "a requeue is no longer in progress")
 		st.send(ctx, Ready, nil, 0)
 		got := st.settled(ctx)
 		require.Len(t, got, 1)
@@ -149,6 +149,6 @@ func TestSchedulerTakesTurnsAndTakesBackRequeues(t *testing.T) {
 		got = st.settled(ctx)
 		require.Len(t, got, 1)
 		assert.Same(t, lost, got[0], "so is a lost build")
-		assert.Equal(t, int64(2), st.s.Controls.InProgress(1))
+		assert.Equal(t, int64(2), st.s.Queues.InProgress(1))
 	})
 }

@@ -7,6 +7,10 @@ import (
 	"vmstorm/internal/sim"
 )
 
+// StageNames are the pools' names for people: Build, Run and Cleanup, in
+// the order a run's stages are listed.
+var StageNames = [3]string{"build (clone + power on)", "run (build)", "cleanup (destroy)"}
+
 // Stage counts what one pool did: work taken, work that succeeded or failed,
 // and model time its workers spent busy.
 type Stage struct {

@@ -1,0 +1,86 @@
+package analysis
+
+import (
+	"time"
+
+	"vmstorm/config"
+	"vmstorm/internal/format"
+	"vmstorm/series"
+)
+
+// The alerts monitoring can raise.
+const (
+	AlertVMCount     = "vm_count_out_of_band"
+	AlertRequeueRate = "requeue_rate_high"
+	AlertBacklogAge  = "backlog_age_high"
+)
+
+// Alerts lists the alerts, in order.
+var Alerts = []string{AlertVMCount, AlertRequeueRate, AlertBacklogAge}
+
+// alertRules evaluates monitoring's rules on what it sees, as Prometheus
+// does: a rule whose condition holds is pending, and fires once it has held
+// for For; a firing rule whose condition stops holding resolves once it has
+// been false for KeepFiringFor, so that a value hovering at a threshold
+// does not flap.
+type alertRules struct {
+	cfg     config.Alerts
+	window  time.Duration
+	state   map[string]*ruleState
+	firedAt map[string]time.Duration // when each alert first fired
+}
+
+type ruleState struct {
+	since    time.Duration // when the condition last began to hold (holding) or stopped holding (firing)
+	holding  bool          // the condition held at the last sample
+	firing   bool
+}
+
+func newAlertRules(cfg config.Config) alertRules {
+	r := alertRules{cfg: cfg.Alerts, window: cfg.Window, state: map[string]*ruleState{}, firedAt: map[string]time.Duration{}}
+	for _, name := range Alerts {
+		r.state[name] = &ruleState{}
+	}
+	return r
+}
+
+// evaluate judges the rules at s, appends what changed, and returns the
+// alerts firing.
+func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []series.Change) ([]string, []series.Change) {
+	a := r.cfg
+	// Monitoring judges the VM count once the janitor has had a window to
+	// report one: an empty cluster at the start is not an alert.
+	warm := s.T >= r.window
+	rules := []struct {
+		name  string
+		holds bool
+		value float64
+	}{
+		{AlertVMCount, warm && (a.VMCountMin > 0 || a.VMCountMax > 0) &&
+			(s.ReportedVMs < a.VMCountMin || (a.VMCountMax > 0 && s.ReportedVMs > a.VMCountMax)), float64(s.ReportedVMs)},
+		{AlertRequeueRate, a.RequeueRateMax > 0 && rates.Requeues > a.RequeueRateMax, rates.Requeues},
+		{AlertBacklogAge, a.BacklogAgeMax > 0 && s.OldestWait > a.BacklogAgeMax, s.OldestWait.Minutes()},
+	}
+	var firing []string
+	for _, rule := range rules {
+		st := r.state[rule.name]
+		if rule.holds != st.holding {
+			st.holding, st.since = rule.holds, s.T
+		}
+		switch {
+		case !st.firing && st.holding && s.T-st.since >= a.For:
+			st.firing = true
+			if _, seen := r.firedAt[rule.name]; !seen {
+				r.firedAt[rule.name] = s.T
+			}
+			changes = append(changes, series.Change{Event: "alert_firing", Name: rule.name, Value: format.Round1(rule.value)})
+		case st.firing && !st.holding && s.T-st.since >= a.KeepFiringFor:
+			st.firing = false
+			changes = append(changes, series.Change{Event: "alert_resolved", Name: rule.name, Value: format.Round1(rule.value)})
+		}
+		if st.firing {
+			firing = append(firing, rule.name)
+		}
+	}
+	return firing, changes
+}

@@ -1,0 +1,211 @@
+// Package analysis judges a run from what it observed of itself: its
+// samples and its timeline's events. From them alone, in one place, it
+// derives every figure a person reads: the rates over the run's window,
+// the alerts (rules with a for: and a keep_firing_for:, as Prometheus's),
+// the incident's phases, the requeue storm, the incident's times (fault,
+// detection, mitigation, recovery) and the scenario's checks. It has no
+// goroutines and does no I/O: a series written to a CSV file today, read
+// back tomorrow, is judged the same (see series.Read).
+//
+// An Analyzer is a series.Sink: the model feeds it samples and marks as the
+// run goes, it hands each sample, judged, to its Watchers (the status line,
+// the live view, the metrics, the CSV file) as a series.Row, and at the end
+// Result sums the run up.
+package analysis
+
+import (
+	"time"
+
+	"vmstorm/config"
+	"vmstorm/incident"
+	"vmstorm/series"
+)
+
+// Analyzer judges one run's samples as they come. Make one with New.
+type Analyzer struct {
+	cfg      config.Config
+	watchers []series.Watcher
+
+	window  []series.Sample // samples back to the newest at least Window older than the last
+	last    series.Sample
+	samples int
+	marks   []series.Mark
+
+	alerts alertRules
+	phases phaser
+	storm  stormWatch
+	full   bool
+	checks []*evaluation
+
+	fault     *series.Mark
+	detection *Detection
+}
+
+// New returns an Analyzer of a run of cfg that hands each judged sample to
+// the watchers, and evaluates checks as it goes.
+func New(cfg config.Config, checks []Check, watchers ...series.Watcher) *Analyzer {
+	a := &Analyzer{cfg: cfg, watchers: watchers, alerts: newAlertRules(cfg), phases: newPhaser(cfg)}
+	for _, c := range checks {
+		a.checks = append(a.checks, &evaluation{check: c, epoch: cfg.Epoch})
+	}
+	return a
+}
+
+// Mark takes a timeline event as it is applied, and passes it on.
+func (a *Analyzer) Mark(m series.Mark) {
+	a.marks = append(a.marks, m)
+	if a.fault == nil && incident.IsFault(m.Name) {
+		f := m
+		a.fault = &f
+	}
+	for _, w := range a.watchers {
+		w.Mark(m)
+	}
+}
+
+// Sample judges s, and hands it on to the watchers.
+func (a *Analyzer) Sample(s series.Sample) {
+	row := a.judge(s)
+	for _, w := range a.watchers {
+		w.Row(row)
+	}
+}
+
+// Rates are per model minute over the window that ends at s: the change in
+// the run's totals since the newest sample at least Window older (or since
+// the start of the run, when every total was zero), divided by the time
+// between them.
+func (a *Analyzer) rates(s series.Sample) (series.Rates, series.Sample) {
+	from := a.base(s)
+	minutes := (s.T - from.T).Minutes()
+	if minutes <= 0 {
+		return series.Rates{}, from
+	}
+	return series.Rates{
+		Requeues:    float64(s.Requeues-from.Requeues) / minutes,
+		Arrivals:    float64(s.Arrived-from.Arrived) / minutes,
+		Completions: float64(s.Completed-from.Completed) / minutes,
+	}, from
+}
+
+// base is the sample a window ending at s starts from; it keeps the window
+// short as it goes.
+func (a *Analyzer) base(s series.Sample) series.Sample {
+	for len(a.window) > 1 && a.window[1].T <= s.T-a.cfg.Window {
+		a.window = a.window[1:]
+	}
+	if len(a.window) == 0 || a.window[0].T > s.T-a.cfg.Window {
+		return series.Sample{Capacity: s.Capacity} // the start: every total zero
+	}
+	return a.window[0]
+}
+
+func (a *Analyzer) judge(s series.Sample) series.Row {
+	rates, from := a.rates(s)
+	a.window = append(a.window, s)
+	row := series.Row{Sample: s, Rates: rates}
+
+	var changes []series.Change
+	row.Firing, changes = a.alerts.evaluate(s, rates, changes)
+	if a.fault != nil && a.detection == nil {
+		for _, name := range row.Firing {
+			if at, ok := a.alerts.firedAt[name]; ok && at >= a.fault.T {
+				a.detection = &Detection{At: at, By: name}
+				break
+			}
+		}
+	}
+	var stormChange *series.Change
+	a.storm, stormChange = a.storm.next(s, rates)
+	if stormChange != nil {
+		changes = append(changes, *stormChange)
+	}
+	leakGrew := s.Idle() > from.Idle()
+	row.Phase, changes = a.phases.next(phaseInput{
+		Sample: s, Rates: rates, Storm: a.storm.on, IdleGrew: leakGrew,
+		Firing: len(row.Firing) > 0, Marked: len(a.marks) > 0,
+	}, changes)
+	switch full := s.Capacity > 0 && s.InUse >= s.Capacity; {
+	case full && !a.full:
+		changes = append(changes, series.Change{Event: "cluster_full", Value: float64(s.InUse),
+			Detail: "every new power-on will fail until a VM is destroyed"})
+	case !full && a.full:
+		changes = append(changes, series.Change{Event: "cluster_has_room", Value: float64(s.InUse)})
+	}
+	a.full = s.Capacity > 0 && s.InUse >= s.Capacity
+	row.Changes = changes
+
+	for _, e := range a.checks {
+		e.observe(s, a.detection)
+	}
+	a.last, a.samples = s, a.samples+1
+	return row
+}
+
+// Result is the run judged as a whole, from its first sample to its last.
+func (a *Analyzer) Result() Result {
+	r := Result{
+		Phases:     a.phases.table(a.last),
+		Storm:      a.storm.stats(),
+		FirstFired: a.alerts.firedAt,
+		Marks:      append([]series.Mark(nil), a.marks...),
+		End:        a.last.T,
+	}
+	r.Incident = incidentStats(a.fault, a.detection, a.marks, r.Phases)
+	for _, e := range a.checks {
+		r.Checks = append(r.Checks, e.result(r))
+	}
+	return r
+}
+
+// Result is what the analysis says of a whole run.
+type Result struct {
+	Phases   []PhaseStats
+	Storm    StormStats
+	Incident IncidentStats
+	// FirstFired is when each alert that fired first fired.
+	FirstFired map[string]time.Duration
+	Marks      []series.Mark
+	Checks     []CheckResult
+	End        time.Duration // the last sample's model time
+}
+
+// Detection is the first alert to fire at or after the fault.
+type Detection struct {
+	At time.Duration
+	By string
+}
+
+// IncidentStats times the incident: from its first fault to detection (the
+// first alert that fired at or after it), to mitigation (the first
+// operator's action at or after detection), and to recovery (the start of
+// the run's last phase, if it is "recovered").
+type IncidentStats struct {
+	FaultAt, DetectedAt, MitigatedAt, RecoveredAt time.Duration
+	Faulted, Detected, Mitigated, Recovered       bool
+	DetectedBy                                    string // the first alert
+}
+
+func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases []PhaseStats) IncidentStats {
+	var in IncidentStats
+	if fault == nil {
+		return in
+	}
+	in.FaultAt, in.Faulted = fault.T, true
+	if d == nil {
+		return in
+	}
+	in.DetectedAt, in.DetectedBy, in.Detected = d.At, d.By, true
+	// Mitigation is the operators' first action once they know: actions
+	// before detection (a supervisor restarting workers) do not count.
+	for _, m := range marks {
+		if m.T >= d.At && !incident.IsFault(m.Name) {
+			in.MitigatedAt, in.Mitigated = m.T, true
+			break
+		}
+	}
+	if n := len(phases); n > 0 && phases[n-1].Name == PhaseRecovered {
+		in.RecoveredAt, in.Recovered = phases[n-1].Start, true
+	}
+	return in
+}

@@ -1,0 +1,68 @@
+// Package format writes the model's figures for people, in one place: model
+// times (on the incident's calendar, or from the start of the run),
+// durations rounded to what a person reads, and counts.
+package format
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ModelTime writes model time t on the calendar whose model time zero is
+// epoch, to the second ("2015-08-04 17:45:00", UTC), or, with no epoch, as
+// T+hh:mm:ss from the start of the run.
+func ModelTime(epoch time.Time, t time.Duration) string {
+	if !epoch.IsZero() {
+		return epoch.Add(t).UTC().Format("2006-01-02 15:04:05")
+	}
+	t = t.Truncate(time.Second)
+	return fmt.Sprintf("T+%02d:%02d:%02d", int(t/time.Hour), int(t/time.Minute)%60, int(t/time.Second)%60)
+}
+
+// Minute writes model time t to the minute ("2015-08-04 17:45", or
+// T+02:05 with no epoch): for times compared with a report's.
+func Minute(epoch time.Time, t time.Duration) string {
+	if !epoch.IsZero() {
+		return epoch.Add(t).UTC().Format("2006-01-02 15:04")
+	}
+	t = t.Round(time.Minute)
+	return fmt.Sprintf("T+%02d:%02d", int(t/time.Hour), int(t/time.Minute)%60)
+}
+
+// Duration writes d as a person reads it: milliseconds under a second,
+// otherwise rounded to the second, without the zero units at its end
+// (2m, not 2m0s; 1h, not 1h0m0s; 1h5m, not 1h5m0s).
+func Duration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Second && d > -time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	out := d.Round(time.Second).String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
+}
+
+// Num writes a figure: whole numbers as integers, others to one decimal.
+func Num(v float64) string {
+	if v == float64(int64(v)) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// Round1 rounds v to one decimal, for log fields.
+func Round1(v float64) float64 {
+	if v < 0 {
+		return -Round1(-v)
+	}
+	return float64(int64(v*10+0.5)) / 10
+}

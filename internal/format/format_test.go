@@ -1,0 +1,52 @@
+package format
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestModelTime(t *testing.T) {
+	epoch := time.Date(2015, 7, 31, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		epoch        time.Time
+		t            time.Duration
+		want, minute string
+	}{
+		{time.Time{}, 0, "T+00:00:00", "T+00:00"},
+		{time.Time{}, 90*time.Minute + 59*time.Second + time.Millisecond, "T+01:30:59", "T+01:31"},
+		{time.Time{}, 150 * time.Hour, "T+150:00:00", "T+150:00"},
+		{epoch, 4*24*time.Hour + 17*time.Hour + 45*time.Minute, "2015-08-04 17:45:00", "2015-08-04 17:45"},
+		{time.Date(2015, 7, 30, 17, 0, 0, 0, time.FixedZone("PDT", -7*3600)), time.Hour, "2015-07-31 01:00:00", "2015-07-31 01:00"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, ModelTime(tt.epoch, tt.t))
+		assert.Equal(t, tt.minute, Minute(tt.epoch, tt.t))
+	}
+}
+
+func TestDuration(t *testing.T) {
+	tests := map[time.Duration]string{
+		0:                                   "0s",
+		1500 * time.Microsecond:             "2ms",
+		20 * time.Second:                    "20s",
+		2 * time.Minute:                     "2m",
+		time.Hour + 143503440:               "1h",
+		time.Hour + 5*time.Minute:           "1h5m",
+		time.Hour + 5*time.Minute + 3e9:     "1h5m3s",
+		95*time.Hour + 59*time.Minute + 1e9: "95h59m1s",
+		-2 * time.Minute:                    "-2m",
+	}
+	for d, want := range tests {
+		assert.Equal(t, want, Duration(d), "%v", d)
+	}
+}
+
+func TestNum(t *testing.T) {
+	assert.Equal(t, "7", Num(7))
+	assert.Equal(t, "3.8", Num(3.79))
+	assert.Equal(t, "-1.5", Num(-1.5))
+	assert.Equal(t, 41.5, Round1(41.46))
+	assert.Equal(t, -0.3, Round1(-0.26))
+}

@@ -1,0 +1,56 @@
+// Package outcome runs a model and judges it: the pipeline's run, the
+// analysis of every sample it takes, and the rows kept for the charts. An
+// Outcome is what every output shows of a run (the summary, the report,
+// the scenario's checks) and what an experiment compares.
+package outcome
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"vmstorm/analysis"
+	"vmstorm/config"
+	"vmstorm/internal/sim"
+	"vmstorm/pipeline"
+	"vmstorm/series"
+)
+
+// Outcome is one run, counted and judged.
+type Outcome struct {
+	Summary  *pipeline.Summary // what the model counted
+	Analysis analysis.Result   // what its samples show
+	Rows     []series.Row      // a bounded selection of the judged samples, for the charts
+	Marks    []series.Mark     // the timeline's events, as applied
+}
+
+// Options say what a run is watched by.
+type Options struct {
+	Log      *zap.Logger      // the run's log; nil for none
+	Checks   []analysis.Check // a scenario's checks, evaluated as the run goes
+	Watchers []series.Watcher // given every judged sample and every mark
+	KeepRows int              // rows kept for the charts; 0 for DefaultKeepRows
+}
+
+// DefaultKeepRows is how many rows an Outcome keeps for the charts: enough
+// for a page's width several times over, whatever the run's length.
+const DefaultKeepRows = 2000
+
+// Run runs cfg in kernel k (see pipeline.NewKernel), has the analysis judge
+// every sample, and returns the outcome. A run that ctx cut short is not an
+// error: its summary says why it ended.
+func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Outcome, error) {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.KeepRows <= 0 {
+		o.KeepRows = DefaultKeepRows
+	}
+	keep := series.NewKeeper(o.KeepRows)
+	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
+	sum, err := pipeline.Run(ctx, cfg, k, o.Log, an)
+	if sum == nil {
+		return nil, err
+	}
+	return &Outcome{Summary: sum, Analysis: an.Result(), Rows: keep.Rows(), Marks: keep.Marks()}, err
+}

@@ -1,0 +1,293 @@
+package series
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"vmstorm/cluster"
+)
+
+// Column is one column of the CSV series, and one array of the data
+// embedded in the HTML report.
+type Column struct {
+	Name    string
+	Meaning string
+	// value is the column's figure in a row: int64, float64, string or
+	// bool, so that the CSV and the JSON each spell it naturally; parse
+	// reads it back into a row (nil for a column only written).
+	value func(Row) any
+	parse func(*Row, string) error
+}
+
+// columns is the one list of the series' columns. Adding a field to
+// Sample is one line here; the CSV, the reader, the HTML's data and the
+// column documentation all follow it. Existing names never change, so that
+// scripts reading the CSV by header keep working, and columns are only
+// ever added at the end. A duration goes in as float64 seconds, with a name
+// ending in _s, like model_s.
+var columns = func() []Column {
+	cols := []Column{
+		{"model_s", "model seconds since the start of the run", func(r Row) any { return r.T.Seconds() }, durationCol(func(r *Row) *time.Duration { return &r.T })},
+		{"vms_true", "VMs on the cluster, the true count", func(r Row) any { return r.VMs }, intCol(func(r *Row) *int64 { return &r.VMs })},
+		{"vms_reported", "VMs the janitor last reported to monitoring", func(r Row) any { return r.ReportedVMs }, intCol(func(r *Row) *int64 { return &r.ReportedVMs })},
+		{"capacity", "VMs the cluster can hold (a VM counts from power-on until destroyed)", func(r Row) any { return r.Capacity }, intCol(func(r *Row) *int64 { return &r.Capacity })},
+		{"in_use", "VMs holding capacity (the gauge)", func(r Row) any { return r.InUse }, intCol(func(r *Row) *int64 { return &r.InUse })},
+	}
+	for _, st := range cluster.States {
+		cols = append(cols, Column{"vms_" + st.String(), "VMs in state " + st.String(),
+			func(r Row) any { return r.ByState[st] }, intCol(func(r *Row) *int64 { return &r.ByState[st] })})
+	}
+	return append(cols, []Column{
+		{"backlog", "jobs waiting for a VM", func(r Row) any { return r.Backlog }, intCol(func(r *Row) *int64 { return &r.Backlog })},
+		{"arrived_total", "jobs arrived since the start", func(r Row) any { return r.Arrived }, intCol(func(r *Row) *int64 { return &r.Arrived })},
+		{"completed_total", "jobs completed since the start", func(r Row) any { return r.Completed }, intCol(func(r *Row) *int64 { return &r.Completed })},
+		{"failed_total", "jobs failed permanently since the start", func(r Row) any { return r.Failed }, intCol(func(r *Row) *int64 { return &r.Failed })},
+		{"requeues_total", "requeue events since the start", func(r Row) any { return r.Requeues }, intCol(func(r *Row) *int64 { return &r.Requeues })},
+		{"in_flight", "jobs with a VM: booting or building", func(r Row) any { return r.InFlight }, intCol(func(r *Row) *int64 { return &r.InFlight })},
+		{"busy_build", "Build workers busy", func(r Row) any { return r.BusyWorkers[0] }, intCol(func(r *Row) *int64 { return &r.BusyWorkers[0] })},
+		{"busy_run", "Run workers busy", func(r Row) any { return r.BusyWorkers[1] }, intCol(func(r *Row) *int64 { return &r.BusyWorkers[1] })},
+		{"busy_cleanup", "Cleanup workers busy", func(r Row) any { return r.BusyWorkers[2] }, intCol(func(r *Row) *int64 { return &r.BusyWorkers[2] })},
+		{"cpu_in_use", "VMs on and holding a CPU reservation", func(r Row) any { return r.CPUInUse }, intCol(func(r *Row) *int64 { return &r.CPUInUse })},
+		{"cpu_capacity", "the CPU ceiling, 0 if none", func(r Row) any { return r.CPUCapacity }, intCol(func(r *Row) *int64 { return &r.CPUCapacity })},
+		{"oldest_wait_s", "seconds the longest-waiting job has waited for a VM (to within a minute)", func(r Row) any { return r.OldestWait.Seconds() }, durationCol(func(r *Row) *time.Duration { return &r.OldestWait })},
+		{"rate_limited_total", "API calls the cloud refused since the start", func(r Row) any { return r.RateLimited }, intCol(func(r *Row) *int64 { return &r.RateLimited })},
+		{"queues_paused", "job queues paused", func(r Row) any { return int64(r.Paused) }, intCol(func(r *Row) *int { return &r.Paused })},
+		{"phase", "the incident's phase, as the analysis judges it", func(r Row) any { return r.Phase }, func(r *Row, v string) error { r.Phase = v; return nil }},
+		{"alerts_firing", "the alerts firing, separated by +", func(r Row) any { return strings.Join(r.Firing, "+") }, func(r *Row, v string) error {
+			if v != "" {
+				r.Firing = strings.Split(v, "+")
+			}
+			return nil
+		}},
+		{"queues_reduced", "job queues running under a lower build limit than configured", func(r Row) any { return int64(r.ReducedQueues) }, intCol(func(r *Row) *int { return &r.ReducedQueues })},
+		{"janitor_failing", "whether the janitor's last pass failed", func(r Row) any { return r.JanitorFailing }, func(r *Row, v string) error {
+			b, err := strconv.ParseBool(v)
+			r.JanitorFailing = b
+			return err
+		}},
+		// marks is written from the Marks between rows, and read back by
+		// Read: see there.
+		{"marks", "the timeline's events applied since the row before, as name@model_s, separated by +", nil, nil},
+		{"model_time", "the calendar time of the row (UTC, RFC 3339), if the run has an epoch", nil, nil},
+	}...)
+}()
+
+func intCol[T ~int | ~int64](f func(*Row) *T) func(*Row, string) error {
+	return func(r *Row, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		*f(r) = T(n)
+		return err
+	}
+}
+
+func durationCol(f func(*Row) *time.Duration) func(*Row, string) error {
+	return func(r *Row, v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		*f(r) = time.Duration(x * float64(time.Second))
+		return err
+	}
+}
+
+// Columns lists the series' columns in order, with what each means, so that
+// documentation can be generated from, or checked against, the code.
+func Columns() []Column { return append([]Column(nil), columns...) }
+
+// Header is the CSV's header row: the column names in order.
+func Header() []string {
+	h := make([]string, len(columns))
+	for i, c := range columns {
+		h[i] = c.Name
+	}
+	return h
+}
+
+// Value is column c's figure in row r (see Column); the columns written
+// from elsewhere than the row (marks, model_time) have none.
+func (c Column) Value(r Row) (any, bool) {
+	if c.value == nil {
+		return nil, false
+	}
+	return c.value(r), true
+}
+
+// format spells a column's value for the CSV.
+func format(v any) string {
+	switch v := v.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Writer writes a run's rows as CSV, one row per sample, as the run goes:
+// a Watcher. The timeline's events go in the marks column of the next row.
+//
+// The header row, written once before the first row, is Header(). model_s
+// and the columns ending in _s are seconds, decimals; phase is the phase's
+// name and alerts_firing the names of the alerts firing, joined by +;
+// janitor_failing is true or false; marks is the timeline's events since
+// the row before, as name@model_s joined by +; model_time is the row's
+// calendar time, empty without an epoch; every other column is an integer
+// count. Columns describes each.
+//
+// Each row is flushed to the underlying writer as it is written, so that
+// `tail -f` on a file shows the run live. The first write error stops the
+// writing; Err and Close report it.
+type Writer struct {
+	mu     sync.Mutex // Err and Close may come from another goroutine than Row
+	w      *csv.Writer
+	epoch  time.Time
+	marks  []string
+	header bool // written
+	closed bool
+	err    error
+}
+
+// NewWriter returns a Writer that writes to w, with calendar times from
+// epoch (the zero Time for none).
+func NewWriter(w io.Writer, epoch time.Time) *Writer {
+	return &Writer{w: csv.NewWriter(w), epoch: epoch}
+}
+
+// Mark keeps a timeline event for the next row.
+func (sw *Writer) Mark(m Mark) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.marks = append(sw.marks, m.Name+"@"+format(m.T.Seconds()))
+}
+
+// Row writes one row for r.
+func (sw *Writer) Row(r Row) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.closed || sw.err != nil {
+		return
+	}
+	sw.writeHeader()
+	out := make([]string, len(columns))
+	for i, c := range columns {
+		switch {
+		case c.value != nil:
+			out[i] = format(c.value(r))
+		case c.Name == "marks":
+			out[i] = strings.Join(sw.marks, "+")
+			sw.marks = sw.marks[:0]
+		case c.Name == "model_time" && !sw.epoch.IsZero():
+			out[i] = sw.epoch.Add(r.T).UTC().Format(time.RFC3339Nano)
+		}
+	}
+	sw.write(out)
+}
+
+// Err is the first write error, if any.
+func (sw *Writer) Err() error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.err
+}
+
+// Close ends the series: a run that made no sample still leaves a CSV with
+// its header. Later rows are ignored. It reports the first write error; it
+// does not close the underlying writer, which the caller owns.
+func (sw *Writer) Close() error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if !sw.closed && sw.err == nil {
+		sw.writeHeader()
+	}
+	sw.closed = true
+	return sw.err
+}
+
+func (sw *Writer) writeHeader() {
+	if sw.header {
+		return
+	}
+	sw.header = true
+	sw.write(Header())
+}
+
+func (sw *Writer) write(row []string) {
+	if sw.err != nil {
+		return
+	}
+	if err := sw.w.Write(row); err != nil {
+		sw.err = fmt.Errorf("series: writing the CSV: %w", err)
+		return
+	}
+	sw.w.Flush()
+	if err := sw.w.Error(); err != nil {
+		sw.err = fmt.Errorf("series: writing the CSV: %w", err)
+	}
+}
+
+// Read reads back a series that a Writer wrote: its rows, the timeline's
+// events (with their model times, without their notes), and the run's
+// epoch if it had one. A file from an older vmstorm that lacks the columns
+// added since reads with those left zero. A row with the wrong number of
+// fields, or a value that does not parse, is an error naming its line.
+func Read(r io.Reader) (rows []Row, marks []Mark, epoch time.Time, err error) {
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("series: reading the header: %w", err)
+	}
+	at := map[string]int{}
+	for i, name := range header {
+		at[name] = i
+	}
+	if _, ok := at["model_s"]; !ok {
+		return nil, nil, time.Time{}, errors.New("series: the header has no model_s column: not a vmstorm series")
+	}
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, marks, epoch, nil
+		}
+		if err != nil {
+			return nil, nil, time.Time{}, fmt.Errorf("series: %w", err)
+		}
+		var row Row
+		for _, c := range columns {
+			i, ok := at[c.Name]
+			if !ok || rec[i] == "" {
+				continue
+			}
+			switch {
+			case c.parse != nil:
+				if err := c.parse(&row, rec[i]); err != nil {
+					return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column %s: %q: %w", line, c.Name, rec[i], err)
+				}
+			case c.Name == "marks":
+				for _, m := range strings.Split(rec[i], "+") {
+					name, s, ok := strings.Cut(m, "@")
+					secs, err := strconv.ParseFloat(s, 64)
+					if !ok || err != nil {
+						return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column marks: %q: want name@model_s", line, m)
+					}
+					marks = append(marks, Mark{T: time.Duration(secs * float64(time.Second)), Name: name})
+				}
+			case c.Name == "model_time" && epoch.IsZero():
+				t, err := time.Parse(time.RFC3339Nano, rec[i])
+				if err != nil {
+					return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column model_time: %w", line, err)
+				}
+				epoch = t.Add(-row.T)
+			}
+		}
+		rows = append(rows, row)
+	}
+}
