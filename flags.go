@@ -15,15 +15,18 @@ import (
 	"vmstorm/scenario"
 )
 
-// options are the flags that are not model parameters.
+// options are the flags that are not model parameters: what to run, and
+// where its outputs go.
 type options struct {
 	logFile       string
 	scenario      string
 	listScenarios bool
 	printScenario string
 	metricsAddr   string
+	pprof         bool
 	series        string
 	report        string
+	analyze       string
 	quiet         bool
 }
 
@@ -65,13 +68,7 @@ func parseFlags(args []string, usage io.Writer) (config.Config, options, loaded,
 func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config, options, error) {
 	var opt options
 	fs := newFlagSet(&cfg, &opt)
-	printUsage := func() {
-		fmt.Fprintf(usage, "vmstorm models the 2015-08-04 Travis CI OS X outage: a broken VM janitor, a full cluster, a requeue storm.\n\n")
-		fmt.Fprintf(usage, "Usage: vmstorm [flags]\n  e.g. vmstorm -vms 200 -break-cleanup\n       vmstorm -scenario travis-2015-osx\n\nTimes are Go durations (90s, 10m, 4h) of model time.\n\nFlags:\n")
-		fs.SetOutput(usage)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	printUsage := func() { writeUsage(usage, fs) }
 	// The flag package calls Usage on every parse error; the usage is for
 	// -h alone, and an error gets its one line from the caller.
 	fs.Usage = func() {}
@@ -108,72 +105,92 @@ func check(cfg config.Config, opt options) error {
 	return nil
 }
 
-// newFlagSet registers every flag on the field of cfg or opt it sets. Each
-// flag's default is that field's value when the set is made, never a
-// literal of its own, so that a flag not given keeps what a scenario set.
+// newFlagSet registers a flag for every parameter of config.Params, on
+// cfg, and the options, on opt. Each flag's default is its field's value
+// when the set is made, never a literal of its own, so that a flag not
+// given keeps what a scenario set.
 func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("vmstorm", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
-	b := binder{fs}
-	b.int64(&cfg.VMs, "vms", "cluster capacity: `VMs` it can hold; a VM counts from power-on until it is destroyed (200 was the 2015 normal peak)")
-	b.bool(&cfg.BreakCleanup, "break-cleanup", "break the janitor: its vSphere password is rotated and it can no longer log in, as on 2015-07-31")
-	b.duration(&cfg.BreakAt, "break-at", "model `time` at which -break-cleanup breaks the janitor")
-	b.duration(&cfg.Duration, "duration", "model `time` the run lasts")
-	fs.Var(&cfg.Speed, "speed", "how fast model time runs: model seconds per wall-clock second, or max for as fast as the machine allows (same results either way)")
-	b.uint64(&cfg.Seed, "seed", "random `seed`; 0 picks one, and the seed in use is printed")
-	b.float64(&cfg.ArrivalsPerMinute, "arrival-rate", "mean job arrivals per model minute (Poisson)")
-	b.int64(&cfg.MaxJobs, "max-jobs", "stop arrivals after this many `jobs`, and end the run when all are finished; 0 for no limit")
-	b.int(&cfg.BuildWorkers, "build-workers", "Build pool size: `workers` cloning and powering on VMs at once")
-	b.int(&cfg.RunWorkers, "run-workers", "Run pool size: builds running at once (`workers`)")
-	b.int(&cfg.CleanupWorkers, "cleanup-workers", "Cleanup pool size: VMs the janitor destroys at once (`workers`)")
-	b.int(&cfg.QueueSize, "queue-size", "buffer of each channel between stages (`items`); the backlog itself is unbounded")
-	b.duration(&cfg.Clone.Mean, "clone-time", "mean model `time` to clone a VM from the image")
-	b.duration(&cfg.Clone.Spread, "clone-spread", "standard deviation of the clone time (model `time`)")
-	b.duration(&cfg.PowerOn.Mean, "boot-time", "mean model `time` for an admitted VM to power on and boot")
-	b.duration(&cfg.PowerOn.Spread, "boot-spread", "standard deviation of the boot time (model `time`)")
-	b.duration(&cfg.StartTimeout, "start-timeout", "model `time` a worker waits for a VM to boot before it requeues the job; 0 for no limit")
-	b.duration(&cfg.Build.Mean, "build-time", "mean model `time` a build runs")
-	b.duration(&cfg.Build.Spread, "build-spread", "standard deviation of the build time (model `time`)")
-	b.duration(&cfg.BuildTimeout, "build-timeout", "model `time` after which a build is ended; 0 for no limit")
-	b.duration(&cfg.Destroy.Mean, "destroy-time", "mean model `time` to destroy a VM")
-	b.duration(&cfg.Destroy.Spread, "destroy-spread", "standard deviation of the destroy time (model `time`)")
-	b.int(&cfg.MaxAttempts, "max-attempts", "fail a job for good after this many failed VM starts; 0 retries for ever, as in 2015")
-	b.duration(&cfg.CleanupEvery, "cleanup-every", "model `time` the janitor sleeps between passes (CLEANUP_LOOP_SLEEP)")
-	b.float64(&cfg.CleanupRate, "cleanup-rate", "VMs per model second the janitor hands out for destruction (RATE_PER_SECOND); 0 for no limit")
-	b.duration(&cfg.CleanupCutoff, "cleanup-cutoff", "the janitor destroys any booted VM older than this (model `time`)")
-	b.duration(&cfg.StatusEvery, "status-every", "model `time` between status lines")
-	b.duration(&cfg.SampleEvery, "sample-every", "model `time` between samples of the model's state")
-	b.string(&opt.logFile, "log-file", "write every lifecycle event to this `file` as JSON lines, for tail -f | jq")
-	b.int64(&cfg.CPUVMs, "cpu-vms", "second ceiling: `VMs` the CPU reservations let run at once; 0 for none")
-	b.duration(&cfg.RejectTime, "reject-time", "model `time` a refused call (full cluster, rate limit) takes to come back")
-	b.float64(&cfg.APIRate, "api-rate", "the cloud API's rate limit, calls per model second (over it, calls fail); 0 for none")
-	b.float64(&cfg.ClientAPIRate, "client-api-rate", "the clients' own API rate limit, calls per model second (over it, calls wait); 0 for none")
-	b.int(&cfg.CleanupConcurrency, "cleanup-concurrency", "Cleanup `workers` destroying at once in the janitor's normal mode; 0 for all")
-	b.string(&opt.scenario, "scenario", "replay a scenario: a built-in `name` (see -list-scenarios) or a YAML file; flags given override its values")
-	b.bool(&opt.listScenarios, "list-scenarios", "list the built-in scenarios and exit")
-	b.string(&opt.printScenario, "print-scenario", "print the built-in scenario `name` as YAML, to copy and edit, and exit")
-	b.string(&opt.metricsAddr, "metrics-addr", "serve Prometheus metrics and /debug/pprof on this `host:port` while the run goes (e.g. 127.0.0.1:9090); off by default")
-	b.string(&opt.series, "series", "write the model's state at every -sample-every to this CSV `file`")
-	b.string(&opt.report, "report", "write a report at the end: a self-contained `file`.html, or the main chart alone as .svg or .png")
-	b.bool(&opt.quiet, "quiet", "print the summary alone: no log lines on the console")
+	for _, p := range config.Params {
+		fs.Var(paramFlag{p, cfg}, p.Flag, p.Doc)
+	}
+	fs.StringVar(&opt.scenario, "scenario", opt.scenario, "replay a scenario: a built-in `name` (see -list-scenarios) or a YAML file; flags given override its values")
+	fs.BoolVar(&opt.listScenarios, "list-scenarios", opt.listScenarios, "list the built-in scenarios and exit")
+	fs.StringVar(&opt.printScenario, "print-scenario", opt.printScenario, "print the built-in scenario `name` as YAML, to copy and edit, and exit")
+	fs.StringVar(&opt.analyze, "analyze", opt.analyze, "analyse the CSV series `file` a run wrote (-series), and print its phases, storm and incident, judged with the flags and scenario given; runs no model")
+	fs.StringVar(&opt.logFile, "log-file", opt.logFile, "write every lifecycle event to this `file` as JSON lines, for tail -F | jq")
+	fs.StringVar(&opt.series, "series", opt.series, "write the model's state at every -sample-every to this CSV `file`")
+	fs.StringVar(&opt.report, "report", opt.report, "write a report at the end: a self-contained `file`.html, or the main chart alone as .svg or .png")
+	fs.StringVar(&opt.metricsAddr, "metrics-addr", opt.metricsAddr, "serve Prometheus metrics on this `host:port` while the run goes (e.g. 127.0.0.1:9090); off by default")
+	fs.BoolVar(&opt.pprof, "pprof", opt.pprof, "also serve Go's profiler at /debug/pprof/ on -metrics-addr (it shows the command line, the heap and the goroutines)")
+	fs.BoolVar(&opt.quiet, "quiet", opt.quiet, "print the summary alone: no log lines on the console")
 	return fs
 }
 
-// binder registers flags whose default is the current value of the
-// variable they set.
-type binder struct{ fs *flag.FlagSet }
+// paramFlag is a flag for one parameter of a configuration.
+type paramFlag struct {
+	p   config.Param
+	cfg *config.Config
+}
 
-func (b binder) bool(p *bool, name, usage string)     { b.fs.BoolVar(p, name, *p, usage) }
-func (b binder) int(p *int, name, usage string)       { b.fs.IntVar(p, name, *p, usage) }
-func (b binder) int64(p *int64, name, usage string)   { b.fs.Int64Var(p, name, *p, usage) }
-func (b binder) uint64(p *uint64, name, usage string) { b.fs.Uint64Var(p, name, *p, usage) }
-func (b binder) float64(p *float64, name, usage string) {
-	b.fs.Float64Var(p, name, *p, usage)
+func (f paramFlag) String() string {
+	if f.cfg == nil { // the flag package asks a zero value for its default
+		return ""
+	}
+	return f.p.Get(f.cfg)
 }
-func (b binder) duration(p *time.Duration, name, usage string) {
-	b.fs.DurationVar(p, name, *p, usage)
+
+// Set reads the flag's value; its error says what is valid, and the flag
+// package puts the flag and the value before it.
+func (f paramFlag) Set(v string) error {
+	if err := f.p.Set(f.cfg, v); err != nil {
+		return errors.New("want " + f.p.Want())
+	}
+	return nil
 }
-func (b binder) string(p *string, name, usage string) { b.fs.StringVar(p, name, *p, usage) }
+
+func (f paramFlag) Get() any         { return f.p.Value(f.cfg) }
+func (f paramFlag) IsBoolFlag() bool { return f.p.IsBool() }
+
+// writeUsage writes -h: what vmstorm is, how to call it, and every flag,
+// the parameters by section with their defaults and valid values, then the
+// options.
+func writeUsage(w io.Writer, fs *flag.FlagSet) {
+	def := config.Default()
+	fmt.Fprintf(w, "vmstorm models the 2015-08-04 Travis CI OS X outage: a broken VM janitor, a full cluster, a requeue storm.\n\n")
+	fmt.Fprintf(w, "Usage: vmstorm [flags]\n  e.g. vmstorm -vms 200 -break-cleanup\n       vmstorm -scenario travis-2015-osx -speed max\n\n")
+	fmt.Fprintf(w, "Times are Go durations (90s, 10m, 4h) of model time. A scenario file sets the same parameters under the keys shown.\n")
+	for _, section := range config.Sections {
+		fmt.Fprintf(w, "\n%s:\n", strings.ToUpper(section[:1])+section[1:])
+		for _, p := range config.Params {
+			if p.Section != section {
+				continue
+			}
+			head := "  -" + p.Flag
+			if !p.IsBool() {
+				head += " " + strings.ReplaceAll(p.Unit, " ", "_")
+			}
+			key := "flag only"
+			if p.Key != "" {
+				key = "key " + p.Key
+			}
+			fmt.Fprintf(w, "%s\n    \t%s\n    \t(default %q; %s; want %s)\n", head, p.Doc, p.Get(&def), key, p.Want())
+		}
+	}
+	fmt.Fprintf(w, "\nOptions:\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, isParam := config.Lookup(f.Name); isParam {
+			return
+		}
+		name, usage := flag.UnquoteUsage(f)
+		head := "  -" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", head, usage)
+	})
+}
 
 var flagInError = regexp.MustCompile(`for (?:flag )?-([\w-]+)`)
 

@@ -23,14 +23,17 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/analysis"
 	"vmstorm/config"
-	"vmstorm/internal/live"
 	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
+	"vmstorm/live"
 	"vmstorm/metrics"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/report"
 	"vmstorm/scenario"
+	"vmstorm/series"
 )
 
 // Exit statuses.
@@ -84,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = stdout.Write(src)
 		return exitOK
+	case opt.analyze != "":
+		return analyzeSeries(opt.analyze, cfg, sc, stdout, stderr)
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()
@@ -118,26 +123,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stopSignals := catchSignals(ctx, cancel)
 	defer stopSignals()
 
-	clock := pipeline.NewKernel(cfg, sim.Serial)
-	var observers []pipeline.Observer
-	logOpts := logx.Options{Clock: clock, ConsoleLevel: zapcore.InfoLevel}
+	kernel := pipeline.NewKernel(cfg, sim.Serial)
+	logOpts := logx.Options{Clock: kernel, ConsoleLevel: zapcore.InfoLevel}
+	var watchers []series.Watcher
 	var view *live.View
 	if !opt.quiet {
 		// On a terminal, a status area redrawn in place under the log
 		// lines; otherwise plain log lines.
-		view = live.New(stderr, clock)
+		view = live.New(stderr, kernel)
 		defer view.Close()
 		logOpts.Console = view.LogWriter()
-		observers = append(observers, view)
+		watchers = append(watchers, view)
 	}
 	if logFile != nil {
 		logOpts.File = logFile
 		logOpts.BufferFile = cfg.Speed == config.MaxSpeed // nobody can follow an unpaced run line by line
 	}
-	var series *report.SeriesWriter
+	var csv *series.Writer
 	if seriesFile != nil {
-		series = report.NewSeriesWriter(seriesFile)
-		observers = append(observers, series)
+		csv = series.NewWriter(seriesFile, cfg.Epoch)
+		watchers = append(watchers, csv)
 	}
 	if opt.metricsAddr != "" {
 		exporter := metrics.NewExporter(float64(cfg.Speed))
@@ -148,14 +153,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer server.Stop()
 		fmt.Fprintf(stderr, "vmstorm: serving metrics on http://%s/metrics\n", server.Addr())
-		observers = append(observers, exporter)
+		watchers = append(watchers, exporter)
 	}
 	logs := logx.New(logOpts)
+	watchers = append(watchers, logx.NewStatus(logs.Logger, cfg.StatusEvery))
+	var checks []analysis.Check
+	if sc != nil {
+		checks = sc.Checks
+	}
 
 	wallStart := time.Now()
-	summary, runErr := pipeline.Run(ctx, cfg, clock, logs.Logger, observers...)
-	if summary != nil {
-		summary.Wall = time.Since(wallStart)
+	out, runErr := outcome.Run(ctx, cfg, kernel, outcome.Options{Log: logs.Logger, Checks: checks, Watchers: watchers})
+	if out != nil {
+		out.Summary.Wall = time.Since(wallStart)
 	}
 	failed, checksFailed := runErr != nil, false
 	if err := logs.Sync(); err != nil && logOpts.BufferFile {
@@ -167,39 +177,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if view != nil {
 		_ = view.Close() // the status area stays above the summary
 	}
-	if series != nil {
-		if err := series.Close(); err != nil {
+	if csv != nil {
+		if err := csv.Close(); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)
 			failed = true
 		}
 	}
-	if summary != nil {
-		summary.LogLinesDropped = logs.Dropped()
-		if err := summary.Format(stdout); err != nil {
+	if out != nil {
+		out.Summary.LogLinesDropped = logs.Dropped()
+		if err := report.WriteSummary(stdout, out); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: writing the summary: %v\n", err)
 			return exitFailed
 		}
-		var results []scenario.Result
 		if sc != nil {
-			results = sc.Evaluate(summary)
-			if err := scenario.FormatResults(stdout, sc.File.Name, results); err != nil {
+			results := out.Analysis.Checks
+			if err := report.WriteChecks(stdout, sc.Name, results); err != nil {
 				failed = true
 			}
-			if err := sc.Cut.FormatChecks(stdout, sc.File.Name); err != nil {
+			if err := sc.Cut.FormatChecks(stdout, sc.Name); err != nil {
 				failed = true
 			}
-			if checksFailed = !scenario.Hold(results); checksFailed {
+			if checksFailed = !analysis.Hold(results); checksFailed {
 				failing := 0
 				for _, r := range results {
 					if !r.OK {
 						failing++
 					}
 				}
-				fmt.Fprintf(stderr, "vmstorm: %d of the %d checks and calibrations of %s did not hold\n", failing, len(results), sc.File.Name)
+				fmt.Fprintf(stderr, "vmstorm: %d of the %d checks and calibrations of %s did not hold\n", failing, len(results), sc.Name)
 			}
 		}
 		if opt.report != "" {
-			if err := report.WriteFile(opt.report, summary, report.WithChecks(reportChecks(results))); err != nil {
+			if err := report.WriteFile(opt.report, out); err != nil {
 				fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
 				failed = true
 			}
@@ -221,15 +230,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// reportChecks hands the scenario's checks, done, to the report as plain
-// data.
-func reportChecks(results []scenario.Result) []report.Check {
-	out := make([]report.Check, len(results))
-	for i, r := range results {
-		out[i] = report.Check{Name: r.Check.Name, Causes: r.Check.Causes, Calibration: r.Check.Calibration,
-			Model: r.Model, Want: r.Want, OK: r.OK}
+// analyzeSeries is -analyze: it reads a series a run wrote, judges it as
+// a run of cfg (its alerts, window and drained come from the flags and the
+// scenario given, as they would for the run), and prints what the analysis
+// says of it: the phases, the storm and the incident.
+func analyzeSeries(path string, cfg config.Config, sc *scenario.Scenario, stdout, stderr io.Writer) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -analyze: %v\n", err)
+		return exitBadInput
 	}
-	return out
+	defer f.Close()
+	rows, marks, epoch, err := series.Read(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -analyze %s: %v\n", path, err)
+		return exitBadInput
+	}
+	cfg.Epoch = epoch
+	var checks []analysis.Check
+	if sc != nil {
+		checks = sc.Checks
+	}
+	res := analysis.Replay(cfg, checks, rows, marks)
+	if err := report.WriteAnalysis(stdout, cfg, res); err != nil {
+		fmt.Fprintf(stderr, "vmstorm: writing the analysis: %v\n", err)
+		return exitFailed
+	}
+	if sc != nil {
+		if err := report.WriteChecks(stdout, sc.Name, res.Checks); err != nil {
+			return exitFailed
+		}
+	}
+	return exitOK
 }
 
 // catchSignals cancels ctx, with the signal as its cause, on SIGINT or

@@ -28,12 +28,20 @@ type alertRules struct {
 	window  time.Duration
 	state   map[string]*ruleState
 	firedAt map[string]time.Duration // when each alert first fired
+	events  []AlertEvent
+}
+
+// AlertEvent is an alert firing or resolving.
+type AlertEvent struct {
+	T      time.Duration
+	Name   string
+	Firing bool // fired; false: resolved
 }
 
 type ruleState struct {
-	since    time.Duration // when the condition last began to hold (holding) or stopped holding (firing)
-	holding  bool          // the condition held at the last sample
-	firing   bool
+	since   time.Duration // when the condition last began to hold (holding) or stopped holding (firing)
+	holding bool          // the condition held at the last sample
+	firing  bool
 }
 
 func newAlertRules(cfg config.Config) alertRules {
@@ -74,9 +82,11 @@ func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []ser
 				r.firedAt[rule.name] = s.T
 			}
 			changes = append(changes, series.Change{Event: "alert_firing", Name: rule.name, Value: format.Round1(rule.value)})
+			r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name, Firing: true})
 		case st.firing && !st.holding && s.T-st.since >= a.KeepFiringFor:
 			st.firing = false
 			changes = append(changes, series.Change{Event: "alert_resolved", Name: rule.name, Value: format.Round1(rule.value)})
+			r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name})
 		}
 		if st.firing {
 			firing = append(firing, rule.name)

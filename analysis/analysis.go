@@ -16,6 +16,7 @@ package analysis
 import (
 	"time"
 
+	"vmstorm/cluster"
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/series"
@@ -71,21 +72,27 @@ func (a *Analyzer) Sample(s series.Sample) {
 	}
 }
 
-// Rates are per model minute over the window that ends at s: the change in
-// the run's totals since the newest sample at least Window older (or since
-// the start of the run, when every total was zero), divided by the time
-// between them.
+// rates are per model minute over the window that ends at s: see
+// RatesBetween, from the newest sample at least Window older (or from the
+// start of the run, when every total was zero).
 func (a *Analyzer) rates(s series.Sample) (series.Rates, series.Sample) {
 	from := a.base(s)
-	minutes := (s.T - from.T).Minutes()
+	return RatesBetween(from, s), from
+}
+
+// RatesBetween is the one derivation of rates: the change in the run's
+// totals from sample from to sample to, per model minute of the time
+// between them (zero if none passed).
+func RatesBetween(from, to series.Sample) series.Rates {
+	minutes := (to.T - from.T).Minutes()
 	if minutes <= 0 {
-		return series.Rates{}, from
+		return series.Rates{}
 	}
 	return series.Rates{
-		Requeues:    float64(s.Requeues-from.Requeues) / minutes,
-		Arrivals:    float64(s.Arrived-from.Arrived) / minutes,
-		Completions: float64(s.Completed-from.Completed) / minutes,
-	}, from
+		Requeues:    float64(to.Requeues-from.Requeues) / minutes,
+		Arrivals:    float64(to.Arrived-from.Arrived) / minutes,
+		Completions: float64(to.Completed-from.Completed) / minutes,
+	}
 }
 
 // base is the sample a window ending at s starts from; it keeps the window
@@ -120,10 +127,10 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	if stormChange != nil {
 		changes = append(changes, *stormChange)
 	}
-	leakGrew := s.Idle() > from.Idle()
 	row.Phase, changes = a.phases.next(phaseInput{
-		Sample: s, Rates: rates, Storm: a.storm.on, IdleGrew: leakGrew,
-		Firing: len(row.Firing) > 0, Marked: len(a.marks) > 0,
+		Sample: s, Rates: rates, Storm: a.storm.on,
+		OrphansGrew: s.ByState[cluster.Orphaned] - from.ByState[cluster.Orphaned],
+		Marked:      len(a.marks) > 0,
 	}, changes)
 	switch full := s.Capacity > 0 && s.InUse >= s.Capacity; {
 	case full && !a.full:
@@ -148,8 +155,10 @@ func (a *Analyzer) Result() Result {
 		Phases:     a.phases.table(a.last),
 		Storm:      a.storm.stats(),
 		FirstFired: a.alerts.firedAt,
+		Alerts:     append([]AlertEvent(nil), a.alerts.events...),
 		Marks:      append([]series.Mark(nil), a.marks...),
 		End:        a.last.T,
+		Totals:     a.last,
 	}
 	r.Incident = incidentStats(a.fault, a.detection, a.marks, r.Phases)
 	for _, e := range a.checks {
@@ -163,11 +172,14 @@ type Result struct {
 	Phases   []PhaseStats
 	Storm    StormStats
 	Incident IncidentStats
-	// FirstFired is when each alert that fired first fired.
+	// FirstFired is when each alert that fired first fired; Alerts is every
+	// alert firing and resolving, in order.
 	FirstFired map[string]time.Duration
+	Alerts     []AlertEvent
 	Marks      []series.Mark
 	Checks     []CheckResult
 	End        time.Duration // the last sample's model time
+	Totals     series.Sample // the last sample: the run's totals at its end
 }
 
 // Detection is the first alert to fire at or after the fault.
@@ -208,4 +220,22 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 		in.RecoveredAt, in.Recovered = phases[n-1].Start, true
 	}
 	return in
+}
+
+// Replay judges a series read back from a file (series.Read) as a run of
+// cfg: the marks go in before the rows at their model times, as the run
+// applied them. Result is what the run's own analysis said of it.
+func Replay(cfg config.Config, checks []Check, rows []series.Row, marks []series.Mark) Result {
+	a := New(cfg, checks)
+	for _, r := range rows {
+		for len(marks) > 0 && marks[0].T <= r.T {
+			a.Mark(marks[0])
+			marks = marks[1:]
+		}
+		a.Sample(r.Sample)
+	}
+	for _, m := range marks {
+		a.Mark(m)
+	}
+	return a.Result()
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"time"
 
+	"vmstorm/cluster"
 	"vmstorm/config"
 	"vmstorm/series"
 )
@@ -11,8 +12,8 @@ import (
 // model does (not from the timeline's labels).
 const (
 	PhaseHealthy       = "healthy"        // nothing has gone wrong yet
-	PhaseSilentLeak    = "silent leak"    // VMs leak and no alert says so
-	PhaseLeak          = "leak"           // VMs leak, and an alert says so
+	PhaseSilentLeak    = "silent leak"    // VMs leak, the janitor fails, and no alert says so
+	PhaseLeak          = "leak"           // VMs leak, and monitoring can see it
 	PhaseStorm         = "storm"          // requeues outrun arrivals
 	PhasePaused        = "paused"         // every queue paused
 	PhaseCatchUp       = "catch-up"       // working again, backlog above normal
@@ -43,11 +44,13 @@ type PhaseStats struct {
 // phaseInput is what the phase of a sample is judged on.
 type phaseInput struct {
 	series.Sample
-	Rates    series.Rates
-	Storm    bool // requeues outrun arrivals (see stormWatch)
-	IdleGrew bool // more VMs with no build on them than a window before
-	Firing   bool // an alert is firing
-	Marked   bool // the timeline has acted
+	Rates series.Rates
+	Storm bool // requeues outrun arrivals (see stormWatch)
+	// OrphansGrew is how many more VMs are orphaned (abandoned by their
+	// workers) than a window before.
+	OrphansGrew int64
+	Firing      bool // an alert is firing
+	Marked      bool // the timeline has acted
 }
 
 type phaser struct {
@@ -73,10 +76,20 @@ func stormy(phase string) bool { return phase == PhaseStorm || phase == PhaseSec
 
 // classify is the phase the state in shows, before debouncing.
 func (p *phaser) classify(in phaseInput) string {
-	// Leaking: the janitor cleans nothing, or VMs with no build on them
-	// pile up (more than a twentieth of the cluster, and more than a
-	// window ago). A cluster draining its orphans is not leaking.
-	leaking := in.JanitorFailing || (in.Idle()*20 > in.Capacity && in.IdleGrew)
+	// Leaking: the janitor cleans nothing, or VMs that their workers
+	// abandoned pile up: more than a twentieth of the cluster, and more
+	// than a window ago by a hundredth of it (and at least 10). A cluster
+	// draining its orphans is not leaking; finished VMs waiting for the
+	// janitor's next pass are not a leak either.
+	// Once leaking, orphans that stay put are still a leak, until they
+	// begin to drain.
+	orphans := in.ByState[cluster.Orphaned]
+	wasLeaking := p.phase == PhaseLeak || p.phase == PhaseSilentLeak
+	leaking := in.JanitorFailing || (orphans*20 > in.Capacity &&
+		(in.OrphansGrew >= max(in.Capacity/100, 10) || (wasLeaking && in.OrphansGrew >= 0)))
+	// Silent: the janitor fails (its report is stale, or none) and no
+	// alert fires.
+	silent := in.JanitorFailing && !in.Firing
 	// A backlog is high above Drained, and stays high until it is under
 	// half of it, so that a phase does not flicker at the threshold.
 	backlogHigh := in.OldestWait > p.drained ||
@@ -90,7 +103,7 @@ func (p *phaser) classify(in phaseInput) string {
 		return PhaseSecondFailure
 	case in.Storm:
 		return PhaseStorm
-	case leaking && !in.Firing:
+	case leaking && silent:
 		return PhaseSilentLeak
 	case leaking:
 		return PhaseLeak

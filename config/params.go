@@ -60,6 +60,13 @@ func (p Param) Value(c *Config) any { return p.v.typed(c) }
 // Want says what values are valid.
 func (p Param) Want() string { return p.v.want() }
 
+// IsBool reports whether the parameter is a switch: a flag given alone
+// turns it on.
+func (p Param) IsBool() bool {
+	_, ok := p.v.(boolField)
+	return ok
+}
+
 // LogKey is the parameter's name in the run's log: its flag in snake_case.
 func (p Param) LogKey() string { return strings.ReplaceAll(p.Flag, "-", "_") }
 

@@ -26,8 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"vmstorm/analysis"
 	"vmstorm/cluster"
-	"vmstorm/pipeline"
+	"vmstorm/series"
 )
 
 // Exporter keeps the latest sample and the timeline of a run, and exposes
@@ -35,7 +36,7 @@ import (
 // goroutine, concurrently with scrapes.
 type Exporter struct {
 	speed  float64
-	latest atomic.Pointer[pipeline.Sample]
+	latest atomic.Pointer[series.Row]
 
 	mu     sync.Mutex
 	events map[string]eventStat // by the mark's name; guarded by mu
@@ -48,7 +49,7 @@ type eventStat struct {
 	last  time.Duration
 }
 
-var _ pipeline.Observer = (*Exporter)(nil)
+var _ series.Watcher = (*Exporter)(nil)
 
 // NewExporter returns an exporter for a run whose model time runs speed
 // model seconds per wall second. Its registry also holds the Go runtime and
@@ -67,12 +68,12 @@ func NewExporter(speed float64) *Exporter {
 // Registry is the exporter's own registry, to serve or to gather from.
 func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 
-// Observe keeps s as the latest sample. It does not block: the model's
-// sampling goroutine waits for it.
-func (e *Exporter) Observe(s pipeline.Sample) { e.latest.Store(&s) }
+// Row keeps r as the latest sample, judged. It does not block: the
+// model waits for it.
+func (e *Exporter) Row(r series.Row) { e.latest.Store(&r) }
 
 // Mark counts a timeline event and remembers when it last happened.
-func (e *Exporter) Mark(m pipeline.Mark) {
+func (e *Exporter) Mark(m series.Mark) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.events[m.Name]
@@ -82,10 +83,10 @@ func (e *Exporter) Mark(m pipeline.Mark) {
 }
 
 // Latest is the latest sample observed, and false before the first.
-func (e *Exporter) Latest() (pipeline.Sample, bool) {
+func (e *Exporter) Latest() (series.Row, bool) {
 	s := e.latest.Load()
 	if s == nil {
-		return pipeline.Sample{}, false
+		return series.Row{}, false
 	}
 	return *s, true
 }
@@ -96,23 +97,23 @@ func (e *Exporter) Latest() (pipeline.Sample, bool) {
 type family struct {
 	desc *prometheus.Desc
 	typ  prometheus.ValueType
-	each func(s *pipeline.Sample, emit func(v float64, labelValues ...string))
+	each func(s *series.Row, emit func(v float64, labelValues ...string))
 }
 
 // scalar is a family of one series, with no labels.
-func scalar(typ prometheus.ValueType, name, help string, v func(*pipeline.Sample) float64) family {
+func scalar(typ prometheus.ValueType, name, help string, v func(*series.Row) float64) family {
 	return family{
 		desc: prometheus.NewDesc(name, help, nil, nil), typ: typ,
-		each: func(s *pipeline.Sample, emit func(float64, ...string)) { emit(v(s)) },
+		each: func(s *series.Row, emit func(float64, ...string)) { emit(v(s)) },
 	}
 }
 
 // vector is a family with one label, one series for each of its values;
 // v gives the value of the series whose label value is values[i].
-func vector(typ prometheus.ValueType, name, help, label string, values []string, v func(s *pipeline.Sample, i int) float64) family {
+func vector(typ prometheus.ValueType, name, help, label string, values []string, v func(s *series.Row, i int) float64) family {
 	return family{
 		desc: prometheus.NewDesc(name, help, []string{label}, nil), typ: typ,
-		each: func(s *pipeline.Sample, emit func(float64, ...string)) {
+		each: func(s *series.Row, emit func(float64, ...string)) {
 			for i, lv := range values {
 				emit(v(s, i), lv)
 			}
@@ -140,83 +141,84 @@ var pools = []string{"build", "run", "cleanup"}
 // outcomes name the job totals of jobsTotal, in its order.
 var outcomes = []string{"arrived", "completed", "failed"}
 
-func jobsTotal(s *pipeline.Sample, i int) float64 {
+func jobsTotal(s *series.Row, i int) float64 {
 	return float64([...]int64{s.Arrived, s.Completed, s.Failed}[i])
 }
 
 // sampleFamilies are the metrics of a sample: one row for each field.
-// A field added to pipeline.Sample needs one row here; TestEverySampleField
+// A field added to series.Row needs one row here; TestEverySampleField
 // fails until it has one.
 var sampleFamilies = []family{
 	scalar(gauge, "vmstorm_model_time_seconds",
 		"Model time of the latest sample, since the start of the run.",
-		func(s *pipeline.Sample) float64 { return s.T.Seconds() }),
+		func(s *series.Row) float64 { return s.T.Seconds() }),
 	scalar(gauge, "vmstorm_vms_true",
 		"VMs on the cluster, counted from its inventory: the true count.",
-		func(s *pipeline.Sample) float64 { return float64(s.VMs) }),
+		func(s *series.Row) float64 { return float64(s.VMs) }),
 	scalar(gauge, "vmstorm_vms_reported",
 		"VMs the janitor last reported to monitoring; frozen while it cannot log in.",
-		func(s *pipeline.Sample) float64 { return float64(s.ReportedVMs) }),
+		func(s *series.Row) float64 { return float64(s.ReportedVMs) }),
 	vector(gauge, "vmstorm_vms",
 		"VMs on the cluster by state.", "state", stateNames,
-		func(s *pipeline.Sample, i int) float64 { return float64(s.ByState[i]) }),
+		func(s *series.Row, i int) float64 { return float64(s.ByState[i]) }),
 	scalar(gauge, "vmstorm_capacity_vms",
 		"VMs the cluster can hold powered on at once.",
-		func(s *pipeline.Sample) float64 { return float64(s.Capacity) }),
+		func(s *series.Row) float64 { return float64(s.Capacity) }),
 	scalar(gauge, "vmstorm_capacity_in_use_vms",
 		"VMs holding cluster capacity: the capacity gauge.",
-		func(s *pipeline.Sample) float64 { return float64(s.InUse) }),
+		func(s *series.Row) float64 { return float64(s.InUse) }),
 	scalar(gauge, "vmstorm_backlog_jobs",
 		"Jobs waiting for a Build worker, in the backlog and the channels around it.",
-		func(s *pipeline.Sample) float64 { return float64(s.Backlog) }),
+		func(s *series.Row) float64 { return float64(s.Backlog) }),
 	vector(counter, "vmstorm_jobs_total",
 		"Jobs that arrived, completed, or failed permanently, since the start of the run.", "outcome", outcomes,
 		jobsTotal),
 	scalar(counter, "vmstorm_requeues_total",
 		"Jobs sent back to the backlog after a failed start, since the start of the run.",
-		func(s *pipeline.Sample) float64 { return float64(s.Requeues) }),
+		func(s *series.Row) float64 { return float64(s.Requeues) }),
 	scalar(gauge, "vmstorm_jobs_in_flight",
 		"Jobs taken from the backlog and not yet finished.",
-		func(s *pipeline.Sample) float64 { return float64(s.InFlight) }),
+		func(s *series.Row) float64 { return float64(s.InFlight) }),
 	vector(gauge, "vmstorm_busy_workers",
 		"Workers of each pool busy at the sample.", "pool", pools,
-		func(s *pipeline.Sample, i int) float64 { return float64(s.BusyWorkers[i]) }),
+		func(s *series.Row, i int) float64 { return float64(s.BusyWorkers[i]) }),
 	scalar(gauge, "vmstorm_cpu_in_use_vms",
 		"VMs on and holding a CPU reservation: the second ceiling's gauge.",
-		func(s *pipeline.Sample) float64 { return float64(s.CPUInUse) }),
+		func(s *series.Row) float64 { return float64(s.CPUInUse) }),
 	scalar(gauge, "vmstorm_cpu_capacity_vms",
 		"VMs the CPU reservations let the cluster run at once; 0 when there is no such ceiling.",
-		func(s *pipeline.Sample) float64 { return float64(s.CPUCapacity) }),
+		func(s *series.Row) float64 { return float64(s.CPUCapacity) }),
 	scalar(gauge, "vmstorm_backlog_oldest_wait_seconds",
 		"How long the job that has waited longest for a VM has waited (to within a minute).",
-		func(s *pipeline.Sample) float64 { return s.OldestWait.Seconds() }),
+		func(s *series.Row) float64 { return s.OldestWait.Seconds() }),
 	scalar(counter, "vmstorm_api_rate_limited_total",
 		"Cloud API calls refused by the cloud's rate limit, since the start of the run.",
-		func(s *pipeline.Sample) float64 { return float64(s.RateLimited) }),
+		func(s *series.Row) float64 { return float64(s.RateLimited) }),
 	scalar(gauge, "vmstorm_queues_paused",
 		"Job queues paused by an operator.",
-		func(s *pipeline.Sample) float64 { return float64(s.Paused) }),
+		func(s *series.Row) float64 { return float64(s.Paused) }),
+	scalar(gauge, "vmstorm_queues_reduced",
+		"Job queues running under a lower limit of concurrent builds than they began with.",
+		func(s *series.Row) float64 { return float64(s.ReducedQueues) }),
+	scalar(gauge, "vmstorm_janitor_failing",
+		"1 while the janitor's last pass failed (it could not log in, or its listing was refused).",
+		func(s *series.Row) float64 { return b2f(s.JanitorFailing) }),
 	stateSet("vmstorm_phase",
-		"The incident's phase: 1 for the current one, 0 for the others.", "phase", phases,
-		func(s *pipeline.Sample) []string { return []string{s.Phase} }),
+		"The incident's phase: 1 for the current one, 0 for the others.", "phase", analysis.Phases,
+		func(s *series.Row) []string { return []string{s.Phase} }),
 	stateSet("vmstorm_alert_firing",
-		"Alerts on what monitoring sees: 1 while firing.", "alert", alerts,
-		func(s *pipeline.Sample) []string { return s.Firing }),
+		"Alerts on what monitoring sees: 1 while firing.", "alert", analysis.Alerts,
+		func(s *series.Row) []string { return s.Firing }),
 }
 
-var (
-	phases = []string{pipeline.PhaseHealthy, pipeline.PhaseSilentLeak, pipeline.PhaseStorm, pipeline.PhasePaused,
-		pipeline.PhaseCatchUp, pipeline.PhaseSecondFailure, pipeline.PhaseReducedRate, pipeline.PhaseRecovered}
-	alerts = []string{pipeline.AlertVMCount, pipeline.AlertRequeueRate, pipeline.AlertBacklogAge}
-)
 
 // stateSet is a family with one series per known value of a label, 1 for
 // the values that hold and 0 for the others (Prometheus's "state set"); a
 // value that holds but is not known gets a series of its own.
-func stateSet(name, help, label string, known []string, holding func(*pipeline.Sample) []string) family {
+func stateSet(name, help, label string, known []string, holding func(*series.Row) []string) family {
 	return family{
 		desc: prometheus.NewDesc(name, help, []string{label}, nil), typ: gauge,
-		each: func(s *pipeline.Sample, emit func(float64, ...string)) {
+		each: func(s *series.Row, emit func(float64, ...string)) {
 			on := holding(s)
 			for _, v := range known {
 				emit(b2f(slices.Contains(on, v)), v)

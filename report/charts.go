@@ -20,44 +20,32 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"vmstorm/pipeline"
+	"vmstorm/analysis"
+	"vmstorm/internal/format"
+	"vmstorm/outcome"
+	"vmstorm/series"
 )
 
-// rateWindow is the window the charted rates are measured over. Counts over
-// a single 10 s sample are a handful of events, too noisy to read; a model
-// minute matches the unit of the rates and of the console's status line.
-const rateWindow = time.Minute
-
-// rate is the rates per model minute over the window that ends at T.
-type rate struct {
-	T                               time.Duration
-	Requeues, Completions, Arrivals float64
-}
-
-// rates derives per-minute rates from the series' cumulative totals: at
-// each sample, the change since the latest sample at least rateWindow
-// earlier (or since the start of the run, when every total was zero),
-// divided by the time between them. With samples rateWindow or more apart,
-// that is the change between consecutive samples.
-func rates(series []pipeline.Sample) []rate {
-	out := make([]rate, 0, len(series))
-	var base pipeline.Sample // the run starts at model time zero with every total at zero
-	next := 0                // the first sample not yet considered as a base
-	for _, s := range series {
-		for next < len(series) && series[next].T <= s.T-rateWindow {
-			base = series[next]
+// chartRates are the rates the charts draw: at each kept row, the rates
+// (analysis.RatesBetween) since the newest kept row at least a display
+// window before it. The window is the run's own, or a 150th of the run's
+// span if that is longer, so that a long run's rates are not noise at the
+// scale of its chart.
+func chartRates(rows []series.Row, window, span time.Duration) []series.Row {
+	window = max(window, span/150)
+	out := make([]series.Row, 0, len(rows))
+	var base series.Sample // the run starts at model time zero with every total at zero
+	next := 0
+	for _, r := range rows {
+		for next < len(rows) && rows[next].T <= r.T-window {
+			base = rows[next].Sample
 			next++
 		}
-		minutes := (s.T - base.T).Minutes()
-		if minutes <= 0 {
-			continue // a sample at model time zero has no window to measure
+		if r.T <= base.T {
+			continue // a row at model time zero has no window to measure
 		}
-		out = append(out, rate{
-			T:           s.T,
-			Requeues:    float64(s.Requeues-base.Requeues) / minutes,
-			Completions: float64(s.Completed-base.Completed) / minutes,
-			Arrivals:    float64(s.Arrived-base.Arrived) / minutes,
-		})
+		r.Rates = analysis.RatesBetween(base, r.Sample)
+		out = append(out, r)
 	}
 	return out
 }
@@ -71,18 +59,18 @@ type timeAxis struct {
 	end   time.Duration // the axis runs from model time 0 to end
 }
 
-func newTimeAxis(s *pipeline.Summary) timeAxis {
-	end := s.Model
-	if n := len(s.Series); n > 0 {
-		end = max(end, s.Series[n-1].T)
+func newTimeAxis(o *outcome.Outcome) timeAxis {
+	end := o.Summary.Model
+	if n := len(o.Rows); n > 0 {
+		end = max(end, o.Rows[n-1].T)
 	}
-	for _, m := range s.Marks {
+	for _, m := range o.Marks {
 		end = max(end, m.T)
 	}
 	if end <= 0 {
 		end = time.Minute // an empty run still gets a readable axis
 	}
-	a := timeAxis{unit: time.Minute, epoch: s.Config.Epoch, end: end}
+	a := timeAxis{unit: time.Minute, epoch: o.Summary.Config.Epoch, end: end}
 	switch {
 	case end <= 2*time.Minute:
 		a.unit = time.Second
@@ -225,10 +213,15 @@ var (
 	colCompleted = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
 	colArrivals  = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}
 	colMark      = color.RGBA{R: 0x6a, G: 0x3d, B: 0x9a, A: 0xff}
+	colAlert     = color.RGBA{R: 0xb2, G: 0x18, B: 0x2b, A: 0xff}
+	colInUse     = color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}
 	colGrid      = color.RGBA{R: 0xe4, G: 0xe4, B: 0xe4, A: 0xff}
 )
 
-var markLine = draw.LineStyle{Color: colMark, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+var (
+	markLine  = draw.LineStyle{Color: colMark, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+	alertLine = draw.LineStyle{Color: colAlert, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(1), vg.Points(2)}}
+)
 
 // sansFont is the charts' typeface. The SVG names it, and svgFonts gives
 // browsers metric-compatible fallbacks, so text measured here fits there.
@@ -252,10 +245,11 @@ type key struct {
 
 // chart is one panel: a title and a legend above a plot.
 type chart struct {
-	title  string
-	keys   []key
-	plot   *plot.Plot
-	marked bool // the timeline's marks are drawn on it
+	title   string
+	keys    []key
+	plot    *plot.Plot
+	marked  bool // the timeline's marks are drawn on it
+	alerted bool // and alerts firing
 }
 
 // line adds one series to the chart, and its key.
@@ -274,8 +268,9 @@ func (ch *chart) line(name string, style draw.LineStyle, fill color.Color, xys p
 	ch.plot.Add(l)
 }
 
-// newChart makes a panel over the whole run, with its grid and the marks.
-func newChart(a timeAxis, marks []pipeline.Mark, title, yLabel string) *chart {
+// newChart makes a panel over the whole run, with its grid and the marks:
+// the timeline's events, and the alerts firing.
+func newChart(a timeAxis, marks []chartMark, title, yLabel string) *chart {
 	p := plot.New()
 	p.X.Label.Text, p.Y.Label.Text = a.label(), yLabel
 	p.X.Tick.Marker, p.Y.Tick.Marker = a, countTicks{}
@@ -290,6 +285,9 @@ func newChart(a timeAxis, marks []pipeline.Mark, title, yLabel string) *chart {
 	ch := &chart{title: title, plot: p, marked: len(marks) > 0}
 	if ch.marked {
 		p.Add(markLines{marks: marks, axis: a})
+		for _, m := range marks {
+			ch.alerted = ch.alerted || m.alert
+		}
 	}
 	return ch
 }
@@ -304,6 +302,9 @@ func (ch *chart) finish(a timeAxis, yMax float64) {
 	if ch.marked {
 		ch.keys = append(ch.keys, key{"fault or operator's action", markLine})
 	}
+	if ch.alerted {
+		ch.keys = append(ch.keys, key{"alert fires", alertLine})
+	}
 }
 
 // charts are the page's three panels.
@@ -311,46 +312,51 @@ type charts struct {
 	vms, backlog, rates *chart
 }
 
-func buildCharts(s *pipeline.Summary) charts {
-	a := newTimeAxis(s)
-	n := len(s.Series)
-	trueVMs, reported, capacity, backlog := make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n)
+func buildCharts(o *outcome.Outcome) charts {
+	a := newTimeAxis(o)
+	marks := chartMarks(o)
+	rows := o.Rows
+	n := len(rows)
+	trueVMs, reported, inUse, capacity, backlog := make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n)
 	var vmMax, backlogMax float64
-	for i, smp := range s.Series {
-		x := a.x(smp.T)
-		trueVMs[i] = plotter.XY{X: x, Y: float64(smp.VMs)}
-		reported[i] = plotter.XY{X: x, Y: float64(smp.ReportedVMs)}
-		capacity[i] = plotter.XY{X: x, Y: float64(smp.Capacity)}
-		backlog[i] = plotter.XY{X: x, Y: float64(smp.Backlog)}
-		vmMax = max(vmMax, float64(smp.VMs), float64(smp.ReportedVMs), float64(smp.Capacity))
-		backlogMax = max(backlogMax, float64(smp.Backlog))
+	for i, r := range rows {
+		x := a.x(r.T)
+		trueVMs[i] = plotter.XY{X: x, Y: float64(r.VMs)}
+		reported[i] = plotter.XY{X: x, Y: float64(r.ReportedVMs)}
+		inUse[i] = plotter.XY{X: x, Y: float64(r.InUse)}
+		capacity[i] = plotter.XY{X: x, Y: float64(r.Capacity)}
+		backlog[i] = plotter.XY{X: x, Y: float64(r.Backlog)}
+		vmMax = max(vmMax, float64(r.VMs), float64(r.ReportedVMs), float64(r.Capacity))
+		backlogMax = max(backlogMax, float64(r.Backlog))
 	}
 	if n == 0 {
-		vmMax = float64(s.Config.VMs)
+		vmMax = float64(o.Summary.Config.VMs)
 	}
 
 	var c charts
-	c.vms = newChart(a, s.Marks, "VMs on the cluster: the true count and what the janitor reported", "VMs")
+	c.vms = newChart(a, marks, "VMs on the cluster: the true count, what the janitor reported, and the gauge", "VMs")
 	c.vms.line("true count", draw.LineStyle{Color: colTrue, Width: vg.Points(2)}, nil, trueVMs)
 	c.vms.line("reported to monitoring", draw.LineStyle{Color: colReported, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(7), vg.Points(3)}}, nil, reported)
+	c.vms.line("holding capacity (the gauge)", draw.LineStyle{Color: colInUse, Width: vg.Points(1.5)}, nil, inUse)
 	c.vms.line("capacity", draw.LineStyle{Color: colCapacity, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(2), vg.Points(3)}}, nil, capacity)
 	c.vms.finish(a, vmMax)
 
-	c.backlog = newChart(a, s.Marks, "Backlog: jobs waiting for a VM", "jobs")
+	c.backlog = newChart(a, marks, "Backlog: jobs waiting for a VM", "jobs")
 	c.backlog.line("backlog", draw.LineStyle{Color: colBacklog, Width: vg.Points(2)}, colBackFill, backlog)
 	c.backlog.finish(a, backlogMax)
 
-	rs := rates(s.Series)
+	window := max(o.Summary.Config.Window, a.end/150)
+	rs := chartRates(rows, o.Summary.Config.Window, a.end)
 	requeues, completions, arrivals := make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs))
 	var rateMax float64
 	for i, r := range rs {
 		x := a.x(r.T)
-		requeues[i] = plotter.XY{X: x, Y: r.Requeues}
-		completions[i] = plotter.XY{X: x, Y: r.Completions}
-		arrivals[i] = plotter.XY{X: x, Y: r.Arrivals}
-		rateMax = max(rateMax, r.Requeues, r.Completions, r.Arrivals)
+		requeues[i] = plotter.XY{X: x, Y: r.Rates.Requeues}
+		completions[i] = plotter.XY{X: x, Y: r.Rates.Completions}
+		arrivals[i] = plotter.XY{X: x, Y: r.Rates.Arrivals}
+		rateMax = max(rateMax, r.Rates.Requeues, r.Rates.Completions, r.Rates.Arrivals)
 	}
-	c.rates = newChart(a, s.Marks, "Requeues, completions and arrivals per model minute", "per model minute")
+	c.rates = newChart(a, marks, "Requeues, completions and arrivals per model minute, over "+format.Duration(window), "per model minute")
 	c.rates.line("requeues", draw.LineStyle{Color: colRequeues, Width: vg.Points(2)}, nil, requeues)
 	c.rates.line("completions", draw.LineStyle{Color: colCompleted, Width: vg.Points(2)}, nil, completions)
 	c.rates.line("arrivals", draw.LineStyle{Color: colArrivals, Width: vg.Points(1.2)}, nil, arrivals)
@@ -358,10 +364,48 @@ func buildCharts(s *pipeline.Summary) charts {
 	return c
 }
 
+// chartMark is a mark on the charts: a group of the timeline's events at
+// one model time, or an alert firing. Events at one time share one line
+// and one number, which the page's timeline lists.
+type chartMark struct {
+	t     time.Duration
+	label string
+	alert bool
+}
+
+// chartMarks groups the run's marks by time and numbers them as the page's
+// timeline does, and adds the alerts that fired.
+func chartMarks(o *outcome.Outcome) []chartMark {
+	var out []chartMark
+	for i, g := range markGroups(o.Marks) {
+		out = append(out, chartMark{t: g[0].T, label: strconv.Itoa(i + 1)})
+	}
+	for _, e := range o.Analysis.Alerts {
+		if e.Firing {
+			out = append(out, chartMark{t: e.T, label: "alert: " + e.Name, alert: true})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b chartMark) int { return cmp.Compare(a.t, b.t) })
+	return out
+}
+
+// markGroups are the marks, in groups of one model time, in order.
+func markGroups(marks []series.Mark) [][]series.Mark {
+	var out [][]series.Mark
+	for _, m := range marks {
+		if n := len(out); n > 0 && out[n-1][0].T == m.T {
+			out[n-1] = append(out[n-1], m)
+			continue
+		}
+		out = append(out, []series.Mark{m})
+	}
+	return out
+}
+
 // markLines draws the timeline's marks as labelled vertical lines across a
 // plot's data area.
 type markLines struct {
-	marks []pipeline.Mark
+	marks []chartMark
 	axis  timeAxis
 }
 
@@ -371,20 +415,26 @@ func (m markLines) Plot(c draw.Canvas, p *plot.Plot) {
 	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
 	const pad = vg.Length(3)
 	lineH := sty.FontExtents().Height + 2
-	marks := slices.Clone(m.marks)
-	slices.SortStableFunc(marks, func(a, b pipeline.Mark) int { return cmp.Compare(a.T, b.T) })
-
+	marks := m.marks
 	for _, mk := range marks {
-		x := trX(m.axis.x(mk.T))
-		c.StrokeLine2(markLine, x, c.Min.Y, x, c.Max.Y)
+		x := trX(m.axis.x(mk.t))
+		style := markLine
+		if mk.alert {
+			style = alertLine
+		}
+		c.StrokeLine2(style, x, c.Min.Y, x, c.Max.Y)
 	}
 	// The labels go over every line, in rows from the top; each takes the
 	// first row where it does not run into the label before it, so close
 	// marks stay readable.
 	var rowEnd []vg.Length
 	for _, mk := range marks {
-		x := trX(m.axis.x(mk.T))
-		w := sty.Width(mk.Name)
+		x := trX(m.axis.x(mk.t))
+		sty := sty
+		if mk.alert {
+			sty.Color = colAlert
+		}
+		w := sty.Width(mk.label)
 		left := x + pad
 		if left+w > c.Max.X {
 			left = x - pad - w // near the right edge: label on the line's left
@@ -403,7 +453,7 @@ func (m markLines) Plot(c draw.Canvas, p *plot.Plot) {
 			{X: left - 1, Y: top + 1}, {X: left + w + 1, Y: top + 1},
 			{X: left + w + 1, Y: top - lineH + 1}, {X: left - 1, Y: top - lineH + 1},
 		})
-		c.FillText(sty, vg.Point{X: left, Y: top}, mk.Name)
+		c.FillText(sty, vg.Point{X: left, Y: top}, mk.label)
 	}
 }
 

@@ -12,25 +12,27 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
 )
 
 // The standalone chart: two panels sized for a page of a document.
 const (
 	chartW   = 8 * vg.Inch
-	chartH   = 6.5 * vg.Inch
+	chartH   = 9 * vg.Inch
 	chartDPI = 150
 )
 
 // WriteChart writes the run's main chart alone, for a postmortem document:
-// the true and reported VM counts against capacity, with the backlog in a
-// panel below on the same time axis, and the timeline's marks on both.
+// the true and reported VM counts and the gauge against capacity, with the
+// backlog and the requeue, completion and arrival rates in panels below on
+// the same time axis, and the timeline's marks and the alerts on each.
 // format is "svg" or "png".
-func WriteChart(w io.Writer, s *pipeline.Summary, format string) error {
-	c := buildCharts(s)
+func WriteChart(w io.Writer, o *outcome.Outcome, format string) error {
+	c := buildCharts(o)
 	switch format {
 	case "svg":
-		svg, err := renderSVG(chartW, chartH, "", c.vms, c.backlog)
+		svg, err := renderSVG(chartW, chartH, "", c.vms, c.backlog, c.rates)
 		if err != nil {
 			return err
 		}
@@ -40,7 +42,7 @@ func WriteChart(w io.Writer, s *pipeline.Summary, format string) error {
 		return nil
 	case "png":
 		canvas := vgimg.NewWith(vgimg.UseWH(chartW, chartH), vgimg.UseDPI(chartDPI))
-		drawPanels(draw.New(canvas), c.vms, c.backlog)
+		drawPanels(draw.New(canvas), c.vms, c.backlog, c.rates)
 		if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
 			return fmt.Errorf("report: writing the chart: %w", err)
 		}
@@ -69,14 +71,14 @@ func KnownFormat(path string) bool {
 // alone, WriteChart). The report is written to a temporary file in the same
 // directory and renamed into place, so that path never holds half a report,
 // even if the run is interrupted while it is written.
-func WriteFile(path string, s *pipeline.Summary, opts ...Option) error {
+func WriteFile(path string, o *outcome.Outcome) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	var write func(io.Writer) error
 	switch ext {
 	case ".html", ".htm":
-		write = func(w io.Writer) error { return WriteHTML(w, s, Title(s), opts...) }
+		write = func(w io.Writer) error { return WriteHTML(w, o, Title(o.Summary)) }
 	case ".svg", ".png":
-		write = func(w io.Writer) error { return WriteChart(w, s, ext[1:]) }
+		write = func(w io.Writer) error { return WriteChart(w, o, ext[1:]) }
 	default:
 		return fmt.Errorf("report: %s: %w %q: want .html, .svg or .png", path, ErrUnknownFormat, ext)
 	}

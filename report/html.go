@@ -2,11 +2,12 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
-	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,9 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"vmstorm/config"
-	"vmstorm/pipeline"
+	"vmstorm/internal/format"
+	"vmstorm/outcome"
+	"vmstorm/series"
 )
 
 // The HTML page's charts, each a full-width panel.
@@ -63,73 +66,41 @@ type pageMark struct {
 	Note   string  `json:"note"`
 }
 
-func newPageData(s *pipeline.Summary, title string, checks []Check) pageData {
+func newPageData(o *outcome.Outcome, title string) pageData {
+	cfg := o.Summary.Config
 	d := pageData{
-		Title: title, ModelS: s.Model.Seconds(), Columns: Header(),
-		Series: make(map[string][]any, len(columns)), Marks: []pageMark{},
+		Title: title, ModelS: o.Summary.Model.Seconds(), Columns: series.Header(),
+		Series: make(map[string][]any, len(series.Columns())), Marks: []pageMark{},
 	}
-	if !s.Config.Epoch.IsZero() {
-		d.Epoch = s.Config.Epoch.UTC().Format(time.RFC3339Nano)
+	if !cfg.Epoch.IsZero() {
+		d.Epoch = cfg.Epoch.UTC().Format(time.RFC3339Nano)
 	}
-	for _, c := range columns {
-		vals := make([]any, len(s.Series))
-		for i, smp := range s.Series {
-			vals[i] = c.value(smp)
+	for _, c := range series.Columns() {
+		if _, ok := c.Value(series.Row{}); !ok {
+			continue // written from elsewhere than a row: see Marks and Epoch
+		}
+		vals := make([]any, len(o.Rows))
+		for i, r := range o.Rows {
+			vals[i], _ = c.Value(r)
 		}
 		d.Series[c.Name] = vals
 	}
-	rs := rates(s.Series)
+	rs := chartRates(o.Rows, cfg.Window, newTimeAxis(o).end)
 	d.Rates = pageRates{
 		ModelS: make([]float64, len(rs)), Requeues: make([]float64, len(rs)),
 		Completions: make([]float64, len(rs)), Arrivals: make([]float64, len(rs)),
 	}
 	for i, r := range rs {
-		d.Rates.ModelS[i], d.Rates.Requeues[i] = r.T.Seconds(), r.Requeues
-		d.Rates.Completions[i], d.Rates.Arrivals[i] = r.Completions, r.Arrivals
+		d.Rates.ModelS[i], d.Rates.Requeues[i] = r.T.Seconds(), r.Rates.Requeues
+		d.Rates.Completions[i], d.Rates.Arrivals[i] = r.Rates.Completions, r.Rates.Arrivals
 	}
-	for _, m := range s.Marks {
+	for _, m := range o.Marks {
 		d.Marks = append(d.Marks, pageMark{ModelS: m.T.Seconds(), Name: m.Name, Note: m.Note})
 	}
-	for _, c := range checks {
-		d.Checks = append(d.Checks, pageCheck{Name: c.Name, Causes: c.Causes, Calibration: c.Calibration, Model: c.Model, Want: c.Want, OK: c.OK})
+	for _, c := range o.Analysis.Checks {
+		d.Checks = append(d.Checks, pageCheck{Name: c.Check.Name, Causes: c.Check.Causes, Calibration: c.Check.Calibration, Model: c.Model, Want: c.Want, OK: c.OK})
 	}
 	return d
-}
-
-// Check is one faithfulness check of a scenario, done: what the check
-// says, the causes it depends on (none for a calibration), the model's
-// figure, what the incident's report says, and whether it held. It is
-// plain data, so that the report needs nothing of the scenario that
-// produced it: the caller evaluates the checks and passes them in with
-// WithChecks.
-type Check struct {
-	Name        string
-	Causes      []string
-	Calibration bool // a figure the inputs were chosen to match, not a claim with a cause
-	Model, Want string
-	OK          bool
-}
-
-// Option adds to what a report shows.
-type Option func(*options)
-
-type options struct {
-	checks []Check
-}
-
-// WithChecks adds a faithfulness section to the HTML report: each check
-// and, apart, each calibration, with the model's figure, what the report
-// says, and whether it held.
-func WithChecks(checks []Check) Option {
-	return func(o *options) { o.checks = append(o.checks, checks...) }
-}
-
-func newOptions(opts []Option) options {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o
 }
 
 type page struct {
@@ -152,20 +123,14 @@ type checkRow struct {
 	OK                        bool
 }
 
-// phaseRow is one phase of the run, as the phase table shows it.
-type phaseRow struct {
-	Name, Start, Length                string
-	Completed, Requeues                int64
-	PeakVMs, PeakReported, PeakBacklog int64
-	WorstWait                          string
-}
-
 type figure struct {
 	ID, Caption string
 	SVG         template.HTML
 }
 
-type markRow struct{ At, Name, Note string }
+// markRow is one line of the page's timeline: a group of events at one
+// model time, numbered as on the charts, or an alert firing or resolving.
+type markRow struct{ Num, At, Name, Note string }
 
 type param struct{ Name, Value string }
 
@@ -193,40 +158,33 @@ type param struct{ Name, Value string }
 // sample; epoch is there only if the run has one. The rates are per model
 // minute, each over the model minute before its point. checks, and the
 // page's faithfulness section, are there only if WithChecks gave some.
-func WriteHTML(w io.Writer, s *pipeline.Summary, title string, opts ...Option) error {
-	o := newOptions(opts)
+func WriteHTML(w io.Writer, o *outcome.Outcome, title string) error {
+	s := o.Summary
 	var summary bytes.Buffer
-	if err := s.Format(&summary); err != nil {
+	if err := WriteSummary(&summary, o); err != nil {
 		return fmt.Errorf("report: formatting the summary: %w", err)
 	}
-	data, err := json.Marshal(newPageData(s, title, o.checks))
+	data, err := json.Marshal(newPageData(o, title))
 	if err != nil {
 		return fmt.Errorf("report: encoding the chart data: %w", err)
 	}
 	p := page{
-		Title: title, Facts: facts(s), Summary: summary.String(),
+		Title: title, Facts: facts(o), Summary: summary.String(), Phases: phaseRows(o.Summary.Config.Epoch, o.Analysis.Phases),
 		// json.Marshal escapes <, > and &, so the data cannot close its
 		// <script> element.
 		Data: template.JS(data),
 	}
-	for _, ph := range s.Phases {
-		p.Phases = append(p.Phases, phaseRow{
-			Name: ph.Name, Start: modelTime(s.Config.Epoch, ph.Start), Length: shortDuration(ph.Length),
-			Completed: ph.Completed, Requeues: ph.Requeues,
-			PeakVMs: ph.PeakVMs, PeakReported: ph.PeakReported, PeakBacklog: ph.PeakBacklog,
-			WorstWait: shortDuration(ph.WorstWait.Round(time.Minute)),
-		})
-	}
-	c := buildCharts(s)
+	c := buildCharts(o)
 	for _, f := range []struct {
 		id, caption string
 		ch          *chart
 	}{
 		{"chart-vms", "The true count is every VM on the cluster; the reported count is the janitor's last report to monitoring, " +
-			"which stops changing when the janitor cannot log in. Capacity is how many VMs the cluster can hold: a VM counts from power-on until it is destroyed.", c.vms},
+			"which stops changing when the janitor cannot log in. The gauge is the VMs holding capacity: a VM holds it from power-on until it is destroyed, " +
+			"and the cluster can hold its capacity of them. Numbered lines are the timeline's events (listed below); dotted red lines, alerts firing.", c.vms},
 		{"chart-backlog", "Jobs waiting for a VM, counting the jobs in the channels around the queue.", c.backlog},
-		{"chart-rates", fmt.Sprintf("Each point is the change in the run's totals over the model minute before it. "+
-			"A requeue storm is requeues outrunning arrivals (configured: %g a minute).", s.Config.ArrivalsPerMinute), c.rates},
+		{"chart-rates", fmt.Sprintf("Each point is the change in the run's totals over the window before it. "+
+			"A requeue storm is requeues outrunning arrivals (configured: %g a minute at the peak).", s.Config.ArrivalsPerMinute), c.rates},
 	} {
 		svg, err := renderSVG(pageChartW, pageChartH, f.ch.title, f.ch)
 		if err != nil {
@@ -236,12 +194,10 @@ func WriteHTML(w io.Writer, s *pipeline.Summary, title string, opts ...Option) e
 		// in it (titles, mark names).
 		p.Charts = append(p.Charts, figure{ID: f.id, Caption: f.caption, SVG: template.HTML(svg)})
 	}
-	for _, m := range s.Marks {
-		p.Marks = append(p.Marks, markRow{At: modelTime(s.Config.Epoch, m.T), Name: m.Name, Note: m.Note})
-	}
-	for _, c := range o.checks {
-		row := checkRow{Name: c.Name, Causes: strings.Join(c.Causes, ", "), Model: c.Model, Want: c.Want, OK: c.OK}
-		if c.Calibration {
+	p.Marks = timelineRows(o)
+	for _, c := range o.Analysis.Checks {
+		row := checkRow{Name: c.Check.Name, Causes: strings.Join(c.Check.Causes, ", "), Model: c.Model, Want: c.Want, OK: c.OK}
+		if c.Check.Calibration {
 			p.Calibrations = append(p.Calibrations, row)
 		} else {
 			p.Checks = append(p.Checks, row)
@@ -254,6 +210,39 @@ func WriteHTML(w io.Writer, s *pipeline.Summary, title string, opts ...Option) e
 		return fmt.Errorf("report: writing the page: %w", err)
 	}
 	return nil
+}
+
+// timelineRows are the page's timeline: the events in their numbered
+// groups, as on the charts, and the alerts firing and resolving, in order.
+func timelineRows(o *outcome.Outcome) []markRow {
+	type row struct {
+		t time.Duration
+		markRow
+	}
+	epoch := o.Summary.Config.Epoch
+	var rows []row
+	for i, g := range markGroups(o.Marks) {
+		for j, m := range g {
+			num := ""
+			if j == 0 {
+				num = strconv.Itoa(i + 1)
+			}
+			rows = append(rows, row{m.T, markRow{Num: num, At: format.ModelTime(epoch, m.T), Name: m.Name, Note: m.Note}})
+		}
+	}
+	for _, e := range o.Analysis.Alerts {
+		name, note := "alert_resolved", "monitoring's alert "+e.Name+" resolves"
+		if e.Firing {
+			name, note = "alert_firing", "monitoring's alert "+e.Name+" fires"
+		}
+		rows = append(rows, row{e.T, markRow{At: format.ModelTime(epoch, e.T), Name: name, Note: note}})
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.t, b.t) })
+	out := make([]markRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.markRow
+	}
+	return out
 }
 
 // renderSVG draws panels, one above the other, as SVG: a document of its
@@ -269,144 +258,62 @@ func renderSVG(w, h vg.Length, inlineLabel string, panels ...*chart) ([]byte, er
 }
 
 // facts is the page's headline: how the run ended and what it did.
-func facts(s *pipeline.Summary) []string {
+func facts(o *outcome.Outcome) []string {
+	s, an := o.Summary, o.Analysis
+	mt := func(t time.Duration) string { return format.ModelTime(s.Config.Epoch, t) }
 	f := []string{
 		s.Ended,
-		"model time " + shortDuration(s.Model),
+		"model time " + format.Duration(s.Model),
 		fmt.Sprintf("seed %d", s.Config.Seed),
 		fmt.Sprintf("capacity %d VMs", s.Config.VMs),
 	}
-	switch {
-	case s.Incident.Faulted:
-		f = append(f, "first fault at "+modelTime(s.Config.Epoch, s.Incident.FaultAt))
-		if s.Incident.Detected {
-			f = append(f, "detected at "+modelTime(s.Config.Epoch, s.Incident.DetectedAt)+" ("+s.Incident.DetectedBy+")")
+	switch in := an.Incident; {
+	case in.Faulted:
+		f = append(f, "first fault at "+mt(in.FaultAt))
+		if in.Detected {
+			f = append(f, "detected at "+mt(in.DetectedAt)+" ("+in.DetectedBy+")")
 		}
 	default:
 		f = append(f, "no fault")
 	}
 	if s.Filled {
-		f = append(f, "cluster full at "+modelTime(s.Config.Epoch, s.FilledAt))
+		f = append(f, "cluster full at "+mt(s.FilledAt))
 	}
-	if s.Storm.Happened {
-		f = append(f, fmt.Sprintf("requeue storm from %s, %d requeues", modelTime(s.Config.Epoch, s.Storm.Start), s.Jobs.Requeues))
+	if an.Storm.Happened {
+		f = append(f, fmt.Sprintf("requeue storm from %s, %d requeues", mt(an.Storm.Start), s.Jobs.Requeues))
 	} else {
 		f = append(f, "no requeue storm")
 	}
 	return f
 }
 
-// modelTime spells a model time as the console does: T+hh:mm:ss since the
-// start, or the calendar time (UTC) when the run has an epoch.
-func modelTime(epoch time.Time, t time.Duration) string {
-	if !epoch.IsZero() {
-		return epoch.Add(t).UTC().Format("2006-01-02 15:04:05")
-	}
-	t = t.Truncate(time.Second)
-	return fmt.Sprintf("T+%02d:%02d:%02d", int(t/time.Hour), int(t/time.Minute)%60, int(t/time.Second)%60)
-}
-
-// shortDuration spells d as a flag would: 10m rather than 10m0s.
-func shortDuration(d time.Duration) string {
-	out := d.String()
-	if strings.HasSuffix(out, "m0s") {
-		out = strings.TrimSuffix(out, "0s")
-	}
-	if strings.HasSuffix(out, "h0m") {
-		out = strings.TrimSuffix(out, "0m")
-	}
-	return out
-}
-
-// configParams lists every exported field of the run's configuration,
-// found by reflection so that the table never lags behind Config as it
-// gains fields. Nested structs (the latencies, the alerts) are flattened as
-// Outer.Inner; a list is one row.
+// configParams lists the run's parameters: every one of config.Params,
+// by its flag, then the queues, the traffic curve and the timeline.
 func configParams(c config.Config) []param {
 	var out []param
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			fv := v.Field(i)
-			if fv.Kind() == reflect.Pointer && !fv.IsNil() && fv.Elem().Kind() == reflect.Struct {
-				fv = fv.Elem()
-			}
-			switch {
-			case fv.Kind() == reflect.Struct && fv.Type() != timeType:
-				walk(prefix+f.Name+".", fv)
-			case fv.Kind() == reflect.Func || fv.Kind() == reflect.Chan:
-				// Not a parameter a person can read.
-			default:
-				out = append(out, param{Name: prefix + f.Name, Value: paramValue(fv)})
-			}
+	for _, p := range config.Params {
+		v := p.Get(&c)
+		if v == "" {
+			v = "none"
 		}
+		out = append(out, param{Name: p.Flag, Value: v})
 	}
-	walk("", reflect.ValueOf(c))
+	var queues []string
+	for _, q := range c.Queues {
+		limit := "no limit"
+		if q.MaxBuilds > 0 {
+			limit = fmt.Sprintf("at most %d builds", q.MaxBuilds)
+		}
+		queues = append(queues, fmt.Sprintf("%s (share %g, %s)", q.Name, q.Share, limit))
+	}
+	out = append(out, param{Name: "queues", Value: strings.Join(queues, "; ")})
+	traffic := "constant"
+	if tr := c.Traffic; tr != nil {
+		traffic = fmt.Sprintf("peak at %g h UTC, night %g, weekend %g, %d bursts", tr.PeakHour, tr.Night, tr.Weekend, len(tr.Bursts))
+	}
+	out = append(out, param{Name: "traffic", Value: traffic})
+	out = append(out, param{Name: "timeline", Value: fmt.Sprintf("%d events", len(c.FullTimeline()))})
 	return out
-}
-
-var (
-	durationType = reflect.TypeFor[time.Duration]()
-	timeType     = reflect.TypeFor[time.Time]()
-)
-
-// paramValue spells a parameter as a person would write it: durations as
-// flags take them, nothing as "none", and a struct in a list as its
-// non-zero fields, {Name=com Share=1}.
-func paramValue(v reflect.Value) string {
-	switch {
-	case v.Type() == durationType:
-		return shortDuration(time.Duration(v.Int()))
-	case v.Type() == timeType:
-		t := v.Interface().(time.Time)
-		if t.IsZero() {
-			return "none"
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return "none"
-		}
-		return paramValue(v.Elem())
-	case reflect.Slice, reflect.Array:
-		if v.Len() == 0 {
-			return "none"
-		}
-		items := make([]string, v.Len())
-		for i := range v.Len() {
-			items[i] = paramValue(v.Index(i))
-		}
-		return strings.Join(items, ", ")
-	case reflect.Struct:
-		var fields []string
-		for i := range v.NumField() {
-			f, fv := v.Type().Field(i), v.Field(i)
-			if f.IsExported() && !fv.IsZero() && fv.Kind() != reflect.Func && fv.Kind() != reflect.Chan {
-				fields = append(fields, f.Name+"="+paramValue(fv))
-			}
-		}
-		return "{" + strings.Join(fields, " ") + "}"
-	case reflect.String:
-		if v.String() == "" {
-			return "none"
-		}
-		return v.String()
-	case reflect.Float32, reflect.Float64:
-		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
-	case reflect.Bool:
-		if v.Bool() {
-			return "yes"
-		}
-		return "no"
-	default:
-		return fmt.Sprint(v.Interface())
-	}
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -457,8 +364,8 @@ td.failed { color: #c0262d; font-weight: 600; white-space: nowrap; }
 {{end}}
 <h2 id="timeline">Timeline</h2>
 {{if .Marks}}<table>
-<tr><th>at</th><th>event</th><th>what it is</th></tr>
-{{range .Marks}}<tr><td class="at">{{.At}}</td><td class="name">{{.Name}}</td><td>{{.Note}}</td></tr>
+<tr><th>#</th><th>at</th><th>event</th><th>what it is</th></tr>
+{{range .Marks}}<tr><td>{{.Num}}</td><td class="at">{{.At}}</td><td class="name">{{.Name}}</td><td>{{.Note}}</td></tr>
 {{end}}</table>{{else}}<p class="none">No faults or operators' actions in this run.</p>{{end}}
 {{if .Phases}}<h2 id="phases">Phases</h2>
 <table class="phases">

@@ -2,29 +2,16 @@ package scenario
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
-	"time"
-
-	"vmstorm/cluster"
-	"vmstorm/pipeline"
+	"vmstorm/analysis"
+	"vmstorm/config"
 )
 
-// Check is one faithfulness check of a scenario: a figure of the run, at a
-// model time or over a span of it, against what the incident's report says.
-//
-// A check is one of four kinds: a metric check (Metric and Stat, with At
-// or From/To, Min and/or Max, and for a delta optionally Per), a detection
-// check (Detected), a phase check (PhaseSeen), or an alert-band check
-// (AlertBand, over From/To).
-//
-// A check names the Causes it depends on: the mechanisms of the incident
-// (see Causes) without any one of which it must fail. A check that no
-// removable cause makes hold (it restates the inputs the scenario was
-// tuned with) is a Calibration instead. Every check is one or the other.
-type Check struct {
+// checkEntry is one faithfulness check as a file writes it; see
+// analysis.Check for what each kind means, and docs/scenarios.md for the
+// keys.
+type checkEntry struct {
 	Name        string     `yaml:"name"`
 	Causes      []string   `yaml:"causes,omitempty"`
 	Calibration bool       `yaml:"calibration,omitempty"`
@@ -36,78 +23,47 @@ type Check struct {
 	To          string     `yaml:"to,omitempty"`
 	Min         *float64   `yaml:"min,omitempty"`
 	Max         *float64   `yaml:"max,omitempty"`
-	Detected    *Detected  `yaml:"detected,omitempty"`
+	Detected    *detected  `yaml:"detected,omitempty"`
 	PhaseSeen   string     `yaml:"phase_seen,omitempty"`
-	AlertBand   *AlertBand `yaml:"alert_band,omitempty"`
-
-	at, from, to moment
-	notBefore    time.Duration
-	by           time.Duration
+	AlertBand   *alertBand `yaml:"alert_band,omitempty"`
 }
 
-// Detected checks when the first alert after the fault fired, and, if
+// detected checks when the first alert after the fault fired, and, if
 // Alert is set, that it was that alert.
-type Detected struct {
+type detected struct {
 	NotBefore string `yaml:"not_before"`
 	By        string `yaml:"by"`
 	Alert     string `yaml:"alert,omitempty"`
 }
 
-// AlertBand checks figures against the VM-count alert's band,
-// [alerts.vm_count_min, alerts.vm_count_max], over a span: Inside stays in
-// the band at every sample (the alert sees nothing wrong), and Above rises
-// over the band's top at some sample.
-type AlertBand struct {
+// alertBand checks figures against the VM-count alert's band over a span.
+type alertBand struct {
 	Inside string `yaml:"inside,omitempty"`
 	Above  string `yaml:"above,omitempty"`
 }
 
-// moment is a model time, or the time of detection, or the end of the run.
-type moment struct {
-	t           time.Duration
-	detection   bool
-	end, absent bool
+func metricNames() string { return strings.Join(analysis.MetricNames(), ", ") }
+
+func isMetric(name string) bool {
+	_, ok := analysis.Metrics[name]
+	return ok
 }
 
-// metrics are the figures a check can read from a sample.
-var metrics = map[string]func(pipeline.Sample) float64{
-	"vms_true":        func(s pipeline.Sample) float64 { return float64(s.VMs) },
-	"vms_reported":    func(s pipeline.Sample) float64 { return float64(s.ReportedVMs) },
-	"in_use":          func(s pipeline.Sample) float64 { return float64(s.InUse) },
-	"cpu_in_use":      func(s pipeline.Sample) float64 { return float64(s.CPUInUse) },
-	"backlog":         func(s pipeline.Sample) float64 { return float64(s.Backlog) },
-	"oldest_wait_min": func(s pipeline.Sample) float64 { return s.OldestWait.Minutes() },
-	"never_booted":    func(s pipeline.Sample) float64 { return float64(s.ByState[cluster.NeverBooted]) },
-	"orphaned":        func(s pipeline.Sample) float64 { return float64(s.ByState[cluster.Orphaned]) },
-	"finished":        func(s pipeline.Sample) float64 { return float64(s.ByState[cluster.Finished]) },
-	"requeues":        func(s pipeline.Sample) float64 { return float64(s.Requeues) },
-	"completed":       func(s pipeline.Sample) float64 { return float64(s.Completed) },
-	"arrived":         func(s pipeline.Sample) float64 { return float64(s.Arrived) },
-	"failed":          func(s pipeline.Sample) float64 { return float64(s.Failed) },
-	"rate_limited":    func(s pipeline.Sample) float64 { return float64(s.RateLimited) },
-}
-
-func metricNames() string {
-	return "vms_true, vms_reported, in_use, cpu_in_use, backlog, oldest_wait_min, never_booted, orphaned, finished, requeues, completed, arrived, failed, rate_limited"
-}
-
-// alerts are the alerts a detection check can name.
-var alerts = []string{pipeline.AlertVMCount, pipeline.AlertRequeueRate, pipeline.AlertBacklogAge}
-
-func (c *converter) moment(path, v string) moment {
+func (c *converter) moment(path, v string) analysis.Moment {
 	switch v {
 	case "":
-		return moment{absent: true}
+		return analysis.Moment{Absent: true}
 	case "detection":
-		return moment{detection: true}
+		return analysis.Moment{Detection: true}
 	case "end":
-		return moment{end: true}
+		return analysis.Moment{End: true}
 	}
-	return moment{t: c.instant(path, v)}
+	return analysis.Moment{T: c.instant(path, v)}
 }
 
-func (c *converter) checks(in []Check) []Check {
-	out := make([]Check, len(in))
+// checks converts the file's checks, checking each one's keys.
+func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check {
+	out := make([]analysis.Check, len(in))
 	for i, ch := range in {
 		p := fmt.Sprintf("$.checks[%d]", i)
 		if ch.Name == "" {
@@ -126,6 +82,9 @@ func (c *converter) checks(in []Check) []Check {
 		if ch.At != "" && (ch.From != "" || ch.To != "") {
 			c.fail(p+".at", "the check has both at and from/to", "a check measures at one time (at) or over a span (from, to), not both")
 		}
+		if ch.From == "end" {
+			c.fail(p+".from", "a span cannot start at the end", "use stat: at with at: end")
+		}
 		if ch.Metric == "" {
 			for _, key := range []struct{ name, v string }{{"stat", ch.Stat}, {"per", ch.Per}} {
 				if key.v != "" {
@@ -136,18 +95,27 @@ func (c *converter) checks(in []Check) []Check {
 				c.fail(p, "min and max are for a metric check", "remove them, or add metric:")
 			}
 		}
+		a := analysis.Check{Name: ch.Name, Causes: ch.Causes, Calibration: ch.Calibration, Metric: ch.Metric, Stat: ch.Stat,
+			Per: ch.Per, Min: ch.Min, Max: ch.Max, PhaseSeen: ch.PhaseSeen,
+			Band: [2]int64{cfg.Alerts.VMCountMin, cfg.Alerts.VMCountMax}}
 		switch {
 		case ch.Metric != "":
-			c.metricCheck(p, &ch)
+			c.metricCheck(p, ch, &a)
 		case ch.Detected != nil:
 			c.noSpan(p, ch, "detected")
-			ch.notBefore = c.instant(p+".detected.not_before", ch.Detected.NotBefore)
-			ch.by = c.instant(p+".detected.by", ch.Detected.By)
-			if a := ch.Detected.Alert; a != "" && !slices.Contains(alerts, a) {
-				c.fail(p+".detected.alert", fmt.Sprintf("no alert %q", a), "the alerts are "+strings.Join(alerts, ", "))
+			a.Detected = &analysis.Detected{
+				NotBefore: c.instant(p+".detected.not_before", ch.Detected.NotBefore),
+				By:        c.instant(p+".detected.by", ch.Detected.By),
+				Alert:     ch.Detected.Alert,
+			}
+			if al := ch.Detected.Alert; al != "" && !slices.Contains(analysis.Alerts, al) {
+				c.fail(p+".detected.alert", fmt.Sprintf("no alert %q", al), "the alerts are "+strings.Join(analysis.Alerts, ", "))
 			}
 		case ch.PhaseSeen != "":
 			c.noSpan(p, ch, "phase_seen")
+			if !slices.Contains(analysis.Phases, ch.PhaseSeen) {
+				c.fail(p+".phase_seen", fmt.Sprintf("no phase %q", ch.PhaseSeen), "the phases are "+strings.Join(analysis.Phases, ", "))
+			}
 		case ch.AlertBand != nil:
 			if ch.At != "" {
 				c.fail(p+".at", "an alert_band check takes from and to, not at", "use from: and to:")
@@ -157,20 +125,21 @@ func (c *converter) checks(in []Check) []Check {
 				c.fail(p+".alert_band", "the alert band check has neither inside nor above", "name the metric that stays in the band (inside), or rises above it (above), or both")
 			}
 			for _, m := range []struct{ key, name string }{{"inside", b.Inside}, {"above", b.Above}} {
-				if _, ok := metrics[m.name]; m.name != "" && !ok {
+				if m.name != "" && !isMetric(m.name) {
 					c.fail(p+".alert_band."+m.key, fmt.Sprintf("no metric %q", m.name), "the metrics are "+metricNames())
 				}
 			}
-			ch.from, ch.to = c.moment(p+".from", ch.From), c.moment(p+".to", ch.To)
+			a.AlertBand = &analysis.AlertBand{Inside: b.Inside, Above: b.Above}
+			a.From, a.To = c.moment(p+".from", ch.From), c.moment(p+".to", ch.To)
 		}
-		out[i] = ch
+		out[i] = a
 	}
 	return out
 }
 
 // checkCauses checks that the check names causes from the catalogue, or
 // says it is a calibration: one or the other.
-func (c *converter) checkCauses(p string, ch Check) {
+func (c *converter) checkCauses(p string, ch checkEntry) {
 	switch {
 	case len(ch.Causes) > 0 && ch.Calibration:
 		c.fail(p+".calibration", "the check names causes and is a calibration", "a check with a cause to remove is not a calibration: drop one of the two")
@@ -188,28 +157,28 @@ func (c *converter) checkCauses(p string, ch Check) {
 	}
 }
 
-func (c *converter) metricCheck(p string, ch *Check) {
-	if _, ok := metrics[ch.Metric]; !ok {
+func (c *converter) metricCheck(p string, ch checkEntry, a *analysis.Check) {
+	if !isMetric(ch.Metric) {
 		c.fail(p+".metric", fmt.Sprintf("no metric %q", ch.Metric), "the metrics are "+metricNames())
 	}
 	if ch.Min == nil && ch.Max == nil {
 		c.fail(p, "the check has neither min nor max", "give the bounds the report implies")
 	}
-	ch.at, ch.from, ch.to = c.moment(p+".at", ch.At), c.moment(p+".from", ch.From), c.moment(p+".to", ch.To)
+	a.At, a.From, a.To = c.moment(p+".at", ch.At), c.moment(p+".from", ch.From), c.moment(p+".to", ch.To)
 	switch ch.Stat {
 	case "at":
-		if ch.at.absent {
+		if a.At.Absent {
 			c.fail(p, "stat at needs at", "add at: with a time, detection or end")
 		}
 	case "max", "min", "delta":
-		if !ch.at.absent {
+		if !a.At.Absent {
 			c.fail(p+".at", "stat "+ch.Stat+" takes from and to, not at", "use from: and to:, or stat: at")
 		}
 	default:
 		c.fail(p+".stat", fmt.Sprintf("no stat %q", ch.Stat), "the stats are at, max, min and delta")
 	}
 	if ch.Per != "" {
-		if _, ok := metrics[ch.Per]; !ok {
+		if !isMetric(ch.Per) {
 			c.fail(p+".per", fmt.Sprintf("no metric %q", ch.Per), "the metrics are "+metricNames())
 		}
 		if ch.Stat != "delta" {
@@ -220,7 +189,7 @@ func (c *converter) metricCheck(p string, ch *Check) {
 
 // noSpan rejects at, from and to on a check of a kind that takes its times
 // elsewhere.
-func (c *converter) noSpan(p string, ch Check, kind string) {
+func (c *converter) noSpan(p string, ch checkEntry, kind string) {
 	for _, key := range []struct{ name, v string }{{"at", ch.At}, {"from", ch.From}, {"to", ch.To}} {
 		if key.v != "" {
 			c.fail(p+"."+key.name, fmt.Sprintf("a %s check takes no %s", kind, key.name), "remove it; docs/scenarios.md gives each kind's keys")
@@ -249,300 +218,4 @@ func (c *converter) checkAgainst(s *Scenario) {
 			c.fail(p+".alert_band.above", "the VM-count band has no top to rise above", "set alerts.vm_count_max")
 		}
 	}
-}
-
-// Result is one check, done.
-type Result struct {
-	Check Check
-	OK    bool
-	// Model is the model's figure, in words.
-	Model string
-	// Want is what the check requires, in words.
-	Want string
-}
-
-// Evaluate runs the checks against a run's summary.
-func (s *Scenario) Evaluate(sum *pipeline.Summary) []Result {
-	out := make([]Result, len(s.Checks))
-	for i, ch := range s.Checks {
-		out[i] = ch.evaluate(sum)
-	}
-	return out
-}
-
-// Hold reports whether every result held, checks and calibrations alike.
-func Hold(results []Result) bool {
-	for _, r := range results {
-		if !r.OK {
-			return false
-		}
-	}
-	return true
-}
-
-func (ch Check) evaluate(sum *pipeline.Summary) Result {
-	switch {
-	case ch.Detected != nil:
-		return ch.detected(sum)
-	case ch.PhaseSeen != "":
-		return ch.phaseSeen(sum)
-	case ch.AlertBand != nil:
-		return ch.alertBand(sum)
-	}
-	return ch.metric(sum)
-}
-
-// when is the model time of a moment in a run, def if it is absent; false
-// if it is the detection and nothing was detected.
-func when(sum *pipeline.Summary, m moment, def time.Duration) (time.Duration, bool) {
-	switch {
-	case m.absent:
-		return def, true
-	case m.end:
-		return sum.Model, true
-	case m.detection:
-		return sum.Incident.DetectedAt, sum.Incident.Detected
-	}
-	return m.t, true
-}
-
-// span is the samples from..to of a run, or a reason there are none.
-func (ch Check) span(sum *pipeline.Summary) ([]pipeline.Sample, string) {
-	from, ok1 := when(sum, ch.from, 0)
-	to, ok2 := when(sum, ch.to, sum.Model)
-	if !ok1 || !ok2 {
-		return nil, "no detection to measure from"
-	}
-	var out []pipeline.Sample
-	for _, smp := range sum.Series {
-		if smp.T >= from && smp.T <= to {
-			out = append(out, smp)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Sprintf("no samples from %s to %s", clock(sum, from), clock(sum, to))
-	}
-	return out, ""
-}
-
-func (ch Check) detected(sum *pipeline.Summary) Result {
-	r := Result{Check: ch}
-	r.Want = fmt.Sprintf("first alert between %s and %s", clock(sum, ch.notBefore), clock(sum, ch.by))
-	if ch.Detected.Alert != "" {
-		r.Want += ", " + ch.Detected.Alert
-	}
-	if !sum.Incident.Detected {
-		r.Model = "no alert fired"
-		return r
-	}
-	t := sum.Incident.DetectedAt
-	r.Model = fmt.Sprintf("%s fired at %s", sum.Incident.DetectedBy, clock(sum, t))
-	r.OK = t >= ch.notBefore && t <= ch.by && (ch.Detected.Alert == "" || ch.Detected.Alert == sum.Incident.DetectedBy)
-	return r
-}
-
-func (ch Check) phaseSeen(sum *pipeline.Summary) Result {
-	r := Result{Check: ch, Want: fmt.Sprintf("a %q phase", ch.PhaseSeen)}
-	var seen []string
-	for _, ph := range sum.Phases {
-		seen = append(seen, ph.Name)
-		if ph.Name == ch.PhaseSeen {
-			r.OK = true
-		}
-	}
-	r.Model = "phases: " + strings.Join(seen, ", ")
-	return r
-}
-
-func (ch Check) alertBand(sum *pipeline.Summary) Result {
-	r := Result{Check: ch}
-	lo, hi := sum.Config.Alerts.VMCountMin, sum.Config.Alerts.VMCountMax
-	inBand := func(v float64) bool { return v >= float64(lo) && (hi == 0 || v <= float64(hi)) }
-	above := func(v float64) bool { return hi > 0 && v > float64(hi) }
-	band := fmt.Sprintf("[%d, %d]", lo, hi)
-	if hi == 0 {
-		band = fmt.Sprintf("[%d, no limit]", lo)
-	}
-	b := ch.AlertBand
-	var want, model []string
-	if b.Inside != "" {
-		want = append(want, b.Inside+" inside the band "+band+" throughout")
-	}
-	if b.Above != "" {
-		want = append(want, b.Above+" above it at some time")
-	}
-	r.Want = strings.Join(want, "; ")
-	samples, none := ch.span(sum)
-	if samples == nil {
-		r.Model = none
-		return r
-	}
-	// scan describes a metric's range over the span, and finds the first
-	// sample at which it meets cond.
-	scan := func(name string, cond func(float64) bool) (string, *pipeline.Sample) {
-		f := metrics[name]
-		lowest, highest := f(samples[0]), f(samples[0])
-		var first *pipeline.Sample
-		for i, smp := range samples {
-			lowest, highest = min(lowest, f(smp)), max(highest, f(smp))
-			if first == nil && cond(f(smp)) {
-				first = &samples[i]
-			}
-		}
-		return fmt.Sprintf("%s from %s to %s", name, num(lowest), num(highest)), first
-	}
-	r.OK = true
-	if b.Inside != "" {
-		fig, out := scan(b.Inside, func(v float64) bool { return !inBand(v) })
-		if out != nil {
-			fig += ", out of the band at " + clock(sum, out.T)
-			r.OK = false
-		}
-		model = append(model, fig)
-	}
-	if b.Above != "" {
-		fig, over := scan(b.Above, above)
-		if over != nil {
-			fig += ", above the band from " + clock(sum, over.T)
-		} else {
-			fig += ", never above the band"
-			r.OK = false
-		}
-		model = append(model, fig)
-	}
-	r.Model = strings.Join(model, "; ") + fmt.Sprintf(" (%s to %s)", clock(sum, samples[0].T), clock(sum, samples[len(samples)-1].T))
-	return r
-}
-
-func (ch Check) metric(sum *pipeline.Summary) Result {
-	r := Result{Check: ch}
-	metric := metrics[ch.Metric]
-	r.Want = bounds(ch.Min, ch.Max)
-	var value float64
-	switch ch.Stat {
-	case "at":
-		t, ok := when(sum, ch.at, 0)
-		if !ok {
-			r.Model = "no detection to measure at"
-			return r
-		}
-		smp, ok := sampleAt(sum.Series, t)
-		if !ok {
-			r.Model = "no sample at " + clock(sum, t)
-			return r
-		}
-		value = metric(smp)
-		r.Model = fmt.Sprintf("%s %s at %s", num(value), ch.Metric, clock(sum, smp.T))
-	default:
-		samples, none := ch.span(sum)
-		if samples == nil {
-			r.Model = none
-			return r
-		}
-		first, last := samples[0], samples[len(samples)-1]
-		value = metric(first)
-		for _, smp := range samples[1:] {
-			switch ch.Stat {
-			case "max":
-				value = max(value, metric(smp))
-			case "min":
-				value = min(value, metric(smp))
-			}
-		}
-		name := ch.Metric
-		if ch.Stat == "delta" {
-			value = metric(last) - metric(first)
-			if ch.Per != "" {
-				per := metrics[ch.Per]
-				d := per(last) - per(first)
-				if d <= 0 {
-					r.Model = fmt.Sprintf("no %s from %s to %s", ch.Per, clock(sum, first.T), clock(sum, last.T))
-					return r
-				}
-				name = fmt.Sprintf("%s per %s (%s / %s)", ch.Metric, ch.Per, num(value), num(d))
-				value /= d
-			}
-		}
-		r.Model = fmt.Sprintf("%s of %s = %s, %s to %s", ch.Stat, name, num(value), clock(sum, first.T), clock(sum, last.T))
-	}
-	r.OK = (ch.Min == nil || value >= *ch.Min) && (ch.Max == nil || value <= *ch.Max)
-	return r
-}
-
-// sampleAt is the last sample at or before t.
-func sampleAt(series []pipeline.Sample, t time.Duration) (pipeline.Sample, bool) {
-	var out pipeline.Sample
-	found := false
-	for _, s := range series {
-		if s.T > t {
-			break
-		}
-		out, found = s, true
-	}
-	return out, found
-}
-
-func bounds(lo, hi *float64) string {
-	switch {
-	case lo != nil && hi != nil:
-		return fmt.Sprintf("from %s to %s", num(*lo), num(*hi))
-	case lo != nil:
-		return "at least " + num(*lo)
-	default:
-		return "at most " + num(*hi)
-	}
-}
-
-func num(v float64) string {
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d", int64(v))
-	}
-	return fmt.Sprintf("%.1f", v)
-}
-
-func clock(sum *pipeline.Summary, t time.Duration) string {
-	if !sum.Config.Epoch.IsZero() {
-		return sum.Config.Epoch.Add(t).UTC().Format("2006-01-02 15:04")
-	}
-	return "T+" + t.Round(time.Minute).String()
-}
-
-// FormatResults writes the checks as a table, the model's figure beside
-// what the report says and the causes each depends on; then, apart, the
-// calibrations.
-func FormatResults(w io.Writer, name string, results []Result) error {
-	if len(results) == 0 {
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	var checks, calibrations []Result
-	for _, r := range results {
-		if r.Check.Calibration {
-			calibrations = append(calibrations, r)
-		} else {
-			checks = append(checks, r)
-		}
-	}
-	table := func(title, noun string, rs []Result) {
-		if len(rs) == 0 {
-			return
-		}
-		fmt.Fprintf(tw, "\n%s\tmodel\twant\tcauses\n", title)
-		passed := 0
-		for _, r := range rs {
-			mark := "FAIL"
-			if r.OK {
-				mark, passed = "ok", passed+1
-			}
-			causes := strings.Join(r.Check.Causes, ", ")
-			if r.Check.Calibration {
-				causes = "none: a calibration"
-			}
-			fmt.Fprintf(tw, "  %-4s %s\t%s\t%s\t%s\n", mark, r.Check.Name, r.Model, r.Want, causes)
-		}
-		fmt.Fprintf(tw, "  %d of %d %s hold\t\t\t\n", passed, len(rs), noun)
-	}
-	table(fmt.Sprintf("FAITHFULNESS (%s)", name), "checks", checks)
-	table(fmt.Sprintf("CALIBRATIONS (%s: inputs chosen to match the report)", name), "calibrations", calibrations)
-	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/incident"
 )
@@ -19,7 +20,7 @@ type Cut struct {
 	Bursts []config.Burst
 	// Checks are not evaluated: each names a model time after the end, so
 	// the run cannot judge it.
-	Checks []Check
+	Checks []analysis.Check
 }
 
 // Empty reports whether nothing is left out.
@@ -61,9 +62,9 @@ func (s *Scenario) CutTo(cfg config.Config) config.Config {
 			cfg.Traffic = &tr
 		}
 	}
-	var checks []Check
+	var checks []analysis.Check
 	for _, ch := range s.Checks {
-		if ch.after(end) {
+		if after(ch, end) {
 			s.Cut.Checks = append(s.Cut.Checks, ch)
 			continue
 		}
@@ -76,13 +77,13 @@ func (s *Scenario) CutTo(cfg config.Config) config.Config {
 // after reports whether the check names a model time after end: a run
 // that ends first cannot judge it (a window it did not reach, or an alert
 // it could not see fire).
-func (ch Check) after(end time.Duration) bool {
-	for _, m := range []moment{ch.at, ch.from, ch.to} {
-		if !m.absent && !m.detection && !m.end && m.t > end {
+func after(ch analysis.Check, end time.Duration) bool {
+	for _, m := range []analysis.Moment{ch.At, ch.From, ch.To} {
+		if !m.Absent && !m.Detection && !m.End && m.T > end {
 			return true
 		}
 	}
-	return ch.Detected != nil && (ch.notBefore > end || ch.by > end)
+	return ch.Detected != nil && (ch.Detected.NotBefore > end || ch.Detected.By > end)
 }
 
 // Lines say what the cut leaves out: a line for the cut, then one for

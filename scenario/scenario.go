@@ -1,8 +1,10 @@
 // Package scenario reads scenario files: the cluster, workload and
 // timeline of an incident to replay, as YAML, decoded strictly, so that a
 // mistake is reported with its file, line and column and nothing runs on a
-// bad file. It also ships the built-in scenarios and checks a run against a
-// scenario's faithfulness checks.
+// bad file. A scenario's parameters are config.Params, under their keys;
+// its timeline, queues, traffic curve and checks have keys of their own
+// (docs/scenarios.md lists them all). It also ships the built-in
+// scenarios, and the causes the checks name, with their ablations.
 package scenario
 
 import (
@@ -10,8 +12,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,63 +22,37 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/incident"
 )
 
-// File is a scenario file as written. Times and durations are strings, so
-// that a bad one is reported where it stands; see docs/scenarios.md for
-// every key.
-type File struct {
-	Name        string        `yaml:"name"`
-	Description string        `yaml:"description"`
-	Epoch       string        `yaml:"epoch,omitempty"` // RFC 3339: the calendar time of model time zero
-	Duration    string        `yaml:"duration"`
-	Speed       *config.Speed `yaml:"speed,omitempty"`
-	Seed        uint64        `yaml:"seed,omitempty"`
-	Cluster     Cluster       `yaml:"cluster"`
-	Workload    Workload      `yaml:"workload"`
-	Workers     Workers       `yaml:"workers"`
-	Janitor     Janitor       `yaml:"janitor"`
-	Alerts      Alerts        `yaml:"alerts,omitempty"`
-	Reporting   Reporting     `yaml:"reporting,omitempty"`
-	Timeline    []Entry       `yaml:"timeline,omitempty"`
-	Checks      []Check       `yaml:"checks,omitempty"`
+// Scenario is a scenario file read and checked: the run it describes.
+type Scenario struct {
+	Name, Description string
+	Config            config.Config
+	Checks            []analysis.Check
+	// Cut is what a run shorter than the file's duration leaves out (see
+	// CutTo); empty until then.
+	Cut Cut
 }
 
-// Cluster is the cluster's size and the latencies of its calls.
-type Cluster struct {
-	VMs           *int64  `yaml:"vms"`
-	CPUVMs        int64   `yaml:"cpu_vms,omitempty"`
-	APIRate       float64 `yaml:"api_rate,omitempty"`
-	APIBurst      int     `yaml:"api_burst,omitempty"`
-	ClientAPIRate float64 `yaml:"client_api_rate,omitempty"`
-	CloneTime     string  `yaml:"clone_time,omitempty"`
-	CloneSpread   string  `yaml:"clone_spread,omitempty"`
-	BootTime      string  `yaml:"boot_time,omitempty"`
-	BootSpread    string  `yaml:"boot_spread,omitempty"`
-	DestroyTime   string  `yaml:"destroy_time,omitempty"`
-	DestroySpread string  `yaml:"destroy_spread,omitempty"`
-	RejectTime    string  `yaml:"reject_time,omitempty"`
+// Entry is one timeline entry as a file writes it: an action at a time,
+// with its arguments.
+type Entry struct {
+	At            string `yaml:"at"`
+	Action        string `yaml:"action"`
+	Note          string `yaml:"note,omitempty"`
+	incident.Args `yaml:",inline"`
 }
 
-// Workload is the jobs: how many, in which queues, how long their builds.
-type Workload struct {
-	ArrivalRate  *float64 `yaml:"arrival_rate"` // jobs per model minute (at the daily peak, with traffic)
-	Traffic      *Traffic `yaml:"traffic,omitempty"`
-	Queues       []Queue  `yaml:"queues,omitempty"`
-	BuildTime    string   `yaml:"build_time,omitempty"`
-	BuildSpread  string   `yaml:"build_spread,omitempty"`
-	BuildTimeout string   `yaml:"build_timeout,omitempty"`
-	MaxJobs      int64    `yaml:"max_jobs,omitempty"`
-}
-
-// Traffic is the daily curve of the arrival rate, and bursts on it.
+// Traffic is the daily curve of the arrival rate, and bursts on it. A key
+// left out takes the default: no change at night or at weekends.
 type Traffic struct {
-	PeakHour float64 `yaml:"peak_hour"`
-	Night    float64 `yaml:"night"`
-	Weekend  float64 `yaml:"weekend"`
-	Bursts   []Burst `yaml:"bursts,omitempty"`
+	PeakHour *float64 `yaml:"peak_hour,omitempty"`
+	Night    *float64 `yaml:"night,omitempty"`
+	Weekend  *float64 `yaml:"weekend,omitempty"`
+	Bursts   []Burst  `yaml:"bursts,omitempty"`
 }
 
 // Burst multiplies the arrival rate by Factor for For from At.
@@ -93,63 +69,18 @@ type Queue struct {
 	MaxBuilds int64   `yaml:"max_builds,omitempty"`
 }
 
-// Workers are the Build and Run pools.
-type Workers struct {
-	Build        *int   `yaml:"build"`
-	Run          *int   `yaml:"run"`
-	QueueSize    *int   `yaml:"queue_size,omitempty"`
-	StartTimeout string `yaml:"start_timeout,omitempty"`
-	MaxAttempts  int    `yaml:"max_attempts,omitempty"`
-	DeletesVMs   bool   `yaml:"deletes_vms,omitempty"`
-	// DeleteFailedVMs: the VM of a failed start is deleted at once.
-	DeleteFailedVMs bool   `yaml:"delete_failed_vms,omitempty"`
-	StallTimeout    string `yaml:"stall_timeout,omitempty"`
-}
+// The keys a scenario file has besides config.Params': its metadata and
+// its structured parts.
+const (
+	keyName        = "name"
+	keyDescription = "description"
+	keyTimeline    = "timeline"
+	keyChecks      = "checks"
+	keyQueues      = "workload.queues"
+	keyTraffic     = "workload.traffic"
+)
 
-// Janitor is the cleanup service.
-type Janitor struct {
-	Every       string   `yaml:"every,omitempty"`
-	Rate        *float64 `yaml:"rate,omitempty"` // 0 means no pacing
-	Cutoff      string   `yaml:"cutoff,omitempty"`
-	Workers     *int     `yaml:"workers,omitempty"`
-	Concurrency int      `yaml:"concurrency,omitempty"`
-	ReportStale *bool    `yaml:"report_stale,omitempty"`
-}
-
-// Alerts are monitoring's rules. A key left out keeps the default rule; 0
-// (or 0s) turns a rule off.
-type Alerts struct {
-	VMCountMin     *int64   `yaml:"vm_count_min,omitempty"`
-	VMCountMax     *int64   `yaml:"vm_count_max,omitempty"`
-	RequeueRateMax *float64 `yaml:"requeue_rate_max,omitempty"`
-	BacklogAgeMax  string   `yaml:"backlog_age_max,omitempty"`
-	Window         string   `yaml:"window,omitempty"`
-}
-
-// Reporting is how often the run reports.
-type Reporting struct {
-	StatusEvery string `yaml:"status_every,omitempty"`
-	SampleEvery string `yaml:"sample_every,omitempty"`
-	Drained     string `yaml:"drained,omitempty"`
-}
-
-// Entry is one timeline entry: an action at a time, with its arguments.
-type Entry struct {
-	At            string `yaml:"at"`
-	Action        string `yaml:"action"`
-	Note          string `yaml:"note,omitempty"`
-	incident.Args `yaml:",inline"`
-}
-
-// Scenario is a scenario file read and checked: the run it describes.
-type Scenario struct {
-	File   File
-	Config config.Config
-	Checks []Check
-	// Cut is what a run shorter than the file's duration leaves out (see
-	// CutTo); empty until then.
-	Cut Cut
-}
+var structured = []string{keyName, keyDescription, keyTimeline, keyChecks, keyQueues, keyTraffic}
 
 //go:embed builtin/*.yaml
 var builtins embed.FS
@@ -169,7 +100,7 @@ func Builtins() []Builtin {
 		if err != nil {
 			panic(fmt.Sprintf("scenario: built-in %s does not load: %v", name, err)) // a test catches it first
 		}
-		out = append(out, Builtin{Name: name, Description: s.File.Description})
+		out = append(out, Builtin{Name: name, Description: s.Description})
 	}
 	return out
 }
@@ -189,15 +120,21 @@ func LoadBuiltin(name string) (*Scenario, error) {
 	return Parse(name+".yaml", b)
 }
 
-// Load loads a built-in scenario by name, or a scenario file by path (any
-// argument ending in .yaml or .yml, or containing a path separator).
+// IsFile reports whether a -scenario argument names a file (it ends in
+// .yaml or .yml, or holds a path separator) rather than a built-in.
+func IsFile(nameOrPath string) bool {
+	return strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.ContainsRune(nameOrPath, filepath.Separator)
+}
+
+// Load loads a built-in scenario by name, or a scenario file by path (see
+// IsFile), read with ReadFile's limits.
 func Load(nameOrPath string) (*Scenario, error) {
-	if !strings.HasSuffix(nameOrPath, ".yaml") && !strings.HasSuffix(nameOrPath, ".yml") && !strings.ContainsRune(nameOrPath, filepath.Separator) {
+	if !IsFile(nameOrPath) {
 		return LoadBuiltin(nameOrPath)
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := ReadFile(nameOrPath)
 	if err != nil {
-		return nil, fmt.Errorf("-scenario: %w", err)
+		return nil, err
 	}
 	return Parse(nameOrPath, data)
 }
@@ -217,9 +154,10 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Parse reads a scenario file strictly: an unknown key, a duplicate key, a
-// value of the wrong type, a bad time or duration, a timeline that goes
-// backwards, or an action without its arguments is an *Error.
+// Parse reads a scenario file strictly: an unknown key, a key given twice,
+// a value of the wrong form or out of its range, a bad time or duration, a
+// timeline that goes backwards, or an action without its arguments is an
+// *Error, with its place in the file.
 func Parse(filename string, data []byte) (s *Scenario, err error) {
 	// go-yaml panics on a few malformed inputs (a tag on an empty list);
 	// a bad file is an error, never a crash.
@@ -237,6 +175,9 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the scenario is empty", Hint: "start from 'vmstorm -print-scenario travis-2015-osx'"}
 	}
+	if err := checkNesting(filename, data); err != nil {
+		return nil, err
+	}
 	tree, err = parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, decodeError(filename, err)
@@ -249,17 +190,26 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 		return nil, &Error{File: filename, Line: line, Column: col, Msg: "the file holds more than one YAML document",
 			Hint: "a scenario is one document: remove the --- and what follows, or make it a file of its own"}
 	}
-	if tag := findTag(tree, true); tag != nil {
+	if tag := findTag(tree, false); tag != nil {
 		pos := tag.Position
-		return nil, &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf("the tag %s has no value", tag.Value),
-			Hint: "a scenario needs no tags: remove it, or give it a value"}
+		return nil, &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf("the tag %s has no place in a scenario", tag.Value),
+			Hint: "a scenario needs no tags: remove it"}
 	}
-	var f File
-	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
-		return nil, decodeError(filename, err)
+	c := &converter{file: filename, tree: tree, cfg: config.Default()}
+	root := tree.Docs[0].Body
+	m, ok := root.(*ast.MappingNode)
+	if !ok {
+		if mv, isValue := root.(*ast.MappingValueNode); isValue {
+			m = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}
+		} else {
+			return nil, c.at(root, "the scenario is not a mapping of keys to values", "start from 'vmstorm -print-scenario travis-2015-osx'")
+		}
 	}
-	c := &converter{file: filename, tree: tree}
-	s = c.convert(f)
+	c.walk(m, "")
+	if c.err != nil {
+		return nil, c.err
+	}
+	s = c.convert()
 	if c.err == nil {
 		c.checkAgainst(s)
 	}
@@ -269,9 +219,8 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	return s, nil
 }
 
-// findTag finds the first tag in the file, or with empty the first tag
-// with no value (e.g. "timeline: !!seq"), on which go-yaml's decoder
-// panics, and returns its token.
+// findTag finds the first tag in the file ("!!seq"), or with empty the
+// first tag with no value, and returns its token.
 func findTag(tree *ast.File, empty bool) *token.Token {
 	var found *token.Token
 	if tree == nil {
@@ -307,7 +256,7 @@ func (f visitFunc) Visit(n ast.Node) ast.Visitor {
 func decodeError(filename string, err error) error {
 	var yerr yaml.Error
 	if !errors.As(err, &yerr) || yerr.GetToken() == nil {
-		return &Error{File: filename, Line: 1, Column: 1, Msg: err.Error()}
+		return &Error{File: filename, Line: 1, Column: 1, Msg: err.Error(), Hint: "the file is not valid YAML"}
 	}
 	pos := yerr.GetToken().Position
 	msg := yerr.GetMessage()
@@ -325,13 +274,32 @@ func decodeError(filename string, err error) error {
 	return &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: msg, Hint: hint}
 }
 
-// converter turns a File into a config.Config, remembering the first
+// converter turns a file's tree into a Scenario, remembering the first
 // mistake with its place in the file.
 type converter struct {
 	file  string
 	tree  *ast.File
+	cfg   config.Config
+	nodes map[string]ast.Node // the structured parts' values, by key
+	given map[string]bool     // the keys the file gives
 	epoch time.Time
 	err   error
+}
+
+// at is a mistake at node n.
+func (c *converter) at(n ast.Node, msg, hint string) error {
+	line, col := 1, 1
+	if n != nil && n.GetToken() != nil {
+		pos := n.GetToken().Position
+		line, col = pos.Line, pos.Column
+	}
+	return &Error{File: c.file, Line: line, Column: col, Msg: msg, Hint: hint}
+}
+
+func (c *converter) failAt(n ast.Node, msg, hint string) {
+	if c.err == nil {
+		c.err = c.at(n, msg, hint)
+	}
 }
 
 // fail records a mistake at the YAML path (e.g. "$.timeline[2].at").
@@ -362,14 +330,148 @@ func (c *converter) position(path string) (int, int) {
 	return 1, 1
 }
 
+// sections are the keys that hold a mapping of parameters.
+func isSection(key string) bool {
+	return key != config.SectionRun && slices.Contains(config.Sections, key)
+}
+
+// walk reads a mapping at prefix (a section, or the top level): every key
+// is a parameter, a section, or a structured part; anything else is a
+// mistake.
+func (c *converter) walk(m *ast.MappingNode, prefix string) {
+	if c.nodes == nil {
+		c.nodes, c.given = map[string]ast.Node{}, map[string]bool{}
+	}
+	for _, kv := range m.Values {
+		if c.err != nil {
+			return
+		}
+		key := keyString(kv.Key)
+		path := prefix + key
+		if c.given[path] {
+			c.failAt(kv.Key, fmt.Sprintf("the key %s is given twice", path), "a key may appear once; remove or rename one of them")
+			return
+		}
+		c.given[path] = true
+		switch p, isParam := config.LookupKey(path); {
+		case isParam:
+			lit, ok := scalar(kv.Value)
+			if !ok {
+				c.failAt(kv.Value, fmt.Sprintf("%s takes one value, not a list or a mapping", path), "want "+p.Want())
+				return
+			}
+			if err := p.Set(&c.cfg, lit); err != nil {
+				c.failAt(kv.Value, fmt.Sprintf("%s %s: want %s", path, lit, p.Want()), "docs/scenarios.md gives each key's meaning")
+				return
+			}
+		case slices.Contains(structured, path):
+			c.nodes[path] = kv.Value
+		case prefix == "" && isSection(key):
+			sub, ok := kv.Value.(*ast.MappingNode)
+			if mv, one := kv.Value.(*ast.MappingValueNode); one {
+				sub, ok = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
+			}
+			if !ok {
+				c.failAt(kv.Value, fmt.Sprintf("%s holds keys, not a single value or a list", key), "docs/scenarios.md lists its keys")
+				return
+			}
+			c.walk(sub, key+".")
+		default:
+			c.failAt(kv.Key, fmt.Sprintf("unknown key %q", path), unknownHint(path))
+			return
+		}
+	}
+}
+
+// unknownHint suggests the key meant, if one is close, and where the keys
+// are listed.
+func unknownHint(path string) string {
+	best, dist := "", 4
+	for _, k := range allKeys() {
+		if d := editDistance(path, k); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %s? docs/scenarios.md lists every key", best)
+	}
+	return "check the spelling; docs/scenarios.md lists every key"
+}
+
+// allKeys are every key a scenario file may give.
+func allKeys() []string {
+	keys := slices.Clone(structured)
+	for _, p := range config.Params {
+		if p.Key != "" {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// keyString is a mapping key's text.
+func keyString(n ast.Node) string {
+	if s, ok := n.(*ast.StringNode); ok {
+		return s.Value
+	}
+	return n.String()
+}
+
+// scalar is a scalar value's literal text, as written (without quotes),
+// and false for a mapping, a list or a null.
+func scalar(n ast.Node) (string, bool) {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		return v.GetToken().Value, true
+	case *ast.LiteralNode:
+		return strings.TrimSpace(v.Value.Value), true
+	}
+	return "", false
+}
+
+// decode decodes the structured part at key into v, strictly.
+func (c *converter) decode(key string, v any) bool {
+	n, ok := c.nodes[key]
+	if !ok || c.err != nil {
+		return false
+	}
+	if err := yaml.NodeToValue(n, v, yaml.Strict()); err != nil {
+		c.err = decodeError(c.file, err)
+		return false
+	}
+	return true
+}
+
 // duration parses a duration at path; empty keeps def.
 func (c *converter) duration(path, v string, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		c.fail(path, fmt.Sprintf("%q is not a duration of 0 or more", v), "write a Go duration such as 90s, 10m or 4h")
+	if err != nil || d < 0 || d > config.MaxDuration {
+		c.fail(path, fmt.Sprintf("%q is not a duration from 0 to %dh", v, config.MaxDuration/time.Hour), "write a Go duration such as 90s, 10m or 4h")
 		return def
 	}
 	return d
@@ -378,7 +480,7 @@ func (c *converter) duration(path, v string, def time.Duration) time.Duration {
 // instant parses a model time at path: a calendar time (RFC 3339, on or
 // after the epoch) or a duration from the start of the run.
 func (c *converter) instant(path, v string) time.Duration {
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 && d <= config.MaxDuration {
 		return d
 	}
 	t, err := time.Parse(time.RFC3339, v)
@@ -390,65 +492,43 @@ func (c *converter) instant(path, v string) time.Duration {
 		c.fail(path, fmt.Sprintf("%q is a calendar time, but the scenario has no epoch", v), "set epoch, or write a duration from the start such as 36h")
 	case t.Before(c.epoch):
 		c.fail(path, fmt.Sprintf("%s is before the epoch %s", v, c.epoch.Format(time.RFC3339)), "every time must be on or after the epoch")
+	case t.Sub(c.epoch) > config.MaxDuration:
+		c.fail(path, fmt.Sprintf("%s is more than %dh after the epoch", v, config.MaxDuration/time.Hour), "every time must be within a run's longest duration")
 	default:
 		return t.Sub(c.epoch)
 	}
 	return 0
 }
 
-// set copies a key's value to the Config when the file gives the key: a
-// key given as 0 is 0 (and Validate judges it), not the default.
-func set[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-func (c *converter) convert(f File) *Scenario {
-	cfg := config.Default()
-	cfg.Name = f.Name
-	if f.Name == "" {
+func (c *converter) convert() *Scenario {
+	cfg := c.cfg
+	s := &Scenario{}
+	c.decode(keyName, &s.Name)
+	c.decode(keyDescription, &s.Description)
+	cfg.Name = s.Name
+	if s.Name == "" && c.err == nil {
 		c.fail("$", "the scenario has no name", "add a line such as name: my-incident")
 	}
-	if f.Epoch != "" {
-		t, err := time.Parse(time.RFC3339, f.Epoch)
-		if err != nil {
-			c.fail("$.epoch", fmt.Sprintf("%q is not an RFC 3339 time", f.Epoch), "write a time such as 2015-07-31T00:00:00Z")
-		}
-		c.epoch, cfg.Epoch = t, t
-	}
-	if f.Duration == "" {
+	if !c.given["duration"] && c.err == nil {
 		c.fail("$", "the scenario has no duration", "add a line such as duration: 24h")
 	}
-	cfg.Duration = c.duration("$.duration", f.Duration, cfg.Duration)
-	set(&cfg.Speed, f.Speed)
-	cfg.Seed = f.Seed
+	c.epoch = cfg.Epoch
 
-	cl := f.Cluster
-	set(&cfg.VMs, cl.VMs)
-	cfg.CPUVMs, cfg.APIRate, cfg.APIBurst, cfg.ClientAPIRate = cl.CPUVMs, cl.APIRate, cl.APIBurst, cl.ClientAPIRate
-	cfg.Clone.Mean = c.duration("$.cluster.clone_time", cl.CloneTime, cfg.Clone.Mean)
-	cfg.Clone.Spread = c.duration("$.cluster.clone_spread", cl.CloneSpread, cfg.Clone.Spread)
-	cfg.PowerOn.Mean = c.duration("$.cluster.boot_time", cl.BootTime, cfg.PowerOn.Mean)
-	cfg.PowerOn.Spread = c.duration("$.cluster.boot_spread", cl.BootSpread, cfg.PowerOn.Spread)
-	cfg.Destroy.Mean = c.duration("$.cluster.destroy_time", cl.DestroyTime, cfg.Destroy.Mean)
-	cfg.Destroy.Spread = c.duration("$.cluster.destroy_spread", cl.DestroySpread, cfg.Destroy.Spread)
-	cfg.RejectTime = c.duration("$.cluster.reject_time", cl.RejectTime, cfg.RejectTime)
-
-	w := f.Workload
-	set(&cfg.ArrivalsPerMinute, w.ArrivalRate)
-	cfg.MaxJobs = w.MaxJobs
-	cfg.Build.Mean = c.duration("$.workload.build_time", w.BuildTime, cfg.Build.Mean)
-	cfg.Build.Spread = c.duration("$.workload.build_spread", w.BuildSpread, cfg.Build.Spread)
-	cfg.BuildTimeout = c.duration("$.workload.build_timeout", w.BuildTimeout, cfg.BuildTimeout)
-	if len(w.Queues) > 0 {
+	var queues []Queue
+	if c.decode(keyQueues, &queues) {
 		cfg.Queues = nil
-		for _, q := range w.Queues {
+		for _, q := range queues {
 			cfg.Queues = append(cfg.Queues, config.Queue{Name: q.Name, Share: q.Share, MaxBuilds: q.MaxBuilds})
 		}
 	}
-	if tr := w.Traffic; tr != nil {
-		t := &config.Traffic{PeakHour: tr.PeakHour, Night: tr.Night, Weekend: tr.Weekend}
+	var tr Traffic
+	if c.decode(keyTraffic, &tr) {
+		t := &config.Traffic{PeakHour: 12, Night: 1, Weekend: 1}
+		for dst, v := range map[*float64]*float64{&t.PeakHour: tr.PeakHour, &t.Night: tr.Night, &t.Weekend: tr.Weekend} {
+			if v != nil {
+				*dst = *v
+			}
+		}
 		for i, b := range tr.Bursts {
 			p := fmt.Sprintf("$.workload.traffic.bursts[%d]", i)
 			t.Bursts = append(t.Bursts, config.Burst{At: c.instant(p+".at", b.At), For: c.duration(p+".for", b.For, 0), Factor: b.Factor})
@@ -456,36 +536,10 @@ func (c *converter) convert(f File) *Scenario {
 		cfg.Traffic = t
 	}
 
-	wk := f.Workers
-	set(&cfg.BuildWorkers, wk.Build)
-	set(&cfg.RunWorkers, wk.Run)
-	set(&cfg.QueueSize, wk.QueueSize)
-	cfg.StartTimeout = c.duration("$.workers.start_timeout", wk.StartTimeout, cfg.StartTimeout)
-	cfg.MaxAttempts, cfg.WorkerDeletesVMs, cfg.DeleteFailedVMs = wk.MaxAttempts, wk.DeletesVMs, wk.DeleteFailedVMs
-	cfg.StallTimeout = c.duration("$.workers.stall_timeout", wk.StallTimeout, cfg.StallTimeout)
-
-	j := f.Janitor
-	cfg.CleanupEvery = c.duration("$.janitor.every", j.Every, cfg.CleanupEvery)
-	set(&cfg.CleanupRate, j.Rate)
-	cfg.CleanupCutoff = c.duration("$.janitor.cutoff", j.Cutoff, cfg.CleanupCutoff)
-	set(&cfg.CleanupWorkers, j.Workers)
-	cfg.CleanupConcurrency = j.Concurrency
-	set(&cfg.ReportStale, j.ReportStale)
-
-	// Each alert key given replaces the default's; the others keep it.
-	a := f.Alerts
-	set(&cfg.Alerts.VMCountMin, a.VMCountMin)
-	set(&cfg.Alerts.VMCountMax, a.VMCountMax)
-	set(&cfg.Alerts.RequeueRateMax, a.RequeueRateMax)
-	cfg.Alerts.BacklogAgeMax = c.duration("$.alerts.backlog_age_max", a.BacklogAgeMax, cfg.Alerts.BacklogAgeMax)
-	cfg.Alerts.Window = c.duration("$.alerts.window", a.Window, cfg.Alerts.Window)
-	r := f.Reporting
-	cfg.StatusEvery = c.duration("$.reporting.status_every", r.StatusEvery, cfg.StatusEvery)
-	cfg.SampleEvery = c.duration("$.reporting.sample_every", r.SampleEvery, cfg.SampleEvery)
-	cfg.Drained = c.duration("$.reporting.drained", r.Drained, cfg.Drained)
-
+	var entries []Entry
+	c.decode(keyTimeline, &entries)
 	var last time.Duration
-	for i, e := range f.Timeline {
+	for i, e := range entries {
 		p := fmt.Sprintf("$.timeline[%d]", i)
 		if e.At == "" {
 			c.fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
@@ -507,62 +561,32 @@ func (c *converter) convert(f File) *Scenario {
 			c.fail(p+"."+field, err.Error(), "docs/scenarios.md lists the actions and their arguments")
 		}
 		if at > cfg.Duration {
-			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, f.Duration), "lengthen the duration or drop the entry")
+			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, cfg.Duration), "lengthen the duration or drop the entry")
 		}
 		cfg.Timeline = append(cfg.Timeline, ev)
 	}
 
-	checks := c.checks(f.Checks)
+	var checks []checkEntry
+	c.decode(keyChecks, &checks)
+	s.Checks = c.checks(checks, cfg)
 	if c.err == nil {
 		if err := cfg.Validate(); err != nil {
 			var pe *config.ParamError
+			path, msg := "$", err.Error()
 			if errors.As(err, &pe) {
-				c.fail(paramPath(pe.Param), fmt.Sprintf("%s %s: want %s", pe.Param, pe.Value, pe.Want), "docs/scenarios.md gives each key's meaning")
-			} else {
-				c.fail("$", err.Error(), "")
+				key := pe.Param
+				if p, ok := config.Lookup(pe.Param); ok && p.Key != "" {
+					key, path = p.Key, "$."+p.Key
+				} else if pe.Param == "queues" || pe.Param == "traffic" {
+					path = "$.workload." + pe.Param
+				} else if pe.Param == "timeline" {
+					path = "$.timeline"
+				}
+				msg = fmt.Sprintf("%s %s: want %s", key, pe.Value, pe.Want)
 			}
+			c.fail(path, msg, "docs/scenarios.md gives each key's meaning")
 		}
 	}
-	return &Scenario{File: f, Config: cfg, Checks: checks}
-}
-
-// paramPath is where in a scenario file a configuration parameter, named as
-// its flag, is set.
-func paramPath(param string) string {
-	if p, ok := Key(param); ok {
-		return p
-	}
-	return "$"
-}
-
-// Key is the scenario key, as a YAML path such as $.cluster.vms, that sets
-// the configuration parameter named param (its flag's name, as in
-// config.ParamError), if a scenario file can set it.
-func Key(param string) (string, bool) {
-	p, ok := paramKeys[param]
-	return p, ok
-}
-
-var paramKeys = map[string]string{
-	"vms": "$.cluster.vms", "cpu-vms": "$.cluster.cpu_vms", "api-rate": "$.cluster.api_rate",
-	"api-burst": "$.cluster.api_burst", "client-api-rate": "$.cluster.client_api_rate",
-	"speed": "$.speed", "duration": "$.duration", "arrival-rate": "$.workload.arrival_rate",
-	"max-jobs": "$.workload.max_jobs", "queues": "$.workload.queues", "traffic": "$.workload.traffic",
-	"build-workers": "$.workers.build", "run-workers": "$.workers.run", "queue-size": "$.workers.queue_size",
-	"max-attempts": "$.workers.max_attempts", "cleanup-workers": "$.janitor.workers",
-	"cleanup-concurrency": "$.janitor.concurrency", "cleanup-rate": "$.janitor.rate",
-	"cleanup-every": "$.janitor.every", "cleanup-cutoff": "$.janitor.cutoff", "alerts": "$.alerts",
-	"status-every": "$.reporting.status_every", "sample-every": "$.reporting.sample_every",
-	"drained": "$.reporting.drained", "timeline": "$.timeline", "stall-timeout": "$.workers.stall_timeout",
-	"reject-time": "$.cluster.reject_time", "clone-time": "$.cluster.clone_time", "clone-spread": "$.cluster.clone_spread",
-	"boot-time": "$.cluster.boot_time", "boot-spread": "$.cluster.boot_spread", "destroy-time": "$.cluster.destroy_time",
-	"destroy-spread": "$.cluster.destroy_spread", "build-time": "$.workload.build_time",
-	"build-spread": "$.workload.build_spread", "build-timeout": "$.workload.build_timeout",
-	"start-timeout": "$.workers.start_timeout", "seed": "$.seed",
-}
-
-// Marshal writes the scenario file back as YAML (without the comments of
-// the original).
-func (f File) Marshal() ([]byte, error) {
-	return yaml.MarshalWithOptions(f, yaml.Indent(2), yaml.IndentSequence(true))
+	s.Config = cfg
+	return s
 }

@@ -6,7 +6,6 @@ package logx
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/internal/format"
 	"vmstorm/internal/sim"
 )
 
@@ -151,20 +151,9 @@ func consoleConfig(clock sim.Clock) zapcore.EncoderConfig {
 	// The console's time column is model time: that is the clock a person
 	// watching the incident unfold cares about.
 	enc.EncodeTime = func(t time.Time, pe zapcore.PrimitiveArrayEncoder) {
-		pe.AppendString(FormatModelTime(clock, ModelTime(t)))
+		pe.AppendString(format.ModelTime(clock.Calendar(0), ModelTime(t)))
 	}
 	return enc
-}
-
-// FormatModelTime writes model time t for people: as a calendar time when
-// the clock has an epoch, else as T+hh:mm:ss from the start of the run.
-func FormatModelTime(clock sim.Clock, t time.Duration) string {
-	if cal := clock.Calendar(t); !cal.IsZero() {
-		return cal.UTC().Format("2006-01-02 15:04:05")
-	}
-	t = t.Truncate(time.Second)
-	h, m, s := int(t/time.Hour), int(t/time.Minute)%60, int(t/time.Second)%60
-	return fmt.Sprintf("T+%02d:%02d:%02d", h, m, s)
 }
 
 // modelTimeCore adds the model time of each entry to it, so that every line

@@ -12,21 +12,14 @@ import (
 
 	"golang.org/x/term"
 
-	"vmstorm/internal/logx"
+	"vmstorm/internal/format"
 	"vmstorm/internal/sim"
-	"vmstorm/pipeline"
+	"vmstorm/series"
 )
 
 const (
 	defaultWidth  = 80
 	defaultRedraw = 100 * time.Millisecond
-
-	// Rates are over the last model minute rather than between two
-	// consecutive samples: at the default 10s of sampling a count of a few
-	// events a sample jumps by 6/min steps, and the run's final sample,
-	// taken when it stops, can be milliseconds after the one before, which
-	// would leave the final status showing a rate of 0 or thousands.
-	rateWindow = time.Minute
 
 	// Erasing the status area is, line by line from the bottom, "cursor up
 	// one, clear the whole line". Clearing to the end of the screen (CSI J)
@@ -59,7 +52,7 @@ func RedrawEvery(d time.Duration) Option {
 	return func(v *View) { v.every = max(d, 0) }
 }
 
-// View is the live status area. It is a pipeline.Observer, and its
+// View is the live status area. It is a series.Watcher, and its
 // LogWriter is the console writer to hand to logx. All methods are safe for
 // concurrent use.
 type View struct {
@@ -80,18 +73,12 @@ type View struct {
 	drawn    int    // status lines on the screen, just above the cursor
 	lastDraw time.Time
 
-	seen bool // a sample has come; nothing is drawn before
-	cur  pipeline.Sample
-	// Samples back to the newest one at least rateWindow older than cur,
-	// oldest first, starting from the zero Sample at T=0 (every total is 0
-	// then).
-	recent         []pipeline.Sample
-	requeueRate    float64 // per model minute, over the last rateWindow
-	completionRate float64
-	lastMark       string
+	seen     bool // a sample has come; nothing is drawn before
+	cur      series.Row
+	lastMark string
 }
 
-var _ pipeline.Observer = (*View)(nil)
+var _ series.Watcher = (*View)(nil)
 
 // New makes a View that draws on out, showing model times on clock. When
 // out is not a terminal (and ForceTerminal is not given) the View is inert:
@@ -145,10 +132,11 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Observe takes a sample of the model. It redraws only if RedrawEvery has
-// passed since the last redraw: at high speed samples come far faster than
-// anyone can read, and the newest one is drawn by the next redraw anyway.
-func (v *View) Observe(s pipeline.Sample) {
+// Row takes a judged sample of the model. It redraws only if RedrawEvery
+// has passed since the last redraw: at high speed samples come far faster
+// than anyone can read, and the newest one is drawn by the next redraw
+// anyway.
+func (v *View) Row(r series.Row) {
 	if !v.active {
 		return
 	}
@@ -157,26 +145,14 @@ func (v *View) Observe(s pipeline.Sample) {
 	if v.closed {
 		return
 	}
-	if v.recent == nil {
-		v.recent = []pipeline.Sample{{}}
-	}
-	v.recent = append(v.recent, s)
-	for len(v.recent) > 1 && v.recent[1].T <= s.T-rateWindow {
-		v.recent = v.recent[1:]
-	}
-	base := v.recent[0]
-	if minutes := (s.T - base.T).Minutes(); minutes > 0 {
-		v.requeueRate = float64(s.Requeues-base.Requeues) / minutes
-		v.completionRate = float64(s.Completed-base.Completed) / minutes
-	}
-	v.cur, v.seen = s, true
+	v.cur, v.seen = r, true
 	v.maybeRedraw()
 }
 
 // Mark takes an event of the run's timeline; the status area shows the
 // last one next to the phase, since the phase says what the model does and
 // the event says what was done to it.
-func (v *View) Mark(m pipeline.Mark) {
+func (v *View) Mark(m series.Mark) {
 	if !v.active {
 		return
 	}
@@ -285,7 +261,7 @@ func (v *View) size() (width, height int) {
 // would then be wrong.
 func (v *View) lines(width int) []string {
 	s := v.cur
-	header := "── " + logx.FormatModelTime(v.clock, s.T) + " ──"
+	header := "── " + format.ModelTime(v.clock.Calendar(0), s.T) + " ──"
 	if s.Phase != "" {
 		header += " phase: " + s.Phase + " ──"
 	}
@@ -300,7 +276,7 @@ func (v *View) lines(width int) []string {
 	gauge := fmt.Sprintf("in use %s %d/%d   VMs true %d   reported %d",
 		bar(s.InUse, s.Capacity, cells), s.InUse, s.Capacity, s.VMs, s.ReportedVMs)
 	rates := fmt.Sprintf("backlog %d   requeues %.1f/min   completions %.1f/min",
-		s.Backlog, v.requeueRate, v.completionRate)
+		s.Backlog, s.Rates.Requeues, s.Rates.Completions)
 	out := []string{header, gauge, rates}
 	for i, l := range out {
 		out[i] = clip(l, width-1)

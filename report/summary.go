@@ -1,0 +1,251 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"vmstorm/analysis"
+	"vmstorm/cluster"
+	"vmstorm/config"
+	"vmstorm/internal/format"
+	"vmstorm/internal/sim"
+	"vmstorm/outcome"
+	"vmstorm/pipeline"
+	"vmstorm/workers"
+)
+
+// WriteSummary writes the run's summary as a table a person reads in a few
+// seconds: how it ended, every job and VM accounted for, the stages, the
+// storm, the incident's times and its phases.
+func WriteSummary(w io.Writer, o *outcome.Outcome) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(f string, a ...any) { fmt.Fprintf(tw, f+"\n", a...) }
+	s, an := o.Summary, o.Analysis
+	mt := func(t time.Duration) string { return format.ModelTime(s.Config.Epoch, t) }
+	j, c := s.Jobs, s.Cluster
+
+	p("vmstorm summary\t")
+	p("  ended\t%s, after %s of model time (seed %d)", s.Ended, format.Duration(s.Model), s.Config.Seed)
+	p("  cleanup\t%s", cleanupLine(o))
+	p("  clock\t%s", clockLine(o))
+	p("\t")
+	p("JOBS\t")
+	p("  arrived\t%d", j.Arrived)
+	p("  completed\t%d", j.Completed)
+	p("  failed permanently\t%d", j.Failed)
+	p("  still in backlog\t%d", s.Queued)
+	p("  in flight\t%d", j.InFlight)
+	if s.Balanced() {
+		p("  nothing lost\tyes: %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+	} else {
+		p("  nothing lost\tNO: %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+	}
+	p("  requeued\t%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
+	p("  wait for a VM\t%s  (%d VM starts; a job whose build was lost waits again)", waits(s.Waits), s.Waits.N)
+	p("  still waiting\t%s  (%d jobs, waited so far)", waits(s.StillWaiting), s.StillWaiting.N)
+	p("  jobs delayed\t%d waited over %s for a VM (starts, and jobs still waiting)", s.JobsDelayed, format.Duration(s.Config.Drained))
+	p("\t")
+	p("VMS\t")
+	p("  capacity\t%d VMs the cluster can hold (every VM counts from power-on until destroyed)", c.Capacity)
+	p("  in use (gauge)\tpeak %d, final %d", c.PeakInUse, c.InUse)
+	if c.CPUCapacity > 0 || s.Config.CPUVMs > 0 {
+		ceiling := "none at the end"
+		if c.CPUCapacity > 0 {
+			ceiling = fmt.Sprint(c.CPUCapacity)
+		}
+		p("  running (CPU ceiling)\tpeak %d, final %d; ceiling %s", c.PeakCPU, c.CPUInUse, ceiling)
+	}
+	if c.RateLimited > 0 {
+		p("  API calls refused\t%d, by the cloud's rate limit", c.RateLimited)
+	}
+	p("  on the cluster (true)\tpeak %d, final %d; the janitor last reported %d", c.PeakVMs, c.VMs, s.Janitor.Reported)
+	p("  leaked\t%d with no build on them (finished %d, never booted %d, orphaned %d)",
+		s.Leaked(), c.ByState[cluster.Finished], c.ByState[cluster.NeverBooted], c.ByState[cluster.Orphaned])
+	p("  created / destroyed\t%d cloned, %d powered on, %d destroyed", c.Cloned, c.Admitted, c.Destroyed)
+	if s.Filled {
+		p("  cluster filled at\t%s", mt(s.FilledAt))
+	} else {
+		p("  cluster filled at\tnever")
+	}
+	p("\t")
+	p("STAGES\tworkers\ttaken\tsucceeded\tfailed\tbusy")
+	for i, st := range s.Stages {
+		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", workers.StageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
+	}
+	p("\t")
+	judged(p, s.Config, an, j.Requeues, j.Arrived)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if s.LogLinesDropped > 0 {
+		_, err := fmt.Fprintf(w, "(%d repetitive console log lines were left out by sampling; -log-file has every event)\n", s.LogLinesDropped)
+		return err
+	}
+	return nil
+}
+
+// judged writes what the analysis says of a run: its storm, its incident
+// and its phases; the summary and -analyze alike.
+func judged(p func(string, ...any), cfg config.Config, an analysis.Result, requeues, arrived int64) {
+	mt := func(t time.Duration) string { return format.ModelTime(cfg.Epoch, t) }
+	p("REQUEUE STORM\t%s", stormLine(cfg, an.Storm, requeues, arrived))
+	if len(an.Marks) > 0 {
+		in := an.Incident
+		since := func(ok bool, t time.Duration) string {
+			if !ok || !in.Faulted {
+				return "never"
+			}
+			return fmt.Sprintf("%s after the fault, at %s", format.Duration(t-in.FaultAt), mt(t))
+		}
+		p("\t")
+		p("INCIDENT\t")
+		if in.Faulted {
+			p("  first fault\t%s", mt(in.FaultAt))
+		}
+		detected := since(in.Detected, in.DetectedAt)
+		if in.Detected {
+			detected += " (" + in.DetectedBy + ")"
+		}
+		p("  time to detect\t%s", detected)
+		p("  time to mitigate\t%s", since(in.Mitigated, in.MitigatedAt))
+		p("  time to recover\t%s", since(in.Recovered, in.RecoveredAt))
+	}
+	if ph := an.Phases; len(ph) > 1 || (len(ph) == 1 && ph[0].Name != analysis.PhaseHealthy) {
+		p("\t")
+		p("PHASES\tstart\tlength\tcompleted\trequeues\tpeak VMs (true/reported)\tpeak backlog\tworst wait")
+		for _, r := range phaseRows(cfg.Epoch, an.Phases) {
+			p("  %s\t%s\t%s\t%d\t%d\t%d / %d\t%d\t%s", r.Name, r.Start, r.Length, r.Completed, r.Requeues,
+				r.PeakVMs, r.PeakReported, r.PeakBacklog, r.WorstWait)
+		}
+	}
+}
+
+// WriteAnalysis writes what the analysis says of a series read back from
+// its CSV file: the same storm, incident and phase tables as the summary.
+func WriteAnalysis(w io.Writer, cfg config.Config, an analysis.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(f string, a ...any) { fmt.Fprintf(tw, f+"\n", a...) }
+	p("vmstorm analysis\t")
+	p("  series\t%s of model time; judged with a window of %s", format.Duration(an.End), format.Duration(cfg.Window))
+	p("\t")
+	judged(p, cfg, an, an.Totals.Requeues, an.Totals.Arrived)
+	return tw.Flush()
+}
+
+// phaseRow is one phase of the run, as the summary and the page show it.
+type phaseRow struct {
+	Name, Start, Length                string
+	Completed, Requeues                int64
+	PeakVMs, PeakReported, PeakBacklog int64
+	WorstWait                          string
+}
+
+// phaseRows are the run's phases, spelled once for the summary and the
+// page alike.
+func phaseRows(epoch time.Time, phases []analysis.PhaseStats) []phaseRow {
+	var out []phaseRow
+	for _, ph := range phases {
+		out = append(out, phaseRow{
+			Name: ph.Name, Start: format.ModelTime(epoch, ph.Start), Length: format.Duration(ph.Length),
+			Completed: ph.Completed, Requeues: ph.Requeues,
+			PeakVMs: ph.PeakVMs, PeakReported: ph.PeakReported, PeakBacklog: ph.PeakBacklog,
+			WorstWait: format.Duration(ph.WorstWait),
+		})
+	}
+	return out
+}
+
+// waits describes a set of waits for people.
+func waits(w pipeline.WaitStats) string {
+	if w.N == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("mean %s  p50 %s  p95 %s  max %s", format.Duration(w.Mean), format.Duration(w.P50), format.Duration(w.P95), format.Duration(w.Max))
+}
+
+// clockLine says how the kernel kept model time: its pace, how far model
+// time lagged behind it, and the wall time the run took. None of it
+// changes what happened in the model.
+func clockLine(o *outcome.Outcome) string {
+	c := o.Summary.Clock
+	var line string
+	switch {
+	case c.Mode == sim.Wall:
+		line = fmt.Sprintf("model time ran on the wall clock at %gx (a test mode: figures vary with the machine's load)", c.Speed)
+	case c.Speed == sim.Max:
+		line = "unpaced (-speed max): model time ran as fast as the machine allows"
+	case c.Lag <= 0:
+		line = fmt.Sprintf("paced at %gx; model time kept its pace", c.Speed)
+	default:
+		line = fmt.Sprintf("paced at %gx; model time lagged its pace by up to %s (only when it was seen, never what happened)", c.Speed, format.Duration(c.Lag))
+	}
+	if w := o.Summary.Wall; w > 0 {
+		line += fmt.Sprintf("; %s wall, %d events", w.Round(time.Millisecond), c.Events)
+	}
+	return line
+}
+
+func cleanupLine(o *outcome.Outcome) string {
+	s := o.Summary
+	j := s.Janitor
+	line := fmt.Sprintf("janitor: %d passes cleaned, %d failed to log in and cleaned nothing", j.Passes, j.FailedPasses)
+	if s.Config.BreakCleanup {
+		line += fmt.Sprintf(" (its password was rotated at %s)", format.ModelTime(s.Config.Epoch, s.Config.BreakAt))
+	}
+	return line
+}
+
+func stormLine(cfg config.Config, st analysis.StormStats, requeues, arrived int64) string {
+	per := 0.0
+	if arrived > 0 {
+		per = float64(requeues) / float64(arrived)
+	}
+	if !st.Happened {
+		return fmt.Sprintf("no: %d requeues for %d arrivals (%.2f per arrival)", requeues, arrived, per)
+	}
+	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); requeues first outran arrivals at %s, over the %s before; peak %.0f requeues/min",
+		requeues, arrived, per, format.ModelTime(cfg.Epoch, st.Start), format.Duration(cfg.Window), st.PeakRate)
+}
+
+// WriteChecks writes a scenario's checks as a table, the model's figure
+// beside what the report says and the causes each depends on; then, apart,
+// the calibrations.
+func WriteChecks(w io.Writer, name string, results []analysis.CheckResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var checks, calibrations []analysis.CheckResult
+	for _, r := range results {
+		if r.Check.Calibration {
+			calibrations = append(calibrations, r)
+		} else {
+			checks = append(checks, r)
+		}
+	}
+	table := func(title, noun string, rs []analysis.CheckResult) {
+		if len(rs) == 0 {
+			return
+		}
+		fmt.Fprintf(tw, "\n%s\tmodel\twant\tcauses\n", title)
+		passed := 0
+		for _, r := range rs {
+			mark := "FAIL"
+			if r.OK {
+				mark, passed = "ok", passed+1
+			}
+			causes := strings.Join(r.Check.Causes, ", ")
+			if r.Check.Calibration {
+				causes = "none: a calibration"
+			}
+			fmt.Fprintf(tw, "  %-4s %s\t%s\t%s\t%s\n", mark, r.Check.Name, r.Model, r.Want, causes)
+		}
+		fmt.Fprintf(tw, "  %d of %d %s hold\t\t\t\n", passed, len(rs), noun)
+	}
+	table(fmt.Sprintf("FAITHFULNESS (%s)", name), "checks", checks)
+	table(fmt.Sprintf("CALIBRATIONS (%s: inputs chosen to match the report)", name), "calibrations", calibrations)
+	return tw.Flush()
+}

@@ -1,0 +1,125 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// Limits on what a scenario file may be, so that no file can exhaust the
+// memory or hang the decoder: its size, and how deeply its values nest.
+const (
+	MaxFileSize = 1 << 20 // bytes
+	MaxNesting  = 32      // lists and mappings within one another, written inline ([...], {...})
+	MaxIndent   = 256     // columns of indentation
+)
+
+// ReadFile reads a scenario file: a regular file of at most MaxFileSize
+// bytes. A device, a fifo (which could block for ever) or a directory is
+// refused, as is a larger file, with a one-line error that says what is
+// wrong and what is valid.
+func ReadFile(path string) ([]byte, error) {
+	// Opened without blocking, so that a fifo with no writer cannot hang
+	// the open; what it is is checked on the open file itself.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("-scenario %s: not a regular file (%s); want a YAML file", path, kind(info.Mode()))
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("-scenario %s: %d bytes; want a file of at most %d bytes (1 MiB)", path, info.Size(), MaxFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("-scenario %s: more than %d bytes; want a file of at most %d bytes (1 MiB)", path, MaxFileSize, MaxFileSize)
+	}
+	return data, nil
+}
+
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a fifo"
+	case m&os.ModeDevice != 0 || m&os.ModeCharDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a plain file"
+}
+
+// checkNesting refuses, before the YAML parser sees them, values nested
+// more deeply than MaxNesting inline ([...] and {...}) or indented more than
+// MaxIndent columns: the parser's memory grows with the square of the
+// nesting. It skips quoted strings and comments.
+func checkNesting(filename string, data []byte) error {
+	depth, line, col := 0, 1, 0
+	var quote, prev byte = 0, '\n'
+	comment, escaped := false, false
+	indent, inIndent := 0, true
+	for _, b := range data {
+		col++
+		last := prev
+		prev = b
+		switch {
+		case b == '\n':
+			line, col, comment, indent, inIndent = line+1, 0, false, 0, true
+			if quote == '\'' {
+				quote = 0 // a single-quoted string ends with its line here: the parser judges the rest
+			}
+			continue
+		case comment:
+			continue
+		case quote == '"' && escaped:
+			escaped = false
+			continue
+		case quote == '"' && b == '\\':
+			escaped = true
+			continue
+		case quote != 0:
+			if b == quote {
+				quote = 0
+			}
+			continue
+		}
+		if inIndent {
+			if b == ' ' || b == '\t' {
+				indent++
+				if indent > MaxIndent {
+					return &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("the line is indented more than %d columns", MaxIndent),
+						Hint: "a scenario nests a few levels deep; docs/scenarios.md shows its shape"}
+				}
+				continue
+			}
+			inIndent = false
+		}
+		switch b {
+		case '#':
+			comment = last == ' ' || last == '\t' || last == '\n'
+		case '"', '\'':
+			quote = b
+		case '[', '{':
+			depth++
+			if depth > MaxNesting {
+				return &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("the value nests more than %d lists or mappings deep", MaxNesting),
+					Hint: "a scenario nests a few levels deep; docs/scenarios.md shows its shape"}
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return nil
+}
