@@ -1,6 +1,6 @@
 // Package metrics exports a run's state to Prometheus: an Exporter watches
-// the run as a pipeline.Observer, and Serve publishes its latest sample, with
-// the Go runtime's pprof profiles, over HTTP.
+// the run as a pipeline.Observer, and Serve publishes its latest sample (and,
+// only if asked for, the Go runtime's pprof profiles) over HTTP.
 //
 // Every Exporter has its own registry, never the global default one, so that
 // two runs in one process (the tests, or a later multi-run driver) never

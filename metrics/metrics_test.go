@@ -39,9 +39,9 @@ func client() *http.Client {
 
 // serve starts a server for e on a free loopback port, stopped when the
 // test ends.
-func serve(t *testing.T, e *Exporter) *Server {
+func serve(t *testing.T, e *Exporter, opts ...Option) *Server {
 	t.Helper()
-	srv, err := Serve(t.Context(), "127.0.0.1:0", e)
+	srv, err := Serve(t.Context(), "127.0.0.1:0", e, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, srv.Stop()) })
 	return srv
@@ -367,20 +367,29 @@ func TestMarkCountsAndLastTime(t *testing.T) {
 	}, got)
 }
 
+// TestRoutes: the profiles are served only when asked for.
 func TestRoutes(t *testing.T) {
-	srv := serve(t, NewExporter(1))
 	for _, tc := range []struct {
 		path     string
+		pprof    bool // WithPprof
 		status   int
 		contains string
 	}{
-		{"/metrics", http.StatusOK, "vmstorm_model_speed"},
-		{"/debug/pprof/", http.StatusOK, "goroutine"},
-		{"/debug/pprof/goroutine?debug=1", http.StatusOK, "goroutine profile"},
-		{"/debug/pprof/cmdline", http.StatusOK, ""},
-		{"/", http.StatusNotFound, ""},
+		{"/metrics", false, http.StatusOK, "vmstorm_model_speed"},
+		{"/metrics", true, http.StatusOK, "vmstorm_model_speed"},
+		{"/debug/pprof/", false, http.StatusNotFound, ""},
+		{"/debug/pprof/cmdline", false, http.StatusNotFound, ""},
+		{"/debug/pprof/heap", false, http.StatusNotFound, ""},
+		{"/debug/pprof/goroutine?debug=1", false, http.StatusNotFound, ""},
+		{"/debug/pprof/trace?seconds=0", false, http.StatusNotFound, ""},
+		{"/debug/pprof/", true, http.StatusOK, "goroutine"},
+		{"/debug/pprof/goroutine?debug=1", true, http.StatusOK, "goroutine profile"},
+		{"/debug/pprof/cmdline", true, http.StatusOK, ""},
+		{"/", false, http.StatusNotFound, ""},
+		{"/", true, http.StatusNotFound, ""},
 	} {
-		t.Run(tc.path, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s pprof=%v", tc.path, tc.pprof), func(t *testing.T) {
+			srv := serve(t, NewExporter(1), WithPprof(tc.pprof))
 			resp, err := client().Get("http://" + srv.Addr() + tc.path)
 			require.NoError(t, err)
 			defer resp.Body.Close()
@@ -458,7 +467,7 @@ func TestServerStopsWithContext(t *testing.T) {
 // TestStopEndsLongProfile: a 60 s CPU profile in progress does not hold up
 // Stop, since requests' contexts end when the server stops.
 func TestStopEndsLongProfile(t *testing.T) {
-	srv, err := Serve(t.Context(), "127.0.0.1:0", NewExporter(1))
+	srv, err := Serve(t.Context(), "127.0.0.1:0", NewExporter(1), WithPprof(true))
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,8 @@ func KnownFormat(path string) bool {
 // names: .html (the page, WriteHTML, with opts), .svg or .png (the chart
 // alone, WriteChart). The report is written to a temporary file in the same
 // directory and renamed into place, so that path never holds half a report,
-// even if the run is interrupted while it is written.
+// even if the run is interrupted while it is written. A process killed while
+// it writes leaves the temporary behind: RemoveStaleTemporaries removes it.
 func WriteFile(path string, o *outcome.Outcome) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	var write func(io.Writer) error
@@ -83,11 +85,7 @@ func WriteFile(path string, o *outcome.Outcome) error {
 		return fmt.Errorf("report: %s: %w %q: want .html, .svg or .png", path, ErrUnknownFormat, ext)
 	}
 
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := createTemporary(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -121,6 +119,63 @@ func WriteFile(path string, o *outcome.Outcome) error {
 	}
 	renamed = true
 	return nil
+}
+
+// A temporary of the report at DIR/BASE is DIR/.BASE.tmp-N, N the decimal
+// number os.CreateTemp puts in place of the pattern's "*". createTemporary
+// makes one and isTemporary recognizes one: both from temporaryPrefix.
+func temporaryPrefix(base string) string { return "." + base + ".tmp-" }
+
+// createTemporary creates a new temporary for the report at path, in the
+// same directory so that it can be renamed into place.
+func createTemporary(path string) (*os.File, error) {
+	dir, base := splitPath(path)
+	return os.CreateTemp(dir, temporaryPrefix(base)+"*")
+}
+
+// isTemporary reports whether name, in the directory of a report named
+// base, is one of its temporaries.
+func isTemporary(base, name string) bool {
+	n, ok := strings.CutPrefix(name, temporaryPrefix(base))
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
+}
+
+func splitPath(path string) (dir, base string) {
+	dir, base = filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return dir, base
+}
+
+// RemoveStaleTemporaries removes the temporaries that an earlier WriteFile
+// of a report at path left behind when it was killed before it could
+// remove them (SIGKILL, a crash, a power cut): the regular files named as
+// WriteFile names the temporaries of path, and nothing else, not even a
+// directory or a link with such a name. Call it before a run, not while
+// another process may be writing a report at the same path. A directory
+// that does not exist holds none: that is not an error.
+func RemoveStaleTemporaries(path string) error {
+	dir, base := splitPath(path)
+	if base == "" {
+		return nil // WriteFile writes no report at a directory's path
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report: stale temporaries of %s: %w", path, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Type().IsRegular() && isTemporary(base, e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("report: stale temporary: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Title is the page title WriteFile gives a run: what was broken, the

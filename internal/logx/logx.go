@@ -1,12 +1,17 @@
 // Package logx sets up a run's logs: a human-readable console that shows
 // model time and samples repetitive lines, so that a storm cannot flood the
 // terminal, and an optional JSON-lines file that gets every lifecycle event,
-// written unbuffered so that `tail -f FILE | jq` follows the run live.
+// written unbuffered so that `tail -f FILE | jq` follows the run live. The
+// file's first write error is said once, in one line, and stops the file:
+// the run goes on, and FileErr tells the caller that the log is incomplete.
 package logx
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +36,10 @@ type Options struct {
 	// blocks, flushed by Sync.
 	File       io.Writer
 	BufferFile bool
+	// ErrorOutput gets one line when File cannot be written (its first
+	// write error, after which nothing more is written to it: see
+	// Logs.FileErr), and zap's own errors, if any; nil for os.Stderr.
+	ErrorOutput io.Writer
 	// Sampling on the console: per message, in each Tick of model time,
 	// the first First lines and then every Thereafter-th. Zero values take
 	// a model minute, 5 and 100. Model time, not wall time, so that what
@@ -43,15 +52,44 @@ type Options struct {
 type Logs struct {
 	*zap.Logger
 	dropped atomic.Int64
+	file    *fileGuard // nil without a file
 }
 
 // Dropped is how many lines the console's sampling left out (the log file,
-// if any, has them all).
+// if any, has them all, unless FileErr says it could not be written).
 func (l *Logs) Dropped() int64 { return l.dropped.Load() }
+
+// FileErr is the first error writing the log file, nil if there was none
+// (or no file). From that error on, nothing more was written to the file,
+// so the file is incomplete: the run should fail (exit 1). The one line
+// that says so has already gone to ErrorOutput, when the error happened.
+// With BufferFile, an error may only show when Sync flushes the buffer: call
+// FileErr after Sync.
+func (l *Logs) FileErr() error {
+	if l.file == nil {
+		return nil
+	}
+	return l.file.Err()
+}
+
+// FileSkipped is how many lines were logged after the file's first write
+// error, which the file did not get. With BufferFile, the lines that were
+// in the buffer when the write failed are lost as well, and not counted.
+func (l *Logs) FileSkipped() int64 {
+	if l.file == nil {
+		return 0
+	}
+	return l.file.skipped.Load()
+}
 
 // New builds the logger that Options describes.
 func New(o Options) *Logs {
 	l := &Logs{}
+	var errOut zapcore.WriteSyncer = os.Stderr
+	if o.ErrorOutput != nil {
+		errOut = zapcore.AddSync(o.ErrorOutput)
+	}
+	errOut = zapcore.Lock(errOut)
 	var cores []zapcore.Core
 	if o.Console != nil {
 		tick, first, thereafter := o.Tick, o.First, o.Thereafter
@@ -80,15 +118,94 @@ func New(o Options) *Logs {
 		enc.EncodeDuration = zapcore.SecondsDurationEncoder
 		// One write per line, straight to the file: nothing waits in a
 		// buffer, so a reader following the file sees each event at once.
-		var ws zapcore.WriteSyncer = zapcore.AddSync(o.File)
+		// The guard is next to the file, under the buffer, so that the
+		// buffer never sees an error and never hands one to zap, which
+		// would write a line to ErrorOutput for every entry.
+		l.file = &fileGuard{w: o.File, errOut: errOut}
+		var ws zapcore.WriteSyncer = l.file
 		if o.BufferFile {
-			ws = &flushOnSync{bufio.NewWriterSize(o.File, 1<<18)}
+			ws = &flushOnSync{bufio.NewWriterSize(l.file, 1<<18)}
 		}
 		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(ws), zapcore.DebugLevel)
-		cores = append(cores, modelTimeCore{Core: core, clock: o.Clock})
+		cores = append(cores, stopOnFileErr{Core: modelTimeCore{Core: core, clock: o.Clock}, file: l.file})
 	}
-	l.Logger = zap.New(zapcore.NewTee(cores...), zap.WithClock(zapClock{o.Clock}))
+	l.Logger = zap.New(zapcore.NewTee(cores...), zap.WithClock(zapClock{o.Clock}), zap.ErrorOutput(errOut))
 	return l
+}
+
+// fileGuard is the log file as its core writes to it. Its first write error
+// is said in one line on errOut and kept, and every write after it is
+// dropped; to its writers, every write succeeds.
+type fileGuard struct {
+	w      io.Writer
+	errOut zapcore.WriteSyncer // locked
+
+	failed  atomic.Bool
+	mu      sync.Mutex
+	err     error // the first write error; guarded by mu
+	skipped atomic.Int64
+}
+
+func (g *fileGuard) Write(p []byte) (int, error) {
+	if g.failed.Load() {
+		return len(p), nil
+	}
+	n, err := g.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		g.fail(err)
+	}
+	return len(p), nil
+}
+
+// Sync syncs the file if it can, until it has failed.
+func (g *fileGuard) Sync() error {
+	if s, ok := g.w.(interface{ Sync() error }); ok && !g.failed.Load() {
+		return s.Sync()
+	}
+	return nil
+}
+
+func (g *fileGuard) fail(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err != nil {
+		return
+	}
+	g.err = fmt.Errorf("log file: %w", err)
+	g.failed.Store(true)
+	fmt.Fprintf(g.errOut, "vmstorm: %v; no more lines are written to it\n", g.err)
+	_ = g.errOut.Sync()
+}
+
+// Err is the first write error, or nil.
+func (g *fileGuard) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+// stopOnFileErr is the file's core, which stops taking entries once the
+// file has failed: they are counted, not encoded.
+type stopOnFileErr struct {
+	zapcore.Core
+	file *fileGuard
+}
+
+func (c stopOnFileErr) With(fields []zapcore.Field) zapcore.Core {
+	return stopOnFileErr{Core: c.Core.With(fields), file: c.file}
+}
+
+func (c stopOnFileErr) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.file.failed.Load() {
+		if c.Enabled(ent.Level) {
+			c.file.skipped.Add(1)
+		}
+		return ce
+	}
+	return c.Core.Check(ent, ce)
 }
 
 // flushOnSync is a buffered file whose Sync flushes the buffer.
