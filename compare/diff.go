@@ -20,7 +20,8 @@ const Resamples = 2000
 // When the smaller sample is too small for Median's order-statistic
 // interval (n < 6) the interval is still computed but Method is
 // SmallBootstrap: the bootstrap then undercovers (measured on log-normal
-// samples compared with themselves: 66 % at n = 2, 90 % at n = 3).
+// samples compared with themselves, 4,000 repetitions: 66 % at n = 2,
+// 90 % at n = 3, 96.5 % at n = 5).
 //
 // When both samples are each constant every resample gives the same
 // difference, so Diff returns Lo = Hi = Estimate with Method Constant

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"slices"
+	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -48,10 +49,8 @@ func Median(xs []float64) (Interval, error) {
 func rank(n int) (c int, ok bool) {
 	b := distuv.Binomial{N: float64(n), P: 0.5}
 	tail := (1 - TargetLevel) / 2
-	c = -1
-	for c+1 < n && b.CDF(float64(c+1)) <= tail {
-		c++
-	}
+	// P(B <= c) grows with c: find the first count past the tail.
+	c = sort.Search(n, func(c int) bool { return b.CDF(float64(c)) > tail }) - 1
 	if c < 0 {
 		return 0, false
 	}

@@ -105,7 +105,7 @@ func TestMedianCoverage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("n=%d", tt.n), func(t *testing.T) {
 			t.Parallel()
-			r := reps(4000)
+			const r = 4000 // cheap enough for the race detector too
 			covered := 0
 			var level float64
 			for i := range r {
