@@ -124,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stopSignals()
 
 	kernel := pipeline.NewKernel(cfg, sim.Serial)
-	logOpts := logx.Options{Clock: kernel, ConsoleLevel: zapcore.InfoLevel}
+	logOpts := logx.Options{Clock: kernel, ConsoleLevel: zapcore.InfoLevel, ErrorOutput: stderr}
 	var watchers []series.Watcher
 	var view *live.View
 	if !opt.quiet {
@@ -133,6 +133,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		view = live.New(stderr, kernel)
 		defer view.Close()
 		logOpts.Console = view.LogWriter()
+		logOpts.ErrorOutput = view.LogWriter()
 		watchers = append(watchers, view)
 	}
 	if logFile != nil {
@@ -146,7 +147,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opt.metricsAddr != "" {
 		exporter := metrics.NewExporter(float64(cfg.Speed))
-		server, err := metrics.Serve(context.Background(), opt.metricsAddr, exporter)
+		server, err := metrics.Serve(context.Background(), opt.metricsAddr, exporter, metrics.WithPprof(opt.pprof))
 		if err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
 			return exitBadInput
@@ -168,11 +169,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out.Summary.Wall = time.Since(wallStart)
 	}
 	failed, checksFailed := runErr != nil, false
-	if err := logs.Sync(); err != nil && logOpts.BufferFile {
-		// Only the buffered log file can fail here (stderr and plain
-		// files may not support fsync, which is not asked for).
-		fmt.Fprintf(stderr, "vmstorm: -log-file: %v\n", err)
-		failed = true
+	_ = logs.Sync() // stderr and plain files may not support fsync, which is not asked for
+	if logs.FileErr() != nil {
+		failed = true // its one line is written already
 	}
 	if view != nil {
 		_ = view.Close() // the status area stays above the summary

@@ -397,8 +397,13 @@ func (v timeField) set(c *Config, s string) error {
 type speedV struct{}
 
 func (speedV) get(c *Config) string { return c.Speed.String() }
-func (speedV) typed(c *Config) any  { return c.Speed.String() }
-func (speedV) want() string         { return errSpeed.Error()[len("want "):] }
+func (speedV) typed(c *Config) any {
+	if c.Speed == MaxSpeed {
+		return "max"
+	}
+	return float64(c.Speed)
+}
+func (speedV) want() string { return errSpeed.Error()[len("want "):] }
 func (speedV) check(c *Config) error {
 	if err := c.Speed.check(); err != nil {
 		return fmt.Errorf("%s", speedV{}.want())

@@ -97,7 +97,8 @@ func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check 
 		}
 		a := analysis.Check{Name: ch.Name, Causes: ch.Causes, Calibration: ch.Calibration, Metric: ch.Metric, Stat: ch.Stat,
 			Per: ch.Per, Min: ch.Min, Max: ch.Max, PhaseSeen: ch.PhaseSeen,
-			Band: [2]int64{cfg.Alerts.VMCountMin, cfg.Alerts.VMCountMax}}
+			Band: [2]int64{cfg.Alerts.VMCountMin, cfg.Alerts.VMCountMax},
+			At:   analysis.Moment{Absent: true}, From: analysis.Moment{Absent: true}, To: analysis.Moment{Absent: true}}
 		switch {
 		case ch.Metric != "":
 			c.metricCheck(p, ch, &a)
