@@ -185,6 +185,19 @@ func (b *Breaker) State(now time.Duration) State {
 	return b.state
 }
 
+// OpenUntil reports, for a breaker open at model time now, the model time
+// it turns half-open, and true; for one that is not open, 0 and false. A
+// worker refused by an open breaker can sleep until then instead of polling.
+func (b *Breaker) OpenUntil(now time.Duration) (time.Duration, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(now)
+	if b.state != Open {
+		return 0, false
+	}
+	return b.since + b.s.OpenTimeout, true
+}
+
 // Counts are the completed requests, and the failed ones among them, that a
 // closed breaker's window holds at model time now; 0 and 0 when it is not
 // closed.

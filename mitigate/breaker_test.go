@@ -175,6 +175,35 @@ func TestBreakerOpensThenHalfOpensAfterTheTimeout(t *testing.T) {
 	}
 }
 
+func TestBreakerOpenUntil(t *testing.T) {
+	b := newBreaker(t, DefaultBreakerSettings())
+	_, open := b.OpenUntil(0)
+	assert.False(t, open, "a closed breaker is not open")
+	for i := range 3 {
+		call(t, b, time.Duration(i)*s, false)
+	}
+	tests := []struct {
+		at       time.Duration
+		want     time.Duration
+		wantOpen bool
+	}{
+		{2 * s, 62 * s, true},
+		{62*s - 1, 62 * s, true},
+		{62 * s, 0, false}, // half-open
+	}
+	for _, tt := range tests {
+		until, open := b.OpenUntil(tt.at)
+		assert.Equal(t, tt.wantOpen, open, "at %v", tt.at)
+		assert.Equal(t, tt.want, until, "at %v", tt.at)
+	}
+	done, ok := b.Allow(62 * s)
+	require.True(t, ok)
+	done(90*s, false)
+	until, open := b.OpenUntil(90 * s)
+	assert.True(t, open, "a failed probe opens it again")
+	assert.Equal(t, 150*s, until, "for another timeout from the failure")
+}
+
 func TestBreakerHalfOpenProbes(t *testing.T) {
 	const halfOpen = 62 * s // tripped at 2 s, 60 s timeout
 	tests := []struct {
