@@ -356,15 +356,15 @@ func TestBreakerValidate(t *testing.T) {
 		setting string // "" when valid
 	}{
 		{"default (Travis's thresholds)", valid, ""},
-		{"window 0 (since the breaker last closed)", with(func(s *BreakerSettings) { s.Window = 0 }), ""},
-		{"ratio 1", with(func(s *BreakerSettings) { s.FailureRatio = 1 }), ""},
-		{"no requests", with(func(s *BreakerSettings) { s.MinRequests = 0 }), "MinRequests"},
-		{"ratio 0", with(func(s *BreakerSettings) { s.FailureRatio = 0 }), "FailureRatio"},
-		{"ratio above 1", with(func(s *BreakerSettings) { s.FailureRatio = 1.5 }), "FailureRatio"},
-		{"ratio NaN", with(func(s *BreakerSettings) { s.FailureRatio = math.NaN() }), "FailureRatio"},
-		{"negative window", with(func(s *BreakerSettings) { s.Window = -s.Window }), "Window"},
-		{"no open timeout", with(func(s *BreakerSettings) { s.OpenTimeout = 0 }), "OpenTimeout"},
-		{"no probes", with(func(s *BreakerSettings) { s.Probes = 0 }), "Probes"},
+		{"window 0 (since the breaker last closed)", with(func(x *BreakerSettings) { x.Window = 0 }), ""},
+		{"ratio 1", with(func(x *BreakerSettings) { x.FailureRatio = 1 }), ""},
+		{"no requests", with(func(x *BreakerSettings) { x.MinRequests = 0 }), "MinRequests"},
+		{"ratio 0", with(func(x *BreakerSettings) { x.FailureRatio = 0 }), "FailureRatio"},
+		{"ratio above 1", with(func(x *BreakerSettings) { x.FailureRatio = 1.5 }), "FailureRatio"},
+		{"ratio NaN", with(func(x *BreakerSettings) { x.FailureRatio = math.NaN() }), "FailureRatio"},
+		{"negative window", with(func(x *BreakerSettings) { x.Window = -x.Window }), "Window"},
+		{"no open timeout", with(func(x *BreakerSettings) { x.OpenTimeout = 0 }), "OpenTimeout"},
+		{"no probes", with(func(x *BreakerSettings) { x.Probes = 0 }), "Probes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
