@@ -17,12 +17,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 
 	"vmstorm/config"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
+	"vmstorm/report"
 	"vmstorm/scenario"
 )
 
@@ -52,7 +53,7 @@ func runOutputs(t *testing.T, args ...string) outputs {
 	return outputs{summary: strings.Join(kept, ""), series: hashFile(t, series, nil), log: hashFile(t, log, pace), status: status}
 }
 
-var pace = regexp.MustCompile(`"speed":"[^"]*",`)
+var pace = regexp.MustCompile(`"speed":("[^"]*"|[^,}]*),?`)
 
 // hashFile hashes the file at path line by line, with what matches drop
 // taken out of each line.
@@ -114,7 +115,7 @@ func TestPacedReplayUnderLoadIsTheSameRun(t *testing.T) {
 	require.NotEqual(t, config.MaxSpeed, sc.Config.Speed, "the scenario has a pace of its own")
 	unpaced := sc.Config
 	unpaced.Speed = config.MaxSpeed
-	want, err := pipeline.Run(t.Context(), unpaced, pipeline.NewKernel(unpaced, sim.Serial), zap.NewNop())
+	want, err := outcome.Run(t.Context(), unpaced, pipeline.NewKernel(unpaced, sim.Serial), outcome.Options{Checks: sc.Checks})
 	require.NoError(t, err)
 
 	stop := make(chan struct{})
@@ -133,19 +134,20 @@ func TestPacedReplayUnderLoadIsTheSameRun(t *testing.T) {
 	}
 	defer func() { close(stop); burners.Wait() }()
 
-	var got *pipeline.Summary
+	var got *outcome.Outcome
 	synctest.Test(t, func(t *testing.T) {
 		var err error
-		got, err = pipeline.Run(t.Context(), sc.Config, pipeline.NewKernel(sc.Config, sim.Serial), zap.NewNop())
+		got, err = outcome.Run(t.Context(), sc.Config, pipeline.NewKernel(sc.Config, sim.Serial), outcome.Options{Checks: sc.Checks})
 		require.NoError(t, err)
 	})
-	assert.Equal(t, sim.Serial, got.Clock.Mode)
-	assert.Equal(t, float64(sc.Config.Speed), got.Clock.Speed, "paced")
-	got.Clock, want.Clock = pipeline.ClockStats{}, pipeline.ClockStats{}
-	got.Config.Speed = want.Config.Speed
+	assert.Equal(t, sim.Serial, got.Summary.Clock.Mode)
+	assert.Equal(t, float64(sc.Config.Speed), got.Summary.Clock.Speed, "paced")
+	got.Summary.Clock, want.Summary.Clock = pipeline.ClockStats{}, pipeline.ClockStats{}
+	got.Summary.Config.Speed = want.Summary.Config.Speed
 	var a, b bytes.Buffer
-	require.NoError(t, want.Format(&a))
-	require.NoError(t, got.Format(&b))
+	require.NoError(t, report.WriteSummary(&a, want))
+	require.NoError(t, report.WriteSummary(&b, got))
 	assert.Equal(t, a.String(), b.String(), "the same summary")
-	assert.Equal(t, want.Series, got.Series, "the same series")
+	assert.Equal(t, want.Rows, got.Rows, "the same series")
+	assert.Equal(t, want.Analysis.Checks, got.Analysis.Checks, "the same checks")
 }

@@ -175,7 +175,11 @@ func writeUsage(w io.Writer, fs *flag.FlagSet) {
 			if p.Key != "" {
 				key = "key " + p.Key
 			}
-			fmt.Fprintf(w, "%s\n    \t%s\n    \t(default %q; %s; want %s)\n", head, p.Doc, p.Get(&def), key, p.Want())
+			value := p.Get(&def)
+			if value == "" {
+				value = "none"
+			}
+			fmt.Fprintf(w, "%s\n    \t%s\n    \t(default %s; %s; want %s)\n", head, p.Doc, value, key, p.Want())
 		}
 	}
 	fmt.Fprintf(w, "\nOptions:\n")
@@ -205,8 +209,8 @@ func explain(fs *flag.FlagSet, err error) error {
 		return err
 	}
 	f := fs.Lookup(m[1])
-	if f == nil {
-		return err
+	if _, isParam := config.Lookup(m[1]); f == nil || isParam {
+		return err // a parameter's error says what it wants already
 	}
 	var want string
 	switch f.Value.(flag.Getter).Get().(type) {

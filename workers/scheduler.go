@@ -216,6 +216,11 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 		s.asked--
 		// A worker waits for it: Out has room for every worker.
 		if !s.Out.Send(ctx, job) {
+			// The run stopped: the job is still in the backlog.
+			c.mu.Lock()
+			c.settled(q)
+			c.mu.Unlock()
+			s.queues[q].Push(job)
 			return false
 		}
 	}
