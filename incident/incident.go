@@ -104,16 +104,26 @@ var Actions = []Action{
 		func(p Parts, _ Args) error { p.Janitor.Restart(); return nil }},
 	{"aggressive_cleanup", "the janitor destroys every VM, new build VMs included, at {rate} VMs per second",
 		"the janitor destroys every VM, new build VMs included, as fast as it can", []string{"rate"}, false,
-		func(p Parts, a Args) error { p.Janitor.SetAggressive(true, *a.Rate); p.Cleanup.SetAggressive(true); return nil }},
+		func(p Parts, a Args) error {
+			p.Janitor.SetAggressive(true, *a.Rate)
+			p.Cleanup.SetAggressive(true)
+			return nil
+		}},
 	{"normal_cleanup", "the janitor goes back to its normal rules and rate", "", nil, false,
-		func(p Parts, _ Args) error { p.Janitor.SetAggressive(false, 0); p.Cleanup.SetAggressive(false); return nil }},
+		func(p Parts, _ Args) error {
+			p.Janitor.SetAggressive(false, 0)
+			p.Cleanup.SetAggressive(false)
+			return nil
+		}},
 	{"pause_builds", "the jobs of {queue} are no longer started (builds already started go on)", "", []string{"queue"}, false,
 		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetPaused(q, true) }) }},
 	{"resume_builds", "the jobs of {queue} are started again", "", []string{"queue"}, false,
 		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetPaused(q, false) }) }},
 	{"set_max_builds", "{queue} runs at most {max_builds} builds at once: the build rate changes",
 		"{queue} runs with no limit of builds at once", []string{"queue", "max_builds"}, false,
-		func(p Parts, a Args) error { return p.eachQueue(a.Queue, func(q int) { p.Queues.SetLimit(q, *a.MaxBuilds) }) }},
+		func(p Parts, a Args) error {
+			return p.eachQueue(a.Queue, func(q int) { p.Queues.SetLimit(q, *a.MaxBuilds) })
+		}},
 	{"set_cpu_capacity", "the reservation configuration changes: the cluster can run {vms} VMs at once",
 		"the reservation configuration changes: no CPU ceiling any more", []string{"vms"}, false,
 		func(p Parts, a Args) error { p.Cluster.SetCPUVMs(*a.VMs); return nil }},

@@ -211,7 +211,6 @@ var sampleFamilies = []family{
 		func(s *series.Row) []string { return s.Firing }),
 }
 
-
 // stateSet is a family with one series per known value of a label, 1 for
 // the values that hold and 0 for the others (Prometheus's "state set"); a
 // value that holds but is not known gets a series of its own.

@@ -142,7 +142,7 @@ type Msg struct {
 // Its queues are owned by its Run goroutine.
 type Scheduler struct {
 	Queues *QueueControls
-	Inbox    *sim.Chan[Msg]
+	Inbox  *sim.Chan[Msg]
 	// Out carries jobs to the Build workers. A job goes in only for a
 	// worker that asked for one, so it never waits in Out: a pause stops
 	// hand-offs from the moment it is made.
