@@ -47,16 +47,31 @@ func (l Latency) Draw(r *rand.Rand) time.Duration {
 		return 0
 	}
 	if l.Spread <= 0 {
-		return l.Mean
+		return min(l.Mean, MaxDraw)
 	}
 	m, s := float64(l.Mean), float64(l.Spread)
 	sigma2 := math.Log1p(s * s / (m * m))
 	mu := math.Log(m) - sigma2/2
-	return time.Duration(math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64()))
+	return clamp(math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64()))
+}
+
+// MaxDraw is the longest duration a draw returns: a century, far past any
+// run (a run lasts at most ten years of model time), and far from the
+// largest time.Duration, so that model time plus a draw cannot wrap.
+const MaxDraw = 100 * 365 * 24 * time.Hour
+
+// clamp converts ns to a duration from 0 to MaxDraw. A float64 past the
+// range of int64 has no defined conversion: it would wrap negative and
+// finish at once.
+func clamp(ns float64) time.Duration {
+	if !(ns < float64(MaxDraw)) { // NaN too
+		return MaxDraw
+	}
+	return time.Duration(max(ns, 0))
 }
 
 // Interarrival returns the time to the next arrival of a Poisson process
 // with the given rate in arrivals per minute.
 func Interarrival(r *rand.Rand, perMinute float64) time.Duration {
-	return time.Duration(r.ExpFloat64() / perMinute * float64(time.Minute))
+	return clamp(r.ExpFloat64() / perMinute * float64(time.Minute))
 }

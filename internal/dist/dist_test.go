@@ -197,3 +197,31 @@ func TestDrawsRepeatWithStream(t *testing.T) {
 		require.Equal(t, Interarrival(a, 3), Interarrival(b, 3))
 	}
 }
+
+// Draws never wrap: however long the mean and spread, and however small the
+// arrival rate, a draw is from 0 to MaxDraw (the audit's -build-time
+// 1000000h -build-spread 1000000h finished builds at once).
+func TestDrawsStayInRange(t *testing.T) {
+	huge := time.Duration(math.MaxInt64)
+	latencies := []Latency{
+		{Mean: 1000000 * time.Hour, Spread: 1000000 * time.Hour},
+		{Mean: huge, Spread: huge},
+		{Mean: huge},
+		{Mean: time.Hour, Spread: huge},
+	}
+	r := Stream(7)
+	for _, l := range latencies {
+		for range 10000 {
+			d := l.Draw(r)
+			require.GreaterOrEqual(t, d, time.Duration(0), "%+v", l)
+			require.LessOrEqual(t, d, MaxDraw, "%+v", l)
+		}
+	}
+	for _, perMinute := range []float64{1e-300, 5e-324, 1e-9} {
+		for range 1000 {
+			d := Interarrival(r, perMinute)
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.LessOrEqual(t, d, MaxDraw)
+		}
+	}
+}
