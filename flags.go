@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"vmstorm/config"
+	"vmstorm/internal/paths"
 	"vmstorm/metrics"
 	"vmstorm/report"
 	"vmstorm/scenario"
@@ -28,6 +30,7 @@ type options struct {
 	report        string
 	analyze       string
 	quiet         bool
+	given         map[string]bool // the flags on the command line
 }
 
 // loaded is the scenario the run replays, if any.
@@ -47,8 +50,11 @@ func parseFlags(args []string, usage io.Writer) (config.Config, options, loaded,
 	if err != nil {
 		return cfg, opt, nil, err
 	}
+	if err := conflicts(opt.given); err != nil {
+		return cfg, opt, nil, err
+	}
 	var sc loaded
-	if opt.scenario != "" && !opt.listScenarios && opt.printScenario == "" {
+	if opt.scenario != "" {
 		if sc, err = scenario.Load(opt.scenario); err != nil {
 			return cfg, opt, nil, err
 		}
@@ -82,7 +88,55 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 	if fs.NArg() > 0 {
 		return cfg, opt, fmt.Errorf("unexpected argument %q: vmstorm takes flags only; run 'vmstorm -h' for the list", fs.Arg(0))
 	}
+	opt.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { opt.given[f.Name] = true })
 	return cfg, opt, nil
+}
+
+// commands are the flags that do a job other than a run, and exit.
+var commands = []string{"list-scenarios", "print-scenario", "analyze"}
+
+// judging reports whether flag name changes how a run is judged (its alert
+// rules, its window, what counts as drained) rather than the model: those
+// are the parameters -analyze takes, with -scenario for the checks.
+func judging(name string) bool {
+	if p, ok := config.Lookup(name); ok {
+		return p.Section == config.SectionAlerts || name == "window" || name == "drained"
+	}
+	return name == "scenario" || name == "analyze"
+}
+
+// conflicts refuses the flags given that cannot go together, or that
+// would do nothing: a flag silently ignored is a run that is not the one
+// asked for.
+func conflicts(given map[string]bool) error {
+	var asked []string
+	for _, c := range commands {
+		if given[c] {
+			asked = append(asked, c)
+		}
+	}
+	if len(asked) > 1 {
+		return fmt.Errorf("-%s and -%s cannot go together: each is a job of its own; give one", asked[0], asked[1])
+	}
+	var names []string
+	for name := range given {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		switch {
+		case len(asked) == 1 && asked[0] == "analyze" && !judging(name):
+			return fmt.Errorf("-analyze judges a series a run wrote and runs no model: -%s would do nothing; give -analyze with -scenario, the -alert-* flags, -window and -drained only", name)
+		case len(asked) == 1 && asked[0] != "analyze" && name != asked[0]:
+			return fmt.Errorf("-%s prints and exits: -%s would do nothing; give -%s alone", asked[0], name, asked[0])
+		}
+	}
+	switch {
+	case given["pprof"] && !given["metrics-addr"]:
+		return errors.New("-pprof serves the profiler on -metrics-addr, which is not given: add -metrics-addr 127.0.0.1:PORT, or drop -pprof")
+	}
+	return nil
 }
 
 // check validates the configuration and the options, once the command
@@ -90,6 +144,9 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 func check(cfg config.Config, opt options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if opt.given["break-at"] && !cfg.BreakCleanup {
+		return errors.New("-break-at times -break-cleanup, which is not given: add -break-cleanup, or drop -break-at")
 	}
 	if opt.metricsAddr != "" {
 		if err := metrics.CheckAddr(opt.metricsAddr); err != nil {
@@ -102,7 +159,25 @@ func check(cfg config.Config, opt options) error {
 	if opt.series != "" && !strings.HasSuffix(strings.ToLower(opt.series), ".csv") {
 		return fmt.Errorf("-series %s: want a file ending in .csv", opt.series)
 	}
-	return nil
+	return paths.Check(files(opt))
+}
+
+// files lists the paths the run reads, then those it writes.
+func files(opt options) []paths.File {
+	var fs []paths.File
+	add := func(flag, path string, output bool) {
+		if path != "" {
+			fs = append(fs, paths.File{Flag: flag, Path: path, Output: output})
+		}
+	}
+	if scenario.IsFile(opt.scenario) {
+		add("scenario", opt.scenario, false)
+	}
+	add("analyze", opt.analyze, false)
+	add("log-file", opt.logFile, true)
+	add("series", opt.series, true)
+	add("report", opt.report, true)
+	return fs
 }
 
 // newFlagSet registers a flag for every parameter of config.Params, on

@@ -100,27 +100,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	// Every file is opened before the run starts, so that a path that
-	// cannot be written is bad input, reported before anything runs.
-	var logFile, seriesFile *os.File
-	if opt.logFile != "" {
-		if logFile, err = os.Create(opt.logFile); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -log-file: %v; give a path in a directory you can write to\n", err)
+	// Every path was checked before (see check); now the listener, which
+	// may still fail (the port is taken), and only then the files, so that
+	// a run refused leaves every file as it was.
+	var server *metrics.Server
+	var exporter *metrics.Exporter
+	if opt.metricsAddr != "" {
+		exporter = metrics.NewExporter(float64(cfg.Speed))
+		if server, err = metrics.Serve(context.Background(), opt.metricsAddr, exporter, metrics.WithPprof(opt.pprof)); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
 			return exitBadInput
 		}
-		defer logFile.Close()
+		defer server.Stop()
 	}
-	if opt.series != "" {
-		if seriesFile, err = os.Create(opt.series); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -series: %v; give a path in a directory you can write to\n", err)
+	var logFile, seriesFile *os.File
+	for _, out := range []struct {
+		flag, path string
+		f          **os.File
+	}{{"log-file", opt.logFile, &logFile}, {"series", opt.series, &seriesFile}} {
+		if out.path == "" {
+			continue
+		}
+		if *out.f, err = os.Create(out.path); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -%s: %v\n", out.flag, err)
 			return exitBadInput
 		}
-		defer seriesFile.Close()
+		defer (*out.f).Close()
+	}
+	if opt.report != "" {
+		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // the run goes on: they are only litter
+		}
 	}
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	stopSignals := catchSignals(ctx, cancel)
+	stopSignals := catchSignals(cancel, func(sig os.Signal) {
+		fmt.Fprintf(stderr, "vmstorm: %v received again: stopping at once, without the summary\n", sig)
+		os.Exit(signalled{sig}.exitCode())
+	})
 	defer stopSignals()
 
 	kernel := pipeline.NewKernel(cfg, sim.Serial)
@@ -145,14 +163,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		csv = series.NewWriter(seriesFile, cfg.Epoch)
 		watchers = append(watchers, csv)
 	}
-	if opt.metricsAddr != "" {
-		exporter := metrics.NewExporter(float64(cfg.Speed))
-		server, err := metrics.Serve(context.Background(), opt.metricsAddr, exporter, metrics.WithPprof(opt.pprof))
-		if err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
-			return exitBadInput
-		}
-		defer server.Stop()
+	if server != nil {
 		fmt.Fprintf(stderr, "vmstorm: serving metrics on http://%s/metrics\n", server.Addr())
 		watchers = append(watchers, exporter)
 	}
@@ -264,22 +275,40 @@ func analyzeSeries(path string, cfg config.Config, sc *scenario.Scenario, stdout
 }
 
 // catchSignals cancels ctx, with the signal as its cause, on SIGINT or
-// SIGTERM. The returned function stops catching and waits for the watcher.
-func catchSignals(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
-	sigs := make(chan os.Signal, 1)
+// SIGTERM: the run stops and says what it did. A second signal calls
+// again, which stops at once, as is the convention. The returned function
+// stops catching and waits for the watcher.
+func catchSignals(cancel context.CancelCauseFunc, again func(os.Signal)) (stop func()) {
+	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	stopWatch := watchSignals(sigs, cancel, again)
+	return func() {
+		signal.Stop(sigs)
+		stopWatch()
+	}
+}
+
+// watchSignals is catchSignals' watcher, on any channel of signals.
+func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, again func(os.Signal)) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		select {
-		case s := <-sigs:
-			cancel(signalled{s})
-		case <-done:
-		case <-ctx.Done():
+		first := true
+		for {
+			select {
+			case s := <-sigs:
+				if first {
+					cancel(signalled{s})
+					first = false
+				} else {
+					again(s)
+				}
+			case <-done:
+				return
+			}
 		}
 	})
 	return func() {
-		signal.Stop(sigs)
 		close(done)
 		wg.Wait()
 	}

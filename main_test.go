@@ -421,7 +421,11 @@ func TestEveryFlagKeepsTheScenariosValueUnlessGiven(t *testing.T) {
 			assert.Equal(t, canonical(t, f.Name, fileValue), valueOf(t, cfg, f.Name), "-%s not given: the file's %s holds", f.Name, key)
 			assert.Equal(t, valueOf(t, sc.Config, f.Name), valueOf(t, cfg, f.Name))
 
-			cfg, _, _, err = parseFlags([]string{"-scenario", path, "-" + f.Name + "=" + given}, io.Discard)
+			args := []string{"-scenario", path, "-" + f.Name + "=" + given}
+			if f.Name == "break-at" {
+				args = append(args, "-break-cleanup") // alone, it would do nothing: refused
+			}
+			cfg, _, _, err = parseFlags(args, io.Discard)
 			require.NoError(t, err)
 			require.NotEqual(t, canonical(t, f.Name, fileValue), canonical(t, f.Name, given))
 			assert.Equal(t, canonical(t, f.Name, given), valueOf(t, cfg, f.Name), "-%s given: the flag wins over the file", f.Name)

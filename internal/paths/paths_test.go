@@ -52,7 +52,7 @@ func TestCheck(t *testing.T) {
 			"-report /nonexistent/dir/x.html: directory /nonexistent/dir/: no such file or directory; give a path in an existing directory"},
 		{"a directory", []File{out("report", filepath.Join(dir, "dir.html"))},
 			"-report " + filepath.Join(dir, "dir.html") + ": is a directory; give a file path"},
-		{"under a file", []File{out("report", existing + "/x.html")},
+		{"under a file", []File{out("report", existing+"/x.html")},
 			"-report " + existing + "/x.html: directory " + existing + "/: not a directory; give a path in an existing directory"},
 		{"a directory that takes no files", []File{out("report", "/proc/F.html")},
 			"-report /proc/F.html: cannot create files in /proc/: no such file or directory; give a path in a directory you can write to"},
