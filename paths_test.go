@@ -144,3 +144,21 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	assert.Equal(t, syscall.SIGTERM, <-again)
 	stop()
 }
+
+// A run that would hold more jobs and VMs than its budget stops there,
+// prints its summary, says why in one line, and exits 1.
+func TestMemoryBudgetStopsTheRunAndSaysSo(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "-arrival-rate", "1e7", "-max-held", "1000", "-speed", "max", "-quiet")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, exitFailed, exit.ExitCode())
+	assert.Contains(t, stdout.String(), "ended                     memory budget reached")
+	assert.Contains(t, stdout.String(), "nothing lost              yes")
+	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
+	assert.Contains(t, stderr.String(), "vmstorm: memory budget reached: the model held ")
+	assert.Contains(t, stderr.String(), "the most -max-held 1000 allows; raise -max-held, or shorten the run")
+}

@@ -528,6 +528,9 @@ type Stats struct {
 	RateLimited  int64 // API calls refused by the cloud's rate limit
 }
 
+// VMs is how many VMs are on the cluster, whatever their state.
+func (c *Cluster) VMs() int64 { return c.inventory.InUse() }
+
 // Stats reads the cluster's counters.
 func (c *Cluster) Stats() Stats {
 	s := Stats{

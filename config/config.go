@@ -25,8 +25,11 @@ type Config struct {
 
 	Duration time.Duration // model time the run lasts
 	Speed    Speed         // how fast model time runs
-	Seed     uint64
-	Epoch    time.Time // calendar time of model time zero; zero for none
+	// MaxHeld is the run's memory budget: the most jobs (not yet finished)
+	// and VMs (on the cluster) the model holds at once.
+	MaxHeld int64
+	Seed    uint64
+	Epoch   time.Time // calendar time of model time zero; zero for none
 
 	ArrivalsPerMinute float64 // mean job arrival rate, per model minute
 	MaxJobs           int64   // stop arrivals after this many jobs; 0 for no limit
@@ -230,6 +233,7 @@ func Default() Config {
 		VMs:               200,
 		Duration:          time.Hour,
 		Speed:             120,
+		MaxHeld:           DefaultMaxHeld,
 		ArrivalsPerMinute: 12,
 		BuildWorkers:      50,
 		RunWorkers:        250,

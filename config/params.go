@@ -99,6 +99,11 @@ const (
 	MaxWorkers = 100_000
 	// MaxCount bounds counts of VMs, jobs and buffers.
 	MaxCount = 10_000_000
+	// DefaultMaxHeld and MaxHeld are the default and the largest memory
+	// budget, in jobs and VMs held at once (a few hundred bytes each: see
+	// docs/benchmarks.md).
+	DefaultMaxHeld = 5_000_000
+	MaxHeld        = 20_000_000
 	// MaxRate bounds rates per model second or minute.
 	MaxRate = 1e7
 )
@@ -113,6 +118,8 @@ var Params = []Param{
 		uintV(func(c *Config) *uint64 { return &c.Seed })},
 	{"epoch", "epoch", SectionRun, "RFC 3339", "the calendar time (UTC) of model time zero: logs, charts and checks then use the incident's clock; empty for none",
 		timeV(func(c *Config) *time.Time { return &c.Epoch })},
+	{"max-held", "max_held", SectionRun, "jobs and VMs", "the memory budget: the most jobs (waiting or in flight) and VMs (on the cluster) the model may hold at once; a run that would hold more stops there, and says so",
+		intV(func(c *Config) *int64 { return &c.MaxHeld }, 1000, MaxHeld)},
 	{"break-cleanup", "", SectionRun, "", "break the janitor: its vSphere password is rotated and it can no longer log in, as on 2015-07-31 (a timeline event; a scenario writes it in its timeline)",
 		boolV(func(c *Config) *bool { return &c.BreakCleanup })},
 	{"break-at", "", SectionRun, "model time", "model time at which -break-cleanup breaks the janitor",

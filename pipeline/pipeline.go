@@ -87,13 +87,15 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
 		source.MaxTraffic = tr.Max()
 	}
+	budget := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop}
+	source.Budget = budget
 	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
 	sched := workers.NewScheduler(queues, inbox, dispatch)
 	build := &workers.BuildPool{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
 		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
 		DeleteFailedVMs: cfg.DeleteFailedVMs,
-		In:              dispatch, Out: booted, Inbox: inbox,
+		In:              dispatch, Out: booted, Inbox: inbox, Budget: budget,
 	}
 	runPool := workers.NewRunPool(k, cfg.RunWorkers)
 	runPool.Clock, runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = k, cl, ledger, log, events, cfg.Seed
@@ -137,6 +139,9 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 	})
 	cause := k.Run(ctx)
 	end := k.Now()
+	if _, ok := errors.AsType[*workers.BudgetError](cause); ok && runErr == nil {
+		runErr = cause // the run did not go as far as asked
+	}
 	if last < end {
 		sink.Sample(smp.sample(end)) // the last sample is the state at the end
 	}

@@ -45,7 +45,11 @@ func (k *Keeper) Mark(m Mark) { k.marks = append(k.marks, m) }
 // Rows are the rows kept, in order, ending with the newest row seen.
 func (k *Keeper) Rows() []Row {
 	out := append([]Row(nil), k.rows...)
-	if k.any && (len(out) == 0 || out[len(out)-1].T != k.last.T) {
+	switch {
+	case !k.any || len(out) > 0 && out[len(out)-1].T == k.last.T:
+	case len(out) == k.limit:
+		out[len(out)-1] = k.last // the newest in place of the newest kept: at most limit
+	default:
 		out = append(out, k.last)
 	}
 	return out

@@ -34,6 +34,8 @@ type BuildPool struct {
 	In    *sim.Chan[*Job] // from the scheduler
 	Out   *sim.Chan[*Job] // jobs with a booted VM, to Run
 	Inbox *sim.Chan[Msg]  // the scheduler's: asks for work, requeues, failures
+	// Budget is asked before each clone; nil for none.
+	Budget *Budget
 }
 
 // Run runs the pool until the scheduler closes In or the run stops, then
@@ -57,9 +59,14 @@ func (b *BuildPool) work(ctx context.Context) {
 			return
 		}
 		b.Ledger.take()
+		ok, cloned := b.Budget.Clone()
+		if !ok {
+			return // the run stops: the job stays in flight
+		}
 		job.Attempts++
 		start := b.begin(b.Clock)
 		vm, err := b.Cluster.Clone(ctx, job.ID, job.Attempts)
+		cloned()
 		if err == nil {
 			job.logAt(b.Events, zapcore.DebugLevel, "vm_cloned", vmField(vm))
 			err = b.Cluster.PowerOn(ctx, vm)

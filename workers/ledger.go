@@ -197,6 +197,12 @@ func (l *Ledger) finish() {
 	}
 }
 
+// Held is how many jobs the model holds: arrived and not yet completed or
+// failed.
+func (l *Ledger) Held() int64 {
+	return l.arrived.Load() - l.completed.Load() - l.failed.Load()
+}
+
 // Counts is a snapshot of the ledger's counters.
 type Counts struct {
 	Arrived, InFlight, Completed, Failed int64

@@ -38,7 +38,8 @@ type Source struct {
 	Traffic    func(t time.Duration) float64
 	MaxTraffic float64
 
-	Out *sim.Chan[Msg] // the scheduler's inbox
+	Out    *sim.Chan[Msg] // the scheduler's inbox
+	Budget *Budget        // asked before each job; nil for none
 }
 
 // Run sends jobs until MaxJobs is reached or the run stops.
@@ -47,7 +48,7 @@ func (s *Source) Run(ctx context.Context) {
 	var next time.Duration
 	for id := uint64(1); s.MaxJobs == 0 || id <= uint64(s.MaxJobs); id++ {
 		next = s.nextArrival(arrivals, next)
-		if !sim.SleepUntil(ctx, next) {
+		if !sim.SleepUntil(ctx, next) || !s.Budget.Allow() {
 			return
 		}
 		// Job-level draws use attempt 0 of the job's streams; the cluster
