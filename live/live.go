@@ -82,7 +82,7 @@ var _ series.Watcher = (*View)(nil)
 
 // New makes a View that draws on out, showing model times on clock. When
 // out is not a terminal (and ForceTerminal is not given) the View is inert:
-// LogWriter returns out itself and Observe, Mark and Close do nothing, so
+// LogWriter returns out itself and Row, Mark and Close do nothing, so
 // piped output stays plain log lines.
 func New(out io.Writer, clock sim.Clock, opts ...Option) *View {
 	v := &View{out: out, clock: clock, fd: -1, every: defaultRedraw}

@@ -16,8 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"vmstorm/analysis"
+	"vmstorm/config"
 	"vmstorm/internal/sim"
-	"vmstorm/pipeline"
+	"vmstorm/series"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,9 +27,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testClock is a clock with no calendar: model times show as T+hh:mm:ss.
 func testClock() sim.Clock { return sim.NewManualClock(time.Time{}) }
 
-// sample is a sample at model time t with the given counts, the rest zero.
-func sample(t time.Duration, inUse, capacity int64) pipeline.Sample {
-	return pipeline.Sample{T: t, InUse: inUse, Capacity: capacity, VMs: inUse}
+// row is a row at model time t with the given counts, the rest zero.
+func row(t time.Duration, inUse, capacity int64) series.Row {
+	return series.Row{Sample: series.Sample{T: t, InUse: inUse, Capacity: capacity, VMs: inUse}}
 }
 
 // forced is a View drawing into a buffer as a terminal of the given width,
@@ -50,7 +52,7 @@ func TestEscapeSequences(t *testing.T) {
 	assert.Equal(t, "before any sample\n", buf.String(), "no status area until there is a sample")
 	buf.Reset()
 
-	v.Observe(pipeline.Sample{T: 90 * time.Second, VMs: 120, ReportedVMs: 100, InUse: 100, Capacity: 200, Backlog: 7})
+	v.Row(series.Row{Sample: series.Sample{T: 90 * time.Second, VMs: 120, ReportedVMs: 100, InUse: 100, Capacity: 200, Backlog: 7}})
 	status := "── T+00:01:30 ──\n" +
 		"in use [" + strings.Repeat("█", 14) + strings.Repeat("░", 15) + "] 100/200   VMs true 120   reported 100\n" +
 		"backlog 7   requeues 0.0/min   completions 0.0/min\n"
@@ -74,12 +76,12 @@ func TestEscapeSequences(t *testing.T) {
 
 func TestScreen(t *testing.T) {
 	type step struct {
-		log    string           // written to LogWriter, if not empty
-		sample *pipeline.Sample // observed, if not nil
-		mark   string           // marked, if not empty
+		log  string      // written to LogWriter, if not empty
+		row  *series.Row // watched, if not nil
+		mark string      // marked, if not empty
 	}
-	s := func(t time.Duration, inUse int64) *pipeline.Sample {
-		x := sample(t, inUse, 200)
+	s := func(t time.Duration, inUse int64) *series.Row {
+		x := row(t, inUse, 200)
 		return &x
 	}
 	tests := []struct {
@@ -90,42 +92,42 @@ func TestScreen(t *testing.T) {
 	}{
 		{
 			name:  "logs before and after samples",
-			steps: []step{{log: "a\n"}, {sample: s(10*time.Second, 1)}, {log: "b\nc\n"}, {sample: s(20*time.Second, 2)}, {log: "d\n"}},
+			steps: []step{{log: "a\n"}, {row: s(10*time.Second, 1)}, {log: "b\nc\n"}, {row: s(20*time.Second, 2)}, {log: "d\n"}},
 			logs:  []string{"a", "b", "c", "d"},
 			head:  "── T+00:00:20 ──",
 		},
 		{
 			name:  "a line written in pieces is shown whole",
-			steps: []step{{sample: s(10*time.Second, 1)}, {log: "hel"}, {sample: s(20*time.Second, 2)}, {log: "lo\nwor"}, {log: "ld\n"}},
+			steps: []step{{row: s(10*time.Second, 1)}, {log: "hel"}, {row: s(20*time.Second, 2)}, {log: "lo\nwor"}, {log: "ld\n"}},
 			logs:  []string{"hello", "world"},
 			head:  "── T+00:00:20 ──",
 		},
 		{
 			name:  "a partial line is finished by Close",
-			steps: []step{{sample: s(10*time.Second, 1)}, {log: "no newline"}},
+			steps: []step{{row: s(10*time.Second, 1)}, {log: "no newline"}},
 			logs:  []string{"no newline"},
 			head:  "── T+00:00:10 ──",
 		},
 		{
 			name:  "last mark shows",
-			steps: []step{{mark: "early"}, {sample: s(10*time.Second, 1)}, {log: "x\n"}, {mark: "cleanup_password_rotated"}},
+			steps: []step{{mark: "early"}, {row: s(10*time.Second, 1)}, {log: "x\n"}, {mark: "cleanup_password_rotated"}},
 			logs:  []string{"x"},
 			head:  "── T+00:00:10 ── last event: cleanup_password_rotated",
 		},
 		{
 			name: "the phase and the last mark show",
 			steps: []step{
-				{sample: &pipeline.Sample{T: 10 * time.Second, Capacity: 200, Phase: pipeline.PhaseHealthy}},
+				{row: &series.Row{Sample: series.Sample{T: 10 * time.Second, Capacity: 200}, Phase: analysis.PhaseHealthy}},
 				{mark: "cleanup_password_rotated"},
 				{log: "x\n"},
-				{sample: &pipeline.Sample{T: 20 * time.Second, Capacity: 200, Phase: pipeline.PhaseStorm}},
+				{row: &series.Row{Sample: series.Sample{T: 20 * time.Second, Capacity: 200}, Phase: analysis.PhaseStorm}},
 			},
 			logs: []string{"x"},
 			head: "── T+00:00:20 ── phase: storm ── last event: cleanup_password_rotated",
 		},
 		{
 			name:  "many redraws in a row leave one status area",
-			steps: []step{{log: "a\n"}, {sample: s(10*time.Second, 1)}, {sample: s(20*time.Second, 2)}, {sample: s(30*time.Second, 3)}, {log: "b\n"}, {sample: s(40*time.Second, 4)}},
+			steps: []step{{log: "a\n"}, {row: s(10*time.Second, 1)}, {row: s(20*time.Second, 2)}, {row: s(30*time.Second, 3)}, {log: "b\n"}, {row: s(40*time.Second, 4)}},
 			logs:  []string{"a", "b"},
 			head:  "── T+00:00:40 ──",
 		},
@@ -138,11 +140,11 @@ func TestScreen(t *testing.T) {
 					_, err := io.WriteString(v.LogWriter(), st.log)
 					require.NoError(t, err)
 				}
-				if st.sample != nil {
-					v.Observe(*st.sample)
+				if st.row != nil {
+					v.Row(*st.row)
 				}
 				if st.mark != "" {
-					v.Mark(pipeline.Mark{Name: st.mark})
+					v.Mark(series.Mark{Name: st.mark})
 				}
 			}
 			require.NoError(t, v.Close())
@@ -163,10 +165,13 @@ func TestLinesClippedToWidth(t *testing.T) {
 	for _, width := range []int{1, 2, 10, 20, 40, 80, 100, 300} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			v, buf := forced(width)
-			v.Mark(pipeline.Mark{Name: strings.Repeat("very_long_event_name_", 20)})
-			v.Observe(pipeline.Sample{
-				T: 99 * time.Hour, VMs: 1 << 40, ReportedVMs: 1 << 40, InUse: 1 << 40, Capacity: 1 << 41,
-				Backlog: 1 << 40, Requeues: 1 << 40, Completed: 1 << 40,
+			v.Mark(series.Mark{Name: strings.Repeat("very_long_event_name_", 20)})
+			v.Row(series.Row{
+				Sample: series.Sample{
+					T: 99 * time.Hour, VMs: 1 << 40, ReportedVMs: 1 << 40, InUse: 1 << 40, Capacity: 1 << 41,
+					Backlog: 1 << 40, Requeues: 1 << 40, Completed: 1 << 40,
+				},
+				Rates: series.Rates{Requeues: 1 << 40, Completions: 1 << 40},
 			})
 			require.NoError(t, v.Close())
 			lines := newScreen(t, buf.String()).lines()
@@ -197,7 +202,7 @@ func TestGaugeLineFits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.width), func(t *testing.T) {
 			v, buf := forced(tt.width)
-			v.Observe(pipeline.Sample{T: time.Hour, VMs: tt.vms, ReportedVMs: tt.rep, InUse: 200, Capacity: 200})
+			v.Row(series.Row{Sample: series.Sample{T: time.Hour, VMs: tt.vms, ReportedVMs: tt.rep, InUse: 200, Capacity: 200}})
 			require.NoError(t, v.Close())
 			lines := newScreen(t, buf.String()).lines()
 			require.Len(t, lines, 3)
@@ -232,14 +237,43 @@ func TestBar(t *testing.T) {
 
 func TestBarInStatus(t *testing.T) {
 	v, buf := forced(80) // 80 columns: 29 cells
-	v.Observe(sample(time.Minute, 230, 200))
+	v.Row(row(time.Minute, 230, 200))
 	require.NoError(t, v.Close())
 	lines := newScreen(t, buf.String()).lines()
 	require.Len(t, lines, 3)
 	assert.Equal(t, "in use ["+strings.Repeat("█", 29)+"] 230/200   VMs true 230   reported 0", lines[1])
 }
 
-func TestRates(t *testing.T) {
+// TestRatesAreTheRows: the view shows the rates the analysis put in the
+// row, to one decimal, and derives none from the totals.
+func TestRatesAreTheRows(t *testing.T) {
+	tests := []struct {
+		name  string
+		row   series.Row
+		rates string
+	}{
+		{"none yet", series.Row{Sample: series.Sample{T: 10 * time.Second, Requeues: 50, Completed: 5}}, "requeues 0.0/min   completions 0.0/min"},
+		{"to one decimal", series.Row{Sample: series.Sample{T: time.Minute}, Rates: series.Rates{Requeues: 89.26, Completions: 6.04}},
+			"requeues 89.3/min   completions 6.0/min"},
+		{"whatever the totals say", series.Row{Sample: series.Sample{T: time.Minute, Requeues: 1000, Completed: 1000}, Rates: series.Rates{Requeues: 2, Completions: 1}},
+			"requeues 2.0/min   completions 1.0/min"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, buf := forced(100)
+			v.Row(tt.row)
+			require.NoError(t, v.Close())
+			lines := newScreen(t, buf.String()).lines()
+			require.Len(t, lines, 3)
+			assert.Equal(t, "backlog 0   "+tt.rates, lines[2])
+		})
+	}
+}
+
+// TestRatesFromTheAnalysis: watching a run through the analysis (a window
+// of a minute here), the view shows at each sample the rates over the
+// window before it.
+func TestRatesFromTheAnalysis(t *testing.T) {
 	type obs struct {
 		t                   time.Duration
 		requeues, completed int64
@@ -261,12 +295,12 @@ func TestRates(t *testing.T) {
 		{"first sample counts from zero at T=0", []obs{
 			{t: 10 * time.Second, requeues: 5, completed: 1, wantReq: "30.0", wantCompl: "6.0"},
 		}},
-		{"samples a minute or more apart: between consecutive samples", []obs{
+		{"samples a window or more apart: between consecutive samples", []obs{
 			{t: time.Minute, requeues: 10, completed: 3, wantReq: "10.0", wantCompl: "3.0"},
 			{t: 2 * time.Minute, requeues: 40, completed: 3, wantReq: "30.0", wantCompl: "0.0"},
 			{t: 5 * time.Minute, requeues: 100, completed: 9, wantReq: "20.0", wantCompl: "2.0"},
 		}},
-		{"closer samples: over the last minute", []obs{
+		{"closer samples: over the last window", []obs{
 			{t: 10 * time.Second, requeues: 15, completed: 1, wantReq: "90.0", wantCompl: "6.0"},
 			{t: 20 * time.Second, requeues: 30, completed: 2, wantReq: "90.0", wantCompl: "6.0"},
 			{t: 60 * time.Second, requeues: 90, completed: 6, wantReq: "90.0", wantCompl: "6.0"},
@@ -276,17 +310,20 @@ func TestRates(t *testing.T) {
 			{t: 120 * time.Second, requeues: 90, completed: 12, wantReq: "0.0", wantCompl: "6.0"},
 		}},
 		{"steady rates stay steady", steady()},
-		{"a last sample just after the one before keeps a minute's rate", append(steady(),
+		{"a last sample just after the one before keeps a window's rate", append(steady(),
 			// The run's end sample: half a second later, nothing new. From
 			// T=60s: 90 requeues and 6 completions in 1m0.5s.
 			obs{t: 120*time.Second + 500*time.Millisecond, requeues: 180, completed: 12, wantReq: "89.3", wantCompl: "6.0"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Window = time.Minute
 			v, buf := forced(100)
+			an := analysis.New(cfg, nil, v)
 			for i, o := range tt.seq {
 				buf.Reset()
-				v.Observe(pipeline.Sample{T: o.t, Requeues: o.requeues, Completed: o.completed, Capacity: 200})
+				an.Sample(series.Sample{T: o.t, Requeues: o.requeues, Completed: o.completed, Capacity: 200})
 				lines := newScreen(t, buf.String()).lines()
 				require.NotEmpty(t, lines, "sample %d redrew", i)
 				assert.Equal(t, fmt.Sprintf("backlog 0   requeues %s/min   completions %s/min", o.wantReq, o.wantCompl),
@@ -305,7 +342,7 @@ func TestRedrawThrottle(t *testing.T) {
 		v := New(&buf, testClock(), ForceTerminal(80)) // the default 100ms
 		observe := func(sec int) string {
 			buf.Reset()
-			v.Observe(sample(time.Duration(sec)*time.Second, int64(sec), 200))
+			v.Row(row(time.Duration(sec)*time.Second, int64(sec), 200))
 			return buf.String()
 		}
 
@@ -326,7 +363,7 @@ func TestRedrawThrottle(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		assert.Empty(t, observe(50), "the log write's redraw restarted the 100ms")
 
-		v.Mark(pipeline.Mark{Name: "m"})
+		v.Mark(series.Mark{Name: "m"})
 		assert.Empty(t, buf.String(), "marks are throttled too")
 
 		buf.Reset()
@@ -362,8 +399,8 @@ func TestNotATerminal(t *testing.T) {
 			in := "first line\npartial"
 			_, err := io.WriteString(w, in)
 			require.NoError(t, err)
-			v.Mark(pipeline.Mark{Name: "m"})
-			v.Observe(sample(time.Minute, 10, 200))
+			v.Mark(series.Mark{Name: "m"})
+			v.Row(row(time.Minute, 10, 200))
 			require.NoError(t, v.Close())
 			assert.Equal(t, in, tt.read(), "bytes pass through unchanged, and nothing else is written")
 		})
@@ -385,12 +422,12 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range samples {
-			v.Observe(sample(time.Duration(i+1)*time.Second, int64(i), 1000))
+			v.Row(row(time.Duration(i+1)*time.Second, int64(i), 1000))
 		}
 	})
 	wg.Go(func() {
 		for i := range 50 {
-			v.Mark(pipeline.Mark{Name: fmt.Sprintf("mark_%d", i)})
+			v.Mark(series.Mark{Name: fmt.Sprintf("mark_%d", i)})
 		}
 	})
 	wg.Wait()

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmstorm/internal/logx"
+	"vmstorm/internal/format"
 )
 
 // TestInTmux runs testdata/demo in a real terminal, a detached tmux pane of
@@ -74,9 +74,9 @@ func TestInTmux(t *testing.T) {
 		assert.Equal(t, fmt.Sprint(46+i), m[2], "row %d", i)
 		// Line n is logged with sample 10n, at model time 100n seconds.
 		at := time.Duration(46+i) * 100 * time.Second
-		assert.Equal(t, logx.FormatModelTime(testClock(), at), m[1], "row %d: stamped with model time", i)
+		assert.Equal(t, format.ModelTime(testClock().Calendar(0), at), m[1], "row %d: stamped with model time", i)
 	}
-	assert.Equal(t, "── T+01:40:00 ── phase: storm ── last event: cleanup_password_rotated", lines[15])
+	assert.Equal(t, "── T+01:40:00 ── phase: storm ── last event: rotate_cleanup_password", lines[15])
 	assert.Equal(t, "in use ["+strings.Repeat("█", 40)+"] 200/200   VMs true 4200   reported 40", lines[16])
 	assert.Equal(t, "backlog 600   requeues 90.0/min   completions 6.0/min", lines[17])
 	assert.Equal(t, "SUMMARY follows the status area", lines[18])

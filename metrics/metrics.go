@@ -1,5 +1,5 @@
 // Package metrics exports a run's state to Prometheus: an Exporter watches
-// the run as a pipeline.Observer, and Serve publishes its latest sample (and,
+// the run as a series.Watcher, and Serve publishes its latest sample (and,
 // only if asked for, the Go runtime's pprof profiles) over HTTP.
 //
 // Every Exporter has its own registry, never the global default one, so that
@@ -32,7 +32,7 @@ import (
 )
 
 // Exporter keeps the latest sample and the timeline of a run, and exposes
-// them through its own registry. Observe and Mark may be called from any
+// them through its own registry. Row and Mark may be called from any
 // goroutine, concurrently with scrapes.
 type Exporter struct {
 	speed  float64

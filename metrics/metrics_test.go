@@ -21,12 +21,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-	"go.uber.org/zap"
 
+	"vmstorm/analysis"
 	"vmstorm/cluster"
 	"vmstorm/config"
 	"vmstorm/internal/sim"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
+	"vmstorm/series"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -63,9 +65,9 @@ func scrape(t *testing.T, srv *Server) (string, map[string]*dto.MetricFamily) {
 	return string(body), mfs
 }
 
-// series flattens the vmstorm_ families other than the timeline's and the
+// flat flattens the vmstorm_ families other than the timeline's and the
 // speed into name{label="value"} -> value.
-func series(mfs map[string]*dto.MetricFamily) map[string]float64 {
+func flat(mfs map[string]*dto.MetricFamily) map[string]float64 {
 	out := make(map[string]float64)
 	for name, mf := range mfs {
 		if !strings.HasPrefix(name, "vmstorm_") || name == "vmstorm_model_speed" ||
@@ -109,38 +111,43 @@ func modelTime(mfs map[string]*dto.MetricFamily) float64 {
 	return mf.GetMetric()[0].GetGauge().GetValue()
 }
 
-// want is what a scrape must show of s, written out by hand so that a
+// want is what a scrape must show of r, written out by hand so that a
 // metric wired to the wrong field fails.
-func want(s pipeline.Sample) map[string]float64 {
+func want(r series.Row) map[string]float64 {
 	w := map[string]float64{
-		"vmstorm_model_time_seconds":              s.T.Seconds(),
-		"vmstorm_vms_true":                        float64(s.VMs),
-		"vmstorm_vms_reported":                    float64(s.ReportedVMs),
-		"vmstorm_capacity_vms":                    float64(s.Capacity),
-		"vmstorm_capacity_in_use_vms":             float64(s.InUse),
-		"vmstorm_backlog_jobs":                    float64(s.Backlog),
-		"vmstorm_requeues_total":                  float64(s.Requeues),
-		`vmstorm_jobs_total{outcome="arrived"}`:   float64(s.Arrived),
-		`vmstorm_jobs_total{outcome="completed"}`: float64(s.Completed),
-		`vmstorm_jobs_total{outcome="failed"}`:    float64(s.Failed),
-		"vmstorm_jobs_in_flight":                  float64(s.InFlight),
-		`vmstorm_busy_workers{pool="build"}`:      float64(s.BusyWorkers[0]),
-		`vmstorm_busy_workers{pool="run"}`:        float64(s.BusyWorkers[1]),
-		`vmstorm_busy_workers{pool="cleanup"}`:    float64(s.BusyWorkers[2]),
-		"vmstorm_cpu_in_use_vms":                  float64(s.CPUInUse),
-		"vmstorm_cpu_capacity_vms":                float64(s.CPUCapacity),
-		"vmstorm_backlog_oldest_wait_seconds":     s.OldestWait.Seconds(),
-		"vmstorm_queues_paused":                   float64(s.Paused),
-		"vmstorm_api_rate_limited_total":          float64(s.RateLimited),
+		"vmstorm_model_time_seconds":              r.T.Seconds(),
+		"vmstorm_vms_true":                        float64(r.VMs),
+		"vmstorm_vms_reported":                    float64(r.ReportedVMs),
+		"vmstorm_capacity_vms":                    float64(r.Capacity),
+		"vmstorm_capacity_in_use_vms":             float64(r.InUse),
+		"vmstorm_backlog_jobs":                    float64(r.Backlog),
+		"vmstorm_requeues_total":                  float64(r.Requeues),
+		`vmstorm_jobs_total{outcome="arrived"}`:   float64(r.Arrived),
+		`vmstorm_jobs_total{outcome="completed"}`: float64(r.Completed),
+		`vmstorm_jobs_total{outcome="failed"}`:    float64(r.Failed),
+		"vmstorm_jobs_in_flight":                  float64(r.InFlight),
+		`vmstorm_busy_workers{pool="build"}`:      float64(r.BusyWorkers[0]),
+		`vmstorm_busy_workers{pool="run"}`:        float64(r.BusyWorkers[1]),
+		`vmstorm_busy_workers{pool="cleanup"}`:    float64(r.BusyWorkers[2]),
+		"vmstorm_cpu_in_use_vms":                  float64(r.CPUInUse),
+		"vmstorm_cpu_capacity_vms":                float64(r.CPUCapacity),
+		"vmstorm_backlog_oldest_wait_seconds":     r.OldestWait.Seconds(),
+		"vmstorm_queues_paused":                   float64(r.Paused),
+		"vmstorm_queues_reduced":                  float64(r.ReducedQueues),
+		"vmstorm_janitor_failing":                 0,
+		"vmstorm_api_rate_limited_total":          float64(r.RateLimited),
+	}
+	if r.JanitorFailing {
+		w["vmstorm_janitor_failing"] = 1
 	}
 	for i, st := range cluster.States {
-		w[fmt.Sprintf("vmstorm_vms{state=%q}", st.String())] = float64(s.ByState[i])
+		w[fmt.Sprintf("vmstorm_vms{state=%q}", st.String())] = float64(r.ByState[i])
 	}
-	for _, ph := range phases {
-		w[fmt.Sprintf("vmstorm_phase{phase=%q}", ph)] = b2f(ph == s.Phase)
+	for _, ph := range analysis.Phases {
+		w[fmt.Sprintf("vmstorm_phase{phase=%q}", ph)] = b2f(ph == r.Phase)
 	}
-	for _, a := range alerts {
-		w[fmt.Sprintf("vmstorm_alert_firing{alert=%q}", a)] = b2f(slices.Contains(s.Firing, a))
+	for _, a := range analysis.Alerts {
+		w[fmt.Sprintf("vmstorm_alert_firing{alert=%q}", a)] = b2f(slices.Contains(r.Firing, a))
 	}
 	return w
 }
@@ -160,10 +167,11 @@ func poll(t *testing.T, within time.Duration, what string, done func() bool) {
 	}
 }
 
-// TestRunScrape runs the broken cluster with the exporter, paced against
-// the wall clock so that it lasts a second or two, and scrapes it over
-// loopback while it runs and after it ends. Two runs, back to back, each
-// with its own exporter and server, show that exporters share no registry.
+// TestRunScrape runs the broken cluster with the exporter as a watcher of
+// outcome.Run, paced against the wall clock so that it lasts a second or
+// two, and scrapes it over loopback while it runs and after it ends. Two
+// runs, back to back, each with its own exporter and server, show that
+// exporters share no registry.
 func TestRunScrape(t *testing.T) {
 	for _, seed := range []uint64{7, 8} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
@@ -174,15 +182,15 @@ func TestRunScrape(t *testing.T) {
 			srv := serve(t, e)
 
 			var (
-				wg      sync.WaitGroup
-				summary *pipeline.Summary
-				runErr  error
+				wg     sync.WaitGroup
+				out    *outcome.Outcome
+				runErr error
 			)
 			done := make(chan struct{})
 			t.Cleanup(wg.Wait) // t.Context() is cancelled first, ending the run if the test failed
 			wg.Go(func() {
 				defer close(done)
-				summary, runErr = pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), e)
+				out, runErr = outcome.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Watchers: []series.Watcher{e}})
 			})
 
 			var mid map[string]*dto.MetricFamily
@@ -192,24 +200,28 @@ func TestRunScrape(t *testing.T) {
 			})
 			<-done
 			require.NoError(t, runErr)
+			require.NotNil(t, out)
+			summary := out.Summary
+			require.Less(t, len(out.Rows), outcome.DefaultKeepRows, "the outcome keeps every row of a run this short")
 
-			// The scrape in the run showed one whole sample: the one of the
-			// series at its model time.
-			at := make(map[float64]pipeline.Sample)
-			for _, s := range summary.Series {
-				at[s.T.Seconds()] = s
+			// The scrape in the run showed one whole row: the one the
+			// analysis judged at its model time.
+			at := make(map[float64]series.Row)
+			for _, r := range out.Rows {
+				at[r.T.Seconds()] = r
 			}
-			s, ok := at[modelTime(mid)]
-			require.True(t, ok, "no sample at the scraped model time %v", modelTime(mid))
-			assert.Equal(t, want(s), series(mid))
+			r, ok := at[modelTime(mid)]
+			require.True(t, ok, "no row at the scraped model time %v", modelTime(mid))
+			assert.Equal(t, want(r), flat(mid))
 			assert.Less(t, modelTime(mid), summary.Model.Seconds(), "the scrape was taken while the run went, before its end")
 
-			// After the run, the scrape is the last sample, which is the
+			// After the run, the scrape is the last row, which is the
 			// state at the end that the summary accounts for.
 			body, end := scrape(t, srv)
-			last := summary.Series[len(summary.Series)-1]
-			assert.Equal(t, want(last), series(end))
-			got := series(end)
+			last := out.Rows[len(out.Rows)-1]
+			assert.Equal(t, summary.Model, last.T)
+			assert.Equal(t, want(last), flat(end))
+			got := flat(end)
 			assert.Equal(t, float64(summary.Cluster.VMs), got["vmstorm_vms_true"])
 			assert.Equal(t, float64(summary.Cluster.InUse), got["vmstorm_capacity_in_use_vms"])
 			assert.Equal(t, float64(cfg.VMs), got["vmstorm_capacity_vms"])
@@ -219,12 +231,14 @@ func TestRunScrape(t *testing.T) {
 			assert.Equal(t, float64(summary.Jobs.Completed), got[`vmstorm_jobs_total{outcome="completed"}`])
 			assert.Equal(t, float64(summary.Jobs.Failed), got[`vmstorm_jobs_total{outcome="failed"}`])
 			assert.Positive(t, got["vmstorm_requeues_total"], "the broken cluster storms within 20 minutes")
+			assert.Equal(t, 1.0, got["vmstorm_janitor_failing"], "the janitor cannot log in at the end")
+			assert.Equal(t, 1.0, got[fmt.Sprintf("vmstorm_phase{phase=%q}", last.Phase)], "the phase the analysis judged last")
 			assert.Equal(t, float64(cfg.Speed), end["vmstorm_model_speed"].GetMetric()[0].GetGauge().GetValue())
 
 			// The timeline: each event's count and last time, as applied.
-			require.NotEmpty(t, summary.Marks, "a broken run rotates the janitor's password")
+			require.NotEmpty(t, out.Marks, "a broken run rotates the janitor's password")
 			wantEvents, wantLast := map[string]float64{}, map[string]float64{}
-			for _, m := range summary.Marks {
+			for _, m := range out.Marks {
 				wantEvents[m.Name]++
 				wantLast[m.Name] = m.T.Seconds()
 			}
@@ -254,75 +268,186 @@ func TestRunScrape(t *testing.T) {
 	}
 }
 
-// TestEverySampleField fails when pipeline.Sample gains a field that no
-// metric shows: setting any one field (or array element) must change the
+// gather collects e's vmstorm_ series without a server.
+func gather(t *testing.T, e *Exporter) map[string]float64 {
+	t.Helper()
+	mfs, err := e.Registry().Gather()
+	require.NoError(t, err)
+	byName := make(map[string]*dto.MetricFamily)
+	for _, mf := range mfs {
+		byName[mf.GetName()] = mf
+	}
+	return flat(byName)
+}
+
+// rowFieldsNotExported are the fields of series.Row that no metric shows,
+// and why.
+var rowFieldsNotExported = map[string]string{
+	// Prometheus derives rates from the counters itself, over the window
+	// a query asks for: rate(vmstorm_requeues_total[5m]).
+	"Rates": "Prometheus's rate() over the counters",
+	// What changed at a sample is for the log (logx.Status); the state it
+	// changed to is in the metrics.
+	"Changes": "the log's",
+}
+
+// TestEverySampleField fails when series.Row, or the series.Sample in it,
+// gains a field that no metric shows (and that rowFieldsNotExported does
+// not explain): setting any one field (or array element) must change the
 // scrape.
 func TestEverySampleField(t *testing.T) {
-	collect := func(s pipeline.Sample) map[string]float64 {
+	collect := func(r series.Row) map[string]float64 {
 		e := NewExporter(1)
-		e.Observe(s)
-		mfs, err := e.Registry().Gather()
-		require.NoError(t, err)
-		byName := make(map[string]*dto.MetricFamily)
-		for _, mf := range mfs {
-			byName[mf.GetName()] = mf
-		}
-		return series(byName)
+		e.Row(r)
+		return gather(t, e)
 	}
-	zero := collect(pipeline.Sample{})
+	zero := collect(series.Row{})
 
-	typ := reflect.TypeFor[pipeline.Sample]()
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		elems := 1
-		if f.Type.Kind() == reflect.Array {
-			elems = f.Type.Len()
+	// set gives v, a field or array element, a value other than its zero.
+	set := func(t *testing.T, name string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Int, reflect.Int32, reflect.Int64: // time.Duration too
+			v.SetInt(7)
+		case reflect.Float64:
+			v.SetFloat(7)
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Slice:
+			if v.Type().Elem().Kind() != reflect.String {
+				t.Fatalf("series.Row's %s is a %s: teach this test to set it", name, v.Type())
+			}
+			v.Set(reflect.ValueOf([]string{"x"}))
+		default:
+			t.Fatalf("series.Row's %s is a %s: teach this test to set it", name, v.Type())
 		}
-		for j := range elems {
-			var s pipeline.Sample
-			v := reflect.ValueOf(&s).Elem().Field(i)
-			name := f.Name
+	}
+	checked := 0
+	rowType := reflect.TypeFor[series.Row]()
+	for i := range rowType.NumField() {
+		rf := rowType.Field(i)
+		if _, ok := rowFieldsNotExported[rf.Name]; ok {
+			continue
+		}
+		// The fields of the embedded Sample are the row's own.
+		fields := [][]int{{i}}
+		if rf.Anonymous {
+			fields = nil
+			for j := range rf.Type.NumField() {
+				fields = append(fields, []int{i, j})
+			}
+		}
+		for _, index := range fields {
+			f := rowType.FieldByIndex(index)
+			elems := 1
 			if f.Type.Kind() == reflect.Array {
-				v, name = v.Index(j), fmt.Sprintf("%s[%d]", f.Name, j)
+				elems = f.Type.Len()
 			}
-			switch v.Kind() {
-			case reflect.Int, reflect.Int32, reflect.Int64: // time.Duration too
-				v.SetInt(7)
-			case reflect.Float64:
-				v.SetFloat(7)
-			case reflect.String:
-				v.SetString("x")
-			case reflect.Bool:
-				v.SetBool(true)
-			case reflect.Slice:
-				if v.Type().Elem().Kind() != reflect.String {
-					t.Fatalf("pipeline.Sample.%s is a %s: teach this test to set it", name, v.Type())
+			for k := range elems {
+				var r series.Row
+				v := reflect.ValueOf(&r).Elem().FieldByIndex(index)
+				name := f.Name
+				if f.Type.Kind() == reflect.Array {
+					v, name = v.Index(k), fmt.Sprintf("%s[%d]", f.Name, k)
 				}
-				v.Set(reflect.ValueOf([]string{"x"}))
-			default:
-				t.Fatalf("pipeline.Sample.%s is a %s: teach this test to set it", name, v.Type())
-			}
-			if reflect.DeepEqual(zero, collect(s)) {
-				t.Errorf("pipeline.Sample.%s shows in no metric: add a row for it to sampleFamilies in metrics.go", name)
+				set(t, name, v)
+				checked++
+				if reflect.DeepEqual(zero, collect(r)) {
+					t.Errorf("series.Row's %s shows in no metric: add a row for it to sampleFamilies in metrics.go", name)
+				}
 			}
 		}
+	}
+	assert.Greater(t, checked, 25, "every field of the sample, and the phase and alerts")
+}
+
+// TestStateSets: the phase and the alerts are Prometheus state sets over
+// the analysis's lists, 1 for what holds and 0 for the rest; a value the
+// lists do not know gets a series of its own; the janitor's failing and the
+// reduced queues are gauges.
+func TestStateSets(t *testing.T) {
+	labels := func(got map[string]float64, family string) []string {
+		var out []string
+		for k := range got {
+			if v, ok := strings.CutPrefix(k, family+"{"); ok {
+				_, value, _ := strings.Cut(strings.TrimSuffix(v, "}"), "=")
+				out = append(out, strings.Trim(value, `"`))
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		row  series.Row
+		on   map[string]float64 // the series that must be 1 (or the value given); all others of these families 0
+	}{
+		{"healthy", series.Row{Phase: analysis.PhaseHealthy}, map[string]float64{
+			`vmstorm_phase{phase="healthy"}`: 1,
+		}},
+		{"a storm, two alerts, a failing janitor and two reduced queues", series.Row{
+			Phase: analysis.PhaseStorm, Firing: []string{analysis.AlertRequeueRate, analysis.AlertBacklogAge},
+			Sample: series.Sample{JanitorFailing: true, ReducedQueues: 2},
+		}, map[string]float64{
+			`vmstorm_phase{phase="storm"}`:                    1,
+			`vmstorm_alert_firing{alert="requeue_rate_high"}`: 1,
+			`vmstorm_alert_firing{alert="backlog_age_high"}`:  1,
+			"vmstorm_janitor_failing":                         1,
+			"vmstorm_queues_reduced":                          2,
+		}},
+		{"a phase of a newer analysis", series.Row{Phase: "meltdown", Firing: []string{"new_alert"}}, map[string]float64{
+			`vmstorm_phase{phase="meltdown"}`:         1,
+			`vmstorm_alert_firing{alert="new_alert"}`: 1,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewExporter(1)
+			e.Row(tt.row)
+			got := gather(t, e)
+			phases, alerts := append([]string(nil), analysis.Phases...), append([]string(nil), analysis.Alerts...)
+			if !slices.Contains(phases, tt.row.Phase) {
+				phases = append(phases, tt.row.Phase)
+			}
+			for _, a := range tt.row.Firing {
+				if !slices.Contains(alerts, a) {
+					alerts = append(alerts, a)
+				}
+			}
+			assert.ElementsMatch(t, phases, labels(got, "vmstorm_phase"))
+			assert.ElementsMatch(t, alerts, labels(got, "vmstorm_alert_firing"))
+			for k, v := range got {
+				if strings.HasPrefix(k, "vmstorm_phase") || strings.HasPrefix(k, "vmstorm_alert_firing") ||
+					k == "vmstorm_janitor_failing" || k == "vmstorm_queues_reduced" {
+					assert.Equal(t, tt.on[k], v, k)
+				}
+			}
+			for k := range tt.on {
+				assert.Contains(t, got, k)
+			}
+		})
 	}
 }
 
 // TestTwoExportersAtOnce: two exporters and servers alive together each
-// serve their own run, and before its first sample an exporter shows no
+// serve their own run, and before its first row an exporter shows no
 // model state, only what it knows.
 func TestTwoExportersAtOnce(t *testing.T) {
 	a, b := NewExporter(60), NewExporter(120)
 	srvA, srvB := serve(t, a), serve(t, b)
 
 	_, before := scrape(t, srvA)
-	assert.Empty(t, series(before), "no model state before the first sample")
+	assert.Empty(t, flat(before), "no model state before the first row")
 	assert.Equal(t, 60.0, before["vmstorm_model_speed"].GetMetric()[0].GetGauge().GetValue())
+	_, ok := a.Latest()
+	assert.False(t, ok)
 
-	a.Observe(pipeline.Sample{T: time.Minute, Capacity: 10, InUse: 3})
-	b.Observe(pipeline.Sample{T: 2 * time.Minute, Capacity: 20, InUse: 4})
-	a.Mark(pipeline.Mark{T: 30 * time.Second, Name: "cleanup_password_rotated"})
+	a.Row(series.Row{Sample: series.Sample{T: time.Minute, Capacity: 10, InUse: 3}})
+	b.Row(series.Row{Sample: series.Sample{T: 2 * time.Minute, Capacity: 20, InUse: 4}})
+	a.Mark(series.Mark{T: 30 * time.Second, Name: "rotate_cleanup_password"})
+	latest, ok := a.Latest()
+	assert.True(t, ok)
+	assert.Equal(t, time.Minute, latest.T)
 
 	for _, tc := range []struct {
 		srv              *Server
@@ -334,7 +459,7 @@ func TestTwoExportersAtOnce(t *testing.T) {
 		{srvB, 120, 20, 4, 120, 0},
 	} {
 		_, mfs := scrape(t, tc.srv)
-		got := series(mfs)
+		got := flat(mfs)
 		assert.Equal(t, tc.t, got["vmstorm_model_time_seconds"])
 		assert.Equal(t, tc.capacity, got["vmstorm_capacity_vms"])
 		assert.Equal(t, tc.use, got["vmstorm_capacity_in_use_vms"])
@@ -345,9 +470,9 @@ func TestTwoExportersAtOnce(t *testing.T) {
 
 func TestMarkCountsAndLastTime(t *testing.T) {
 	e := NewExporter(1)
-	e.Mark(pipeline.Mark{T: 10 * time.Second, Name: "a"})
-	e.Mark(pipeline.Mark{T: 20 * time.Second, Name: "b"})
-	e.Mark(pipeline.Mark{T: 90 * time.Second, Name: "a"})
+	e.Mark(series.Mark{T: 10 * time.Second, Name: "a"})
+	e.Mark(series.Mark{T: 20 * time.Second, Name: "b"})
+	e.Mark(series.Mark{T: 90 * time.Second, Name: "a"})
 	mfs, err := e.Registry().Gather()
 	require.NoError(t, err)
 	got := map[string]float64{}

@@ -6,16 +6,21 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"vmstorm/config"
 	"vmstorm/internal/sim"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
 )
 
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 // BenchmarkThroughput is the engine's own overhead: b.N jobs through the
 // backlog and the Build, Run and Cleanup pools with every latency zero, on
-// a cluster big enough never to requeue, in an unpaced Serial kernel.
+// a cluster big enough never to requeue, in an unpaced Serial kernel, with
+// no sink: the model alone, without the analysis of its samples.
 func BenchmarkThroughput(b *testing.B) {
 	cfg := config.Default()
 	cfg.Seed = 1
@@ -29,14 +34,14 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	cfg.CleanupEvery, cfg.CleanupRate = 10*time.Second, 0 // a pass every 10 model seconds, with no rate limit
 	cfg.StatusEvery, cfg.SampleEvery = time.Hour, time.Hour
-	cfg.Duration = 100_000 * time.Hour // ends when all jobs are done
+	cfg.Duration = config.MaxDuration // ends when all jobs are done
 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	start := time.Now()
-	s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+	s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), nil)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	runtime.ReadMemStats(&after)
@@ -53,7 +58,8 @@ func BenchmarkThroughput(b *testing.B) {
 }
 
 // BenchmarkModelSpeed runs the whole default broken run (-vms 200
-// -break-cleanup, one model hour) in an unpaced Serial kernel and reports
+// -break-cleanup, one model hour) in an unpaced Serial kernel, judged by
+// the analysis as every run is (outcome.Run), and reports
 // how fast the kernel gets through it: wall time per event (a process
 // resumed), events and arrived jobs per wall second, and model seconds per
 // wall second. (Before the kernel, this benchmark measured how far
@@ -69,11 +75,14 @@ func BenchmarkModelSpeed(b *testing.B) {
 	var first, s *pipeline.Summary
 	var events, arrived int64
 	for b.Loop() {
-		var err error
-		s, err = pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+		o, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
+		if !o.Analysis.Storm.Happened {
+			b.Fatal("the analysis saw no storm in the broken run: it is not the run this benchmark means to time")
+		}
+		s = o.Summary
 		if first == nil {
 			first = s
 		} else if s.Clock.Events != first.Clock.Events || s.Jobs != first.Jobs {
@@ -111,8 +120,9 @@ func stormConfig(jobs int64) config.Config {
 	return cfg
 }
 
-// BenchmarkStorm runs the storm with 30,000 and with 300,000 jobs, and
-// reports wall time per run, events per second and bytes allocated per job.
+// BenchmarkStorm runs the storm with 30,000 and with 300,000 jobs, judged
+// by the analysis (outcome.Run), and reports wall time per run, events per
+// second and bytes allocated per job.
 func BenchmarkStorm(b *testing.B) {
 	for _, jobs := range []int64{30_000, 300_000} {
 		b.Run(fmt.Sprint(jobs, " jobs"), func(b *testing.B) {
@@ -121,11 +131,14 @@ func BenchmarkStorm(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for b.Loop() {
-				s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
-				if err != nil || s.Jobs.Completed+s.Jobs.Failed != jobs {
-					b.Fatalf("%v; %+v", err, s.Jobs)
+				o, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
+				if err != nil {
+					b.Fatal(err)
 				}
-				events = s.Clock.Events
+				if s := o.Summary; s.Jobs.Completed+s.Jobs.Failed != jobs {
+					b.Fatalf("%d of %d jobs finished: %+v", s.Jobs.Completed+s.Jobs.Failed, jobs, s.Jobs)
+				}
+				events = o.Summary.Clock.Events
 			}
 			runtime.ReadMemStats(&after)
 			perRun := b.Elapsed().Seconds() / float64(b.N)

@@ -7,7 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"vmstorm/config"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
+	"vmstorm/series"
 )
 
 func TestTimeAxis(t *testing.T) {
@@ -34,7 +36,7 @@ func TestTimeAxis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newTimeAxis(&pipeline.Summary{Model: tt.end, Config: config.Config{Epoch: tt.epoch}})
+			a := newTimeAxis(&outcome.Outcome{Summary: &pipeline.Summary{Model: tt.end, Config: config.Config{Epoch: tt.epoch}}})
 			assert.Equal(t, tt.label, a.label())
 			var got []string
 			minor := 0
@@ -54,19 +56,20 @@ func TestTimeAxis(t *testing.T) {
 }
 
 func TestTimeAxisCoversTheRun(t *testing.T) {
+	hour := &pipeline.Summary{Model: time.Hour}
 	tests := []struct {
 		name string
-		s    pipeline.Summary
+		o    outcome.Outcome
 		end  time.Duration
 	}{
-		{"the run's model time", pipeline.Summary{Model: time.Hour}, time.Hour},
-		{"a last sample past it", pipeline.Summary{Model: time.Hour, Series: []pipeline.Sample{{T: 61 * time.Minute}}}, 61 * time.Minute},
-		{"a mark past it", pipeline.Summary{Model: time.Hour, Marks: []pipeline.Mark{{T: 62 * time.Minute}}}, 62 * time.Minute},
-		{"an empty run", pipeline.Summary{}, time.Minute},
+		{"the run's model time", outcome.Outcome{Summary: hour}, time.Hour},
+		{"a last row past it", outcome.Outcome{Summary: hour, Rows: []series.Row{{Sample: series.Sample{T: 61 * time.Minute}}}}, 61 * time.Minute},
+		{"a mark past it", outcome.Outcome{Summary: hour, Marks: []series.Mark{{T: 62 * time.Minute}}}, 62 * time.Minute},
+		{"an empty run", outcome.Outcome{Summary: &pipeline.Summary{}}, time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.end, newTimeAxis(&tt.s).end)
+			assert.Equal(t, tt.end, newTimeAxis(&tt.o).end)
 		})
 	}
 }
@@ -93,32 +96,49 @@ func TestCountTicks(t *testing.T) {
 	}
 }
 
-func TestRates(t *testing.T) {
-	smp := func(t time.Duration, requeues, completed, arrived int64) pipeline.Sample {
-		return pipeline.Sample{T: t, Requeues: requeues, Completed: completed, Arrived: arrived}
+// TestChartRates: the charts' rates are per model minute, at each row,
+// since the newest row at least a display window before it (or since the
+// start, when every total was zero); the display window is the run's, or a
+// 150th of the run's span if that is longer.
+func TestChartRates(t *testing.T) {
+	type rate struct {
+		t                             time.Duration
+		requeues, completed, arrivals float64
+	}
+	row := func(t time.Duration, requeues, completed, arrived int64) series.Row {
+		return series.Row{Sample: series.Sample{T: t, Requeues: requeues, Completed: completed, Arrived: arrived}}
 	}
 	s, m := time.Second, time.Minute
 	tests := []struct {
-		name   string
-		series []pipeline.Sample
-		want   []rate
+		name         string
+		window, span time.Duration
+		rows         []series.Row
+		want         []rate
 	}{
-		{"within the first minute, from the start", []pipeline.Sample{smp(30*s, 1, 2, 3)},
+		{"within the first window, from the start", m, m, []series.Row{row(30*s, 1, 2, 3)},
 			[]rate{{30 * s, 2, 4, 6}}},
-		{"over the minute before each sample", []pipeline.Sample{
-			smp(30*s, 1, 0, 0), smp(60*s, 4, 0, 0), smp(90*s, 10, 0, 0), smp(120*s, 10, 0, 0)},
+		{"over the window before each row", m, 2 * m, []series.Row{
+			row(30*s, 1, 0, 0), row(60*s, 4, 0, 0), row(90*s, 10, 0, 0), row(120*s, 10, 0, 0)},
 			[]rate{{30 * s, 2, 0, 0}, {60 * s, 4, 0, 0}, {90 * s, 9, 0, 0}, {120 * s, 6, 0, 0}}},
-		{"samples further apart: consecutive ones", []pipeline.Sample{smp(2*m, 10, 4, 20), smp(4*m, 30, 4, 44)},
+		{"rows further apart: consecutive ones", m, 4 * m, []series.Row{row(2*m, 10, 4, 20), row(4*m, 30, 4, 44)},
 			[]rate{{2 * m, 5, 2, 10}, {4 * m, 10, 0, 12}}},
-		{"a sample at the start has no window", []pipeline.Sample{smp(0, 0, 0, 0), smp(m, 3, 0, 0)},
+		{"the run's window, however long", 5 * m, 10 * m, []series.Row{row(5*m, 10, 0, 0), row(6*m, 16, 0, 0), row(10*m, 20, 0, 0)},
+			[]rate{{5 * m, 2, 0, 0}, {6 * m, 16.0 / 6, 0, 0}, {10 * m, 2, 0, 0}}},
+		{"a long run: a 150th of its span", m, 150 * 2 * m, []series.Row{row(m, 1, 0, 0), row(2*m, 2, 0, 0), row(3*m, 9, 0, 0)},
+			[]rate{{m, 1, 0, 0}, {2 * m, 1, 0, 0}, {3 * m, 4, 0, 0}}},
+		{"a row at the start has no window", m, m, []series.Row{row(0, 0, 0, 0), row(m, 3, 0, 0)},
 			[]rate{{m, 3, 0, 0}}},
-		{"the run's last sample twice", []pipeline.Sample{smp(m, 3, 0, 0), smp(m, 4, 0, 0)},
+		{"the run's last row twice", m, m, []series.Row{row(m, 3, 0, 0), row(m, 4, 0, 0)},
 			[]rate{{m, 3, 0, 0}, {m, 4, 0, 0}}},
-		{"no samples", nil, []rate{}},
+		{"no rows", m, m, nil, []rate{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, rates(tt.series))
+			got := []rate{}
+			for _, r := range chartRates(tt.rows, tt.window, tt.span) {
+				got = append(got, rate{r.T, r.Rates.Requeues, r.Rates.Completions, r.Rates.Arrivals})
+			}
+			assert.Equal(t, tt.want, got)
 		})
 	}
 }

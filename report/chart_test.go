@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
@@ -31,45 +32,64 @@ func colours(img image.Image, limit int) int {
 	return len(seen)
 }
 
+// TestWriteChart: the chart alone, for a document, is the page's three
+// panels on one time axis: the VM counts with the gauge, the backlog, and
+// the rates, each with the timeline's marks and the alerts that fired.
 func TestWriteChart(t *testing.T) {
-	s := incident(t, nil)
+	o := theIncident(t, nil)
+	require.NotEmpty(t, o.Analysis.Alerts, "the storm fires an alert")
 
 	t.Run("svg", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, report.WriteChart(&buf, s, "svg"))
+		require.NoError(t, report.WriteChart(&buf, o, "svg"))
 		svg := buf.String()
 		wellFormed(t, svg)
-		for _, want := range []string{"true count", "reported to monitoring", "capacity", "backlog", s.Marks[0].Name} {
-			assert.Contains(t, svg, ">"+want+"<")
+		text := html.UnescapeString(svg)
+		for _, title := range []string{
+			"VMs on the cluster: the true count, what the janitor reported, and the gauge",
+			"Backlog: jobs waiting for a VM",
+			"Requeues, completions and arrivals per model minute, over 5m",
+		} {
+			contains(t, text, ">"+title+"<", "a panel's title")
 		}
-		assert.NotContains(t, svg, ">requeues<", "the rates are not in the main chart")
+		for _, key := range []string{"true count", "reported to monitoring", "holding capacity (the gauge)", "capacity",
+			"backlog", "requeues", "completions", "arrivals", "fault or operator's action", "alert fires"} {
+			contains(t, text, ">"+key+"<", "a key")
+		}
+		assert.Equal(t, 3, strings.Count(text, ">model time (minutes since the start)<"), "three panels, each with the time axis")
+		for _, e := range o.Analysis.Alerts {
+			if e.Firing {
+				assert.Equal(t, 3, strings.Count(text, ">alert: "+e.Name+"<"), "%s is marked on each panel", e.Name)
+			}
+		}
 	})
 
 	t.Run("png", func(t *testing.T) {
 		var buf bytes.Buffer
-		require.NoError(t, report.WriteChart(&buf, s, "png"))
+		require.NoError(t, report.WriteChart(&buf, o, "png"))
 		img, err := png.Decode(&buf)
 		require.NoError(t, err)
-		// 8 × 6.5 inches at 150 dpi.
-		assert.Equal(t, image.Rect(0, 0, 1200, 975), img.Bounds())
+		// 8 × 9 inches at 150 dpi: three panels.
+		assert.Equal(t, image.Rect(0, 0, 1200, 1350), img.Bounds())
 		assert.GreaterOrEqual(t, colours(img, 8), 8, "lines, text and marks in several colours")
 	})
 
 	t.Run("unknown format", func(t *testing.T) {
-		err := report.WriteChart(&bytes.Buffer{}, s, "pdf")
+		err := report.WriteChart(&bytes.Buffer{}, o, "pdf")
 		require.ErrorContains(t, err, `"pdf"`)
 		require.ErrorContains(t, err, "svg or png")
 	})
 }
 
 func TestWriteFile(t *testing.T) {
-	s := incident(t, nil)
+	o := theIncident(t, nil)
 	tests := []struct {
 		name   string
 		prefix string // how the file must start
 	}{
 		{"report.html", "<!doctype html>"},
 		{"REPORT.HTML", "<!doctype html>"},
+		{"report.htm", "<!doctype html>"},
 		{"chart.svg", "<?xml"},
 		{"chart.png", "\x89PNG\r\n\x1a\n"},
 	}
@@ -77,7 +97,8 @@ func TestWriteFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, tt.name)
-			require.NoError(t, report.WriteFile(path, s))
+			require.True(t, report.KnownFormat(path))
+			require.NoError(t, report.WriteFile(path, o))
 			b, err := os.ReadFile(path)
 			require.NoError(t, err)
 			assert.True(t, strings.HasPrefix(string(b), tt.prefix), "starts with %q", tt.prefix)
@@ -90,10 +111,19 @@ func TestWriteFile(t *testing.T) {
 		})
 	}
 
+	t.Run("the page is titled by Title", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "r.html")
+		require.NoError(t, report.WriteFile(path, o))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, "vmstorm: broken cleanup, 200 VMs, seed 42", report.Title(o.Summary))
+		contains(t, string(b), "<title>"+report.Title(o.Summary)+"</title>", "the title")
+	})
+
 	t.Run("replaces an old report whole", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "r.html")
 		require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-		require.NoError(t, report.WriteFile(path, s))
+		require.NoError(t, report.WriteFile(path, o))
 		b, err := os.ReadFile(path)
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(string(b), "<!doctype html>"))
@@ -102,7 +132,8 @@ func TestWriteFile(t *testing.T) {
 	for _, bad := range []string{"report.pdf", "report", "report.html.txt"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
 			dir := t.TempDir()
-			err := report.WriteFile(filepath.Join(dir, bad), s)
+			assert.False(t, report.KnownFormat(bad))
+			err := report.WriteFile(filepath.Join(dir, bad), o)
 			require.ErrorIs(t, err, report.ErrUnknownFormat)
 			require.ErrorContains(t, err, ".html, .svg or .png")
 			entries, err := os.ReadDir(dir)
@@ -112,7 +143,7 @@ func TestWriteFile(t *testing.T) {
 	}
 
 	t.Run("missing directory", func(t *testing.T) {
-		err := report.WriteFile(filepath.Join(t.TempDir(), "no", "such", "r.html"), s)
+		err := report.WriteFile(filepath.Join(t.TempDir(), "no", "such", "r.html"), o)
 		require.ErrorIs(t, err, os.ErrNotExist)
 	})
 }

@@ -25,10 +25,10 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Skip("chromium is not on PATH; to render the report headless, install it (Debian: apt-get install chromium)")
 	}
-	s := incident(t, nil)
+	o := theIncident(t, nil)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
-	require.NoError(t, report.WriteFile(page, s))
+	require.NoError(t, report.WriteFile(page, o))
 
 	// Chromium's helper processes can outlive the browser for a moment and
 	// write to its profile, so the profile is not in t.TempDir, whose

@@ -17,7 +17,7 @@ import (
 	"vmstorm/pipeline"
 )
 
-// The standalone chart: two panels sized for a page of a document.
+// The standalone chart: three panels sized for a page of a document.
 const (
 	chartW   = 8 * vg.Inch
 	chartH   = 9 * vg.Inch
@@ -68,7 +68,7 @@ func KnownFormat(path string) bool {
 }
 
 // WriteFile writes a report on s to path, in the format its extension
-// names: .html (the page, WriteHTML, with opts), .svg or .png (the chart
+// names: .html (the page, WriteHTML), .svg or .png (the chart
 // alone, WriteChart). The report is written to a temporary file in the same
 // directory and renamed into place, so that path never holds half a report,
 // even if the run is interrupted while it is written. A process killed while

@@ -138,8 +138,8 @@ type param struct{ Name, Value string }
 // headline figures; charts over model time of the true and reported VM
 // counts against capacity, of the backlog, and of the requeue, completion
 // and arrival rates, with the timeline's marks on each; the timeline
-// itself; the phases; the faithfulness checks, if WithChecks gives any;
-// the summary table; and the run's parameters.
+// itself; the phases; the faithfulness checks, if the run had any (see
+// outcome.Options.Checks); the summary table; and the run's parameters.
 //
 // The page needs nothing but itself: its style and its charts (SVG) are
 // inline and it loads nothing. The charts' numbers are in it as JSON, in
@@ -154,10 +154,12 @@ type param struct{ Name, Value string }
 //	 "checks": [{"name": "...", "causes": ["janitor_broken"], "calibration": false,
 //	             "model": "...", "want": "...", "ok": true}]}
 //
-// series has one array per CSV column (see Columns), one element per
-// sample; epoch is there only if the run has one. The rates are per model
-// minute, each over the model minute before its point. checks, and the
-// page's faithfulness section, are there only if WithChecks gave some.
+// series has one array per CSV column that a row holds (see
+// series.Columns; marks and model_time are in marks and epoch instead),
+// one element per row kept; epoch is there only if the run has one. The
+// rates are per model minute, each over the run's window (-window) before
+// its point. checks, and the page's faithfulness section, are there only
+// if the run had checks.
 func WriteHTML(w io.Writer, o *outcome.Outcome, title string) error {
 	s := o.Summary
 	var summary bytes.Buffer

@@ -1,64 +1,53 @@
 package report
 
 import (
-	"reflect"
-	"strings"
 	"testing"
 	"time"
-	"vmstorm/config"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/config"
+	"vmstorm/incident"
 )
 
-func TestParamValue(t *testing.T) {
-	type item struct {
-		Name  string
-		Share float64
-		Limit *int64
-		Skip  func()
-	}
-	limit := int64(3)
-	tests := []struct {
-		name string
-		v    any
-		want string
-	}{
-		{"a duration, as a flag takes it", 90 * time.Minute, "1h30m"},
-		{"no calendar", time.Time{}, "none"},
-		{"a calendar time, in UTC", time.Date(2015, 8, 4, 19, 3, 0, 0, time.FixedZone("CEST", 2*3600)), "2015-08-04T17:03:00Z"},
-		{"a float", 0.25, "0.25"},
-		{"a bool", true, "yes"},
-		{"an empty string", "", "none"},
-		{"an empty list", []item{}, "none"},
-		{"a nil pointer", (*item)(nil), "none"},
-		{"a list of structs, non-zero fields", []item{{Name: "com", Share: 1}, {Name: "org", Limit: &limit, Skip: func() {}}},
-			"{Name=com Share=1}, {Name=org Limit=3}"},
-		{"a list of durations", []time.Duration{time.Minute, 2 * time.Hour}, "1m, 2h"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, paramValue(reflect.ValueOf(tt.v)))
-		})
-	}
-}
-
+// TestConfigParams: the page's parameters are every one of config.Params,
+// by its flag and as the flag takes it, in the table's order, then the
+// queues, the traffic curve and the timeline.
 func TestConfigParams(t *testing.T) {
 	cfg := config.Default()
 	cfg.Seed = 9
-	got := map[string]string{}
-	for _, p := range configParams(cfg) {
-		assert.NotContains(t, got, p.Name, "one row per parameter")
-		got[p.Name] = p.Value
+	cfg.Timeline = incident.Timeline{{At: time.Minute, Action: "restart_janitor"}}
+	cfg.BreakCleanup = true
+	got := configParams(cfg)
+	require.Len(t, got, len(config.Params)+3, "one row per parameter")
+	for i, p := range config.Params {
+		assert.Equal(t, p.Flag, got[i].Name)
 		// Whatever Config gains, the table shows values, not addresses.
-		assert.NotContains(t, p.Value, "0x", "%s", p.Name)
+		assert.NotContains(t, got[i].Value, "0x", "%s", p.Flag)
+	}
+	byName := map[string]string{}
+	for _, p := range got {
+		byName[p.Name] = p.Value
 	}
 	for name, want := range map[string]string{
-		"VMs": "200", "Seed": "9", "BreakCleanup": "no", "Duration": "1h", "Epoch": "none",
-		"Clone.Mean": "30s", "Clone.Spread": "10s", "ArrivalsPerMinute": "12",
+		"vms": "200", "seed": "9", "break-cleanup": "true", "duration": "1h0m0s", "epoch": "none",
+		"clone-time": "30s", "clone-spread": "10s", "arrival-rate": "12", "speed": "120", "window": "5m0s",
+		"queues":   "com (share 1, no limit); org (share 1, no limit)",
+		"traffic":  "constant",
+		"timeline": "2 events",
 	} {
-		assert.Equal(t, want, got[name], name)
+		assert.Equal(t, want, byName[name], name)
 	}
-	for name := range got {
-		assert.False(t, strings.HasPrefix(name, "."), name)
+
+	cfg.Queues[1].MaxBuilds = 80
+	cfg.Traffic = &config.Traffic{PeakHour: 17, Night: 0.3, Weekend: 0.5, Bursts: []config.Burst{{At: time.Hour, For: time.Hour, Factor: 2}}}
+	cfg.Epoch = time.Date(2015, 8, 4, 19, 3, 0, 0, time.FixedZone("CEST", 2*3600))
+	byName = map[string]string{}
+	for _, p := range configParams(cfg) {
+		byName[p.Name] = p.Value
 	}
+	assert.Equal(t, "com (share 1, no limit); org (share 1, at most 80 builds)", byName["queues"])
+	assert.Equal(t, "peak at 17 h UTC, night 0.3, weekend 0.5, 1 bursts", byName["traffic"])
+	assert.Equal(t, "2015-08-04T17:03:00Z", byName["epoch"], "a calendar time, in UTC")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,8 +19,9 @@ import (
 type Column struct {
 	Name    string
 	Meaning string
-	// value is the column's figure in a row: int64, float64, string or
-	// bool, so that the CSV and the JSON each spell it naturally; parse
+	// value is the column's figure in a row: int64, Seconds, string or
+	// bool, so that the CSV and the JSON each spell it naturally and
+	// exactly; parse
 	// reads it back into a row (nil for a column only written).
 	value func(Row) any
 	parse func(*Row, string) error
@@ -29,11 +31,11 @@ type Column struct {
 // Sample is one line here; the CSV, the reader, the HTML's data and the
 // column documentation all follow it. Existing names never change, so that
 // scripts reading the CSV by header keep working, and columns are only
-// ever added at the end. A duration goes in as float64 seconds, with a name
+// ever added at the end. A duration goes in as Seconds (exact), with a name
 // ending in _s, like model_s.
 var columns = func() []Column {
 	cols := []Column{
-		{"model_s", "model seconds since the start of the run", func(r Row) any { return r.T.Seconds() }, durationCol(func(r *Row) *time.Duration { return &r.T })},
+		{"model_s", "model seconds since the start of the run", func(r Row) any { return Seconds(r.T) }, durationCol(func(r *Row) *time.Duration { return &r.T })},
 		{"vms_true", "VMs on the cluster, the true count", func(r Row) any { return r.VMs }, intCol(func(r *Row) *int64 { return &r.VMs })},
 		{"vms_reported", "VMs the janitor last reported to monitoring", func(r Row) any { return r.ReportedVMs }, intCol(func(r *Row) *int64 { return &r.ReportedVMs })},
 		{"capacity", "VMs the cluster can hold (a VM counts from power-on until destroyed)", func(r Row) any { return r.Capacity }, intCol(func(r *Row) *int64 { return &r.Capacity })},
@@ -55,7 +57,7 @@ var columns = func() []Column {
 		{"busy_cleanup", "Cleanup workers busy", func(r Row) any { return r.BusyWorkers[2] }, intCol(func(r *Row) *int64 { return &r.BusyWorkers[2] })},
 		{"cpu_in_use", "VMs on and holding a CPU reservation", func(r Row) any { return r.CPUInUse }, intCol(func(r *Row) *int64 { return &r.CPUInUse })},
 		{"cpu_capacity", "the CPU ceiling, 0 if none", func(r Row) any { return r.CPUCapacity }, intCol(func(r *Row) *int64 { return &r.CPUCapacity })},
-		{"oldest_wait_s", "seconds the longest-waiting job has waited for a VM (to within a minute)", func(r Row) any { return r.OldestWait.Seconds() }, durationCol(func(r *Row) *time.Duration { return &r.OldestWait })},
+		{"oldest_wait_s", "seconds the longest-waiting job has waited for a VM (to within a minute)", func(r Row) any { return Seconds(r.OldestWait) }, durationCol(func(r *Row) *time.Duration { return &r.OldestWait })},
 		{"rate_limited_total", "API calls the cloud refused since the start", func(r Row) any { return r.RateLimited }, intCol(func(r *Row) *int64 { return &r.RateLimited })},
 		{"queues_paused", "job queues paused", func(r Row) any { return int64(r.Paused) }, intCol(func(r *Row) *int { return &r.Paused })},
 		{"phase", "the incident's phase, as the analysis judges it", func(r Row) any { return r.Phase }, func(r *Row, v string) error { r.Phase = v; return nil }},
@@ -86,10 +88,54 @@ func intCol[T ~int | ~int64](f func(*Row) *T) func(*Row, string) error {
 	}
 }
 
+// Seconds is a duration as the series spells it: in seconds, exactly, with
+// up to nine decimals (a float64 of seconds would lose nanoseconds past 48
+// days of model time). It is a number in JSON too.
+type Seconds time.Duration
+
+func (s Seconds) String() string {
+	d := time.Duration(s)
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	whole := strconv.FormatInt(int64(d/time.Second), 10)
+	frac := d % time.Second
+	if frac == 0 {
+		return sign + whole
+	}
+	return sign + whole + "." + strings.TrimRight(fmt.Sprintf("%09d", int64(frac)), "0")
+}
+
+// MarshalJSON writes s as a JSON number of seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeconds reads a duration in seconds as Seconds spells it, exactly;
+// any other number of seconds (an exponent, more decimals) is rounded to
+// the nearest nanosecond.
+func ParseSeconds(v string) (time.Duration, error) {
+	whole, frac, _ := strings.Cut(v, ".")
+	if digits(whole) && len(whole) <= 10 && len(frac) <= 9 && (frac == "" || digits(frac)) {
+		w, _ := strconv.ParseInt(whole, 10, 64)
+		f, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+		return time.Duration(w)*time.Second + time.Duration(f), nil
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(x) || math.Abs(x) > float64(math.MaxInt64)/float64(time.Second) {
+		return 0, fmt.Errorf("%q: want seconds", v)
+	}
+	return time.Duration(math.Round(x * float64(time.Second))), nil
+}
+
+// digits reports whether s is one or more decimal digits.
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
 func durationCol(f func(*Row) *time.Duration) func(*Row, string) error {
 	return func(r *Row, v string) error {
-		x, err := strconv.ParseFloat(v, 64)
-		*f(r) = time.Duration(x * float64(time.Second))
+		d, err := ParseSeconds(v)
+		*f(r) = d
 		return err
 	}
 }
@@ -125,6 +171,8 @@ func format(v any) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case string:
 		return v
+	case Seconds:
+		return v.String()
 	case bool:
 		return strconv.FormatBool(v)
 	default:
@@ -166,7 +214,7 @@ func NewWriter(w io.Writer, epoch time.Time) *Writer {
 func (sw *Writer) Mark(m Mark) {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	sw.marks = append(sw.marks, m.Name+"@"+format(m.T.Seconds()))
+	sw.marks = append(sw.marks, m.Name+"@"+Seconds(m.T).String())
 }
 
 // Row writes one row for r.
@@ -274,11 +322,11 @@ func Read(r io.Reader) (rows []Row, marks []Mark, epoch time.Time, err error) {
 			case c.Name == "marks":
 				for _, m := range strings.Split(rec[i], "+") {
 					name, s, ok := strings.Cut(m, "@")
-					secs, err := strconv.ParseFloat(s, 64)
+					at, err := ParseSeconds(s)
 					if !ok || err != nil {
 						return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column marks: %q: want name@model_s", line, m)
 					}
-					marks = append(marks, Mark{T: time.Duration(secs * float64(time.Second)), Name: name})
+					marks = append(marks, Mark{T: at, Name: name})
 				}
 			case c.Name == "model_time" && epoch.IsZero():
 				t, err := time.Parse(time.RFC3339Nano, rec[i])

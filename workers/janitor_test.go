@@ -31,6 +31,15 @@ func newCluster(k *sim.Kernel, vms int64) *cluster.Cluster {
 	return cluster.New(cluster.Config{Seed: 1, RejectTime: time.Second}, k, capacity.New(vms))
 }
 
+// newJanitor is a janitor in kernel k, made as the pipeline makes one, that
+// hands the VMs it may destroy to out, at most rate a second (0: no limit).
+func newJanitor(k *sim.Kernel, c *cluster.Cluster, creds *Credentials, out *sim.Chan[*cluster.VM], cutoff time.Duration, rate float64) *Janitor {
+	j := NewJanitor(k)
+	j.Clock, j.Cluster, j.Log, j.Events, j.Credentials = k, c, zap.NewNop(), zap.NewNop(), creds
+	j.Every, j.Cutoff, j.RatePerSecond, j.Out = time.Minute, cutoff, rate, out
+	return j
+}
+
 // TestJanitorPassPicksWhatThe2015JanitorDestroyed puts one VM in each state
 // on a cluster and checks which of them one janitor pass hands over for
 // destruction: finished VMs, and booted VMs older than the cutoff; never a
@@ -58,8 +67,7 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 				require.True(t, sim.Sleep(ctx, tt.age))
 
 				out := sim.NewChan[*cluster.VM](k, 1)
-				j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-					Credentials: &Credentials{}, Every: time.Minute, Cutoff: cutoff, Out: out}
+				j := newJanitor(k, c, &Credentials{}, out, cutoff, 0)
 				require.True(t, j.pass(ctx))
 				if tt.destroy {
 					got := out.Drain()
@@ -124,8 +132,8 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 		finishedVM(ctx, c)
 		creds := &Credentials{}
 		out := sim.NewChan[*cluster.VM](k, 10)
-		j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-			Credentials: creds, ReportStale: true, Every: time.Minute, Cutoff: time.Hour, Out: out}
+		j := newJanitor(k, c, creds, out, time.Hour, 0)
+		j.ReportStale = true
 
 		require.True(t, j.pass(ctx))
 		assert.Equal(t, int64(1), j.Stats().Reported)
@@ -156,8 +164,7 @@ func TestJanitorPacesItsPass(t *testing.T) {
 			c.Release(vm)
 		}
 		out := sim.NewChan[*cluster.VM](k, 100)
-		j := &Janitor{Clock: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop(),
-			Credentials: &Credentials{}, Every: time.Minute, RatePerSecond: 5, Cutoff: time.Hour, Out: out}
+		j := newJanitor(k, c, &Credentials{}, out, time.Hour, 5)
 		start := k.Now()
 		require.True(t, j.pass(ctx))
 		got := out.Drain()

@@ -17,7 +17,7 @@ import (
 // channels and is touched by one goroutine at a time.
 type Job struct {
 	ID        uint64
-	Queue     int           // index of its queue in Controls.Names
+	Queue     int           // index of its queue in QueueControls.Names
 	QueueName string        // its queue's name (e.g. com or org)
 	ArrivedAt time.Duration // model time it first entered the backlog
 	// WaitingSince is when it last began to wait for a VM: its arrival, or

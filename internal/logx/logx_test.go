@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/internal/format"
 	"vmstorm/internal/sim"
 )
 
@@ -399,32 +400,42 @@ func TestNewWithoutWriters(t *testing.T) {
 	}
 }
 
-func TestFormatModelTime(t *testing.T) {
-	noEpoch := sim.NewManualClock(time.Time{})
-	withEpoch := sim.NewManualClock(epoch)
+// TestConsoleTimeColumn: the console's time column is the entry's model
+// time as format.ModelTime spells it on the clock's calendar: from the
+// start of the run, truncated to the second, with hours past a day; or the
+// calendar time in UTC, whatever the epoch's zone.
+func TestConsoleTimeColumn(t *testing.T) {
 	pdt := time.FixedZone("PDT", -7*3600)
-	inPDT := sim.NewManualClock(time.Date(2015, 7, 31, 0, 0, 0, 0, pdt))
+	inPDT := time.Date(2015, 7, 31, 0, 0, 0, 0, pdt)
 	tests := []struct {
 		name  string
-		clock sim.Clock
+		epoch time.Time
 		t     time.Duration
 		want  string
 	}{
-		{"start", noEpoch, 0, "T+00:00:00"},
-		{"seconds", noEpoch, 42 * time.Second, "T+00:00:42"},
-		{"fraction truncated", noEpoch, 1999 * time.Millisecond, "T+00:00:01"},
-		{"just under an hour", noEpoch, time.Hour - time.Nanosecond, "T+00:59:59"},
-		{"hours", noEpoch, 3*time.Hour + 4*time.Minute + 5*time.Second, "T+03:04:05"},
-		{"more than a day", noEpoch, 25*time.Hour + time.Minute + time.Second, "T+25:01:01"},
-		{"days", noEpoch, 4 * 24 * time.Hour, "T+96:00:00"},
-		{"epoch start", withEpoch, 0, "2015-07-31 09:00:00"},
-		{"epoch later", withEpoch, 90*time.Minute + 1500*time.Millisecond, "2015-07-31 10:30:01"},
-		{"epoch next day", withEpoch, 4*24*time.Hour + 15*time.Hour, "2015-08-05 00:00:00"},
+		{"start", time.Time{}, 0, "T+00:00:00"},
+		{"seconds", time.Time{}, 42 * time.Second, "T+00:00:42"},
+		{"fraction truncated", time.Time{}, 1999 * time.Millisecond, "T+00:00:01"},
+		{"just under an hour", time.Time{}, time.Hour - time.Nanosecond, "T+00:59:59"},
+		{"hours", time.Time{}, 3*time.Hour + 4*time.Minute + 5*time.Second, "T+03:04:05"},
+		{"more than a day", time.Time{}, 25*time.Hour + time.Minute + time.Second, "T+25:01:01"},
+		{"days", time.Time{}, 4 * 24 * time.Hour, "T+96:00:00"},
+		{"epoch start", epoch, 0, "2015-07-31 09:00:00"},
+		{"epoch later", epoch, 90*time.Minute + 1500*time.Millisecond, "2015-07-31 10:30:01"},
+		{"epoch next day", epoch, 4*24*time.Hour + 15*time.Hour, "2015-08-05 00:00:00"},
 		{"epoch in another zone is shown in UTC", inPDT, time.Hour, "2015-07-31 08:00:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, FormatModelTime(tt.clock, tt.t))
+			clock := sim.NewManualClock(tt.epoch)
+			clock.Set(tt.t)
+			var con bytes.Buffer
+			logs := New(Options{Clock: clock, Console: &con, ConsoleLevel: zapcore.InfoLevel})
+			logs.Info("x")
+			cons := parseConsole(t, &con)
+			require.Len(t, cons, 1)
+			assert.Equal(t, tt.want, cons[0].time)
+			assert.Equal(t, format.ModelTime(tt.epoch, tt.t), cons[0].time, "spelled by format.ModelTime")
 		})
 	}
 }
