@@ -39,8 +39,8 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 		{[]string{"-speed", "0"}, `invalid value "0" for flag -speed: want max, or model seconds per wall second from 0.001 to 1e+07`},
 		{[]string{"-speed", "NaN"}, `invalid value "NaN" for flag -speed: want max`},
 		{[]string{"-speed", "maximum"}, `invalid value "maximum" for flag -speed: want max`},
-		{[]string{"-arrival-rate", "-1"}, `invalid value "-1" for flag -arrival-rate: want a number above 0, at most 1e+07`},
-		{[]string{"-arrival-rate", "1e8"}, `invalid value "1e8" for flag -arrival-rate: want a number above 0, at most 1e+07`},
+		{[]string{"-arrival-rate", "-1"}, `invalid value "-1" for flag -arrival-rate: want a number from 1e-06 to 1e+07`},
+		{[]string{"-arrival-rate", "1e8"}, `invalid value "1e8" for flag -arrival-rate: want a number from 1e-06 to 1e+07`},
 		{[]string{"-reject-time", "1ns"}, `invalid value "1ns" for flag -reject-time: want a duration from 1ms to 1000h`},
 		{[]string{"-reject-time", "0"}, `invalid value "0" for flag -reject-time: want a duration from 1ms to 1000h`},
 		{[]string{"-cleanup-rate", "-1"}, `invalid value "-1" for flag -cleanup-rate: want a number from 0 to 1e+07`},
@@ -310,8 +310,14 @@ var flagsWithoutKey = map[string]string{
 // byName are values for the parameters whose type does not say what a
 // valid value looks like.
 var byName = map[string][2]string{
-	"speed": {"max", "0.5"},
-	"epoch": {"2015-07-31T00:00:00Z", "2019-03-27T00:00:00Z"},
+	"speed":              {"max", "0.5"},
+	"epoch":              {"2015-07-31T00:00:00Z", "2019-03-27T00:00:00Z"},
+	"max-held":           {"7000", "9000"},  // at least 1000
+	"backoff-multiplier": {"3", "5"},        // at least 1
+	"backoff-base":       {"3m7s", "5m11s"}, // under the default cap, 10m
+	"backoff-cap":        {"3h7m", "5h11m"}, // over the default base, 30s
+	"breaker-window":     {"3h7m", "5h11m"}, // 0 is valid too: as the duration's
+	"shed-after":         {"3h7m", "5h11m"},
 }
 
 // flagValues are, for each type of flag, a value for the scenario file and

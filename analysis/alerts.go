@@ -13,10 +13,13 @@ const (
 	AlertVMCount     = "vm_count_out_of_band"
 	AlertRequeueRate = "requeue_rate_high"
 	AlertBacklogAge  = "backlog_age_high"
+	// AlertJanitorStale is honest monitoring's: the janitor has not had a
+	// successful pass for too long, whatever count it last reported.
+	AlertJanitorStale = "janitor_stale"
 )
 
 // Alerts lists the alerts, in order.
-var Alerts = []string{AlertVMCount, AlertRequeueRate, AlertBacklogAge}
+var Alerts = []string{AlertVMCount, AlertRequeueRate, AlertBacklogAge, AlertJanitorStale}
 
 // alertRules evaluates monitoring's rules on what it sees, as Prometheus
 // does: a rule whose condition holds is pending, and fires once it has held
@@ -68,6 +71,7 @@ func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []ser
 			(s.ReportedVMs < a.VMCountMin || (a.VMCountMax > 0 && s.ReportedVMs > a.VMCountMax)), float64(s.ReportedVMs)},
 		{AlertRequeueRate, a.RequeueRateMax > 0 && rates.Requeues > a.RequeueRateMax, rates.Requeues},
 		{AlertBacklogAge, a.BacklogAgeMax > 0 && s.OldestWait > a.BacklogAgeMax, s.OldestWait.Minutes()},
+		{AlertJanitorStale, a.JanitorAgeMax > 0 && s.JanitorAge > a.JanitorAgeMax, s.JanitorAge.Minutes()},
 	}
 	var firing []string
 	for _, rule := range rules {

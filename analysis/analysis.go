@@ -38,8 +38,9 @@ type Analyzer struct {
 	full   bool
 	checks []*evaluation
 
-	fault     *series.Mark
-	detection *Detection
+	fault      *series.Mark
+	detection  *Detection
+	seenAlerts int // alert events already looked at for detection
 }
 
 // New returns an Analyzer of a run of cfg that hands each judged sample to
@@ -115,13 +116,17 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	var changes []series.Change
 	row.Firing, changes = a.alerts.evaluate(s, rates, changes)
 	if a.fault != nil && a.detection == nil {
-		for _, name := range row.Firing {
-			if at, ok := a.alerts.firedAt[name]; ok && at >= a.fault.T {
-				a.detection = &Detection{At: at, By: name}
+		// Detection is the first alert that fires at or after the fault:
+		// one that fired before it, and resolved, counts when it fires
+		// again.
+		for _, ev := range a.alerts.events[a.seenAlerts:] {
+			if ev.Firing && ev.T >= a.fault.T {
+				a.detection = &Detection{At: ev.T, By: ev.Name}
 				break
 			}
 		}
 	}
+	a.seenAlerts = len(a.alerts.events)
 	var stormChange *series.Change
 	a.storm, stormChange = a.storm.next(s, rates)
 	if stormChange != nil {
@@ -130,6 +135,7 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	row.Phase, changes = a.phases.next(phaseInput{
 		Sample: s, Rates: rates, Storm: a.storm.on,
 		OrphansGrew: s.ByState[cluster.Orphaned] - from.ByState[cluster.Orphaned],
+		Firing:      len(row.Firing) > 0,
 		Marked:      len(a.marks) > 0,
 	}, changes)
 	switch full := s.Capacity > 0 && s.InUse >= s.Capacity; {
@@ -147,6 +153,16 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	}
 	a.last, a.samples = s, a.samples+1
 	return row
+}
+
+// Detected is the model time of detection (the first alert at or after the
+// first fault), once there is one: the analysis is the run's pager (see
+// pipeline.Pager).
+func (a *Analyzer) Detected() (time.Duration, bool) {
+	if a.detection == nil {
+		return 0, false
+	}
+	return a.detection.At, true
 }
 
 // Result is the run judged as a whole, from its first sample to its last.
@@ -211,7 +227,7 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 	// Mitigation is the operators' first action once they know: actions
 	// before detection (a supervisor restarting workers) do not count.
 	for _, m := range marks {
-		if m.T >= d.At && !incident.IsFault(m.Name) {
+		if m.T >= d.At && incident.IsOperatorAction(m.Name) {
 			in.MitigatedAt, in.Mitigated = m.T, true
 			break
 		}

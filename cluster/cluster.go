@@ -147,6 +147,10 @@ type Cluster struct {
 	cpu   *capacity.Gauge
 	api   *api
 
+	// OnRoom, if set before the run, is called whenever a destroyed VM
+	// gives its slot back (capacity-aware dispatch waits for it).
+	OnRoom func()
+
 	mu  sync.Mutex
 	vms map[*VM]struct{}
 
@@ -427,8 +431,12 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 		return ErrStopped
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	freed := vm.holdsSlot
 	c.remove(vm)
+	c.mu.Unlock()
+	if freed && c.OnRoom != nil {
+		c.OnRoom()
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"vmstorm/mitigate"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -78,6 +79,8 @@ type Config struct {
 	// StallTimeout is how long a worker waits on a stalled build before it
 	// gives up and requeues the job.
 	StallTimeout time.Duration
+	// Mitigations are the changes that could have stopped the storm.
+	Mitigations Mitigations
 	// ReportStale is the 2015 reporting defect: a janitor pass that fails
 	// leaves the reported VM count at its last value instead of zero.
 	ReportStale bool
@@ -122,11 +125,11 @@ func (s *Speed) Set(v string) error {
 		return nil
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || f == 0 {
-		return errSpeed
+	if err != nil || f == 0 || Speed(f).check() != nil {
+		return errSpeed // and s as it was
 	}
 	*s = Speed(f)
-	return s.check()
+	return nil
 }
 
 // Get is the value, for the flag package.
@@ -220,8 +223,41 @@ type Alerts struct {
 	// RequeueRateMax is requeues per model minute, over Config.Window.
 	RequeueRateMax float64
 	// BacklogAgeMax is the longest a job may wait for a VM.
-	BacklogAgeMax      time.Duration
+	BacklogAgeMax time.Duration
+	// JanitorAgeMax is the longest since the janitor's last successful
+	// pass (honest monitoring: a batch job's last-success age).
+	JanitorAgeMax      time.Duration
 	For, KeepFiringFor time.Duration
+}
+
+// Mitigations are the changes that could have stopped the 2015 storm, as
+// parts of the model (docs/mitigations.md): each is off unless its switch
+// is on from the start (here) or turned on by a timeline action, and then
+// works with its settings here.
+type Mitigations struct {
+	// Backoff: a failed start waits, with full jitter, before the job is
+	// offered again, holding no Build worker.
+	Backoff         bool
+	BackoffSettings mitigate.Backoff
+	// RetryBudget: a failed start is retried only while the Build pool's
+	// token bucket allows; past it the job fails for good.
+	RetryBudget         bool
+	RetryBudgetSettings mitigate.RetryBudgetSettings
+	// Breaker: a circuit breaker in front of the VM API; while it is open
+	// no Build worker takes a job.
+	Breaker         bool
+	BreakerSettings mitigate.BreakerSettings
+	// Reaper: the janitor also destroys a never-booted VM older than
+	// ReaperTTL.
+	Reaper    bool
+	ReaperTTL time.Duration
+	// CapacityAware: the scheduler hands a job to Build only while the
+	// cluster has room for one more start.
+	CapacityAware bool
+	// Shed: a job that has waited longer than ShedAfter is dropped from
+	// the backlog, as a user cancels a stuck build.
+	Shed      bool
+	ShedAfter time.Duration
 }
 
 // Default is the 2015 OS X cluster on a normal day, from the incident brief
@@ -258,6 +294,13 @@ func Default() Config {
 		Drained:           10 * time.Minute,
 		// Normal is no requeues and waits of a minute or two.
 		Alerts: Alerts{RequeueRateMax: 30, BacklogAgeMax: 30 * time.Minute, For: time.Minute, KeepFiringFor: 10 * time.Minute},
+		Mitigations: Mitigations{
+			BackoffSettings:     mitigate.DefaultBackoff(),
+			RetryBudgetSettings: mitigate.DefaultRetryBudgetSettings(),
+			BreakerSettings:     mitigate.DefaultBreakerSettings(),
+			ReaperTTL:           15 * time.Minute,
+			ShedAfter:           2 * time.Hour,
+		},
 	}
 }
 
@@ -330,6 +373,15 @@ func (c Config) Validate() error {
 			if !(b.Factor > 0) || b.For <= 0 || b.At < 0 {
 				return &ParamError{"traffic", fmt.Sprintf("burst at %v", b.At), "a burst with at >= 0, a length above 0 and a factor above 0"}
 			}
+		}
+	}
+	m := c.Mitigations
+	if m.BackoffSettings.Cap < m.BackoffSettings.Base {
+		return &ParamError{"backoff-cap", m.BackoffSettings.Cap.String(), fmt.Sprintf("at least -backoff-base %v", m.BackoffSettings.Base)}
+	}
+	for _, err := range []error{m.BackoffSettings.Validate(), m.RetryBudgetSettings.Validate(), m.BreakerSettings.Validate()} {
+		if err != nil {
+			return err // the parameters' ranges are narrower: a bug if it happens
 		}
 	}
 	if a := c.Alerts; a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax {

@@ -72,17 +72,18 @@ func (p Param) LogKey() string { return strings.ReplaceAll(p.Flag, "-", "_") }
 
 // The sections of Params, in order.
 const (
-	SectionRun       = "run"
-	SectionCluster   = "cluster"
-	SectionWorkload  = "workload"
-	SectionWorkers   = "workers"
-	SectionJanitor   = "janitor"
-	SectionAlerts    = "alerts"
-	SectionReporting = "reporting"
+	SectionRun         = "run"
+	SectionCluster     = "cluster"
+	SectionWorkload    = "workload"
+	SectionWorkers     = "workers"
+	SectionJanitor     = "janitor"
+	SectionMitigations = "mitigations"
+	SectionAlerts      = "alerts"
+	SectionReporting   = "reporting"
 )
 
 // Sections lists the sections of Params in order.
-var Sections = []string{SectionRun, SectionCluster, SectionWorkload, SectionWorkers, SectionJanitor, SectionAlerts, SectionReporting}
+var Sections = []string{SectionRun, SectionCluster, SectionWorkload, SectionWorkers, SectionJanitor, SectionMitigations, SectionAlerts, SectionReporting}
 
 // Bounds that several parameters share.
 const (
@@ -191,6 +192,43 @@ var Params = []Param{
 	{"report-stale", "janitor.report_stale", SectionJanitor, "", "the 2015 defect: a failed pass keeps reporting its last count, instead of none",
 		boolV(func(c *Config) *bool { return &c.ReportStale })},
 
+	{"backoff", "mitigations.backoff", SectionMitigations, "", "a failed start waits before the job is offered again: exponential, capped, with full jitter; the job holds no Build worker meanwhile",
+		boolV(func(c *Config) *bool { return &c.Mitigations.Backoff })},
+	{"backoff-base", "mitigations.backoff_base", SectionMitigations, "model time", "the ceiling of the first backoff wait",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.BackoffSettings.Base }, time.Millisecond, MaxLatency)},
+	{"backoff-cap", "mitigations.backoff_cap", SectionMitigations, "model time", "the largest ceiling of a backoff wait",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.BackoffSettings.Cap }, time.Millisecond, MaxLatency)},
+	{"backoff-multiplier", "mitigations.backoff_multiplier", SectionMitigations, "times", "the growth of the ceiling with each failed start",
+		floatV(func(c *Config) *float64 { return &c.Mitigations.BackoffSettings.Multiplier }, 1, 1000)},
+	{"retry-budget", "mitigations.retry_budget", SectionMitigations, "", "retry a failed start only while the Build pool's token bucket allows (gRPC's retry throttling); past it the job fails for good",
+		boolV(func(c *Config) *bool { return &c.Mitigations.RetryBudget })},
+	{"retry-budget-tokens", "mitigations.retry_budget_tokens", SectionMitigations, "tokens", "the bucket's size: a failed start costs a token, and retries stop below half of it",
+		floatV(func(c *Config) *float64 { return &c.Mitigations.RetryBudgetSettings.MaxTokens }, 0.001, 1000)},
+	{"retry-budget-ratio", "mitigations.retry_budget_ratio", SectionMitigations, "tokens", "tokens a successful start puts back",
+		floatV(func(c *Config) *float64 { return &c.Mitigations.RetryBudgetSettings.TokenRatio }, 0.001, 1000)},
+	{"breaker", "mitigations.breaker", SectionMitigations, "", "a circuit breaker in front of the VM API: while it is open no Build worker takes a job, and jobs wait in the backlog",
+		boolV(func(c *Config) *bool { return &c.Mitigations.Breaker })},
+	{"breaker-min-requests", "mitigations.breaker_min_requests", SectionMitigations, "starts", "the breaker opens only with at least this many starts in its window (Travis: 3)",
+		intV(func(c *Config) *int { return &c.Mitigations.BreakerSettings.MinRequests }, 1, MaxCount)},
+	{"breaker-failure-ratio", "mitigations.breaker_failure_ratio", SectionMitigations, "share", "... of which at least this share failed (Travis: 0.6)",
+		floatV(func(c *Config) *float64 { return &c.Mitigations.BreakerSettings.FailureRatio }, 0.001, 1)},
+	{"breaker-window", "mitigations.breaker_window", SectionMitigations, "model time", "the span of starts the closed breaker counts; 0 counts since it last closed (gobreaker's Interval 0, as Travis ran it)",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.BreakerSettings.Window }, 0, MaxLatency)},
+	{"breaker-open-timeout", "mitigations.breaker_open_timeout", SectionMitigations, "model time", "how long the breaker stays open before it lets probes through",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.BreakerSettings.OpenTimeout }, time.Millisecond, MaxLatency)},
+	{"breaker-probes", "mitigations.breaker_probes", SectionMitigations, "starts", "starts the half-open breaker lets through: that many successes close it, one failure opens it",
+		intV(func(c *Config) *int { return &c.Mitigations.BreakerSettings.Probes }, 1, MaxCount)},
+	{"reaper", "mitigations.reaper", SectionMitigations, "", "the janitor also destroys a never-booted VM older than -reaper-ttl, instead of skipping it for ever",
+		boolV(func(c *Config) *bool { return &c.Mitigations.Reaper })},
+	{"reaper-ttl", "mitigations.reaper_ttl", SectionMitigations, "model time", "the age past which the reaper destroys a never-booted VM (keep it above the start timeout)",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.ReaperTTL }, time.Millisecond, MaxLatency)},
+	{"capacity-aware", "mitigations.capacity_aware", SectionMitigations, "", "the scheduler hands a job to Build only while the cluster has room for one more start: a full cluster is a queue, not a requeue loop",
+		boolV(func(c *Config) *bool { return &c.Mitigations.CapacityAware })},
+	{"shed", "mitigations.shed", SectionMitigations, "", "drop a job from the backlog once it has waited longer than -shed-after, as a user cancels a stuck build",
+		boolV(func(c *Config) *bool { return &c.Mitigations.Shed })},
+	{"shed-after", "mitigations.shed_after", SectionMitigations, "model time", "how long a job may wait for a VM before it is shed",
+		durationV(func(c *Config) *time.Duration { return &c.Mitigations.ShedAfter }, time.Millisecond, MaxDuration)},
+
 	{"alert-vm-count-min", "alerts.vm_count_min", SectionAlerts, "VMs", "fire when the reported VM count is below this; 0 for no rule",
 		intV(func(c *Config) *int64 { return &c.Alerts.VMCountMin }, 0, MaxCount)},
 	{"alert-vm-count-max", "alerts.vm_count_max", SectionAlerts, "VMs", "fire when the reported VM count is above this; 0 for no rule",
@@ -199,6 +237,8 @@ var Params = []Param{
 		floatV(func(c *Config) *float64 { return &c.Alerts.RequeueRateMax }, 0, MaxRate)},
 	{"alert-backlog-age-max", "alerts.backlog_age_max", SectionAlerts, "model time", "fire when a job has waited longer than this for a VM; 0 for no rule",
 		durationV(func(c *Config) *time.Duration { return &c.Alerts.BacklogAgeMax }, 0, MaxDuration)},
+	{"alert-janitor-age-max", "alerts.janitor_age_max", SectionAlerts, "model time", "fire when the janitor's last successful pass is older than this (honest monitoring); 0 for no rule",
+		durationV(func(c *Config) *time.Duration { return &c.Alerts.JanitorAgeMax }, 0, MaxDuration)},
 	{"alert-for", "alerts.for", SectionAlerts, "model time", "a rule fires once its condition has held this long (Prometheus's for:)",
 		durationV(func(c *Config) *time.Duration { return &c.Alerts.For }, 0, MaxDuration)},
 	{"alert-keep-firing-for", "alerts.keep_firing_for", SectionAlerts, "model time", "a firing rule resolves once its condition has been false this long (Prometheus's keep_firing_for:)",
@@ -290,12 +330,7 @@ func floatV(f func(*Config) *float64, min, max float64) value { return floatFiel
 
 func (v floatField) get(c *Config) string { return strconv.FormatFloat(*v.f(c), 'g', -1, 64) }
 func (v floatField) typed(c *Config) any  { return *v.f(c) }
-func (v floatField) want() string {
-	if v.min > 0 && v.min < 1e-3 {
-		return fmt.Sprintf("a number above 0, at most %g", v.max)
-	}
-	return fmt.Sprintf("a number from %g to %g", v.min, v.max)
-}
+func (v floatField) want() string         { return fmt.Sprintf("a number from %g to %g", v.min, v.max) }
 
 func (v floatField) set(c *Config, s string) error {
 	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)

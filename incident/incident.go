@@ -30,6 +30,7 @@ type Parts struct {
 	Queues      *workers.QueueControls
 	Cluster     *cluster.Cluster
 	Run         *workers.RunPool
+	Switches    *workers.Switches // the mitigations' switches
 }
 
 // eachQueue calls f with the index of the named queue, or of every queue
@@ -49,6 +50,16 @@ func (p Parts) eachQueue(queue string, f func(q int)) error {
 	return nil
 }
 
+// setMitigation turns the named mitigation on or off.
+func (p Parts) setMitigation(name string, on bool) error {
+	m, ok := workers.LookupMitigation(name)
+	if !ok {
+		return fmt.Errorf("no mitigation %q", name)
+	}
+	p.Switches.Set(m, on)
+	return nil
+}
+
 // Args are the arguments an action may take; each action uses a few.
 type Args struct {
 	Queue     string   `yaml:"queue,omitempty"`
@@ -56,13 +67,20 @@ type Args struct {
 	VMs       *int64   `yaml:"vms,omitempty"`
 	MaxBuilds *int64   `yaml:"max_builds,omitempty"`
 	Fraction  *float64 `yaml:"fraction,omitempty"`
+	// Mitigation names a mitigation (workers.MitigationNames).
+	Mitigation string `yaml:"mitigation,omitempty"`
 }
 
-// Event is one entry of a timeline: an action at a model time.
+// Event is one entry of a timeline: an action at a model time or, for an
+// operators' response, at a delay after detection (the first alert at or
+// after the first fault), whenever that comes.
 type Event struct {
-	At     time.Duration
-	Action string
-	Args   Args
+	At time.Duration
+	// AfterDetection: At is the delay after detection, and the event
+	// happens only if monitoring detects the incident.
+	AfterDetection bool
+	Action         string
+	Args           Args
 	// Note says in a few words why, for people reading the log; empty takes
 	// the action's own description.
 	Note string
@@ -85,6 +103,14 @@ type Action struct {
 	// response); an incident is timed from its first fault.
 	Fault bool
 	apply func(Parts, Args) error
+}
+
+// IsOperatorAction reports whether the named action is an operators'
+// response (an action of the catalogue that is not a fault), rather than a
+// fault or something the model did of itself (a breaker opening).
+func IsOperatorAction(name string) bool {
+	a, ok := Lookup(name)
+	return ok && !a.Fault
 }
 
 // IsFault reports whether the named action injects a fault.
@@ -134,6 +160,10 @@ var Actions = []Action{
 	{"set_api_rate_limit", "the clients' own limit on cloud API calls becomes {rate} calls per second",
 		"the clients' own limit on cloud API calls is lifted", []string{"rate"}, false,
 		func(p Parts, a Args) error { p.Cluster.SetClientRate(*a.Rate); return nil }},
+	{"enable_mitigation", "operators turn on {mitigation}", "", []string{"mitigation"}, false,
+		func(p Parts, a Args) error { return p.setMitigation(a.Mitigation, true) }},
+	{"disable_mitigation", "operators turn off {mitigation}", "", []string{"mitigation"}, false,
+		func(p Parts, a Args) error { return p.setMitigation(a.Mitigation, false) }},
 	{"set_stall_chance", "a booted VM stalls (its build never makes progress) with a chance of {fraction}",
 		"booted VMs no longer stall", []string{"fraction"}, true,
 		func(p Parts, a Args) error { p.Run.SetStallChance(*a.Fraction); return nil }},
@@ -167,6 +197,9 @@ func (a Action) Describe(args Args) string {
 	}
 	if args.Fraction != nil {
 		pairs = append(pairs, "{fraction}", fmt.Sprintf("%.4g%%", *args.Fraction*100))
+	}
+	if m := args.Mitigation; m != "" {
+		pairs = append(pairs, "{mitigation}", strings.ReplaceAll(m, "_", " "))
 	}
 	return strings.NewReplacer(pairs...).Replace(doc)
 }
@@ -204,6 +237,9 @@ func (a Args) String() string {
 	}
 	if a.Fraction != nil {
 		out = append(out, "fraction "+strconv.FormatFloat(*a.Fraction, 'g', -1, 64))
+	}
+	if a.Mitigation != "" {
+		out = append(out, "mitigation "+a.Mitigation)
 	}
 	return strings.Join(out, ", ")
 }
@@ -245,19 +281,25 @@ func (ev Event) Validate(queues []string) error {
 	given := map[string]bool{
 		"queue": ev.Args.Queue != "", "rate": ev.Args.Rate != nil, "vms": ev.Args.VMs != nil,
 		"max_builds": ev.Args.MaxBuilds != nil, "fraction": ev.Args.Fraction != nil,
+		"mitigation": ev.Args.Mitigation != "",
 	}
 	for _, arg := range a.Uses {
 		if !given[arg] {
 			return &ArgError{"action", fmt.Sprintf("%s needs %s (%s)", a.Name, strings.Join(a.Uses, " and "), a.Doc)}
 		}
 	}
-	for _, arg := range []string{"queue", "rate", "vms", "max_builds", "fraction"} {
+	for _, arg := range []string{"queue", "rate", "vms", "max_builds", "fraction", "mitigation"} {
 		if given[arg] && !uses(arg) {
 			return &ArgError{arg, fmt.Sprintf("%s does not take %s", a.Name, arg)}
 		}
 	}
 	if ev.Args.Queue != "" && ev.Args.Queue != "all" && !contains(queues, ev.Args.Queue) {
 		return &ArgError{"queue", fmt.Sprintf("no queue %q; the queues are %s, or all", ev.Args.Queue, strings.Join(queues, ", "))}
+	}
+	if m := ev.Args.Mitigation; m != "" {
+		if _, ok := workers.LookupMitigation(m); !ok {
+			return &ArgError{"mitigation", fmt.Sprintf("no mitigation %q; the mitigations are %s", m, strings.Join(workers.MitigationNames[:], ", "))}
+		}
 	}
 	switch {
 	case ev.Args.Rate != nil && !(*ev.Args.Rate >= 0):
@@ -309,17 +351,56 @@ type Timeline []Event
 // Begin sorts the timeline, applies the events due at model time zero (or
 // before), so that they hold before any part of the model starts, and
 // returns the events still to come, in order, for the caller to Apply at
-// their times. applied, if not nil, is called after each event.
-func (tl Timeline) Begin(p Parts, log *zap.Logger, applied func(Event)) (Timeline, error) {
-	events := append(Timeline(nil), tl...)
-	sort.SliceStable(events, func(i, j int) bool { return events[i].At < events[j].At })
-	for len(events) > 0 && events[0].At <= 0 {
-		if err := events[0].Apply(p, log, applied); err != nil {
-			return nil, err
+// their times, and apart, in order of their delays, the events that wait
+// for detection (see AfterDetection and Detected). applied, if not nil, is
+// called after each event.
+func (tl Timeline) Begin(p Parts, log *zap.Logger, applied func(Event)) (future, afterDetection Timeline, err error) {
+	for _, ev := range tl {
+		if ev.AfterDetection {
+			afterDetection = append(afterDetection, ev)
+		} else {
+			future = append(future, ev)
 		}
-		events = events[1:]
 	}
-	return events, nil
+	sort.SliceStable(future, func(i, j int) bool { return future[i].At < future[j].At })
+	sort.SliceStable(afterDetection, func(i, j int) bool { return afterDetection[i].At < afterDetection[j].At })
+	for len(future) > 0 && future[0].At <= 0 {
+		if err := future[0].Apply(p, log, applied); err != nil {
+			return nil, nil, err
+		}
+		future = future[1:]
+	}
+	return future, afterDetection, nil
+}
+
+// Detected places the events that wait for detection, now that it came at
+// model time at: each at its delay after it. The result is sorted.
+func (tl Timeline) Detected(at time.Duration) Timeline {
+	out := make(Timeline, len(tl))
+	for i, ev := range tl {
+		ev.At, ev.AfterDetection = at+ev.At, false
+		out[i] = ev
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// Merge merges two sorted timelines into one, sorted; events at the same
+// time keep tl's first.
+func (tl Timeline) Merge(other Timeline) Timeline {
+	out := make(Timeline, 0, len(tl)+len(other))
+	i, j := 0, 0
+	for i < len(tl) && j < len(other) {
+		if other[j].At < tl[i].At {
+			out = append(out, other[j])
+			j++
+		} else {
+			out = append(out, tl[i])
+			i++
+		}
+	}
+	out = append(out, tl[i:]...)
+	return append(out, other[j:]...)
 }
 
 // Apply pulls the event's lever, logs the event under its action's name,
@@ -347,6 +428,9 @@ func (ev Event) Apply(p Parts, log *zap.Logger, applied func(Event)) error {
 	}
 	if ev.Args.MaxBuilds != nil {
 		fields = append(fields, zap.Int64("max_builds", *ev.Args.MaxBuilds))
+	}
+	if ev.Args.Mitigation != "" {
+		fields = append(fields, zap.String("mitigation", ev.Args.Mitigation))
 	}
 	log.Warn(ev.Action, fields...)
 	if applied != nil {

@@ -56,7 +56,8 @@ func inWorld(t *testing.T, body func(ctx context.Context, w *world)) {
 	run.StallTimeout, run.In, run.Inbox = 5*time.Minute, w.runIn, w.inbox
 	w.parts = Parts{
 		Credentials: janitor.Credentials, Janitor: janitor, Cleanup: cleanup, Cluster: cl, Run: run,
-		Queues: workers.NewQueueControls(k, []string{"com", "org"}, []int64{0, 100}),
+		Queues:   workers.NewQueueControls(k, []string{"com", "org"}, []int64{0, 100}),
+		Switches: workers.NewSwitches(nil),
 	}
 	k.Go(t.Context(), func(ctx context.Context) {
 		for id := uint64(1); id <= 10; id++ {
@@ -238,6 +239,31 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 			with:    [2]any{int64(1), []workers.MsgKind{workers.Returned}},
 		},
 	}
+	tests = append(tests, []struct {
+		ev      Event
+		setup   []Event
+		observe func(t *testing.T, ctx context.Context, w *world) any
+		without any
+		with    any
+	}{
+		{
+			// The switch the parts read: their effects are the workers'
+			// and the pipeline's tests.
+			ev: Event{Action: "enable_mitigation", Args: Args{Mitigation: "breaker"}},
+			observe: func(t *testing.T, ctx context.Context, w *world) any {
+				return [2]bool{w.parts.Switches.On(workers.Breaker), w.parts.Switches.On(workers.Reaper)}
+			},
+			without: [2]bool{false, false}, with: [2]bool{true, false},
+		},
+		{
+			ev:    Event{Action: "disable_mitigation", Args: Args{Mitigation: "reaper"}},
+			setup: []Event{{Action: "enable_mitigation", Args: Args{Mitigation: "reaper"}}, {Action: "enable_mitigation", Args: Args{Mitigation: "shed"}}},
+			observe: func(t *testing.T, ctx context.Context, w *world) any {
+				return [2]bool{w.parts.Switches.On(workers.Reaper), w.parts.Switches.On(workers.Shed)}
+			},
+			without: [2]bool{true, true}, with: [2]bool{false, true},
+		},
+	}...)
 	var tested []string
 	for _, tt := range tests {
 		tested = append(tested, tt.ev.Action)
@@ -359,8 +385,9 @@ func TestBeginAppliesWhatIsDueAndSortsTheRest(t *testing.T) {
 			{At: 90 * time.Minute, Action: "set_max_builds", Args: Args{Queue: "org", MaxBuilds: ptr(int64(80))}}, // a tie keeps its order
 		}
 		var applied []string
-		rest, err := tl.Begin(w.parts, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) })
+		rest, afterDetection, err := tl.Begin(w.parts, zap.NewNop(), func(ev Event) { applied = append(applied, ev.Action) })
 		require.NoError(t, err)
+		assert.Empty(t, afterDetection)
 		assert.Equal(t, 2, w.parts.Queues.Paused(), "Begin applies what is due at time zero")
 		assert.Equal(t, []string{"pause_builds"}, applied, "and only that")
 		assert.Equal(t, int64(100), w.parts.Queues.Limit(1))
@@ -417,6 +444,8 @@ func TestDescribeFillsTheArguments(t *testing.T) {
 			"the clients' own limit on cloud API calls is lifted"},
 		{Event{Action: "set_stall_chance", Args: Args{Fraction: ptr(0.25)}}, "a booted VM stalls (its build never makes progress) with a chance of 25%",
 			"booted VMs no longer stall"},
+		{Event{Action: "enable_mitigation", Args: Args{Mitigation: "capacity_aware"}}, "operators turn on capacity aware", ""},
+		{Event{Action: "disable_mitigation", Args: Args{Mitigation: "retry_budget"}}, "operators turn off retry budget", ""},
 	}
 	require.Len(t, tests, len(Actions), "every action in the catalogue is tested")
 	for _, tt := range tests {
@@ -426,7 +455,7 @@ func TestDescribeFillsTheArguments(t *testing.T) {
 			assert.NotContains(t, tt.ev.Describe(), "{", "no placeholder left")
 
 			zero := tt.ev
-			zero.Args = Args{Queue: tt.ev.Args.Queue}
+			zero.Args = Args{Queue: tt.ev.Args.Queue, Mitigation: tt.ev.Args.Mitigation}
 			if tt.ev.Args.Rate != nil {
 				zero.Args.Rate = ptr(0.0)
 			}

@@ -28,6 +28,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/cluster"
+	"vmstorm/mitigate"
 	"vmstorm/series"
 )
 
@@ -139,11 +140,14 @@ var stateNames = func() []string {
 var pools = []string{"build", "run", "cleanup"}
 
 // outcomes name the job totals of jobsTotal, in its order.
-var outcomes = []string{"arrived", "completed", "failed"}
+var outcomes = []string{"arrived", "completed", "failed", "shed"}
 
 func jobsTotal(s *series.Row, i int) float64 {
-	return float64([...]int64{s.Arrived, s.Completed, s.Failed}[i])
+	return float64([...]int64{s.Arrived, s.Completed, s.Failed, s.Shed}[i])
 }
+
+// breakerStates are the circuit breaker's states, as mitigate names them.
+var breakerStates = []string{mitigate.Closed.String(), mitigate.Open.String(), mitigate.HalfOpen.String()}
 
 // sampleFamilies are the metrics of a sample: one row for each field.
 // A field added to series.Row needs one row here; TestEverySampleField
@@ -171,8 +175,26 @@ var sampleFamilies = []family{
 		"Jobs waiting for a Build worker, in the backlog and the channels around it.",
 		func(s *series.Row) float64 { return float64(s.Backlog) }),
 	vector(counter, "vmstorm_jobs_total",
-		"Jobs that arrived, completed, or failed permanently, since the start of the run.", "outcome", outcomes,
+		"Jobs that arrived, completed, failed permanently, or were shed past their deadline, since the start of the run.", "outcome", outcomes,
 		jobsTotal),
+	scalar(counter, "vmstorm_jobs_failed_by_retry_budget_total",
+		"Jobs failed permanently because the retry budget refused their retry (part of outcome failed).",
+		func(s *series.Row) float64 { return float64(s.FailedByBudget) }),
+	scalar(gauge, "vmstorm_backoff_jobs",
+		"Jobs waiting out a backoff before their next start (part of the backlog).",
+		func(s *series.Row) float64 { return float64(s.BackingOff) }),
+	stateSet("vmstorm_breaker_state",
+		"The circuit breaker in front of the VM API: 1 for its state, 0 for the others (closed while it is off).", "state", breakerStates,
+		func(s *series.Row) []string { return []string{mitigate.State(s.Breaker).String()} }),
+	scalar(gauge, "vmstorm_retry_budget_tokens",
+		"Tokens in the Build pool's retry budget.",
+		func(s *series.Row) float64 { return s.RetryTokens }),
+	scalar(counter, "vmstorm_reaped_vms_total",
+		"Never-booted VMs the reaper handed out for destruction, since the start of the run.",
+		func(s *series.Row) float64 { return float64(s.Reaped) }),
+	scalar(gauge, "vmstorm_janitor_last_success_age_seconds",
+		"Model seconds since the janitor's last successful pass (since the start, if none): honest monitoring alerts on it.",
+		func(s *series.Row) float64 { return s.JanitorAge.Seconds() }),
 	scalar(counter, "vmstorm_requeues_total",
 		"Jobs sent back to the backlog after a failed start, since the start of the run.",
 		func(s *series.Row) float64 { return float64(s.Requeues) }),

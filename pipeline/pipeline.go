@@ -90,13 +90,29 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 	budget := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop}
 	source.Budget = budget
 	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
-	sched := workers.NewScheduler(queues, inbox, dispatch)
+	switches, policies, breakerMarks, err := newPolicies(cfg, k, queues)
+	if err != nil {
+		return nil, err
+	}
+	backoffs := workers.NewBackoffs(k, inbox)
 	build := &workers.BuildPool{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
-		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts,
-		DeleteFailedVMs: cfg.DeleteFailedVMs,
-		In:              dispatch, Out: booted, Inbox: inbox, Budget: budget,
+		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts, Seed: cfg.Seed,
+		Policies: policies, Backoffs: backoffs,
+		In: dispatch, Out: booted, Inbox: inbox, Budget: budget,
 	}
+	sched := workers.NewScheduler(queues, inbox, dispatch)
+	sched.Switches, sched.Clock, sched.ShedAfter = switches, k, cfg.Mitigations.ShedAfter
+	sched.Room = func() bool {
+		// Room for one more start: the slots in use, and the starts under
+		// way that hold none yet (a booting VM holds its slot already),
+		// and the jobs handed out that no worker has begun.
+		st := cl.Stats()
+		starting := build.Stats().BusyNow - st.ByState[cluster.Booting]
+		return st.InUse+max(starting, 0)+int64(dispatch.Len()) < st.Capacity
+	}
+	sched.Ledger, sched.Events = ledger, events
+	cl.OnRoom = queues.Poke
 	runPool := workers.NewRunPool(k, cfg.RunWorkers)
 	runPool.Clock, runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = k, cl, ledger, log, events, cfg.Seed
 	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
@@ -105,34 +121,37 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 	janitor.Clock, janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = k, cl, log, events, credentials
 	janitor.Every, janitor.RatePerSecond, janitor.Cutoff, janitor.ReportStale = cfg.CleanupEvery, cfg.CleanupRate, cfg.CleanupCutoff, cfg.ReportStale
 	janitor.Phase = time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery)))
-	janitor.Out = doomed
+	janitor.Out, janitor.Switches, janitor.ReaperTTL = doomed, switches, cfg.Mitigations.ReaperTTL
 	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
 	cleanup.Clock, cleanup.Cluster, cleanup.Events, cleanup.In = k, cl, events, doomed
 
-	parts := incident.Parts{Credentials: credentials, Janitor: janitor, Cleanup: cleanup, Queues: queues, Cluster: cl, Run: runPool}
+	parts := incident.Parts{Credentials: credentials, Janitor: janitor, Cleanup: cleanup, Queues: queues, Cluster: cl, Run: runPool, Switches: switches}
 	smp := sampler{
 		clock: k, cluster: cl, ledger: ledger, janitor: janitor, queues: queues,
 		// The backlog is the scheduler's queues and the jobs on their way
 		// into them, as the summary counts it at the end.
-		backlog: func() int64 { return int64(sched.Len() + inbox.Len() + dispatch.Len()) },
-		stages:  [3]*workers.Stage{&build.Stage, &runPool.Stage, &cleanup.Stage},
+		backlog:  func() int64 { return int64(sched.Len() + inbox.Len() + dispatch.Len() + backoffs.Len()) },
+		stages:   [3]*workers.Stage{&build.Stage, &runPool.Stage, &cleanup.Stage},
+		policies: policies, backoffs: backoffs, breakerMarks: breakerMarks,
 	}
 	applied := func(ev incident.Event) { sink.Mark(series.Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
 
 	log.Info("run_started", configFields(cfg)...)
-	future, err := cfg.FullTimeline().Begin(parts, log, applied)
+	future, afterDetection, err := cfg.FullTimeline().Begin(parts, log, applied)
 	if err != nil {
 		return nil, err
 	}
+	pager, _ := sink.(Pager)
 
 	var runErr error
 	last := time.Duration(-1)
-	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run} {
+	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
 	k.Go(ctx, func(ctx context.Context) {
 		var err error
-		if last, err = smp.observe(ctx, cfg.SampleEvery, future, parts, log, applied, sink); err != nil {
+		tl := timeline{future: future, afterDetection: afterDetection, pager: pager}
+		if last, err = smp.observe(ctx, cfg.SampleEvery, tl, parts, log, applied, sink); err != nil {
 			runErr = err
 			k.Stop(err)
 		}
@@ -157,12 +176,15 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		}
 	}
 	queued = append(queued, dispatch.Drain()...)
+	backingOff := backoffs.Drain()
+	queued = append(queued, backingOff...)
 
 	s := summarize(summaryInput{
 		cfg: cfg, kernel: k, end: end,
 		ended: endReason(ctx, cause), cluster: cl, ledger: ledger, queued: queued,
-		stages:  [3]workers.StageStats{build.Stats(), runPool.Stats(), cleanup.Stats()},
-		janitor: janitor.Stats(),
+		stages:      [3]workers.StageStats{build.Stats(), runPool.Stats(), cleanup.Stats()},
+		janitor:     janitor.Stats(),
+		mitigations: mitigationStats(end, switches, policies, int64(len(backingOff))),
 	})
 	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
 		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),

@@ -38,10 +38,24 @@ type Summary struct {
 	Filled      bool
 	Stages      [3]workers.StageStats // build, run, cleanup: see workers.StageNames
 	Janitor     workers.JanitorStats
+	Mitigations MitigationStats
 	Clock       ClockStats
 	// LogLinesDropped is how many console lines sampling left out, set by
 	// the caller that owns the logs.
 	LogLinesDropped int64
+}
+
+// MitigationStats is what the mitigations did (docs/mitigations.md).
+type MitigationStats struct {
+	On []string // the mitigations on at the end, by name
+	// BackingOff is the jobs of the backlog still waiting out a backoff.
+	BackingOff int64
+	// BreakerOpened is how many times the breaker opened from closed;
+	// BreakerState is its state at the end ("" if it was never on).
+	BreakerOpened int
+	BreakerState  string
+	// RetryTokens is the retry budget's tokens at the end.
+	RetryTokens float64
 }
 
 // ClockStats is how the kernel ran the model's time.
@@ -59,10 +73,10 @@ type WaitStats struct {
 }
 
 // Balanced reports whether every job that arrived is accounted for exactly
-// once: completed, failed permanently, still queued or in flight.
+// once: completed, failed permanently, shed, still queued or in flight.
 func (s *Summary) Balanced() bool {
 	j := s.Jobs
-	return j.Arrived == j.Completed+j.Failed+s.Queued+j.InFlight
+	return j.Arrived == j.Completed+j.Failed+j.Shed+s.Queued+j.InFlight
 }
 
 // Leaked is the VMs left on the cluster with no build on them: finished and
@@ -73,15 +87,16 @@ func (s *Summary) Leaked() int64 {
 }
 
 type summaryInput struct {
-	cfg     config.Config
-	kernel  *sim.Kernel
-	end     time.Duration
-	ended   string
-	cluster *cluster.Cluster
-	ledger  *workers.Ledger
-	queued  []*workers.Job
-	stages  [3]workers.StageStats
-	janitor workers.JanitorStats
+	cfg         config.Config
+	kernel      *sim.Kernel
+	end         time.Duration
+	ended       string
+	cluster     *cluster.Cluster
+	ledger      *workers.Ledger
+	queued      []*workers.Job
+	stages      [3]workers.StageStats
+	janitor     workers.JanitorStats
+	mitigations MitigationStats
 }
 
 func summarize(in summaryInput) *Summary {
@@ -89,7 +104,7 @@ func summarize(in summaryInput) *Summary {
 	s := &Summary{
 		Config: in.cfg, Ended: in.ended, Model: in.end,
 		Jobs: in.ledger.Counts(), Queued: int64(len(in.queued)),
-		Cluster: in.cluster.Stats(), Stages: in.stages, Janitor: in.janitor,
+		Cluster: in.cluster.Stats(), Stages: in.stages, Janitor: in.janitor, Mitigations: in.mitigations,
 		Clock: ClockStats{Mode: k.Mode(), Speed: k.Speed(), Lag: k.Lag(), Events: k.Events()},
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()

@@ -35,13 +35,22 @@ func WriteSummary(w io.Writer, o *outcome.Outcome) error {
 	p("JOBS\t")
 	p("  arrived\t%d", j.Arrived)
 	p("  completed\t%d", j.Completed)
-	p("  failed permanently\t%d", j.Failed)
-	p("  still in backlog\t%d", s.Queued)
+	if j.FailedByBudget > 0 {
+		p("  failed permanently\t%d (%d refused a retry by the retry budget)", j.Failed, j.FailedByBudget)
+	} else {
+		p("  failed permanently\t%d", j.Failed)
+	}
+	p("  shed\t%d dropped from the backlog after waiting over %s", j.Shed, format.Duration(s.Config.Mitigations.ShedAfter))
+	if b := s.Mitigations.BackingOff; b > 0 {
+		p("  still in backlog\t%d (%d waiting out a backoff)", s.Queued, b)
+	} else {
+		p("  still in backlog\t%d", s.Queued)
+	}
 	p("  in flight\t%d", j.InFlight)
 	if s.Balanced() {
-		p("  nothing lost\tyes: %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+		p("  nothing lost\tyes: %d + %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
 	} else {
-		p("  nothing lost\tNO: %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, s.Queued, j.InFlight, j.Arrived)
+		p("  nothing lost\tNO: %d + %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
 	}
 	p("  requeued\t%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
 	p("  wait for a VM\t%s  (%d VM starts; a job whose build was lost waits again)", waits(s.Waits), s.Waits.N)
@@ -71,6 +80,7 @@ func WriteSummary(w io.Writer, o *outcome.Outcome) error {
 		p("  cluster filled at\tnever")
 	}
 	p("\t")
+	mitigationLines(p, s)
 	p("STAGES\tworkers\ttaken\tsucceeded\tfailed\tbusy")
 	for i, st := range s.Stages {
 		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", workers.StageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
@@ -248,4 +258,33 @@ func WriteChecks(w io.Writer, name string, results []analysis.CheckResult) error
 	table(fmt.Sprintf("FAITHFULNESS (%s)", name), "checks", checks)
 	table(fmt.Sprintf("CALIBRATIONS (%s: inputs chosen to match the report)", name), "calibrations", calibrations)
 	return tw.Flush()
+}
+
+// mitigationLines writes what the mitigations did, if any was on.
+func mitigationLines(p func(string, ...any), s *pipeline.Summary) {
+	m := s.Mitigations
+	if len(m.On) == 0 && m.BreakerState == "" && s.Janitor.Reaped == 0 {
+		return
+	}
+	on := "none at the end"
+	if len(m.On) > 0 {
+		on = strings.Join(m.On, ", ")
+	}
+	p("MITIGATIONS\t")
+	p("  on\t%s", on)
+	if m.BreakerState != "" {
+		p("  circuit breaker\topened %d times; %s at the end", m.BreakerOpened, m.BreakerState)
+	}
+	for _, name := range m.On {
+		switch name {
+		case "retry_budget":
+			p("  retry budget\t%s tokens at the end; %d jobs refused a retry", format.Num(m.RetryTokens), s.Jobs.FailedByBudget)
+		case "backoff":
+			p("  backoff\t%d jobs waiting out a backoff at the end", m.BackingOff)
+		}
+	}
+	if s.Janitor.Reaped > 0 {
+		p("  reaper\t%d never-booted VMs handed out for destruction", s.Janitor.Reaped)
+	}
+	p("\t")
 }

@@ -38,7 +38,7 @@ func (s *Scenario) CutTo(cfg config.Config) config.Config {
 	s.Cut = Cut{End: end, Epoch: cfg.Epoch}
 	var events incident.Timeline
 	for _, ev := range cfg.Timeline {
-		if ev.At > end {
+		if !ev.AfterDetection && ev.At > end {
 			s.Cut.Events = append(s.Cut.Events, ev)
 			continue
 		}

@@ -92,7 +92,11 @@ func instantString(epoch time.Time, t time.Duration) string {
 func entries(epoch time.Time, tl incident.Timeline) []Entry {
 	out := make([]Entry, len(tl))
 	for i, ev := range tl {
-		out[i] = Entry{At: instantString(epoch, ev.At), Action: ev.Action, Note: ev.Note, Args: ev.Args}
+		at := instantString(epoch, ev.At)
+		if ev.AfterDetection {
+			at = detectionPrefix + " + " + ev.At.String()
+		}
+		out[i] = Entry{At: at, Action: ev.Action, Note: ev.Note, Args: ev.Args}
 	}
 	return out
 }

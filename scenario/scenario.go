@@ -477,6 +477,28 @@ func (c *converter) duration(path, v string, def time.Duration) time.Duration {
 	return d
 }
 
+// detectionPrefix begins a timeline entry's time that is relative to
+// detection: "detection + 61m".
+const detectionPrefix = "detection"
+
+// afterDetection parses, at path, a time relative to detection
+// ("detection", or "detection + 61m"); ok is false if v is not one.
+func (c *converter) afterDetection(path, v string) (delay time.Duration, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(v), detectionPrefix)
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" {
+		return 0, true
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(rest, "+")))
+	if !strings.HasPrefix(rest, "+") || err != nil || d < 0 || d > config.MaxDuration {
+		c.fail(path, fmt.Sprintf("%q is not a delay after detection", v), "write detection, or detection + a duration such as detection + 30m")
+	}
+	return d, true
+}
+
 // instant parses a model time at path: a calendar time (RFC 3339, on or
 // after the epoch) or a duration from the start of the run.
 func (c *converter) instant(path, v string) time.Duration {
@@ -545,12 +567,18 @@ func (c *converter) convert() *Scenario {
 			c.fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
 			continue
 		}
-		at := c.instant(p+".at", e.At)
-		if at < last {
-			c.fail(p+".at", fmt.Sprintf("%s goes back in time from the entry before it", e.At), "list the timeline in order of time")
+		ev := incident.Event{Action: e.Action, Args: e.Args, Note: e.Note}
+		if delay, ok := c.afterDetection(p+".at", e.At); ok {
+			// Whenever detection comes: no order with the other entries.
+			ev.At, ev.AfterDetection = delay, true
+		} else {
+			ev.At = c.instant(p+".at", e.At)
+			if ev.At < last {
+				c.fail(p+".at", fmt.Sprintf("%s goes back in time from the entry before it", e.At), "list the timeline in order of time")
+			}
+			last = ev.At
 		}
-		last = at
-		ev := incident.Event{At: at, Action: e.Action, Args: e.Args, Note: e.Note}
+		at := ev.At
 		if err := ev.Validate(cfg.QueueNames()); err != nil {
 			var argErr *incident.ArgError
 			field := "action"
@@ -560,7 +588,7 @@ func (c *converter) convert() *Scenario {
 			}
 			c.fail(p+"."+field, err.Error(), "docs/scenarios.md lists the actions and their arguments")
 		}
-		if at > cfg.Duration {
+		if !ev.AfterDetection && at > cfg.Duration {
 			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, cfg.Duration), "lengthen the duration or drop the entry")
 		}
 		cfg.Timeline = append(cfg.Timeline, ev)

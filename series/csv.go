@@ -77,6 +77,17 @@ var columns = func() []Column {
 		// Read: see there.
 		{"marks", "the timeline's events applied since the row before, as name@model_s, separated by +", nil, nil},
 		{"model_time", "the calendar time of the row (UTC, RFC 3339), if the run has an epoch", nil, nil},
+		{"failed_budget_total", "jobs failed because the retry budget refused their retry, since the start (part of failed_total)", func(r Row) any { return r.FailedByBudget }, intCol(func(r *Row) *int64 { return &r.FailedByBudget })},
+		{"shed_total", "jobs dropped from the backlog past their deadline, since the start", func(r Row) any { return r.Shed }, intCol(func(r *Row) *int64 { return &r.Shed })},
+		{"backing_off", "jobs waiting out a backoff before their next start (part of backlog)", func(r Row) any { return r.BackingOff }, intCol(func(r *Row) *int64 { return &r.BackingOff })},
+		{"breaker_state", "the circuit breaker: 0 closed (or off), 1 open, 2 half-open", func(r Row) any { return r.Breaker }, intCol(func(r *Row) *int64 { return &r.Breaker })},
+		{"retry_tokens", "the retry budget's tokens", func(r Row) any { return r.RetryTokens }, func(r *Row, v string) error {
+			x, err := strconv.ParseFloat(v, 64)
+			r.RetryTokens = x
+			return err
+		}},
+		{"reaped_total", "never-booted VMs the reaper handed out for destruction, since the start", func(r Row) any { return r.Reaped }, intCol(func(r *Row) *int64 { return &r.Reaped })},
+		{"janitor_age_s", "seconds since the janitor's last successful pass (or since the start)", func(r Row) any { return Seconds(r.JanitorAge) }, durationCol(func(r *Row) *time.Duration { return &r.JanitorAge })},
 	}...)
 }()
 
@@ -188,8 +199,8 @@ func format(v any) string {
 // name and alerts_firing the names of the alerts firing, joined by +;
 // janitor_failing is true or false; marks is the timeline's events since
 // the row before, as name@model_s joined by +; model_time is the row's
-// calendar time, empty without an epoch; every other column is an integer
-// count. Columns describes each.
+// calendar time, empty without an epoch; retry_tokens is a decimal; every
+// other column is an integer count. Columns describes each.
 //
 // Each row is flushed to the underlying writer as it is written, so that
 // `tail -f` on a file shows the run live. The first write error stops the

@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,8 @@ var header = []string{
 	"phase", "alerts_firing",
 	// Added with issue 9.
 	"queues_reduced", "janitor_failing", "marks", "model_time",
+	// Added with issue 11: the mitigations.
+	"failed_budget_total", "shed_total", "backing_off", "breaker_state", "retry_tokens", "reaped_total", "janitor_age_s",
 }
 
 // olderHeader is the header of a series written before issue 9.
@@ -78,7 +81,7 @@ func TestWriterDocIsTrue(t *testing.T) {
 	// the row (none).
 	kind := map[string]string{
 		"phase": "string", "alerts_firing": "string", "janitor_failing": "bool",
-		"marks": "none", "model_time": "none",
+		"marks": "none", "model_time": "none", "retry_tokens": "float64",
 	}
 	for name := range kind {
 		assert.Contains(t, doc, name, "the doc says how %s is spelled", name)
@@ -104,6 +107,8 @@ func TestWriterDocIsTrue(t *testing.T) {
 				got = "int64"
 			case series.Seconds:
 				got = "seconds"
+			case float64:
+				got = "float64"
 			case string:
 				got = "string"
 			case bool:
@@ -134,7 +139,10 @@ func csvRow(r series.Row, marks, modelTime string) []string {
 	return append(out, strconv.FormatInt(r.CPUInUse, 10), strconv.FormatInt(r.CPUCapacity, 10),
 		strconv.FormatFloat(r.OldestWait.Seconds(), 'f', -1, 64), strconv.FormatInt(r.RateLimited, 10),
 		strconv.Itoa(r.Paused), r.Phase, strings.Join(r.Firing, "+"),
-		strconv.Itoa(r.ReducedQueues), strconv.FormatBool(r.JanitorFailing), marks, modelTime)
+		strconv.Itoa(r.ReducedQueues), strconv.FormatBool(r.JanitorFailing), marks, modelTime,
+		strconv.FormatInt(r.FailedByBudget, 10), strconv.FormatInt(r.Shed, 10), strconv.FormatInt(r.BackingOff, 10),
+		strconv.FormatInt(r.Breaker, 10), strconv.FormatFloat(r.RetryTokens, 'f', -1, 64), strconv.FormatInt(r.Reaped, 10),
+		strconv.FormatFloat(r.JanitorAge.Seconds(), 'f', -1, 64))
 }
 
 // recorder keeps every row and mark of a run, and for each row the marks
@@ -361,7 +369,7 @@ func TestReadErrors(t *testing.T) {
 				out[i] = v
 			}
 		}
-		out[len(out)-2], out[len(out)-1] = fields["marks"], fields["model_time"]
+		out[slices.Index(header, "marks")], out[slices.Index(header, "model_time")] = fields["marks"], fields["model_time"]
 		return strings.Join(out, ",")
 	}
 	head := strings.Join(header, ",")
@@ -487,7 +495,7 @@ func TestWriterAfterClose(t *testing.T) {
 	lines, err := csv.NewReader(strings.NewReader(before)).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, lines, 2, "the header and one row; a mark after the last row is not written")
-	assert.Equal(t, "x@5", lines[1][len(header)-2], "the mark before the row is in its marks column")
+	assert.Equal(t, "x@5", lines[1][slices.Index(header, "marks")], "the mark before the row is in its marks column")
 }
 
 // Every duration reads back to the nanosecond, including those whose

@@ -40,6 +40,17 @@ type Sample struct {
 	// JanitorFailing: the janitor's last pass failed (it could not log in,
 	// or the API refused its listing).
 	JanitorFailing bool
+
+	// The mitigations' state (docs/mitigations.md).
+	FailedByBudget int64 // total, of Failed: refused a retry by the retry budget
+	Shed           int64 // total jobs dropped from the backlog past their deadline
+	BackingOff     int64 // jobs waiting out a backoff (counted in Backlog too)
+	Breaker        int64 // the circuit breaker: 0 closed (or off), 1 open, 2 half-open
+	RetryTokens    float64
+	Reaped         int64 // total never-booted VMs the reaper handed out
+	// JanitorAge is the time since the janitor's last successful pass (or
+	// since the start, if it has had none): what honest monitoring watches.
+	JanitorAge time.Duration
 }
 
 // Idle is the VMs on the cluster with no build on them: finished and not

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -25,11 +26,15 @@ type BuildPool struct {
 	// MaxAttempts fails a job for good after that many failed starts; 0
 	// means retry for ever.
 	MaxAttempts int
-	// DeleteFailedVMs removes the VM of a failed start at once, as a cloud's
-	// failed instance insert leaves nothing behind (and as the Travis
-	// follow-up meant to), instead of leaving it on the cluster, never
-	// booted.
-	DeleteFailedVMs bool
+	// Seed is the run's: backoff delays draw from each job's own stream.
+	Seed uint64
+	// Policies are the mitigations the pool applies while their switches
+	// are on: the breaker before a worker asks for a job; the retry budget,
+	// backoff (through Backoffs) and deleting the failed VM (a cloud's
+	// failed insert leaves nothing behind, as the Travis follow-up meant
+	// to) after a failed start.
+	Policies *Policies
+	Backoffs *Backoffs
 
 	In    *sim.Chan[*Job] // from the scheduler
 	Out   *sim.Chan[*Job] // jobs with a booted VM, to Run
@@ -51,7 +56,10 @@ func (b *BuildPool) Run(ctx context.Context) {
 
 func (b *BuildPool) work(ctx context.Context) {
 	for {
-		if !b.Inbox.Send(ctx, Msg{Kind: Ready}) {
+		// An open breaker keeps the worker from asking for a job: the jobs
+		// wait in the backlog, not in the requeue loop.
+		done, ok := b.Policies.waitForBreaker(ctx, b.Clock)
+		if !ok || !b.Inbox.Send(ctx, Msg{Kind: Ready}) {
 			return
 		}
 		job, ok := b.In.Recv(ctx)
@@ -75,6 +83,7 @@ func (b *BuildPool) work(ctx context.Context) {
 			return // the job stays in flight
 		}
 		b.end(b.Clock, start, err == nil)
+		b.Policies.record(b.Clock.Now(), done, err == nil)
 		if err == nil {
 			job.VM = vm
 			now := b.Clock.Now()
@@ -87,16 +96,29 @@ func (b *BuildPool) work(ctx context.Context) {
 		}
 		if vm != nil {
 			job.logAt(b.Events, zapcore.WarnLevel, "power_on_failed", vmField(vm), zap.String("reason", reason(err)))
-			if b.DeleteFailedVMs && b.Cluster.Discard(vm) {
+			if b.Policies.on(DeleteFailedVMs) && b.Cluster.Discard(vm) {
 				job.logAt(b.Events, zapcore.DebugLevel, "vm_discarded", vmField(vm))
 			}
 		} else {
 			job.logAt(b.Events, zapcore.WarnLevel, "clone_failed", zap.String("reason", reason(err)))
 		}
-		if b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts {
-			b.Ledger.fail(job)
-			job.logAt(b.Events, zapcore.WarnLevel, "job_failed", zap.String("reason", "gave up after the maximum number of attempts"))
+		var why string
+		switch {
+		case b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts:
+			why = "gave up after the maximum number of attempts"
+		case b.Policies.on(RetryBudget) && !b.Policies.Budget.AllowRetry():
+			why = "the retry budget is spent"
+		}
+		if why != "" {
+			b.Ledger.fail(job, why == "the retry budget is spent")
+			job.logAt(b.Events, zapcore.WarnLevel, "job_failed", zap.String("reason", why))
 			if !b.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue}) {
+				return
+			}
+			continue
+		}
+		if delay := b.Policies.backoffDelay(b.Seed, job); delay > 0 {
+			if !b.backOff(ctx, job, delay) {
 				return
 			}
 			continue
@@ -105,6 +127,22 @@ func (b *BuildPool) work(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// backOff puts job in the backoff waiting room for delay, and tells the
+// scheduler, which no longer counts it as started. The job is requeued, as
+// the ledger counts it: it will be offered again. It returns false if the
+// run stopped (the job is then in the waiting room, still queued).
+func (b *BuildPool) backOff(ctx context.Context, job *Job, delay time.Duration) bool {
+	now := b.Clock.Now()
+	first := b.Ledger.requeue(job.Attempts == 1, now)
+	if first {
+		job.logAt(b.Log, zapcore.WarnLevel, "first_requeue", job.waitField(now),
+			zap.String("note", "a job went back to the queue, after a backoff, after a failed VM start"))
+	}
+	job.logAt(b.Events, zapcore.InfoLevel, "job_requeued", job.waitField(now), seconds("backoff_s", delay))
+	b.Backoffs.Add(job, now+delay)
+	return b.Inbox.Send(ctx, Msg{Kind: BackingOff, Queue: job.Queue})
 }
 
 // requeue sends job straight back to the scheduler as a message of kind,

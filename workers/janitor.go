@@ -57,6 +57,11 @@ type Janitor struct {
 	// falling on the same instants as other periodic work in the model.
 	Phase time.Duration
 
+	// Switches and ReaperTTL: with the reaper on, the janitor also
+	// destroys a never-booted VM older than ReaperTTL.
+	Switches  *Switches
+	ReaperTTL time.Duration
+
 	Out *sim.Chan[*cluster.VM] // to the Cleanup pool
 
 	aggressive     atomic.Bool
@@ -67,6 +72,8 @@ type Janitor struct {
 	failedPasses   atomic.Int64
 	loaded         int64 // the password version it read at start; owned by Run
 	failing        atomic.Bool
+	lastOK         atomic.Int64 // model ns of the last successful pass, or -1
+	reaped         atomic.Int64 // never-booted VMs handed out by the reaper rule
 }
 
 // Failing reports whether the janitor's last pass failed.
@@ -74,7 +81,18 @@ func (j *Janitor) Failing() bool { return j.failing.Load() }
 
 // NewJanitor returns a janitor that will run in kernel k; set its fields
 // before Run.
-func NewJanitor(k *sim.Kernel) *Janitor { return &Janitor{restart: sim.NewSignal(k)} }
+func NewJanitor(k *sim.Kernel) *Janitor {
+	j := &Janitor{restart: sim.NewSignal(k)}
+	j.lastOK.Store(-1)
+	return j
+}
+
+// LastSuccess is the model time of the janitor's last successful pass, and
+// false if it has had none: what honest monitoring alerts on.
+func (j *Janitor) LastSuccess() (time.Duration, bool) {
+	t := j.lastOK.Load()
+	return time.Duration(t), t >= 0
+}
 
 // Restart makes the janitor restart: it rereads its configuration and
 // begins a pass at once (once its pass under way, if any, is over).
@@ -136,6 +154,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	}
 	j.reported.Store(int64(len(vms)))
 	j.passes.Add(1)
+	j.lastOK.Store(int64(j.Clock.Now()))
 
 	// Oldest first: the order a person would want, and one that does not
 	// depend on map iteration, so runs with one seed repeat.
@@ -157,6 +176,9 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		if !sim.SleepUntil(ctx, next) || !j.Out.Send(ctx, vm.VM) {
 			return false
 		}
+		if !vm.Uptime && !aggressive {
+			j.reaped.Add(1)
+		}
 		next += interval
 	}
 	return true
@@ -166,7 +188,9 @@ var errLogin = errors.New("vSphere log-in failed: incorrect user name or passwor
 
 func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) bool {
 	if !vm.Uptime {
-		return false // never booted, or not booted yet
+		// Never booted, or not booted yet: skipped for ever, unless the
+		// reaper is on and the VM never booted and is old enough.
+		return j.Switches.On(Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
 	}
 	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff
 }
@@ -182,13 +206,15 @@ func compareAge(a, b cluster.Info) int {
 // JanitorStats is a snapshot of the janitor's counters.
 type JanitorStats struct {
 	Passes, FailedPasses int64
+	// Reaped is the never-booted VMs the reaper rule handed out.
+	Reaped int64
 	// Reported is the VM count the janitor last reported to monitoring.
 	Reported int64
 }
 
 // Stats reads the janitor's counters.
 func (j *Janitor) Stats() JanitorStats {
-	return JanitorStats{Passes: j.passes.Load(), FailedPasses: j.failedPasses.Load(), Reported: j.reported.Load()}
+	return JanitorStats{Passes: j.passes.Load(), FailedPasses: j.failedPasses.Load(), Reported: j.reported.Load(), Reaped: j.reaped.Load()}
 }
 
 // CleanupPool is the janitor's pool of workers that destroy VMs. Normally only

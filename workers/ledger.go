@@ -10,14 +10,16 @@ import (
 
 // Ledger accounts for every job that enters the model. Each count is kept on
 // its own, as jobs move, so that at the end of a run the counts can be
-// checked against each other: arrived = completed + failed + queued + in
-// flight, with queued counted from the queues themselves. Its memory does
+// checked against each other: arrived = completed + failed + shed + queued
+// + in flight, with queued counted from the queues themselves. Its memory does
 // not grow with the jobs it has seen: waits go into a histogram.
 type Ledger struct {
 	arrived      atomic.Int64
 	inFlight     atomic.Int64 // taken by a Build worker and not yet completed, failed or requeued
 	completed    atomic.Int64
 	failed       atomic.Int64
+	failedBudget atomic.Int64 // of failed: refused a retry by the retry budget
+	shed         atomic.Int64 // dropped from the backlog past their deadline
 	requeues     atomic.Int64 // requeue events
 	requeuedJobs atomic.Int64 // distinct jobs requeued at least once
 	firstRequeue atomic.Int64 // model ns, or -1
@@ -173,14 +175,26 @@ func (l *Ledger) unrequeue(firstAttempt, first bool) {
 
 func (l *Ledger) complete() { l.inFlight.Add(-1); l.completed.Add(1); l.finish() }
 
-// fail records that j failed for good; a job that never got a VM stops
-// waiting for one.
-func (l *Ledger) fail(j *Job) {
+// fail records that j, in flight, failed for good (byBudget: the retry
+// budget refused its retry); a job that never got a VM stops waiting for
+// one.
+func (l *Ledger) fail(j *Job, byBudget bool) {
 	if j.VM == nil {
 		l.wait(j, -1)
 	}
 	l.inFlight.Add(-1)
 	l.failed.Add(1)
+	if byBudget {
+		l.failedBudget.Add(1)
+	}
+	l.finish()
+}
+
+// shedJob records that j, waiting in the backlog, was dropped past its
+// deadline.
+func (l *Ledger) shedJob(j *Job) {
+	l.wait(j, -1)
+	l.shed.Add(1)
 	l.finish()
 }
 
@@ -197,16 +211,19 @@ func (l *Ledger) finish() {
 	}
 }
 
-// Held is how many jobs the model holds: arrived and not yet completed or
-// failed.
+// Held is how many jobs the model holds: arrived and not yet completed,
+// failed or shed.
 func (l *Ledger) Held() int64 {
-	return l.arrived.Load() - l.completed.Load() - l.failed.Load()
+	return l.arrived.Load() - l.completed.Load() - l.failed.Load() - l.shed.Load()
 }
 
 // Counts is a snapshot of the ledger's counters.
 type Counts struct {
 	Arrived, InFlight, Completed, Failed int64
-	Requeues, RequeuedJobs               int64
+	// FailedByBudget is the failed jobs the retry budget refused a retry;
+	// Shed is the jobs dropped from the backlog past their deadline.
+	FailedByBudget, Shed   int64
+	Requeues, RequeuedJobs int64
 	// FirstRequeue is the model time of the first requeue; FirstRequeued is
 	// false if there was none.
 	FirstRequeue  time.Duration
@@ -217,14 +234,16 @@ type Counts struct {
 func (l *Ledger) Counts() Counts {
 	first := l.firstRequeue.Load()
 	return Counts{
-		Arrived:       l.arrived.Load(),
-		InFlight:      l.inFlight.Load(),
-		Completed:     l.completed.Load(),
-		Failed:        l.failed.Load(),
-		Requeues:      l.requeues.Load(),
-		RequeuedJobs:  l.requeuedJobs.Load(),
-		FirstRequeue:  time.Duration(first),
-		FirstRequeued: first >= 0,
+		Arrived:        l.arrived.Load(),
+		InFlight:       l.inFlight.Load(),
+		Completed:      l.completed.Load(),
+		Failed:         l.failed.Load(),
+		FailedByBudget: l.failedBudget.Load(),
+		Shed:           l.shed.Load(),
+		Requeues:       l.requeues.Load(),
+		RequeuedJobs:   l.requeuedJobs.Load(),
+		FirstRequeue:   time.Duration(first),
+		FirstRequeued:  first >= 0,
 	}
 }
 

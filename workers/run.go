@@ -159,7 +159,7 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 	r.end(r.Clock, start, released)
 	if !released {
 		// The janitor destroyed the VM under the build.
-		r.Ledger.fail(job)
+		r.Ledger.fail(job, false)
 		job.logAt(r.Events, zapcore.WarnLevel, "job_failed", vmField(job.VM), zap.String("reason", "VM destroyed during the build"))
 	} else {
 		r.Ledger.complete()

@@ -4,6 +4,10 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/internal/sim"
 )
@@ -94,6 +98,10 @@ func (c *QueueControls) Reduced() int {
 	return n
 }
 
+// Poke wakes the scheduler to look again at what it may hand out: the
+// cluster has room again, or it is time to look for jobs to shed.
+func (c *QueueControls) Poke() { c.poke.Notify() }
+
 // Paused is how many queues are paused.
 func (c *QueueControls) Paused() int { return int(c.pausedN.Load()) }
 
@@ -118,18 +126,20 @@ func (c *QueueControls) settled(q int) { c.inProgress[q]--; c.published[q].Store
 type MsgKind uint8
 
 const (
-	Arrived  MsgKind = iota // a new job, from the source
-	Requeued                // a failed start, from Build
-	Returned                // a build lost with its worker, or stalled, from Run
-	Finished                // a job of Queue completed or failed for good
-	Ready                   // a Build worker asks for a job
+	Arrived    MsgKind = iota // a new job, from the source
+	Requeued                  // a failed start, from Build
+	Returned                  // a build lost with its worker, or stalled, from Run
+	Finished                  // a job of Queue completed or failed for good
+	Ready                     // a Build worker asks for a job
+	BackingOff                // a failed start's job went to the backoff waiting room, from Build
+	Retry                     // a job whose backoff is over, from the waiting room
 )
 
 // Msg is one message to the scheduler's inbox.
 type Msg struct {
 	Kind  MsgKind
-	Job   *Job // Arrived, Requeued, Returned
-	Queue int  // Finished
+	Job   *Job // Arrived, Requeued, Returned, Retry
+	Queue int  // Finished, BackingOff
 }
 
 // Scheduler is Travis's scheduler and its job queues: one unbounded FIFO per
@@ -148,9 +158,23 @@ type Scheduler struct {
 	// hand-offs from the moment it is made.
 	Out *sim.Chan[*Job]
 
-	queues []sim.Queue[*Job]
-	turn   int
-	asked  int // workers that asked and have not been handed a job
+	// Mitigations, each applied while its switch is on. Capacity-aware
+	// dispatch hands a job out only while Room reports room for one more
+	// start. Shedding drops a job that has waited longer than ShedAfter
+	// since it arrived, when it comes to be handed out and at least once
+	// a model minute when the scheduler wakes (Poke wakes it), and counts
+	// it in Ledger and logs it in Events.
+	Switches  *Switches
+	Room      func() bool
+	Clock     sim.Clock
+	ShedAfter time.Duration
+	Ledger    *Ledger
+	Events    *zap.Logger
+
+	queues   []sim.Queue[*Job]
+	turn     int
+	asked    int // workers that asked and have not been handed a job
+	lastScan time.Duration
 }
 
 // NewScheduler returns a scheduler with empty queues.
@@ -185,13 +209,16 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.Queues.settled(m.Job.Queue)
 			s.Queues.mu.Unlock()
 			s.queues[m.Job.Queue].Push(m.Job)
-		case m.Kind == Finished:
+		case m.Kind == Finished || m.Kind == BackingOff:
 			s.Queues.mu.Lock()
 			s.Queues.settled(m.Queue)
 			s.Queues.mu.Unlock()
+		case m.Kind == Retry:
+			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Ready:
 			s.asked++
 		}
+		s.scan()
 		if !s.dispatch(ctx) {
 			return
 		}
@@ -202,6 +229,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 // one. It returns false if the run stopped.
 func (s *Scheduler) dispatch(ctx context.Context) bool {
 	for s.asked > 0 {
+		if s.Switches.On(CapacityAware) && !s.Room() {
+			return true // a VM destroyed, or a start ended, pokes the scheduler
+		}
 		c := s.Queues
 		c.mu.Lock()
 		q := s.next()
@@ -210,6 +240,11 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 			return true
 		}
 		job := s.queues[q].Pop()
+		if s.tooOld(job) {
+			c.mu.Unlock()
+			s.shed(job)
+			continue
+		}
 		c.started(q)
 		c.mu.Unlock()
 		s.turn = q + 1
@@ -225,6 +260,42 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// tooOld reports whether shedding is on and job has waited past its
+// deadline.
+func (s *Scheduler) tooOld(job *Job) bool {
+	return s.Switches.On(Shed) && s.Clock.Now()-job.ArrivedAt > s.ShedAfter
+}
+
+// shed drops job, past its deadline, from the backlog.
+func (s *Scheduler) shed(job *Job) {
+	s.Ledger.shedJob(job)
+	now := s.Clock.Now()
+	job.logAt(s.Events, zapcore.InfoLevel, "job_shed", job.waitField(now),
+		seconds("waited_s", now-job.ArrivedAt))
+}
+
+// scanEvery is how often, at least, a scheduler that shedding is on for
+// looks through all its queues for jobs past their deadline, when it wakes.
+const scanEvery = time.Minute
+
+// scan sheds the jobs past their deadline from every queue, paused ones
+// included, if it has not looked for a minute.
+func (s *Scheduler) scan() {
+	if !s.Switches.On(Shed) {
+		return
+	}
+	now := s.Clock.Now()
+	if now-s.lastScan < scanEvery {
+		return
+	}
+	s.lastScan = now
+	for i := range s.queues {
+		for _, job := range s.queues[i].Remove(s.tooOld) {
+			s.shed(job)
+		}
+	}
 }
 
 // next is the queue to hand a job from, taking turns, or -1 if none may;

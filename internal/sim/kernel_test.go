@@ -696,3 +696,35 @@ func TestWaitsLeaveNothingBehind(t *testing.T) {
 		g.Wait(ctx)
 	})
 }
+
+// Broadcast wakes every process waiting on a Signal at once, and keeps
+// nothing for a process that waits after it.
+func TestBroadcastWakesEveryWaiter(t *testing.T) {
+	eachMode(t, func(t *testing.T, m Mode) {
+		var woke sync.Map
+		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+			sig := NewSignal(k)
+			var g Group
+			for i := range 3 {
+				g.Go(ctx, func(ctx context.Context) {
+					woken, ok := SleepOrWake(ctx, time.Hour, sig)
+					if woken && ok {
+						woke.Store(i, k.Now())
+					}
+				})
+			}
+			require.True(t, Sleep(ctx, time.Minute))
+			sig.Broadcast()
+			g.Wait(ctx)
+			woken, ok := SleepOrWake(ctx, time.Second, sig)
+			assert.False(t, woken, "nothing kept for a later wait")
+			assert.True(t, ok)
+		})
+		require.NoError(t, err)
+		for i := range 3 {
+			at, ok := woke.Load(i)
+			require.True(t, ok, "waiter %d woken", i)
+			assert.Equal(t, time.Minute, at)
+		}
+	})
+}

@@ -50,3 +50,21 @@ func (q *Queue[T]) Drain() []T {
 	q.n.Store(0)
 	return left
 }
+
+// Remove takes out every item for which drop reports true, keeping the
+// order of the rest, and returns them in order.
+func (q *Queue[T]) Remove(drop func(T) bool) []T {
+	var dropped []T
+	kept := q.items[:q.head]
+	for _, v := range q.items[q.head:] {
+		if drop(v) {
+			dropped = append(dropped, v)
+		} else {
+			kept = append(kept, v)
+		}
+	}
+	clear(q.items[len(kept):])
+	q.items = kept
+	q.n.Add(-int64(len(dropped)))
+	return dropped
+}

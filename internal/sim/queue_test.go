@@ -100,3 +100,27 @@ func TestQueuePopCompaction(t *testing.T) {
 		require.Equal(t, want+i, v)
 	}
 }
+
+func TestQueueRemoveKeepsTheRestInOrder(t *testing.T) {
+	var q Queue[int]
+	for i := range 200 {
+		q.Push(i)
+	}
+	for range 100 {
+		q.Pop() // a head past the start, as in a long run
+	}
+	odd := func(v int) bool { return v%2 == 1 }
+	dropped := q.Remove(odd)
+	require.Len(t, dropped, 50)
+	assert.Equal(t, 101, dropped[0])
+	assert.Equal(t, 199, dropped[49])
+	assert.Equal(t, 50, q.Len())
+	q.Push(1000)
+	left := q.Drain()
+	require.Len(t, left, 51)
+	for i, v := range left[:50] {
+		assert.Equal(t, 100+2*i, v)
+	}
+	assert.Equal(t, 1000, left[50])
+	assert.Empty(t, q.Remove(odd), "an empty queue")
+}

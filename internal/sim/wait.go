@@ -64,6 +64,17 @@ func (s *Signal) Notify() {
 	s.pending = true
 }
 
+// Broadcast wakes every process waiting on s, such as the workers waiting
+// for a circuit breaker to change state. Unlike Notify, it keeps nothing
+// for a later wait: a process that waits after it waits for the next.
+func (s *Signal) Broadcast() {
+	s.k.mu.Lock()
+	defer s.k.mu.Unlock()
+	for len(s.waiting) > 0 {
+		s.k.wakeLocked(s.waiting[0], signalled) // takes it off s.waiting
+	}
+}
+
 // Pending reports whether a notification waits to be taken.
 func (s *Signal) Pending() bool {
 	s.k.mu.Lock()

@@ -1,0 +1,105 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+
+	"vmstorm/config"
+	"vmstorm/internal/sim"
+	"vmstorm/mitigate"
+	"vmstorm/series"
+	"vmstorm/workers"
+)
+
+// newPolicies makes the mitigations' switches, set as cfg says, and their
+// shared state: the breaker, whose transitions wake the Build workers it
+// refused and are kept for the series as marks, and the retry budget.
+func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls) (*workers.Switches, *workers.Policies, *transitions, error) {
+	m := cfg.Mitigations
+	switches := workers.NewSwitches(queues.Poke)
+	for mit, on := range [...]bool{
+		workers.Backoff: m.Backoff, workers.RetryBudget: m.RetryBudget, workers.Breaker: m.Breaker,
+		workers.DeleteFailedVMs: cfg.DeleteFailedVMs, workers.Reaper: m.Reaper,
+		workers.CapacityAware: m.CapacityAware, workers.Shed: m.Shed,
+	} {
+		if on {
+			switches.Set(workers.Mitigation(mit), true)
+		}
+	}
+	changed := sim.NewSignal(k)
+	marks := &transitions{}
+	breaker, err := mitigate.NewBreaker(m.BreakerSettings, func(t mitigate.Transition) {
+		marks.add(t)
+		changed.Broadcast()
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	budget, err := mitigate.NewRetryBudget(m.RetryBudgetSettings)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return switches, &workers.Policies{
+		Switches: switches, Backoff: m.BackoffSettings, Breaker: breaker, Budget: budget, BreakerChanged: changed,
+	}, marks, nil
+}
+
+// transitions keeps the breaker's changes of state that the series marks,
+// until the sampler takes them: its opening from closed and its closing.
+// The flaps between open and half-open in between show in the series'
+// breaker_state column, not as marks.
+type transitions struct {
+	mu    sync.Mutex
+	marks []series.Mark
+}
+
+// The marks of the breaker's transitions.
+const (
+	MarkBreakerOpened = "breaker_opened"
+	MarkBreakerClosed = "breaker_closed"
+)
+
+func (t *transitions) add(tr mitigate.Transition) {
+	var m series.Mark
+	switch {
+	case tr.From == mitigate.Closed && tr.To == mitigate.Open:
+		m = series.Mark{T: tr.At, Name: MarkBreakerOpened, Note: "the circuit breaker in front of the VM API opens: no VM starts until it lets a probe through"}
+	case tr.To == mitigate.Closed:
+		m = series.Mark{T: tr.At, Name: MarkBreakerClosed, Note: "the circuit breaker closes: its probes succeeded"}
+	default:
+		return
+	}
+	t.mu.Lock()
+	t.marks = append(t.marks, m)
+	t.mu.Unlock()
+}
+
+// take returns the marks kept so far, in order, and forgets them.
+func (t *transitions) take() []series.Mark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.marks
+	t.marks = nil
+	return m
+}
+
+// mitigationStats reads what the mitigations did, at model time end.
+func mitigationStats(end time.Duration, switches *workers.Switches, p *workers.Policies, backingOff int64) MitigationStats {
+	st := MitigationStats{BackingOff: backingOff}
+	for i, name := range workers.MitigationNames {
+		if switches.On(workers.Mitigation(i)) {
+			st.On = append(st.On, name)
+		}
+	}
+	transitions := p.Breaker.Transitions()
+	for _, t := range transitions {
+		if t.From == mitigate.Closed && t.To == mitigate.Open {
+			st.BreakerOpened++
+		}
+	}
+	if switches.On(workers.Breaker) || len(transitions) > 0 {
+		st.BreakerState = p.Breaker.State(end).String()
+	}
+	st.RetryTokens = p.Budget.Tokens()
+	return st
+}

@@ -1,0 +1,247 @@
+package workers
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vmstorm/internal/dist"
+	"vmstorm/internal/sim"
+	"vmstorm/mitigate"
+)
+
+// Mitigation names one of the changes that could have stopped the 2015
+// storm, as a part of the model that can be switched on (docs/mitigations.md).
+type Mitigation int
+
+// The mitigations with a switch. Honest monitoring is two settings rather
+// than a switch: the janitor's report_stale and the janitor-age alert.
+const (
+	Backoff         Mitigation = iota // a failed start backs off before its retry
+	RetryBudget                       // retries only while the Build pool's budget allows
+	Breaker                           // a circuit breaker in front of the VM API
+	DeleteFailedVMs                   // a failed start leaves no VM behind
+	Reaper                            // the janitor destroys old never-booted VMs
+	CapacityAware                     // the scheduler hands out jobs only while the cluster has room
+	Shed                              // jobs that waited too long are dropped from the backlog
+	numMitigations
+)
+
+// MitigationNames are the mitigations' names, as a timeline action names
+// them, by Mitigation.
+var MitigationNames = [numMitigations]string{
+	"backoff", "retry_budget", "breaker", "delete_failed_vms", "reaper", "capacity_aware", "shed",
+}
+
+func (m Mitigation) String() string {
+	if m < 0 || m >= numMitigations {
+		return fmt.Sprintf("Mitigation(%d)", int(m))
+	}
+	return MitigationNames[m]
+}
+
+// LookupMitigation returns the mitigation with that name.
+func LookupMitigation(name string) (Mitigation, bool) {
+	for i, n := range MitigationNames {
+		if n == name {
+			return Mitigation(i), true
+		}
+	}
+	return 0, false
+}
+
+// Switches say which mitigations are on. A timeline action may turn one on
+// or off at any model time; every part reads its switch when it acts. They
+// are safe to use from any goroutine.
+type Switches struct {
+	on [numMitigations]atomic.Bool
+	// changed, if set, is called after every change (the scheduler's poke,
+	// so that a change of dispatch rules takes effect at once).
+	changed func()
+}
+
+// NewSwitches returns switches all off; changed, if not nil, is called
+// after every change.
+func NewSwitches(changed func()) *Switches { return &Switches{changed: changed} }
+
+// Set turns m on or off.
+func (s *Switches) Set(m Mitigation, on bool) {
+	s.on[m].Store(on)
+	if s.changed != nil {
+		s.changed()
+	}
+}
+
+// On reports whether m is on. A nil Switches has every mitigation off.
+func (s *Switches) On(m Mitigation) bool { return s != nil && s.on[m].Load() }
+
+// Policies are the state of the mitigations that keep some, shared by the
+// Build workers: the circuit breaker and the retry budget, and the backoff's
+// settings.
+type Policies struct {
+	Switches *Switches
+	Backoff  mitigate.Backoff
+	Breaker  *mitigate.Breaker
+	Budget   *mitigate.RetryBudget
+	// BreakerChanged is broadcast at every transition of the breaker, so
+	// that the workers it refused look again.
+	BreakerChanged *sim.Signal
+}
+
+// on reports whether m is on; a nil Policies has every mitigation off.
+func (p *Policies) on(m Mitigation) bool { return p != nil && p.Switches.On(m) }
+
+// breakerWait is how long a worker refused by a half-open breaker waits
+// for a transition before it asks again, in case none comes.
+const breakerWait = time.Hour
+
+// waitForBreaker asks the breaker, if it is on, to let one start through.
+// While it refuses, the worker waits, holding no job: until the breaker
+// turns half-open, or until a transition. It returns the Done to report the
+// start's outcome with (nil if the breaker is off), and false if the run
+// stopped.
+func (p *Policies) waitForBreaker(ctx context.Context, clock sim.Clock) (mitigate.Done, bool) {
+	for p.on(Breaker) {
+		now := clock.Now()
+		done, ok := p.Breaker.Allow(now)
+		if ok {
+			return done, true
+		}
+		wait := breakerWait
+		if until, open := p.Breaker.OpenUntil(now); open {
+			wait = until - now
+		}
+		if _, ok := sim.SleepOrWake(ctx, wait, p.BreakerChanged); !ok {
+			return nil, false
+		}
+	}
+	return nil, true
+}
+
+// record reports a start's outcome at model time now to the breaker (done,
+// if it let the start through) and, if it is on, to the retry budget.
+func (p *Policies) record(now time.Duration, done mitigate.Done, success bool) {
+	if done != nil {
+		done(now, success)
+	}
+	if p.on(RetryBudget) {
+		if success {
+			p.Budget.OnSuccess()
+		} else {
+			p.Budget.OnFailure()
+		}
+	}
+}
+
+// backoffDelay is how long job waits before its next start, drawn from the
+// job's own stream for the attempt that failed, or 0 if backoff is off.
+func (p *Policies) backoffDelay(seed uint64, job *Job) time.Duration {
+	if !p.on(Backoff) {
+		return 0
+	}
+	// An identity of its own, (job, attempt, 1), so that the job's other
+	// draws are the same with backoff and without.
+	r := dist.Stream(seed, job.ID, uint64(job.Attempts), 1)
+	return p.Backoff.Delay(job.Attempts-1, r)
+}
+
+// Backoffs is the waiting room of the jobs backing off after a failed
+// start: each waits there, holding no worker, until its delay is over, and
+// then goes back to the scheduler. Add may be called from any process; Run
+// is the process that sends the jobs back on time.
+type Backoffs struct {
+	Clock sim.Clock
+	Inbox *sim.Chan[Msg] // the scheduler's
+
+	mu    sync.Mutex
+	queue delayQueue
+	seq   uint64
+	n     atomic.Int64
+	added *sim.Signal
+}
+
+// NewBackoffs returns an empty waiting room in kernel k.
+func NewBackoffs(k *sim.Kernel, inbox *sim.Chan[Msg]) *Backoffs {
+	return &Backoffs{Clock: k, Inbox: inbox, added: sim.NewSignal(k)}
+}
+
+// Len is how many jobs are backing off.
+func (b *Backoffs) Len() int { return int(b.n.Load()) }
+
+// Add puts job in the waiting room until model time due.
+func (b *Backoffs) Add(job *Job, due time.Duration) {
+	b.mu.Lock()
+	b.seq++
+	heap.Push(&b.queue, delayed{job: job, due: due, seq: b.seq})
+	b.n.Add(1)
+	b.mu.Unlock()
+	b.added.Notify()
+}
+
+// Run sends each job back to the scheduler when its delay is over, in order
+// of due time (then of arrival in the room), until the run stops.
+func (b *Backoffs) Run(ctx context.Context) {
+	for {
+		wait := dist.MaxDraw
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			wait = b.queue[0].due - b.Clock.Now()
+		}
+		b.mu.Unlock()
+		if wait > 0 {
+			if _, ok := sim.SleepOrWake(ctx, wait, b.added); !ok {
+				return
+			}
+			continue
+		}
+		b.mu.Lock()
+		d := heap.Pop(&b.queue).(delayed)
+		b.mu.Unlock()
+		if !b.Inbox.Send(ctx, Msg{Kind: Retry, Job: d.job}) {
+			b.mu.Lock()
+			heap.Push(&b.queue, d) // the run stopped: it is still backing off
+			b.mu.Unlock()
+			return
+		}
+		b.n.Add(-1)
+	}
+}
+
+// Drain returns the jobs still backing off. Call it once the run is over.
+func (b *Backoffs) Drain() []*Job {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var jobs []*Job
+	for len(b.queue) > 0 {
+		jobs = append(jobs, heap.Pop(&b.queue).(delayed).job)
+	}
+	b.n.Store(0)
+	return jobs
+}
+
+// delayed is one job in the waiting room.
+type delayed struct {
+	job *Job
+	due time.Duration
+	seq uint64
+}
+
+// delayQueue is a container/heap of delayed jobs, by (due, seq).
+type delayQueue []delayed
+
+func (q delayQueue) Len() int { return len(q) }
+func (q delayQueue) Less(i, j int) bool {
+	return q[i].due < q[j].due || q[i].due == q[j].due && q[i].seq < q[j].seq
+}
+func (q delayQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *delayQueue) Push(x any)   { *q = append(*q, x.(delayed)) }
+func (q *delayQueue) Pop() any {
+	old := *q
+	d := old[len(old)-1]
+	old[len(old)-1] = delayed{}
+	*q = old[:len(old)-1]
+	return d
+}
