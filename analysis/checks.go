@@ -78,6 +78,13 @@ var Metrics = map[string]func(series.Sample) float64{
 	"arrived":         func(s series.Sample) float64 { return float64(s.Arrived) },
 	"failed":          func(s series.Sample) float64 { return float64(s.Failed) },
 	"rate_limited":    func(s series.Sample) float64 { return float64(s.RateLimited) },
+	// The mitigations' (docs/mitigations.md).
+	"failed_by_budget": func(s series.Sample) float64 { return float64(s.FailedByBudget) },
+	"shed":             func(s series.Sample) float64 { return float64(s.Shed) },
+	"backing_off":      func(s series.Sample) float64 { return float64(s.BackingOff) },
+	"breaker_state":    func(s series.Sample) float64 { return float64(s.Breaker) },
+	"reaped":           func(s series.Sample) float64 { return float64(s.Reaped) },
+	"janitor_age_min":  func(s series.Sample) float64 { return s.JanitorAge.Minutes() },
 }
 
 // MetricNames lists the metrics, sorted.
