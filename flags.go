@@ -30,7 +30,14 @@ type options struct {
 	report        string
 	analyze       string
 	quiet         bool
-	given         map[string]bool // the flags on the command line
+	// An experiment's.
+	experiment      string
+	printExperiment string
+	results         string
+	shard           string
+	merge           fileList
+	parallel        int
+	given           map[string]bool // the flags on the command line
 }
 
 // loaded is the scenario the run replays, if any.
@@ -94,7 +101,20 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 }
 
 // commands are the flags that do a job other than a run, and exit.
-var commands = []string{"list-scenarios", "print-scenario", "analyze"}
+var commands = []string{"list-scenarios", "print-scenario", "analyze", "experiment", "print-experiment"}
+
+// experimentFlags are the flags an experiment takes; its variants say the
+// rest.
+var experimentFlags = []string{"experiment", "results", "shard", "merge", "parallel", "quiet"}
+
+// fileList is a flag that may be given many times, each a file or a glob.
+type fileList []string
+
+func (f *fileList) String() string { return strings.Join(*f, " ") }
+func (f *fileList) Set(v string) error {
+	*f = append(*f, v)
+	return nil
+}
 
 // judging reports whether flag name changes how a run is judged (its alert
 // rules, its window, what counts as drained) rather than the model: those
@@ -128,7 +148,11 @@ func conflicts(given map[string]bool) error {
 		switch {
 		case len(asked) == 1 && asked[0] == "analyze" && !judging(name):
 			return fmt.Errorf("-analyze judges a series a run wrote and runs no model: -%s would do nothing; give -analyze with -scenario, the -alert-* flags, -window and -drained only", name)
-		case len(asked) == 1 && asked[0] != "analyze" && name != asked[0]:
+		case len(asked) == 1 && asked[0] == "experiment" && !slices.Contains(experimentFlags, name):
+			return fmt.Errorf("-experiment runs the variants its file gives: -%s would do nothing; put it in the file's base scenario or a variant's set, and give -experiment with %s only", name, "-"+strings.Join(experimentFlags[1:], ", -"))
+		case len(asked) == 0 && slices.Contains(experimentFlags[1:], name) && name != "quiet":
+			return fmt.Errorf("-%s goes with -experiment, which is not given", name)
+		case len(asked) == 1 && asked[0] != "analyze" && asked[0] != "experiment" && name != asked[0]:
 			return fmt.Errorf("-%s prints and exits: -%s would do nothing; give -%s alone", asked[0], name, asked[0])
 		}
 	}
@@ -200,6 +224,12 @@ func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs.StringVar(&opt.metricsAddr, "metrics-addr", opt.metricsAddr, "serve Prometheus metrics on this `host:port` while the run goes (e.g. 127.0.0.1:9090); off by default")
 	fs.BoolVar(&opt.pprof, "pprof", opt.pprof, "also serve Go's profiler at /debug/pprof/ on -metrics-addr (it shows the command line, the heap and the goroutines)")
 	fs.BoolVar(&opt.quiet, "quiet", opt.quiet, "print the summary alone: no log lines on the console")
+	fs.StringVar(&opt.experiment, "experiment", opt.experiment, "run an experiment: a built-in `name` (e.g. travis-2015-what-if) or a YAML file of variants of a scenario, each run many times at -speed max, compared with confidence intervals (docs/experiments.md)")
+	fs.StringVar(&opt.printExperiment, "print-experiment", opt.printExperiment, "print the built-in experiment `name` as YAML, to copy and edit, and exit")
+	fs.StringVar(&opt.results, "results", opt.results, "with -experiment: write each replica's measures to this `file` as JSON lines")
+	fs.StringVar(&opt.shard, "shard", opt.shard, "with -experiment: run only shard `i/n` of the replicas (i from 0 to n-1); /n takes i from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job array); left out in a Slurm job array, both come from Slurm's variables")
+	fs.IntVar(&opt.parallel, "parallel", opt.parallel, "with -experiment: replicas run at once; 0 for one per core")
+	fs.Var(&opt.merge, "merge", "with -experiment: read the results `file`s of its shards (-results), instead of running; repeat it, or give a glob such as 'shard-*.jsonl'")
 	return fs
 }
 

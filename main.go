@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -89,6 +90,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case opt.analyze != "":
 		return analyzeSeries(opt.analyze, cfg, sc, stdout, stderr)
+	case opt.printExperiment != "":
+		src, ok := scenario.ExperimentSource(opt.printExperiment)
+		if !ok {
+			fmt.Fprintf(stderr, "vmstorm: -print-experiment: no built-in experiment %q; the built-in experiments are %s\n", opt.printExperiment, strings.Join(scenario.Experiments(), ", "))
+			return exitBadInput
+		}
+		_, _ = stdout.Write(src)
+		return exitOK
+	case opt.experiment != "":
+		return runExperiment(opt, stdout, stderr)
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()

@@ -164,12 +164,7 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	var tree *ast.File
 	defer func() {
 		if r := recover(); r != nil {
-			e := &Error{File: filename, Line: 1, Column: 1, Msg: fmt.Sprintf("the YAML decoder failed: %v", r),
-				Hint: "a scenario needs no tags (!...): remove them"}
-			if tag := findTag(tree, false); tag != nil {
-				e.Line, e.Column, e.Msg = tag.Position.Line, tag.Position.Column, fmt.Sprintf("the YAML decoder failed at the tag %s", tag.Value)
-			}
-			s, err = nil, e
+			s, err = nil, recovered(filename, tree, r)
 		}
 	}()
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -182,29 +177,11 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	if err != nil {
 		return nil, decodeError(filename, err)
 	}
-	if len(tree.Docs) > 1 {
-		line, col := 1, 1
-		if tok := tree.Docs[1].Start; tok != nil { // the ---
-			line, col = tok.Position.Line, tok.Position.Column
-		}
-		return nil, &Error{File: filename, Line: line, Column: col, Msg: "the file holds more than one YAML document",
-			Hint: "a scenario is one document: remove the --- and what follows, or make it a file of its own"}
-	}
-	if tag := findTag(tree, false); tag != nil {
-		pos := tag.Position
-		return nil, &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf("the tag %s has no place in a scenario", tag.Value),
-			Hint: "a scenario needs no tags: remove it"}
+	m, err := documentRoot(filename, tree, "scenario")
+	if err != nil {
+		return nil, err
 	}
 	c := &converter{file: filename, tree: tree, cfg: config.Default()}
-	root := tree.Docs[0].Body
-	m, ok := root.(*ast.MappingNode)
-	if !ok {
-		if mv, isValue := root.(*ast.MappingValueNode); isValue {
-			m = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}
-		} else {
-			return nil, c.at(root, "the scenario is not a mapping of keys to values", "start from 'vmstorm -print-scenario travis-2015-osx'")
-		}
-	}
 	c.walk(m, "")
 	if c.err != nil {
 		return nil, c.err
@@ -217,6 +194,45 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 		return nil, c.err
 	}
 	return s, nil
+}
+
+// recovered is the error of a decoder that panicked (go-yaml does on a
+// few malformed inputs): a bad file is an error, never a crash.
+func recovered(filename string, tree *ast.File, r any) error {
+	e := &Error{File: filename, Line: 1, Column: 1, Msg: fmt.Sprintf("the YAML decoder failed: %v", r),
+		Hint: "vmstorm's files need no tags (!...): remove them"}
+	if tag := findTag(tree, false); tag != nil {
+		e.Line, e.Column, e.Msg = tag.Position.Line, tag.Position.Column, fmt.Sprintf("the YAML decoder failed at the tag %s", tag.Value)
+	}
+	return e
+}
+
+// documentRoot is the mapping at the root of a file of one YAML document
+// and no tags: a kind of file ("scenario", "experiment").
+func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNode, error) {
+	if len(tree.Docs) > 1 {
+		line, col := 1, 1
+		if tok := tree.Docs[1].Start; tok != nil { // the ---
+			line, col = tok.Position.Line, tok.Position.Column
+		}
+		return nil, &Error{File: filename, Line: line, Column: col, Msg: "the file holds more than one YAML document",
+			Hint: "a " + kind + " is one document: remove the --- and what follows, or make it a file of its own"}
+	}
+	if tag := findTag(tree, false); tag != nil {
+		pos := tag.Position
+		return nil, &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf("the tag %s has no place in a %s", tag.Value, kind),
+			Hint: "a " + kind + " needs no tags: remove it"}
+	}
+	root := tree.Docs[0].Body
+	m, ok := root.(*ast.MappingNode)
+	if !ok {
+		if mv, isValue := root.(*ast.MappingValueNode); isValue {
+			return &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, nil
+		}
+		c := &converter{file: filename}
+		return nil, c.at(root, "the "+kind+" is not a mapping of keys to values", "start from 'vmstorm -print-"+kind+" "+map[string]string{"scenario": "travis-2015-osx", "experiment": "travis-2015-what-if"}[kind]+"'")
+	}
+	return m, nil
 }
 
 // findTag finds the first tag in the file ("!!seq"), or with empty the
@@ -560,9 +576,25 @@ func (c *converter) convert() *Scenario {
 
 	var entries []Entry
 	c.decode(keyTimeline, &entries)
+	cfg.Timeline = c.timeline("$.timeline", entries, cfg, true)
+
+	var checks []checkEntry
+	c.decode(keyChecks, &checks)
+	s.Checks = c.checks(checks, cfg)
+	if c.err == nil {
+		c.validate(cfg, "$")
+	}
+	s.Config = cfg
+	return s
+}
+
+// timeline converts the timeline entries at path for a run of cfg; with
+// ordered, the entries at model times must come in order of time.
+func (c *converter) timeline(path string, entries []Entry, cfg config.Config, ordered bool) incident.Timeline {
+	var tl incident.Timeline
 	var last time.Duration
 	for i, e := range entries {
-		p := fmt.Sprintf("$.timeline[%d]", i)
+		p := fmt.Sprintf("%s[%d]", path, i)
 		if e.At == "" {
 			c.fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
 			continue
@@ -573,7 +605,7 @@ func (c *converter) convert() *Scenario {
 			ev.At, ev.AfterDetection = delay, true
 		} else {
 			ev.At = c.instant(p+".at", e.At)
-			if ev.At < last {
+			if ordered && ev.At < last {
 				c.fail(p+".at", fmt.Sprintf("%s goes back in time from the entry before it", e.At), "list the timeline in order of time")
 			}
 			last = ev.At
@@ -591,30 +623,30 @@ func (c *converter) convert() *Scenario {
 		if !ev.AfterDetection && at > cfg.Duration {
 			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, cfg.Duration), "lengthen the duration or drop the entry")
 		}
-		cfg.Timeline = append(cfg.Timeline, ev)
+		tl = append(tl, ev)
 	}
+	return tl
+}
 
-	var checks []checkEntry
-	c.decode(keyChecks, &checks)
-	s.Checks = c.checks(checks, cfg)
-	if c.err == nil {
-		if err := cfg.Validate(); err != nil {
-			var pe *config.ParamError
-			path, msg := "$", err.Error()
-			if errors.As(err, &pe) {
-				key := pe.Param
-				if p, ok := config.Lookup(pe.Param); ok && p.Key != "" {
-					key, path = p.Key, "$."+p.Key
-				} else if pe.Param == "queues" || pe.Param == "traffic" {
-					path = "$.workload." + pe.Param
-				} else if pe.Param == "timeline" {
-					path = "$.timeline"
-				}
-				msg = fmt.Sprintf("%s %s: want %s", key, pe.Value, pe.Want)
-			}
-			c.fail(path, msg, "docs/scenarios.md gives each key's meaning")
-		}
+// validate checks cfg as a whole, and puts a mistake at its key under
+// root ("$" for a scenario file, a variant's path in an experiment).
+func (c *converter) validate(cfg config.Config, root string) {
+	err := cfg.Validate()
+	if err == nil {
+		return
 	}
-	s.Config = cfg
-	return s
+	var pe *config.ParamError
+	path, msg := root, err.Error()
+	if errors.As(err, &pe) {
+		key := pe.Param
+		if p, ok := config.Lookup(pe.Param); ok && p.Key != "" {
+			key, path = p.Key, root+"."+p.Key
+		} else if pe.Param == "queues" || pe.Param == "traffic" {
+			path = root + ".workload." + pe.Param
+		} else if pe.Param == "timeline" {
+			path = root + ".timeline"
+		}
+		msg = fmt.Sprintf("%s %s: want %s", key, pe.Value, pe.Want)
+	}
+	c.fail(path, msg, "docs/scenarios.md gives each key's meaning")
 }

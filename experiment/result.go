@@ -1,0 +1,125 @@
+package experiment
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"vmstorm/scenario"
+)
+
+// Result is what one replica measured: one JSON line of a results file
+// (-results), and all that the table and the report need of it, so that
+// the results of shards merge into the same table as one process gives.
+type Result struct {
+	Experiment string `json:"experiment"`
+	Variant    string `json:"variant"`
+	// Point is the sweep point, as indices into the sweep's values; absent
+	// for a variant's replica.
+	Point   []int  `json:"point,omitempty"`
+	Replica int    `json:"replica"`
+	Seed    uint64 `json:"seed"`
+	Ended   string `json:"ended"`
+	// Error is set when the run stopped on an error of its own (the memory
+	// budget): its measures are those of what it ran.
+	Error string `json:"error,omitempty"`
+	// Measures are the replica's figures by measure name; null when it has
+	// none (a time to detect in a run that was never detected).
+	Measures map[string]*float64 `json:"measures"`
+	// TriggerRemovedH is when the trigger was removed (model hours), absent
+	// if it never was; Recovered says the run returned to healthy by
+	// itself within the experiment's recovery time after that, and
+	// RecoveryH how long it took (hours).
+	TriggerRemovedH *float64 `json:"trigger_removed_h,omitempty"`
+	Recovered       bool     `json:"recovered"`
+	RecoveryH       *float64 `json:"recovery_h,omitempty"`
+	Curves          Curves   `json:"curves"`
+}
+
+// WriteJSON writes r as one line of JSON.
+func WriteJSON(w io.Writer, r Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// maxLine bounds one line of a results file.
+const maxLine = 4 << 20
+
+// ReadJSON reads a results file: one Result per line. A line that is not
+// a result is an error that names it.
+func ReadJSON(name string, r io.Reader) ([]Result, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	var out []Result
+	for line := 1; sc.Scan(); line++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var res Result
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&res); err != nil {
+			return nil, fmt.Errorf("%s:%d: not a vmstorm result: %v", name, line, err)
+		}
+		if res.Experiment == "" || res.Variant == "" || res.Measures == nil {
+			return nil, fmt.Errorf("%s:%d: not a vmstorm result: no experiment, variant or measures", name, line)
+		}
+		out = append(out, res)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return out, nil
+}
+
+// Sort puts results in the plan's order: variants' replicas first, by
+// variant and replica, then the sweep's, by point and replica. Variants
+// are ordered as names lists them.
+func Sort(results []Result, names []string) {
+	slices.SortStableFunc(results, func(a, b Result) int {
+		return cmp.Or(
+			cmp.Compare(len(a.Point), len(b.Point)),
+			cmp.Compare(slices.Index(names, a.Variant), slices.Index(names, b.Variant)),
+			slices.Compare(a.Point, b.Point),
+			cmp.Compare(a.Replica, b.Replica),
+		)
+	})
+}
+
+// Check reports whether results are e's, each task's at most once: the
+// results of shards of one experiment, merged.
+func Check(e *scenario.Experiment, results []Result) error {
+	names := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		names[i] = v.Name
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		key := fmt.Sprint(r.Variant, r.Point, r.Replica)
+		switch {
+		case r.Experiment != e.Name:
+			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
+		case !slices.Contains(names, r.Variant):
+			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
+		case seen[key]:
+			return fmt.Errorf("variant %s, replica %d%s is given twice: merge each shard once", r.Variant, r.Replica, pointString(r.Point))
+		}
+		seen[key] = true
+	}
+	return nil
+}
+
+func pointString(p []int) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf(" at sweep point %v", p)
+}

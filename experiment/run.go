@@ -1,0 +1,238 @@
+// Package experiment runs an experiment (scenario.Experiment): every
+// replica of every variant of a base scenario, and every point of its
+// sweep, each a run of the model at -speed max in a kernel of its own, in
+// parallel on all cores; then it compares the variants on their measures,
+// with confidence intervals (package compare), and judges whether each
+// returns to healthy by itself once its trigger is removed (the
+// metastability verdict).
+//
+// Data flows one way: the plan of tasks, the runs, one Result per replica
+// (which is all a table or a report needs, so that the results of shards
+// run on other machines merge into the same table), then the table.
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"vmstorm/config"
+	"vmstorm/internal/dist"
+	"vmstorm/internal/sim"
+	"vmstorm/outcome"
+	"vmstorm/pipeline"
+	"vmstorm/scenario"
+	"vmstorm/series"
+)
+
+// Task is one run of an experiment: a replica of a variant, or of the
+// sweep's variant at one point of its grid. Index is its place in the
+// plan, which fixes the shard it falls in.
+type Task struct {
+	Index   int
+	Variant string
+	// Point is the sweep's point, as indices into its X and Y values; nil
+	// for a variant's replica.
+	Point   []int
+	Replica int
+	Seed    uint64
+}
+
+// Plan lists every task of e, in a fixed order: the replicas of each
+// variant, then the sweep's points, replica by replica. Replica r runs
+// with the same seed in every variant and at every point (common random
+// numbers), so that differences come from the variants, not the draws.
+func Plan(e *scenario.Experiment) []Task {
+	var tasks []Task
+	add := func(variant string, point []int, replicas int) {
+		for r := range replicas {
+			tasks = append(tasks, Task{Index: len(tasks), Variant: variant, Point: point, Replica: r, Seed: ReplicaSeed(e.Seed, r)})
+		}
+	}
+	for _, v := range e.Variants {
+		add(v.Name, nil, e.Replicas)
+	}
+	if s := e.Sweep; s != nil {
+		for x := range s.X.Values {
+			for y := range max(len(s.Y.Values), 1) {
+				point := []int{x}
+				if len(s.Y.Values) > 0 {
+					point = append(point, y)
+				}
+				add(s.Variant, point, s.Replicas)
+			}
+		}
+	}
+	return tasks
+}
+
+// ReplicaSeed is the seed of replica r of an experiment seeded with seed:
+// never 0, which would mean "pick one".
+func ReplicaSeed(seed uint64, r int) uint64 {
+	return dist.Stream(seed, uint64(r)).Uint64() | 1
+}
+
+// Shard is the tasks of shard i of n (0 <= i < n): every n-th task from
+// the i-th, so that each shard gets its share of every variant.
+func Shard(tasks []Task, i, n int) []Task {
+	var out []Task
+	for _, t := range tasks {
+		if t.Index%n == i {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Config is the configuration task t runs: its variant's, at its sweep
+// point, with its seed, unpaced.
+func Config(e *scenario.Experiment, t Task) (config.Config, error) {
+	i := slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == t.Variant })
+	if i < 0 {
+		return config.Config{}, fmt.Errorf("experiment %s: no variant %q", e.Name, t.Variant)
+	}
+	cfg := e.Variants[i].Config
+	if t.Point != nil {
+		axes := []scenario.Axis{e.Sweep.X, e.Sweep.Y}
+		for k, p := range t.Point {
+			var err error
+			if cfg, err = axes[k].Apply(cfg, p, e.Recovery.RemovedBy); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	cfg.Seed, cfg.Speed = t.Seed, config.MaxSpeed
+	return cfg, nil
+}
+
+// ErrInterrupted says a task was cut short: its result is not kept.
+var ErrInterrupted = errors.New("interrupted")
+
+// Run runs tasks, at most parallel at once (0 for one per core), each in
+// a kernel of its own, and calls done with each result as it comes, from
+// one goroutine at a time. It returns when every task has run, or, once
+// ctx is done, when the tasks under way have stopped; their results are
+// not given to done, and the error is ErrInterrupted.
+func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int, done func(Result)) error {
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	var mu sync.Mutex
+	for _, t := range tasks {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			r, err := RunTask(gctx, e, t)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			done(r)
+			return nil
+		})
+	}
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return ErrInterrupted
+	}
+	return err
+}
+
+// RunTask runs one task and measures it.
+func RunTask(ctx context.Context, e *scenario.Experiment, t Task) (Result, error) {
+	cfg, err := Config(e, t)
+	if err != nil {
+		return Result{}, err
+	}
+	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows})
+	if ctx.Err() != nil {
+		return Result{}, ErrInterrupted
+	}
+	if o == nil {
+		return Result{}, fmt.Errorf("experiment %s, variant %s, replica %d: %w", e.Name, t.Variant, t.Replica, err)
+	}
+	r := measure(e, t, cfg, o)
+	if err != nil {
+		r.Error = err.Error() // the memory budget, for one: the run stopped early
+	}
+	return r, nil
+}
+
+// keepRows is the rows a replica keeps for its curves.
+const keepRows = 4 * CurvePoints
+
+// measure reads task t's result from its outcome.
+func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome) Result {
+	r := Result{
+		Experiment: e.Name, Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: t.Seed,
+		Ended: o.Summary.Ended, Measures: map[string]*float64{},
+	}
+	for _, name := range e.Measures {
+		m, _ := LookupMeasure(name)
+		if v, ok := m.Of(o); ok {
+			r.Measures[name] = &v
+		} else {
+			r.Measures[name] = nil
+		}
+	}
+	if removed, ok := e.Recovery.TriggerRemoved(o.Marks); ok {
+		h := removed.Hours()
+		r.TriggerRemovedH = &h
+		in := o.Analysis.Incident
+		if in.Recovered && in.RecoveredAt >= removed && in.RecoveredAt-removed <= e.Recovery.Within {
+			took := (in.RecoveredAt - removed).Hours()
+			r.Recovered, r.RecoveryH = true, &took
+		}
+	}
+	r.Curves = curves(o.Rows, cfg.Duration)
+	return r
+}
+
+// CurvePoints is how many points of each curve a result keeps: evenly
+// spaced over the run.
+const CurvePoints = 240
+
+// Curves are a replica's state over the run, at CurvePoints evenly spaced
+// model times, for the report's bands: the true VM count, the backlog, and
+// the requeue rate (per model minute, over the run's window).
+type Curves struct {
+	StepS    float64   `json:"step_s"`
+	VMs      []float64 `json:"vms"`
+	Backlog  []float64 `json:"backlog"`
+	Requeues []float64 `json:"requeues_per_min"`
+}
+
+// curves samples rows at the grid's times: each point takes the latest row
+// at or before it.
+func curves(rows []series.Row, d time.Duration) Curves {
+	c := Curves{StepS: (d / CurvePoints).Seconds()}
+	i := 0
+	for k := range CurvePoints {
+		t := time.Duration(k+1) * d / CurvePoints
+		for i+1 < len(rows) && rows[i+1].T <= t {
+			i++
+		}
+		if len(rows) == 0 || rows[i].T > t {
+			c.VMs, c.Backlog, c.Requeues = append(c.VMs, 0), append(c.Backlog, 0), append(c.Requeues, 0)
+			continue
+		}
+		c.VMs = append(c.VMs, float64(rows[i].VMs))
+		c.Backlog = append(c.Backlog, float64(rows[i].Backlog))
+		c.Requeues = append(c.Requeues, round(rows[i].Rates.Requeues))
+	}
+	return c
+}
+
+// round keeps a rate to two decimals, as the results file writes it.
+func round(x float64) float64 { return math.Round(x*100) / 100 }

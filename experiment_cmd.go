@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/term"
+
+	"vmstorm/experiment"
+	"vmstorm/scenario"
+)
+
+// runExperiment is -experiment: it runs the experiment's replicas (or its
+// shard of them), or merges the results of shards (-merge), and prints the
+// table; -results keeps every replica's measures, -report draws them.
+func runExperiment(opt options, stdout, stderr io.Writer) int {
+	e, err := scenario.LoadExperiment(opt.experiment, experiment.MeasureNames())
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -experiment: %v\n", err)
+		return exitBadInput
+	}
+	tasks := experiment.Plan(e)
+	shard, n, err := shardOf(opt.shard, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -shard: %v\n", err)
+		return exitBadInput
+	}
+	if n > 1 {
+		tasks = experiment.Shard(tasks, shard, n)
+	}
+
+	var results []experiment.Result
+	interrupted := false
+	if len(opt.merge) > 0 {
+		if results, err = readResults(opt.merge); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
+			return exitBadInput
+		}
+	} else {
+		var out *os.File
+		if opt.results != "" {
+			if out, err = os.Create(opt.results); err != nil {
+				fmt.Fprintf(stderr, "vmstorm: -results: %v\n", err)
+				return exitBadInput
+			}
+			defer out.Close()
+		}
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
+		stopSignals := catchSignals(cancel, func(sig os.Signal) {
+			fmt.Fprintf(stderr, "vmstorm: %v received again: stopping at once\n", sig)
+			os.Exit(signalled{sig}.exitCode())
+		})
+		defer stopSignals()
+		bar := newProgress(stderr, len(tasks), !opt.quiet)
+		var writeErr error
+		err = experiment.Run(ctx, e, tasks, opt.parallel, func(r experiment.Result) {
+			results = append(results, r)
+			if out != nil && writeErr == nil {
+				writeErr = experiment.WriteJSON(out, r)
+			}
+			bar.add()
+		})
+		bar.done()
+		if writeErr != nil {
+			fmt.Fprintf(stderr, "vmstorm: -results: %v\n", writeErr)
+			return exitFailed
+		}
+		if errors.Is(err, experiment.ErrInterrupted) {
+			interrupted = true
+		} else if err != nil {
+			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
+			return exitFailed
+		}
+		defer func() {
+			var sig signalled
+			if errors.As(context.Cause(ctx), &sig) {
+				os.Exit(sig.exitCode()) // after the table, as a run's summary
+			}
+		}()
+	}
+
+	table, err := experiment.Summarize(e, results)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
+		return exitBadInput
+	}
+	if err := experiment.WriteTable(stdout, e, table); err != nil {
+		fmt.Fprintf(stderr, "vmstorm: writing the table: %v\n", err)
+		return exitFailed
+	}
+	if interrupted {
+		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d replicas that finished\n", len(results), len(tasks))
+		return exitFailed // the deferred exit gives the signal's status
+	}
+	return exitOK
+}
+
+// shardOf reads -shard i/n, or /n with i from a Kubernetes Indexed Job's
+// or a Slurm job array's variables; with no -shard, a Slurm job array
+// gives both. It returns 0 and 1 for no sharding.
+func shardOf(flag string, env func(string) string) (i, n int, err error) {
+	if flag == "" {
+		id, count := env("SLURM_ARRAY_TASK_ID"), env("SLURM_ARRAY_TASK_COUNT")
+		if id == "" || count == "" {
+			return 0, 1, nil
+		}
+		flag = "/" + count
+	}
+	is, ns, ok := strings.Cut(flag, "/")
+	n, err = strconv.Atoi(ns)
+	if !ok || err != nil || n < 1 || n > 1_000_000 {
+		return 0, 0, fmt.Errorf("%q: want i/n, such as 0/4, or /n with the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID", flag)
+	}
+	if is == "" {
+		if v := env("JOB_COMPLETION_INDEX"); v != "" {
+			is = v
+		} else if v := env("SLURM_ARRAY_TASK_ID"); v != "" {
+			id, err1 := strconv.Atoi(v)
+			low, err2 := strconv.Atoi(cmpOr(env("SLURM_ARRAY_TASK_MIN"), "0"))
+			if err1 != nil || err2 != nil {
+				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q is not a whole number", v)
+			}
+			is = strconv.Itoa(id - low)
+		} else {
+			return 0, 0, fmt.Errorf("%q takes its index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set", flag)
+		}
+	}
+	if i, err = strconv.Atoi(is); err != nil || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("shard %q of %d: want an index from 0 to %d", is, n, n-1)
+	}
+	return i, n, nil
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// readResults reads the results files (or globs) of shards, in a fixed
+// order of files.
+func readResults(patterns []string) ([]experiment.Result, error) {
+	var files []string
+	for _, p := range patterns {
+		m, err := filepath.Glob(p)
+		if err != nil || len(m) == 0 {
+			m = []string{p} // not a glob: the file itself, or its error
+		}
+		files = append(files, m...)
+	}
+	slices.Sort(files)
+	files = slices.Compact(files)
+	var all []experiment.Result
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := experiment.ReadJSON(name, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	return all, nil
+}
+
+// progress draws how many of an experiment's replicas have finished, on a
+// terminal only.
+type progress struct {
+	w               io.Writer
+	finished, total int
+	on              bool
+}
+
+func newProgress(w io.Writer, total int, want bool) *progress {
+	f, ok := w.(interface{ Fd() uintptr })
+	return &progress{w: w, total: total, on: want && ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *progress) add() {
+	p.finished++
+	if !p.on {
+		return
+	}
+	const width = 30
+	filled := width * p.finished / max(p.total, 1)
+	fmt.Fprintf(p.w, "\rreplicas %d/%d [%s%s] %3d%%", p.finished, p.total,
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*p.finished/max(p.total, 1))
+}
+
+func (p *progress) done() {
+	if p.on && p.finished > 0 {
+		fmt.Fprintln(p.w)
+	}
+}

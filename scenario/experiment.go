@@ -1,0 +1,500 @@
+package scenario
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"vmstorm/config"
+	"vmstorm/incident"
+	"vmstorm/series"
+)
+
+// Experiment is an experiment file read and checked: variants of a base
+// scenario, each run as many times as Replicas asks, compared on Measures.
+// It is decoded as strictly as a scenario file, and its mistakes are
+// reported the same way (FILE:LINE:COL: what is wrong (hint)).
+type Experiment struct {
+	Name, Description string
+	// File is the experiment's file name, or its built-in name.
+	File string
+	// Source is the file's text, for the report.
+	Source []byte
+	// Base is the scenario every variant starts from.
+	Base *Scenario
+	// Replicas is how many runs of each variant; replica i of every
+	// variant runs with the same seed (common random numbers), derived
+	// from Seed.
+	Replicas int
+	Seed     uint64
+	// Measures are the measures to compare, by name.
+	Measures []string
+	// Recovery says how the metastability verdict is judged.
+	Recovery Recovery
+	// Variants are the variants, the baseline first.
+	Variants []Variant
+	// Sweep, if not nil, is a grid of one or two parameters.
+	Sweep *Sweep
+}
+
+// Recovery is the metastability question: once the trigger is removed (by
+// the first of the RemovedBy actions in a variant's timeline), does the
+// run return to healthy by itself within Within?
+type Recovery struct {
+	RemovedBy []string
+	Within    time.Duration
+}
+
+// Variant is one variant of the base: its name and its configuration,
+// every parameter, mitigation and timeline change applied.
+type Variant struct {
+	Name   string
+	Config config.Config
+}
+
+// Sweep runs one variant over a grid of one or two parameters (Y may have
+// no values), Replicas times at each point.
+type Sweep struct {
+	Variant  string
+	Replicas int
+	X, Y     Axis
+}
+
+// Axis is one parameter of a sweep and its values, as a scenario file
+// spells them. Key is a parameter's key, or TriggerRemovedKey.
+type Axis struct {
+	Key    string
+	Values []string
+}
+
+// TriggerRemovedKey is the sweep key that moves the trigger's removal: the
+// RemovedBy actions of the timeline go to each value (a model time, as a
+// timeline entry writes it).
+const TriggerRemovedKey = "recovery.trigger_removed"
+
+// Apply sets the sweep's axis to its i-th value in cfg, whose epoch gives
+// a calendar time its meaning; removedBy are the actions a
+// TriggerRemovedKey axis moves.
+func (a Axis) Apply(cfg config.Config, i int, removedBy []string) (config.Config, error) {
+	v := a.Values[i]
+	if a.Key == TriggerRemovedKey {
+		at, err := parseInstant(cfg.Epoch, v)
+		if err != nil {
+			return cfg, err
+		}
+		tl := slices.Clone(cfg.Timeline)
+		for j := range tl {
+			if slices.Contains(removedBy, tl[j].Action) {
+				tl[j].At, tl[j].AfterDetection = at, false
+			}
+		}
+		slices.SortStableFunc(tl, func(a, b incident.Event) int { return int(a.At - b.At) })
+		cfg.Timeline = tl
+		return cfg, nil
+	}
+	p, _ := config.LookupKey(a.Key)
+	cfg.Queues = slices.Clone(cfg.Queues)
+	if err := p.Set(&cfg, v); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// TriggerRemoved is when the first of the recovery's RemovedBy actions
+// happened in a run, from its marks (so that an action placed after
+// detection counts when it came), and false if none did.
+func (r Recovery) TriggerRemoved(marks []series.Mark) (time.Duration, bool) {
+	for _, m := range marks {
+		if slices.Contains(r.RemovedBy, m.Name) {
+			return m.T, true
+		}
+	}
+	return 0, false
+}
+
+// The keys of an experiment file.
+var experimentKeys = []string{"name", "description", "base", "replicas", "seed", "measures", "recovery", "timeline", "variants", "sweep"}
+
+// experimentFile is an experiment file's keys, as decoded.
+type experimentFile struct {
+	Name        string
+	Description string
+	Base        string
+	Replicas    int
+	Seed        uint64
+	Measures    []string
+	Recovery    struct {
+		RemovedBy []string `yaml:"removed_by"`
+		Within    string   `yaml:"within"`
+	}
+	Timeline []Entry
+}
+
+type variantEntry struct {
+	Name string
+	Drop []string
+	Add  []Entry
+}
+
+type sweepEntry struct {
+	Variant  string
+	Replicas int
+	X, Y     struct {
+		Key    string
+		Values []string
+	}
+}
+
+// ParseExperiment reads an experiment file. measures are the measures an
+// experiment may compare; dir is the directory a base scenario file's
+// path is relative to.
+func ParseExperiment(filename string, data []byte, dir string, measures []string) (e *Experiment, err error) {
+	var tree *ast.File
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, recovered(filename, tree, r)
+		}
+	}()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the experiment is empty", Hint: "start from 'vmstorm -print-experiment travis-2015-what-if'"}
+	}
+	if err := checkNesting(filename, data); err != nil {
+		return nil, err
+	}
+	tree, err = parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, decodeError(filename, err)
+	}
+	root, err := documentRoot(filename, tree, "experiment")
+	if err != nil {
+		return nil, err
+	}
+	c := &converter{file: filename, tree: tree, nodes: map[string]ast.Node{}, given: map[string]bool{}}
+	var variants, sweep ast.Node
+	for _, kv := range root.Values {
+		key := keyString(kv.Key)
+		switch {
+		case c.given[key]:
+			return nil, c.at(kv.Key, fmt.Sprintf("the key %s is given twice", key), "a key may appear once; remove or rename one of them")
+		case !slices.Contains(experimentKeys, key):
+			return nil, c.at(kv.Key, fmt.Sprintf("unknown key %q", key), "an experiment's keys are "+strings.Join(experimentKeys, ", ")+"; docs/experiments.md")
+		}
+		c.given[key] = true
+		switch key {
+		case "variants":
+			variants = kv.Value
+		case "sweep":
+			sweep = kv.Value
+		}
+	}
+	var f experimentFile
+	rest := &ast.MappingNode{BaseNode: root.BaseNode}
+	for _, kv := range root.Values {
+		if k := keyString(kv.Key); k != "variants" && k != "sweep" {
+			rest.Values = append(rest.Values, kv)
+		}
+	}
+	c.nodes["$"] = rest
+	if !c.decode("$", &f) {
+		return nil, c.err
+	}
+	e = &Experiment{Name: f.Name, Description: f.Description, File: filename, Source: data, Replicas: f.Replicas, Seed: f.Seed}
+	defer func() {
+		// The experiment's seed fixes every replica's: the base scenario's
+		// when the file gives none, so that shards agree.
+		if e != nil && e.Seed == 0 {
+			if e.Seed = e.Base.Config.Seed; e.Seed == 0 {
+				e.Seed = 1
+			}
+		}
+	}()
+	switch {
+	case f.Name == "":
+		c.fail("$", "the experiment has no name", "add a line such as name: my-what-if")
+	case f.Base == "":
+		c.fail("$", "the experiment has no base scenario", "add a line such as base: travis-2015-osx (a built-in) or base: my.yaml")
+	case f.Replicas < 1 || f.Replicas > MaxReplicas:
+		c.fail("$.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", f.Replicas, MaxReplicas), "30 replicas give a median's interval of about the middle fifth")
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	base := f.Base
+	if IsFile(base) && !filepath.IsAbs(base) {
+		base = filepath.Join(dir, base)
+	}
+	if e.Base, err = Load(base); err != nil {
+		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
+		return nil, c.err
+	}
+	baseCfg := e.Base.Config
+	c.cfg, c.epoch = baseCfg, baseCfg.Epoch
+
+	e.Measures = f.Measures
+	if len(e.Measures) == 0 {
+		e.Measures = measures
+	}
+	for i, m := range e.Measures {
+		if !slices.Contains(measures, m) {
+			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("unknown measure %q", m), "the measures are "+strings.Join(measures, ", "))
+		}
+	}
+	e.Recovery.RemovedBy = f.Recovery.RemovedBy
+	for i, a := range e.Recovery.RemovedBy {
+		if _, ok := incident.Lookup(a); !ok {
+			c.fail(fmt.Sprintf("$.recovery.removed_by[%d]", i), fmt.Sprintf("unknown action %q", a), "name the timeline actions that remove the trigger, such as fix_cleanup_credentials")
+		}
+	}
+	if f.Recovery.Within != "" {
+		e.Recovery.Within = c.duration("$.recovery.within", f.Recovery.Within, 0)
+	}
+	if len(e.Recovery.RemovedBy) > 0 && e.Recovery.Within <= 0 {
+		c.fail("$.recovery", "the recovery has no within", "add within: 12h, the time a run has to return to healthy by itself")
+	}
+	if c.given["timeline"] {
+		baseCfg.Timeline = c.timeline("$.timeline", f.Timeline, baseCfg, true)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	e.Variants = c.variants(variants, baseCfg)
+	if c.err == nil && sweep != nil {
+		e.Sweep = c.sweep(sweep, e)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return e, nil
+}
+
+//go:embed experiments/*.yaml
+var builtinExperiments embed.FS
+
+// Experiments lists the built-in experiments by name.
+func Experiments() []string {
+	entries, _ := builtinExperiments.ReadDir("experiments")
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return out
+}
+
+// ExperimentSource is the text of a built-in experiment.
+func ExperimentSource(name string) ([]byte, bool) {
+	b, err := builtinExperiments.ReadFile("experiments/" + name + ".yaml")
+	return b, err == nil
+}
+
+// LoadExperiment loads a built-in experiment by name, or an experiment
+// file by path (see IsFile), read with ReadFile's limits; measures are
+// the measures it may compare.
+func LoadExperiment(nameOrPath string, measures []string) (*Experiment, error) {
+	if !IsFile(nameOrPath) {
+		b, ok := ExperimentSource(nameOrPath)
+		if !ok {
+			return nil, fmt.Errorf("no built-in experiment %q; the built-in experiments are %s", nameOrPath, strings.Join(Experiments(), ", "))
+		}
+		return ParseExperiment(nameOrPath+".yaml", b, ".", measures)
+	}
+	data, err := ReadFile(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath), measures)
+}
+
+// MaxReplicas bounds an experiment's replicas per variant (and per point
+// of a sweep).
+const MaxReplicas = 100_000
+
+// variants converts the variants' list: each starts from base.
+func (c *converter) variants(n ast.Node, base config.Config) []Variant {
+	seq, ok := n.(*ast.SequenceNode)
+	if n == nil || !ok || len(seq.Values) == 0 {
+		c.fail("$", "the experiment has no variants", "add variants: with at least one, the baseline (- name: baseline)")
+		return nil
+	}
+	var out []Variant
+	for i, vn := range seq.Values {
+		path := fmt.Sprintf("$.variants[%d]", i)
+		m, ok := vn.(*ast.MappingNode)
+		if mv, one := vn.(*ast.MappingValueNode); one {
+			m, ok = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
+		}
+		if !ok {
+			c.failAt(vn, "a variant is a mapping: name, and set, drop or add", "see docs/experiments.md")
+			return nil
+		}
+		var entry variantEntry
+		var set *ast.MappingNode
+		fields := &ast.MappingNode{BaseNode: m.BaseNode}
+		for _, kv := range m.Values {
+			switch key := keyString(kv.Key); key {
+			case "set":
+				s, isMap := kv.Value.(*ast.MappingNode)
+				if mv, one := kv.Value.(*ast.MappingValueNode); one {
+					s, isMap = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
+				}
+				if !isMap {
+					c.failAt(kv.Value, "set holds scenario keys, as a scenario file nests them", "for example set: {mitigations: {breaker: true}}")
+					return nil
+				}
+				set = s
+			case "name", "drop", "add":
+				fields.Values = append(fields.Values, kv)
+			default:
+				c.failAt(kv.Key, fmt.Sprintf("unknown key %q in a variant", key), "a variant's keys are name, set, drop and add")
+				return nil
+			}
+		}
+		c.nodes[path] = fields
+		if !c.decode(path, &entry) {
+			return nil
+		}
+		switch {
+		case entry.Name == "":
+			c.fail(path, "the variant has no name", "add name: to it")
+		case slices.ContainsFunc(out, func(v Variant) bool { return v.Name == entry.Name }):
+			c.fail(path+".name", fmt.Sprintf("the variant name %q is given twice", entry.Name), "give each variant a name of its own")
+		}
+		cfg := base
+		cfg.Queues = slices.Clone(base.Queues)
+		if set != nil {
+			// The scenario keys of set, checked as a scenario file's are.
+			c.cfg, c.given = cfg, map[string]bool{}
+			for _, key := range structured {
+				delete(c.nodes, key)
+			}
+			c.walk(set, "")
+			for _, key := range structured {
+				if _, ok := c.nodes[key]; ok && c.err == nil {
+					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), "set gives parameters; change the timeline with drop and add")
+				}
+			}
+			cfg = c.cfg
+		}
+		for j, a := range entry.Drop {
+			if _, ok := incident.Lookup(a); !ok {
+				c.fail(fmt.Sprintf("%s.drop[%d]", path, j), fmt.Sprintf("unknown action %q", a), "drop names timeline actions, such as pause_builds")
+			}
+		}
+		cfg.Timeline = dropActions(cfg.Timeline, entry.Drop...)
+		if len(entry.Add) > 0 {
+			cfg.Timeline = cfg.Timeline.Merge(sorted(c.timeline(path+".add", entry.Add, cfg, false)))
+		}
+		if c.err == nil {
+			c.validate(cfg, path+".set")
+		}
+		if c.err != nil {
+			return nil
+		}
+		out = append(out, Variant{Name: entry.Name, Config: cfg})
+	}
+	return out
+}
+
+// sorted sorts a timeline by time, keeping the order of ties.
+func sorted(tl incident.Timeline) incident.Timeline {
+	slices.SortStableFunc(tl, func(a, b incident.Event) int {
+		switch {
+		case a.At < b.At:
+			return -1
+		case a.At > b.At:
+			return 1
+		}
+		return 0
+	})
+	return tl
+}
+
+// sweep converts the sweep: its variant, replicas and axes.
+func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
+	c.nodes["$.sweep"] = n
+	var s sweepEntry
+	if !c.decode("$.sweep", &s) {
+		return nil
+	}
+	out := &Sweep{Variant: s.Variant, Replicas: s.Replicas, X: Axis{s.X.Key, s.X.Values}, Y: Axis{s.Y.Key, s.Y.Values}}
+	if out.Replicas == 0 {
+		out.Replicas = e.Replicas
+	}
+	i := slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })
+	switch {
+	case s.Variant == "":
+		c.fail("$.sweep", "the sweep names no variant", "add variant: with the name of the variant to sweep")
+	case i < 0:
+		c.fail("$.sweep.variant", fmt.Sprintf("no variant %q", s.Variant), "name one of the experiment's variants")
+	case out.Replicas < 1 || out.Replicas > MaxReplicas:
+		c.fail("$.sweep.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", out.Replicas, MaxReplicas), "")
+	case out.X.Key == "" || len(out.X.Values) == 0:
+		c.fail("$.sweep.x", "the sweep's x has no key or no values", "give x: {key: workload.arrival_rate, values: [6, 12, 24]}")
+	case out.Y.Key == "" != (len(out.Y.Values) == 0):
+		c.fail("$.sweep.y", "the sweep's y has a key without values, or values without a key", "give both, or leave y out")
+	case len(out.X.Values)*max(len(out.Y.Values), 1) > MaxSweepPoints:
+		c.fail("$.sweep", fmt.Sprintf("the grid has %d points", len(out.X.Values)*max(len(out.Y.Values), 1)), fmt.Sprintf("at most %d", MaxSweepPoints))
+	}
+	if c.err != nil {
+		return nil
+	}
+	for _, ax := range []struct {
+		name string
+		a    Axis
+	}{{"x", out.X}, {"y", out.Y}} {
+		if ax.a.Key == "" {
+			continue
+		}
+		p := "$.sweep." + ax.name
+		if _, ok := config.LookupKey(ax.a.Key); !ok && ax.a.Key != TriggerRemovedKey {
+			c.fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), unknownHint(ax.a.Key)+", or "+TriggerRemovedKey)
+			return nil
+		}
+		if ax.a.Key == TriggerRemovedKey && len(e.Recovery.RemovedBy) == 0 {
+			c.fail(p+".key", TriggerRemovedKey+" moves the recovery's removed_by actions, and it names none", "add recovery: {removed_by: [...], within: ...}")
+			return nil
+		}
+		for j := range ax.a.Values {
+			if _, err := ax.a.Apply(e.Variants[i].Config, j, e.Recovery.RemovedBy); err != nil {
+				c.fail(fmt.Sprintf("%s.values[%d]", p, j), fmt.Sprintf("%s %s: %v", ax.a.Key, ax.a.Values[j], err), "")
+				return nil
+			}
+		}
+	}
+	return out
+}
+
+// MaxSweepPoints bounds a sweep's grid.
+const MaxSweepPoints = 400
+
+// parseInstant parses a model time as a timeline entry writes it: a
+// calendar time (with an epoch) or a duration from the start.
+func parseInstant(epoch time.Time, v string) (time.Duration, error) {
+	c := &converter{epoch: epoch}
+	d := c.instant("$", v)
+	if c.err != nil {
+		return 0, fmt.Errorf("%s", c.err.(*Error).Msg)
+	}
+	return d, nil
+}
+
+// Floats are the axis' values as numbers, and false if one is not (a
+// calendar time, a duration).
+func (a Axis) Floats() ([]float64, bool) {
+	out := make([]float64, len(a.Values))
+	for i, v := range a.Values {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = f
+	}
+	return out, true
+}
