@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -157,6 +158,8 @@ func conflicts(given map[string]bool) error {
 		}
 	}
 	switch {
+	case given["merge"] && (given["results"] || given["parallel"] || given["shard"]):
+		return errors.New("-merge reads results and runs nothing: -results, -parallel and -shard would do nothing; give -merge with -experiment (and -report, -quiet) only")
 	case given["pprof"] && !given["metrics-addr"]:
 		return errors.New("-pprof serves the profiler on -metrics-addr, which is not given: add -metrics-addr 127.0.0.1:PORT, or drop -pprof")
 	}
@@ -197,10 +200,23 @@ func files(opt options) []paths.File {
 	if scenario.IsFile(opt.scenario) {
 		add("scenario", opt.scenario, false)
 	}
+	if scenario.IsFile(opt.experiment) {
+		add("experiment", opt.experiment, false)
+	}
+	for _, pattern := range opt.merge {
+		matches, err := filepath.Glob(pattern)
+		if err != nil || len(matches) == 0 {
+			matches = []string{pattern} // a path: checked as one
+		}
+		for _, m := range matches {
+			add("merge", m, false)
+		}
+	}
 	add("analyze", opt.analyze, false)
 	add("log-file", opt.logFile, true)
 	add("series", opt.series, true)
 	add("report", opt.report, true)
+	add("results", opt.results, true)
 	return fs
 }
 
