@@ -54,11 +54,7 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		defer cancel(nil)
-		stopSignals := catchSignals(cancel, func(sig os.Signal) {
-			fmt.Fprintf(stderr, "vmstorm: %v received again: stopping at once\n", sig)
-			os.Exit(signalled{sig}.exitCode())
-		})
-		defer stopSignals()
+		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
 		bar := newProgress(stderr, len(tasks), !opt.quiet)
 		var writeErr error
 		err = experiment.Run(ctx, e, tasks, opt.parallel, func(r experiment.Result) {

@@ -146,11 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	stopSignals := catchSignals(cancel, func(sig os.Signal) {
-		fmt.Fprintf(stderr, "vmstorm: %v received again: stopping at once, without the summary\n", sig)
-		os.Exit(signalled{sig}.exitCode())
-	})
-	defer stopSignals()
+	defer catchSignals(cancel, exitAtOnce(stderr, "the summary"))()
 
 	kernel := pipeline.NewKernel(cfg, sim.Serial)
 	logOpts := logx.Options{Clock: kernel, ConsoleLevel: zapcore.InfoLevel, ErrorOutput: stderr}
@@ -296,6 +292,16 @@ func catchSignals(cancel context.CancelCauseFunc, again func(os.Signal)) (stop f
 	return func() {
 		signal.Stop(sigs)
 		stopWatch()
+	}
+}
+
+// exitAtOnce is what a second signal does: it says so, and exits at once,
+// without what the first signal would have printed (the summary, the
+// table), with the signal's status.
+func exitAtOnce(stderr io.Writer, without string) func(os.Signal) {
+	return func(sig os.Signal) {
+		fmt.Fprintf(stderr, "vmstorm: %v received again: stopping at once, without %s\n", sig, without)
+		os.Exit(signalled{sig}.exitCode())
 	}
 }
 

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"vmstorm/config"
 	"vmstorm/incident"
@@ -163,17 +161,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 			e, err = nil, recovered(filename, tree, r)
 		}
 	}()
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the experiment is empty", Hint: "start from 'vmstorm -print-experiment travis-2015-what-if'"}
-	}
-	if err := checkNesting(filename, data); err != nil {
-		return nil, err
-	}
-	tree, err = parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, decodeError(filename, err)
-	}
-	root, err := documentRoot(filename, tree, "experiment")
+	root, err := open(filename, data, "experiment", &tree)
 	if err != nil {
 		return nil, err
 	}

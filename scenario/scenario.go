@@ -167,17 +167,7 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 			s, err = nil, recovered(filename, tree, r)
 		}
 	}()
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the scenario is empty", Hint: "start from 'vmstorm -print-scenario travis-2015-osx'"}
-	}
-	if err := checkNesting(filename, data); err != nil {
-		return nil, err
-	}
-	tree, err = parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, decodeError(filename, err)
-	}
-	m, err := documentRoot(filename, tree, "scenario")
+	m, err := open(filename, data, "scenario", &tree)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +197,32 @@ func recovered(filename string, tree *ast.File, r any) error {
 	return e
 }
 
+// starters are the commands that print a file of each kind to start from.
+var starters = map[string]string{
+	"scenario":   "vmstorm -print-scenario travis-2015-osx",
+	"experiment": "vmstorm -print-experiment travis-2015-what-if",
+}
+
+// open parses a file of a kind ("scenario", "experiment") into *tree and
+// returns the mapping at its root: a file that is empty, nested too
+// deeply, not YAML, of more than one document, tagged or not a mapping is
+// an *Error. The caller recovers from a panic of the decoder (see
+// recovered), which may come later too.
+func open(filename string, data []byte, kind string, tree **ast.File) (*ast.MappingNode, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the " + kind + " is empty", Hint: "start from '" + starters[kind] + "'"}
+	}
+	if err := checkNesting(filename, data); err != nil {
+		return nil, err
+	}
+	t, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, decodeError(filename, err)
+	}
+	*tree = t
+	return documentRoot(filename, t, kind)
+}
+
 // documentRoot is the mapping at the root of a file of one YAML document
 // and no tags: a kind of file ("scenario", "experiment").
 func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNode, error) {
@@ -230,7 +246,7 @@ func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNod
 			return &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, nil
 		}
 		c := &converter{file: filename}
-		return nil, c.at(root, "the "+kind+" is not a mapping of keys to values", "start from 'vmstorm -print-"+kind+" "+map[string]string{"scenario": "travis-2015-osx", "experiment": "travis-2015-what-if"}[kind]+"'")
+		return nil, c.at(root, "the "+kind+" is not a mapping of keys to values", "start from '"+starters[kind]+"'")
 	}
 	return m, nil
 }
