@@ -1,3 +1,7 @@
+// Package config is a run's configuration: every parameter of the model,
+// with its default, its range and its doc, in one table (Params) that the
+// flags, the scenario files' keys, -h, docs/scenarios.md, the log's
+// run_started line and the report's parameters table are all made from.
 package config
 
 import (

@@ -1,3 +1,7 @@
+// Package report writes what people read of a run: the text summary
+// (WriteSummary), the faithfulness checks (WriteChecks), a series' analysis
+// (WriteAnalysis), and the self-contained HTML page or chart
+// (WriteHTML, WriteChart, WriteFile), written atomically.
 package report
 
 import (
