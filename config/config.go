@@ -381,7 +381,7 @@ func (c Config) Validate() error {
 	}
 	m := c.Mitigations
 	if m.BackoffSettings.Cap < m.BackoffSettings.Base {
-		return &ParamError{"backoff-cap", m.BackoffSettings.Cap.String(), fmt.Sprintf("at least -backoff-base %v", m.BackoffSettings.Base)}
+		return &ParamError{"backoff-cap", m.BackoffSettings.Cap.String(), fmt.Sprintf("at least the backoff's base, %v", m.BackoffSettings.Base)}
 	}
 	for _, err := range []error{m.BackoffSettings.Validate(), m.RetryBudgetSettings.Validate(), m.BreakerSettings.Validate()} {
 		if err != nil {

@@ -399,11 +399,14 @@ func (v boolField) want() string          { return "true or false" }
 func (v boolField) check(c *Config) error { return nil }
 
 func (v boolField) set(c *Config, s string) error {
-	b, err := strconv.ParseBool(strings.TrimSpace(s))
-	if err != nil {
-		return fmt.Errorf("%s", v.want())
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		*v.f(c) = true
+	case "false":
+		*v.f(c) = false
+	default:
+		return fmt.Errorf("%s", v.want()) // as it says: not 1, t or yes
 	}
-	*v.f(c) = b
 	return nil
 }
 

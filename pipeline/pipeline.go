@@ -112,7 +112,11 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		return st.InUse+max(starting, 0)+int64(dispatch.Len()) < st.Capacity
 	}
 	sched.Ledger, sched.Events = ledger, events
-	cl.OnRoom = queues.Poke
+	cl.OnRoom = func() {
+		if switches.On(workers.CapacityAware) {
+			queues.Poke() // room again: capacity-aware dispatch may hand out a job
+		}
+	}
 	runPool := workers.NewRunPool(k, cfg.RunWorkers)
 	runPool.Clock, runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = k, cl, ledger, log, events, cfg.Seed
 	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox

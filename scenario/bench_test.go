@@ -3,15 +3,15 @@ package scenario
 import (
 	"testing"
 
-	"go.uber.org/zap"
-
 	"vmstorm/config"
 	"vmstorm/internal/sim"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
 )
 
-// BenchmarkReplay replays each built-in scenario at -speed max and
-// reports wall time per replay and events per second.
+// BenchmarkReplay replays each built-in scenario at -speed max, judged by
+// its checks as a run of it is, and reports wall time per replay and
+// events per second.
 func BenchmarkReplay(b *testing.B) {
 	for _, bi := range Builtins() {
 		b.Run(bi.Name, func(b *testing.B) {
@@ -23,11 +23,11 @@ func BenchmarkReplay(b *testing.B) {
 			cfg.Speed = config.MaxSpeed
 			var events int64
 			for b.Loop() {
-				sum, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+				out, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: s.Checks})
 				if err != nil {
 					b.Fatal(err)
 				}
-				events = sum.Clock.Events
+				events = out.Summary.Clock.Events
 			}
 			perRun := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(perRun, "s/replay")

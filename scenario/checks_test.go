@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmstorm/config"
-	"vmstorm/pipeline"
+	"vmstorm/analysis"
+	"vmstorm/report"
+	"vmstorm/series"
 )
 
 // checksHead is a valid scenario up to its checks; each case below adds
@@ -118,7 +119,7 @@ func TestParseRejectsAnAlertBandWithNoBand(t *testing.T) {
 }
 
 // TestParseAcceptsEveryKindOfCheck: the causes, the calibration mark and
-// the new keys are read as written.
+// every kind's keys are read as written, into the analysis's Check.
 func TestParseAcceptsEveryKindOfCheck(t *testing.T) {
 	s, err := Parse("checks.yaml", []byte(checksHead+`    causes: [janitor_broken, stale_report]
     alert_band: {inside: vms_reported, above: vms_true}
@@ -136,34 +137,64 @@ func TestParseAcceptsEveryKindOfCheck(t *testing.T) {
   - name: a calibration
     calibration: true
     phase_seen: storm
+  - name: at the end
+    calibration: true
+    metric: backlog
+    stat: at
+    at: end
+    max: 10
+  - name: after detection
+    calibration: true
+    metric: vms_true
+    stat: max
+    from: detection
+    min: 2
 `))
 	require.NoError(t, err)
-	require.Len(t, s.Checks, 4)
-	assert.Equal(t, []string{"janitor_broken", "stale_report"}, s.Checks[0].Causes)
-	assert.Equal(t, &AlertBand{Inside: "vms_reported", Above: "vms_true"}, s.Checks[0].AlertBand)
-	assert.Equal(t, moment{t: 10 * time.Minute}, s.Checks[0].from)
-	assert.Equal(t, "arrived", s.Checks[1].Per)
-	assert.Equal(t, "backlog_age_high", s.Checks[2].Detected.Alert)
-	assert.True(t, s.Checks[3].Calibration)
-	assert.Empty(t, s.Checks[3].Causes)
+	require.Len(t, s.Checks, 6)
+	absent := analysis.Moment{Absent: true}
+	want := []analysis.Check{
+		{Name: "the check", Causes: []string{"janitor_broken", "stale_report"},
+			AlertBand: &analysis.AlertBand{Inside: "vms_reported", Above: "vms_true"},
+			At:        absent, From: analysis.Moment{T: 10 * time.Minute}, To: analysis.Moment{T: 50 * time.Minute}},
+		{Name: "storm", Causes: []string{"janitor_broken"}, Metric: "requeues", Stat: "delta", Per: "arrived", Min: ptr(1.0),
+			At: absent, From: absent, To: absent},
+		{Name: "noticed", Causes: []string{"stale_report"},
+			Detected: &analysis.Detected{NotBefore: 10 * time.Minute, By: 50 * time.Minute, Alert: "backlog_age_high"},
+			At:       absent, From: absent, To: absent},
+		{Name: "a calibration", Calibration: true, PhaseSeen: "storm", At: absent, From: absent, To: absent},
+		{Name: "at the end", Calibration: true, Metric: "backlog", Stat: "at", Max: ptr(10.0),
+			At: analysis.Moment{End: true}, From: absent, To: absent},
+		{Name: "after detection", Calibration: true, Metric: "vms_true", Stat: "max", Min: ptr(2.0),
+			At: absent, From: analysis.Moment{Detection: true}, To: absent},
+	}
+	for i := range want {
+		want[i].Band = [2]int64{1, 400} // the VM-count alert's, from the file
+	}
+	assert.Equal(t, want, s.Checks)
 	assert.Equal(t, []string{"janitor_broken", "stale_report"}, s.CauseNames(), "each once, in catalogue order")
 }
 
-// run is a made-up run for the evaluation tests: a leak the janitor's
-// frozen report hides, a requeue storm, and an alert at 30 minutes.
-func run() *pipeline.Summary {
-	cfg := config.Default()
-	cfg.Alerts.VMCountMin, cfg.Alerts.VMCountMax = 1, 400
-	s := &pipeline.Summary{Config: cfg, Model: 50 * time.Minute}
-	for i, v := range []struct{ vms, requeues, arrived int64 }{{100, 0, 0}, {300, 10, 10}, {500, 40, 20}, {700, 90, 30}, {900, 160, 40}} {
-		s.Series = append(s.Series, pipeline.Sample{T: time.Duration(i+1) * 10 * time.Minute, VMs: v.vms, ReportedVMs: 100,
-			Requeues: v.requeues, Arrived: v.arrived})
+// knownRun is a made-up run for the evaluation tests, as the model would
+// emit it: the janitor breaks at 5 minutes (the fault), a leak that its
+// frozen report hides, a requeue storm, and jobs waiting longer than the
+// backlog-age alert's 30 minutes from 20 minutes on, so that the alert
+// fires at 30 minutes (alerts.for is 1m).
+func knownRun() ([]series.Row, []series.Mark) {
+	marks := []series.Mark{{T: 5 * time.Minute, Name: "rotate_cleanup_password"}}
+	var rows []series.Row
+	for i, v := range []struct {
+		vms, requeues, arrived int64
+		wait                   time.Duration
+	}{{100, 0, 0, 0}, {300, 10, 10, 31 * time.Minute}, {500, 40, 20, 41 * time.Minute}, {700, 90, 30, 51 * time.Minute}, {900, 160, 40, 61 * time.Minute}} {
+		rows = append(rows, series.Row{Sample: series.Sample{T: time.Duration(i+1) * 10 * time.Minute, VMs: v.vms, ReportedVMs: 100,
+			Requeues: v.requeues, Arrived: v.arrived, OldestWait: v.wait}})
 	}
-	s.Incident = pipeline.IncidentStats{Faulted: true, Detected: true, DetectedAt: 30 * time.Minute, DetectedBy: pipeline.AlertBacklogAge}
-	return s
+	return rows, marks
 }
 
-// TestEvaluate judges each kind of check on a run whose figures are known.
+// TestEvaluate judges each kind of check, as the file writes it, on a run
+// whose figures are known.
 func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -172,49 +203,58 @@ func TestEvaluate(t *testing.T) {
 		model string
 	}{
 		{"the report stays in the band while the truth leaves it", "alert_band: {inside: vms_reported, above: vms_true}",
-			true, "vms_reported from 100 to 100; vms_true from 100 to 900, above the band from T+30m0s (T+10m0s to T+50m0s)"},
+			true, "vms_reported from 100 to 100; vms_true from 100 to 900, above the band from T+00:30 (T+00:10 to T+00:50)"},
 		{"a figure that leaves the band", "alert_band: {inside: vms_true}",
-			false, "vms_true from 100 to 900, out of the band at T+30m0s"},
+			false, "vms_true from 100 to 900, out of the band at T+00:30"},
 		{"a figure that never rises above it", "alert_band: {above: vms_reported}",
 			false, "vms_reported from 100 to 100, never above the band"},
 		{"the band over a span", "alert_band: {inside: vms_true, above: vms_true}\n    from: 10m\n    to: 20m",
-			false, "vms_true from 100 to 300; vms_true from 100 to 300, never above the band (T+10m0s to T+20m0s)"},
+			false, "vms_true from 100 to 300; vms_true from 100 to 300, never above the band (T+00:10 to T+00:20)"},
 		{"requeues per arrival", "metric: requeues\n    stat: delta\n    per: arrived\n    min: 4",
-			true, "delta of requeues per arrived (160 / 40) = 4, T+10m0s to T+50m0s"},
+			true, "delta of requeues per arrived (160 / 40) = 4, T+00:10 to T+00:50"},
 		{"requeues per arrival, over a bound", "metric: requeues\n    stat: delta\n    per: arrived\n    max: 3.9",
 			false, "= 4,"},
 		{"per with no arrivals", "metric: requeues\n    stat: delta\n    per: arrived\n    from: 20m\n    to: 20m\n    min: 0",
-			false, "no arrived from T+20m0s to T+20m0s"},
+			false, "no arrived from T+00:20 to T+00:20"},
+		{"a figure at a time", "metric: vms_true\n    stat: at\n    at: 35m\n    min: 500\n    max: 500",
+			true, "500 vms_true at T+00:30"},
+		{"a figure at detection", "metric: requeues\n    stat: at\n    at: detection\n    min: 41",
+			false, "40 requeues at T+00:30"},
+		{"the largest figure after detection", "metric: vms_true\n    stat: max\n    from: detection\n    min: 900",
+			true, "max of vms_true = 900, T+00:30 to T+00:50"},
+		{"the smallest figure until detection", "metric: vms_true\n    stat: min\n    to: detection\n    max: 99",
+			false, "min of vms_true = 100, T+00:10 to T+00:30"},
 		{"the first alert, by name", "detected: {not_before: 20m, by: 40m, alert: backlog_age_high}",
-			true, "backlog_age_high fired at T+30m0s"},
+			true, "backlog_age_high fired at T+00:30"},
 		{"the first alert, another name", "detected: {not_before: 20m, by: 40m, alert: vm_count_out_of_band}",
-			false, "backlog_age_high fired at T+30m0s"},
+			false, "backlog_age_high fired at T+00:30"},
 		{"the first alert, too early", "detected: {not_before: 35m, by: 40m}",
-			false, "backlog_age_high fired at T+30m0s"},
+			false, "backlog_age_high fired at T+00:30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse("checks.yaml", []byte(checksHead+"    calibration: true\n    "+tt.check+"\n"))
 			require.NoError(t, err)
-			r := s.Evaluate(run())
+			rows, marks := knownRun()
+			r := analysis.Replay(s.Config, s.Checks, rows, marks).Checks
 			require.Len(t, r, 1)
 			assert.Equal(t, tt.ok, r[0].OK, "model %s, want %s", r[0].Model, r[0].Want)
 			assert.Contains(t, r[0].Model, tt.model)
-			assert.Equal(t, tt.ok, Hold(r))
+			assert.Equal(t, tt.ok, analysis.Hold(r))
 		})
 	}
 }
 
-// TestFormatResultsListsCalibrationsApart: the checks, with their causes,
+// TestWriteChecksListsCalibrationsApart: the checks, with their causes,
 // and then, in a table of their own, the calibrations.
-func TestFormatResultsListsCalibrationsApart(t *testing.T) {
-	results := []Result{
-		{Check: Check{Name: "the leak fills the cluster", Causes: []string{"janitor_broken"}}, OK: true, Model: "7046", Want: "at least 6000"},
-		{Check: Check{Name: "a normal peak", Calibration: true}, OK: true, Model: "226", Want: "from 150 to 250"},
-		{Check: Check{Name: "the alert is late", Causes: []string{"janitor_broken", "stale_report"}}, OK: false, Model: "20:01", Want: "16:30 to 18:46"},
+func TestWriteChecksListsCalibrationsApart(t *testing.T) {
+	results := []analysis.CheckResult{
+		{Check: analysis.Check{Name: "the leak fills the cluster", Causes: []string{"janitor_broken"}}, OK: true, Model: "7046", Want: "at least 6000"},
+		{Check: analysis.Check{Name: "a normal peak", Calibration: true}, OK: true, Model: "226", Want: "from 150 to 250"},
+		{Check: analysis.Check{Name: "the alert is late", Causes: []string{"janitor_broken", "stale_report"}}, OK: false, Model: "20:01", Want: "16:30 to 18:46"},
 	}
 	var out bytes.Buffer
-	require.NoError(t, FormatResults(&out, "s", results))
+	require.NoError(t, report.WriteChecks(&out, "s", results))
 	text := out.String()
 	checks, calibrations, found := strings.Cut(text, "CALIBRATIONS (s")
 	require.True(t, found, "a calibrations table:\n%s", text)
@@ -225,9 +265,10 @@ func TestFormatResultsListsCalibrationsApart(t *testing.T) {
 	assert.NotContains(t, checks, "a normal peak")
 	assert.Regexp(t, `ok   a normal peak +226 +from 150 to 250 +none: a calibration\n`, calibrations)
 	assert.Contains(t, calibrations, "1 of 1 calibrations hold")
-	assert.False(t, Hold(results))
+	assert.False(t, analysis.Hold(results))
+	assert.True(t, analysis.Hold(results[:2]))
 
 	out.Reset()
-	require.NoError(t, FormatResults(&out, "s", results[:1]))
+	require.NoError(t, report.WriteChecks(&out, "s", results[:1]))
 	assert.NotContains(t, out.String(), "CALIBRATIONS", "no empty table")
 }

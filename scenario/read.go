@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -68,6 +69,10 @@ func kind(m os.FileMode) string {
 func checkNesting(filename string, data []byte) error {
 	depth, line, col := 0, 1, 0
 	var quote, prev byte = 0, '\n'
+	// lead is the last byte of the line before this one that is not blank,
+	// in a quoted string or in a comment ('\n' at the start of a line): a
+	// quote opens a quoted string only where a value may begin.
+	lead := byte('\n')
 	comment, escaped := false, false
 	indent, inIndent := 0, true
 	for _, b := range data {
@@ -76,7 +81,7 @@ func checkNesting(filename string, data []byte) error {
 		prev = b
 		switch {
 		case b == '\n':
-			line, col, comment, indent, inIndent = line+1, 0, false, 0, true
+			line, col, comment, indent, inIndent, lead = line+1, 0, false, 0, true, '\n'
 			if quote == '\'' {
 				quote = 0 // a single-quoted string ends with its line here: the parser judges the rest
 			}
@@ -91,7 +96,7 @@ func checkNesting(filename string, data []byte) error {
 			continue
 		case quote != 0:
 			if b == quote {
-				quote = 0
+				quote, lead = 0, b
 			}
 			continue
 		}
@@ -110,7 +115,12 @@ func checkNesting(filename string, data []byte) error {
 		case '#':
 			comment = last == ' ' || last == '\t' || last == '\n'
 		case '"', '\'':
-			quote = b
+			// A quote opens a quoted string only where a value begins; in
+			// the middle of a plain value (a'b, 5" floppy) it is one of its
+			// characters, and hides nothing.
+			if strings.IndexByte("\n:-[{,?", lead) >= 0 {
+				quote = b
+			}
 		case '[', '{':
 			depth++
 			if depth > MaxNesting {
@@ -119,6 +129,9 @@ func checkNesting(filename string, data []byte) error {
 			}
 		case ']', '}':
 			depth = max(depth-1, 0)
+		}
+		if b != ' ' && b != '\t' && !comment {
+			lead = b
 		}
 	}
 	return nil

@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -25,6 +27,7 @@ import (
 	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/incident"
+	"vmstorm/internal/format"
 )
 
 // Scenario is a scenario file read and checked: the run it describes.
@@ -226,6 +229,9 @@ func open(filename string, data []byte, kind string, tree **ast.File) (*ast.Mapp
 // documentRoot is the mapping at the root of a file of one YAML document
 // and no tags: a kind of file ("scenario", "experiment").
 func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNode, error) {
+	if len(tree.Docs) == 0 || tree.Docs[0].Body == nil {
+		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the file holds no YAML document", Hint: "start from '" + starters[kind] + "'"}
+	}
 	if len(tree.Docs) > 1 {
 		line, col := 1, 1
 		if tok := tree.Docs[1].Start; tok != nil { // the ---
@@ -388,12 +394,15 @@ func (c *converter) walk(m *ast.MappingNode, prefix string) {
 		switch p, isParam := config.LookupKey(path); {
 		case isParam:
 			lit, ok := scalar(kv.Value)
+			if isNull(kv.Value) {
+				lit, ok = "", true // a key with no value: empty, which the parameter takes or refuses
+			}
 			if !ok {
 				c.failAt(kv.Value, fmt.Sprintf("%s takes one value, not a list or a mapping", path), "want "+p.Want())
 				return
 			}
 			if err := p.Set(&c.cfg, lit); err != nil {
-				c.failAt(kv.Value, fmt.Sprintf("%s %s: want %s", path, lit, p.Want()), "docs/scenarios.md gives each key's meaning")
+				c.failAt(kv.Value, fmt.Sprintf("%s %s: want %s", path, shown(lit), p.Want()), "docs/scenarios.md gives each key's meaning")
 				return
 			}
 		case slices.Contains(structured, path):
@@ -415,9 +424,25 @@ func (c *converter) walk(m *ast.MappingNode, prefix string) {
 	}
 }
 
+// shown is a value as an error shows it: as written, or quoted if it is
+// empty or holds a line break, a tab or another control character, so that
+// the error stays one line.
+func shown(lit string) string {
+	if lit == "" || strings.IndexFunc(lit, unicode.IsControl) >= 0 {
+		return strconv.Quote(lit)
+	}
+	return lit
+}
+
+// moved are keys that moved, with where they are now.
+var moved = map[string]string{"alerts.window": "reporting.window"}
+
 // unknownHint suggests the key meant, if one is close, and where the keys
 // are listed.
 func unknownHint(path string) string {
+	if to, ok := moved[path]; ok {
+		return fmt.Sprintf("it moved: write %s; docs/scenarios.md lists every key", to)
+	}
 	best, dist := "", 4
 	for _, k := range allKeys() {
 		if d := editDistance(path, k); d < dist {
@@ -637,7 +662,7 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 			c.fail(p+"."+field, err.Error(), "docs/scenarios.md lists the actions and their arguments")
 		}
 		if !ev.AfterDetection && at > cfg.Duration {
-			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, cfg.Duration), "lengthen the duration or drop the entry")
+			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, format.Duration(cfg.Duration)), "lengthen the duration or drop the entry")
 		}
 		tl = append(tl, ev)
 	}

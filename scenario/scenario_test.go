@@ -8,25 +8,43 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-	"go.uber.org/zap"
 
 	"vmstorm/config"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
+	"vmstorm/outcome"
 	"vmstorm/pipeline"
+	"vmstorm/report"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// replay runs a scenario to its end on a Serial kernel, unpaced: days of
-// model time pass in a fraction of a second, the same for one seed.
-func replay(t *testing.T, s *Scenario) *pipeline.Summary {
+// run runs a scenario to its end in a kernel of the given mode, unpaced,
+// and judges it by its checks.
+func run(t *testing.T, s *Scenario, mode sim.Mode) *outcome.Outcome {
 	t.Helper()
 	cfg := s.Config
 	cfg.Speed = config.MaxSpeed
-	sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop())
+	out, err := outcome.Run(t.Context(), cfg, pipeline.NewKernel(cfg, mode), outcome.Options{Checks: s.Checks})
 	require.NoError(t, err)
-	return sum
+	return out
+}
+
+// replay runs a scenario to its end on a Serial kernel, unpaced: days of
+// model time pass in a fraction of a second, the same for one seed.
+func replay(t *testing.T, s *Scenario) *outcome.Outcome {
+	t.Helper()
+	return run(t, s, sim.Serial)
+}
+
+// assertAccounted: nothing lost, every VM and every unit of capacity
+// accounted for.
+func assertAccounted(t *testing.T, sum *pipeline.Summary) {
+	t.Helper()
+	assert.True(t, sum.Balanced(), "nothing lost")
+	c := sum.Cluster
+	assert.Equal(t, c.Cloned-c.Destroyed, c.VMs)
+	assert.Equal(t, c.Admitted-c.Released, c.InUse)
 }
 
 // TestBuiltinScenariosReplayFaithfully: every check and calibration of
@@ -40,20 +58,18 @@ func TestBuiltinScenariosReplayFaithfully(t *testing.T) {
 			t.Parallel()
 			s, err := LoadBuiltin(b.Name)
 			require.NoError(t, err)
-			sum := replay(t, s)
+			o := replay(t, s)
 			var out bytes.Buffer
-			require.NoError(t, sum.Format(&out))
-			results := s.Evaluate(sum)
-			require.NoError(t, FormatResults(&out, b.Name, results))
+			require.NoError(t, report.WriteSummary(&out, o))
+			results := o.Analysis.Checks
+			require.NoError(t, report.WriteChecks(&out, b.Name, results))
 			t.Log("\n" + out.String())
 			require.NotEmpty(t, results, "a built-in scenario has faithfulness checks")
+			require.Len(t, results, len(s.Checks), "every check is judged")
 			for _, r := range results {
 				assert.True(t, r.OK, "%s: model %s, want %s", r.Check.Name, r.Model, r.Want)
 			}
-			assert.True(t, sum.Balanced(), "nothing lost")
-			c := sum.Cluster
-			assert.Equal(t, c.Cloned-c.Destroyed, c.VMs)
-			assert.Equal(t, c.Admitted-c.Released, c.InUse)
+			assertAccounted(t, o.Summary)
 		})
 	}
 }
@@ -71,15 +87,10 @@ func TestScenariosUnderRealConcurrency(t *testing.T) {
 			t.Parallel()
 			s, err := LoadBuiltin(b.Name)
 			require.NoError(t, err)
-			cfg := s.Config
-			cfg.Speed = config.MaxSpeed
-			sum, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Parallel), zap.NewNop())
-			require.NoError(t, err)
-			assert.True(t, sum.Balanced(), "nothing lost")
-			c := sum.Cluster
-			assert.Equal(t, c.Cloned-c.Destroyed, c.VMs)
-			assert.Equal(t, c.Admitted-c.Released, c.InUse)
-			for _, r := range s.Evaluate(sum) {
+			o := run(t, s, sim.Parallel)
+			assertAccounted(t, o.Summary)
+			require.Len(t, o.Analysis.Checks, len(s.Checks), "every check is judged")
+			for _, r := range o.Analysis.Checks {
 				assert.True(t, r.OK, "%s: model %s, want %s", r.Check.Name, r.Model, r.Want)
 			}
 		})
@@ -106,14 +117,19 @@ func TestChecksFailWithoutTheirCauses(t *testing.T) {
 				t.Parallel()
 				ablated, err := s.Ablate(cause)
 				require.NoError(t, err)
-				sum := replay(t, ablated)
-				for _, r := range s.Evaluate(sum) {
+				require.Equal(t, s.Checks, ablated.Checks, "the ablated run is judged by the same checks")
+				results := replay(t, ablated).Analysis.Checks
+				require.Len(t, results, len(s.Checks), "every check is judged")
+				judged := 0
+				for _, r := range results {
 					if !slices.Contains(r.Check.Causes, cause) {
 						continue
 					}
+					judged++
 					t.Logf("without %s: %q: model %s; want %s", cause, r.Check.Name, r.Model, r.Want)
 					assert.False(t, r.OK, "%q still holds without its cause %s: model %s, want %s", r.Check.Name, cause, r.Model, r.Want)
 				}
+				assert.Positive(t, judged, "a check names %s", cause)
 			})
 		}
 	}

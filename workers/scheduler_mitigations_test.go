@@ -1,0 +1,247 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest/observer"
+
+	"vmstorm/internal/sim"
+)
+
+// mitigatedScheduler is a scheduler over two queues, com and org, with
+// the mitigations' switches, a Room the test sets, a ledger and an
+// observed lifecycle log, in a Serial kernel; the test's process plays the
+// source, the workers and the operators.
+type mitigatedScheduler struct {
+	*schedulerUnderTest
+	k        *sim.Kernel
+	switches *Switches
+	ledger   *Ledger
+	logs     *observer.ObservedLogs
+	room     atomic.Bool
+	asked    atomic.Int64 // how many times the scheduler called Room
+}
+
+func withMitigatedScheduler(t *testing.T, limits []int64, on []Mitigation, shedAfter time.Duration,
+	body func(ctx context.Context, ms *mitigatedScheduler)) {
+	t.Helper()
+	k := sim.New(sim.Options{})
+	ms := &mitigatedScheduler{k: k, ledger: NewLedger(0, time.Hour, nil)}
+	ms.schedulerUnderTest = &schedulerUnderTest{inbox: sim.NewChan[Msg](k, 100), out: sim.NewChan[*Job](k, 100)}
+	queues := NewQueueControls(k, []string{"com", "org"}, limits)
+	ms.switches = NewSwitches(queues.Poke)
+	for _, m := range on {
+		ms.switches.Set(m, true)
+	}
+	events, logs := observed(k)
+	ms.logs = logs
+	s := NewScheduler(queues, ms.inbox, ms.out)
+	s.Switches, s.Clock, s.ShedAfter, s.Ledger, s.Events = ms.switches, k, shedAfter, ms.ledger, events
+	s.Room = func() bool { ms.asked.Add(1); return ms.room.Load() }
+	ms.s = s
+	k.Go(t.Context(), s.Run)
+	k.Go(t.Context(), func(ctx context.Context) {
+		body(ctx, ms)
+		k.Stop(nil)
+	})
+	require.NoError(t, k.Run(t.Context()))
+}
+
+// arrive sends a new job of queue q to the scheduler, arrived now, as the
+// source does.
+func (ms *mitigatedScheduler) arrive(ctx context.Context, id uint64, q int) *Job {
+	now := ms.k.Now()
+	job := &Job{ID: id, Queue: q, QueueName: ms.s.Queues.Names[q], ArrivedAt: now, WaitingSince: now}
+	ms.ledger.arrive(job)
+	ms.send(ctx, Arrived, job, q)
+	return job
+}
+
+// shed is when each job_shed line was logged, by job.
+func (ms *mitigatedScheduler) shed(t *testing.T) []received {
+	var out []received
+	for _, e := range ms.logs.FilterMessage("job_shed").All() {
+		out = append(out, received{field(t, e, "job_id").(uint64), entryAt(e)})
+	}
+	return out
+}
+
+// TestCapacityAwareDispatchWaitsForRoom: with capacity-aware dispatch on
+// and no room, no job is handed out, even to a worker that asked; once
+// there is room, the poke that says so hands it out (or switching the
+// mitigation off does). Off, Room is not even asked.
+func TestCapacityAwareDispatchWaitsForRoom(t *testing.T) {
+	tests := []struct {
+		name       string
+		on         bool
+		heldAtOnce bool
+		release    func(ms *mitigatedScheduler) // after which the job must go
+	}{
+		{"on: a poke after room", true, true, func(ms *mitigatedScheduler) {
+			ms.room.Store(true)
+			ms.s.Queues.Poke()
+		}},
+		{"on: switched off", true, true, func(ms *mitigatedScheduler) { ms.switches.Set(CapacityAware, false) }},
+		{"off: Room ignored", false, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var on []Mitigation
+			if tt.on {
+				on = []Mitigation{CapacityAware}
+			}
+			withMitigatedScheduler(t, []int64{0, 0}, on, time.Hour, func(ctx context.Context, ms *mitigatedScheduler) {
+				ms.arrive(ctx, 1, 0)
+				ms.send(ctx, Ready, nil, 0)
+				if !tt.heldAtOnce {
+					assert.Equal(t, []uint64{1}, ids(ms.settled(ctx)))
+					assert.Zero(t, ms.asked.Load(), "Room is not asked while the mitigation is off")
+					return
+				}
+				assert.Empty(t, ms.settled(ctx), "no room: held")
+				assert.Equal(t, 1, ms.s.Len())
+				assert.Zero(t, ms.s.Queues.InProgress(0))
+				ms.send(ctx, Ready, nil, 0)
+				assert.Empty(t, ms.settled(ctx), "still no room, however many ask")
+				ms.room.Store(true)
+				if tt.name == "on: a poke after room" {
+					assert.Empty(t, ms.settled(ctx), "room, but nothing woke the scheduler")
+				}
+				tt.release(ms)
+				assert.Equal(t, []uint64{1}, ids(ms.settled(ctx)), "handed out")
+				assert.Equal(t, int64(1), ms.s.Queues.InProgress(0))
+				ms.arrive(ctx, 2, 0)
+				assert.Equal(t, []uint64{2}, ids(ms.settled(ctx)), "the second worker that asked is still waiting")
+			})
+		})
+	}
+}
+
+// TestShedAtHandOut: a job that has waited past ShedAfter since it arrived
+// is dropped when it comes to be handed out, counted and logged, and the
+// next job goes instead; a job at exactly the deadline is kept. Off,
+// nothing is shed.
+func TestShedAtHandOut(t *testing.T) {
+	const after = time.Hour
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint("on=", on), func(t *testing.T) {
+			var mits []Mitigation
+			if on {
+				mits = []Mitigation{Shed}
+			}
+			withMitigatedScheduler(t, []int64{0, 0}, mits, after, func(ctx context.Context, ms *mitigatedScheduler) {
+				// Job 1 arrived at 0 and lost a build since: its deadline
+				// counts from its arrival, not from when it began to wait again.
+				require.True(t, sim.SleepUntil(ctx, 20*time.Minute))
+				lost := &Job{ID: 1, QueueName: "com", ArrivedAt: 0, WaitingSince: 20 * time.Minute}
+				ms.ledger.arrive(lost)
+				ms.send(ctx, Arrived, lost, 0)
+				require.True(t, sim.SleepUntil(ctx, after))
+				ms.arrive(ctx, 2, 0) // wakes the scheduler: job 1 is at its deadline, kept
+				assert.Empty(t, ms.settled(ctx))
+				assert.Equal(t, 2, ms.s.Len(), "at exactly the deadline a job is kept")
+				require.True(t, sim.SleepUntil(ctx, after+30*time.Second))
+				ms.send(ctx, Ready, nil, 0)
+				got := ms.settled(ctx)
+				c := ms.ledger.Counts()
+				if !on {
+					assert.Equal(t, []uint64{1}, ids(got), "the oldest goes first")
+					assert.Zero(t, c.Shed)
+					assert.Empty(t, ms.shed(t))
+					return
+				}
+				assert.Equal(t, []uint64{2}, ids(got), "job 1 is past its deadline: dropped, job 2 goes")
+				assert.Equal(t, int64(1), c.Shed)
+				assert.Equal(t, int64(1), ms.ledger.Held(), "a shed job is no longer held")
+				assert.Equal(t, int64(1), ms.s.Queues.InProgress(0), "a shed job never started")
+				assert.Zero(t, ms.s.Len())
+				assert.Equal(t, []received{{1, after + 30*time.Second}}, ms.shed(t), "shed at hand-out")
+				if e := ms.logs.FilterMessage("job_shed").All(); assert.Len(t, e, 1) {
+					assert.InDelta(t, (after + 30*time.Second).Seconds(), field(t, e[0], "waited_s"), 1e-9, "waited since it arrived")
+				}
+			})
+		})
+	}
+}
+
+// TestShedScanReachesPausedQueues: the scheduler, when it wakes, looks
+// through every queue, a paused one included, for jobs past their
+// deadline, at most once a model minute. It does not wake of itself.
+func TestShedScanReachesPausedQueues(t *testing.T) {
+	const after = time.Hour
+	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+		ms.s.Queues.SetPaused(0, true)
+		ms.arrive(ctx, 1, 0)
+		require.True(t, sim.SleepUntil(ctx, 10*time.Second))
+		ms.arrive(ctx, 2, 0)
+		ms.arrive(ctx, 3, 1)
+		ms.send(ctx, Ready, nil, 0)
+		assert.Equal(t, []uint64{3}, ids(ms.settled(ctx)))
+
+		require.True(t, sim.SleepUntil(ctx, 2*time.Hour))
+		assert.Zero(t, ms.ledger.Counts().Shed, "nothing woke the scheduler")
+		ms.s.Queues.Poke()
+		ms.settled(ctx)
+		assert.Equal(t, int64(2), ms.ledger.Counts().Shed, "the scan found both in the paused queue")
+		assert.Zero(t, ms.s.Len())
+		assert.Equal(t, []received{{1, 2 * time.Hour}, {2, 2 * time.Hour}}, ms.shed(t))
+		if e := ms.logs.FilterMessage("job_shed").All(); assert.Len(t, e, 2) {
+			assert.InDelta(t, (2*time.Hour - 10*time.Second).Seconds(), field(t, e[1], "waited_s"), 1e-9)
+		}
+	})
+}
+
+// TestShedScanPacedToAMinute: a wake within a minute of the last scan
+// does not scan; the first after it does.
+func TestShedScanPacedToAMinute(t *testing.T) {
+	const after = time.Hour
+	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+		ms.s.Queues.SetPaused(0, true)
+		ms.arrive(ctx, 1, 0)
+		require.True(t, sim.SleepUntil(ctx, time.Hour-time.Second))
+		ms.s.Queues.Poke() // a scan at 59m59s: nothing past the deadline
+		ms.settled(ctx)
+		require.True(t, sim.SleepUntil(ctx, time.Hour+30*time.Second))
+		ms.s.Queues.Poke() // past the deadline, but within a minute of the last scan
+		ms.settled(ctx)
+		assert.Zero(t, ms.ledger.Counts().Shed, "no scan within a minute of the last")
+		require.True(t, sim.SleepUntil(ctx, time.Hour+59*time.Second))
+		ms.s.Queues.Poke()
+		ms.settled(ctx)
+		assert.Equal(t, []received{{1, time.Hour + 59*time.Second}}, ms.shed(t))
+	})
+}
+
+// TestBackingOffAndRetry: BackingOff settles the queue's build in progress
+// and pushes nothing (the job is in the waiting room); Retry pushes the job
+// back and settles nothing (it was settled when it went to the room).
+func TestBackingOffAndRetry(t *testing.T) {
+	withMitigatedScheduler(t, []int64{1, 0}, nil, time.Hour, func(ctx context.Context, ms *mitigatedScheduler) {
+		first := ms.arrive(ctx, 1, 0)
+		ms.arrive(ctx, 2, 0)
+		ms.send(ctx, Ready, nil, 0)
+		ms.send(ctx, Ready, nil, 0)
+		assert.Equal(t, []uint64{1}, ids(ms.settled(ctx)), "the queue's limit is 1")
+		assert.Equal(t, int64(1), ms.s.Queues.InProgress(0))
+
+		ms.send(ctx, BackingOff, nil, 0) // job 1 failed and backs off
+		assert.Equal(t, []uint64{2}, ids(ms.settled(ctx)), "its slot freed, job 2 goes")
+		assert.Equal(t, int64(1), ms.s.Queues.InProgress(0))
+		assert.Zero(t, ms.s.Len(), "nothing pushed")
+
+		ms.send(ctx, Retry, first, 0) // job 1's backoff is over
+		ms.send(ctx, Ready, nil, 0)
+		assert.Empty(t, ms.settled(ctx), "job 2 still holds the one slot")
+		assert.Equal(t, int64(1), ms.s.Queues.InProgress(0), "a retry settles nothing")
+		assert.Equal(t, 1, ms.s.Len(), "it is back in the backlog")
+
+		ms.send(ctx, Finished, nil, 0)
+		assert.Equal(t, []uint64{1}, ids(ms.settled(ctx)))
+	})
+}
