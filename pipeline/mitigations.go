@@ -12,36 +12,24 @@ import (
 )
 
 // newPolicies makes the mitigations' switches, set as cfg says, and their
-// shared state: the breaker, whose transitions wake the Build workers it
-// refused and are kept for the series as marks, and the retry budget.
+// shared state, the breaker's transitions kept for the series as marks.
 func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls) (*workers.Switches, *workers.Policies, *transitions, error) {
 	m := cfg.Mitigations
-	switches := workers.NewSwitches(queues.Poke)
+	marks := &transitions{}
+	p, err := workers.NewPolicies(k, queues, m.BackoffSettings, m.BreakerSettings, m.RetryBudgetSettings, marks.add)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	for mit, on := range [...]bool{
 		workers.Backoff: m.Backoff, workers.RetryBudget: m.RetryBudget, workers.Breaker: m.Breaker,
 		workers.DeleteFailedVMs: cfg.DeleteFailedVMs, workers.Reaper: m.Reaper,
 		workers.CapacityAware: m.CapacityAware, workers.Shed: m.Shed,
 	} {
 		if on {
-			switches.Set(workers.Mitigation(mit), true)
+			p.Switches.Set(workers.Mitigation(mit), true)
 		}
 	}
-	changed := sim.NewSignal(k)
-	marks := &transitions{}
-	breaker, err := mitigate.NewBreaker(m.BreakerSettings, func(t mitigate.Transition) {
-		marks.add(t)
-		changed.Broadcast()
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	budget, err := mitigate.NewRetryBudget(m.RetryBudgetSettings)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return switches, &workers.Policies{
-		Switches: switches, Backoff: m.BackoffSettings, Breaker: breaker, Budget: budget, BreakerChanged: changed,
-	}, marks, nil
+	return p.Switches, p, marks, nil
 }
 
 // transitions keeps the breaker's changes of state that the series marks,

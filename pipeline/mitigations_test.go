@@ -183,7 +183,9 @@ func TestMitigationMixesAccountForEveryJob(t *testing.T) {
 			j := s.Jobs
 			assert.True(t, s.Balanced(), "nothing lost: %+v, queued %d", j, s.Queued)
 			assert.Equal(t, j.Arrived, j.Completed+j.Failed+j.Shed+s.Queued+j.InFlight)
-			assert.Positive(t, j.Requeues, "a storm: the test means something")
+			// The test means something: the cluster filled (with
+			// capacity-aware dispatch on, that need not start a storm).
+			assert.True(t, s.Filled, "the cluster filled")
 
 			assert.Equal(t, int(j.Shed), lines.count("job_shed"), "every shed job is logged once")
 			assert.Equal(t, int(j.FailedByBudget), lines.count("job_failed: the retry budget is spent"))
@@ -366,11 +368,7 @@ func TestShedPausedQueueWithNothingToWakeTheScheduler(t *testing.T) {
 	require.Equal(t, int64(20), s.Jobs.Arrived)
 	require.True(t, s.Balanced())
 	assert.Zero(t, s.Jobs.InFlight+s.Jobs.Completed, "paused: nothing started")
-	if s.Jobs.Shed != 20 {
-		t.Skipf("BUG: shed %d of 20 jobs past their %v deadline in paused queues by %v (oldest waits %v at the end; ended: %s): "+
-			"nothing wakes the scheduler once arrivals stop, and the pipeline does not poke it at samples",
-			s.Jobs.Shed, cfg.Mitigations.ShedAfter, s.Model, rec.last().OldestWait, s.Ended)
-	}
+	assert.Equal(t, int64(20), s.Jobs.Shed, "every job shed past its deadline, paused queues too")
 	assert.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
 	assert.Less(t, s.Model, 30*time.Minute)
 }
@@ -418,21 +416,8 @@ func TestCapacityAwareDispatchDrainsTheQueueOnceThereIsRoom(t *testing.T) {
 // starts.
 func TestCapacityAwareDispatchStartsOnlyWhatFits(t *testing.T) {
 	cfg, off, _, _ := capacityAwareRun(t, false)
-	_, on, rec, lines := capacityAwareRun(t, true)
+	_, on, _, lines := capacityAwareRun(t, true)
 	assert.Greater(t, off.Jobs.Requeues, 10*int64(cfg.BuildWorkers), "without it: a requeue loop")
-	if on.Jobs.Requeues > int64(cfg.BuildWorkers) {
-		var first time.Duration
-		for _, smp := range rec.samples {
-			if smp.Requeues > 0 {
-				first = smp.T
-				break
-			}
-		}
-		t.Skipf("BUG: with capacity-aware dispatch %d starts failed (%d no_capacity), the first by the sample at %v, "+
-			"after the fix at 1h and not as the cluster filled: Room (pipeline/pipeline.go) does not count a job the "+
-			"scheduler handed straight to a Build worker waiting in Recv (not in dispatch.Len(), not yet in BusyNow), "+
-			"so one dispatch loop hands every waiting worker a job for one free slot",
-			on.Jobs.Requeues, lines.count("power_on_failed: no_capacity"), first)
-	}
 	assert.LessOrEqual(t, on.Jobs.Requeues, int64(cfg.BuildWorkers))
+	assert.Zero(t, lines.count("power_on_failed: no_capacity"), "no start for a slot that is not there")
 }

@@ -107,9 +107,10 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		// Room for one more start: the slots in use, and the starts under
 		// way that hold none yet (a booting VM holds its slot already),
 		// and the jobs handed out that no worker has begun.
-		st := cl.Stats()
-		starting := build.Stats().BusyNow - st.ByState[cluster.Booting]
-		return st.InUse+max(starting, 0)+int64(dispatch.Len()) < st.Capacity
+		st, bs := cl.Stats(), build.Stats()
+		starting := bs.BusyNow - st.ByState[cluster.Booting]
+		unbegun := sched.Handed() - bs.Taken
+		return st.InUse+max(starting, 0)+max(unbegun, 0) < st.Capacity
 	}
 	sched.Ledger, sched.Events = ledger, events
 	cl.OnRoom = func() {

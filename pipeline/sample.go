@@ -101,6 +101,9 @@ func (p sampler) observe(ctx context.Context, every time.Duration, tl timeline,
 		}
 		sink.Sample(p.sample(next))
 		last = next
+		if p.policies.Switches.On(workers.Shed) {
+			p.queues.Poke() // the scheduler sheds at least each sample, paused queues too
+		}
 		if len(tl.afterDetection) > 0 && tl.pager != nil {
 			if at, ok := tl.pager.Detected(); ok {
 				// An event due before now (a delay shorter than the time

@@ -66,6 +66,15 @@ func (b *BuildPool) work(ctx context.Context) {
 		if !ok {
 			return
 		}
+		if b.Policies.refuses(b.Clock.Now(), done) {
+			// The breaker was turned on, or opened, while the worker
+			// waited for a job: the job goes back, unstarted, and the
+			// worker waits for the breaker.
+			if !b.Inbox.Send(ctx, Msg{Kind: Unstarted, Job: job}) {
+				return
+			}
+			continue
+		}
 		b.Ledger.take()
 		ok, cloned := b.Budget.Clone()
 		if !ok {

@@ -91,6 +91,32 @@ type Policies struct {
 	BreakerChanged *sim.Signal
 }
 
+// NewPolicies makes the mitigations' switches, all off, and their shared
+// state in kernel k: the breaker, with its settings, whose transitions go
+// to onTransition (if not nil) and wake the workers it refused; the retry
+// budget; and the backoff's settings. A switch turned takes effect at once:
+// the scheduler looks again at what it may hand out (queues.Poke), and the
+// workers the breaker refused ask again.
+func NewPolicies(k *sim.Kernel, queues *QueueControls, backoff mitigate.Backoff, breaker mitigate.BreakerSettings,
+	budget mitigate.RetryBudgetSettings, onTransition func(mitigate.Transition)) (*Policies, error) {
+	changed := sim.NewSignal(k)
+	p := &Policies{Backoff: backoff, BreakerChanged: changed}
+	p.Switches = NewSwitches(func() { queues.Poke(); changed.Broadcast() })
+	var err error
+	if p.Breaker, err = mitigate.NewBreaker(breaker, func(t mitigate.Transition) {
+		if onTransition != nil {
+			onTransition(t)
+		}
+		changed.Broadcast()
+	}); err != nil {
+		return nil, err
+	}
+	if p.Budget, err = mitigate.NewRetryBudget(budget); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // on reports whether m is on; a nil Policies has every mitigation off.
 func (p *Policies) on(m Mitigation) bool { return p != nil && p.Switches.On(m) }
 
@@ -119,6 +145,13 @@ func (p *Policies) waitForBreaker(ctx context.Context, clock sim.Clock) (mitigat
 		}
 	}
 	return nil, true
+}
+
+// refuses reports whether the breaker, if it is on, refuses at model time
+// now a start that a worker asked for earlier (with done, its permit, nil
+// if the breaker was off then): it was turned on since, or it is open.
+func (p *Policies) refuses(now time.Duration, done mitigate.Done) bool {
+	return p.on(Breaker) && (done == nil || p.Breaker.State(now) == mitigate.Open)
 }
 
 // record reports a start's outcome at model time now to the breaker (done,

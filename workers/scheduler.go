@@ -133,6 +133,7 @@ const (
 	Ready                     // a Build worker asks for a job
 	BackingOff                // a failed start's job went to the backoff waiting room, from Build
 	Retry                     // a job whose backoff is over, from the waiting room
+	Unstarted                 // a job handed out that its worker may not start, from Build
 )
 
 // Msg is one message to the scheduler's inbox.
@@ -175,7 +176,13 @@ type Scheduler struct {
 	turn     int
 	asked    int // workers that asked and have not been handed a job
 	lastScan time.Duration
+	handed   atomic.Int64 // jobs handed to Build workers, in all
 }
+
+// Handed is how many jobs the scheduler has handed to Build workers: with
+// the pool's count of jobs taken (Stage.Stats().Taken), the jobs on their
+// way to a worker that has not begun them.
+func (s *Scheduler) Handed() int64 { return s.handed.Load() }
 
 // NewScheduler returns a scheduler with empty queues.
 func NewScheduler(c *QueueControls, inbox *sim.Chan[Msg], out *sim.Chan[*Job]) *Scheduler {
@@ -215,6 +222,15 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.Queues.mu.Unlock()
 		case m.Kind == Retry:
 			s.queues[m.Job.Queue].Push(m.Job)
+		case m.Kind == Unstarted:
+			// Handed out, but the worker may not start it (the breaker
+			// opened meanwhile): back at the front of its queue, as if it
+			// had never left.
+			s.handed.Add(-1)
+			s.Queues.mu.Lock()
+			s.Queues.settled(m.Job.Queue)
+			s.Queues.mu.Unlock()
+			s.queues[m.Job.Queue].PushFront(m.Job)
 		case m.Kind == Ready:
 			s.asked++
 		}
@@ -249,9 +265,11 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 		c.mu.Unlock()
 		s.turn = q + 1
 		s.asked--
+		s.handed.Add(1)
 		// A worker waits for it: Out has room for every worker.
 		if !s.Out.Send(ctx, job) {
 			// The run stopped: the job is still in the backlog.
+			s.handed.Add(-1)
 			c.mu.Lock()
 			c.settled(q)
 			c.mu.Unlock()

@@ -21,6 +21,17 @@ func (q *Queue[T]) Push(v T) {
 	q.n.Add(1)
 }
 
+// PushFront adds v at the front.
+func (q *Queue[T]) PushFront(v T) {
+	if q.head > 0 {
+		q.head--
+		q.items[q.head] = v
+	} else {
+		q.items = append([]T{v}, q.items...)
+	}
+	q.n.Add(1)
+}
+
 // Peek returns the item at the front without removing it; the queue must
 // not be empty.
 func (q *Queue[T]) Peek() T { return q.items[q.head] }

@@ -124,3 +124,15 @@ func TestQueueRemoveKeepsTheRestInOrder(t *testing.T) {
 	assert.Equal(t, 1000, left[50])
 	assert.Empty(t, q.Remove(odd), "an empty queue")
 }
+
+func TestQueuePushFront(t *testing.T) {
+	var q Queue[int]
+	q.PushFront(1) // empty
+	q.Push(2)
+	q.Push(3)
+	assert.Equal(t, 1, q.Pop())
+	q.PushFront(9) // into the room the pop left
+	q.PushFront(8) // none left: the array grows at the front
+	assert.Equal(t, 4, q.Len())
+	assert.Equal(t, []int{8, 9, 2, 3}, q.Drain())
+}
