@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"vmstorm/experiment"
+	"vmstorm/report"
 	"vmstorm/scenario"
 )
 
@@ -95,6 +96,12 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 	if interrupted {
 		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d replicas that finished\n", len(results), len(tasks))
 		return exitFailed // the deferred exit gives the signal's status
+	}
+	if opt.report != "" {
+		if err := report.WriteExperimentFile(opt.report, e, table, results); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
+			return exitFailed
+		}
 	}
 	return exitOK
 }

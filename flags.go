@@ -106,7 +106,7 @@ var commands = []string{"list-scenarios", "print-scenario", "analyze", "experime
 
 // experimentFlags are the flags an experiment takes; its variants say the
 // rest.
-var experimentFlags = []string{"experiment", "results", "shard", "merge", "parallel", "quiet"}
+var experimentFlags = []string{"experiment", "results", "shard", "merge", "parallel", "report", "quiet"}
 
 // fileList is a flag that may be given many times, each a file or a glob.
 type fileList []string
@@ -151,7 +151,7 @@ func conflicts(given map[string]bool) error {
 			return fmt.Errorf("-analyze judges a series a run wrote and runs no model: -%s would do nothing; give -analyze with -scenario, the -alert-* flags, -window and -drained only", name)
 		case len(asked) == 1 && asked[0] == "experiment" && !slices.Contains(experimentFlags, name):
 			return fmt.Errorf("-experiment runs the variants its file gives: -%s would do nothing; put it in the file's base scenario or a variant's set, and give -experiment with %s only", name, "-"+strings.Join(experimentFlags[1:], ", -"))
-		case len(asked) == 0 && slices.Contains(experimentFlags[1:], name) && name != "quiet":
+		case len(asked) == 0 && slices.Contains(experimentFlags[1:], name) && name != "report" && name != "quiet":
 			return fmt.Errorf("-%s goes with -experiment, which is not given", name)
 		case len(asked) == 1 && asked[0] != "analyze" && asked[0] != "experiment" && name != asked[0]:
 			return fmt.Errorf("-%s prints and exits: -%s would do nothing; give -%s alone", asked[0], name, asked[0])
@@ -160,6 +160,8 @@ func conflicts(given map[string]bool) error {
 	switch {
 	case given["merge"] && (given["results"] || given["parallel"] || given["shard"]):
 		return errors.New("-merge reads results and runs nothing: -results, -parallel and -shard would do nothing; give -merge with -experiment (and -report, -quiet) only")
+	case given["shard"] && given["report"]:
+		return errors.New("-shard runs a part of the replicas: a -report of it would compare parts; write -results, and -report when you -merge the shards")
 	case given["pprof"] && !given["metrics-addr"]:
 		return errors.New("-pprof serves the profiler on -metrics-addr, which is not given: add -metrics-addr 127.0.0.1:PORT, or drop -pprof")
 	}
@@ -182,6 +184,9 @@ func check(cfg config.Config, opt options) error {
 	}
 	if opt.report != "" && !report.KnownFormat(opt.report) {
 		return fmt.Errorf("-report %s: want a file ending in .html, .svg or .png", opt.report)
+	}
+	if opt.report != "" && opt.experiment != "" && !strings.EqualFold(filepath.Ext(opt.report), ".html") {
+		return fmt.Errorf("-report %s: an experiment's report is a page: want a file ending in .html", opt.report)
 	}
 	if opt.series != "" && !strings.HasSuffix(strings.ToLower(opt.series), ".csv") {
 		return fmt.Errorf("-series %s: want a file ending in .csv", opt.series)

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
@@ -189,19 +190,34 @@ func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outco
 	if removed, ok := e.Recovery.TriggerRemoved(o.Marks); ok {
 		h := removed.Hours()
 		r.TriggerRemovedH = &h
-		in := o.Analysis.Incident
-		if in.Recovered && in.RecoveredAt >= removed && in.RecoveredAt-removed <= e.Recovery.Within {
-			took := (in.RecoveredAt - removed).Hours()
-			r.Recovered, r.RecoveryH = true, &took
+		if took, ok := healthyAgain(o, removed); ok && took <= e.Recovery.Within {
+			hours := took.Hours()
+			r.Recovered, r.RecoveryH = true, &hours
 		}
 	}
 	r.Curves = curves(o.Rows, cfg.Duration)
 	return r
 }
 
+// healthyAgain is how long after removed the run was healthy for good: the
+// start of its last phase, if that is healthy or recovered (0 if it began
+// before: a run that never went bad, or was well again by then), and false
+// if the run ended in any other phase.
+func healthyAgain(o *outcome.Outcome, removed time.Duration) (time.Duration, bool) {
+	ph := o.Analysis.Phases
+	if len(ph) == 0 {
+		return 0, false
+	}
+	last := ph[len(ph)-1]
+	if last.Name != analysis.PhaseHealthy && last.Name != analysis.PhaseRecovered {
+		return 0, false
+	}
+	return max(last.Start-removed, 0), true
+}
+
 // CurvePoints is how many points of each curve a result keeps: evenly
 // spaced over the run.
-const CurvePoints = 240
+const CurvePoints = 600
 
 // Curves are a replica's state over the run, at CurvePoints evenly spaced
 // model times, for the report's bands: the true VM count, the backlog, and

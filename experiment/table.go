@@ -198,10 +198,10 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 			c := v.Cells[k]
 			med, diff, verdict := "none", "", ""
 			if c.N > 0 {
-				med = interval(c.Median)
+				med = IntervalText(c.Median)
 			}
 			if c.Diff != nil {
-				diff, verdict = signed(*c.Diff), c.Verdict
+				diff, verdict = SignedText(*c.Diff), c.Verdict
 			}
 			p("  %s\t%s\t%s\t%s\t%d", v.Name, med, diff, verdict, c.N)
 		}
@@ -210,7 +210,7 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 		p("\t")
 		p("RECOVERS BY ITSELF\tshare [95%% CI]\ttime to healthy, h [95%% CI]\tof")
 		for _, v := range t.Variants {
-			share, took := recoveryText(v.Recovery)
+			share, took := RecoveryText(v.Recovery)
 			p("  %s\t%s\t%s\t%d", v.Name, share, took, v.Recovery.Removed)
 		}
 		if err := tw.Flush(); err != nil {
@@ -233,7 +233,7 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 		for x, row := range s.Cells {
 			var cells []string
 			for _, c := range row {
-				share, _ := recoveryText(c)
+				share, _ := RecoveryText(c)
 				cells = append(cells, share)
 			}
 			p("  %s\t%s", s.X.Values[x], strings.Join(cells, "\t"))
@@ -242,23 +242,27 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 	return tw.Flush()
 }
 
-func recoveryText(c RecoveryCell) (share, took string) {
+// RecoveryText writes a metastability verdict for people: the share that
+// recovered [its interval], and the time it took [its interval].
+func RecoveryText(c RecoveryCell) (share, took string) {
 	share, took = "trigger never removed", ""
 	if c.Share != nil {
 		share = fmt.Sprintf("%s [%s, %s]", format.Num(c.Share.Estimate), format.Num(c.Share.Lo), format.Num(c.Share.Hi))
 		took = "none recovered"
 	}
 	if c.Time != nil {
-		took = interval(*c.Time)
+		took = IntervalText(*c.Time)
 	}
 	return share, took
 }
 
-func interval(iv compare.Interval) string {
+// IntervalText writes an estimate with its interval: 412.5 [281, 529].
+func IntervalText(iv compare.Interval) string {
 	return fmt.Sprintf("%s [%s, %s]", format.Num(iv.Estimate), format.Num(iv.Lo), format.Num(iv.Hi))
 }
 
-func signed(iv compare.Interval) string {
+// SignedText writes a difference with its signs: +65.5 [-132.5, +263].
+func SignedText(iv compare.Interval) string {
 	s := func(x float64) string {
 		if x > 0 {
 			return "+" + format.Num(x)

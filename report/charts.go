@@ -67,10 +67,16 @@ func newTimeAxis(o *outcome.Outcome) timeAxis {
 	for _, m := range o.Marks {
 		end = max(end, m.T)
 	}
+	return newTimeAxisFor(o.Summary.Config.Epoch, end)
+}
+
+// newTimeAxisFor is the time axis of model times from 0 to end, on the
+// calendar of epoch if it is not zero.
+func newTimeAxisFor(epoch time.Time, end time.Duration) timeAxis {
 	if end <= 0 {
 		end = time.Minute // an empty run still gets a readable axis
 	}
-	a := timeAxis{unit: time.Minute, epoch: o.Summary.Config.Epoch, end: end}
+	a := timeAxis{unit: time.Minute, epoch: epoch, end: end}
 	switch {
 	case end <= 2*time.Minute:
 		a.unit = time.Second

@@ -1,7 +1,9 @@
 // Package report writes what people read of a run: the text summary
 // (WriteSummary), the faithfulness checks (WriteChecks), a series' analysis
-// (WriteAnalysis), and the self-contained HTML page or chart
-// (WriteHTML, WriteChart, WriteFile), written atomically.
+// (WriteAnalysis), the self-contained HTML page or chart of a run
+// (WriteHTML, WriteChart, WriteFile), and the comparison page of an
+// experiment (WriteExperimentHTML, WriteExperimentFile), all written
+// atomically.
 package report
 
 import (
@@ -89,6 +91,13 @@ func WriteFile(path string, o *outcome.Outcome) error {
 		return fmt.Errorf("report: %s: %w %q: want .html, .svg or .png", path, ErrUnknownFormat, ext)
 	}
 
+	return writeAtomically(path, write)
+}
+
+// writeAtomically writes path with write, through a temporary of
+// createTemporary's that it renames into place, and removes the temporary
+// if anything fails.
+func writeAtomically(path string, write func(io.Writer) error) error {
 	f, err := createTemporary(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)

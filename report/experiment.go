@@ -1,0 +1,708 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/color"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/brewer"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"vmstorm/compare"
+	"vmstorm/experiment"
+	"vmstorm/internal/format"
+	"vmstorm/scenario"
+)
+
+// ExperimentDataID is the id of the comparison page's <script
+// type="application/json"> element that holds its figures.
+const ExperimentDataID = "vmstorm-experiment"
+
+// The band around each variant's median curve: these percentiles of its
+// replicas' values at each point (stat.Empirical quantiles).
+const (
+	bandLo = 0.10
+	bandHi = 0.90
+)
+
+// The comparison page's JSON, as WriteExperimentHTML documents it.
+type (
+	expData struct {
+		Experiment  string       `json:"experiment"`
+		Description string       `json:"description,omitempty"`
+		File        string       `json:"file"`
+		Base        string       `json:"base"`
+		Epoch       string       `json:"epoch,omitempty"`
+		Replicas    int          `json:"replicas"`
+		Seed        uint64       `json:"seed"`
+		Baseline    string       `json:"baseline"`
+		Band        expBand      `json:"band"`
+		Measures    []expMeasure `json:"measures"`
+		Recovery    *expRecovery `json:"recovery,omitempty"`
+		Variants    []expVariant `json:"variants"`
+		Sweep       *expSweep    `json:"sweep,omitempty"`
+	}
+	expBand struct {
+		Lo float64 `json:"lo"`
+		Hi float64 `json:"hi"`
+	}
+	expMeasure struct {
+		Name   string `json:"name"`
+		Unit   string `json:"unit,omitempty"`
+		Doc    string `json:"doc"`
+		Better string `json:"better"`
+	}
+	expRecovery struct {
+		RemovedBy []string `json:"removed_by"`
+		WithinS   float64  `json:"within_s"`
+	}
+	expVariant struct {
+		Name     string          `json:"name"`
+		Replicas int             `json:"replicas"`
+		Cells    []expCell       `json:"cells"`
+		Recovery expRecoveryCell `json:"recovery"`
+		Curves   *expCurves      `json:"curves"`
+	}
+	expCell struct {
+		Measure string       `json:"measure"`
+		N       int          `json:"n"`
+		Median  *expInterval `json:"median"`
+		Diff    *expInterval `json:"diff,omitempty"`
+		Verdict string       `json:"verdict,omitempty"`
+	}
+	expInterval struct {
+		Estimate float64 `json:"estimate"`
+		Lo       float64 `json:"lo"`
+		Hi       float64 `json:"hi"`
+		Level    float64 `json:"level"`
+		N        int     `json:"n"`
+		Method   string  `json:"method"`
+	}
+	expRecoveryCell struct {
+		Removed int          `json:"removed"`
+		Share   *expInterval `json:"share"`
+		TimeH   *expInterval `json:"time_h"`
+	}
+	expCurves struct {
+		Replicas int       `json:"replicas"`
+		ModelS   []float64 `json:"model_s"`
+		VMs      expCurve  `json:"vms"`
+		Backlog  expCurve  `json:"backlog"`
+		Requeues expCurve  `json:"requeues_per_min"`
+	}
+	expCurve struct {
+		Median []float64 `json:"median"`
+		Lo     []float64 `json:"lo"`
+		Hi     []float64 `json:"hi"`
+	}
+	expSweep struct {
+		Variant  string              `json:"variant"`
+		Replicas int                 `json:"replicas"`
+		X        expAxis             `json:"x"`
+		Y        *expAxis            `json:"y,omitempty"`
+		Cells    [][]expRecoveryCell `json:"cells"`
+	}
+	expAxis struct {
+		Key    string   `json:"key"`
+		Values []string `json:"values"`
+	}
+)
+
+func newExpInterval(iv compare.Interval) *expInterval {
+	return &expInterval{Estimate: iv.Estimate, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, N: iv.N, Method: string(iv.Method)}
+}
+
+func newExpIntervalOf(iv *compare.Interval) *expInterval {
+	if iv == nil {
+		return nil
+	}
+	return newExpInterval(*iv)
+}
+
+func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
+	return expRecoveryCell{Removed: c.Removed, Share: newExpIntervalOf(c.Share), TimeH: newExpIntervalOf(c.Time)}
+}
+
+// newExpData gathers the page's figures: the table's, and each variant's
+// curves from its replicas' results (sorted).
+func newExpData(e *scenario.Experiment, t *experiment.Table, results []experiment.Result) (expData, error) {
+	d := expData{
+		Experiment: e.Name, Description: e.Description, File: e.File, Base: e.Base.Name,
+		Replicas: e.Replicas, Seed: e.Seed, Baseline: e.Variants[0].Name, Band: expBand{bandLo, bandHi},
+	}
+	if ep := e.Base.Config.Epoch; !ep.IsZero() {
+		d.Epoch = ep.UTC().Format(time.RFC3339Nano)
+	}
+	for _, m := range t.Measures {
+		better := "lower"
+		if m.Better == compare.HigherIsBetter {
+			better = "higher"
+		}
+		d.Measures = append(d.Measures, expMeasure{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: better})
+	}
+	if len(e.Recovery.RemovedBy) > 0 {
+		d.Recovery = &expRecovery{RemovedBy: e.Recovery.RemovedBy, WithinS: e.Recovery.Within.Seconds()}
+	}
+	for _, row := range t.Variants {
+		v := expVariant{Name: row.Name, Replicas: row.Replicas, Recovery: newExpRecoveryCell(row.Recovery), Cells: []expCell{}}
+		for k, c := range row.Cells {
+			cell := expCell{Measure: t.Measures[k].Name, N: c.N, Diff: newExpIntervalOf(c.Diff), Verdict: c.Verdict}
+			if c.N > 0 {
+				cell.Median = newExpInterval(c.Median)
+			}
+			v.Cells = append(v.Cells, cell)
+		}
+		var rs []experiment.Result
+		for _, r := range results {
+			if r.Point == nil && r.Variant == row.Name {
+				rs = append(rs, r)
+			}
+		}
+		var err error
+		if v.Curves, err = variantCurves(rs); err != nil {
+			return d, fmt.Errorf("report: the curves of variant %s: %w", row.Name, err)
+		}
+		d.Variants = append(d.Variants, v)
+	}
+	if s := t.Sweep; s != nil {
+		sw := &expSweep{Variant: s.Variant, Replicas: e.Sweep.Replicas, X: expAxis{s.X.Key, s.X.Values}}
+		if s.Y.Key != "" {
+			sw.Y = &expAxis{s.Y.Key, s.Y.Values}
+		}
+		for _, col := range s.Cells {
+			var cells []expRecoveryCell
+			for _, c := range col {
+				cells = append(cells, newExpRecoveryCell(c))
+			}
+			sw.Cells = append(sw.Cells, cells)
+		}
+		d.Sweep = sw
+	}
+	return d, nil
+}
+
+// variantCurves are the median and the band of a variant's replicas'
+// curves at each of their points, and nil if it has no replicas. Replicas
+// of one variant share their grid; were one shorter, the curves stop with
+// it.
+func variantCurves(rs []experiment.Result) (*expCurves, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	n := len(rs[0].Curves.VMs)
+	for _, r := range rs {
+		n = min(n, len(r.Curves.VMs), len(r.Curves.Backlog), len(r.Curves.Requeues))
+	}
+	c := &expCurves{Replicas: len(rs), ModelS: make([]float64, n)}
+	for k := range n {
+		c.ModelS[k] = float64(k+1) * rs[0].Curves.StepS
+	}
+	var err error
+	for _, f := range []struct {
+		out *expCurve
+		get func(experiment.Curves) []float64
+	}{
+		{&c.VMs, func(c experiment.Curves) []float64 { return c.VMs }},
+		{&c.Backlog, func(c experiment.Curves) []float64 { return c.Backlog }},
+		{&c.Requeues, func(c experiment.Curves) []float64 { return c.Requeues }},
+	} {
+		if *f.out, err = bandOf(rs, n, f.get); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// bandOf is one curve's median (the table's median, compare.Median) and
+// band (stat.Quantile of the replicas' values) at each of n points.
+func bandOf(rs []experiment.Result, n int, get func(experiment.Curves) []float64) (expCurve, error) {
+	out := expCurve{Median: make([]float64, n), Lo: make([]float64, n), Hi: make([]float64, n)}
+	xs := make([]float64, len(rs))
+	for k := range n {
+		for i, r := range rs {
+			xs[i] = get(r.Curves)[k]
+		}
+		slices.Sort(xs)
+		m, err := compare.Median(xs)
+		if err != nil {
+			return out, err
+		}
+		out.Median[k] = m.Estimate
+		out.Lo[k] = stat.Quantile(bandLo, stat.Empirical, xs, nil)
+		out.Hi[k] = stat.Quantile(bandHi, stat.Empirical, xs, nil)
+	}
+	return out, nil
+}
+
+// variantStyle is how a variant is drawn: a colour of a qualitative
+// palette, dashed once the palette's colours have all been used.
+type variantStyle struct {
+	line draw.LineStyle
+	band color.Color
+	css  template.CSS
+}
+
+func variantStyles(n int) []variantStyle {
+	pal, _ := brewer.GetPalette(brewer.TypeQualitative, "Dark2", 8)
+	colors := pal.Colors()
+	out := make([]variantStyle, n)
+	for i := range out {
+		c := color.NRGBAModel.Convert(colors[i%len(colors)]).(color.NRGBA)
+		s := variantStyle{
+			line: draw.LineStyle{Color: c, Width: vg.Points(1.8)},
+			band: color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x2c},
+			css:  template.CSS(fmt.Sprintf("--line:#%02x%02x%02x;--band:rgba(%d,%d,%d,0.17)", c.R, c.G, c.B, c.R, c.G, c.B)),
+		}
+		if i >= len(colors) {
+			s.line.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+			s.css += ";--dash:dashed"
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// bandArea fills the area between two curves.
+type bandArea struct {
+	lo, hi plotter.XYs
+	color  color.Color
+}
+
+func (b bandArea) Plot(c draw.Canvas, p *plot.Plot) {
+	if len(b.lo) == 0 {
+		return
+	}
+	trX, trY := p.Transforms(&c)
+	var pts []vg.Point
+	for _, xy := range b.lo {
+		pts = append(pts, vg.Point{X: trX(xy.X), Y: trY(xy.Y)})
+	}
+	for i := len(b.hi) - 1; i >= 0; i-- {
+		pts = append(pts, vg.Point{X: trX(b.hi[i].X), Y: trY(b.hi[i].Y)})
+	}
+	c.FillPolygon(b.color, c.ClipPolygonXY(pts))
+}
+
+// experimentAxis is the charts' time axis: the run report's, over the
+// longest variant.
+func experimentAxis(e *scenario.Experiment, d expData) timeAxis {
+	var end time.Duration
+	for _, v := range e.Variants {
+		end = max(end, v.Config.Duration)
+	}
+	for _, v := range d.Variants {
+		if c := v.Curves; c != nil && len(c.ModelS) > 0 {
+			end = max(end, time.Duration(c.ModelS[len(c.ModelS)-1]*float64(time.Second)))
+		}
+	}
+	return newTimeAxisFor(e.Base.Config.Epoch, end)
+}
+
+// experimentCharts draws, for each curve, every variant's band and then
+// its median line over it, on one time axis.
+func experimentCharts(e *scenario.Experiment, d expData, styles []variantStyle) []figure {
+	a := experimentAxis(e, d)
+	band := fmt.Sprintf("medians, %s–%s percentile bands", ordinal(bandLo), ordinal(bandHi))
+	kinds := []struct {
+		id, title, yLabel, caption string
+		get                        func(*expCurves) expCurve
+	}{
+		{"chart-exp-vms", "True VMs on the cluster", "VMs",
+			"Every VM on the cluster, booted or not, whatever the janitor reports to monitoring.", func(c *expCurves) expCurve { return c.VMs }},
+		{"chart-exp-backlog", "Backlog: jobs waiting for a VM", "jobs",
+			"Jobs waiting for a VM.", func(c *expCurves) expCurve { return c.Backlog }},
+		{"chart-exp-requeues", "Requeues per model minute, over " + format.Duration(e.Base.Config.Window), "per model minute",
+			"Each point is the requeues over the run's window before it, per model minute.", func(c *expCurves) expCurve { return c.Requeues }},
+	}
+	var out []figure
+	for _, k := range kinds {
+		ch := newChart(a, nil, k.title+": "+band, k.yLabel)
+		var yMax float64
+		xy := func(c *expCurves, ys []float64) plotter.XYs {
+			out := make(plotter.XYs, len(ys))
+			for i, y := range ys {
+				out[i] = plotter.XY{X: a.x(time.Duration(c.ModelS[i] * float64(time.Second))), Y: y}
+				yMax = max(yMax, y)
+			}
+			return out
+		}
+		for i, v := range d.Variants {
+			if v.Curves != nil {
+				b := k.get(v.Curves)
+				ch.plot.Add(bandArea{lo: xy(v.Curves, b.Lo), hi: xy(v.Curves, b.Hi), color: styles[i].band})
+			}
+		}
+		for i, v := range d.Variants {
+			if v.Curves == nil || len(v.Curves.ModelS) == 0 {
+				continue
+			}
+			l, err := plotter.NewLine(xy(v.Curves, k.get(v.Curves).Median))
+			if err != nil {
+				// The values are finite (compare.Median refuses others): a
+				// NaN here is a bug in this package.
+				panic(fmt.Sprintf("report: chart %q, variant %q: %v", k.title, v.Name, err))
+			}
+			l.LineStyle = styles[i].line
+			ch.plot.Add(l)
+		}
+		ch.finish(a, yMax)
+		svg, err := renderSVG(pageChartW, pageChartH*0.85, ch.title, ch)
+		if err != nil {
+			panic(err) // writing to a buffer does not fail
+		}
+		out = append(out, figure{ID: k.id, Caption: k.caption, SVG: template.HTML(svg)})
+	}
+	return out
+}
+
+// ordinal writes a percentile given as a fraction: 0.1 is "10th".
+func ordinal(p float64) string {
+	n := int(p*100 + 0.5)
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
+}
+
+// expPage is the comparison page, as its template reads it.
+type expPage struct {
+	Title       string
+	Description string
+	Facts       []string
+	Legend      []legendEntry
+	Band        string
+	Charts      []figure
+	Baseline    string
+	Measures    []measureTable
+	Recovery    *recoveryTable
+	HeatMap     *figure
+	Sweep       string
+	File        string
+	Source      string
+	Data        template.JS
+}
+
+type legendEntry struct {
+	Name, Replicas string
+	Style          template.CSS
+}
+
+type measureTable struct {
+	Name, Unit, Doc, Better string
+	Rows                    []measureRow
+}
+
+type measureRow struct {
+	Variant, Median, MedianNote, Diff, DiffNote, Verdict string
+	// Class is the verdict's style: better or worse, or none.
+	Class string
+	N     int
+}
+
+type recoveryTable struct {
+	Rule string
+	Rows []recoveryRow
+}
+
+type recoveryRow struct {
+	Variant, Share, ShareNote, Time, TimeNote string
+	Of                                        int
+}
+
+// WriteExperimentHTML writes the comparison page of experiment e: its
+// description and base; for the true VM count, the backlog and the requeue
+// rate, a chart of every variant's median curve over its replicas with a
+// band (the 10th to 90th percentile across them), on one time axis (the
+// calendar's, when the base has an epoch); t, the table of every measure
+// (median, difference from the baseline, verdict, with their intervals);
+// the metastability verdicts; for a sweep, a heat map of the share that
+// recovers by itself over its grid; and the experiment file itself.
+//
+// results (in any order: the page is the same) are the replicas' results
+// that t summarizes, and must be e's (experiment.Check). Like the run
+// report, the page needs nothing but itself; its figures are in it as
+// JSON, in <script type="application/json" id="vmstorm-experiment">:
+//
+//	{"experiment": "...", "description": "...", "file": "...", "base": "...",
+//	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": 1, "baseline": "...",
+//	 "band": {"lo": 0.1, "hi": 0.9},
+//	 "measures": [{"name": "jobs_delayed", "unit": "jobs", "doc": "...", "better": "lower"}],
+//	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200},
+//	 "variants": [{"name": "...", "replicas": 30,
+//	   "cells": [{"measure": "jobs_delayed", "n": 30,
+//	              "median": {"estimate": 1, "lo": 0, "hi": 2, "level": 0.957, "n": 30, "method": "order statistic"},
+//	              "diff": {...}, "verdict": "better"}],
+//	   "recovery": {"removed": 30, "share": {...}, "time_h": {...}},
+//	   "curves": {"replicas": 30, "model_s": [...],
+//	              "vms": {"median": [...], "lo": [...], "hi": [...]},
+//	              "backlog": {...}, "requeues_per_min": {...}}}],
+//	 "sweep": {"variant": "...", "replicas": 5, "x": {"key": "...", "values": [...]},
+//	           "y": {...}, "cells": [[{"removed": 5, "share": {...}, "time_h": null}]]}}
+//
+// cells are in the order of measures; diff and verdict are absent for the
+// baseline (the first variant); a median, share or time is null when no
+// replica has one; curves is null for a variant with no results; the
+// sweep's cells are cells[x][y], y absent for a sweep of one axis; epoch,
+// recovery and sweep are absent when the experiment has none.
+func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
+	switch {
+	case e == nil || t == nil || e.Base == nil || len(e.Variants) == 0:
+		return errors.New("report: an experiment's page needs the experiment and its table")
+	case t.Experiment != e.Name || len(t.Variants) != len(e.Variants) || (t.Sweep == nil) != (e.Sweep == nil):
+		return fmt.Errorf("report: the table of experiment %q is not the table of experiment %q", t.Experiment, e.Name)
+	}
+	if err := experiment.Check(e, results); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	names := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		names[i] = v.Name
+	}
+	results = slices.Clone(results)
+	experiment.Sort(results, names)
+
+	d, err := newExpData(e, t, results)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("report: encoding the experiment's figures: %w", err)
+	}
+	styles := variantStyles(len(d.Variants))
+	p := expPage{
+		Title:       "vmstorm experiment: " + e.Name,
+		Description: e.Description,
+		Facts:       experimentFacts(e, results),
+		Band:        fmt.Sprintf("the %s to %s percentile across the replicas", ordinal(bandLo), ordinal(bandHi)),
+		Charts:      experimentCharts(e, d, styles),
+		Baseline:    d.Baseline,
+		Measures:    measureTables(t),
+		Recovery:    recoveryTableOf(e, t),
+		File:        e.File,
+		Source:      string(e.Source),
+		// json.Marshal escapes <, > and &: the data cannot close its
+		// <script> element.
+		Data: template.JS(data),
+	}
+	for i, v := range d.Variants {
+		n := "no results"
+		if v.Curves != nil {
+			n = fmt.Sprintf("%d replicas", v.Curves.Replicas)
+		}
+		p.Legend = append(p.Legend, legendEntry{Name: v.Name, Replicas: n, Style: styles[i].css})
+	}
+	if s := t.Sweep; s != nil {
+		svg, err := renderHeatMap(s, e.Sweep.Replicas)
+		if err != nil {
+			return err
+		}
+		p.HeatMap = &figure{ID: "heatmap", SVG: template.HTML(svg), Caption: fmt.Sprintf(
+			"Each cell is one point of the grid, %d replicas of %s: the share of those whose trigger was removed that returned to healthy by themselves, "+
+				"with its 95 %% interval. The colour goes from red (0: none recovers; the bad state sustains itself) to blue (1: all recover); grey, no replica's trigger was removed.",
+			e.Sweep.Replicas, s.Variant)}
+		p.Sweep = s.Variant
+	}
+	if err := experimentTemplate.Execute(w, p); err != nil {
+		return fmt.Errorf("report: writing the page: %w", err)
+	}
+	return nil
+}
+
+// experimentFacts is the page's headline.
+func experimentFacts(e *scenario.Experiment, results []experiment.Result) []string {
+	base := "base " + e.Base.Name
+	f := []string{base, fmt.Sprintf("%d replicas per variant", e.Replicas), fmt.Sprintf("seed %d", e.Seed)}
+	if s := e.Sweep; s != nil {
+		f = append(f, fmt.Sprintf("sweep of %s, %d replicas a point", s.Variant, s.Replicas))
+	}
+	f = append(f, fmt.Sprintf("%d results", len(results)))
+	stopped := 0
+	for _, r := range results {
+		if r.Error != "" {
+			stopped++
+		}
+	}
+	if stopped > 0 {
+		f = append(f, fmt.Sprintf("%d replicas stopped early on an error", stopped))
+	}
+	return f
+}
+
+// The notes on an interval that is not a 95 % one.
+func intervalNote(iv compare.Interval) string {
+	switch iv.Method {
+	case compare.SampleRange:
+		return fmt.Sprintf("sample range, %s %%", format.Num(100*iv.Level))
+	case compare.SmallBootstrap:
+		return "small sample"
+	}
+	return ""
+}
+
+func measureTables(t *experiment.Table) []measureTable {
+	var out []measureTable
+	for k, m := range t.Measures {
+		better := "lower is better"
+		if m.Better == compare.HigherIsBetter {
+			better = "higher is better"
+		}
+		mt := measureTable{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: better}
+		for _, v := range t.Variants {
+			c := v.Cells[k]
+			row := measureRow{Variant: v.Name, Median: "none", N: c.N}
+			if c.N > 0 {
+				row.Median, row.MedianNote = experiment.IntervalText(c.Median), intervalNote(c.Median)
+			}
+			if c.Diff != nil {
+				row.Diff, row.DiffNote, row.Verdict = experiment.SignedText(*c.Diff), intervalNote(*c.Diff), c.Verdict
+				switch c.Verdict {
+				case compare.Better:
+					row.Class = "better"
+				case compare.Worse:
+					row.Class = "worse"
+				}
+			}
+			mt.Rows = append(mt.Rows, row)
+		}
+		out = append(out, mt)
+	}
+	return out
+}
+
+func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable {
+	if len(e.Recovery.RemovedBy) == 0 {
+		return nil
+	}
+	rt := &recoveryTable{Rule: fmt.Sprintf("A replica recovers by itself if it is healthy again within %s after %s, with no other action.",
+		format.Duration(e.Recovery.Within), strings.Join(e.Recovery.RemovedBy, " or "))}
+	for _, v := range t.Variants {
+		row := recoveryRow{Variant: v.Name, Of: v.Recovery.Removed}
+		row.Share, row.Time = experiment.RecoveryText(v.Recovery)
+		if s := v.Recovery.Share; s != nil {
+			row.ShareNote = intervalNote(*s)
+		}
+		if s := v.Recovery.Time; s != nil {
+			row.TimeNote = intervalNote(*s)
+		}
+		rt.Rows = append(rt.Rows, row)
+	}
+	return rt
+}
+
+// WriteExperimentFile writes the comparison page of experiment e
+// (WriteExperimentHTML) to path, which must end in .html, atomically as
+// WriteFile does: to a temporary in the same directory, renamed into
+// place, so that path never holds half a page.
+func WriteExperimentFile(path string, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".html" {
+		return fmt.Errorf("report: %s: %w %q for an experiment: want .html", path, ErrUnknownFormat, ext)
+	}
+	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, e, t, results) })
+}
+
+var experimentTemplate = template.Must(template.New("experiment").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+:root { color-scheme: light; }
+body { margin: 0; background: #eef0f3; color: #1d1f23;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", Arial, sans-serif; }
+main { max-width: 1040px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 6px; }
+h2 { font-size: 18px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dde0e4; }
+h3 { font-size: 15px; margin: 22px 0 4px; }
+.description { margin: 0 0 6px; }
+.facts { margin: 0; padding: 0; list-style: none; color: #444; }
+.facts li { display: inline-block; white-space: nowrap; }
+.facts li:not(:last-child)::after { content: "·"; margin: 0 .5em; color: #999; }
+.legend { margin: 0 0 10px; padding: 0; list-style: none; font-size: 14px; }
+.legend li { display: inline-block; margin: 0 18px 4px 0; }
+.legend .swatch { display: inline-block; width: 26px; height: 12px; margin-right: 6px; vertical-align: middle;
+  background: var(--band); border-top: 2px var(--dash, solid) var(--line); border-bottom: 2px var(--dash, solid) var(--line); }
+.legend .n { color: #666; }
+figure { margin: 0 0 24px; }
+figure svg { display: block; width: 100%; height: auto; }
+figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
+pre { font: 12.5px/1.4 ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
+  background: #f5f6f8; border: 1px solid #e3e6ea; border-radius: 4px; padding: 12px 14px; }
+table { border-collapse: collapse; font-size: 14px; margin: 4px 0 8px; }
+th, td { text-align: left; vertical-align: top; padding: 3px 14px 3px 0; border-bottom: 1px solid #eceef1; }
+th { font-weight: 600; color: #444; }
+td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.note { display: block; font-size: 12px; color: #777; }
+.doc { font-size: 13px; color: #555; margin: 0; }
+td.better { color: #1a7f37; font-weight: 600; }
+td.worse { color: #c0262d; font-weight: 600; }
+.none { color: #666; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+{{if .Description}}<p class="description">{{.Description}}</p>{{end}}
+<ul class="facts">{{range .Facts}}<li>{{.}}</li>{{end}}</ul>
+
+<h2 id="curves">Over model time</h2>
+<ul class="legend">{{range .Legend}}<li><span class="swatch" style="{{.Style}}"></span>{{.Name}} <span class="n">({{.Replicas}})</span></li>{{end}}</ul>
+<p class="doc">Each line is a variant's median over its replicas, point by point; its shaded band, {{.Band}}.</p>
+{{range .Charts}}<figure id="{{.ID}}">
+{{.SVG}}
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}
+<h2 id="measures">Measures</h2>
+<p class="doc">Per variant, the median over its replicas with its 95 % interval, and the difference of medians from {{.Baseline}} with its
+95 % bootstrap interval; the verdict is better or worse when that interval excludes 0, and otherwise no clear difference.
+n is the replicas with a figure. With fewer than 6, a median's interval is the sample range, noted with the lower confidence it has,
+and a bootstrap interval is narrower than it should be, noted as a small sample.</p>
+{{range .Measures}}<h3 id="m-{{.Name}}">{{.Name}}{{if .Unit}} ({{.Unit}}){{end}}</h3>
+<p class="doc">{{.Doc}}; {{.Better}}.</p>
+<table id="measure-{{.Name}}">
+<tr><th>variant</th><th>median [95 % CI]</th><th>difference [95 % CI]</th><th>verdict</th><th>n</th></tr>
+{{range .Rows}}<tr><td>{{.Variant}}</td><td class="num">{{.Median}}{{if .MedianNote}}<span class="note">{{.MedianNote}}</span>{{end}}</td><td class="num">{{.Diff}}{{if .DiffNote}}<span class="note">{{.DiffNote}}</span>{{end}}</td><td{{with .Class}} class="{{.}}"{{end}}>{{.Verdict}}</td><td class="num">{{.N}}</td></tr>
+{{end}}</table>
+{{end}}
+{{with .Recovery}}<h2 id="metastability">Does it recover by itself?</h2>
+<p class="doc">{{.Rule}} The share is of the replicas whose trigger was removed (of), with its exact (Clopper-Pearson) 95 % interval;
+the time to healthy, in model hours from the trigger's removal, is the median over those that recovered.</p>
+<table id="recovery">
+<tr><th>variant</th><th>share [95 % CI]</th><th>time to healthy, h [95 % CI]</th><th>of</th></tr>
+{{range .Rows}}<tr><td>{{.Variant}}</td><td class="num">{{.Share}}{{if .ShareNote}}<span class="note">{{.ShareNote}}</span>{{end}}</td><td class="num">{{.Time}}{{if .TimeNote}}<span class="note">{{.TimeNote}}</span>{{end}}</td><td class="num">{{.Of}}</td></tr>
+{{end}}</table>
+{{end}}
+{{with .HeatMap}}<h2 id="sweep">Sweep of {{$.Sweep}}: where it recovers by itself</h2>
+<figure id="{{.ID}}">
+{{.SVG}}
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}
+<h2 id="file">The experiment file{{if .File}}: {{.File}}{{end}}</h2>
+<pre id="source">{{.Source}}</pre>
+</main>
+<script type="application/json" id="` + ExperimentDataID + `">{{.Data}}</script>
+</body>
+</html>
+`))
