@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bufio"
+	"errors"
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -59,8 +60,10 @@ func ReadJSON(name string, r io.Reader) ([]Result, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var out []Result
-	for line := 1; sc.Scan(); line++ {
-		if len(sc.Bytes()) == 0 {
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
 		var res Result
@@ -69,12 +72,17 @@ func ReadJSON(name string, r io.Reader) ([]Result, error) {
 		if err := dec.Decode(&res); err != nil {
 			return nil, fmt.Errorf("%s:%d: not a vmstorm result: %v", name, line, err)
 		}
+		if dec.More() || len(bytes.TrimSpace(sc.Bytes()[dec.InputOffset():])) > 0 {
+			return nil, fmt.Errorf("%s:%d: not a vmstorm result: more than one JSON value on the line (one result a line)", name, line)
+		}
 		if res.Experiment == "" || res.Variant == "" || res.Measures == nil {
 			return nil, fmt.Errorf("%s:%d: not a vmstorm result: no experiment, variant or measures", name, line)
 		}
 		out = append(out, res)
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%s:%d: not a vmstorm result: a line longer than %d MiB", name, line+1, maxLine>>20)
+	} else if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return out, nil
@@ -94,27 +102,42 @@ func Sort(results []Result, names []string) {
 	})
 }
 
-// Check reports whether results are e's, each task's at most once: the
-// results of shards of one experiment, merged.
+// Check reports whether results are e's, each a task of its plan with the
+// plan's seed, each task's at most once: the results of shards of one
+// experiment, merged.
 func Check(e *scenario.Experiment, results []Result) error {
 	names := make([]string, len(e.Variants))
 	for i, v := range e.Variants {
 		names[i] = v.Name
 	}
+	plan := map[string]Task{}
+	for _, t := range Plan(e) {
+		plan[taskKey(t.Variant, t.Point, t.Replica)] = t
+	}
 	seen := map[string]bool{}
 	for _, r := range results {
-		key := fmt.Sprint(r.Variant, r.Point, r.Replica)
+		key := taskKey(r.Variant, r.Point, r.Replica)
+		t, planned := plan[key]
 		switch {
 		case r.Experiment != e.Name:
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
 		case !slices.Contains(names, r.Variant):
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
+		case !planned:
+			return fmt.Errorf("variant %s, replica %d%s is no task of experiment %s: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), e.Name)
+		case r.Seed != t.Seed:
+			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), r.Seed, t.Seed)
 		case seen[key]:
 			return fmt.Errorf("variant %s, replica %d%s is given twice: merge each shard once", r.Variant, r.Replica, pointString(r.Point))
 		}
 		seen[key] = true
 	}
 	return nil
+}
+
+// taskKey names a task by its variant, point and replica.
+func taskKey(variant string, point []int, replica int) string {
+	return fmt.Sprintf("%q %v %d", variant, point, replica)
 }
 
 func pointString(p []int) string {

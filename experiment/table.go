@@ -69,6 +69,11 @@ func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
 	if err := Check(e, results); err != nil {
 		return nil, err
 	}
+	return summarize(e, results), nil
+}
+
+// summarize is Summarize of results already checked.
+func summarize(e *scenario.Experiment, results []Result) *Table {
 	t := &Table{Experiment: e.Name}
 	for _, name := range e.Measures {
 		m, _ := LookupMeasure(name)
@@ -125,7 +130,7 @@ func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
 		}
 		t.Sweep = st
 	}
-	return t, nil
+	return t
 }
 
 func nameHash(s string) uint64 {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -94,9 +95,8 @@ func (a Axis) Apply(cfg config.Config, i int, removedBy []string) (config.Config
 				tl[j].At, tl[j].AfterDetection = at, false
 			}
 		}
-		slices.SortStableFunc(tl, func(a, b incident.Event) int { return int(a.At - b.At) })
-		cfg.Timeline = tl
-		return cfg, nil
+		cfg.Timeline = sorted(tl)
+		return cfg, cfg.Validate()
 	}
 	p, _ := config.LookupKey(a.Key)
 	cfg.Queues = slices.Clone(cfg.Queues)
@@ -422,7 +422,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	case i < 0:
 		c.fail("$.sweep.variant", fmt.Sprintf("no variant %q", s.Variant), "name one of the experiment's variants")
 	case out.Replicas < 1 || out.Replicas > MaxReplicas:
-		c.fail("$.sweep.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", out.Replicas, MaxReplicas), "")
+		c.fail("$.sweep.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", out.Replicas, MaxReplicas), "replicas at each point of the grid; leave it out to use the experiment's")
 	case out.X.Key == "" || len(out.X.Values) == 0:
 		c.fail("$.sweep.x", "the sweep's x has no key or no values", "give x: {key: workload.arrival_rate, values: [6, 12, 24]}")
 	case out.Y.Key == "" != (len(out.Y.Values) == 0):
@@ -451,7 +451,20 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 		}
 		for j := range ax.a.Values {
 			if _, err := ax.a.Apply(e.Variants[i].Config, j, e.Recovery.RemovedBy); err != nil {
-				c.fail(fmt.Sprintf("%s.values[%d]", p, j), fmt.Sprintf("%s %s: %v", ax.a.Key, ax.a.Values[j], err), "")
+				msg, hint := fmt.Sprintf("%s %s: %v", ax.a.Key, shown(ax.a.Values[j]), err), "write each value as a scenario file writes the key"
+				var pe *config.ParamError
+				if errors.As(err, &pe) {
+					// The value's own range, or, for a trigger moved past
+					// the end, the timeline's.
+					msg = fmt.Sprintf("%s %s: want %s", ax.a.Key, shown(ax.a.Values[j]), pe.Want)
+					if p, ok := config.LookupKey(ax.a.Key); ok && p.Flag != pe.Param {
+						msg = fmt.Sprintf("%s %s: %s", ax.a.Key, shown(ax.a.Values[j]), err) // another parameter refuses it
+					}
+				}
+				if ax.a.Key == TriggerRemovedKey {
+					hint = "a model time of the run, as a timeline entry writes it"
+				}
+				c.fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
 				return nil
 			}
 		}
@@ -465,10 +478,9 @@ const MaxSweepPoints = 400
 // parseInstant parses a model time as a timeline entry writes it: a
 // calendar time (with an epoch) or a duration from the start.
 func parseInstant(epoch time.Time, v string) (time.Duration, error) {
-	c := &converter{epoch: epoch}
-	d := c.instant("$", v)
-	if c.err != nil {
-		return 0, fmt.Errorf("%s", c.err.(*Error).Msg)
+	d, msg, _ := instantOf(epoch, v)
+	if msg != "" {
+		return 0, errors.New(msg)
 	}
 	return d, nil
 }

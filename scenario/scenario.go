@@ -559,24 +559,33 @@ func (c *converter) afterDetection(path, v string) (delay time.Duration, ok bool
 // instant parses a model time at path: a calendar time (RFC 3339, on or
 // after the epoch) or a duration from the start of the run.
 func (c *converter) instant(path, v string) time.Duration {
+	d, msg, hint := instantOf(c.epoch, v)
+	if msg != "" {
+		c.fail(path, msg, hint)
+	}
+	return d
+}
+
+// instantOf parses a model time as a file writes it: a calendar time (RFC
+// 3339, on or after epoch) or a duration from the start; msg and hint say
+// what is wrong with one that is not.
+func instantOf(epoch time.Time, v string) (d time.Duration, msg, hint string) {
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 && d <= config.MaxDuration {
-		return d
+		return d, "", ""
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	switch {
 	case err != nil:
-		c.fail(path, fmt.Sprintf("%q is neither a time nor a duration from the start", v),
-			"write a calendar time such as 2015-08-04T17:45:00Z, or a duration from the start such as 36h")
-	case c.epoch.IsZero():
-		c.fail(path, fmt.Sprintf("%q is a calendar time, but the scenario has no epoch", v), "set epoch, or write a duration from the start such as 36h")
-	case t.Before(c.epoch):
-		c.fail(path, fmt.Sprintf("%s is before the epoch %s", v, c.epoch.Format(time.RFC3339)), "every time must be on or after the epoch")
-	case t.Sub(c.epoch) > config.MaxDuration:
-		c.fail(path, fmt.Sprintf("%s is more than %dh after the epoch", v, config.MaxDuration/time.Hour), "every time must be within a run's longest duration")
-	default:
-		return t.Sub(c.epoch)
+		return 0, fmt.Sprintf("%q is neither a time nor a duration from the start", v),
+			"write a calendar time such as 2015-08-04T17:45:00Z, or a duration from the start such as 36h"
+	case epoch.IsZero():
+		return 0, fmt.Sprintf("%q is a calendar time, but the scenario has no epoch", v), "set epoch, or write a duration from the start such as 36h"
+	case t.Before(epoch):
+		return 0, fmt.Sprintf("%s is before the epoch %s", v, epoch.Format(time.RFC3339)), "every time must be on or after the epoch"
+	case t.Sub(epoch) > config.MaxDuration:
+		return 0, fmt.Sprintf("%s is more than %dh after the epoch", v, config.MaxDuration/time.Hour), "every time must be within a run's longest duration"
 	}
-	return 0
+	return t.Sub(epoch), "", ""
 }
 
 func (c *converter) convert() *Scenario {

@@ -1,0 +1,524 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/incident"
+)
+
+// expMeasures stand for the measures package experiment defines (it
+// imports this package, so a test here cannot import it).
+var expMeasures = []string{"jobs_delayed", "wait_p95", "wait_max", "peak_backlog", "requeues_per_arrival",
+	"vms_leaked", "completed", "failed_or_shed", "time_to_detect", "time_to_recover"}
+
+// expSmall is a valid experiment; every bad file below is a minimal edit of
+// it. Its lines, for the positions the cases expect:
+//
+//	 1 name: small-what-if
+//	 2 description: a small valid experiment
+//	 3 base: travis-2015-osx
+//	 4 replicas: 3
+//	 5 seed: 11
+//	 6 measures: [wait_max, vms_leaked]
+//	 7 recovery:
+//	 8   removed_by: [fix_cleanup_credentials, restart_janitor]
+//	 9   within: 12h
+//	10 timeline:
+//	11   - at: 2015-07-31T20:00:00Z
+//	12     action: rotate_cleanup_password
+//	13   - at: 2015-08-04T18:46:00Z
+//	14     action: fix_cleanup_credentials
+//	15   - at: 2015-08-04T18:46:00Z
+//	16     action: restart_janitor
+//	17 variants:
+//	18   - name: fix only
+//	19   - name: never fixed
+//	20     drop: [fix_cleanup_credentials, restart_janitor]
+//	21   - name: bigger
+//	22     set: {cluster: {vms: 12000}}
+//	23   - name: late fix
+//	24     drop: [fix_cleanup_credentials]
+//	25     add:
+//	26       - at: 2015-08-05T06:00:00Z
+//	27         action: fix_cleanup_credentials
+//	28 sweep:
+//	29   variant: fix only
+//	30   replicas: 2
+//	31   x:
+//	32     key: workload.arrival_rate
+//	33     values: [2, 3.3]
+//	34   y:
+//	35     key: recovery.trigger_removed
+//	36     values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]
+const expSmall = `name: small-what-if
+description: a small valid experiment
+base: travis-2015-osx
+replicas: 3
+seed: 11
+measures: [wait_max, vms_leaked]
+recovery:
+  removed_by: [fix_cleanup_credentials, restart_janitor]
+  within: 12h
+timeline:
+  - at: 2015-07-31T20:00:00Z
+    action: rotate_cleanup_password
+  - at: 2015-08-04T18:46:00Z
+    action: fix_cleanup_credentials
+  - at: 2015-08-04T18:46:00Z
+    action: restart_janitor
+variants:
+  - name: fix only
+  - name: never fixed
+    drop: [fix_cleanup_credentials, restart_janitor]
+  - name: bigger
+    set: {cluster: {vms: 12000}}
+  - name: late fix
+    drop: [fix_cleanup_credentials]
+    add:
+      - at: 2015-08-05T06:00:00Z
+        action: fix_cleanup_credentials
+sweep:
+  variant: fix only
+  replicas: 2
+  x:
+    key: workload.arrival_rate
+    values: [2, 3.3]
+  y:
+    key: recovery.trigger_removed
+    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]
+`
+
+// expEdit replaces the one occurrence of from in text with to.
+func expEdit(t *testing.T, text, from, to string) string {
+	t.Helper()
+	require.Equal(t, 1, strings.Count(text, from), "the edit's %q must occur once", from)
+	return strings.Replace(text, from, to, 1)
+}
+
+func parseExp(t *testing.T, text string) (*Experiment, error) {
+	t.Helper()
+	return ParseExperiment("exp.yaml", []byte(text), t.TempDir(), expMeasures)
+}
+
+// badExperiment is a minimal edit of expSmall that ParseExperiment must
+// reject, and where.
+type badExperiment struct {
+	name      string
+	from, to  string // the edit of expSmall; from "" replaces the whole file
+	line, col int
+	msg, hint []string // what the message and the hint say, in part
+	// bug, if set, is a known defect on this file: the case skips while
+	// the defect shows, and fails once it is gone, to remove the mark.
+	bug string
+}
+
+// Positions: a mapping is placed at the ':' after its first key, a
+// sequence at its first '-' (or '['), a scalar at its first character;
+// that is where goccy/go-yaml puts its nodes.
+var badExperiments = []badExperiment{
+	// Keys.
+	{name: "unknown top-level key", from: "replicas: 3\n", to: "replica: 3\n",
+		line: 4, col: 1, msg: []string{`unknown key "replica"`}, hint: []string{"replicas"}},
+	{name: "a key given twice", from: "seed: 11\n", to: "seed: 11\nreplicas: 4\n",
+		line: 6, col: 1, msg: []string{`"replicas"`, "already defined"}, hint: []string{"a key may appear once"}},
+	{name: "unknown key in recovery", from: "  within: 12h\n", to: "  within: 12h\n  whithin: 1h\n",
+		line: 10, col: 3, msg: []string{`unknown field "whithin"`}},
+	{name: "unknown key in a variant", from: "  - name: bigger\n", to: "  - name: bigger\n    sets: {}\n",
+		line: 22, col: 5, msg: []string{`unknown key "sets" in a variant`}, hint: []string{"name, set, drop and add"}},
+	{name: "unknown scenario key in set, with did-you-mean", from: "{cluster: {vms: 12000}}", to: "{cluster: {vmz: 12000}}",
+		line: 22, col: 21, msg: []string{`unknown key "cluster.vmz"`}, hint: []string{"did you mean cluster.vms?"}},
+	{name: "unknown key in the sweep", from: "  replicas: 2\n", to: "  replicas: 2\n  z: {key: seed, values: [1]}\n",
+		line: 31, col: 3, msg: []string{`unknown field "z"`}},
+	{name: "unknown sweep key, with did-you-mean", from: "key: workload.arrival_rate", to: "key: workload.arival_rate",
+		line: 32, col: 10, msg: []string{`unknown key "workload.arival_rate"`}, hint: []string{"did you mean workload.arrival_rate?", TriggerRemovedKey}},
+
+	// The experiment's own keys.
+	{name: "no name", from: "name: small-what-if\n", to: "",
+		line: 1, col: 12, msg: []string{"the experiment has no name"}, hint: []string{"name:"}},
+	{name: "no base", from: "base: travis-2015-osx\n", to: "",
+		line: 1, col: 5, msg: []string{"the experiment has no base scenario"}, hint: []string{"base: travis-2015-osx"}},
+	{name: "an unknown built-in base", from: "base: travis-2015-osx\n", to: "base: travis-2016-osx\n",
+		line: 3, col: 7, msg: []string{`"travis-2016-osx"`}, hint: []string{"a built-in scenario"}},
+	{name: "a base file that is not there", from: "base: travis-2015-osx\n", to: "base: missing.yaml\n",
+		line: 3, col: 7, msg: []string{"missing.yaml"}, hint: []string{"a scenario file"}},
+	{name: "replicas 0", from: "replicas: 3\n", to: "replicas: 0\n",
+		line: 4, col: 11, msg: []string{"replicas 0: want from 1 to 100000"}},
+	{name: "no replicas", from: "replicas: 3\n", to: "",
+		line: 1, col: 5, msg: []string{"replicas 0: want from 1 to 100000"}},
+	{name: "replicas over MaxReplicas", from: "replicas: 3\n", to: fmt.Sprintf("replicas: %d\n", MaxReplicas+1),
+		line: 4, col: 11, msg: []string{"replicas 100001: want from 1 to 100000"}},
+	{name: "replicas not a number", from: "replicas: 3\n", to: "replicas: many\n",
+		// The message is the YAML decoder's, naming a Go field.
+		line: 4, col: 11, msg: []string{"Replicas"}, hint: []string{"the value has the wrong type"}},
+	{name: "a negative seed", from: "seed: 11\n", to: "seed: -11\n",
+		line: 5, col: 7, msg: []string{"-11"}},
+	{name: "an unknown measure", from: "[wait_max, vms_leaked]", to: "[wait_max, vms_leak]",
+		line: 6, col: 22, msg: []string{`unknown measure "vms_leak"`}, hint: []string{"the measures are jobs_delayed, wait_p95"}},
+	{name: "an unknown removed_by action", from: "  removed_by: [fix_cleanup_credentials, restart_janitor]\n", to: "  removed_by: [fix_cleanup_credentials, restart_jani]\n",
+		line: 8, col: 41, msg: []string{`unknown action "restart_jani"`}, hint: []string{"fix_cleanup_credentials"}},
+	{name: "recovery without within", from: "  within: 12h\n", to: "",
+		line: 8, col: 13, msg: []string{"the recovery has no within"}, hint: []string{"within: 12h"}},
+	{name: "a within of 0", from: "  within: 12h\n", to: "  within: 0s\n",
+		line: 8, col: 13, msg: []string{"the recovery has no within"}},
+	{name: "a within that is not a duration", from: "  within: 12h\n", to: "  within: half a day\n",
+		line: 9, col: 11, msg: []string{`"half a day" is not a duration`}, hint: []string{"a Go duration such as 90s"}},
+	{name: "an experiment timeline that goes backwards", from: "  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n",
+		to:   "  - at: 2015-07-31T19:00:00Z\n    action: fix_cleanup_credentials\n",
+		line: 13, col: 9, msg: []string{"goes back in time"}},
+
+	// Variants.
+	{name: "no variants", from: "variants:\n  - name: fix only\n  - name: never fixed\n    drop: [fix_cleanup_credentials, restart_janitor]\n  - name: bigger\n    set: {cluster: {vms: 12000}}\n  - name: late fix\n    drop: [fix_cleanup_credentials]\n    add:\n      - at: 2015-08-05T06:00:00Z\n        action: fix_cleanup_credentials\n",
+		to: "", line: 1, col: 5, msg: []string{"the experiment has no variants"}},
+	{name: "a variant without a name", from: "  - name: bigger\n    set:", to: "  - set:",
+		line: 21, col: 8, msg: []string{"the variant has no name"}, hint: []string{"name:"}},
+	{name: "two variants of one name", from: "  - name: bigger\n", to: "  - name: never fixed\n",
+		line: 21, col: 11, msg: []string{`the variant name "never fixed" is given twice`}},
+	{name: "a variant that is not a mapping", from: "  - name: fix only\n", to: "  - fix only\n",
+		line: 18, col: 5, msg: []string{"a variant is a mapping"}},
+	{name: "set with the timeline", from: "{cluster: {vms: 12000}}", to: "{timeline: [{at: 1h, action: restart_janitor}]}",
+		line: 22, col: 10, msg: []string{"set cannot give timeline"}, hint: []string{"drop and add"}},
+	{name: "set with the queues", from: "{cluster: {vms: 12000}}", to: "{workload: {queues: [{name: a, share: 1}]}}",
+		line: 22, col: 10, msg: []string{"set cannot give workload.queues"}},
+	{name: "set with a value out of range", from: "{cluster: {vms: 12000}}", to: "{cluster: {vms: 0}}",
+		line: 22, col: 26, msg: []string{"cluster.vms 0: want an integer from 1 to 10000000"}},
+	{name: "set with a value out of its range", from: "{cluster: {vms: 12000}}", to: "{janitor: {cutoff: 0s}}",
+		line: 22, col: 29, msg: []string{"janitor.cutoff 0s: want a duration above 0"}},
+	{name: "set that puts the timeline past the end of the run", from: "{cluster: {vms: 12000}}", to: "{duration: 10h}",
+		line: 22, col: 10, msg: []string{"timeline rotate_cleanup_password at 20h0m0s: want a model time within the run's duration 10h0m0s"}},
+	{name: "set given twice", from: "  - name: bigger\n", to: "  - name: bigger\n    set: {cluster: {vms: 5}}\n",
+		line: 23, col: 5, msg: []string{`"set"`, "already defined"}},
+	{name: "set that is a list", from: "{cluster: {vms: 12000}}", to: "[cluster]",
+		line: 22, col: 10, msg: []string{"set holds scenario keys"}},
+	{name: "an unknown drop action", from: "    drop: [fix_cleanup_credentials]\n", to: "    drop: [fix_janitor]\n",
+		line: 24, col: 12, msg: []string{`unknown action "fix_janitor"`}, hint: []string{"pause_builds"}},
+	{name: "an add entry with a bad time", from: "      - at: 2015-08-05T06:00:00Z\n", to: "      - at: tomorrow\n",
+		line: 26, col: 13, msg: []string{`"tomorrow" is neither a time nor a duration`}},
+	{name: "an add entry after the end of the run", from: "      - at: 2015-08-05T06:00:00Z\n", to: "      - at: 2015-08-07T06:00:00Z\n",
+		line: 26, col: 13, msg: []string{"after the end of the run"}},
+	{name: "an add entry with an unknown action", from: "        action: fix_cleanup_credentials\nsweep:", to: "        action: fix_everything\nsweep:",
+		line: 27, col: 17, msg: []string{`unknown action "fix_everything"`}},
+
+	// The sweep.
+	{name: "a sweep that names no variant", from: "  variant: fix only\n", to: "",
+		line: 29, col: 11, msg: []string{"the sweep names no variant"}},
+	{name: "a sweep of an unknown variant", from: "  variant: fix only\n", to: "  variant: fixed\n",
+		line: 29, col: 12, msg: []string{`no variant "fixed"`}, hint: []string{"one of the experiment's variants"}},
+	{name: "sweep replicas over MaxReplicas", from: "  replicas: 2\n", to: "  replicas: 100001\n",
+		line: 30, col: 13, msg: []string{"replicas 100001: want from 1 to 100000"}},
+	{name: "a bad sweep value", from: "values: [2, 3.3]", to: "values: [2, lots]",
+		line: 33, col: 17, msg: []string{"workload.arrival_rate lots"}},
+	{name: "a sweep value out of range", from: "values: [2, 3.3]", to: "values: [2, 0]",
+		line: 33, col: 17, msg: []string{"workload.arrival_rate 0"}},
+	{name: "a bad trigger time", from: "values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]", to: "values: [2015-08-04T18:46:00Z, soon]",
+		line: 36, col: 36, msg: []string{"recovery.trigger_removed soon", `"soon" is neither a time nor a duration`}},
+	{name: "a trigger time before the epoch", from: "values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]", to: "values: [2015-08-04T18:46:00Z, 2015-07-30T06:00:00Z]",
+		line: 36, col: 36, msg: []string{"2015-07-30T06:00:00Z is before the epoch"}},
+	{name: "a trigger time after the end of the run", from: "values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]", to: "values: [2015-08-04T18:46:00Z, 2015-08-07T00:00:00Z]",
+		line: 36, col: 36, msg: []string{"recovery.trigger_removed 2015-08-07T00:00:00Z: want a model time within the run's duration"}},
+	{name: "a y key without values", from: "    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n", to: "",
+		line: 35, col: 8, msg: []string{"the sweep's y has a key without values"}, hint: []string{"give both"}},
+	{name: "an x without values", from: "    values: [2, 3.3]\n", to: "",
+		line: 32, col: 8, msg: []string{"the sweep's x has no key or no values"}},
+	{name: "trigger_removed with no removed_by", from: "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 12h\n", to: "",
+		line: 32, col: 10, msg: []string{"recovery.trigger_removed moves the recovery's removed_by actions"}},
+	{name: "too many points", from: "values: [2, 3.3]", to: "values: [" + strings.TrimSuffix(strings.Repeat("2, ", MaxSweepPoints/2+1), ", ") + "]",
+		line: 29, col: 10, msg: []string{fmt.Sprintf("the grid has %d points", 2*(MaxSweepPoints/2+1))}, hint: []string{fmt.Sprintf("at most %d", MaxSweepPoints)}},
+
+	// The file as a whole.
+	{name: "an empty file", from: "", to: "",
+		line: 1, col: 1, msg: []string{"the experiment is empty"}, hint: []string{"-print-experiment"}},
+	{name: "a file of blank lines", from: "", to: "\n  \n\t\n",
+		line: 1, col: 1, msg: []string{"the experiment is empty"}},
+	{name: "two documents", from: "    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n", to: "    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n---\nname: other\n",
+		line: 37, col: 1, msg: []string{"more than one YAML document"}},
+	{name: "a tag", from: "replicas: 3\n", to: "replicas: !!int 3\n",
+		line: 4, col: 11, msg: []string{"the tag !!int"}, hint: []string{"no tags"}},
+	{name: "not a mapping", from: "", to: "- name: x\n",
+		line: 1, col: 1, msg: []string{"the experiment is not a mapping"}},
+	{name: "deep nesting", from: "description: a small valid experiment\n", to: "description: " + strings.Repeat("[", 33) + strings.Repeat("]", 33) + "\n",
+		line: 2, col: 46, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "deep indentation", from: "description: a small valid experiment\n", to: "description: |\n" + strings.Repeat(" ", 257) + "deep\n",
+		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+}
+
+// problems lists how err falls short of what tc expects of it.
+func (tc badExperiment) problems(err error) []string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return []string{fmt.Sprintf("want an *Error, got %T: %v", err, err)}
+	}
+	var out []string
+	if e.File != "exp.yaml" {
+		out = append(out, fmt.Sprintf("file %q, want exp.yaml", e.File))
+	}
+	if e.Line != tc.line || e.Column != tc.col {
+		out = append(out, fmt.Sprintf("at %d:%d, want %d:%d (%v)", e.Line, e.Column, tc.line, tc.col, err))
+	}
+	for _, m := range tc.msg {
+		if !strings.Contains(e.Msg, m) {
+			out = append(out, fmt.Sprintf("message %q does not say %q", e.Msg, m))
+		}
+	}
+	if e.Hint == "" {
+		out = append(out, fmt.Sprintf("no hint in %q: every mistake says what is valid", err))
+	}
+	for _, h := range tc.hint {
+		if !strings.Contains(e.Hint, h) {
+			out = append(out, fmt.Sprintf("hint %q does not say %q", e.Hint, h))
+		}
+	}
+	if want := fmt.Sprintf("exp.yaml:%d:%d: %s (%s)", e.Line, e.Column, e.Msg, e.Hint); err.Error() != want {
+		out = append(out, fmt.Sprintf("%q, want %q", err.Error(), want))
+	}
+	if strings.Contains(err.Error(), "\n") {
+		out = append(out, fmt.Sprintf("%q is more than one line", err))
+	}
+	return out
+}
+
+func TestSmallExperimentParses(t *testing.T) {
+	e, err := parseExp(t, expSmall)
+	require.NoError(t, err)
+	assert.Equal(t, "small-what-if", e.Name)
+	assert.Equal(t, "a small valid experiment", e.Description)
+	assert.Equal(t, "exp.yaml", e.File)
+	assert.Equal(t, expSmall, string(e.Source))
+	assert.Equal(t, "travis-2015-osx", e.Base.Name)
+	assert.Equal(t, 3, e.Replicas)
+	assert.Equal(t, uint64(11), e.Seed)
+	assert.Equal(t, []string{"wait_max", "vms_leaked"}, e.Measures)
+	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour}, e.Recovery)
+	var names []string
+	for _, v := range e.Variants {
+		names = append(names, v.Name)
+		assert.NoError(t, v.Config.Validate(), v.Name)
+	}
+	assert.Equal(t, []string{"fix only", "never fixed", "bigger", "late fix"}, names)
+	require.NotNil(t, e.Sweep)
+	assert.Equal(t, Sweep{Variant: "fix only", Replicas: 2,
+		X: Axis{Key: "workload.arrival_rate", Values: []string{"2", "3.3"}},
+		Y: Axis{Key: TriggerRemovedKey, Values: []string{"2015-08-04T18:46:00Z", "2015-08-05T06:00:00Z"}}}, *e.Sweep)
+}
+
+func TestParseExperimentRejectsBadFiles(t *testing.T) {
+	for _, tc := range badExperiments {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotEmpty(t, tc.msg, "say what the error says")
+			text := tc.to
+			if tc.from != "" {
+				text = expEdit(t, expSmall, tc.from, tc.to)
+			}
+			e, err := parseExp(t, text)
+			var problems []string
+			if err == nil {
+				problems = []string{fmt.Sprintf("accepted, with variants %d and sweep %+v", len(e.Variants), e.Sweep)}
+			} else {
+				problems = tc.problems(err)
+			}
+			if tc.bug != "" {
+				if len(problems) == 0 {
+					t.Fatalf("fixed: %s; remove the bug mark", tc.bug)
+				}
+				t.Skipf("BUG: %s: %s", tc.bug, strings.Join(problems, "; "))
+			}
+			for _, p := range problems {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// expTimeline is the experiment-level timeline of expSmall, in the base's
+// model time (its epoch is 2015-07-31T00:00:00Z).
+func expTimeline() incident.Timeline {
+	return incident.Timeline{
+		{At: 20 * time.Hour, Action: "rotate_cleanup_password"},
+		{At: 114*time.Hour + 46*time.Minute, Action: "fix_cleanup_credentials"},
+		{At: 114*time.Hour + 46*time.Minute, Action: "restart_janitor"},
+	}
+}
+
+// TestExperimentVariantsAreTheBasePlusTheirChanges: each variant's Config is
+// the base scenario's, with the experiment's timeline in place of the
+// base's, plus exactly its own set, drop and add; no variant's changes
+// reach another's.
+func TestExperimentVariantsAreTheBasePlusTheirChanges(t *testing.T) {
+	e, err := parseExp(t, expSmall)
+	require.NoError(t, err)
+	base, err := LoadBuiltin("travis-2015-osx")
+	require.NoError(t, err)
+	require.Greater(t, len(base.Config.Timeline), 3, "the base's own timeline has the operators' actions, which the experiment's replaces")
+
+	want := base.Config
+	want.Timeline = expTimeline()
+	byName := map[string]Variant{}
+	for _, v := range e.Variants {
+		byName[v.Name] = v
+	}
+
+	t.Run("fix only: the base with the experiment's timeline", func(t *testing.T) {
+		assert.Equal(t, want, byName["fix only"].Config)
+	})
+	t.Run("never fixed: drop", func(t *testing.T) {
+		w := want
+		w.Timeline = expTimeline()[:1]
+		assert.Equal(t, w, byName["never fixed"].Config)
+	})
+	t.Run("bigger: set one key", func(t *testing.T) {
+		got := byName["bigger"].Config
+		require.NotEqual(t, want.VMs, got.VMs)
+		assert.Equal(t, int64(12000), got.VMs)
+		got.VMs = want.VMs // field by field, every other field is the base's
+		assert.Equal(t, want, got)
+	})
+	t.Run("late fix: drop and add, merged in order of time", func(t *testing.T) {
+		w := want
+		w.Timeline = incident.Timeline{expTimeline()[0], expTimeline()[2],
+			{At: 126 * time.Hour, Action: "fix_cleanup_credentials"}}
+		assert.Equal(t, w, byName["late fix"].Config)
+	})
+}
+
+// TestExperimentTimelineReplacesTheBases: without a timeline of its own, an
+// experiment's variants keep the base scenario's; with one, that one
+// replaces it entirely (no action of the base's survives).
+func TestExperimentTimelineReplacesTheBases(t *testing.T) {
+	base, err := LoadBuiltin("travis-2015-osx")
+	require.NoError(t, err)
+	e, err := parseExp(t, expSmall)
+	require.NoError(t, err)
+	assert.Equal(t, expTimeline(), e.Variants[0].Config.Timeline)
+
+	text := expEdit(t, expSmall, "timeline:\n  - at: 2015-07-31T20:00:00Z\n    action: rotate_cleanup_password\n  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n  - at: 2015-08-04T18:46:00Z\n    action: restart_janitor\n", "")
+	e, err = parseExp(t, text)
+	require.NoError(t, err)
+	assert.Equal(t, base.Config.Timeline, e.Variants[0].Config.Timeline)
+	assert.Equal(t, base.Config, e.Variants[0].Config)
+}
+
+func TestExperimentDefaults(t *testing.T) {
+	t.Run("the seed is the base scenario's", func(t *testing.T) {
+		e, err := parseExp(t, expEdit(t, expSmall, "seed: 11\n", ""))
+		require.NoError(t, err)
+		base, err := LoadBuiltin("travis-2015-osx")
+		require.NoError(t, err)
+		require.NotZero(t, base.Config.Seed)
+		assert.Equal(t, base.Config.Seed, e.Seed)
+	})
+	t.Run("a base with no seed gives 1, never 0", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("name: b\nduration: 1h\n"), 0o644))
+		text := "name: x\nbase: b.yaml\nreplicas: 2\nvariants:\n  - name: a\n"
+		e, err := ParseExperiment("exp.yaml", []byte(text), dir, expMeasures)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), e.Seed)
+		assert.Equal(t, "b", e.Base.Name, "a relative base is read from the experiment's directory")
+	})
+	t.Run("the measures are all of them", func(t *testing.T) {
+		e, err := parseExp(t, expEdit(t, expSmall, "measures: [wait_max, vms_leaked]\n", ""))
+		require.NoError(t, err)
+		assert.Equal(t, expMeasures, e.Measures)
+	})
+	t.Run("the sweep's replicas are the experiment's", func(t *testing.T) {
+		e, err := parseExp(t, expEdit(t, expSmall, "  replicas: 2\n", ""))
+		require.NoError(t, err)
+		assert.Equal(t, 3, e.Sweep.Replicas)
+	})
+	t.Run("no recovery, no sweep", func(t *testing.T) {
+		text := expEdit(t, expSmall, "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 12h\n", "")
+		text = text[:strings.Index(text, "sweep:")]
+		e, err := parseExp(t, text)
+		require.NoError(t, err)
+		assert.Empty(t, e.Recovery.RemovedBy)
+		assert.Nil(t, e.Sweep)
+	})
+}
+
+// TestExperimentSweepAxisApply: an axis sets its parameter, or moves every
+// removed_by action of the timeline (one placed after detection too) to
+// its time, keeping the timeline in order.
+func TestExperimentSweepAxisApply(t *testing.T) {
+	e, err := parseExp(t, expSmall)
+	require.NoError(t, err)
+	cfg := e.Variants[0].Config
+	got, err := e.Sweep.X.Apply(cfg, 0, e.Recovery.RemovedBy)
+	require.NoError(t, err)
+	want := cfg
+	want.ArrivalsPerMinute = 2
+	assert.Equal(t, want, got)
+
+	tl := slices.Clone(cfg.Timeline)
+	tl = append(tl, incident.Event{At: time.Hour, AfterDetection: true, Action: "fix_cleanup_credentials"})
+	cfg.Timeline = tl
+	got, err = e.Sweep.Y.Apply(cfg, 1, e.Recovery.RemovedBy)
+	require.NoError(t, err)
+	assert.Equal(t, incident.Timeline{
+		{At: 20 * time.Hour, Action: "rotate_cleanup_password"},
+		{At: 126 * time.Hour, Action: "fix_cleanup_credentials"},
+		{At: 126 * time.Hour, Action: "restart_janitor"},
+		{At: 126 * time.Hour, Action: "fix_cleanup_credentials"},
+	}, got.Timeline)
+	assert.Equal(t, tl, cfg.Timeline, "Apply changes a copy")
+
+	xs, ok := e.Sweep.X.Floats()
+	assert.True(t, ok)
+	assert.Equal(t, []float64{2, 3.3}, xs)
+	_, ok = e.Sweep.Y.Floats()
+	assert.False(t, ok, "calendar times are not numbers")
+}
+
+// TestBuiltinExperimentsParse: every built-in experiment parses, by name,
+// and the 2015 what-if says what its file says.
+func TestBuiltinExperimentsParse(t *testing.T) {
+	names := Experiments()
+	require.Contains(t, names, "travis-2015-what-if")
+	for _, name := range names {
+		e, err := LoadExperiment(name, expMeasures)
+		require.NoError(t, err, name)
+		assert.Equal(t, name, e.Name)
+		src, ok := ExperimentSource(name)
+		require.True(t, ok)
+		assert.Equal(t, src, e.Source)
+	}
+	e, err := LoadExperiment("travis-2015-what-if", expMeasures)
+	require.NoError(t, err)
+	assert.Equal(t, "travis-2015-osx", e.Base.Name)
+	assert.Equal(t, 30, e.Replicas)
+	assert.Equal(t, uint64(20150804), e.Seed)
+	assert.Len(t, e.Variants, 6)
+	assert.Equal(t, "fix only", e.Variants[0].Name)
+	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour}, e.Recovery,
+		"the janitor reads its password when it restarts: the trigger goes with the fix and the restart")
+	require.NotNil(t, e.Sweep)
+	assert.Equal(t, 3*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
+
+	_, err = LoadExperiment("travis-2016-what-if", expMeasures)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "travis-2015-what-if", "the error lists the built-ins")
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+// TestExperimentFromFile: an experiment file is read by path, with the
+// limits of a scenario file, and its base relative to its directory.
+func TestExperimentFromFile(t *testing.T) {
+	e, err := LoadExperiment(filepath.Join("testdata", "experiments", "cheap.yaml"), expMeasures)
+	require.NoError(t, err)
+	assert.Equal(t, "broken-default", e.Base.Name)
+
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	require.NoError(t, os.WriteFile(big, []byte("name: x\n"+strings.Repeat("#\n", MaxFileSize)), 0o644))
+	_, err = LoadExperiment(big, expMeasures)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "want a file of at most")
+}
