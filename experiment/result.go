@@ -2,10 +2,10 @@ package experiment
 
 import (
 	"bufio"
-	"errors"
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
