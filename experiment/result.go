@@ -38,7 +38,11 @@ type Result struct {
 	TriggerRemovedH *float64 `json:"trigger_removed_h,omitempty"`
 	Recovered       bool     `json:"recovered"`
 	RecoveryH       *float64 `json:"recovery_h,omitempty"`
-	Curves          Curves   `json:"curves"`
+	// Overloaded says requeues outran arrivals before the first fault: the
+	// run was in trouble with no trigger at all, so that not recovering
+	// says nothing of a metastable state.
+	Overloaded bool   `json:"overloaded,omitempty"`
+	Curves     Curves `json:"curves"`
 }
 
 // WriteJSON writes r as one line of JSON.

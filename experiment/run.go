@@ -187,6 +187,7 @@ func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outco
 			r.Measures[name] = nil
 		}
 	}
+	r.Overloaded = overloaded(o)
 	if removed, ok := e.Recovery.TriggerRemoved(o.Marks); ok {
 		h := removed.Hours()
 		r.TriggerRemovedH = &h
@@ -213,6 +214,19 @@ func healthyAgain(o *outcome.Outcome, removed time.Duration) (time.Duration, boo
 		return 0, false
 	}
 	return max(last.Start-removed, 0), true
+}
+
+// overloaded reports whether a run stormed before its first fault (or
+// stormed at all, with no fault): too much work for the cluster, trigger
+// or not.
+func overloaded(o *outcome.Outcome) bool {
+	in := o.Analysis.Incident
+	for _, p := range o.Analysis.Phases {
+		if (p.Name == analysis.PhaseStorm || p.Name == analysis.PhaseSecondFailure) && (!in.Faulted || p.Start < in.FaultAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // CurvePoints is how many points of each curve a result keeps: evenly

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -53,6 +54,10 @@ type RecoveryCell struct {
 	Removed int // replicas whose trigger was removed
 	Share   *compare.Interval
 	Time    *compare.Interval // hours from removal to recovered, over those that recovered
+	// Overloaded is how many of the replicas stormed before the trigger
+	// (see Result.Overloaded): if they do not recover, it is overload, not
+	// a state that sustains itself.
+	Overloaded int
 }
 
 // SweepTable is the sweep's grid: the metastability share at each point.
@@ -161,6 +166,9 @@ func recoveryCell(rs []Result) RecoveryCell {
 			continue
 		}
 		c.Removed++
+		if r.Overloaded {
+			c.Overloaded++
+		}
 		if r.Recovered {
 			recovered++
 			if r.RecoveryH != nil {
@@ -221,7 +229,8 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  (healthy again within %s after %s, with no other action)\n",
+		fmt.Fprintf(w, "  (healthy again within %s after %s, with no other action; overloaded: stormed before the first fault,\n"+
+			"  so that not recovering is overload, not a state that sustains itself)\n",
 			format.Duration(e.Recovery.Within), strings.Join(e.Recovery.RemovedBy, " or "))
 	}
 	if s := t.Sweep; s != nil {
@@ -243,8 +252,38 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 			}
 			p("  %s\t%s", s.X.Values[x], strings.Join(cells, "\t"))
 		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s\n", s.Verdict())
 	}
 	return tw.Flush()
+}
+
+// Verdict says where the sweep's variant does not return to healthy by
+// itself, overload apart: the points where a replica that was not
+// overloaded stayed unhealthy; or that there is none in the grid.
+func (s *SweepTable) Verdict() string {
+	var stuck []string
+	for x, row := range s.Cells {
+		for y, c := range row {
+			if c.Share == nil {
+				continue
+			}
+			recovered := int(math.Round(c.Share.Estimate * float64(c.Removed)))
+			if c.Removed-recovered > c.Overloaded {
+				p := s.X.Key + " " + s.X.Values[x]
+				if s.Y.Key != "" {
+					p += ", " + s.Y.Key + " " + s.Y.Values[y]
+				}
+				stuck = append(stuck, p)
+			}
+		}
+	}
+	if len(stuck) == 0 {
+		return "metastable: nowhere in this grid; every replica that was not overloaded recovered by itself"
+	}
+	return "metastable (stayed unhealthy by itself, not overloaded) at: " + strings.Join(stuck, "; ")
 }
 
 // RecoveryText writes a metastability verdict for people: the share that
@@ -257,6 +296,9 @@ func RecoveryText(c RecoveryCell) (share, took string) {
 	}
 	if c.Time != nil {
 		took = IntervalText(*c.Time)
+	}
+	if c.Overloaded > 0 {
+		share += fmt.Sprintf(", %d overloaded", c.Overloaded)
 	}
 	return share, took
 }

@@ -1,0 +1,105 @@
+package experiment
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"vmstorm/scenario"
+)
+
+// The speed targets, on a 2-core machine: the 2015 what-if's 6
+// variants x 30 replicas in at most 60 s, and 1,000 replicas of the
+// default broken run in at most 30 s, with the cores kept busy. Run each
+// once: go test -run '^$' -bench . -benchtime 1x ./experiment/
+
+// BenchmarkWhatIf runs the variants of the built-in travis-2015-what-if
+// (6 x 30 replicas of the 150-hour 2015 outage; not its sweep).
+func BenchmarkWhatIf(b *testing.B) {
+	e, err := scenario.LoadExperiment("travis-2015-what-if", MeasureNames())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tasks []Task
+	for _, t := range Plan(e) {
+		if t.Point == nil {
+			tasks = append(tasks, t)
+		}
+	}
+	if want := len(e.Variants) * e.Replicas; len(tasks) != want || want != 6*30 {
+		b.Fatalf("%d tasks, want the variants' %d (6 x 30)", len(tasks), want)
+	}
+	benchmarkExperiment(b, e, tasks)
+}
+
+// BenchmarkDefaultBroken1000 runs 1,000 replicas of the default run with
+// its janitor broken (vmstorm -vms 200 -break-cleanup: one model hour), as
+// an experiment file of one variant whose base is that run.
+func BenchmarkDefaultBroken1000(b *testing.B) {
+	dir := b.TempDir()
+	// The defaults, and -break-cleanup as a scenario file says it (its
+	// -break-at is 0).
+	base := "name: default-broken\nduration: 1h\ncluster:\n  vms: 200\ntimeline:\n  - at: 0s\n    action: rotate_cleanup_password\n"
+	exp := "name: default-broken-1000\nbase: base.yaml\nreplicas: 1000\nseed: 1\nvariants:\n  - name: broken\n"
+	for name, text := range map[string]string{"base.yaml": base, "exp.yaml": exp} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e, err := scenario.LoadExperiment(filepath.Join(dir, "exp.yaml"), MeasureNames())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tasks := Plan(e)
+	if len(tasks) != 1000 {
+		b.Fatalf("%d tasks, want 1000", len(tasks))
+	}
+	benchmarkExperiment(b, e, tasks)
+}
+
+// benchmarkExperiment runs tasks with Run on every core, b.N times, and
+// reports the wall time of one run of them all (s/experiment), the
+// replicas finished per second, the share of the cores' time the process
+// kept busy (its CPU time over wall time x GOMAXPROCS), and its CPU time
+// (cpu-s/experiment: what the run costs, whatever else shares the machine).
+func benchmarkExperiment(b *testing.B, e *scenario.Experiment, tasks []Task) {
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	start := time.Now()
+	b.ResetTimer()
+	for range b.N {
+		n := 0
+		err := Run(context.Background(), e, tasks, 0, func(r Result) {
+			if r.Error != "" {
+				b.Errorf("%s replica %d: %s", r.Variant, r.Replica, r.Error)
+			}
+			n++
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != len(tasks) {
+			b.Fatalf("%d results of %d tasks", n, len(tasks))
+		}
+	}
+	b.StopTimer()
+	wall := time.Since(start).Seconds()
+	cpu := (cpuTime(b) - cpu0).Seconds()
+	b.ReportMetric(wall/float64(b.N), "s/experiment")
+	b.ReportMetric(float64(len(tasks)*b.N)/wall, "replicas/s")
+	b.ReportMetric(100*cpu/(wall*float64(runtime.GOMAXPROCS(0))), "%cpu")
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/experiment")
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/experiment"
+	"vmstorm/scenario"
+)
+
+// The tests of -experiment run the binary as a user does, on a small
+// experiment of their own: a base scenario of 200 VMs whose janitor is
+// broken for two hours of a four-hour run, three variants, and a sweep of
+// two parameters.
+
+// smallBase is the experiments' base scenario.
+const smallBase = `name: small-storm
+description: 200 VMs, the janitor broken for two hours, then fixed
+duration: 4h
+seed: 11
+workload:
+  arrival_rate: 5
+cluster:
+  vms: 200
+timeline:
+  - at: 10m
+    action: rotate_cleanup_password
+  - at: 2h
+    action: fix_cleanup_credentials
+  - at: 2h
+    action: restart_janitor
+`
+
+// smallExperiment has every part of an experiment file: variants by set
+// and drop, a recovery question, and a sweep over a parameter and the
+// trigger's removal. 3 x 8 + 2 x 2 x 3 = 36 tasks, a few seconds in all.
+const smallExperiment = `name: small-what-if
+description: a small storm, fixed or not, with a breaker
+base: base.yaml
+replicas: 8
+seed: 5
+recovery:
+  removed_by: [fix_cleanup_credentials, restart_janitor]
+  within: 90m
+variants:
+  - name: fix at 2h
+  - name: never fixed
+    drop: [fix_cleanup_credentials, restart_janitor]
+  - name: breaker
+    set: {mitigations: {breaker: true}}
+sweep:
+  variant: fix at 2h
+  replicas: 3
+  x:
+    key: workload.arrival_rate
+    values: [3, 8]
+  y:
+    key: recovery.trigger_removed
+    values: [1h, 2h]
+`
+
+const smallTasks = 3*8 + 2*2*3
+
+// writeExperiment writes the base scenario and an experiment file into dir.
+func writeExperiment(t *testing.T, dir, name, text string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(smallBase), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+}
+
+// shardVariables are the variables a Kubernetes Indexed Job or a Slurm job
+// array sets: the tests give them, or leave them out, explicitly.
+var shardVariables = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"}
+
+// environ is the test's environment without the shard variables, plus env.
+func environ(env ...string) []string {
+	out := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(shardVariables, name)
+	})
+	return append(out, env...)
+}
+
+type ran struct {
+	stdout, stderr string
+	code           int
+}
+
+// vmstorm runs the binary in dir with env added to a clean environment.
+func vmstorm(t *testing.T, bin, dir string, env []string, args ...string) ran {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, environ(env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return ran{stdout.String(), stderr.String(), code}
+}
+
+// resultLines reads a results file's lines.
+func resultLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	writeExperiment(t, dir, "exp.yaml", smallExperiment)
+
+	one := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-results", "one.jsonl", "-report", "one.html")
+	require.Equal(t, 0, one.code, one.stderr)
+	for _, part := range []string{"experiment small-what-if\n", "JOBS_DELAYED (jobs)", "RECOVERS BY ITSELF", "SWEEP of fix at 2h"} {
+		require.Contains(t, one.stdout, part)
+	}
+	all := resultLines(t, filepath.Join(dir, "one.jsonl"))
+	require.Len(t, all, smallTasks, "a line per task")
+	slices.Sort(all)
+	report, err := os.ReadFile(filepath.Join(dir, "one.html"))
+	require.NoError(t, err)
+
+	// Each way of telling a process its shard: the flag, a Kubernetes
+	// Indexed Job (index from 0) and a Slurm job array (--array=1-3).
+	tests := []struct {
+		name string
+		args func(i int) []string
+		env  func(i int) []string
+	}{
+		{"-shard i/3",
+			func(i int) []string { return []string{"-shard", fmt.Sprintf("%d/3", i)} },
+			func(int) []string { return nil }},
+		{"-shard /3 with JOB_COMPLETION_INDEX",
+			func(int) []string { return []string{"-shard", "/3"} },
+			func(i int) []string { return []string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)} }},
+		{"no -shard in a Slurm job array",
+			func(int) []string { return nil },
+			func(i int) []string {
+				return []string{fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1), "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=3"}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := t.TempDir()
+			writeExperiment(t, sub, "exp.yaml", smallExperiment)
+			var union []string
+			for i := range 3 {
+				args := append([]string{"-experiment", "exp.yaml", "-results", fmt.Sprintf("shard-%d.jsonl", i)}, tt.args(i)...)
+				shard := vmstorm(t, bin, sub, tt.env(i), args...)
+				require.Equal(t, 0, shard.code, "shard %d: %s", i, shard.stderr)
+				assert.NotEqual(t, one.stdout, shard.stdout, "shard %d's table is of its share alone", i)
+				lines := resultLines(t, filepath.Join(sub, fmt.Sprintf("shard-%d.jsonl", i)))
+				assert.Len(t, lines, smallTasks/3, "shard %d runs every third task", i)
+				union = append(union, lines...)
+			}
+			slices.Sort(union)
+			assert.Equal(t, all, union, "the shards ran the tasks of one process, each once, with the same results")
+
+			merged := vmstorm(t, bin, sub, nil, "-experiment", "exp.yaml", "-merge", "shard-*.jsonl", "-report", "merged.html")
+			require.Equal(t, 0, merged.code, merged.stderr)
+			assert.Equal(t, one.stdout, merged.stdout, "the merged table is one process's, byte for byte")
+			mergedReport, err := os.ReadFile(filepath.Join(sub, "merged.html"))
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(report, mergedReport), "the merged report is one process's, byte for byte")
+		})
+	}
+}
+
+// refused checks a run was bad input: exit 2, nothing on stdout, one line
+// on stderr that holds want, and every file as it was (see snapshot).
+func refused(t *testing.T, r ran, before, after map[string]string, want ...string) {
+	t.Helper()
+	assert.Equal(t, 2, r.code, "exit 2: %s", r.stderr)
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+	assert.True(t, strings.HasPrefix(r.stderr, "vmstorm: "), r.stderr)
+	for _, w := range want {
+		assert.Contains(t, r.stderr, w)
+	}
+	assert.Equal(t, before, after, "nothing written")
+}
+
+// hinted is an error of a file: FILE:LINE:COL: what is wrong (hint).
+var hinted = regexp.MustCompile(`^vmstorm: -experiment: bad\.yaml:\d+:\d+: .+ \(.+\)\n$`)
+
+func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
+	bin := buildBinary(t)
+	head := "name: bad\nbase: base.yaml\nreplicas: 2\n"
+	one := head + "variants:\n  - name: x\n"
+	tests := []struct {
+		name, file string
+		at         string // FILE:LINE:COL:
+		want       string
+	}{
+		{"unknown key", "name: bad\nbase: base.yaml\nreplica: 2\nvariants:\n  - name: x\n",
+			"bad.yaml:3:1: ", `unknown key "replica"`},
+		{"replicas out of range", "name: bad\nbase: base.yaml\nreplicas: 0\nvariants:\n  - name: x\n",
+			"bad.yaml:3:11: ", "replicas 0: want from 1 to"},
+		{"unknown measure", one + "measures: [wait_p95, waits]\n",
+			"bad.yaml:6:22: ", `unknown measure "waits"`},
+		{"unknown parameter in set", head + "variants:\n  - name: x\n    set: {cluster: {vmz: 3}}\n",
+			"bad.yaml:6:21: ", "did you mean cluster.vms?"},
+		{"bad value in set", head + "variants:\n  - name: x\n    set: {duration: 1x}\n",
+			"bad.yaml:6:21: ", "duration 1x: want a duration"},
+		{"unknown action in drop", head + "variants:\n  - name: x\n    drop: [fix_everything]\n",
+			"bad.yaml:6:12: ", `unknown action "fix_everything"`},
+		{"unknown action in add", head + "variants:\n  - name: x\n    add:\n      - at: 1h\n        action: restart_janitr\n",
+			"bad.yaml:8:17: ", `unknown action "restart_janitr"`},
+		{"set gives the timeline", head + "variants:\n  - name: x\n    set: {timeline: []}\n",
+			"bad.yaml:6:10: ", "set cannot give timeline"},
+		{"a variant's name twice", head + "variants:\n  - name: x\n  - name: x\n",
+			"bad.yaml:6:11: ", `the variant name "x" is given twice`},
+		{"recovery within not a duration", one + "recovery:\n  removed_by: [fix_cleanup_credentials]\n  within: soon\n",
+			"bad.yaml:8:11: ", `"soon" is not a duration`},
+		{"sweep of an unknown key", one + "sweep:\n  variant: x\n  x: {key: workload.arival_rate, values: [1]}\n",
+			"bad.yaml:8:12: ", "did you mean workload.arrival_rate?"},
+		{"sweep of an unknown variant", one + "sweep:\n  variant: y\n  x: {key: workload.arrival_rate, values: [1]}\n",
+			"bad.yaml:7:12: ", `no variant "y"`},
+		{"base with a mistake of its own", "name: bad\nbase: badbase.yaml\nreplicas: 2\nvariants:\n  - name: x\n",
+			"bad.yaml:2:7: ", `badbase.yaml:4:3: unknown key "cluster.vmz"`},
+		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials]\n  within: 1h\n" +
+			"sweep:\n  variant: x\n  x: {key: recovery.trigger_removed, values: [1h, 9h]}\n",
+			"bad.yaml:11:51: ", "recovery.trigger_removed 9h: want a model time within the run's duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeExperiment(t, dir, "bad.yaml", tt.file)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "badbase.yaml"), []byte("name: b\nduration: 1h\ncluster:\n  vmz: 3\n"), 0o644))
+			before := snapshot(t, dir)
+			r := vmstorm(t, bin, dir, nil, "-experiment", "bad.yaml", "-results", "out.jsonl")
+			refused(t, r, before, snapshot(t, dir), "vmstorm: -experiment: "+tt.at, tt.want)
+			assert.Regexp(t, hinted, r.stderr, "FILE:LINE:COL: what is wrong (hint)")
+			assert.NoFileExists(t, filepath.Join(dir, "out.jsonl"))
+		})
+	}
+}
+
+func TestExperimentBadFlagsAreRefused(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	writeExperiment(t, dir, "exp.yaml", smallExperiment)
+	// Two shards' results to merge: shard 0 of 2, and a copy of it.
+	r := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-shard", "0/2", "-results", "shard-0.jsonl")
+	require.Equal(t, 0, r.code, r.stderr)
+	data, err := os.ReadFile(filepath.Join(dir, "shard-0.jsonl"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "copy-of-0.jsonl"), data, 0o644))
+	// The results of another experiment: the same, renamed.
+	writeExperiment(t, dir, "other.yaml", strings.Replace(smallExperiment, "name: small-what-if", "name: other", 1))
+	r = vmstorm(t, bin, dir, nil, "-experiment", "other.yaml", "-shard", "1/2", "-results", "other.jsonl")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	exp := []string{"-experiment", "exp.yaml"}
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+		bug  string // set while the binary gets it wrong
+	}{
+		{"shard past n", nil, append(exp, "-shard", "5/3", "-results", "out.jsonl"), []string{"-shard", "want an index from 0 to 2"}, ""},
+		{"shard not a number", nil, append(exp, "-shard", "x/2", "-results", "out.jsonl"), []string{"-shard", `shard "x" of 2: want an index from 0 to 1`}, ""},
+		{"shard of none", nil, append(exp, "-shard", "/0", "-results", "out.jsonl"), []string{"-shard", `"/0": want i/n`}, ""},
+		{"shard /n with no index", nil, append(exp, "-shard", "/3", "-results", "out.jsonl"), []string{"-shard", "neither is set"}, ""},
+		{"shard /n with an index past n", []string{"JOB_COMPLETION_INDEX=3"}, append(exp, "-shard", "/3", "-results", "out.jsonl"), []string{"-shard", "want an index from 0 to 2"}, ""},
+		{"Slurm index not a number", []string{"SLURM_ARRAY_TASK_ID=one", "SLURM_ARRAY_TASK_COUNT=3"}, append(exp, "-results", "out.jsonl"), []string{"-shard", "SLURM_ARRAY_TASK_ID"}, ""},
+		{"merge a file that is not results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "exp.yaml"), []string{"-merge", "exp.yaml:1: not a vmstorm result"}, ""},
+		{"merge the same shard twice", nil, append(exp, "-merge", "shard-*.jsonl", "-merge", "copy-of-0.jsonl"), []string{"-merge", "is given twice: merge each shard once"}, ""},
+		{"merge another experiment's results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "other.jsonl"), []string{"-merge", `experiment "other"`}, ""},
+		{"merge a glob that matches nothing", nil, append(exp, "-merge", "none-*.jsonl"), []string{"-merge", "none-*.jsonl"}, ""},
+		{"merge with -results", nil, append(exp, "-merge", "shard-0.jsonl", "-results", "out.jsonl"), []string{"-merge reads results and runs nothing"}, ""},
+		{"merge with -shard", nil, append(exp, "-merge", "shard-0.jsonl", "-shard", "0/2"), []string{"-merge reads results and runs nothing"}, ""},
+		{"a parameter with -experiment", nil, append(exp, "-vms", "10", "-results", "out.jsonl"), []string{"-vms would do nothing"}, ""},
+		{"a run's output with -experiment", nil, append(exp, "-series", "out.csv", "-results", "out.jsonl"), []string{"-series would do nothing"}, ""},
+		{"a chart for an experiment's report", nil, append(exp, "-report", "out.svg", "-results", "out.jsonl"), []string{"-report out.svg", "want a file ending in .html"}, ""},
+		{"a report of a shard", nil, append(exp, "-shard", "0/2", "-report", "out.html"), []string{"-shard runs a part of the replicas"}, ""},
+		{"a report of a Slurm array's shard", []string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=2"}, append(exp, "-report", "out.html"), []string{"a part of the replicas"},
+			"in a Slurm job array with no -shard, -report writes a report of the shard's part: the refusal of -shard with -report looks at the flag only"},
+		{"-results without -experiment", nil, []string{"-results", "out.jsonl"}, []string{"-results goes with -experiment"}, ""},
+		{"-shard without -experiment", nil, []string{"-shard", "0/2", "-speed", "max"}, []string{"-shard goes with -experiment"}, ""},
+		{"-merge without -experiment", nil, []string{"-merge", "shard-0.jsonl"}, []string{"-merge goes with -experiment"}, ""},
+		{"-parallel without -experiment", nil, []string{"-parallel", "2", "-log-file", "out.jsonl"}, []string{"-parallel goes with -experiment"}, ""},
+		{"an unknown experiment", nil, []string{"-experiment", "no-such-what-if", "-results", "out.jsonl"}, []string{"travis-2015-what-if"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := snapshot(t, dir)
+			r := vmstorm(t, bin, dir, tt.env, tt.args...)
+			if tt.bug != "" && r.code != 2 {
+				t.Skipf("BUG: %s (exit %d)", tt.bug, r.code)
+			}
+			refused(t, r, before, snapshot(t, dir), tt.want...)
+		})
+	}
+}
+
+// TestExperimentInterruptedPrintsWhatFinished interrupts a long experiment
+// once its first result is written, and checks it prints the table of the
+// replicas that finished (the ones in the results file) and exits 130.
+func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	// Minutes of work, unless the signal stops it.
+	long := strings.Replace(smallExperiment[:strings.Index(smallExperiment, "sweep:")], "replicas: 8", "replicas: 2000", 1)
+	writeExperiment(t, dir, "long.yaml", long)
+
+	// The results file is a fifo, so that the test sees each line as it is
+	// written, with no polling; the test holds it open for writing too, so
+	// that its reads never end early, and ends them with a line of its own
+	// once the run has exited.
+	results := filepath.Join(dir, "results.jsonl")
+	require.NoError(t, syscall.Mkfifo(results, 0o600))
+	fifo, err := os.OpenFile(results, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer fifo.Close()
+	const end = "end of the test\n"
+	first := make(chan struct{})
+	lines := make(chan []string, 1)
+	go func() {
+		var got []string
+		rd := bufio.NewReader(fifo)
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil || line == end {
+				lines <- got
+				return
+			}
+			if got = append(got, line); len(got) == 1 {
+				close(first)
+			}
+		}
+	}()
+
+	cmd := exec.Command(bin, "-experiment", "long.yaml", "-results", results)
+	cmd.Dir, cmd.Env = dir, environ()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-first:
+		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		err = <-exited
+	case err = <-exited:
+		t.Fatalf("the experiment ended before its first result: %v: %s", err, stderr.String())
+	}
+	_, werr := fifo.WriteString(end)
+	require.NoError(t, werr)
+	written := <-lines
+
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 130, exit.ExitCode(), stderr.String())
+	total := 3 * 2000
+	require.NotEmpty(t, written)
+	require.Less(t, len(written), total, "the signal stopped the experiment")
+	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d replicas that finished\n", len(written), total))
+
+	// The table is of the replicas in the results file: its n per variant.
+	perVariant := map[string]int{}
+	for _, line := range written {
+		var r struct{ Variant string }
+		require.NoError(t, json.Unmarshal([]byte(line), &r), "each line is whole: %s", line)
+		perVariant[r.Variant]++
+	}
+	table := stdout.String()
+	require.True(t, strings.HasPrefix(table, "experiment small-what-if\n"), table)
+	assert.Contains(t, table, "RECOVERS BY ITSELF")
+	block := table[strings.Index(table, "JOBS_DELAYED"):strings.Index(table, "WAIT_P95")]
+	for _, v := range []string{"fix at 2h", "never fixed", "breaker"} {
+		n := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(v) + `\s.*\s(\d+)$`).FindStringSubmatch(block)
+		require.NotNil(t, n, "a row for %s in\n%s", v, block)
+		assert.Equal(t, fmt.Sprint(perVariant[v]), n[1], "%s: the table's n is the results written", v)
+	}
+}
+
+// TestExperimentDocExampleParses keeps the example of docs/experiments.md,
+// which gives every key of a file, a valid experiment on the base of these
+// tests.
+func TestExperimentDocExampleParses(t *testing.T) {
+	doc, err := os.ReadFile("docs/experiments.md")
+	require.NoError(t, err)
+	text := string(doc)
+	start := strings.Index(text, "```yaml\nname: ")
+	require.GreaterOrEqual(t, start, 0, "the example")
+	example := text[start+len("```yaml\n"):]
+	example = example[:strings.Index(example, "```")]
+	dir := t.TempDir()
+	writeExperiment(t, dir, "example.yaml", example)
+	e, err := scenario.LoadExperiment(filepath.Join(dir, "example.yaml"), experiment.MeasureNames())
+	require.NoError(t, err)
+	assert.Len(t, e.Variants, 4)
+	assert.Equal(t, []string{"jobs_delayed", "wait_max", "time_to_recover"}, e.Measures)
+	require.NotNil(t, e.Sweep)
+	assert.Equal(t, scenario.TriggerRemovedKey, e.Sweep.Y.Key)
+}
+
+// TestExperimentRecoveryOfAFaultNeverDetected: a fault removed before it
+// did any visible harm (never detected, no backlog) leaves runs whose
+// phases end in "recovered" soon after the fix; they returned to healthy
+// by themselves, and the share must say so.
+func TestExperimentRecoveryOfAFaultNeverDetected(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	writeExperiment(t, dir, "quiet.yaml", `name: quiet-fault
+base: base.yaml
+replicas: 3
+measures: [time_to_detect, peak_backlog]
+recovery:
+  removed_by: [fix_cleanup_credentials, restart_janitor]
+  within: 90m
+variants:
+  - name: fixed at 1h at 3 a minute
+    set: {workload: {arrival_rate: 3}}
+    drop: [fix_cleanup_credentials, restart_janitor]
+    add:
+      - at: 1h
+        action: fix_cleanup_credentials
+      - at: 1h
+        action: restart_janitor
+`)
+	r := vmstorm(t, bin, dir, nil, "-experiment", "quiet.yaml")
+	require.Equal(t, 0, r.code, r.stderr)
+	// The premise: no replica was detected, and none had a backlog.
+	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+none\s+0$`, r.stdout, "never detected")
+	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+0 \[0, 0\]\s+3$`, r.stdout, "no backlog")
+	recovery := r.stdout[strings.Index(r.stdout, "RECOVERS BY ITSELF"):]
+	share := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+) \[.*\s3$`).FindStringSubmatch(recovery)
+	require.NotNil(t, share, "the recovery's row, of 3 replicas:\n%s", r.stdout)
+	assert.Equal(t, "1", share[1], "every replica was healthy again after the fix:\n%s", r.stdout)
+}
