@@ -34,6 +34,10 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	if n > 1 {
+		if opt.report != "" {
+			fmt.Fprintf(stderr, "vmstorm: -report: this is shard %d of %d, whose report would compare a part of the replicas; write -results, and -report when you -merge the shards\n", shard, n)
+			return exitBadInput
+		}
 		tasks = experiment.Shard(tasks, shard, n)
 	}
 
@@ -42,6 +46,14 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 	if len(opt.merge) > 0 {
 		if results, err = readResults(opt.merge); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
+			return exitBadInput
+		}
+		if err := experiment.Check(e, results); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
+			return exitBadInput
+		}
+		if len(results) != len(tasks) {
+			fmt.Fprintf(stderr, "vmstorm: -merge: the results of %d of the experiment's %d tasks: a shard is missing, or was interrupted; merge every shard's -results\n", len(results), len(tasks))
 			return exitBadInput
 		}
 	} else {

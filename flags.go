@@ -64,6 +64,9 @@ func parseFlags(args []string, usage io.Writer) (config.Config, options, loaded,
 	var sc loaded
 	if opt.scenario != "" {
 		if sc, err = scenario.Load(opt.scenario); err != nil {
+			if _, inFile := errors.AsType[*scenario.Error](err); !inFile {
+				err = fmt.Errorf("-scenario: %w", err) // FILE:LINE:COL errors name the file already
+			}
 			return cfg, opt, nil, err
 		}
 		if cfg, opt, err = parseOnto(sc.Config, args, usage); err != nil {
@@ -150,7 +153,11 @@ func conflicts(given map[string]bool) error {
 		case len(asked) == 1 && asked[0] == "analyze" && !judging(name):
 			return fmt.Errorf("-analyze judges a series a run wrote and runs no model: -%s would do nothing; give -analyze with -scenario, the -alert-* flags, -window and -drained only", name)
 		case len(asked) == 1 && asked[0] == "experiment" && !slices.Contains(experimentFlags, name):
-			return fmt.Errorf("-experiment runs the variants its file gives: -%s would do nothing; put it in the file's base scenario or a variant's set, and give -experiment with %s only", name, "-"+strings.Join(experimentFlags[1:], ", -"))
+			where := "put it in the file's base scenario or a variant's set"
+			if _, isParam := config.Lookup(name); !isParam {
+				where = "an experiment's outputs are the table, -results and -report"
+			}
+			return fmt.Errorf("-experiment runs the variants its file gives: -%s would do nothing; %s; give -experiment with %s only", name, where, "-"+strings.Join(experimentFlags[1:], ", -"))
 		case len(asked) == 0 && slices.Contains(experimentFlags[1:], name) && name != "report" && name != "quiet":
 			return fmt.Errorf("-%s goes with -experiment, which is not given", name)
 		case len(asked) == 1 && asked[0] != "analyze" && asked[0] != "experiment" && name != asked[0]:
@@ -182,11 +189,11 @@ func check(cfg config.Config, opt options) error {
 			return fmt.Errorf("-metrics-addr: %w", err)
 		}
 	}
-	if opt.report != "" && !report.KnownFormat(opt.report) {
-		return fmt.Errorf("-report %s: want a file ending in .html, .svg or .png", opt.report)
-	}
 	if opt.report != "" && opt.experiment != "" && !strings.EqualFold(filepath.Ext(opt.report), ".html") {
 		return fmt.Errorf("-report %s: an experiment's report is a page: want a file ending in .html", opt.report)
+	}
+	if opt.report != "" && !report.KnownFormat(opt.report) {
+		return fmt.Errorf("-report %s: want a file ending in .html, .svg or .png", opt.report)
 	}
 	if opt.series != "" && !strings.HasSuffix(strings.ToLower(opt.series), ".csv") {
 		return fmt.Errorf("-series %s: want a file ending in .csv", opt.series)

@@ -316,6 +316,7 @@ func TestCheck(t *testing.T) {
 		{"a task given twice", func(rs []Result) []Result { return append(rs, rs[5]) }, "given twice", ""},
 		{"a sweep task given twice", func(rs []Result) []Result { return append(rs, rs[sweepAt]) }, "given twice", ""},
 		{"another experiment's result", func(rs []Result) []Result { rs[3].Experiment = "other"; return rs }, `"other"`, ""},
+		{"a result of another version of the file", func(rs []Result) []Result { rs[3].File = "0123456789abcdef"; return rs }, "another version of the file", ""},
 		{"an unknown variant", func(rs []Result) []Result { rs[3].Variant = "nope"; return rs }, `"nope"`, ""},
 		{"a sweep point off the grid", func(rs []Result) []Result { rs[sweepAt].Point = []int{5, 0}; return rs }, "no task of experiment", ""},
 		{"a point of one axis in a grid of two", func(rs []Result) []Result { rs[sweepAt].Point = []int{0}; return rs }, "no task of experiment", ""},

@@ -21,12 +21,10 @@ type Measure struct {
 var Measures = []Measure{
 	{"jobs_delayed", "jobs that waited longer than the run's drained threshold for a VM (starts, and jobs still waiting at the end)", "jobs",
 		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) { return float64(o.Summary.JobsDelayed), true }},
-	{"wait_p95", "95th percentile of the waits for a VM, over the VM starts", "min",
-		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) { return o.Summary.Waits.P95.Minutes(), true }},
+	{"wait_p95", "95th percentile of the waits for a VM: of the VM starts, and of the jobs still waiting at the end (so far)", "min",
+		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) { return o.Summary.AllWaits.P95.Minutes(), true }},
 	{"wait_max", "the longest wait for a VM: of a start, or of a job still waiting at the end", "min",
-		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) {
-			return max(o.Summary.Waits.Max, o.Summary.StillWaiting.Max).Minutes(), true
-		}},
+		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) { return o.Summary.AllWaits.Max.Minutes(), true }},
 	{"peak_backlog", "the most jobs waiting at a sample", "jobs",
 		compare.LowerIsBetter, func(o *outcome.Outcome) (float64, bool) {
 			var peak int64

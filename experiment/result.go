@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +20,10 @@ import (
 // the results of shards merge into the same table as one process gives.
 type Result struct {
 	Experiment string `json:"experiment"`
-	Variant    string `json:"variant"`
+	// File is the experiment file's fingerprint (Fingerprint): results of
+	// another version of the file do not merge.
+	File    string `json:"file"`
+	Variant string `json:"variant"`
 	// Point is the sweep point, as indices into the sweep's values; absent
 	// for a variant's replica.
 	Point   []int  `json:"point,omitempty"`
@@ -125,6 +130,8 @@ func Check(e *scenario.Experiment, results []Result) error {
 		switch {
 		case r.Experiment != e.Name:
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
+		case r.File != Fingerprint(e):
+			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file (fingerprint %s, not %s): run every shard from one file", r.Variant, r.Replica, pointString(r.Point), r.File, Fingerprint(e))
 		case !slices.Contains(names, r.Variant):
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
 		case !planned:
@@ -137,6 +144,13 @@ func Check(e *scenario.Experiment, results []Result) error {
 		seen[key] = true
 	}
 	return nil
+}
+
+// Fingerprint is the experiment file's: the first 16 hex digits of the
+// SHA-256 of its text.
+func Fingerprint(e *scenario.Experiment) string {
+	sum := sha256.Sum256(e.Source)
+	return hex.EncodeToString(sum[:8])
 }
 
 // taskKey names a task by its variant, point and replica.

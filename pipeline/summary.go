@@ -30,6 +30,10 @@ type Summary struct {
 	// StillWaiting is how long the jobs still queued at the end have waited
 	// so far: in a storm, the jobs that got a VM are the lucky ones.
 	StillWaiting WaitStats
+	// AllWaits is both: every wait for a VM, of a start or, so far, of a
+	// job still waiting at the end, so that a run that starts nothing does
+	// not read as one with short waits.
+	AllWaits WaitStats
 	// JobsDelayed is the VM starts that came after a wait longer than
 	// Config.Drained, and the jobs still waiting that have waited longer.
 	JobsDelayed int64
@@ -120,6 +124,8 @@ func summarize(in summaryInput) *Summary {
 		}
 	}
 	s.StillWaiting = waitStats(still)
+	waits.Merge(still) // waits is the ledger's copy
+	s.AllWaits = waitStats(waits)
 	s.JobsDelayed = delayedStarts + stillDelayed
 	return s
 }

@@ -308,7 +308,12 @@ const MaxReplicas = 100_000
 func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	seq, ok := n.(*ast.SequenceNode)
 	if n == nil || !ok || len(seq.Values) == 0 {
-		c.fail("$", "the experiment has no variants", "add variants: with at least one, the baseline (- name: baseline)")
+		msg, hint := "the experiment has no variants", "add variants: with at least one, the baseline (- name: baseline)"
+		if n != nil {
+			c.failAt(n, msg, hint)
+		} else {
+			c.fail("$", msg, hint)
+		}
 		return nil
 	}
 	var out []Variant

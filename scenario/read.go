@@ -25,25 +25,25 @@ func ReadFile(path string) ([]byte, error) {
 	// the open; what it is is checked on the open file itself.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("-scenario: %w", err)
+		return nil, err // a *fs.PathError: it names the file
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("-scenario: %w", err)
+		return nil, err // a *fs.PathError: it names the file
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("-scenario %s: not a regular file (%s); want a YAML file", path, kind(info.Mode()))
+		return nil, fmt.Errorf("%s: not a regular file (%s); want a YAML file", path, kind(info.Mode()))
 	}
 	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("-scenario %s: %d bytes; want a file of at most %d bytes (1 MiB)", path, info.Size(), MaxFileSize)
+		return nil, fmt.Errorf("%s: %d bytes; want a file of at most %d bytes (1 MiB)", path, info.Size(), MaxFileSize)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("-scenario: %w", err)
+		return nil, err // a *fs.PathError: it names the file
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("-scenario %s: more than %d bytes; want a file of at most %d bytes (1 MiB)", path, MaxFileSize, MaxFileSize)
+		return nil, fmt.Errorf("%s: more than %d bytes; want a file of at most %d bytes (1 MiB)", path, MaxFileSize, MaxFileSize)
 	}
 	return data, nil
 }
