@@ -26,9 +26,9 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
-	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/live"
+	"vmstorm/logx"
 	"vmstorm/metrics"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"

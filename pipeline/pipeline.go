@@ -22,8 +22,8 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
-	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
+	"vmstorm/logx"
 	"vmstorm/series"
 	"vmstorm/workers"
 )

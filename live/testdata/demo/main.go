@@ -12,9 +12,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/analysis"
-	"vmstorm/internal/logx"
 	"vmstorm/internal/sim"
 	"vmstorm/live"
+	"vmstorm/logx"
 	"vmstorm/series"
 )
 
