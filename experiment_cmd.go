@@ -14,18 +14,29 @@ import (
 	"golang.org/x/term"
 
 	"vmstorm/experiment"
+	"vmstorm/internal/paths"
 	"vmstorm/report"
 	"vmstorm/scenario"
 )
 
 // runExperiment is -experiment: it runs the experiment's replicas (or its
 // shard of them), or merges the results of shards (-merge), and prints the
-// table; -results keeps every replica's measures, -report draws them.
-func runExperiment(opt options, stdout, stderr io.Writer) int {
+// table; -results keeps every replica's measures, -report draws them. A
+// results file that cannot be written fails the run (exit 1) after the
+// table.
+func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	e, err := scenario.LoadExperiment(opt.experiment, experiment.MeasureNames())
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -experiment: %v\n", err)
 		return exitBadInput
+	}
+	if e.BaseFile != "" {
+		// The base scenario is an input too: no output may overwrite it.
+		files := append([]paths.File{{Flag: "experiment's base", Path: e.BaseFile}}, files(opt)...)
+		if err := paths.Check(files); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
+			return exitBadInput
+		}
 	}
 	tasks := experiment.Plan(e)
 	shard, n, err := shardOf(opt.shard, os.Getenv)
@@ -41,10 +52,18 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 		tasks = experiment.Shard(tasks, shard, n)
 	}
 
+	// keep is what is kept of a result: its curves only for the report
+	// to draw; -results has them all.
+	keep := func(r experiment.Result) experiment.Result {
+		if opt.report == "" || !experiment.Drawn(r) {
+			r.Curves = experiment.Curves{}
+		}
+		return r
+	}
 	var results []experiment.Result
 	interrupted := false
 	if len(opt.merge) > 0 {
-		if results, err = readResults(opt.merge); err != nil {
+		if results, err = readResults(opt.merge, len(tasks), keep); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
 			return exitBadInput
 		}
@@ -71,16 +90,17 @@ func runExperiment(opt options, stdout, stderr io.Writer) int {
 		bar := newProgress(stderr, len(tasks), !opt.quiet)
 		var writeErr error
 		err = experiment.Run(ctx, e, tasks, opt.parallel, func(r experiment.Result) {
-			results = append(results, r)
 			if out != nil && writeErr == nil {
 				writeErr = experiment.WriteJSON(out, r)
 			}
+			results = append(results, keep(r))
 			bar.add()
 		})
 		bar.done()
 		if writeErr != nil {
+			// The table is still printed: the replicas ran.
 			fmt.Fprintf(stderr, "vmstorm: -results: %v\n", writeErr)
-			return exitFailed
+			defer func() { code = exitFailed }()
 		}
 		if errors.Is(err, experiment.ErrInterrupted) {
 			interrupted = true
@@ -127,11 +147,14 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 		if id == "" || count == "" {
 			return 0, 1, nil
 		}
+		if n, err := strconv.Atoi(count); err != nil || n < 1 || n > maxShards {
+			return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_COUNT %q (read as there is no -shard): want a count of tasks from 1 to %d", count, maxShards)
+		}
 		flag = "/" + count
 	}
 	is, ns, ok := strings.Cut(flag, "/")
 	n, err = strconv.Atoi(ns)
-	if !ok || err != nil || n < 1 || n > 1_000_000 {
+	if !ok || err != nil || n < 1 || n > maxShards {
 		return 0, 0, fmt.Errorf("%q: want i/n, such as 0/4, or /n with the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID", flag)
 	}
 	if is == "" {
@@ -154,6 +177,9 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 	return i, n, nil
 }
 
+// maxShards bounds the shards of an experiment.
+const maxShards = 1_000_000
+
 func cmpOr(v, def string) string {
 	if v == "" {
 		return def
@@ -162,8 +188,9 @@ func cmpOr(v, def string) string {
 }
 
 // readResults reads the results files (or globs) of shards, in a fixed
-// order of files.
-func readResults(patterns []string) ([]experiment.Result, error) {
+// order of files, keeping what keep keeps of each; more results than the
+// experiment's tasks is an error, found before they are all held.
+func readResults(patterns []string, tasks int, keep func(experiment.Result) experiment.Result) ([]experiment.Result, error) {
 	var files []string
 	for _, p := range patterns {
 		m, err := filepath.Glob(p)
@@ -180,12 +207,17 @@ func readResults(patterns []string) ([]experiment.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs, err := experiment.ReadJSON(name, f)
+		err = experiment.EachJSON(name, f, func(r experiment.Result) error {
+			if len(all) == tasks {
+				return fmt.Errorf("more results than the experiment's %d tasks: a shard given twice under two names, or results of another experiment", tasks)
+			}
+			all = append(all, keep(r))
+			return nil
+		})
 		f.Close()
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, rs...)
 	}
 	return all, nil
 }

@@ -258,6 +258,22 @@ func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
 	}
 }
 
+// TestExperimentTableOutlivesItsResultsFile: results that cannot be
+// written fail the experiment (exit 1, one line), after the table of the
+// replicas that ran.
+func TestExperimentTableOutlivesItsResultsFile(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	writeExperiment(t, dir, "exp.yaml", smallExperiment)
+	r := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-results", "/dev/full", "-quiet")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stdout, "experiment small-what-if")
+	assert.Equal(t, "vmstorm: -results: write /dev/full: no space left on device\n", r.stderr)
+}
+
 func TestExperimentBadFlagsAreRefused(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -285,6 +301,8 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 		{"shard of none", nil, append(exp, "-shard", "/0", "-results", "out.jsonl"), []string{"-shard", `"/0": want i/n`}},
 		{"shard /n with no index", nil, append(exp, "-shard", "/3", "-results", "out.jsonl"), []string{"-shard", "neither is set"}},
 		{"shard /n with an index past n", []string{"JOB_COMPLETION_INDEX=3"}, append(exp, "-shard", "/3", "-results", "out.jsonl"), []string{"-shard", "want an index from 0 to 2"}},
+		{"results over the base scenario", nil, append(exp, "-results", "base.yaml"), []string{"-experiment's base base.yaml and -results base.yaml are the same file"}},
+		{"Slurm count of none", []string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=0"}, append(exp, "-results", "out.jsonl"), []string{`SLURM_ARRAY_TASK_COUNT "0" (read as there is no -shard): want a count of tasks from 1 to 1000000`}},
 		{"Slurm index not a number", []string{"SLURM_ARRAY_TASK_ID=one", "SLURM_ARRAY_TASK_COUNT=3"}, append(exp, "-results", "out.jsonl"), []string{"-shard", "SLURM_ARRAY_TASK_ID"}},
 		{"merge a file that is not results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "exp.yaml"), []string{"-merge", "exp.yaml:1: not a vmstorm result"}},
 		{"merge the same shard twice", nil, append(exp, "-merge", "shard-*.jsonl", "-merge", "copy-of-0.jsonl"), []string{"-merge", "is given twice: merge each shard once"}},

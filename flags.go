@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -100,9 +101,26 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 		return cfg, opt, fmt.Errorf("unexpected argument %q: vmstorm takes flags only; run 'vmstorm -h' for the list", fs.Arg(0))
 	}
 	opt.given = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { opt.given[f.Name] = true })
+	var empty []string
+	fs.Visit(func(f *flag.Flag) {
+		opt.given[f.Name] = true
+		if f.Value.String() == "" {
+			empty = append(empty, f.Name)
+		}
+	})
+	if len(empty) > 0 {
+		// Most likely a shell variable that is not set: taken as not
+		// given, the run would go on without what was asked.
+		return cfg, opt, fmt.Errorf("-%s is given an empty value: give it a value, or leave the flag out", empty[0])
+	}
+	if opt.parallel < 0 || opt.parallel > MaxParallel {
+		return cfg, opt, fmt.Errorf("invalid value \"%d\" for flag -parallel: want 0 (one per core) to %d replicas at once", opt.parallel, MaxParallel)
+	}
 	return cfg, opt, nil
 }
+
+// MaxParallel is the most replicas -parallel runs at once.
+const MaxParallel = 1024
 
 // commands are the flags that do a job other than a run, and exit.
 var commands = []string{"list-scenarios", "print-scenario", "analyze", "experiment", "print-experiment"}
@@ -116,6 +134,9 @@ type fileList []string
 
 func (f *fileList) String() string { return strings.Join(*f, " ") }
 func (f *fileList) Set(v string) error {
+	if v == "" {
+		return errors.New("want a file or a glob")
+	}
 	*f = append(*f, v)
 	return nil
 }
@@ -183,6 +204,11 @@ func check(cfg config.Config, opt options) error {
 	}
 	if opt.given["break-at"] && !cfg.BreakCleanup {
 		return errors.New("-break-at times -break-cleanup, which is not given: add -break-cleanup, or drop -break-at")
+	}
+	for _, name := range slices.Sorted(maps.Keys(opt.given)) {
+		if on, ok := config.SwitchOf(name); ok && !cfg.Uses(on) {
+			return fmt.Errorf("-%s sets -%s, which is off (not given, nor turned on by the scenario or its timeline): add -%s, or drop -%s", name, on, on, name)
+		}
 	}
 	if opt.metricsAddr != "" {
 		if err := metrics.CheckAddr(opt.metricsAddr); err != nil {
@@ -277,7 +303,7 @@ func (f paramFlag) String() string {
 // Set reads the flag's value; its error says what is valid, and the flag
 // package puts the flag and the value before it.
 func (f paramFlag) Set(v string) error {
-	if err := f.p.Set(f.cfg, v); err != nil {
+	if err := f.p.Set(f.cfg, v); err != nil || v != strings.TrimSpace(v) {
 		return errors.New("want " + f.p.Want())
 	}
 	return nil
@@ -345,8 +371,12 @@ func explain(fs *flag.FlagSet, err error) error {
 	if _, isParam := config.Lookup(m[1]); f == nil || isParam {
 		return err // a parameter's error says what it wants already
 	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return err // a value of vmstorm's own type says what it wants
+	}
 	var want string
-	switch f.Value.(flag.Getter).Get().(type) {
+	switch g.Get().(type) {
 	case time.Duration:
 		want = "want a Go duration such as 90s, 10m or 4h"
 	case int, int64, uint64:

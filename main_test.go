@@ -56,6 +56,20 @@ func TestBadFlagsAreRejectedInOneLine(t *testing.T) {
 		{[]string{"-break-at", "2h", "-duration", "1h"}, "-break-at 2h0m0s: want a model time within the run's -duration 1h0m0s"},
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag; run 'vmstorm -h'"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"-vms", " 5"}, `invalid value " 5" for flag -vms: want an integer from 1 to 10000000`},
+		{[]string{"-parallel", "-1"}, `invalid value "-1" for flag -parallel: want 0 (one per core) to 1024 replicas at once`},
+		{[]string{"-status-every", "1s"}, "-status-every 1s: want at least -sample-every 10s: a status line reports a sample"},
+		// An unset shell variable: the run would go on without what was
+		// asked.
+		{[]string{"-scenario", ""}, "-scenario is given an empty value: give it a value, or leave the flag out"},
+		{[]string{"-report", ""}, "-report is given an empty value"},
+		{[]string{"-log-file", ""}, "-log-file is given an empty value"},
+		{[]string{"-series", ""}, "-series is given an empty value"},
+		{[]string{"-metrics-addr", ""}, "-metrics-addr is given an empty value"},
+		{[]string{"-analyze", ""}, "-analyze is given an empty value"},
+		{[]string{"-experiment", ""}, "-experiment is given an empty value"},
+		{[]string{"-print-scenario", ""}, "-print-scenario is given an empty value"},
+		{[]string{"-experiment", "travis-2015-what-if", "-merge", ""}, `invalid value "" for flag -merge: want a file or a glob`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -319,6 +333,7 @@ var byName = map[string][2]string{
 	"backoff-cap":        {"3h7m", "5h11m"}, // over the default base, 30s
 	"breaker-window":     {"3h7m", "5h11m"}, // 0 is valid too: as the duration's
 	"shed-after":         {"3h7m", "5h11m"},
+	"sample-every":       {"37s", "1m11s"}, // at most -status-every's default, 2m
 }
 
 // flagValues are, for each type of flag, a value for the scenario file and
@@ -431,6 +446,10 @@ func TestEveryFlagKeepsTheScenariosValueUnlessGiven(t *testing.T) {
 			args := []string{"-scenario", path, "-" + f.Name + "=" + given}
 			if f.Name == "break-at" {
 				args = append(args, "-break-cleanup") // alone, it would do nothing: refused
+			}
+			if sw, ok := config.SwitchOf(f.Name); ok {
+				on := map[bool]string{true: "true", false: "1"}[sw != "api-rate"]
+				args = append(args, "-"+sw+"="+on) // alone, a setting would do nothing: refused
 			}
 			cfg, _, _, err = parseFlags(args, io.Discard)
 			require.NoError(t, err)

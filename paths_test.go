@@ -33,6 +33,14 @@ func TestConflictingFlagsAreRefused(t *testing.T) {
 		{[]string{"-break-at", "5m"}, "-break-at times -break-cleanup, which is not given"},
 		{[]string{"-break-cleanup=false", "-break-at", "5m"}, "-break-at times -break-cleanup, which is not given"},
 		{[]string{"-pprof"}, "-pprof serves the profiler on -metrics-addr, which is not given"},
+		// A mitigation's setting without the mitigation does nothing.
+		{[]string{"-backoff-base", "1m"}, "-backoff-base sets -backoff, which is off (not given, nor turned on by the scenario or its timeline): add -backoff, or drop -backoff-base"},
+		{[]string{"-breaker-probes", "3"}, "-breaker-probes sets -breaker, which is off"},
+		{[]string{"-reaper-ttl", "1h"}, "-reaper-ttl sets -reaper, which is off"},
+		{[]string{"-shed-after", "1h"}, "-shed-after sets -shed, which is off"},
+		{[]string{"-retry-budget-tokens", "5"}, "-retry-budget-tokens sets -retry-budget, which is off"},
+		{[]string{"-backoff=false", "-backoff-cap", "1h"}, "-backoff-cap sets -backoff, which is off"},
+		{[]string{"-api-burst", "10"}, "-api-burst sets -api-rate, which is off"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -50,6 +58,26 @@ func TestConflictingFlagsAreRefused(t *testing.T) {
 	assert.NoError(t, err)
 	_, _, _, err = parseFlags([]string{"-break-cleanup", "-break-at", "5m"}, io.Discard)
 	assert.NoError(t, err)
+	// A setting whose switch is on, or is turned on by the timeline, is
+	// not inert.
+	for _, args := range [][]string{
+		{"-backoff", "-backoff-base", "1m"},
+		{"-api-rate", "5", "-api-burst", "10"},
+		{"-scenario", writeScenario(t, "on.yaml", "mitigations:\n  shed: true\n"), "-shed-after", "2h"},
+		{"-scenario", writeScenario(t, "later.yaml", "timeline:\n  - at: 30m\n    action: enable_mitigation\n    mitigation: reaper\n"), "-reaper-ttl", "2h"},
+	} {
+		_, _, _, err = parseFlags(args, io.Discard)
+		assert.NoError(t, err, args)
+	}
+}
+
+// writeScenario writes a scenario of one hour with body added, and returns
+// its path.
+func writeScenario(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte("name: t\nduration: 1h\n"+body), 0o644))
+	return path
 }
 
 // A path that cannot serve is refused before anything is written: every

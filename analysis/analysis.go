@@ -242,16 +242,41 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 // cfg: the marks go in before the rows at their model times, as the run
 // applied them. Result is what the run's own analysis said of it.
 func Replay(cfg config.Config, checks []Check, rows []series.Row, marks []series.Mark) Result {
-	a := New(cfg, checks)
+	p := NewReplayer(cfg, checks)
+	p.marks = marks
 	for _, r := range rows {
-		for len(marks) > 0 && marks[0].T <= r.T {
-			a.Mark(marks[0])
-			marks = marks[1:]
-		}
-		a.Sample(r.Sample)
+		p.Row(r, nil)
 	}
-	for _, m := range marks {
-		a.Mark(m)
+	return p.Result()
+}
+
+// Replayer is Replay a row at a time (series.Each), for a series too long
+// to hold.
+type Replayer struct {
+	a     *Analyzer
+	marks []series.Mark // read, not yet given to a
+}
+
+// NewReplayer starts judging a series as a run of cfg.
+func NewReplayer(cfg config.Config, checks []Check) *Replayer {
+	return &Replayer{a: New(cfg, checks)}
+}
+
+// Row takes the next row and the marks written with it.
+func (p *Replayer) Row(r series.Row, marks []series.Mark) {
+	p.marks = append(p.marks, marks...)
+	for len(p.marks) > 0 && p.marks[0].T <= r.T {
+		p.a.Mark(p.marks[0])
+		p.marks = p.marks[1:]
 	}
-	return a.Result()
+	p.a.Sample(r.Sample)
+}
+
+// Result is the judgement of the rows so far.
+func (p *Replayer) Result() Result {
+	for _, m := range p.marks {
+		p.a.Mark(m)
+	}
+	p.marks = nil
+	return p.a.Result()
 }

@@ -210,12 +210,33 @@ func (tr *Traffic) Factor(epoch time.Time, t time.Duration) float64 {
 // factor above 1 raises that peak, and every burst above 1 multiplies it
 // (as if all of them overlapped). Without bursts it is the least bound.
 func (tr *Traffic) Max() float64 {
-	m := max(1, tr.Weekend)
-	for _, b := range tr.Bursts {
-		m *= max(b.Factor, 1)
+	return max(1, tr.Weekend) * tr.maxBursts()
+}
+
+// maxBursts is the largest product of the bursts' factors at one time
+// (at least 1): the product can only rise where a burst begins, so it is
+// the largest of the products at the bursts' starts. Bursts are few (at
+// most MaxBursts), so this looks at every pair.
+func (tr *Traffic) maxBursts() float64 {
+	m := 1.0
+	for _, s := range tr.Bursts {
+		p := 1.0
+		for _, b := range tr.Bursts {
+			if s.At >= b.At && s.At < b.At+b.For {
+				p *= b.Factor
+			}
+		}
+		m = max(m, p)
 	}
 	return m
 }
+
+// MaxBursts is the most bursts a traffic curve may have, and
+// MaxBurstFactor the largest factor of one.
+const (
+	MaxBursts      = 1000
+	MaxBurstFactor = 1000
+)
 
 // Alerts are the rules monitoring evaluates on what it sees, each off when
 // its threshold is zero. Like Prometheus's rules, a rule fires once its
@@ -373,10 +394,17 @@ func (c Config) Validate() error {
 		case !(tr.PeakHour >= 0 && tr.PeakHour < 24):
 			return &ParamError{"traffic", fmt.Sprintf("peak_hour %v", tr.PeakHour), "an hour from 0 up to, but not including, 24"}
 		}
+		if len(tr.Bursts) > MaxBursts {
+			return &ParamError{"traffic", fmt.Sprintf("%d bursts", len(tr.Bursts)), fmt.Sprintf("at most %d bursts", MaxBursts)}
+		}
 		for _, b := range tr.Bursts {
-			if !(b.Factor > 0) || b.For <= 0 || b.At < 0 {
-				return &ParamError{"traffic", fmt.Sprintf("burst at %v", b.At), "a burst with at >= 0, a length above 0 and a factor above 0"}
+			if !(b.Factor > 0 && b.Factor <= MaxBurstFactor) || b.For <= 0 || b.At < 0 {
+				return &ParamError{"traffic", fmt.Sprintf("burst at %v", b.At), fmt.Sprintf("a burst with at >= 0, a length above 0 and a factor above 0 and at most %v", MaxBurstFactor)}
 			}
+		}
+		if peak := c.ArrivalsPerMinute * tr.Max(); !(peak <= MaxRate) {
+			return &ParamError{"traffic", fmt.Sprintf("a peak of %.4g jobs per model min", peak),
+				fmt.Sprintf("an arrival rate times the weekend and the bursts that overlap of at most %v jobs per model min", MaxRate)}
 		}
 	}
 	m := c.Mitigations
@@ -388,15 +416,27 @@ func (c Config) Validate() error {
 			return err // the parameters' ranges are narrower: a bug if it happens
 		}
 	}
+	if c.StatusEvery < c.SampleEvery {
+		// A status line reads the analysis of the samples: it cannot come
+		// more often than they do.
+		return &ParamError{"status-every", c.StatusEvery.String(), fmt.Sprintf("at least -sample-every %v: a status line reports a sample", c.SampleEvery)}
+	}
 	if a := c.Alerts; a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax {
 		return &ParamError{"alert-vm-count-min", fmt.Sprint(a.VMCountMin), fmt.Sprintf("at most -alert-vm-count-max %d", a.VMCountMax)}
 	}
 	for _, ev := range c.FullTimeline() {
-		if err := ev.Validate(c.QueueNames()); err != nil {
-			return &ParamError{"timeline", fmt.Sprintf("%s at %v", ev.Action, ev.At), err.Error()}
+		what := fmt.Sprintf("%s at %v", ev.Action, ev.At)
+		if ev.AfterDetection {
+			what = fmt.Sprintf("%s at detection + %v", ev.Action, ev.At)
 		}
-		if ev.At < 0 || ev.At > c.Duration {
-			return &ParamError{"timeline", fmt.Sprintf("%s at %v", ev.Action, ev.At), fmt.Sprintf("a model time within the run's duration %v", c.Duration)}
+		if err := ev.Validate(c.QueueNames()); err != nil {
+			return &ParamError{"timeline", what, err.Error()}
+		}
+		switch {
+		case ev.AfterDetection && (ev.At < 0 || ev.At > c.Duration):
+			return &ParamError{"timeline", what, fmt.Sprintf("a delay after detection within the run's duration %v: a longer one could never happen in the run", c.Duration)}
+		case ev.At < 0 || ev.At > c.Duration:
+			return &ParamError{"timeline", what, fmt.Sprintf("a model time within the run's duration %v", c.Duration)}
 		}
 	}
 	return nil

@@ -246,7 +246,7 @@ var Params = []Param{
 
 	{"window", "reporting.window", SectionReporting, "model time", "the span every rate is measured over: alerts, phases, the storm, the status line, the live view",
 		durationV(func(c *Config) *time.Duration { return &c.Window }, MinInterval, 24*time.Hour)},
-	{"status-every", "reporting.status_every", SectionReporting, "model time", "model time between status lines",
+	{"status-every", "reporting.status_every", SectionReporting, "model time", "model time between status lines: at least -sample-every, as a line reports a sample",
 		durationV(func(c *Config) *time.Duration { return &c.StatusEvery }, MinInterval, MaxDuration)},
 	{"sample-every", "reporting.sample_every", SectionReporting, "model time", "model time between samples of the model's state",
 		durationV(func(c *Config) *time.Duration { return &c.SampleEvery }, MinInterval, 24*time.Hour)},

@@ -366,7 +366,20 @@ func TestValidate(t *testing.T) {
 		{"a peak at 24", func(c *config.Config) { c.Traffic = &config.Traffic{Night: 1, Weekend: 1, PeakHour: 24} }, "-traffic peak_hour 24: want an hour from 0 up to, but not including, 24"},
 		{"a burst of no length", func(c *config.Config) {
 			c.Traffic = &config.Traffic{Night: 1, Weekend: 1, Bursts: []config.Burst{{At: time.Hour, Factor: 2}}}
-		}, "-traffic burst at 1h0m0s: want a burst with at >= 0, a length above 0 and a factor above 0"},
+		}, "-traffic burst at 1h0m0s: want a burst with at >= 0, a length above 0 and a factor above 0 and at most 1000"},
+		{"too many bursts", func(c *config.Config) {
+			c.Traffic = &config.Traffic{Night: 1, Weekend: 1, Bursts: make([]config.Burst, config.MaxBursts+1)}
+		}, "-traffic 1001 bursts: want at most 1000 bursts"},
+		{"bursts that overlap past the largest rate", func(c *config.Config) {
+			c.ArrivalsPerMinute = 1e5
+			c.Traffic = &config.Traffic{Night: 1, Weekend: 1, Bursts: []config.Burst{
+				{At: time.Hour, For: time.Hour, Factor: 20}, {At: 90 * time.Minute, For: time.Hour, Factor: 10}}}
+		}, "-traffic a peak of 2e+07 jobs per model min: want an arrival rate times the weekend and the bursts that overlap of at most 1e+07 jobs per model min"},
+		{"a status line between samples", func(c *config.Config) { c.StatusEvery, c.SampleEvery = 5*time.Second, 10*time.Second },
+			"-status-every 5s: want at least -sample-every 10s: a status line reports a sample"},
+		{"an action after detection later than the run could last", func(c *config.Config) {
+			c.Timeline = incident.Timeline{{At: 61 * time.Minute, AfterDetection: true, Action: "fix_cleanup_credentials"}}
+		}, "-timeline fix_cleanup_credentials at detection + 1h1m0s: want a delay after detection within the run's duration 1h0m0s: a longer one could never happen in the run"},
 		{"a band upside down", func(c *config.Config) { c.Alerts.VMCountMin, c.Alerts.VMCountMax = 500, 400 }, "-alert-vm-count-min 500: want at most -alert-vm-count-max 400"},
 		{"an event on a queue there is not", func(c *config.Config) {
 			c.Timeline = incident.Timeline{{At: time.Minute, Action: "pause_builds", Args: incident.Args{Queue: "nope"}}}

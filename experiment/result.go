@@ -66,9 +66,23 @@ const maxLine = 4 << 20
 // ReadJSON reads a results file: one Result per line. A line that is not
 // a result is an error that names it.
 func ReadJSON(name string, r io.Reader) ([]Result, error) {
+	var out []Result
+	err := EachJSON(name, r, func(res Result) error {
+		out = append(out, res)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachJSON reads a results file as ReadJSON does, and gives each result to
+// each as it is read, so that a caller need not hold them all; an error of
+// each stops the reading.
+func EachJSON(name string, r io.Reader, each func(Result) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	var out []Result
 	line := 0
 	for sc.Scan() {
 		line++
@@ -79,22 +93,24 @@ func ReadJSON(name string, r io.Reader) ([]Result, error) {
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&res); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a vmstorm result: %v", name, line, err)
+			return fmt.Errorf("%s:%d: not a vmstorm result: %v", name, line, err)
 		}
 		if dec.More() || len(bytes.TrimSpace(sc.Bytes()[dec.InputOffset():])) > 0 {
-			return nil, fmt.Errorf("%s:%d: not a vmstorm result: more than one JSON value on the line (one result a line)", name, line)
+			return fmt.Errorf("%s:%d: not a vmstorm result: more than one JSON value on the line (one result a line)", name, line)
 		}
 		if res.Experiment == "" || res.Variant == "" || res.Measures == nil {
-			return nil, fmt.Errorf("%s:%d: not a vmstorm result: no experiment, variant or measures", name, line)
+			return fmt.Errorf("%s:%d: not a vmstorm result: no experiment, variant or measures", name, line)
 		}
-		out = append(out, res)
+		if err := each(res); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-		return nil, fmt.Errorf("%s:%d: not a vmstorm result: a line longer than %d MiB", name, line+1, maxLine>>20)
+		return fmt.Errorf("%s:%d: not a vmstorm result: a line longer than %d MiB", name, line+1, maxLine>>20)
 	} else if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return fmt.Errorf("%s: %v", name, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Sort puts results in the plan's order: variants' replicas first, by

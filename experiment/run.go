@@ -31,6 +31,7 @@ import (
 	"vmstorm/pipeline"
 	"vmstorm/scenario"
 	"vmstorm/series"
+	"vmstorm/workers"
 )
 
 // Task is one run of an experiment: a replica of a variant, or of the
@@ -51,7 +52,7 @@ type Task struct {
 // with the same seed in every variant and at every point (common random
 // numbers), so that differences come from the variants, not the draws.
 func Plan(e *scenario.Experiment) []Task {
-	var tasks []Task
+	tasks := make([]Task, 0, e.Runs())
 	add := func(variant string, point []int, replicas int) {
 		for r := range replicas {
 			tasks = append(tasks, Task{Index: len(tasks), Variant: variant, Point: point, Replica: r, Seed: ReplicaSeed(e.Seed, r)})
@@ -125,6 +126,7 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
+	shared := &workers.Shared{Max: SharedBudget(e)}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	var mu sync.Mutex
@@ -133,7 +135,7 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 			break
 		}
 		g.Go(func() error {
-			r, err := RunTask(gctx, e, t)
+			r, err := runTask(gctx, e, t, shared)
 			if err != nil {
 				return err
 			}
@@ -150,18 +152,41 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 	return err
 }
 
+// SharedBudget is the memory budget of the replicas that run at once: the
+// largest of the variants' own (max_held), so that a replica alone never
+// reaches it before its own budget, and its result never depends on how
+// many ran beside it.
+func SharedBudget(e *scenario.Experiment) int64 {
+	m := e.Base.Config.MaxHeld
+	for _, v := range e.Variants {
+		m = max(m, v.Config.MaxHeld)
+	}
+	return m
+}
+
 // RunTask runs one task and measures it.
 func RunTask(ctx context.Context, e *scenario.Experiment, t Task) (Result, error) {
+	return runTask(ctx, e, t, nil)
+}
+
+// runTask is RunTask within a memory budget shared with the tasks that run
+// at once. A task stopped by it has no result: the error says to run
+// fewer at once.
+func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared) (Result, error) {
 	cfg, err := Config(e, t)
 	if err != nil {
 		return Result{}, err
 	}
-	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows})
+	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared})
 	if ctx.Err() != nil {
 		return Result{}, ErrInterrupted
 	}
 	if o == nil {
 		return Result{}, fmt.Errorf("experiment %s, variant %s, replica %d: %w", e.Name, t.Variant, t.Replica, err)
+	}
+	if se, ok := errors.AsType[*workers.SharedBudgetError](err); ok {
+		return Result{}, fmt.Errorf("experiment %s: the replicas running at once held %d jobs and VMs together, the most the largest max_held of its variants (%d) allows; run fewer at once (-parallel)",
+			e.Name, se.Held, se.Max)
 	}
 	r := measure(e, t, cfg, o)
 	if err != nil {
@@ -243,10 +268,21 @@ type Curves struct {
 	Requeues []float64 `json:"requeues_per_min"`
 }
 
+// CurveReplicas is how many replicas of each variant the report draws
+// curves from: the first ones, so that the bands do not depend on which
+// shard ran which replica, and a large experiment's curves stay within
+// memory (each replica's are CurvePoints points of three curves).
+const CurveReplicas = 1000
+
+// Drawn reports whether the report draws r's curves: a variant's (a sweep
+// point's are not drawn), of one of its first CurveReplicas replicas.
+func Drawn(r Result) bool { return r.Point == nil && r.Replica < CurveReplicas }
+
 // curves samples rows at the grid's times: each point takes the latest row
 // at or before it.
 func curves(rows []series.Row, d time.Duration) Curves {
-	c := Curves{StepS: (d / CurvePoints).Seconds()}
+	c := Curves{StepS: (d / CurvePoints).Seconds(),
+		VMs: make([]float64, 0, CurvePoints), Backlog: make([]float64, 0, CurvePoints), Requeues: make([]float64, 0, CurvePoints)}
 	i := 0
 	for k := range CurvePoints {
 		t := time.Duration(k+1) * d / CurvePoints

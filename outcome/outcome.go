@@ -14,6 +14,7 @@ import (
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 	"vmstorm/series"
+	"vmstorm/workers"
 )
 
 // Outcome is one run, counted and judged.
@@ -30,6 +31,9 @@ type Options struct {
 	Checks   []analysis.Check // a scenario's checks, evaluated as the run goes
 	Watchers []series.Watcher // given every judged sample and every mark
 	KeepRows int              // rows kept for the charts; 0 for DefaultKeepRows
+	// Shared, if not nil, is the memory budget the run shares with others
+	// going on at once (pipeline.RunShared).
+	Shared *workers.Shared
 }
 
 // DefaultKeepRows is how many rows an Outcome keeps for the charts: enough
@@ -48,7 +52,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	}
 	keep := series.NewKeeper(o.KeepRows)
 	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
-	sum, err := pipeline.Run(ctx, cfg, k, o.Log, an)
+	sum, err := pipeline.RunShared(ctx, cfg, k, o.Log, an, o.Shared)
 	if sum == nil {
 		return nil, err
 	}

@@ -50,6 +50,12 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 // sink, if not nil, is given every sample of the model's state (the last
 // one at the run's end) and every timeline event as it is applied.
 func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink) (*Summary, error) {
+	return RunShared(ctx, cfg, k, log, sink, nil)
+}
+
+// RunShared is Run for a run that goes on at once with others, all held
+// within shared's memory budget (see workers.Shared) as well as their own.
+func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink, shared *workers.Shared) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,7 +93,8 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
 		source.MaxTraffic = tr.Max()
 	}
-	budget := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop}
+	budget := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop, Shared: shared}
+	defer budget.Release()
 	source.Budget = budget
 	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
 	switches, policies, breakerMarks, err := newPolicies(cfg, k, queues)
@@ -165,6 +172,9 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger,
 	end := k.Now()
 	if _, ok := errors.AsType[*workers.BudgetError](cause); ok && runErr == nil {
 		runErr = cause // the run did not go as far as asked
+	}
+	if _, ok := errors.AsType[*workers.SharedBudgetError](cause); ok && runErr == nil {
+		runErr = cause // nor did this one, for a reason outside the model
 	}
 	if last < end {
 		sink.Sample(smp.sample(end)) // the last sample is the state at the end

@@ -254,6 +254,12 @@ var badFiles = []badFile{
 		line: 2, col: 51, msg: []string{"nests more than 32 lists or mappings deep"}},
 	{name: "nesting after a double quote in a plain value", from: "description: a small valid scenario\n", to: "description: a 5\" floppy\nnested: " + deep(40) + "\n",
 		line: 3, col: 41, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "block lists nested on one line", from: "description: a small valid scenario\n", to: "description:\n  " + strings.Repeat("- ", 100_000) + "x\n",
+		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+	{name: "a NUL byte", from: "description: a small valid scenario\n", to: "description: a\x00b\n",
+		line: 2, col: 15, msg: []string{"control character U+0000 in the text"}},
+	{name: "bytes that are not UTF-8", from: "description: a small valid scenario\n", to: "description: \xff\xfe\n",
+		line: 2, col: 14, msg: []string{"byte 0xff is not UTF-8 text"}},
 }
 
 func TestSmallScenarioParses(t *testing.T) {

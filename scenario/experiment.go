@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"vmstorm/config"
@@ -27,8 +28,11 @@ type Experiment struct {
 	File string
 	// Source is the file's text, for the report.
 	Source []byte
-	// Base is the scenario every variant starts from.
-	Base *Scenario
+	// Base is the scenario every variant starts from, and BaseFile its
+	// file's path ("" for a built-in): an input of the experiment, as the
+	// experiment file is.
+	Base     *Scenario
+	BaseFile string
 	// Replicas is how many runs of each variant; replica i of every
 	// variant runs with the same seed (common random numbers), derived
 	// from Seed.
@@ -126,8 +130,8 @@ type experimentFile struct {
 	Name        string
 	Description string
 	Base        string
-	Replicas    int
-	Seed        uint64
+	Replicas    count
+	Seed        seedValue
 	Measures    []string
 	Recovery    struct {
 		RemovedBy []string `yaml:"removed_by"`
@@ -135,6 +139,37 @@ type experimentFile struct {
 	}
 	Timeline []Entry
 }
+
+// count and seedValue are an experiment file's whole numbers: go-yaml
+// alone would take replicas: 1.5 as 1.
+type (
+	count     int
+	seedValue uint64
+)
+
+func (n *count) UnmarshalYAML(node ast.Node) error {
+	v, err := whole(node, "replicas", func(s string) (int64, error) { return strconv.ParseInt(s, 10, 0) })
+	*n = count(v)
+	return err
+}
+
+func (n *seedValue) UnmarshalYAML(node ast.Node) error {
+	v, err := whole(node, "seed", func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) })
+	*n = seedValue(v)
+	return err
+}
+
+// whole parses node's value, key's whole number, with parse.
+func whole[T int64 | uint64](node ast.Node, key string, parse func(string) (T, error)) (T, error) {
+	s := strings.Trim(strings.TrimSpace(node.String()), `"'`)
+	v, err := parse(s)
+	if err != nil {
+		return 0, &yaml.SyntaxError{Message: fmt.Sprintf("%s %s: %s", key, s, wantWhole), Token: node.GetToken()}
+	}
+	return v, nil
+}
+
+const wantWhole = "want a whole number"
 
 type variantEntry struct {
 	Name string
@@ -144,7 +179,7 @@ type variantEntry struct {
 
 type sweepEntry struct {
 	Variant  string
-	Replicas int
+	Replicas count
 	X, Y     struct {
 		Key    string
 		Values []string
@@ -194,7 +229,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	if !c.decode("$", &f) {
 		return nil, c.err
 	}
-	e = &Experiment{Name: f.Name, Description: f.Description, File: filename, Source: data, Replicas: f.Replicas, Seed: f.Seed}
+	e = &Experiment{Name: f.Name, Description: f.Description, File: filename, Source: data, Replicas: int(f.Replicas), Seed: uint64(f.Seed)}
 	defer func() {
 		// The experiment's seed fixes every replica's: the base scenario's
 		// when the file gives none, so that shards agree.
@@ -209,8 +244,8 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		c.fail("$", "the experiment has no name", "add a line such as name: my-what-if")
 	case f.Base == "":
 		c.fail("$", "the experiment has no base scenario", "add a line such as base: travis-2015-osx (a built-in) or base: my.yaml")
-	case f.Replicas < 1 || f.Replicas > MaxReplicas:
-		c.fail("$.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", f.Replicas, MaxReplicas), "30 replicas give a median's interval of about the middle fifth")
+	case e.Replicas < 1 || e.Replicas > MaxReplicas:
+		c.fail("$.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", e.Replicas, MaxReplicas), "30 replicas give a median's interval of about the middle fifth")
 	}
 	if c.err != nil {
 		return nil, c.err
@@ -218,6 +253,9 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	base := f.Base
 	if IsFile(base) && !filepath.IsAbs(base) {
 		base = filepath.Join(dir, base)
+	}
+	if IsFile(base) {
+		e.BaseFile = base
 	}
 	if e.Base, err = Load(base); err != nil {
 		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
@@ -231,8 +269,11 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		e.Measures = measures
 	}
 	for i, m := range e.Measures {
-		if !slices.Contains(measures, m) {
+		switch {
+		case !slices.Contains(measures, m):
 			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("unknown measure %q", m), "the measures are "+strings.Join(measures, ", "))
+		case slices.Contains(e.Measures[:i], m):
+			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("the measure %s is given twice", m), "name each measure once")
 		}
 	}
 	e.Recovery.RemovedBy = f.Recovery.RemovedBy
@@ -258,6 +299,11 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		e.Sweep = c.sweep(sweep, e)
 	}
 	if c.err != nil {
+		return nil, c.err
+	}
+	if runs := e.Runs(); runs > MaxRuns {
+		c.fail("$.replicas", fmt.Sprintf("the experiment has %d runs (its variants' replicas and its sweep's)", runs),
+			fmt.Sprintf("at most %d: fewer replicas, variants or points", MaxRuns))
 		return nil, c.err
 	}
 	return e, nil
@@ -299,6 +345,21 @@ func LoadExperiment(nameOrPath string, measures []string) (*Experiment, error) {
 	}
 	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath), measures)
 }
+
+// Runs is how many runs the experiment makes: each variant's replicas,
+// and the sweep's at each point of its grid.
+func (e *Experiment) Runs() int {
+	n := len(e.Variants) * e.Replicas
+	if s := e.Sweep; s != nil {
+		n += len(s.X.Values) * max(len(s.Y.Values), 1) * s.Replicas
+	}
+	return n
+}
+
+// MaxRuns bounds an experiment's runs: each keeps its measures in memory
+// for the table, a few KB apiece (20,000 runs of a short base held 87 MB
+// at their peak), so that 100,000 runs stay within a few hundred MB.
+const MaxRuns = 100_000
 
 // MaxReplicas bounds an experiment's replicas per variant (and per point
 // of a sweep).
@@ -416,7 +477,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	if !c.decode("$.sweep", &s) {
 		return nil
 	}
-	out := &Sweep{Variant: s.Variant, Replicas: s.Replicas, X: Axis{s.X.Key, s.X.Values}, Y: Axis{s.Y.Key, s.Y.Values}}
+	out := &Sweep{Variant: s.Variant, Replicas: int(s.Replicas), X: Axis{s.X.Key, s.X.Values}, Y: Axis{s.Y.Key, s.Y.Values}}
 	if out.Replicas == 0 {
 		out.Replicas = e.Replicas
 	}

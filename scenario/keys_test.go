@@ -204,6 +204,8 @@ func configWith(t *testing.T, p config.Param, value string, also map[string]stri
 var rangeCompanions = map[string]map[string]string{
 	"mitigations.backoff_base": {"mitigations.backoff_cap": "1000h"},
 	"mitigations.backoff_cap":  {"mitigations.backoff_base": "1ms"},
+	"reporting.status_every":   {"reporting.sample_every": "1s"},
+	"reporting.sample_every":   {"reporting.status_every": "87600h"},
 }
 
 // TestEveryParamHasItsKey: the keys of config.Params are distinct, each

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // Limits on what a scenario file may be, so that no file can exhaust the
@@ -64,8 +65,9 @@ func kind(m os.FileMode) string {
 
 // checkNesting refuses, before the YAML parser sees them, values nested
 // more deeply than MaxNesting inline ([...] and {...}) or indented more than
-// MaxIndent columns: the parser's memory grows with the square of the
-// nesting. It skips quoted strings and comments.
+// MaxIndent columns (a list's dash at the start of a line counts as a
+// column): the parser's memory grows with the square of the nesting. It
+// skips quoted strings and comments.
 func checkNesting(filename string, data []byte) error {
 	depth, line, col := 0, 1, 0
 	var quote, prev byte = 0, '\n'
@@ -75,7 +77,7 @@ func checkNesting(filename string, data []byte) error {
 	lead := byte('\n')
 	comment, escaped := false, false
 	indent, inIndent := 0, true
-	for _, b := range data {
+	for i, b := range data {
 		col++
 		last := prev
 		prev = b
@@ -101,7 +103,10 @@ func checkNesting(filename string, data []byte) error {
 			continue
 		}
 		if inIndent {
-			if b == ' ' || b == '\t' {
+			// "- - - x" nests block lists on one line: each dash is as
+			// deep as a column of indentation.
+			dash := (b == '-' || b == '?') && (i+1 == len(data) || strings.IndexByte(" \t\n", data[i+1]) >= 0)
+			if b == ' ' || b == '\t' || dash {
 				indent++
 				if indent > MaxIndent {
 					return &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("the line is indented more than %d columns", MaxIndent),
@@ -133,6 +138,29 @@ func checkNesting(filename string, data []byte) error {
 		if b != ' ' && b != '\t' && !comment {
 			lead = b
 		}
+	}
+	return nil
+}
+
+// checkText refuses a file that is not text as YAML allows it: UTF-8, with
+// no control character but a tab, a line feed or a carriage return. The
+// error gives the first bad byte's place.
+func checkText(filename string, data []byte) error {
+	line, col := 1, 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		col++
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("byte 0x%02x is not UTF-8 text", data[i]),
+				Hint: "a scenario is a YAML text file, in UTF-8"}
+		case r == '\n':
+			line, col = line+1, 0
+		case r < 0x20 && r != '\t' && r != '\r', r == 0x7f:
+			return &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("control character %U in the text", r),
+				Hint: "a scenario is a YAML text file: no control characters but tabs and line ends"}
+		}
+		i += size
 	}
 	return nil
 }

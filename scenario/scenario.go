@@ -215,6 +215,9 @@ func open(filename string, data []byte, kind string, tree **ast.File) (*ast.Mapp
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the " + kind + " is empty", Hint: "start from '" + starters[kind] + "'"}
 	}
+	if err := checkText(filename, data); err != nil {
+		return nil, err
+	}
 	if err := checkNesting(filename, data); err != nil {
 		return nil, err
 	}
@@ -304,6 +307,8 @@ func decodeError(filename string, err error) error {
 		hint = "check the spelling; docs/scenarios.md lists every key"
 	case strings.Contains(msg, "duplicate") || strings.Contains(msg, "already defined"):
 		hint = "a key may appear once; remove or rename one of them"
+	case strings.Contains(msg, wantWhole):
+		hint = "docs/experiments.md gives each key's type"
 	case strings.Contains(msg, "cannot unmarshal") || strings.Contains(msg, "mismatch") || strings.Contains(msg, "was used where"):
 		hint = "the value has the wrong type; docs/scenarios.md gives each key's type"
 	default:

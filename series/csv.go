@@ -299,27 +299,47 @@ func (sw *Writer) write(row []string) {
 // added since reads with those left zero. A row with the wrong number of
 // fields, or a value that does not parse, is an error naming its line.
 func Read(r io.Reader) (rows []Row, marks []Mark, epoch time.Time, err error) {
-	cr := csv.NewReader(r)
+	err = Each(r, func(row Row, ms []Mark, ep time.Time) error {
+		rows, marks, epoch = append(rows, row), append(marks, ms...), ep
+		return nil
+	})
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	return rows, marks, epoch, nil
+}
+
+// MaxLine bounds a line of a series file: a row is a few hundred bytes.
+const MaxLine = 64 << 10
+
+// Each reads a series as Read does, one row at a time, so that a caller
+// need not hold them all: fn gets each row, the marks written on it, and
+// the epoch as known so far (from the first row with a model_time). A
+// line longer than MaxLine is an error, found before it is all read.
+func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) error {
+	cr := csv.NewReader(&lineLimit{r: r, max: MaxLine})
 	header, err := cr.Read()
 	if err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("series: reading the header: %w", err)
+		return fmt.Errorf("series: reading the header: %w", err)
 	}
 	at := map[string]int{}
 	for i, name := range header {
 		at[name] = i
 	}
 	if _, ok := at["model_s"]; !ok {
-		return nil, nil, time.Time{}, errors.New("series: the header has no model_s column: not a vmstorm series")
+		return errors.New("series: the header has no model_s column: not a vmstorm series")
 	}
+	var epoch time.Time
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return rows, marks, epoch, nil
+			return nil
 		}
 		if err != nil {
-			return nil, nil, time.Time{}, fmt.Errorf("series: %w", err)
+			return fmt.Errorf("series: %w", err)
 		}
 		var row Row
+		var marks []Mark
 		for _, c := range columns {
 			i, ok := at[c.Name]
 			if !ok || rec[i] == "" {
@@ -328,25 +348,46 @@ func Read(r io.Reader) (rows []Row, marks []Mark, epoch time.Time, err error) {
 			switch {
 			case c.parse != nil:
 				if err := c.parse(&row, rec[i]); err != nil {
-					return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column %s: %q: %w", line, c.Name, rec[i], err)
+					return fmt.Errorf("series: line %d, column %s: %q: %w", line, c.Name, rec[i], err)
 				}
 			case c.Name == "marks":
 				for _, m := range strings.Split(rec[i], "+") {
 					name, s, ok := strings.Cut(m, "@")
 					at, err := ParseSeconds(s)
 					if !ok || err != nil {
-						return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column marks: %q: want name@model_s", line, m)
+						return fmt.Errorf("series: line %d, column marks: %q: want name@model_s", line, m)
 					}
 					marks = append(marks, Mark{T: at, Name: name})
 				}
 			case c.Name == "model_time" && epoch.IsZero():
 				t, err := time.Parse(time.RFC3339Nano, rec[i])
 				if err != nil {
-					return nil, nil, time.Time{}, fmt.Errorf("series: line %d, column model_time: %w", line, err)
+					return fmt.Errorf("series: line %d, column model_time: %w", line, err)
 				}
 				epoch = t.Add(-row.T)
 			}
 		}
-		rows = append(rows, row)
+		if err := fn(row, marks, epoch); err != nil {
+			return err
+		}
 	}
+}
+
+// lineLimit reads from r, and fails once a line runs past max bytes.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	line int // bytes of the current line so far
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.line = 0
+		} else if l.line++; l.line > l.max {
+			return 0, fmt.Errorf("a line longer than %d KiB: not a vmstorm series", l.max>>10)
+		}
+	}
+	return n, err
 }

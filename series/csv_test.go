@@ -387,6 +387,8 @@ func TestReadErrors(t *testing.T) {
 		{"a bad mark", head + "\n" + line(map[string]string{"marks": "restart_janitor"}) + "\n", []string{"line 2", "column marks", "want name@model_s"}},
 		{"a bad mark time", head + "\n" + line(map[string]string{"marks": "restart_janitor@soon"}) + "\n", []string{"line 2", "column marks", "want name@model_s"}},
 		{"a bad calendar time", head + "\n" + line(map[string]string{"model_time": "yesterday"}) + "\n", []string{"line 2", "column model_time"}},
+		{"a line past MaxLine", head + "\n" + strings.Repeat("9", series.MaxLine+1), []string{"a line longer than 64 KiB: not a vmstorm series"}},
+		{"a header past MaxLine, with no line end", strings.Repeat("\x00", 1<<20), []string{"series: reading the header", "a line longer than 64 KiB"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,11 +20,41 @@ type Budget struct {
 	Cluster *cluster.Cluster
 	Stop    func(error) // stops the run
 
+	// Shared, if not nil, is the budget of the runs that go on at once
+	// (an experiment's replicas): this run reports what it holds to it.
+	Shared *Shared
+
 	// cloning counts the VMs being cloned: asked for, not yet on the
 	// cluster. They count as held, so that arrivals during a clone cannot
 	// take the room it was given.
 	cloning atomic.Int64
+	// reported is what this run last reported to Shared.
+	reported atomic.Int64
 }
+
+// Shared is a memory budget that runs going on at once share: the
+// replicas of an experiment, each with a Budget of its own. A run's own
+// budget is part of the model (a run that spends it stops there, as it
+// would alone); the shared one is not, and must not change a result: once
+// the runs together hold Max, the run that asks stops with a
+// *SharedBudgetError, and its result is not one to keep.
+type Shared struct {
+	Max  int64
+	held atomic.Int64
+}
+
+// SharedBudgetError is the cause of a run stopped by a Shared budget.
+type SharedBudgetError struct {
+	Max, Held int64
+}
+
+func (e *SharedBudgetError) Error() string {
+	return fmt.Sprintf("memory budget reached: the runs going on at once held %d jobs and VMs together, the most -max-held %d allows; run fewer at once (-parallel), or raise -max-held",
+		e.Held, e.Max)
+}
+
+// Held is what the runs sharing s hold.
+func (s *Shared) Held() int64 { return s.held.Load() }
 
 // BudgetError is the cause of a run stopped by its memory budget.
 type BudgetError struct {
@@ -43,11 +73,29 @@ func (b *Budget) Allow() bool {
 		return true
 	}
 	jobs, vms := b.Ledger.Held(), b.Cluster.VMs()+b.cloning.Load()
-	if jobs+vms < b.Max {
-		return true
+	if jobs+vms >= b.Max {
+		b.Stop(&BudgetError{Max: b.Max, Jobs: jobs, VMs: vms})
+		return false
 	}
-	b.Stop(&BudgetError{Max: b.Max, Jobs: jobs, VMs: vms})
-	return false
+	if s := b.Shared; s != nil {
+		// Each report adds what changed since the last, so that what s
+		// holds is the sum of the runs' latest reports, whatever their
+		// order.
+		held := jobs + vms
+		if total := s.held.Add(held - b.reported.Swap(held)); total >= s.Max {
+			b.Stop(&SharedBudgetError{Max: s.Max, Held: total})
+			return false
+		}
+	}
+	return true
+}
+
+// Release takes back what the run reported to its Shared budget: it holds
+// nothing once it has ended.
+func (b *Budget) Release() {
+	if b != nil && b.Shared != nil {
+		b.Shared.held.Add(-b.reported.Swap(0))
+	}
 }
 
 // Clone is Allow for a VM: if it allows, the VM counts as held until done

@@ -74,13 +74,23 @@ func check(f File) (identity, error) {
 			return identity{}, fmt.Errorf("-%s %s: cannot be written: %v", f.Flag, f.Path, cause(err))
 		}
 		return identity{info: info}, nil
+	case err == nil && !info.Mode().IsRegular():
+		return identity{}, fmt.Errorf("-%s %s: not a regular file (%s); give a file", f.Flag, f.Path, kind(info.Mode()))
 	case err == nil:
 		return identity{info: info}, nil
 	case !f.Output || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)):
 		return identity{}, fmt.Errorf("-%s %s: %v", f.Flag, f.Path, cause(err))
 	}
-	// A new output: its directory must exist and take new files.
-	dir, base := filepath.Split(f.Path)
+	// A new output: its directory must exist and take new files. A
+	// dangling link is a new file where it points.
+	target, err := follow(f.Path)
+	if err != nil {
+		return identity{}, fmt.Errorf("-%s %s: %v", f.Flag, f.Path, cause(err))
+	}
+	if target != f.Path {
+		f.Path = fmt.Sprintf("%s (a link to %s)", f.Path, target)
+	}
+	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
@@ -101,6 +111,41 @@ func check(f File) (identity, error) {
 		return identity{}, fmt.Errorf("-%s %s: %v", f.Flag, f.Path, cause(err))
 	}
 	return identity{path: abs}, nil
+}
+
+// follow follows path while it is a symbolic link, and returns where it
+// ends: path itself if it is no link.
+func follow(path string) (string, error) {
+	for range 40 { // the kernel's own limit
+		info, err := os.Lstat(path)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return "", syscall.ELOOP
+}
+
+// kind names a file's type, for a file that is not a regular one.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a fifo"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a file"
 }
 
 // writable opens an existing file for writing, without truncating it or

@@ -36,6 +36,10 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, os.Link(existing, alias))
 	fifo := filepath.Join(dir, "fifo.log")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	dangling := filepath.Join(dir, "d.log")
+	require.NoError(t, os.Symlink(filepath.Join(dir, "t.csv"), dangling))
+	astray := filepath.Join(dir, "astray.csv")
+	require.NoError(t, os.Symlink("/nonexistent/dir/x.csv", astray))
 	in := func(flag, path string) File { return File{Flag: flag, Path: path} }
 	out := func(flag, path string) File { return File{Flag: flag, Path: path, Output: true} }
 
@@ -56,6 +60,14 @@ func TestCheck(t *testing.T) {
 			"-report " + existing + "/x.html: directory " + existing + "/: not a directory; give a path in an existing directory"},
 		{"a directory that takes no files", []File{out("report", "/proc/F.html")},
 			"-report /proc/F.html: cannot create files in /proc/: no such file or directory; give a path in a directory you can write to"},
+		{"an input that is a fifo", []File{in("analyze", fifo)},
+			"-analyze " + fifo + ": not a regular file (a fifo); give a file"},
+		{"an input that is a device", []File{in("scenario", "/dev/zero")},
+			"-scenario /dev/zero: not a regular file (a character device); give a file"},
+		{"a dangling link to another output", []File{out("log-file", dangling), out("series", filepath.Join(dir, "t.csv"))},
+			"-log-file " + dangling + " and -series " + filepath.Join(dir, "t.csv") + " are the same file: the run would overwrite it; give each output a path of its own"},
+		{"a dangling link into a missing directory", []File{out("series", astray)},
+			"-series " + astray + " (a link to /nonexistent/dir/x.csv): directory /nonexistent/dir/: no such file or directory; give a path in an existing directory"},
 		{"empty", []File{out("log-file", "")}, "-log-file: empty path; give a file name"},
 		{"missing input", []File{in("analyze", filepath.Join(dir, "none.csv"))},
 			"-analyze " + filepath.Join(dir, "none.csv") + ": no such file or directory"},
