@@ -104,7 +104,7 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 	var empty []string
 	fs.Visit(func(f *flag.Flag) {
 		opt.given[f.Name] = true
-		if f.Value.String() == "" {
+		if _, isParam := config.Lookup(f.Name); !isParam && f.Value.String() == "" {
 			empty = append(empty, f.Name)
 		}
 	})

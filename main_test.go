@@ -183,8 +183,8 @@ checks:
 		{syscall.SIGINT, 130, "interrupt", "a run", []string{"-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600"}},
 		{syscall.SIGTERM, 143, "terminated", "a run", []string{"-vms", "200", "-break-cleanup", "-duration", "100h", "-speed", "600"}},
 		{syscall.SIGINT, 130, "interrupt", "a scenario whose check fails", []string{"-scenario", failing}},
-		{syscall.SIGINT, 130, "interrupt", "an unpaced run", []string{"-duration", "5000h", "-speed", "max", "-sample-every", "10m"}},
-		{syscall.SIGTERM, 143, "terminated", "an unpaced run", []string{"-duration", "5000h", "-speed", "max", "-sample-every", "10m"}},
+		{syscall.SIGINT, 130, "interrupt", "an unpaced run", []string{"-duration", "5000h", "-speed", "max", "-sample-every", "1m"}},
+		{syscall.SIGTERM, 143, "terminated", "an unpaced run", []string{"-duration", "5000h", "-speed", "max", "-sample-every", "1m"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" of "+tt.of, func(t *testing.T) {
