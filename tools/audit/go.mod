@@ -1,0 +1,3 @@
+module vmstorm-audit
+
+go 1.26
