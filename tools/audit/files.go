@@ -15,16 +15,7 @@ func sc(extra string) string { return sc0 + extra }
 
 func fileCases() []*Case {
 	var cs []*Case
-	n := 0
-	add := func(c *Case) {
-		n++
-		c.Group = 2
-		c.ID = fmt.Sprintf("s%03d", n)
-		if c.Timeout == 0 {
-			c.Timeout = 30 * time.Second
-		}
-		cs = append(cs, c)
-	}
+	add := group(&cs, 2, "s", 30*time.Second)
 	// A scenario file: refused at LINE:COL (lc) or as a file (flag named).
 	scen := func(name, content string, expect string, lc bool, extra ...func(*Case)) {
 		c := &Case{Name: "scenario: " + name, Args: run("-scenario", "s.yaml"), Setup: write("s.yaml", content), Expect: expect, LineCol: lc,

@@ -820,3 +820,17 @@ func csvComplete(name string) func(r *Result) []string {
 		return nil
 	}
 }
+
+// group gives the cases of one group their group, their IDs (prefix and a
+// number, in order) and a default timeout, and collects them in *cs.
+func group(cs *[]*Case, g int, prefix string, timeout time.Duration) func(*Case) {
+	n := 0
+	return func(c *Case) {
+		n++
+		c.Group, c.ID = g, fmt.Sprintf("%s%03d", prefix, n)
+		if c.Timeout == 0 {
+			c.Timeout = timeout
+		}
+		*cs = append(*cs, c)
+	}
+}

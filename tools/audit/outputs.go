@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,16 +13,7 @@ var listener net.Listener
 
 func outputCases() []*Case {
 	var cs []*Case
-	n := 0
-	add := func(c *Case) {
-		n++
-		c.Group = 3
-		c.ID = fmt.Sprintf("o%03d", n)
-		if c.Timeout == 0 {
-			c.Timeout = 60 * time.Second
-		}
-		cs = append(cs, c)
-	}
+	add := group(&cs, 3, "o", 60*time.Second)
 	const my = "name: my\nduration: 1h\ncluster:\n  vms: 100\n"
 	refuse := func(name string, args []string, setup func(string) error, setupD string, needle ...string) {
 		add(&Case{Name: name, Args: args, Setup: setup, SetupD: setupD, Expect: Reject, Needle: needle})
