@@ -106,7 +106,7 @@ func BenchmarkModelSpeed(b *testing.B) {
 // stormConfig is the storm benchmark's run: jobs jobs arriving at 1,000
 // per model second onto 6,000 VMs, two attempts each, with the janitor
 // broken after 10 model seconds.
-func stormConfig(jobs int64) config.Config {
+func stormConfig(jobs int64, pools stormPools) config.Config {
 	cfg := config.Default()
 	cfg.Seed = 1
 	cfg.Speed = sim.Max
@@ -115,36 +115,56 @@ func stormConfig(jobs int64) config.Config {
 	cfg.VMs = 6000
 	cfg.MaxAttempts = 2
 	cfg.BreakCleanup, cfg.BreakAt = true, 10*time.Second
-	cfg.BuildWorkers, cfg.RunWorkers = 2000, 6000
+	if pools == sizedToCluster {
+		cfg.BuildWorkers, cfg.RunWorkers = 2000, 6000
+	}
 	cfg.Duration = 1000 * time.Hour // ends when all jobs are done
 	return cfg
 }
 
-// BenchmarkStorm runs the storm with 30,000 and with 300,000 jobs, judged
-// by the analysis (outcome.Run), and reports wall time per run, events per
-// second and bytes allocated per job.
+// stormPools are the worker pools of a storm: the model's defaults (50
+// Build and 250 Run workers), or sized to the cluster (2,000 and 6,000, so
+// that every VM can be busy at once).
+type stormPools int
+
+const (
+	defaultPools stormPools = iota
+	sizedToCluster
+)
+
+func (p stormPools) String() string {
+	return map[stormPools]string{defaultPools: "default pools", sizedToCluster: "pools sized to the cluster"}[p]
+}
+
+// BenchmarkStorm runs the storm with 30,000 and with 300,000 jobs, with
+// each kind of pools, judged by the analysis (outcome.Run), and reports
+// wall time per run, events per second and bytes allocated per job.
 func BenchmarkStorm(b *testing.B) {
-	for _, jobs := range []int64{30_000, 300_000} {
-		b.Run(fmt.Sprint(jobs, " jobs"), func(b *testing.B) {
-			cfg := stormConfig(jobs)
-			var events int64
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			for b.Loop() {
-				o, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if s := o.Summary; s.Jobs.Completed+s.Jobs.Failed != jobs {
-					b.Fatalf("%d of %d jobs finished: %+v", s.Jobs.Completed+s.Jobs.Failed, jobs, s.Jobs)
-				}
-				events = o.Summary.Clock.Events
-			}
-			runtime.ReadMemStats(&after)
-			perRun := b.Elapsed().Seconds() / float64(b.N)
-			b.ReportMetric(perRun, "s/run")
-			b.ReportMetric(float64(events)/perRun, "events/s")
-			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(jobs), "B/job")
-		})
+	for _, pools := range []stormPools{defaultPools, sizedToCluster} {
+		for _, jobs := range []int64{30_000, 300_000} {
+			b.Run(fmt.Sprintf("%d jobs, %v", jobs, pools), func(b *testing.B) { benchStorm(b, jobs, pools) })
+		}
 	}
+}
+
+func benchStorm(b *testing.B, jobs int64, pools stormPools) {
+	cfg := stormConfig(jobs, pools)
+	var events int64
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		o, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := o.Summary; s.Jobs.Completed+s.Jobs.Failed != jobs {
+			b.Fatalf("%d of %d jobs finished: %+v", s.Jobs.Completed+s.Jobs.Failed, jobs, s.Jobs)
+		}
+		events = o.Summary.Clock.Events
+	}
+	runtime.ReadMemStats(&after)
+	perRun := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perRun, "s/run")
+	b.ReportMetric(float64(events)/perRun, "events/s")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(jobs), "B/job")
 }
