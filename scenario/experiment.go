@@ -434,6 +434,13 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), "set gives parameters; change the timeline with drop and add")
 				}
 			}
+			// The experiment gives these to every replica: a variant's
+			// would be overridden, silently.
+			for key, why := range map[string]string{"seed": "each replica's seed comes from the experiment's seed", "speed": "every replica runs at speed max"} {
+				if c.given[key] && c.err == nil {
+					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), why)
+				}
+			}
 			cfg = c.cfg
 		}
 		for j, a := range entry.Drop {
