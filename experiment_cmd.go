@@ -163,10 +163,15 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 		} else if v := env("SLURM_ARRAY_TASK_ID"); v != "" {
 			id, err1 := strconv.Atoi(v)
 			low, err2 := strconv.Atoi(cmpOr(env("SLURM_ARRAY_TASK_MIN"), "0"))
-			if err1 != nil || err2 != nil {
-				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q is not a whole number", v)
+			step, err3 := strconv.Atoi(cmpOr(env("SLURM_ARRAY_TASK_STEP"), "1"))
+			if err1 != nil || err2 != nil || err3 != nil || step < 1 {
+				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q, _MIN and _STEP: want whole numbers, a step of at least 1", v)
 			}
-			is = strconv.Itoa(id - low)
+			// An array 1-9:2 has tasks 1, 3, 5, 7 and 9: shards 0 to 4.
+			if (id-low)%step != 0 {
+				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q is not in the array from %d by %d (SLURM_ARRAY_TASK_MIN and _STEP)", v, low, step)
+			}
+			is = strconv.Itoa((id - low) / step)
 		} else {
 			return 0, 0, fmt.Errorf("%q takes its index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set", flag)
 		}

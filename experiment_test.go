@@ -466,3 +466,38 @@ variants:
 	require.NotNil(t, share, "the recovery's row, of 3 replicas:\n%s", r.stdout)
 	assert.Equal(t, "1", share[1], "every replica was healthy again after the fix:\n%s", r.stdout)
 }
+
+// TestShardOf: -shard, or the index a Kubernetes Indexed Job or a Slurm job
+// array gives, read as shard i of n.
+func TestShardOf(t *testing.T) {
+	tests := []struct {
+		flag  string
+		env   map[string]string
+		i, n  int
+		fails string
+	}{
+		{flag: "", i: 0, n: 1},
+		{flag: "2/4", i: 2, n: 4},
+		{flag: "/3", env: map[string]string{"JOB_COMPLETION_INDEX": "1"}, i: 1, n: 3},
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "5", "SLURM_ARRAY_TASK_MIN": "0"}, i: 4, n: 5},
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"}, i: 2, n: 3},
+		// An array 1-9:2 runs tasks 1, 3, 5, 7, 9.
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "2"}, i: 3, n: 5},
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "2"},
+			fails: `SLURM_ARRAY_TASK_ID "4" is not in the array from 1 by 2`},
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "0"}, fails: `SLURM_ARRAY_TASK_COUNT "0"`},
+		{flag: "5/3", fails: "want an index from 0 to 2"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.flag, tt.env), func(t *testing.T) {
+			i, n, err := shardOf(tt.flag, func(k string) string { return tt.env[k] })
+			if tt.fails != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.fails)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, [2]int{tt.i, tt.n}, [2]int{i, n})
+		})
+	}
+}
