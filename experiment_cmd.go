@@ -32,8 +32,8 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	}
 	if e.BaseFile != "" {
 		// The base scenario is an input too: no output may overwrite it.
-		files := append([]paths.File{{Flag: "experiment's base", Path: e.BaseFile}}, files(opt)...)
-		if err := paths.Check(files); err != nil {
+		all := append([]paths.File{{Flag: "experiment's base", Path: e.BaseFile}}, files(opt)...)
+		if err := paths.Check(all); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
 			return exitBadInput
 		}

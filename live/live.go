@@ -137,22 +137,19 @@ func (w logWriter) Write(p []byte) (int, error) {
 // than anyone can read, and the newest one is drawn by the next redraw
 // anyway.
 func (v *View) Row(r series.Row) {
-	if !v.active {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.closed {
-		return
-	}
-	v.cur, v.seen = r, true
-	v.maybeRedraw()
+	v.update(func() { v.cur, v.seen = r, true })
 }
 
 // Mark takes an event of the run's timeline; the status area shows the
 // last one next to the phase, since the phase says what the model does and
 // the event says what was done to it.
 func (v *View) Mark(m series.Mark) {
+	v.update(func() { v.lastMark = m.Name })
+}
+
+// update changes what the status area shows, under the view's lock, and
+// redraws it if it is time; once the view is closed, it does nothing.
+func (v *View) update(change func()) {
 	if !v.active {
 		return
 	}
@@ -161,7 +158,7 @@ func (v *View) Mark(m series.Mark) {
 	if v.closed {
 		return
 	}
-	v.lastMark = m.Name
+	change()
 	v.maybeRedraw()
 }
 

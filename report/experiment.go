@@ -620,24 +620,8 @@ func WriteExperimentFile(path string, e *scenario.Experiment, t *experiment.Tabl
 	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, e, t, results) })
 }
 
-var experimentTemplate = template.Must(template.New("experiment").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-:root { color-scheme: light; }
-body { margin: 0; background: #eef0f3; color: #1d1f23;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", Arial, sans-serif; }
-main { max-width: 1040px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 6px; }
-h2 { font-size: 18px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dde0e4; }
-h3 { font-size: 15px; margin: 22px 0 4px; }
+var experimentTemplate = newPage("experiment", `{{template "head" .}}h3 { font-size: 15px; margin: 22px 0 4px; }
 .description { margin: 0 0 6px; }
-.facts { margin: 0; padding: 0; list-style: none; color: #444; }
-.facts li { display: inline-block; white-space: nowrap; }
-.facts li:not(:last-child)::after { content: "·"; margin: 0 .5em; color: #999; }
 .legend { margin: 0 0 10px; padding: 0; list-style: none; font-size: 14px; }
 .legend li { display: inline-block; margin: 0 18px 4px 0; }
 .legend .swatch { display: inline-block; width: 26px; height: 12px; margin-right: 6px; vertical-align: middle;
@@ -705,4 +689,4 @@ the time to healthy, in model hours from the trigger's removal, is the median ov
 <script type="application/json" id="` + ExperimentDataID + `">{{.Data}}</script>
 </body>
 </html>
-`))
+`)

@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"html"
 	"math/rand/v2"
@@ -210,15 +209,9 @@ type expCurve struct {
 	Median, Lo, Hi []float64
 }
 
-var expDataBlock = regexp.MustCompile(`(?s)<script type="application/json" id="` + report.ExperimentDataID + `">(.*?)</script>`)
-
 func expJSON(t *testing.T, page string) expPageData {
 	t.Helper()
-	m := expDataBlock.FindAllStringSubmatch(page, -1)
-	require.Len(t, m, 1, "one data block")
-	var d expPageData
-	require.NoError(t, json.Unmarshal([]byte(m[0][1]), &d))
-	return d
+	return embeddedJSON[expPageData](t, page, report.ExperimentDataID)
 }
 
 // median is the conventional sample median, computed here to check the
@@ -304,20 +297,6 @@ func pageTables(page string) (cells, notes map[string][][]string) {
 	return cells, notes
 }
 
-func ivText(iv compare.Interval) string {
-	return fmt.Sprintf("%s [%s, %s]", format.Num(iv.Estimate), format.Num(iv.Lo), format.Num(iv.Hi))
-}
-
-func signedIvText(iv compare.Interval) string {
-	s := func(x float64) string {
-		if x > 0 {
-			return "+" + format.Num(x)
-		}
-		return format.Num(x)
-	}
-	return fmt.Sprintf("%s [%s, %s]", s(iv.Estimate), s(iv.Lo), s(iv.Hi))
-}
-
 // noted says whether an interval should carry a note: it is not a 95 %
 // one.
 func noted(iv compare.Interval) bool {
@@ -336,10 +315,10 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 				want := []string{v.Name, "none", "", "", strconv.Itoa(c.N)}
 				wantNotes := []bool{false, false, false, false, false}
 				if c.N > 0 {
-					want[1], wantNotes[1] = ivText(c.Median), noted(c.Median)
+					want[1], wantNotes[1] = experiment.IntervalText(c.Median), noted(c.Median)
 				}
 				if c.Diff != nil {
-					want[2], want[3], wantNotes[2] = signedIvText(*c.Diff), c.Verdict, noted(*c.Diff)
+					want[2], want[3], wantNotes[2] = experiment.SignedText(*c.Diff), c.Verdict, noted(*c.Diff)
 				}
 				assert.Equal(t, want, cells[id][i], "variant %q", v.Name)
 				for j, n := range wantNotes {
@@ -354,10 +333,10 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 			rc := v.Recovery
 			want := []string{v.Name, "trigger never removed", "", strconv.Itoa(rc.Removed)}
 			if rc.Share != nil {
-				want[1], want[2] = ivText(*rc.Share), "none recovered"
+				want[1], want[2] = experiment.IntervalText(*rc.Share), "none recovered"
 			}
 			if rc.Time != nil {
-				want[2] = ivText(*rc.Time)
+				want[2] = experiment.IntervalText(*rc.Time)
 			}
 			assert.Equal(t, want, cells["recovery"][i], "variant %q", v.Name)
 		}

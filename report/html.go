@@ -318,7 +318,9 @@ func configParams(c config.Config) []param {
 	return out
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// pageHead opens both reports' pages: the document's head and the style
+// they share; each page's template goes on with its own style rules.
+const pageHead = `{{define "head"}}<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -334,7 +336,14 @@ h2 { font-size: 18px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1
 .facts { margin: 0; padding: 0; list-style: none; color: #444; }
 .facts li { display: inline-block; white-space: nowrap; }
 .facts li:not(:last-child)::after { content: "·"; margin: 0 .5em; color: #999; }
-figure { margin: 0 0 28px; }
+{{end}}`
+
+// newPage parses a page's template, which starts with {{template "head" .}}.
+func newPage(name, text string) *template.Template {
+	return template.Must(template.Must(template.New(name).Parse(pageHead)).Parse(text))
+}
+
+var pageTemplate = newPage("page", `{{template "head" .}}figure { margin: 0 0 28px; }
 figure svg { display: block; width: 100%; height: auto; }
 figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
 /* The summary's longest lines are wider than the page: they wrap rather
@@ -397,4 +406,4 @@ the mechanisms without any one of which it fails.</p>
 <script type="application/json" id="` + DataID + `">{{.Data}}</script>
 </body>
 </html>
-`))
+`)

@@ -55,13 +55,23 @@ type pageData struct {
 	} `json:"checks"`
 }
 
-var dataBlock = regexp.MustCompile(`(?s)<script type="application/json" id="vmstorm-data">(.*?)</script>`)
-
 func pageJSON(t *testing.T, page string) pageData {
 	t.Helper()
-	m := dataBlock.FindAllStringSubmatch(page, -1)
+	return embeddedJSON[pageData](t, page, report.DataID)
+}
+
+// dataBlock matches a page's <script type="application/json"> with that id.
+func dataBlock(id string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)<script type="application/json" id="` + regexp.QuoteMeta(id) + `">(.*?)</script>`)
+}
+
+// embeddedJSON decodes the page's one data block, the <script
+// type="application/json"> with that id.
+func embeddedJSON[T any](t *testing.T, page, id string) T {
+	t.Helper()
+	m := dataBlock(id).FindAllStringSubmatch(page, -1)
 	require.Len(t, m, 1, "one data block")
-	var d pageData
+	var d T
 	require.NoError(t, json.Unmarshal([]byte(m[0][1]), &d))
 	return d
 }
@@ -499,7 +509,7 @@ func TestHTMLDurationsAreRounded(t *testing.T) {
 	params := regexp.MustCompile(`(?s)<div class="params">.*?</div>`)
 	contains(t, params.FindString(page), `<td>duration</td><td class="value">1h0m0.14350344s</td>`, "the parameter, as a flag takes it")
 	svg := regexp.MustCompile(`(?s)<svg\b.*?</svg>`)
-	read := svg.ReplaceAllString(params.ReplaceAllString(dataBlock.ReplaceAllString(page, ""), ""), "")
+	read := svg.ReplaceAllString(params.ReplaceAllString(dataBlock(report.DataID).ReplaceAllString(page, ""), ""), "")
 	contains(t, read, "after 1h of model time", "the summary")
 	assert.NotRegexp(t, `\d\.\d+s\b`, read, "no unrounded duration for people")
 	assert.NotContains(t, read, "0.143")

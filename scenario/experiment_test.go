@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -262,39 +261,8 @@ var badExperiments = []badExperiment{
 		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
 }
 
-// problems lists how err falls short of what tc expects of it.
-func (tc badExperiment) problems(err error) []string {
-	var e *Error
-	if !errors.As(err, &e) {
-		return []string{fmt.Sprintf("want an *Error, got %T: %v", err, err)}
-	}
-	var out []string
-	if e.File != "exp.yaml" {
-		out = append(out, fmt.Sprintf("file %q, want exp.yaml", e.File))
-	}
-	if e.Line != tc.line || e.Column != tc.col {
-		out = append(out, fmt.Sprintf("at %d:%d, want %d:%d (%v)", e.Line, e.Column, tc.line, tc.col, err))
-	}
-	for _, m := range tc.msg {
-		if !strings.Contains(e.Msg, m) {
-			out = append(out, fmt.Sprintf("message %q does not say %q", e.Msg, m))
-		}
-	}
-	if e.Hint == "" {
-		out = append(out, fmt.Sprintf("no hint in %q: every mistake says what is valid", err))
-	}
-	for _, h := range tc.hint {
-		if !strings.Contains(e.Hint, h) {
-			out = append(out, fmt.Sprintf("hint %q does not say %q", e.Hint, h))
-		}
-	}
-	if want := fmt.Sprintf("exp.yaml:%d:%d: %s (%s)", e.Line, e.Column, e.Msg, e.Hint); err.Error() != want {
-		out = append(out, fmt.Sprintf("%q, want %q", err.Error(), want))
-	}
-	if strings.Contains(err.Error(), "\n") {
-		out = append(out, fmt.Sprintf("%q is more than one line", err))
-	}
-	return out
+func (b badExperiment) want() wantError {
+	return wantError{file: "exp.yaml", line: b.line, col: b.col, msg: b.msg, hint: b.hint, bug: b.bug}
 }
 
 func TestSmallExperimentParses(t *testing.T) {
@@ -324,27 +292,12 @@ func TestSmallExperimentParses(t *testing.T) {
 func TestParseExperimentRejectsBadFiles(t *testing.T) {
 	for _, tc := range badExperiments {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NotEmpty(t, tc.msg, "say what the error says")
 			text := tc.to
 			if tc.from != "" {
 				text = expEdit(t, expSmall, tc.from, tc.to)
 			}
 			e, err := parseExp(t, text)
-			var problems []string
-			if err == nil {
-				problems = []string{fmt.Sprintf("accepted, with variants %d and sweep %+v", len(e.Variants), e.Sweep)}
-			} else {
-				problems = tc.problems(err)
-			}
-			if tc.bug != "" {
-				if len(problems) == 0 {
-					t.Fatalf("fixed: %s; remove the bug mark", tc.bug)
-				}
-				t.Skipf("BUG: %s: %s", tc.bug, strings.Join(problems, "; "))
-			}
-			for _, p := range problems {
-				t.Error(p)
-			}
+			tc.want().rejected(t, err, func() string { return fmt.Sprintf("with variants %d and sweep %+v", len(e.Variants), e.Sweep) })
 		})
 	}
 }

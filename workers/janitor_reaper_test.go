@@ -57,13 +57,7 @@ func TestReaperDestroysOldNeverBootedVMs(t *testing.T) {
 				j.Switches.Set(Reaper, tt.reaper)
 				j.SetAggressive(tt.aggressive, 0)
 				require.True(t, j.pass(ctx))
-				if tt.destroy {
-					got := out.Drain()
-					require.Len(t, got, 1)
-					assert.Same(t, vm, got[0])
-				} else {
-					assert.Zero(t, out.Len())
-				}
+				assertHandedOut(t, out, vm, tt.destroy)
 				assert.Equal(t, tt.reaped, j.Stats().Reaped)
 			})
 		})

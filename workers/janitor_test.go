@@ -69,13 +69,7 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 				out := sim.NewChan[*cluster.VM](k, 1)
 				j := newJanitor(k, c, &Credentials{}, out, cutoff, 0)
 				require.True(t, j.pass(ctx))
-				if tt.destroy {
-					got := out.Drain()
-					require.Len(t, got, 1)
-					assert.Same(t, vm, got[0])
-				} else {
-					assert.Zero(t, out.Len())
-				}
+				assertHandedOut(t, out, vm, tt.destroy)
 				assert.Equal(t, int64(1), j.Stats().Reported, "it reports every VM it saw")
 			})
 		})
@@ -177,4 +171,17 @@ func TestJanitorPacesItsPass(t *testing.T) {
 			prev = vm.JobID
 		}
 	})
+}
+
+// assertHandedOut checks that the janitor's pass handed vm out for
+// destruction, and nothing else, if destroy; and nothing at all if not.
+func assertHandedOut(t *testing.T, out *sim.Chan[*cluster.VM], vm *cluster.VM, destroy bool) {
+	t.Helper()
+	if !destroy {
+		assert.Zero(t, out.Len())
+		return
+	}
+	got := out.Drain()
+	require.Len(t, got, 1)
+	assert.Same(t, vm, got[0])
 }
