@@ -46,13 +46,13 @@ func inWorld(t *testing.T, body func(ctx context.Context, w *world)) {
 	cl := cluster.New(cluster.Config{Seed: 1, RejectTime: time.Second, Destroy: dist.Latency{Mean: 10 * time.Second}}, k, capacity.New(200))
 	doomed := sim.NewChan[*cluster.VM](k, 100)
 	janitor := workers.NewJanitor(k)
-	janitor.Clock, janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = k, cl, nop, nop, &workers.Credentials{}
+	janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = cl, nop, nop, &workers.Credentials{}
 	janitor.Every, janitor.Cutoff, janitor.ReportStale, janitor.Out = 10*time.Minute, 2*time.Hour, true, doomed
 	cleanup := workers.NewCleanupPool(k, 5, 2)
-	cleanup.Clock, cleanup.Cluster, cleanup.Log, cleanup.Events, cleanup.In = k, cl, nop, nop, doomed
+	cleanup.Cluster, cleanup.Log, cleanup.Events, cleanup.In = cl, nop, nop, doomed
 	w := &world{clock: k, cluster: cl, runIn: sim.NewChan[*workers.Job](k, 100), inbox: sim.NewChan[workers.Msg](k, 100)}
 	run := workers.NewRunPool(k, 4)
-	run.Clock, run.Cluster, run.Ledger, run.Log, run.Events, run.Seed = k, cl, workers.NewLedger(0, time.Hour, nil), nop, nop, 1
+	run.Cluster, run.Ledger, run.Log, run.Events, run.Seed = cl, workers.NewLedger(0, time.Hour, nil), nop, nop, 1
 	run.StallTimeout, run.In, run.Inbox = 5*time.Minute, w.runIn, w.inbox
 	w.parts = Parts{
 		Credentials: janitor.Credentials, Janitor: janitor, Cleanup: cleanup, Cluster: cl, Run: run,

@@ -112,14 +112,15 @@ func (b *BuildPool) work(ctx context.Context) {
 			job.logAt(b.Events, zapcore.WarnLevel, "clone_failed", zap.String("reason", reason(err)))
 		}
 		var why string
+		byBudget := false
 		switch {
 		case b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts:
 			why = "gave up after the maximum number of attempts"
 		case b.Policies.on(RetryBudget) && !b.Policies.Budget.AllowRetry():
-			why = "the retry budget is spent"
+			why, byBudget = "the retry budget is spent", true
 		}
 		if why != "" {
-			b.Ledger.fail(job, why == "the retry budget is spent")
+			b.Ledger.fail(job, byBudget)
 			job.logAt(b.Events, zapcore.WarnLevel, "job_failed", zap.String("reason", why))
 			if !b.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue}) {
 				return
@@ -144,12 +145,7 @@ func (b *BuildPool) work(ctx context.Context) {
 // run stopped (the job is then in the waiting room, still queued).
 func (b *BuildPool) backOff(ctx context.Context, job *Job, delay time.Duration) bool {
 	now := b.Clock.Now()
-	first := b.Ledger.requeue(job.Attempts == 1, now)
-	if first {
-		job.logAt(b.Log, zapcore.WarnLevel, "first_requeue", job.waitField(now),
-			zap.String("note", "a job went back to the queue, after a backoff, after a failed VM start"))
-	}
-	job.logAt(b.Events, zapcore.InfoLevel, "job_requeued", job.waitField(now), seconds("backoff_s", delay))
+	noteRequeue(b.Ledger, b.Log, b.Events, job, now, "a job went back to the queue, after a backoff, after a failed VM start", seconds("backoff_s", delay))
 	b.Backoffs.Add(job, now+delay)
 	return b.Inbox.Send(ctx, Msg{Kind: BackingOff, Queue: job.Queue})
 }
@@ -161,18 +157,28 @@ func requeue(ctx context.Context, clock sim.Clock, ledger *Ledger, log, events *
 	// Once sent, the job belongs to the scheduler and, soon, to another
 	// worker: the ledger and the log see it first, and a send that the
 	// end of the run stops is taken back.
-	now := clock.Now()
-	first := ledger.requeue(job.Attempts == 1, now)
-	if first {
-		job.logAt(log, zapcore.WarnLevel, "first_requeue", job.waitField(now),
-			zap.String("note", "a job went straight back to the queue after a failed VM start"))
-	}
-	job.logAt(events, zapcore.InfoLevel, "job_requeued", job.waitField(now))
+	first := noteRequeue(ledger, log, events, job, clock.Now(), "a job went straight back to the queue after a failed VM start")
 	if !to.Send(ctx, Msg{Kind: kind, Job: job}) {
 		ledger.unrequeue(job.Attempts == 1, first)
 		return false
 	}
 	return true
+}
+
+// noteRequeue counts job's requeue at now in the ledger and logs it: the
+// run's first requeue with note, every one with extra. It returns whether
+// it was the run's first, as Ledger.requeue does.
+func noteRequeue(ledger *Ledger, log, events *zap.Logger, job *Job, now time.Duration, note string, extra ...zap.Field) bool {
+	first := ledger.requeue(job.Attempts == 1, now)
+	if first {
+		job.logAt(log, zapcore.WarnLevel, "first_requeue", job.waitField(now), zap.String("note", note))
+	}
+	if len(extra) == 0 { // no slice to build on the requeue storm's path
+		job.logAt(events, zapcore.InfoLevel, "job_requeued", job.waitField(now))
+	} else {
+		job.logAt(events, zapcore.InfoLevel, "job_requeued", append([]zap.Field{job.waitField(now)}, extra...)...)
+	}
+	return first
 }
 
 func reason(err error) string {

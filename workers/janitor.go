@@ -82,7 +82,7 @@ func (j *Janitor) Failing() bool { return j.failing.Load() }
 // NewJanitor returns a janitor that will run in kernel k; set its fields
 // before Run.
 func NewJanitor(k *sim.Kernel) *Janitor {
-	j := &Janitor{restart: sim.NewSignal(k)}
+	j := &Janitor{Clock: k, restart: sim.NewSignal(k)}
 	j.lastOK.Store(-1)
 	return j
 }
@@ -235,7 +235,7 @@ type CleanupPool struct {
 // NewCleanupPool returns a pool of n workers, concurrency of which work in
 // the janitor's normal mode (0: all), that will run in kernel k.
 func NewCleanupPool(k *sim.Kernel, n, concurrency int) *CleanupPool {
-	c := &CleanupPool{Stage: Stage{Workers: n}, Concurrency: concurrency}
+	c := &CleanupPool{Stage: Stage{Workers: n}, Clock: k, Concurrency: concurrency}
 	c.gate = sim.NewGate(k, c.normal())
 	return c
 }

@@ -35,7 +35,7 @@ func newCluster(k *sim.Kernel, vms int64) *cluster.Cluster {
 // hands the VMs it may destroy to out, at most rate a second (0: no limit).
 func newJanitor(k *sim.Kernel, c *cluster.Cluster, creds *Credentials, out *sim.Chan[*cluster.VM], cutoff time.Duration, rate float64) *Janitor {
 	j := NewJanitor(k)
-	j.Clock, j.Cluster, j.Log, j.Events, j.Credentials = k, c, zap.NewNop(), zap.NewNop(), creds
+	j.Cluster, j.Log, j.Events, j.Credentials = c, zap.NewNop(), zap.NewNop(), creds
 	j.Every, j.Cutoff, j.RatePerSecond, j.Out = time.Minute, cutoff, rate, out
 	return j
 }

@@ -58,7 +58,7 @@ const (
 // a wait longer than delayed counts as delayed.
 func NewLedger(maxJobs int64, delayed time.Duration, onDone func()) *Ledger {
 	l := &Ledger{maxJobs: maxJobs, onDone: onDone, delayed: delayed,
-		waits: hdrhistogram.New(1, maxWaitUnit, waitDigits)}
+		waits: NewWaitHistogram()}
 	l.firstRequeue.Store(-1)
 	return l
 }

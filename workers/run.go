@@ -53,7 +53,7 @@ type runWorker struct {
 
 // NewRunPool returns a Run pool of n workers, all up, in kernel k.
 func NewRunPool(k *sim.Kernel, n int) *RunPool {
-	r := &RunPool{Stage: Stage{Workers: n}, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
+	r := &RunPool{Stage: Stage{Workers: n}, Clock: k, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
 	for i := range r.workers {
 		r.workers[i].crash = sim.NewSignal(k)
 	}

@@ -22,7 +22,7 @@ func TestCrashedWorkersTakeNoJobs(t *testing.T) {
 		in := sim.NewChan[*Job](k, 10)
 		inbox := sim.NewChan[Msg](k, 100)
 		r := NewRunPool(k, 4)
-		r.Clock, r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = k, c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
+		r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
 		var g sim.Group
 		g.Go(ctx, r.Run)
 

@@ -22,13 +22,12 @@ type QueueControls struct {
 	configured []int64 // each queue's limit as the run began
 	mu         sync.Mutex
 	paused     []bool
-	limit      []int64 // max concurrent builds; 0 for no limit
-	inProgress []int64 // handed to Build and not yet finished, failed or back
-	// Published for readers that do not take mu (samples).
-	pausedN   atomic.Int64
-	limits    []atomic.Int64
-	published []atomic.Int64
-	poke      *sim.Signal // wakes the scheduler to look again
+	// Written under mu, so that a hand-off decided under it holds; atomic,
+	// so that readers that do not take mu (samples) may read them.
+	pausedN    atomic.Int64
+	limits     []atomic.Int64 // max concurrent builds; 0 for no limit
+	inProgress []atomic.Int64 // handed to Build and not yet finished, failed or back
+	poke       *sim.Signal    // wakes the scheduler to look again
 }
 
 // NewQueueControls returns the controls of the named queues in kernel k, none
@@ -38,10 +37,8 @@ func NewQueueControls(k *sim.Kernel, names []string, limits []int64) *QueueContr
 		Names:      names,
 		configured: append([]int64(nil), limits...),
 		paused:     make([]bool, len(names)),
-		limit:      append([]int64(nil), limits...),
-		inProgress: make([]int64, len(names)),
 		limits:     make([]atomic.Int64, len(names)),
-		published:  make([]atomic.Int64, len(names)),
+		inProgress: make([]atomic.Int64, len(names)),
 		poke:       sim.NewSignal(k),
 	}
 	for i, l := range limits {
@@ -80,7 +77,6 @@ func (c *QueueControls) SetPaused(q int, paused bool) {
 // SetLimit limits queue q to n concurrent builds (0 for no limit).
 func (c *QueueControls) SetLimit(q int, n int64) {
 	c.mu.Lock()
-	c.limit[q] = n
 	c.limits[q].Store(n)
 	c.mu.Unlock()
 	c.poke.Notify()
@@ -110,17 +106,24 @@ func (c *QueueControls) Limit(q int) int64 { return c.limits[q].Load() }
 
 // InProgress is how many of queue q's jobs are between the scheduler's
 // hand-off and the end of their build.
-func (c *QueueControls) InProgress(q int) int64 { return c.published[q].Load() }
+func (c *QueueControls) InProgress(q int) int64 { return c.inProgress[q].Load() }
 
 // ready reports whether queue q may hand out a job; c.mu must be held.
 func (c *QueueControls) ready(q int) bool {
-	return !c.paused[q] && (c.limit[q] == 0 || c.inProgress[q] < c.limit[q])
+	limit := c.limits[q].Load()
+	return !c.paused[q] && (limit == 0 || c.inProgress[q].Load() < limit)
 }
 
-// started and settled count a job of queue q in and out of progress; c.mu
-// must be held.
-func (c *QueueControls) started(q int) { c.inProgress[q]++; c.published[q].Store(c.inProgress[q]) }
-func (c *QueueControls) settled(q int) { c.inProgress[q]--; c.published[q].Store(c.inProgress[q]) }
+// started counts a job of queue q into progress; c.mu must be held.
+func (c *QueueControls) started(q int) { c.inProgress[q].Add(1) }
+
+// settle counts a job of queue q out of progress: finished, failed or
+// back in the backlog.
+func (c *QueueControls) settle(q int) {
+	c.mu.Lock()
+	c.inProgress[q].Add(-1)
+	c.mu.Unlock()
+}
 
 // MsgKind is what a message to the scheduler says.
 type MsgKind uint8
@@ -212,14 +215,10 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case m.Kind == Arrived:
 			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Requeued || m.Kind == Returned:
-			s.Queues.mu.Lock()
-			s.Queues.settled(m.Job.Queue)
-			s.Queues.mu.Unlock()
+			s.Queues.settle(m.Job.Queue)
 			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Finished || m.Kind == BackingOff:
-			s.Queues.mu.Lock()
-			s.Queues.settled(m.Queue)
-			s.Queues.mu.Unlock()
+			s.Queues.settle(m.Queue)
 		case m.Kind == Retry:
 			s.queues[m.Job.Queue].Push(m.Job)
 		case m.Kind == Unstarted:
@@ -227,9 +226,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			// opened meanwhile): back at the front of its queue, as if it
 			// had never left.
 			s.handed.Add(-1)
-			s.Queues.mu.Lock()
-			s.Queues.settled(m.Job.Queue)
-			s.Queues.mu.Unlock()
+			s.Queues.settle(m.Job.Queue)
 			s.queues[m.Job.Queue].PushFront(m.Job)
 		case m.Kind == Ready:
 			s.asked++
@@ -270,9 +267,7 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 		if !s.Out.Send(ctx, job) {
 			// The run stopped: the job is still in the backlog.
 			s.handed.Add(-1)
-			c.mu.Lock()
-			c.settled(q)
-			c.mu.Unlock()
+			c.settle(q)
 			s.queues[q].Push(job)
 			return false
 		}

@@ -81,14 +81,15 @@ func TestCapacityAwareDispatchWaitsForRoom(t *testing.T) {
 		name       string
 		on         bool
 		heldAtOnce bool
+		needsPoke  bool                         // room alone does not wake the scheduler
 		release    func(ms *mitigatedScheduler) // after which the job must go
 	}{
-		{"on: a poke after room", true, true, func(ms *mitigatedScheduler) {
+		{"on: a poke after room", true, true, true, func(ms *mitigatedScheduler) {
 			ms.room.Store(true)
 			ms.s.Queues.Poke()
 		}},
-		{"on: switched off", true, true, func(ms *mitigatedScheduler) { ms.switches.Set(CapacityAware, false) }},
-		{"off: Room ignored", false, false, nil},
+		{"on: switched off", true, true, false, func(ms *mitigatedScheduler) { ms.switches.Set(CapacityAware, false) }},
+		{"off: Room ignored", false, false, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +111,7 @@ func TestCapacityAwareDispatchWaitsForRoom(t *testing.T) {
 				ms.send(ctx, Ready, nil, 0)
 				assert.Empty(t, ms.settled(ctx), "still no room, however many ask")
 				ms.room.Store(true)
-				if tt.name == "on: a poke after room" {
+				if tt.needsPoke {
 					assert.Empty(t, ms.settled(ctx), "room, but nothing woke the scheduler")
 				}
 				tt.release(ms)

@@ -32,9 +32,6 @@ func (q *fifo[T]) pop() (T, bool) {
 	return v, true
 }
 
-// peek returns the item at the front; the queue must not be empty.
-func (q *fifo[T]) peek() T { return q.items[q.head] }
-
 // timerHeap is a binary min-heap of processes by deadline, then by the
 // sequence number their wait began with, so that wake-ups at one model time
 // come in the order they were asked for. Each process knows its index.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -102,27 +103,37 @@ func TestQueuePopCompaction(t *testing.T) {
 }
 
 func TestQueueRemoveKeepsTheRestInOrder(t *testing.T) {
-	var q Queue[int]
-	for i := range 200 {
-		q.Push(i)
+	// 99 pops leave the head past the start, as in a long run; the 100th
+	// compacts the queue, so that its head is at the start again.
+	for _, pops := range []int{99, 100} {
+		t.Run(fmt.Sprint(pops, " pops"), func(t *testing.T) {
+			var q Queue[int]
+			for i := range 200 {
+				q.Push(i)
+			}
+			for range pops {
+				q.Pop()
+			}
+			if pops == 99 {
+				require.Positive(t, q.head, "a head past the start")
+			}
+			odd := func(v int) bool { return v%2 == 1 }
+			dropped := q.Remove(odd)
+			firstOdd := pops | 1
+			require.Len(t, dropped, (199-firstOdd)/2+1)
+			assert.Equal(t, firstOdd, dropped[0])
+			assert.Equal(t, 199, dropped[len(dropped)-1])
+			assert.Equal(t, 50, q.Len())
+			q.Push(1000)
+			left := q.Drain()
+			require.Len(t, left, 51)
+			for i, v := range left[:50] {
+				assert.Equal(t, 100+2*i, v)
+			}
+			assert.Equal(t, 1000, left[50])
+			assert.Empty(t, q.Remove(odd), "an empty queue")
+		})
 	}
-	for range 100 {
-		q.Pop() // a head past the start, as in a long run
-	}
-	odd := func(v int) bool { return v%2 == 1 }
-	dropped := q.Remove(odd)
-	require.Len(t, dropped, 50)
-	assert.Equal(t, 101, dropped[0])
-	assert.Equal(t, 199, dropped[49])
-	assert.Equal(t, 50, q.Len())
-	q.Push(1000)
-	left := q.Drain()
-	require.Len(t, left, 51)
-	for i, v := range left[:50] {
-		assert.Equal(t, 100+2*i, v)
-	}
-	assert.Equal(t, 1000, left[50])
-	assert.Empty(t, q.Remove(odd), "an empty queue")
 }
 
 func TestQueuePushFront(t *testing.T) {
