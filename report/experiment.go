@@ -686,7 +686,7 @@ the time to healthy, in model hours from the trigger's removal, is the median ov
 <h2 id="file">The experiment file{{if .File}}: {{.File}}{{end}}</h2>
 <pre id="source">{{.Source}}</pre>
 </main>
-<script type="application/json" id="` + ExperimentDataID + `">{{.Data}}</script>
+<script type="application/json" id="`+ExperimentDataID+`">{{.Data}}</script>
 </body>
 </html>
 `)

@@ -403,7 +403,7 @@ the mechanisms without any one of which it fails.</p>
 <table>{{range .}}<tr><td>{{.Name}}</td><td class="value">{{.Value}}</td></tr>{{end}}</table>{{end}}
 </div>
 </main>
-<script type="application/json" id="` + DataID + `">{{.Data}}</script>
+<script type="application/json" id="`+DataID+`">{{.Data}}</script>
 </body>
 </html>
 `)
