@@ -1,13 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -86,6 +85,14 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		defer cancel(nil)
+		// A signal's status wins over any other (after the table, as after
+		// a run's summary): this runs after every later defer.
+		defer func() {
+			var sig signalled
+			if errors.As(context.Cause(ctx), &sig) {
+				code = sig.exitCode()
+			}
+		}()
 		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
 		bar := newProgress(stderr, len(tasks), !opt.quiet)
 		var writeErr error
@@ -108,12 +115,6 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
 			return exitFailed
 		}
-		defer func() {
-			var sig signalled
-			if errors.As(context.Cause(ctx), &sig) {
-				os.Exit(sig.exitCode()) // after the table, as a run's summary
-			}
-		}()
 	}
 
 	table, err := experiment.Summarize(e, results)
@@ -162,8 +163,8 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 			is = v
 		} else if v := env("SLURM_ARRAY_TASK_ID"); v != "" {
 			id, err1 := strconv.Atoi(v)
-			low, err2 := strconv.Atoi(cmpOr(env("SLURM_ARRAY_TASK_MIN"), "0"))
-			step, err3 := strconv.Atoi(cmpOr(env("SLURM_ARRAY_TASK_STEP"), "1"))
+			low, err2 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_MIN"), "0"))
+			step, err3 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_STEP"), "1"))
 			if err1 != nil || err2 != nil || err3 != nil || step < 1 {
 				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q, _MIN and _STEP: want whole numbers, a step of at least 1", v)
 			}
@@ -185,29 +186,12 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 // maxShards bounds the shards of an experiment.
 const maxShards = 1_000_000
 
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // readResults reads the results files (or globs) of shards, in a fixed
 // order of files, keeping what keep keeps of each; more results than the
 // experiment's tasks is an error, found before they are all held.
 func readResults(patterns []string, tasks int, keep func(experiment.Result) experiment.Result) ([]experiment.Result, error) {
-	var files []string
-	for _, p := range patterns {
-		m, err := filepath.Glob(p)
-		if err != nil || len(m) == 0 {
-			m = []string{p} // not a glob: the file itself, or its error
-		}
-		files = append(files, m...)
-	}
-	slices.Sort(files)
-	files = slices.Compact(files)
 	var all []experiment.Result
-	for _, name := range files {
+	for _, name := range expandGlobs(patterns) {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, err

@@ -84,7 +84,7 @@ func writeExperiment(t *testing.T, dir, name, text string) {
 
 // shardVariables are the variables a Kubernetes Indexed Job or a Slurm job
 // array sets: the tests give them, or leave them out, explicitly.
-var shardVariables = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"}
+var shardVariables = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP"}
 
 // environ is the test's environment without the shard variables, plus env.
 func environ(env ...string) []string {

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"vmstorm/config"
 	"vmstorm/internal/paths"
@@ -241,14 +240,8 @@ func files(opt options) []paths.File {
 	if scenario.IsFile(opt.experiment) {
 		add("experiment", opt.experiment, false)
 	}
-	for _, pattern := range opt.merge {
-		matches, err := filepath.Glob(pattern)
-		if err != nil || len(matches) == 0 {
-			matches = []string{pattern} // a path: checked as one
-		}
-		for _, m := range matches {
-			add("merge", m, false)
-		}
+	for _, m := range expandGlobs(opt.merge) {
+		add("merge", m, false)
 	}
 	add("analyze", opt.analyze, false)
 	add("log-file", opt.logFile, true)
@@ -256,6 +249,22 @@ func files(opt options) []paths.File {
 	add("report", opt.report, true)
 	add("results", opt.results, true)
 	return fs
+}
+
+// expandGlobs is the files that patterns name, each once, sorted: a
+// pattern that matches nothing (or is no glob) stands for itself, so that
+// opening it says what is wrong.
+func expandGlobs(patterns []string) []string {
+	var files []string
+	for _, p := range patterns {
+		m, err := filepath.Glob(p)
+		if err != nil || len(m) == 0 {
+			m = []string{p}
+		}
+		files = append(files, m...)
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
 }
 
 // newFlagSet registers a flag for every parameter of config.Params, on
@@ -376,13 +385,11 @@ func explain(fs *flag.FlagSet, err error) error {
 		return err // a value of vmstorm's own type says what it wants
 	}
 	var want string
+	// The options' types (the parameters' values say what they want
+	// themselves).
 	switch g.Get().(type) {
-	case time.Duration:
-		want = "want a Go duration such as 90s, 10m or 4h"
-	case int, int64, uint64:
+	case int:
 		want = "want a whole number"
-	case float64:
-		want = "want a number"
 	case bool:
 		want = "want true or false"
 	default:

@@ -12,9 +12,6 @@ import (
 	"time"
 	"vmstorm/mitigate"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
@@ -122,7 +119,7 @@ func (s Speed) String() string {
 	return strconv.FormatFloat(float64(s), 'g', -1, 64)
 }
 
-// Set reads "max" or a number, for the flag package.
+// Set reads "max" or a number, as a flag and a scenario file spell it.
 func (s *Speed) Set(v string) error {
 	if strings.TrimSpace(v) == "max" {
 		*s = MaxSpeed
@@ -136,9 +133,6 @@ func (s *Speed) Set(v string) error {
 	return nil
 }
 
-// Get is the value, for the flag package.
-func (s *Speed) Get() any { return *s }
-
 var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", minSpeed, maxSpeed)
 
 func (s Speed) check() error {
@@ -146,23 +140,6 @@ func (s Speed) check() error {
 		return nil
 	}
 	return errSpeed
-}
-
-// MarshalYAML writes "max" or the number.
-func (s Speed) MarshalYAML() (any, error) {
-	if s == MaxSpeed {
-		return "max", nil
-	}
-	return float64(s), nil
-}
-
-// UnmarshalYAML reads "max" or a number; a mistake names its place.
-func (s *Speed) UnmarshalYAML(node ast.Node) error {
-	v := strings.Trim(strings.TrimSpace(node.String()), `"'`)
-	if err := s.Set(v); err != nil {
-		return &yaml.SyntaxError{Message: fmt.Sprintf("speed %s: %v", v, err), Token: node.GetToken()}
-	}
-	return nil
 }
 
 // Queue is one job queue.

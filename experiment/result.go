@@ -140,14 +140,15 @@ func Check(e *scenario.Experiment, results []Result) error {
 		plan[taskKey(t.Variant, t.Point, t.Replica)] = t
 	}
 	seen := map[string]bool{}
+	fingerprint := Fingerprint(e)
 	for _, r := range results {
 		key := taskKey(r.Variant, r.Point, r.Replica)
 		t, planned := plan[key]
 		switch {
 		case r.Experiment != e.Name:
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
-		case r.File != Fingerprint(e):
-			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file (fingerprint %s, not %s): run every shard from one file", r.Variant, r.Replica, pointString(r.Point), r.File, Fingerprint(e))
+		case r.File != fingerprint:
+			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file (fingerprint %s, not %s): run every shard from one file", r.Variant, r.Replica, pointString(r.Point), r.File, fingerprint)
 		case !slices.Contains(names, r.Variant):
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
 		case !planned:

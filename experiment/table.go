@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -51,9 +50,10 @@ type Cell struct {
 // whose trigger was removed, the share that returned to healthy by
 // themselves within the experiment's time, and how long that took.
 type RecoveryCell struct {
-	Removed int // replicas whose trigger was removed
-	Share   *compare.Interval
-	Time    *compare.Interval // hours from removal to recovered, over those that recovered
+	Removed   int // replicas whose trigger was removed
+	Recovered int // of which returned to healthy by themselves
+	Share     *compare.Interval
+	Time      *compare.Interval // hours from removal to recovered, over those that recovered
 	// Overloaded is how many of the replicas stormed before the trigger
 	// (see Result.Overloaded): if they do not recover, it is overload, not
 	// a state that sustains itself.
@@ -160,7 +160,6 @@ func figures(rs []Result, name string) []float64 {
 func recoveryCell(rs []Result) RecoveryCell {
 	var c RecoveryCell
 	var times []float64
-	recovered := 0
 	for _, r := range rs {
 		if r.TriggerRemovedH == nil {
 			continue
@@ -170,14 +169,14 @@ func recoveryCell(rs []Result) RecoveryCell {
 			c.Overloaded++
 		}
 		if r.Recovered {
-			recovered++
+			c.Recovered++
 			if r.RecoveryH != nil {
 				times = append(times, *r.RecoveryH)
 			}
 		}
 	}
 	if c.Removed > 0 {
-		s, _ := compare.Share(recovered, c.Removed)
+		s, _ := compare.Share(c.Recovered, c.Removed)
 		c.Share = &s
 	}
 	if len(times) > 0 {
@@ -270,8 +269,7 @@ func (s *SweepTable) Verdict() string {
 			if c.Share == nil {
 				continue
 			}
-			recovered := int(math.Round(c.Share.Estimate * float64(c.Removed)))
-			if c.Removed-recovered > c.Overloaded {
+			if c.Removed-c.Recovered > c.Overloaded {
 				p := s.X.Key + " " + s.X.Values[x]
 				if s.Y.Key != "" {
 					p += ", " + s.Y.Key + " " + s.Y.Values[y]
@@ -291,7 +289,7 @@ func (s *SweepTable) Verdict() string {
 func RecoveryText(c RecoveryCell) (share, took string) {
 	share, took = "trigger never removed", ""
 	if c.Share != nil {
-		share = fmt.Sprintf("%s [%s, %s]", format.Num(c.Share.Estimate), format.Num(c.Share.Lo), format.Num(c.Share.Hi))
+		share = IntervalText(*c.Share)
 		took = "none recovered"
 	}
 	if c.Time != nil {

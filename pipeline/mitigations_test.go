@@ -182,7 +182,6 @@ func TestMitigationMixesAccountForEveryJob(t *testing.T) {
 			s, rec, lines := runMix(t, cfg)
 			j := s.Jobs
 			assert.True(t, s.Balanced(), "nothing lost: %+v, queued %d", j, s.Queued)
-			assert.Equal(t, j.Arrived, j.Completed+j.Failed+j.Shed+s.Queued+j.InFlight)
 			// The test means something: the cluster filled (with
 			// capacity-aware dispatch on, that need not start a storm).
 			assert.True(t, s.Filled, "the cluster filled")

@@ -628,19 +628,13 @@ var experimentTemplate = newPage("experiment", `{{template "head" .}}h3 { font-s
   background: var(--band); border-top: 2px var(--dash, solid) var(--line); border-bottom: 2px var(--dash, solid) var(--line); }
 .legend .n { color: #666; }
 figure { margin: 0 0 24px; }
-figure svg { display: block; width: 100%; height: auto; }
-figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
-pre { font: 12.5px/1.4 ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
-  background: #f5f6f8; border: 1px solid #e3e6ea; border-radius: 4px; padding: 12px 14px; }
 table { border-collapse: collapse; font-size: 14px; margin: 4px 0 8px; }
 th, td { text-align: left; vertical-align: top; padding: 3px 14px 3px 0; border-bottom: 1px solid #eceef1; }
-th { font-weight: 600; color: #444; }
 td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .note { display: block; font-size: 12px; color: #777; }
 .doc { font-size: 13px; color: #555; margin: 0; }
 td.better { color: #1a7f37; font-weight: 600; }
 td.worse { color: #c0262d; font-weight: 600; }
-.none { color: #666; }
 </style>
 </head>
 <body>

@@ -336,6 +336,14 @@ h2 { font-size: 18px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1
 .facts { margin: 0; padding: 0; list-style: none; color: #444; }
 .facts li { display: inline-block; white-space: nowrap; }
 .facts li:not(:last-child)::after { content: "·"; margin: 0 .5em; color: #999; }
+figure svg { display: block; width: 100%; height: auto; }
+figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
+/* The summary's longest lines are wider than the page: they wrap rather
+   than hide behind a scroll bar, which print and screenshots lose. */
+pre { font: 12.5px/1.4 ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
+  background: #f5f6f8; border: 1px solid #e3e6ea; border-radius: 4px; padding: 12px 14px; }
+th { font-weight: 600; color: #444; }
+.none { color: #666; }
 {{end}}`
 
 // newPage parses a page's template, which starts with {{template "head" .}}.
@@ -344,20 +352,12 @@ func newPage(name, text string) *template.Template {
 }
 
 var pageTemplate = newPage("page", `{{template "head" .}}figure { margin: 0 0 28px; }
-figure svg { display: block; width: 100%; height: auto; }
-figcaption { font-size: 13px; color: #555; margin: 2px 0 0; }
-/* The summary's longest lines are wider than the page: they wrap rather
-   than hide behind a scroll bar, which print and screenshots lose. */
-pre { font: 12.5px/1.4 ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
-  background: #f5f6f8; border: 1px solid #e3e6ea; border-radius: 4px; padding: 12px 14px; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 14px 4px 0; border-bottom: 1px solid #eceef1; }
-th { font-weight: 600; color: #444; }
 td.at { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.value { max-width: 26em; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
 td.name { font-family: ui-monospace, "Liberation Mono", Menlo, Consolas, monospace; font-size: 13px; }
 .params { display: flex; flex-wrap: wrap; gap: 0 40px; }
-.none { color: #666; }
 td.held { color: #1a7f37; font-weight: 600; white-space: nowrap; }
 td.failed { color: #c0262d; font-weight: 600; white-space: nowrap; }
 </style>

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -230,15 +231,6 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		return nil, c.err
 	}
 	e = &Experiment{Name: f.Name, Description: f.Description, File: filename, Source: data, Replicas: int(f.Replicas), Seed: uint64(f.Seed)}
-	defer func() {
-		// The experiment's seed fixes every replica's: the base scenario's
-		// when the file gives none, so that shards agree.
-		if e != nil && e.Seed == 0 {
-			if e.Seed = e.Base.Config.Seed; e.Seed == 0 {
-				e.Seed = 1
-			}
-		}
-	}()
 	switch {
 	case f.Name == "":
 		c.fail("$", "the experiment has no name", "add a line such as name: my-what-if")
@@ -261,6 +253,9 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
 		return nil, c.err
 	}
+	// The experiment's seed fixes every replica's: the base scenario's when
+	// the file gives none, so that shards agree.
+	e.Seed = cmp.Or(e.Seed, e.Base.Config.Seed, 1)
 	baseCfg := e.Base.Config
 	c.cfg, c.epoch = baseCfg, baseCfg.Epoch
 
@@ -380,10 +375,7 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	var out []Variant
 	for i, vn := range seq.Values {
 		path := fmt.Sprintf("$.variants[%d]", i)
-		m, ok := vn.(*ast.MappingNode)
-		if mv, one := vn.(*ast.MappingValueNode); one {
-			m, ok = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
-		}
+		m, ok := asMapping(vn)
 		if !ok {
 			c.failAt(vn, "a variant is a mapping: name, and set, drop or add", "see docs/experiments.md")
 			return nil
@@ -394,10 +386,7 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		for _, kv := range m.Values {
 			switch key := keyString(kv.Key); key {
 			case "set":
-				s, isMap := kv.Value.(*ast.MappingNode)
-				if mv, one := kv.Value.(*ast.MappingValueNode); one {
-					s, isMap = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
-				}
+				s, isMap := asMapping(kv.Value)
 				if !isMap {
 					c.failAt(kv.Value, "set holds scenario keys, as a scenario file nests them", "for example set: {mitigations: {breaker: true}}")
 					return nil

@@ -249,15 +249,22 @@ func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNod
 			Hint: "a " + kind + " needs no tags: remove it"}
 	}
 	root := tree.Docs[0].Body
-	m, ok := root.(*ast.MappingNode)
+	m, ok := asMapping(root)
 	if !ok {
-		if mv, isValue := root.(*ast.MappingValueNode); isValue {
-			return &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, nil
-		}
 		c := &converter{file: filename}
 		return nil, c.at(root, "the "+kind+" is not a mapping of keys to values", "start from '"+starters[kind]+"'")
 	}
 	return m, nil
+}
+
+// asMapping is n as a mapping, if it is one: go-yaml gives a mapping of
+// one key as the key-value pair alone.
+func asMapping(n ast.Node) (*ast.MappingNode, bool) {
+	if mv, one := n.(*ast.MappingValueNode); one {
+		return &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
+	}
+	m, ok := n.(*ast.MappingNode)
+	return m, ok
 }
 
 // findTag finds the first tag in the file ("!!seq"), or with empty the
@@ -413,10 +420,7 @@ func (c *converter) walk(m *ast.MappingNode, prefix string) {
 		case slices.Contains(structured, path):
 			c.nodes[path] = kv.Value
 		case prefix == "" && isSection(key):
-			sub, ok := kv.Value.(*ast.MappingNode)
-			if mv, one := kv.Value.(*ast.MappingValueNode); one {
-				sub, ok = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
-			}
+			sub, ok := asMapping(kv.Value)
 			if !ok {
 				c.failAt(kv.Value, fmt.Sprintf("%s holds keys, not a single value or a list", key), "docs/scenarios.md lists its keys")
 				return
