@@ -262,25 +262,12 @@ func analyzeSeries(path string, cfg config.Config, sc *scenario.Scenario, stdout
 	if sc != nil {
 		checks = sc.Checks
 	}
-	// The rows are judged as they are read, not held: a series may be
-	// longer than memory.
-	var judge *analysis.Replayer
-	err = series.Each(f, func(row series.Row, marks []series.Mark, epoch time.Time) error {
-		if judge == nil {
-			cfg.Epoch = epoch // the first row's model_time gives it
-			judge = analysis.NewReplayer(cfg, checks)
-		}
-		judge.Row(row, marks)
-		return nil
-	})
+	res, epoch, err := outcome.Analyze(f, cfg, checks)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -analyze %s: %v\n", path, err)
 		return exitBadInput
 	}
-	if judge == nil {
-		judge = analysis.NewReplayer(cfg, checks) // a header and no rows
-	}
-	res := judge.Result()
+	cfg.Epoch = epoch
 	if err := report.WriteAnalysis(stdout, cfg, res); err != nil {
 		fmt.Fprintf(stderr, "vmstorm: writing the analysis: %v\n", err)
 		return exitFailed

@@ -27,11 +27,10 @@ var Alerts = []string{AlertVMCount, AlertRequeueRate, AlertBacklogAge, AlertJani
 // been false for KeepFiringFor, so that a value hovering at a threshold
 // does not flap.
 type alertRules struct {
-	cfg     config.Alerts
-	window  time.Duration
-	state   map[string]*ruleState
-	firedAt map[string]time.Duration // when each alert first fired
-	events  []AlertEvent
+	cfg    config.Alerts
+	window time.Duration
+	state  map[string]*ruleState
+	events []AlertEvent
 }
 
 // AlertEvent is an alert firing or resolving.
@@ -48,7 +47,7 @@ type ruleState struct {
 }
 
 func newAlertRules(cfg config.Config) alertRules {
-	r := alertRules{cfg: cfg.Alerts, window: cfg.Window, state: map[string]*ruleState{}, firedAt: map[string]time.Duration{}}
+	r := alertRules{cfg: cfg.Alerts, window: cfg.Window, state: map[string]*ruleState{}}
 	for _, name := range Alerts {
 		r.state[name] = &ruleState{}
 	}
@@ -82,9 +81,6 @@ func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []ser
 		switch {
 		case !st.firing && st.holding && s.T-st.since >= a.For:
 			st.firing = true
-			if _, seen := r.firedAt[rule.name]; !seen {
-				r.firedAt[rule.name] = s.T
-			}
 			changes = append(changes, series.Change{Event: "alert_firing", Name: rule.name, Value: format.Round1(rule.value)})
 			r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name, Firing: true})
 		case st.firing && !st.holding && s.T-st.since >= a.KeepFiringFor:
@@ -97,4 +93,16 @@ func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []ser
 		}
 	}
 	return firing, changes
+}
+
+// firstFired is when each alert first fired, from its events: a map of its
+// own, whoever holds it.
+func (r *alertRules) firstFired() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, ev := range r.events {
+		if _, seen := out[ev.Name]; ev.Firing && !seen {
+			out[ev.Name] = ev.T
+		}
+	}
+	return out
 }

@@ -184,7 +184,7 @@ func TestDetection(t *testing.T) {
 		requeueAt int
 		marks     []series.Mark
 		want      analysis.IncidentStats
-		bug       string
+		guards    string // what the case guards against, for its failure message
 	}{
 		{"fires after the fault", 0, "...........#####", 0, []series.Mark{mark(10, rotate)},
 			analysis.IncidentStats{Faulted: true, FaultAt: minute(10), Detected: true, DetectedAt: minute(12), DetectedBy: analysis.AlertBacklogAge}, ""},
@@ -206,7 +206,7 @@ func TestDetection(t *testing.T) {
 				Mitigated: true, MitigatedAt: minute(14)}, ""},
 		{"fired and resolved before the fault, fires again after it", 0, "..###......####", 0, []series.Mark{mark(10, rotate)},
 			analysis.IncidentStats{Faulted: true, FaultAt: minute(10), Detected: true, DetectedAt: minute(12), DetectedBy: analysis.AlertBacklogAge},
-			"analysis/analysis.go judge: detection compares alerts.firedAt (an alert's FIRST firing ever) with the fault, so an alert that fired and resolved before the fault and fires again after it is never the detection"},
+			"an alert that fired and resolved before the fault is the detection when it fires again after it (detection once compared an alert's first firing ever with the fault)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,7 +222,7 @@ func TestDetection(t *testing.T) {
 				}
 			}
 			_, res := judge(cfg, nil, samples, tc.marks...)
-			assert.Equal(t, tc.want, res.Incident, tc.bug)
+			assert.Equal(t, tc.want, res.Incident, tc.guards)
 		})
 	}
 }

@@ -27,10 +27,9 @@ type Analyzer struct {
 	cfg      config.Config
 	watchers []series.Watcher
 
-	window  []series.Sample // samples back to the newest at least Window older than the last
-	last    series.Sample
-	samples int
-	marks   []series.Mark
+	window []series.Sample // samples back to the newest at least Window older than the last
+	last   series.Sample
+	marks  []series.Mark
 
 	alerts alertRules
 	phases phaser
@@ -38,9 +37,8 @@ type Analyzer struct {
 	full   bool
 	checks []*evaluation
 
-	fault      *series.Mark
-	detection  *Detection
-	seenAlerts int // alert events already looked at for detection
+	fault     *series.Mark
+	detection *Detection
 }
 
 // New returns an Analyzer of a run of cfg that hands each judged sample to
@@ -114,44 +112,45 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	row := series.Row{Sample: s, Rates: rates}
 
 	var changes []series.Change
+	seen := len(a.alerts.events)
 	row.Firing, changes = a.alerts.evaluate(s, rates, changes)
 	if a.fault != nil && a.detection == nil {
 		// Detection is the first alert that fires at or after the fault:
 		// one that fired before it, and resolved, counts when it fires
 		// again.
-		for _, ev := range a.alerts.events[a.seenAlerts:] {
+		for _, ev := range a.alerts.events[seen:] {
 			if ev.Firing && ev.T >= a.fault.T {
 				a.detection = &Detection{At: ev.T, By: ev.Name}
 				break
 			}
 		}
 	}
-	a.seenAlerts = len(a.alerts.events)
 	var stormChange *series.Change
 	a.storm, stormChange = a.storm.next(s, rates)
 	if stormChange != nil {
 		changes = append(changes, *stormChange)
 	}
 	row.Phase, changes = a.phases.next(phaseInput{
-		Sample: s, Rates: rates, Storm: a.storm.on,
+		Sample: s, Storm: a.storm.on,
 		OrphansGrew: s.ByState[cluster.Orphaned] - from.ByState[cluster.Orphaned],
 		Firing:      len(row.Firing) > 0,
 		Marked:      len(a.marks) > 0,
 	}, changes)
-	switch full := s.Capacity > 0 && s.InUse >= s.Capacity; {
+	full := s.Capacity > 0 && s.InUse >= s.Capacity
+	switch {
 	case full && !a.full:
 		changes = append(changes, series.Change{Event: "cluster_full", Value: float64(s.InUse),
 			Detail: "every new power-on will fail until a VM is destroyed"})
 	case !full && a.full:
 		changes = append(changes, series.Change{Event: "cluster_has_room", Value: float64(s.InUse)})
 	}
-	a.full = s.Capacity > 0 && s.InUse >= s.Capacity
+	a.full = full
 	row.Changes = changes
 
 	for _, e := range a.checks {
 		e.observe(s, a.detection)
 	}
-	a.last, a.samples = s, a.samples+1
+	a.last = s
 	return row
 }
 
@@ -168,9 +167,9 @@ func (a *Analyzer) Detected() (time.Duration, bool) {
 // Result is the run judged as a whole, from its first sample to its last.
 func (a *Analyzer) Result() Result {
 	r := Result{
-		Phases:     a.phases.table(a.last),
+		Phases:     a.phases.table(),
 		Storm:      a.storm.stats(),
-		FirstFired: a.alerts.firedAt,
+		FirstFired: a.alerts.firstFired(),
 		Alerts:     append([]AlertEvent(nil), a.alerts.events...),
 		Marks:      append([]series.Mark(nil), a.marks...),
 		End:        a.last.T,

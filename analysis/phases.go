@@ -44,7 +44,6 @@ type PhaseStats struct {
 // phaseInput is what the phase of a sample is judged on.
 type phaseInput struct {
 	series.Sample
-	Rates series.Rates
 	Storm bool // requeues outrun arrivals (see stormWatch)
 	// OrphansGrew is how many more VMs are orphaned (abandoned by their
 	// workers) than a window before.
@@ -162,7 +161,7 @@ func (p *phaser) record(s series.Sample, phase string) {
 }
 
 // table is the phases of the run so far.
-func (p *phaser) table(series.Sample) []PhaseStats {
+func (p *phaser) table() []PhaseStats {
 	if !p.started {
 		return nil
 	}

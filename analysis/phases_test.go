@@ -128,7 +128,7 @@ func TestPhases(t *testing.T) {
 		step   func(m int, s *series.Sample) (int64, int64, int64)
 		marks  []series.Mark
 		want   []phase
-		bug    string
+		guards string // what the case guards against, for its failure message
 	}{
 		{"healthy", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) { return 10, 10, 0 }, nil,
@@ -142,7 +142,7 @@ func TestPhases(t *testing.T) {
 				return 10, 10, 0
 			}, nil,
 			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseLeak, 4}},
-			"analysis/analysis.go judge builds phaseInput without Firing (dropped in 88699e4), so classify's silent := JanitorFailing && !Firing ignores alerts: a leak that monitoring sees is called a silent leak"},
+			"a leak that monitoring sees is a leak, not a silent leak: the phase reads whether an alert is firing (it once ignored alerts, and called every leak silent)"},
 		{"a janitor failing for two samples is not a phase", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				s.JanitorFailing = m == 3 || m == 4
@@ -235,7 +235,7 @@ func TestPhases(t *testing.T) {
 			cfg.Alerts = tc.alerts
 			_, res := judge(cfg, nil, script(tc.n, tc.step), tc.marks...)
 			got := phaseNames(res.Phases)
-			assert.Equal(t, tc.want, got, tc.bug)
+			assert.Equal(t, tc.want, got, tc.guards)
 			for _, p := range tc.want {
 				assert.Contains(t, analysis.Phases, p.name)
 			}

@@ -176,9 +176,32 @@ func poll(t *testing.T, within time.Duration, what string, done func() bool) {
 	}
 }
 
+// holdAt is a watcher that stops the run at its first row at or after at,
+// until let is called.
+type holdAt struct {
+	at       time.Duration
+	reached  chan struct{}
+	release  chan struct{}
+	held, ok sync.Once
+}
+
+func (h *holdAt) Row(r series.Row) {
+	if r.T >= h.at {
+		h.held.Do(func() {
+			close(h.reached)
+			<-h.release
+		})
+	}
+}
+
+func (h *holdAt) Mark(series.Mark) {}
+
+// let lets the run go on; it may be called more than once.
+func (h *holdAt) let() { h.ok.Do(func() { close(h.release) }) }
+
 // TestRunScrape runs the broken cluster with the exporter as a watcher of
-// outcome.Run, paced against the wall clock so that it lasts a second or
-// two, and scrapes it over loopback while it runs and after it ends. Two
+// outcome.Run, paced against the wall clock, and scrapes it over loopback
+// while it runs (held at a row until the scrape is done) and after it ends. Two
 // runs, back to back, each with its own exporter and server, show that
 // exporters share no registry.
 func TestRunScrape(t *testing.T) {
@@ -197,16 +220,24 @@ func TestRunScrape(t *testing.T) {
 			)
 			done := make(chan struct{})
 			t.Cleanup(wg.Wait) // t.Context() is cancelled first, ending the run if the test failed
+			// The run stops at its row of 10 model minutes until the test
+			// has scraped: the scrape in the middle of the run needs no
+			// luck with the wall clock.
+			hold := &holdAt{at: 10 * time.Minute, reached: make(chan struct{}), release: make(chan struct{})}
+			t.Cleanup(hold.let) // before wg.Wait, if the test fails first
 			wg.Go(func() {
 				defer close(done)
-				out, runErr = outcome.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Watchers: []series.Watcher{e}})
+				out, runErr = outcome.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Watchers: []series.Watcher{e, hold}})
 			})
 
-			var mid map[string]*dto.MetricFamily
-			poll(t, 30*time.Second, "vmstorm_model_time_seconds > 0 while the run goes", func() bool {
-				_, mid = scrape(t, srv)
-				return modelTime(mid) > 0
-			})
+			select {
+			case <-hold.reached:
+			case <-done:
+				t.Fatalf("the run ended before 10 model minutes: %v", runErr)
+			}
+			_, mid := scrape(t, srv)
+			hold.let()
+			require.Positive(t, modelTime(mid), "vmstorm_model_time_seconds while the run goes")
 			<-done
 			require.NoError(t, runErr)
 			require.NotNil(t, out)

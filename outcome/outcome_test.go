@@ -40,8 +40,13 @@ func rejudged(t *testing.T, cfg config.Config, checks []analysis.Check, csv []by
 	rows, marks, epoch, err := series.Read(bytes.NewReader(csv))
 	require.NoError(t, err)
 	assert.True(t, cfg.Epoch.Equal(epoch), "the epoch read back: %v, the run's: %v", epoch, cfg.Epoch)
-	cfg.Epoch = epoch // as main's -analyze does
-	res := analysis.Replay(cfg, checks, rows, marks)
+	asGiven := cfg
+	asGiven.Epoch = time.Time{} // as -analyze is given it: the file says it
+	res, analyzed, err := outcome.Analyze(bytes.NewReader(csv), asGiven, checks)
+	require.NoError(t, err)
+	assert.True(t, analyzed.Equal(epoch), "Analyze judged by the file's epoch")
+	cfg.Epoch = epoch
+	require.Equal(t, analysis.Replay(cfg, checks, rows, marks), res, "-analyze judges as Replay does")
 
 	var again collect
 	a := analysis.New(cfg, checks, &again)

@@ -13,12 +13,12 @@ import (
 
 // newPolicies makes the mitigations' switches, set as cfg says, and their
 // shared state, the breaker's transitions kept for the series as marks.
-func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls) (*workers.Switches, *workers.Policies, *transitions, error) {
+func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls) (*workers.Policies, *transitions, error) {
 	m := cfg.Mitigations
 	marks := &transitions{}
 	p, err := workers.NewPolicies(k, queues, m.BackoffSettings, m.BreakerSettings, m.RetryBudgetSettings, marks.add)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	for mit, on := range [...]bool{
 		workers.Backoff: m.Backoff, workers.RetryBudget: m.RetryBudget, workers.Breaker: m.Breaker,
@@ -29,7 +29,7 @@ func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls
 			p.Switches.Set(workers.Mitigation(mit), true)
 		}
 	}
-	return p.Switches, p, marks, nil
+	return p, marks, nil
 }
 
 // transitions keeps the breaker's changes of state that the series marks,
@@ -72,7 +72,8 @@ func (t *transitions) take() []series.Mark {
 }
 
 // mitigationStats reads what the mitigations did, at model time end.
-func mitigationStats(end time.Duration, switches *workers.Switches, p *workers.Policies, backingOff int64) MitigationStats {
+func mitigationStats(end time.Duration, p *workers.Policies, backingOff int64) MitigationStats {
+	switches := p.Switches
 	st := MitigationStats{BackingOff: backingOff}
 	for i, name := range workers.MitigationNames {
 		if switches.On(workers.Mitigation(i)) {

@@ -97,10 +97,11 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	defer budget.Release()
 	source.Budget = budget
 	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
-	switches, policies, breakerMarks, err := newPolicies(cfg, k, queues)
+	policies, breakerMarks, err := newPolicies(cfg, k, queues)
 	if err != nil {
 		return nil, err
 	}
+	switches := policies.Switches // every part reads the one set
 	backoffs := workers.NewBackoffs(k, inbox)
 	build := &workers.BuildPool{
 		Stage: workers.Stage{Workers: cfg.BuildWorkers},
@@ -199,7 +200,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		ended: endReason(ctx, cause), cluster: cl, ledger: ledger, queued: queued,
 		stages:      [3]workers.StageStats{build.Stats(), runPool.Stats(), cleanup.Stats()},
 		janitor:     janitor.Stats(),
-		mitigations: mitigationStats(end, switches, policies, int64(len(backingOff))),
+		mitigations: mitigationStats(end, policies, int64(len(backingOff))),
 	})
 	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
 		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),

@@ -53,12 +53,6 @@ type Sample struct {
 	JanitorAge time.Duration
 }
 
-// Idle is the VMs on the cluster with no build on them: finished and not
-// destroyed, orphaned, or never booted.
-func (s Sample) Idle() int64 {
-	return s.ByState[cluster.Finished] + s.ByState[cluster.Orphaned] + s.ByState[cluster.NeverBooted]
-}
-
 // Mark is one event of a run's timeline (a fault, or an operator's action),
 // as applied.
 type Mark struct {

@@ -27,6 +27,7 @@ func entries(t *testing.T, dir string) []string {
 
 func TestCheck(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // relative paths (and the probe of ".") stay out of the source tree
 	existing := filepath.Join(dir, "my.yaml")
 	require.NoError(t, os.WriteFile(existing, []byte("name: x\n"), 0o644))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "dir.html"), 0o755))
