@@ -131,6 +131,9 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		return exitFailed // the deferred exit gives the signal's status
 	}
 	if opt.report != "" {
+		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // only litter: the report is still written
+		}
 		if err := report.WriteExperimentFile(opt.report, e, table, results); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
 			return exitFailed

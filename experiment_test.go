@@ -130,9 +130,14 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	writeExperiment(t, dir, "exp.yaml", smallExperiment)
+	// A temporary a killed experiment left of its report: the next one
+	// removes it, as a run does its report's.
+	stale := filepath.Join(dir, ".one.html.tmp-4242")
+	require.NoError(t, os.WriteFile(stale, nil, 0o644))
 
 	one := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-results", "one.jsonl", "-report", "one.html")
 	require.Equal(t, 0, one.code, one.stderr)
+	assert.NoFileExists(t, stale, "the stale temporary of the report")
 	for _, part := range []string{"experiment small-what-if\n", "JOBS_DELAYED (jobs)", "RECOVERS BY ITSELF", "SWEEP of fix at 2h"} {
 		require.Contains(t, one.stdout, part)
 	}

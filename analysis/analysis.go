@@ -39,6 +39,7 @@ type Analyzer struct {
 
 	fault     *series.Mark
 	detection *Detection
+	acted     bool // an event of the timeline has been applied
 }
 
 // New returns an Analyzer of a run of cfg that hands each judged sample to
@@ -54,6 +55,9 @@ func New(cfg config.Config, checks []Check, watchers ...series.Watcher) *Analyze
 // Mark takes a timeline event as it is applied, and passes it on.
 func (a *Analyzer) Mark(m series.Mark) {
 	a.marks = append(a.marks, m)
+	if _, ok := incident.Lookup(m.Name); ok {
+		a.acted = true // the timeline's; not the model's own (a breaker's)
+	}
 	if a.fault == nil && incident.IsFault(m.Name) {
 		f := m
 		a.fault = &f
@@ -134,7 +138,7 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 		Sample: s, Storm: a.storm.on,
 		OrphansGrew: s.ByState[cluster.Orphaned] - from.ByState[cluster.Orphaned],
 		Firing:      len(row.Firing) > 0,
-		Marked:      len(a.marks) > 0,
+		Marked:      a.acted,
 	}, changes)
 	full := s.Capacity > 0 && s.InUse >= s.Capacity
 	switch {

@@ -120,14 +120,12 @@ type evaluation struct {
 	aboveAt     *time.Duration // alert band: the first sample above it (Above)
 	aboveLo     float64
 	aboveHi     float64
-	end         time.Duration
 	spanClosed  bool
 }
 
 // observe takes the next sample; d is the detection, once there is one.
 func (e *evaluation) observe(s series.Sample, d *Detection) {
 	c := e.check
-	e.end = s.T
 	if c.Metric != "" && c.Stat == "at" {
 		switch m := c.At; {
 		case m.End:
@@ -242,7 +240,7 @@ func (e *evaluation) result(r Result) CheckResult {
 		out.Model = "phases: " + strings.Join(seen, ", ")
 		return out
 	case c.AlertBand != nil:
-		return e.alertBand(out)
+		return e.alertBand(out, r)
 	}
 	return e.metric(out, r)
 }
@@ -255,12 +253,12 @@ func (e *evaluation) noSpan(r Result) string {
 	}
 	from, to := c.From.T, c.To.T
 	if c.To.Absent || c.To.End {
-		to = e.end
+		to = r.End
 	}
 	return fmt.Sprintf("no samples from %s to %s", e.clock(from), e.clock(to))
 }
 
-func (e *evaluation) alertBand(out CheckResult) CheckResult {
+func (e *evaluation) alertBand(out CheckResult, r Result) CheckResult {
 	c, b := e.check, e.check.AlertBand
 	band := fmt.Sprintf("[%d, %d]", c.Band[0], c.Band[1])
 	if c.Band[1] == 0 {
@@ -275,7 +273,7 @@ func (e *evaluation) alertBand(out CheckResult) CheckResult {
 	}
 	out.Want = strings.Join(want, "; ")
 	if e.first == nil {
-		out.Model = e.noSpan(Result{})
+		out.Model = e.noSpan(r)
 		return out
 	}
 	out.OK = true

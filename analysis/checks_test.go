@@ -132,6 +132,7 @@ func TestChecks(t *testing.T) {
 		{"never above the band", band("", "vms_reported", 0, 100, absent, absent), false, false, "never above the band"},
 		{"a band with no top: nothing is above it", band("", "vms_true", 0, 0, absent, absent), false, false, "never above the band"},
 		{"a band over no samples", band("vms_true", "", 0, 100, at(30*time.Minute), absent), false, false, "no samples from T+00:30"},
+		{"a band from detection over no samples", band("vms_true", "", 0, 100, detection, at(5*time.Minute)), false, false, "no samples from"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

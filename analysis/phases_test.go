@@ -228,6 +228,14 @@ func TestPhases(t *testing.T) {
 				return 10, 10, 0
 			}, nil,
 			[]phase{{analysis.PhaseHealthy, 0}}, ""},
+		{"a breaker opening is not the timeline acting", config.Alerts{}, 10,
+			func(m int, s *series.Sample) (int64, int64, int64) {
+				if m >= 3 {
+					s.OldestWait = 20 * time.Minute
+				}
+				return 10, 10, 0
+			}, []series.Mark{mark(1, "breaker_opened")},
+			[]phase{{analysis.PhaseHealthy, 0}}, "the model's own marks (the breaker's) once counted as operators' actions"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

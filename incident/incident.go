@@ -223,25 +223,32 @@ func (a Args) number() (float64, bool) {
 // max_builds 100".
 func (a Args) String() string {
 	var out []string
+	a.Each(func(name, value string) { out = append(out, name+" "+value) })
+	return strings.Join(out, ", ")
+}
+
+// Each calls f with each argument given, by its name in a scenario file,
+// in a fixed order: the one list of Args' fields that the ways of writing
+// them share.
+func (a Args) Each(f func(name, value string)) {
 	if a.Queue != "" {
-		out = append(out, "queue "+a.Queue)
+		f("queue", a.Queue)
 	}
 	if a.Rate != nil {
-		out = append(out, "rate "+strconv.FormatFloat(*a.Rate, 'g', -1, 64))
+		f("rate", strconv.FormatFloat(*a.Rate, 'g', -1, 64))
 	}
 	if a.VMs != nil {
-		out = append(out, "vms "+strconv.FormatInt(*a.VMs, 10))
+		f("vms", strconv.FormatInt(*a.VMs, 10))
 	}
 	if a.MaxBuilds != nil {
-		out = append(out, "max_builds "+strconv.FormatInt(*a.MaxBuilds, 10))
+		f("max_builds", strconv.FormatInt(*a.MaxBuilds, 10))
 	}
 	if a.Fraction != nil {
-		out = append(out, "fraction "+strconv.FormatFloat(*a.Fraction, 'g', -1, 64))
+		f("fraction", strconv.FormatFloat(*a.Fraction, 'g', -1, 64))
 	}
 	if a.Mitigation != "" {
-		out = append(out, "mitigation "+a.Mitigation)
+		f("mitigation", a.Mitigation)
 	}
-	return strings.Join(out, ", ")
 }
 
 // Lookup returns the action of that name.

@@ -152,21 +152,7 @@ func (c Cut) instant(t time.Duration) string {
 // args are an event's arguments, as a scenario file writes them.
 func args(a incident.Args) string {
 	var parts []string
-	if a.Queue != "" {
-		parts = append(parts, "queue: "+a.Queue)
-	}
-	if a.Rate != nil {
-		parts = append(parts, fmt.Sprintf("rate: %g", *a.Rate))
-	}
-	if a.VMs != nil {
-		parts = append(parts, fmt.Sprintf("vms: %d", *a.VMs))
-	}
-	if a.MaxBuilds != nil {
-		parts = append(parts, fmt.Sprintf("max_builds: %d", *a.MaxBuilds))
-	}
-	if a.Fraction != nil {
-		parts = append(parts, fmt.Sprintf("fraction: %g", *a.Fraction))
-	}
+	a.Each(func(name, value string) { parts = append(parts, name+": "+value) })
 	if len(parts) == 0 {
 		return ""
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/analysis"
+	"vmstorm/incident"
 )
 
 // cutFile is a scenario with events, bursts and checks at known times, up
@@ -159,4 +160,21 @@ func names(checks []analysis.Check) []string {
 		out = append(out, c.Name)
 	}
 	return out
+}
+
+// TestCutNamesEveryArgument: an event left out is written with all its
+// arguments, as a scenario file writes them (a mitigation's name too).
+func TestCutNamesEveryArgument(t *testing.T) {
+	rate, vms := 2.5, int64(40)
+	for _, tt := range []struct {
+		args incident.Args
+		want string
+	}{
+		{incident.Args{}, ""},
+		{incident.Args{Queue: "com", Rate: &rate}, " (queue: com, rate: 2.5)"},
+		{incident.Args{VMs: &vms}, " (vms: 40)"},
+		{incident.Args{Mitigation: "breaker"}, " (mitigation: breaker)"},
+	} {
+		assert.Equal(t, tt.want, args(tt.args))
+	}
 }
