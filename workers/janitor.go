@@ -170,13 +170,14 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
 	for _, vm := range vms {
-		if !(aggressive || j.destroyable(vm, now)) || !j.Cluster.Claim(vm.VM) {
+		ok, byReaper := j.destroyable(vm, now)
+		if !(aggressive || ok) || !j.Cluster.Claim(vm.VM) {
 			continue
 		}
 		if !sim.SleepUntil(ctx, next) || !j.Out.Send(ctx, vm.VM) {
 			return false
 		}
-		if !vm.Uptime && !aggressive {
+		if byReaper && !aggressive {
 			j.reaped.Add(1)
 		}
 		next += interval
@@ -186,13 +187,16 @@ func (j *Janitor) pass(ctx context.Context) bool {
 
 var errLogin = errors.New("vSphere log-in failed: incorrect user name or password")
 
-func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) bool {
+// destroyable reports whether the janitor's normal pass destroys vm at
+// model time now, and whether it is the reaper's to destroy.
+func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) (ok, byReaper bool) {
 	if !vm.Uptime {
 		// Never booted, or not booted yet: skipped for ever, unless the
 		// reaper is on and the VM never booted and is old enough.
-		return j.Switches.On(Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
+		reap := j.Switches.On(Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
+		return reap, reap
 	}
-	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff
+	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff, false
 }
 
 func compareAge(a, b cluster.Info) int {

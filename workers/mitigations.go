@@ -218,12 +218,19 @@ func (b *Backoffs) Add(job *Job, due time.Duration) {
 // of due time (then of arrival in the room), until the run stops.
 func (b *Backoffs) Run(ctx context.Context) {
 	for {
-		wait := dist.MaxDraw
 		b.mu.Lock()
-		if len(b.queue) > 0 {
+		empty := len(b.queue) == 0
+		var wait time.Duration
+		if !empty {
 			wait = b.queue[0].due - b.Clock.Now()
 		}
 		b.mu.Unlock()
+		if empty {
+			if !sim.WaitFor(ctx, b.added) {
+				return
+			}
+			continue
+		}
 		if wait > 0 {
 			if _, ok := sim.SleepOrWake(ctx, wait, b.added); !ok {
 				return

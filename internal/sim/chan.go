@@ -177,8 +177,8 @@ func (c *Chan[T]) Len() int {
 	c.k.mu.Lock()
 	defer c.k.mu.Unlock()
 	n := c.buf.len()
-	for i := range c.sendq.size {
-		if c.sendq.items[(c.sendq.head+i)%len(c.sendq.items)].live() {
+	for w := range c.sendq.all {
+		if w.live() {
 			n++
 		}
 	}

@@ -9,6 +9,15 @@ type fifo[T any] struct {
 
 func (q *fifo[T]) len() int { return q.size }
 
+// all yields the items in order, front first.
+func (q *fifo[T]) all(yield func(T) bool) {
+	for i := range q.size {
+		if !yield(q.items[(q.head+i)%len(q.items)]) {
+			return
+		}
+	}
+}
+
 func (q *fifo[T]) push(v T) {
 	if q.size == len(q.items) {
 		grown := make([]T, max(8, 2*len(q.items)))

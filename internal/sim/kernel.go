@@ -181,11 +181,15 @@ func (k *Kernel) nowLocked() time.Duration {
 
 // Calendar is the calendar time of model time t, or the zero Time if the
 // model has no epoch.
-func (k *Kernel) Calendar(t time.Duration) time.Time {
-	if k.epoch.IsZero() {
+func (k *Kernel) Calendar(t time.Duration) time.Time { return calendar(k.epoch, t) }
+
+// calendar is the calendar time of model time t from epoch, or the zero
+// Time if there is no epoch.
+func calendar(epoch time.Time, t time.Duration) time.Time {
+	if epoch.IsZero() {
 		return time.Time{}
 	}
-	return k.epoch.Add(t)
+	return epoch.Add(t)
 }
 
 // Events is how many times a process has been resumed so far: the kernel's

@@ -348,6 +348,36 @@ func TestSleepOrWake(t *testing.T) {
 	})
 }
 
+// TestWaitFor: a wait with no deadline ends when the signal is notified,
+// however late, and at once for a pending notification; a stop ends it.
+func TestWaitFor(t *testing.T) {
+	eachMode(t, func(t *testing.T, m Mode) {
+		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+			sig := NewSignal(k)
+			var g Group
+			g.Go(ctx, func(ctx context.Context) {
+				require.True(t, Sleep(ctx, 100*time.Hour))
+				sig.Notify()
+			})
+			assert.True(t, WaitFor(ctx, sig))
+			assert.Equal(t, 100*time.Hour, k.Now(), "woken when notified")
+			g.Wait(ctx)
+
+			sig.Notify()
+			assert.True(t, WaitFor(ctx, sig))
+			assert.Equal(t, 100*time.Hour, k.Now(), "a pending notification returns at once")
+
+			g.Go(ctx, func(ctx context.Context) {
+				require.True(t, Sleep(ctx, time.Minute))
+				k.Stop(errors.New("done"))
+			})
+			assert.False(t, WaitFor(ctx, sig), "the stop ends the wait")
+			g.Wait(ctx)
+		})
+		assert.EqualError(t, err, "done")
+	})
+}
+
 func TestGateLetsTheFirstNWork(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {

@@ -28,9 +28,4 @@ func (c *ManualClock) Advance(d time.Duration) { c.t.Add(int64(d)) }
 
 // Calendar is the calendar time of model time t, or the zero Time if the
 // clock has no epoch.
-func (c *ManualClock) Calendar(t time.Duration) time.Time {
-	if c.epoch.IsZero() {
-		return time.Time{}
-	}
-	return c.epoch.Add(t)
-}
+func (c *ManualClock) Calendar(t time.Duration) time.Time { return calendar(c.epoch, t) }

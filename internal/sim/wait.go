@@ -108,6 +108,22 @@ func (s *Signal) leave(p *proc) {
 // whether s cut the sleep short (taking its notification); ok is false if
 // the kernel is stopped first.
 func SleepOrWake(ctx context.Context, d time.Duration, s *Signal) (woken, ok bool) {
+	if d <= 0 {
+		d = -1 // at once, unless s is pending: not WaitFor's "no deadline"
+	}
+	return sleepOrWake(ctx, d, s)
+}
+
+// WaitFor waits, with no deadline, until s is notified (taking its
+// notification). It returns false if the kernel is stopped first.
+func WaitFor(ctx context.Context, s *Signal) bool {
+	_, ok := sleepOrWake(ctx, 0, s)
+	return ok
+}
+
+// sleepOrWake is SleepOrWake for d above 0, WaitFor for d 0, and a look at
+// s alone for d below 0.
+func sleepOrWake(ctx context.Context, d time.Duration, s *Signal) (woken, ok bool) {
 	p := procOf(ctx)
 	k := p.k
 	k.mu.Lock()
@@ -119,12 +135,14 @@ func SleepOrWake(ctx context.Context, d time.Duration, s *Signal) (woken, ok boo
 		k.mu.Unlock()
 		return true, true
 	}
-	if d <= 0 {
+	if d < 0 {
 		k.mu.Unlock()
 		return false, true
 	}
 	k.beginLocked(p, true)
-	k.deadlineLocked(p, k.nowLocked()+d)
+	if d > 0 {
+		k.deadlineLocked(p, k.nowLocked()+d)
+	}
 	s.wait(p)
 	switch k.block(p) {
 	case signalled:
