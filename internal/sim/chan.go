@@ -38,6 +38,18 @@ func popLive(q *fifo[entry]) (*proc, bool) {
 	}
 }
 
+// enqueue adds e at the back of q. A wait that ended otherwise (a
+// Signal's, or the kernel's stop) leaves its entry behind, to be skipped
+// by popLive; when q is full those go first, so that a queue holds at most
+// about twice the waits that go on, however many ended: a receiver that a
+// Signal wakes at every sample of a long, idle run would grow it for ever.
+func enqueue(q *fifo[entry], e entry) {
+	if q.size == len(q.items) {
+		q.keep(entry.live)
+	}
+	q.push(e)
+}
+
 // NewChan returns a Chan of k with a buffer of size values.
 func NewChan[T any](k *Kernel, size int) *Chan[T] {
 	if size < 0 {
@@ -74,7 +86,7 @@ func (c *Chan[T]) Send(ctx context.Context, v T) bool {
 	}
 	k.beginLocked(p, true)
 	p.val = v
-	c.sendq.push(entry{p, p.gen})
+	enqueue(&c.sendq, entry{p, p.gen})
 	r := k.block(p)
 	p.val = nil
 	return r == delivered
@@ -111,7 +123,7 @@ func (c *Chan[T]) RecvOrWake(ctx context.Context, s *Signal) (v T, ok, woken boo
 		return v, false, false
 	}
 	k.beginLocked(p, true)
-	c.recvq.push(entry{p, p.gen})
+	enqueue(&c.recvq, entry{p, p.gen})
 	if s != nil {
 		s.wait(p)
 	}

@@ -9,6 +9,22 @@ type fifo[T any] struct {
 
 func (q *fifo[T]) len() int { return q.size }
 
+// keep drops the items for which f is false, keeping the others in order.
+func (q *fifo[T]) keep(f func(T) bool) {
+	var zero T
+	n := 0
+	for i := range q.size {
+		if v := q.items[(q.head+i)%len(q.items)]; f(v) {
+			q.items[(q.head+n)%len(q.items)] = v
+			n++
+		}
+	}
+	for i := n; i < q.size; i++ {
+		q.items[(q.head+i)%len(q.items)] = zero // let it be collected
+	}
+	q.size = n
+}
+
 // all yields the items in order, front first.
 func (q *fifo[T]) all(yield func(T) bool) {
 	for i := range q.size {

@@ -727,6 +727,36 @@ func TestWaitsLeaveNothingBehind(t *testing.T) {
 	})
 }
 
+// TestWaitsCutShortLeaveLittleBehind: a receiver whose waits a Signal
+// cuts short, again and again with no value sent (a scheduler poked at
+// every sample of an idle run), leaves stale entries in the Chan's queue;
+// they must not outnumber the live waits more than the queue's growth
+// allows, however long the run.
+func TestWaitsCutShortLeaveLittleBehind(t *testing.T) {
+	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+		ch := NewChan[int](k, 0)
+		sig := NewSignal(k)
+		var g Group
+		g.Go(ctx, func(ctx context.Context) {
+			for {
+				if _, ok, woken := ch.RecvOrWake(ctx, sig); !ok && !woken {
+					return
+				}
+			}
+		})
+		for range 10_000 {
+			require.True(t, Sleep(ctx, time.Second))
+			sig.Notify()
+		}
+		require.True(t, Sleep(ctx, time.Second))
+		k.mu.Lock()
+		assert.LessOrEqual(t, ch.recvq.len(), 8, "one live wait, and stale ones up to the queue's smallest size")
+		k.mu.Unlock()
+		ch.Close()
+		g.Wait(ctx)
+	})
+}
+
 // Broadcast wakes every process waiting on a Signal at once, and keeps
 // nothing for a process that waits after it.
 func TestBroadcastWakesEveryWaiter(t *testing.T) {
