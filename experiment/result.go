@@ -131,10 +131,7 @@ func Sort(results []Result, names []string) {
 // plan's seed, each task's at most once: the results of shards of one
 // experiment, merged.
 func Check(e *scenario.Experiment, results []Result) error {
-	names := make([]string, len(e.Variants))
-	for i, v := range e.Variants {
-		names[i] = v.Name
-	}
+	names := e.VariantNames()
 	plan := map[string]Task{}
 	for _, t := range Plan(e) {
 		plan[taskKey(t.Variant, t.Point, t.Replica)] = t

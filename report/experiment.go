@@ -473,12 +473,8 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 	if err := experiment.Check(e, results); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	names := make([]string, len(e.Variants))
-	for i, v := range e.Variants {
-		names[i] = v.Name
-	}
 	results = slices.Clone(results)
-	experiment.Sort(results, names)
+	experiment.Sort(results, e.VariantNames())
 
 	d, err := newExpData(e, t, results)
 	if err != nil {

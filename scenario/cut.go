@@ -9,6 +9,7 @@ import (
 	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/incident"
+	"vmstorm/internal/format"
 )
 
 // Cut is what a run shorter than its scenario leaves out: the timeline
@@ -100,12 +101,12 @@ func (c Cut) Lines() []string {
 	if n := len(c.Checks); n > 0 {
 		what = append(what, fmt.Sprintf("%d %s not evaluated", n, plural(n, "check is", "checks are")))
 	}
-	out := []string{fmt.Sprintf("-duration %s cuts the scenario at %s: %s", short(c.End), c.instant(c.End), strings.Join(what, "; "))}
+	out := []string{fmt.Sprintf("-duration %s cuts the scenario at %s: %s", format.Duration(c.End), c.instant(c.End), strings.Join(what, "; "))}
 	for _, ev := range c.Events {
 		out = append(out, fmt.Sprintf("  left out: %s%s at %s", ev.Action, args(ev.Args), c.instant(ev.At)))
 	}
 	for _, b := range c.Bursts {
-		out = append(out, fmt.Sprintf("  left out: traffic burst x%g for %s at %s", b.Factor, short(b.For), c.instant(b.At)))
+		out = append(out, fmt.Sprintf("  left out: traffic burst x%g for %s at %s", b.Factor, format.Duration(b.For), c.instant(b.At)))
 	}
 	for _, ch := range c.Checks {
 		out = append(out, fmt.Sprintf("  not evaluated: check %q: after the end of the run", ch.Name))
@@ -144,7 +145,7 @@ func (c Cut) left() string {
 // epoch, T+ a duration without.
 func (c Cut) instant(t time.Duration) string {
 	if c.Epoch.IsZero() {
-		return "T+" + short(t)
+		return "T+" + format.Duration(t)
 	}
 	return c.Epoch.Add(t).UTC().Format(time.RFC3339)
 }
@@ -157,19 +158,6 @@ func args(a incident.Args) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-// short is a duration without its zero tail: 110h, not 110h0m0s.
-func short(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "m0s")
-	if s != d.String() {
-		s += "m"
-	}
-	if t := strings.TrimSuffix(s, "h0m"); t != s {
-		s = t + "h"
-	}
-	return s
 }
 
 func plural(n int, one, other string) string {

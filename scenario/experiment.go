@@ -341,6 +341,15 @@ func LoadExperiment(nameOrPath string, measures []string) (*Experiment, error) {
 	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath), measures)
 }
 
+// VariantNames are the variants' names, in the file's order.
+func (e *Experiment) VariantNames() []string {
+	names := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		names[i] = v.Name
+	}
+	return names
+}
+
 // Runs is how many runs the experiment makes: each variant's replicas,
 // and the sweep's at each point of its grid.
 func (e *Experiment) Runs() int {
