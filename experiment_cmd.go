@@ -20,7 +20,8 @@ import (
 
 // runExperiment is -experiment: it runs the experiment's replicas (or its
 // shard of them), or merges the results of shards (-merge), and prints the
-// table; -results keeps every replica's measures, -report draws them. A
+// table; -results keeps every replica's measures, -verdicts the table's
+// verdicts, -report draws them. A
 // results file that cannot be written fails the run (exit 1) after the
 // table.
 func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
@@ -46,6 +47,10 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	if n > 1 {
 		if opt.report != "" {
 			fmt.Fprintf(stderr, "vmstorm: -report: this is shard %d of %d, whose report would compare a part of the replicas; write -results, and -report when you -merge the shards\n", shard, n)
+			return exitBadInput
+		}
+		if opt.verdicts != "" {
+			fmt.Fprintf(stderr, "vmstorm: -verdicts: this is shard %d of %d, which has no verdicts (each variant incomplete); write -results, and -verdicts when you -merge the shards\n", shard, n)
 			return exitBadInput
 		}
 		tasks = experiment.Shard(tasks, shard, n)
@@ -127,8 +132,17 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		return exitFailed
 	}
 	if interrupted {
-		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d replicas that finished\n", len(results), len(tasks))
+		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d replicas that finished, and no verdict for a variant that did not finish\n", len(results), len(tasks))
 		return exitFailed // the deferred exit gives the signal's status
+	}
+	if opt.verdicts != "" {
+		if err := report.RemoveStaleTemporaries(opt.verdicts); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -verdicts: %v\n", err) // only litter: the verdicts are still written
+		}
+		if err := report.WriteVerdictsFile(opt.verdicts, table); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -verdicts: %v\n", err)
+			return exitFailed
+		}
 	}
 	if opt.report != "" {
 		if err := report.RemoveStaleTemporaries(opt.report); err != nil {

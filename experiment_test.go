@@ -372,7 +372,7 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 		}
 	}()
 
-	cmd := exec.Command(bin, "-experiment", "long.yaml", "-results", results)
+	cmd := exec.Command(bin, "-experiment", "long.yaml", "-results", results, "-verdicts", "verdicts.jsonl")
 	cmd.Dir, cmd.Env = dir, environ()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -396,7 +396,7 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 	total := 3 * 2000
 	require.NotEmpty(t, written)
 	require.Less(t, len(written), total, "the signal stopped the experiment")
-	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d replicas that finished\n", len(written), total))
+	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d replicas that finished, and no verdict for a variant that did not finish\n", len(written), total))
 
 	// The table is of the replicas in the results file: its n per variant.
 	perVariant := map[string]int{}
@@ -414,6 +414,32 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 		require.NotNil(t, n, "a row for %s in\n%s", v, block)
 		assert.Equal(t, fmt.Sprint(perVariant[v]), n[1], "%s: the table's n is the results written", v)
 	}
+	// Every variant is short of its 2,000 replicas: no verdict anywhere,
+	// each row saying why, and no verdicts file.
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		for _, v := range []string{"fix at 2h", "never fixed", "breaker"} {
+			if !strings.HasPrefix(line, "  "+v+" ") {
+				continue
+			}
+			rows++
+			for _, word := range []string{"better", "worse", "equivalent", "inconclusive"} {
+				assert.NotContains(t, line, word, "a verdict for an incomplete variant")
+			}
+		}
+	}
+	assert.Equal(t, 3*11, rows, "a row per variant in each measure's block and the recovery's")
+	for _, v := range []string{"never fixed", "breaker"} {
+		missing := "not run"
+		if perVariant[v] > 0 {
+			missing = fmt.Sprintf("incomplete (%d of 2000)", perVariant[v])
+		}
+		assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(v)+`\s.*\s`+regexp.QuoteMeta(missing)+`\s+\d+$`, block)
+	}
+	recovery := table[strings.Index(table, "RECOVERS BY ITSELF"):]
+	assert.Regexp(t, `(?m)^  fix at 2h\s+(incomplete \(\d+ of 2000\)|not run)\s+\d+$`, recovery, "no share for an incomplete variant")
+	assert.Contains(t, table, "family: no comparison has a verdict")
+	assert.NoFileExists(t, filepath.Join(dir, "verdicts.jsonl"), "an interrupted experiment writes no verdicts")
 }
 
 // TestExperimentDocExampleParses keeps the example of docs/experiments.md,
@@ -463,8 +489,9 @@ variants:
 `)
 	r := vmstorm(t, bin, dir, nil, "-experiment", "quiet.yaml")
 	require.Equal(t, 0, r.code, r.stderr)
-	// The premise: no replica was detected, and none had a backlog.
-	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+none\s+0$`, r.stdout, "never detected")
+	// The premise: no replica was detected (each censored at the end of
+	// its run), and none had a backlog.
+	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+not reached \[3\.8, ∞\]\s+3\s+3$`, r.stdout, "never detected")
 	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+0 \[0, 0\]\s+3$`, r.stdout, "no backlog")
 	recovery := r.stdout[strings.Index(r.stdout, "RECOVERS BY ITSELF"):]
 	share := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+) \[.*\s3$`).FindStringSubmatch(recovery)

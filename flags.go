@@ -35,6 +35,7 @@ type options struct {
 	experiment      string
 	printExperiment string
 	results         string
+	verdicts        string
 	shard           string
 	merge           fileList
 	parallel        int
@@ -126,7 +127,7 @@ var commands = []string{"list-scenarios", "print-scenario", "analyze", "experime
 
 // experimentFlags are the flags an experiment takes; its variants say the
 // rest.
-var experimentFlags = []string{"experiment", "results", "shard", "merge", "parallel", "report", "quiet"}
+var experimentFlags = []string{"experiment", "results", "verdicts", "shard", "merge", "parallel", "report", "quiet"}
 
 // fileList is a flag that may be given many times, each a file or a glob.
 type fileList []string
@@ -175,7 +176,7 @@ func conflicts(given map[string]bool) error {
 		case len(asked) == 1 && asked[0] == "experiment" && !slices.Contains(experimentFlags, name):
 			where := "put it in the file's base scenario or a variant's set"
 			if _, isParam := config.Lookup(name); !isParam {
-				where = "an experiment's outputs are the table, -results and -report"
+				where = "an experiment's outputs are the table, -results, -verdicts and -report"
 			}
 			return fmt.Errorf("-experiment runs the variants its file gives: -%s would do nothing; %s; give -experiment with %s only", name, where, "-"+strings.Join(experimentFlags[1:], ", -"))
 		case len(asked) == 0 && slices.Contains(experimentFlags[1:], name) && name != "report" && name != "quiet":
@@ -186,9 +187,11 @@ func conflicts(given map[string]bool) error {
 	}
 	switch {
 	case given["merge"] && (given["results"] || given["parallel"] || given["shard"]):
-		return errors.New("-merge reads results and runs nothing: -results, -parallel and -shard would do nothing; give -merge with -experiment (and -report, -quiet) only")
+		return errors.New("-merge reads results and runs nothing: -results, -parallel and -shard would do nothing; give -merge with -experiment (and -report, -verdicts, -quiet) only")
 	case given["shard"] && given["report"]:
 		return errors.New("-shard runs a part of the replicas: a -report of it would compare parts; write -results, and -report when you -merge the shards")
+	case given["shard"] && given["verdicts"]:
+		return errors.New("-shard runs a part of the replicas: it has no verdicts (each variant incomplete); write -results, and -verdicts when you -merge the shards")
 	case given["pprof"] && !given["metrics-addr"]:
 		return errors.New("-pprof serves the profiler on -metrics-addr, which is not given: add -metrics-addr 127.0.0.1:PORT, or drop -pprof")
 	}
@@ -248,6 +251,7 @@ func files(opt options) []paths.File {
 	add("series", opt.series, true)
 	add("report", opt.report, true)
 	add("results", opt.results, true)
+	add("verdicts", opt.verdicts, true)
 	return fs
 }
 
@@ -290,6 +294,7 @@ func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs.StringVar(&opt.experiment, "experiment", opt.experiment, "run an experiment: a built-in `name` (e.g. travis-2015-what-if) or a YAML file of variants of a scenario, each run many times at -speed max, compared with confidence intervals (docs/experiments.md)")
 	fs.StringVar(&opt.printExperiment, "print-experiment", opt.printExperiment, "print the built-in experiment `name` as YAML, to copy and edit, and exit")
 	fs.StringVar(&opt.results, "results", opt.results, "with -experiment: write each replica's measures to this `file` as JSON lines")
+	fs.StringVar(&opt.verdicts, "verdicts", opt.verdicts, "with -experiment: write the table's verdicts to this `file` as JSON lines, one a comparison, with the family's (docs/experiments.md)")
 	fs.StringVar(&opt.shard, "shard", opt.shard, "with -experiment: run only shard `i/n` of the replicas (i from 0 to n-1); /n takes i from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job array); left out in a Slurm job array, both come from Slurm's variables")
 	fs.IntVar(&opt.parallel, "parallel", opt.parallel, "with -experiment: replicas run at once; 0 for one per core")
 	fs.Var(&opt.merge, "merge", "with -experiment: read the results `file`s of its shards (-results), instead of running; repeat it, or give a glob such as 'shard-*.jsonl'")

@@ -1,13 +1,19 @@
 // Package compare holds the statistics that vmstorm's experiments use to
 // compare variants of a model over many replicas: the median of a measure
-// with a distribution-free 95 % confidence interval, the difference of two
-// variants' medians with a bootstrap interval, a one-word verdict read from
-// that interval, and the share of replicas with some property (for example,
-// that recovered by themselves) with an exact binomial interval.
+// with a distribution-free 95 % confidence interval; the Kaplan-Meier
+// median of times that a run's end may censor; the paired comparison of
+// two variants whose replicas share their seeds (the Hodges-Lehmann
+// estimate with its Wilcoxon signed-rank interval, censored pairs
+// bounded); a verdict read from an interval and a practical margin; the
+// level that keeps a family of intervals at 95 % together (Bonferroni);
+// the share of replicas with some property (for example, that recovered
+// by themselves) with an exact binomial interval; and the unpaired
+// bootstrap difference of medians, kept to measure what pairing gains.
 //
 // Every function is pure: no goroutines, no I/O, and no global random
-// source. The bootstrap draws only from the *rand.Rand it is given, so the
-// same seed gives the same interval.
+// source (the signed-rank test keeps a small cache of its exact null
+// distributions, which changes no result). The bootstrap draws only from
+// the *rand.Rand it is given, so the same seed gives the same interval.
 package compare
 
 import (

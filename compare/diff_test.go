@@ -122,9 +122,9 @@ func TestDiffSeed(t *testing.T) {
 
 // TestDiffSelfComparison compares a variant with itself: base and variant
 // are drawn from the same log-normal with independent seeds, so every
-// verdict other than NoClearDifference is a false alarm. A 95 % interval
-// says NoClearDifference in at least 95 % of repetitions; the test allows
-// three binomial standard deviations of that rate below it.
+// interval that excludes 0 is a false alarm. A 95 % interval holds 0 in at
+// least 95 % of repetitions; the test allows three binomial standard
+// deviations of that rate below it.
 func TestDiffSelfComparison(t *testing.T) {
 	for _, n := range []int{10, 30} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
@@ -137,13 +137,13 @@ func TestDiffSelfComparison(t *testing.T) {
 				iv, err := Diff(draw(seed, 1, n), draw(seed, 2, n), seeded(seed))
 				require.NoError(t, err)
 				require.Equal(t, Bootstrap, iv.Method)
-				if Verdict(iv, LowerIsBetter) == NoClearDifference {
+				if !iv.Excludes(0) {
 					same++
 				}
 			}
 			rate := float64(same) / float64(r)
 			tol := tolerance(TargetLevel, r)
-			t.Logf("n=%d: no clear difference in %d/%d = %.4f (need >= %.2f - %.4f)", n, same, r, rate, TargetLevel, tol)
+			t.Logf("n=%d: the interval holds 0 in %d/%d = %.4f (need >= %.2f - %.4f)", n, same, r, rate, TargetLevel, tol)
 			assert.GreaterOrEqual(t, rate, TargetLevel-tol)
 		})
 	}
@@ -176,7 +176,7 @@ func TestDiffPower(t *testing.T) {
 				seed := uint64(i)
 				iv, err := Diff(tt.base(seed, 1, n), tt.variant(seed, 2, n), seeded(seed))
 				require.NoError(t, err)
-				switch Verdict(iv, tt.better) {
+				switch Judge(iv.Lo, iv.Hi, tt.better, 0).Word {
 				case tt.want:
 					right++
 				case tt.wrong:

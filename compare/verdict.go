@@ -12,34 +12,68 @@ const (
 	HigherIsBetter
 )
 
-// The verdicts Verdict returns.
+// The words of a Verdict.
 const (
-	Better            = "better"
-	Worse             = "worse"
-	NoClearDifference = "no clear difference"
+	Better       = "better"
+	Worse        = "worse"
+	Equivalent   = "equivalent"
+	Inconclusive = "inconclusive"
 )
 
-// Verdict reads a difference interval (variant - base, as Diff returns it)
-// as one word: Better or Worse when the interval excludes 0, on the side
-// that better says is an improvement, and NoClearDifference when it
-// contains 0. It panics on a Direction other than LowerIsBetter and
-// HigherIsBetter, a programming error.
-func Verdict(diff Interval, better Direction) string {
+// Verdict is what a difference's interval says: its Word, and, for Better
+// or Worse, whether the interval also lies wholly inside the margin (a
+// real difference, too small to matter).
+type Verdict struct {
+	Word         string
+	WithinMargin bool
+}
+
+// String is the verdict as the table writes it: "better", "worse, within
+// margin", "equivalent", "inconclusive".
+func (v Verdict) String() string {
+	if v.WithinMargin {
+		return v.Word + ", within margin"
+	}
+	return v.Word
+}
+
+// Judge reads a difference's interval [lo, hi] (variant - base) with the
+// practical margin (> 0: the smallest difference that matters): Better or
+// Worse when the interval lies wholly on one side of 0, on the side that
+// better says is an improvement, WithinMargin when it also lies wholly
+// inside (-margin, +margin); Equivalent when it holds 0 and lies wholly
+// inside the margin; Inconclusive otherwise. Equivalence is a claim as
+// the others are: it needs the interval, not only an estimate near 0. A
+// margin of 0 makes nothing equivalent. It panics on a Direction other
+// than LowerIsBetter and HigherIsBetter, a programming error.
+func Judge(lo, hi float64, better Direction, margin float64) Verdict {
 	if better != LowerIsBetter && better != HigherIsBetter {
-		panic(fmt.Sprintf("compare: Verdict: direction %d is neither LowerIsBetter nor HigherIsBetter", better))
+		panic(fmt.Sprintf("compare: Judge: direction %d is neither LowerIsBetter nor HigherIsBetter", better))
 	}
+	inside := -margin < lo && hi < margin
 	switch {
-	case diff.Hi < 0:
+	case hi < 0:
 		if better == LowerIsBetter {
-			return Better
+			return Verdict{Better, inside}
 		}
-		return Worse
-	case diff.Lo > 0:
+		return Verdict{Worse, inside}
+	case lo > 0:
 		if better == HigherIsBetter {
-			return Better
+			return Verdict{Better, inside}
 		}
-		return Worse
-	default:
-		return NoClearDifference
+		return Verdict{Worse, inside}
+	case inside:
+		return Verdict{Word: Equivalent}
 	}
+	return Verdict{Word: Inconclusive}
+}
+
+// Bonferroni is the level of each of m intervals that hold together, all
+// at once, with probability at least TargetLevel: 1 - (1-TargetLevel)/m.
+// It panics for m < 1.
+func Bonferroni(m int) float64 {
+	if m < 1 {
+		panic(fmt.Sprintf("compare: Bonferroni: a family of %d", m))
+	}
+	return 1 - (1-TargetLevel)/float64(m)
 }

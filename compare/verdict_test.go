@@ -1,40 +1,67 @@
 package compare
 
 import (
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 )
 
-func TestVerdict(t *testing.T) {
-	above := Interval{Estimate: 2, Lo: 1, Hi: 3}
-	below := Interval{Estimate: -2, Lo: -3, Hi: -1}
+func TestJudge(t *testing.T) {
+	inf := math.Inf(1)
 	tests := []struct {
 		name   string
-		diff   Interval
+		lo, hi float64
 		better Direction
-		want   string
+		margin float64
+		want   Verdict
 	}{
-		{"variant higher, lower is better", above, LowerIsBetter, Worse},
-		{"variant higher, higher is better", above, HigherIsBetter, Better},
-		{"variant lower, lower is better", below, LowerIsBetter, Better},
-		{"variant lower, higher is better", below, HigherIsBetter, Worse},
-		{"straddles 0", Interval{Estimate: 0.5, Lo: -1, Hi: 2}, LowerIsBetter, NoClearDifference},
-		{"straddles 0, higher is better", Interval{Estimate: 0.5, Lo: -1, Hi: 2}, HigherIsBetter, NoClearDifference},
-		{"Lo exactly 0", Interval{Estimate: 1, Lo: 0, Hi: 2}, LowerIsBetter, NoClearDifference},
-		{"Hi exactly 0", Interval{Estimate: -1, Lo: -2, Hi: 0}, HigherIsBetter, NoClearDifference},
-		{"constant, no difference", Interval{}, LowerIsBetter, NoClearDifference},
-		{"constant, tiny difference", Interval{Estimate: 1e-9, Lo: 1e-9, Hi: 1e-9}, LowerIsBetter, Worse},
+		{"higher, lower is better", 1, 3, LowerIsBetter, 0.5, Verdict{Worse, false}},
+		{"higher, higher is better", 1, 3, HigherIsBetter, 0.5, Verdict{Better, false}},
+		{"lower, lower is better", -3, -1, LowerIsBetter, 0.5, Verdict{Better, false}},
+		{"lower, higher is better", -3, -1, HigherIsBetter, 0.5, Verdict{Worse, false}},
+		{"lower, inside the margin", -3, -1, LowerIsBetter, 5, Verdict{Better, true}},
+		{"higher, inside the margin, higher is better", 1, 3, HigherIsBetter, 5, Verdict{Better, true}},
+		{"lower, reaching the margin", -5, -1, LowerIsBetter, 5, Verdict{Better, false}},
+		{"holds 0, inside the margin", -1, 2, LowerIsBetter, 5, Verdict{Word: Equivalent}},
+		{"holds 0, past the margin", -1, 6, LowerIsBetter, 5, Verdict{Word: Inconclusive}},
+		{"holds 0, reaching the margin", -5, 1, HigherIsBetter, 5, Verdict{Word: Inconclusive}},
+		{"zero width at 0", 0, 0, LowerIsBetter, 1, Verdict{Word: Equivalent}},
+		{"zero width at 0, no margin", 0, 0, LowerIsBetter, 0, Verdict{Word: Inconclusive}},
+		{"Lo exactly 0", 0, 2, LowerIsBetter, 5, Verdict{Word: Equivalent}},
+		{"Hi exactly 0", -2, 0, HigherIsBetter, 1, Verdict{Word: Inconclusive}},
+		{"unbounded above, from above 0", 1, inf, LowerIsBetter, 5, Verdict{Worse, false}},
+		{"unbounded both ways", -inf, inf, LowerIsBetter, 5, Verdict{Word: Inconclusive}},
+		{"a tiny difference, constant", 1e-9, 1e-9, LowerIsBetter, 1, Verdict{Worse, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, Verdict(tt.diff, tt.better))
+			assert.Equal(t, tt.want, Judge(tt.lo, tt.hi, tt.better, tt.margin))
 		})
 	}
 }
 
-func TestVerdictUnknownDirection(t *testing.T) {
+func TestVerdictString(t *testing.T) {
+	assert.Equal(t, "better", Verdict{Better, false}.String())
+	assert.Equal(t, "worse, within margin", Verdict{Worse, true}.String())
+	assert.Equal(t, "equivalent", Verdict{Word: Equivalent}.String())
+}
+
+func TestJudgeUnknownDirection(t *testing.T) {
 	assert.PanicsWithValue(t,
-		"compare: Verdict: direction 0 is neither LowerIsBetter nor HigherIsBetter",
-		func() { Verdict(Interval{Lo: 1, Hi: 2}, Direction(0)) })
+		"compare: Judge: direction 0 is neither LowerIsBetter nor HigherIsBetter",
+		func() { Judge(1, 2, Direction(0), 1) })
+}
+
+func TestBonferroni(t *testing.T) {
+	for _, tt := range []struct {
+		m    int
+		want float64
+	}{{1, 0.95}, {2, 0.975}, {10, 0.995}, {50, 0.999}} {
+		t.Run(fmt.Sprint(tt.m), func(t *testing.T) {
+			assert.InDelta(t, tt.want, Bonferroni(tt.m), 1e-12)
+		})
+	}
+	assert.Panics(t, func() { Bonferroni(0) })
 }

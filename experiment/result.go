@@ -36,6 +36,11 @@ type Result struct {
 	// Measures are the replica's figures by measure name; null when it has
 	// none (a time to detect in a run that was never detected).
 	Measures map[string]*float64 `json:"measures"`
+	// Censored gives, for a measure with no figure because the run ended
+	// before its event (Measure.CensoredAt), the hours the run had for it:
+	// from the first fault to the end. A null figure not in Censored is
+	// missing (no fault at all, or no job arrived).
+	Censored map[string]float64 `json:"censored_h,omitempty"`
 	// TriggerRemovedH is when the trigger was removed (model hours), absent
 	// if it never was; Recovered says the run returned to healthy by
 	// itself within the experiment's recovery time after that, and
@@ -154,6 +159,11 @@ func Check(e *scenario.Experiment, results []Result) error {
 			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), r.Seed, t.Seed)
 		case seen[key]:
 			return fmt.Errorf("variant %s, replica %d%s is given twice: merge each shard once", r.Variant, r.Replica, pointString(r.Point))
+		}
+		for name, c := range r.Censored {
+			if v, ok := r.Measures[name]; !ok || v != nil || c < 0 {
+				return fmt.Errorf("variant %s, replica %d%s: censored_h gives %s, which has a figure or is not measured, or a negative time: not a result vmstorm writes", r.Variant, r.Replica, pointString(r.Point), name)
+			}
 		}
 		seen[key] = true
 	}

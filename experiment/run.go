@@ -208,8 +208,14 @@ func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outco
 		m, _ := LookupMeasure(name)
 		if v, ok := m.Of(o); ok {
 			r.Measures[name] = &v
-		} else {
-			r.Measures[name] = nil
+			continue
+		}
+		r.Measures[name] = nil
+		if c, ok := m.CensoredAt(o); ok {
+			if r.Censored == nil {
+				r.Censored = map[string]float64{}
+			}
+			r.Censored[name] = c
 		}
 	}
 	r.Overloaded = overloaded(o)

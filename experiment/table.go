@@ -2,70 +2,121 @@ package experiment
 
 import (
 	"fmt"
-	"hash/fnv"
-	"io"
+	"math"
 	"slices"
-	"strings"
-	"text/tabwriter"
 
 	"vmstorm/compare"
-	"vmstorm/internal/dist"
 	"vmstorm/internal/format"
 	"vmstorm/scenario"
 )
 
 // Table is what an experiment found: per variant, each measure's median
-// with its interval and its difference from the baseline (the first
-// variant) with its interval and verdict, and the metastability verdict;
-// and the sweep's grid of metastability shares.
+// with its interval and its paired comparison with the baseline (the first
+// variant): the difference with its interval at the family's level, and
+// the verdict; the metastability verdict; and the sweep's grid of
+// metastability shares. Nothing is concluded from missing data: a variant
+// or a sweep point with fewer results than the experiment asks has no
+// verdict, and says so.
 type Table struct {
 	Experiment string
+	Baseline   string
 	Measures   []Measure
-	Variants   []VariantRow
-	Sweep      *SweepTable
+	// Margins are each measure's practical margin, in the order of
+	// Measures.
+	Margins  []Margin
+	Variants []VariantRow
+	// Family is the comparisons that have a verdict.
+	Family Family
+	Sweep  *SweepTable
+}
+
+// Margin is a measure's practical margin: the smallest difference from the
+// baseline that matters.
+type Margin struct {
+	Value float64
+	// Rule says where it comes from, for people.
+	Rule string
+}
+
+// FamilyMethod is how the family's verdicts are kept right together.
+const FamilyMethod = "Bonferroni"
+
+// Family is the comparisons an experiment gives a verdict: every variant
+// against the baseline on every measure, both complete and every pair
+// with a figure. Each comparison's interval is at Level, Bonferroni's
+// 1 - 0.05/Size, so that all of them cover their true differences
+// together with probability at least 95 %: every verdict the table prints
+// (better, worse, within margin, equivalent) is then right, all at once,
+// with that probability.
+type Family struct {
+	Size int
+	// Level is each interval's; 0 when Size is 0.
+	Level float64
+	// WithoutVerdict is the comparisons the table lists with no verdict.
+	WithoutVerdict int
 }
 
 // VariantRow is one variant's line of the table.
 type VariantRow struct {
 	Name     string
+	Asked    int // replicas the experiment asks of it
 	Replicas int // results behind the row
 	Cells    []Cell
 	Recovery RecoveryCell
 }
 
+// Missing says why a variant's results cannot be judged: "not run" when
+// it has none, "incomplete (n of N)" when it has fewer than asked; "" when
+// it has them all.
+func (v VariantRow) Missing() string { return missing(v.Replicas, v.Asked) }
+
+func missing(got, asked int) string {
+	switch {
+	case got == 0:
+		return "not run"
+	case got < asked:
+		return fmt.Sprintf("incomplete (%d of %d)", got, asked)
+	}
+	return ""
+}
+
 // Cell is one measure of one variant.
 type Cell struct {
-	// N is the replicas that have a figure for the measure (a run never
-	// detected has no time to detect); Median is theirs.
-	N      int
+	// N is the replicas with a figure, or for a censored measure (see
+	// Measure.Censored) with a figure or a censoring time; Censored is
+	// those censored.
+	N, Censored int
+	// Median is the median of the figures with its distribution-free
+	// interval (compare.Median), or for a censored measure the
+	// Kaplan-Meier median (compare.SurvivalMedian: +Inf, not reached, when
+	// more than half are censored before it); meaningful when N > 0.
 	Median compare.Interval
-	// Diff is the difference of medians from the baseline, and Verdict
-	// what it says; both empty for the baseline, or when either side has
-	// too few figures.
-	Diff    *compare.Interval
-	Verdict string
+	// Comparison is the variant's against the baseline; nil for the
+	// baseline.
+	Comparison *Comparison
 }
 
-// RecoveryCell is the metastability verdict of a variant: of the replicas
-// whose trigger was removed, the share that returned to healthy by
-// themselves within the experiment's time, and how long that took.
-type RecoveryCell struct {
-	Removed   int // replicas whose trigger was removed
-	Recovered int // of which returned to healthy by themselves
-	Share     *compare.Interval
-	Time      *compare.Interval // hours from removal to recovered, over those that recovered
-	// Overloaded is how many of the replicas stormed before the trigger
-	// (see Result.Overloaded): if they do not recover, it is overload, not
-	// a state that sustains itself.
-	Overloaded int
+// Comparison is a variant's paired comparison with the baseline on one
+// measure.
+type Comparison struct {
+	// NoVerdict says why there is none: the variant or the baseline not run
+	// or incomplete, or pairs with no figure on a side; "" when there is a
+	// verdict.
+	NoVerdict string
+	// Diff is the paired difference (variant - baseline, replica by
+	// replica) at the family's level, and Verdict what it says with the
+	// measure's margin; both set only when there is a verdict.
+	Diff    compare.Paired
+	Verdict compare.Verdict
 }
 
-// SweepTable is the sweep's grid: the metastability share at each point.
-type SweepTable struct {
-	Variant string
-	X, Y    scenario.Axis
-	// Cells[x][y] (y 0 when the sweep has one axis).
-	Cells [][]RecoveryCell
+// Text is what the table's verdict column says: the verdict, or why there
+// is none.
+func (c *Comparison) Text() string {
+	if c.NoVerdict != "" {
+		return c.NoVerdict
+	}
+	return c.Verdict.String()
 }
 
 // Summarize makes e's table from results (in any order): the same results
@@ -77,9 +128,10 @@ func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
 	return summarize(e, results), nil
 }
 
-// summarize is Summarize of results already checked.
+// summarize is Summarize of results already checked: each task's at most
+// once.
 func summarize(e *scenario.Experiment, results []Result) *Table {
-	t := &Table{Experiment: e.Name}
+	t := &Table{Experiment: e.Name, Baseline: e.Variants[0].Name}
 	for _, name := range e.Measures {
 		m, _ := LookupMeasure(name)
 		t.Measures = append(t.Measures, m)
@@ -90,33 +142,18 @@ func summarize(e *scenario.Experiment, results []Result) *Table {
 			byVariant[r.Variant] = append(byVariant[r.Variant], r)
 		}
 	}
-	var base []Result
-	for i, v := range e.Variants {
-		rs := byVariant[v.Name]
-		row := VariantRow{Name: v.Name, Replicas: len(rs), Recovery: recoveryCell(rs)}
-		for k, m := range t.Measures {
-			xs := figures(rs, m.Name)
-			c := Cell{N: len(xs)}
-			if len(xs) > 0 {
-				c.Median, _ = compare.Median(xs)
-			}
-			if i > 0 && len(xs) > 0 {
-				if bs := figures(base, m.Name); len(bs) > 0 {
-					// The bootstrap draws from a stream of its own for each
-					// cell: the same results give the same intervals.
-					r := dist.Stream(e.Seed, 1<<32, uint64(i), uint64(k), nameHash(m.Name))
-					if d, err := compare.Diff(bs, xs, r); err == nil {
-						c.Diff, c.Verdict = &d, compare.Verdict(d, m.Better)
-					}
-				}
-			}
-			row.Cells = append(row.Cells, c)
-		}
-		if i == 0 {
-			base = rs
+	for _, v := range e.Variants {
+		rs := byReplica(byVariant[v.Name])
+		row := VariantRow{Name: v.Name, Asked: e.Replicas, Replicas: len(rs), Recovery: recoveryCell(rs, e.Replicas)}
+		for _, m := range t.Measures {
+			row.Cells = append(row.Cells, cellOf(rs, m))
 		}
 		t.Variants = append(t.Variants, row)
 	}
+	for k, m := range t.Measures {
+		t.Margins = append(t.Margins, marginOf(m, t.Variants[0].Cells[k], e.Margins, t.Baseline))
+	}
+	t.compare(byReplica(byVariant[t.Baseline]), byVariant)
 	if s := e.Sweep; s != nil {
 		st := &SweepTable{Variant: s.Variant, X: s.X, Y: s.Y}
 		ny := max(len(s.Y.Values), 1)
@@ -130,7 +167,7 @@ func summarize(e *scenario.Experiment, results []Result) *Table {
 						rs = append(rs, r)
 					}
 				}
-				st.Cells[x][y] = recoveryCell(rs)
+				st.Cells[x][y] = recoveryCell(rs, s.Replicas)
 			}
 		}
 		t.Sweep = st
@@ -138,27 +175,203 @@ func summarize(e *scenario.Experiment, results []Result) *Table {
 	return t
 }
 
-func nameHash(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
-}
-
-// figures are the results' figures of measure name, in replica order.
-func figures(rs []Result, name string) []float64 {
-	rs = slices.Clone(rs)
-	slices.SortFunc(rs, func(a, b Result) int { return a.Replica - b.Replica })
-	var xs []float64
-	for _, r := range rs {
-		if v := r.Measures[name]; v != nil {
-			xs = append(xs, *v)
+// compare fills every variant's comparisons with the baseline: first which
+// of them get a verdict, whose number is the family's size and sets its
+// level, then each of those at that level.
+func (t *Table) compare(base []Result, byVariant map[string][]Result) {
+	type pending struct {
+		c       *Comparison
+		measure int
+		diffs   []compare.Difference
+	}
+	var todo []pending
+	baseRow := t.Variants[0]
+	for i := 1; i < len(t.Variants); i++ {
+		row := &t.Variants[i]
+		rs := byReplica(byVariant[row.Name])
+		for k, m := range t.Measures {
+			c := &Comparison{}
+			row.Cells[k].Comparison = c
+			switch {
+			case row.Missing() != "":
+				c.NoVerdict = row.Missing()
+			case baseRow.Missing() != "":
+				c.NoVerdict = "baseline " + baseRow.Missing()
+			}
+			if c.NoVerdict != "" {
+				continue
+			}
+			diffs, unpaired := differences(base, rs, m)
+			if unpaired > 0 {
+				c.NoVerdict = fmt.Sprintf("no figure in %d of %d pairs", unpaired, len(rs))
+				continue
+			}
+			todo = append(todo, pending{c, k, diffs})
 		}
 	}
-	return xs
+	t.Family.Size = len(todo)
+	t.Family.WithoutVerdict = (len(t.Variants)-1)*len(t.Measures) - len(todo)
+	if len(todo) == 0 {
+		return
+	}
+	t.Family.Level = compare.Bonferroni(len(todo))
+	for _, p := range todo {
+		d, err := compare.SignedRank(p.diffs, t.Family.Level)
+		if err != nil {
+			// The differences are the checked results' own: finite, or
+			// bounded by a finite censoring time. An error is a bug here.
+			panic(fmt.Sprintf("experiment: comparing %s: %v", t.Measures[p.measure].Name, err))
+		}
+		p.c.Diff = d
+		p.c.Verdict = compare.Judge(d.Lo, d.Hi, t.Measures[p.measure].Better, t.Margins[p.measure].Value)
+	}
 }
 
-func recoveryCell(rs []Result) RecoveryCell {
-	var c RecoveryCell
+// byReplica sorts a variant's results by replica, each replica once (the
+// results are checked).
+func byReplica(rs []Result) []Result {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b Result) int { return a.Replica - b.Replica })
+	return rs
+}
+
+// figureKind is what a replica has of a measure.
+type figureKind int
+
+const (
+	noFigure figureKind = iota // missing: no fault, or no job arrived
+	observedFigure
+	censoredFigure // the run ended before the event: at least the value
+)
+
+// figure is a replica's figure of measure m, or its censoring time.
+func figure(r Result, m Measure) (float64, figureKind) {
+	if v := r.Measures[m.Name]; v != nil {
+		return *v, observedFigure
+	}
+	if c, ok := r.Censored[m.Name]; ok && m.Censored() {
+		return c, censoredFigure
+	}
+	return 0, noFigure
+}
+
+// differences pairs replica r of the baseline with replica r of the
+// variant (both sorted, complete, so that the r-th of each is replica r)
+// and gives each pair's difference, variant - baseline: exact when both
+// have figures, bounded on one side when one was censored (its true figure
+// is later than its censoring time), unknown both ways when both were;
+// unpaired counts the pairs in which a side has no figure at all.
+func differences(base, variant []Result, m Measure) (diffs []compare.Difference, unpaired int) {
+	inf := math.Inf(1)
+	for r := range variant {
+		b, bk := figure(base[r], m)
+		v, vk := figure(variant[r], m)
+		switch {
+		case bk == noFigure || vk == noFigure:
+			unpaired++
+		case bk == observedFigure && vk == observedFigure:
+			diffs = append(diffs, compare.Exact(v-b))
+		case bk == observedFigure: // the variant's is after v
+			diffs = append(diffs, compare.Difference{Lo: v - b, Hi: inf})
+		case vk == observedFigure: // the baseline's is after b
+			diffs = append(diffs, compare.Difference{Lo: -inf, Hi: v - b})
+		default:
+			diffs = append(diffs, compare.Difference{Lo: -inf, Hi: inf})
+		}
+	}
+	return diffs, unpaired
+}
+
+// cellOf summarizes one variant's figures of measure m.
+func cellOf(rs []Result, m Measure) Cell {
+	var c Cell
+	if m.Censored() {
+		var times []compare.Censorable
+		for _, r := range rs {
+			if x, kind := figure(r, m); kind != noFigure {
+				times = append(times, compare.Censorable{At: x, Censored: kind == censoredFigure})
+				if kind == censoredFigure {
+					c.Censored++
+				}
+			}
+		}
+		c.N = len(times)
+		if c.N > 0 {
+			c.Median, _ = compare.SurvivalMedian(times)
+		}
+		return c
+	}
+	var xs []float64
+	for _, r := range rs {
+		if x, kind := figure(r, m); kind == observedFigure {
+			xs = append(xs, x)
+		}
+	}
+	c.N = len(xs)
+	if c.N > 0 {
+		c.Median, _ = compare.Median(xs)
+	}
+	return c
+}
+
+// marginOf is measure m's margin: the file's, if it sets one (a share of
+// the baseline's median, at least the measure's floor, or a difference in
+// the measure's unit); otherwise RelativeMargin of the baseline's median,
+// at least the floor.
+func marginOf(m Measure, base Cell, set map[string]scenario.Margin, baseline string) Margin {
+	floor := Margin{m.Floor(), fmt.Sprintf("the floor for %s", unitName(m))}
+	med := math.Abs(base.Median.Estimate)
+	hasMedian := base.N > 0 && !math.IsInf(med, 0)
+	share, rule := RelativeMargin, fmt.Sprintf("%s %% of %s's median", format.Figure(100*RelativeMargin), baseline)
+	if s, ok := set[m.Name]; ok {
+		if !s.Relative {
+			return Margin{s.Value, "the file's"}
+		}
+		share, rule = s.Value, fmt.Sprintf("the file's %s %% of %s's median", format.Figure(100*s.Value), baseline)
+	}
+	if hasMedian && share*med > floor.Value {
+		return Margin{share * med, rule}
+	}
+	return floor
+}
+
+// unitName is a measure's unit for a sentence.
+func unitName(m Measure) string {
+	if m.Unit == "" {
+		return m.Name
+	}
+	return m.Unit
+}
+
+// RecoveryCell is the metastability verdict of a variant or a sweep point:
+// of the replicas whose trigger was removed, the share that returned to
+// healthy by themselves within the experiment's time, and how long that
+// took. Share and Time are set only when every replica asked finished.
+type RecoveryCell struct {
+	Asked     int // replicas asked
+	Replicas  int // of which finished
+	Removed   int // replicas whose trigger was removed
+	Recovered int // of which returned to healthy by themselves
+	// Overloaded is how many of the replicas whose trigger was removed
+	// stormed before it (see Result.Overloaded): if they do not recover,
+	// it is overload, not a state that sustains itself.
+	Overloaded int
+	// Stuck is how many of them were not overloaded and did not recover.
+	Stuck int
+	Share *compare.Interval
+	Time  *compare.Interval // hours from removal to recovered, over those that recovered
+}
+
+// SweepTable is the sweep's grid: the metastability share at each point.
+type SweepTable struct {
+	Variant string
+	X, Y    scenario.Axis
+	// Cells[x][y] (y 0 when the sweep has one axis).
+	Cells [][]RecoveryCell
+}
+
+func recoveryCell(rs []Result, asked int) RecoveryCell {
+	c := RecoveryCell{Asked: asked, Replicas: len(rs)}
 	var times []float64
 	for _, r := range rs {
 		if r.TriggerRemovedH == nil {
@@ -168,151 +381,79 @@ func recoveryCell(rs []Result) RecoveryCell {
 		if r.Overloaded {
 			c.Overloaded++
 		}
-		if r.Recovered {
+		switch {
+		case r.Recovered:
 			c.Recovered++
 			if r.RecoveryH != nil {
 				times = append(times, *r.RecoveryH)
 			}
+		case !r.Overloaded:
+			c.Stuck++
 		}
+	}
+	if c.Replicas < c.Asked {
+		return c // nothing concluded from missing data
 	}
 	if c.Removed > 0 {
 		s, _ := compare.Share(c.Recovered, c.Removed)
 		c.Share = &s
 	}
 	if len(times) > 0 {
-		slices.Sort(times)
 		m, _ := compare.Median(times)
 		c.Time = &m
 	}
 	return c
 }
 
-// WriteTable writes the table for a person: per measure, each variant's
-// median [interval], and against the baseline its difference [interval]
-// and verdict; then the metastability verdicts, and the sweep's grid.
-func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
-	fmt.Fprintf(w, "experiment %s\n", t.Experiment)
-	if e.Description != "" {
-		fmt.Fprintf(w, "  %s\n", e.Description)
-	}
-	fmt.Fprintf(w, "  base %s, %d replicas per variant, seed %d; medians with 95%% intervals; differences from %s\n",
-		e.Base.Name, e.Replicas, e.Seed, e.Variants[0].Name)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	p := func(f string, a ...any) { fmt.Fprintf(tw, f+"\n", a...) }
-	for k, m := range t.Measures {
-		unit := ""
-		if m.Unit != "" {
-			unit = " (" + m.Unit + ")"
-		}
-		p("\t")
-		p("%s%s\tmedian [95%% CI]\tdifference [95%% CI]\tverdict\tn", strings.ToUpper(m.Name), unit)
-		for _, v := range t.Variants {
-			c := v.Cells[k]
-			med, diff, verdict := "none", "", ""
-			if c.N > 0 {
-				med = IntervalText(c.Median)
-			}
-			if c.Diff != nil {
-				diff, verdict = SignedText(*c.Diff), c.Verdict
-			}
-			p("  %s\t%s\t%s\t%s\t%d", v.Name, med, diff, verdict, c.N)
-		}
-	}
-	if len(e.Recovery.RemovedBy) > 0 {
-		p("\t")
-		p("RECOVERS BY ITSELF\tshare [95%% CI]\ttime to healthy, h [95%% CI]\tof")
-		for _, v := range t.Variants {
-			share, took := RecoveryText(v.Recovery)
-			p("  %s\t%s\t%s\t%d", v.Name, share, took, v.Recovery.Removed)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "  (healthy again within %s after %s, with no other action; overloaded: stormed before the first fault,\n"+
-			"  so that not recovering is overload, not a state that sustains itself)\n",
-			format.Duration(e.Recovery.Within), strings.Join(e.Recovery.RemovedBy, " or "))
-	}
-	if s := t.Sweep; s != nil {
-		fmt.Fprintf(tw, "\nSWEEP of %s: the share that recovers by itself, %d replicas a point\n", s.Variant, e.Sweep.Replicas)
-		head := "  " + s.X.Key + " \\ " + s.Y.Key
-		if s.Y.Key == "" {
-			head = "  " + s.X.Key
-		}
-		ys := s.Y.Values
-		if len(ys) == 0 {
-			ys = []string{"share"}
-		}
-		p("%s\t%s", head, strings.Join(ys, "\t"))
-		for x, row := range s.Cells {
-			var cells []string
-			for _, c := range row {
-				share, _ := RecoveryText(c)
-				cells = append(cells, share)
-			}
-			p("  %s\t%s", s.X.Values[x], strings.Join(cells, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "  %s\n", s.Verdict())
-	}
-	return tw.Flush()
+// Outcome is what a recovery cell shows at a glance: the heat map's
+// colour, the sweep line's judgement.
+type Outcome string
+
+// The outcomes, as Outcomes lists them.
+const (
+	Recovers       Outcome = "recovers"
+	DoesNotRecover Outcome = "does not recover"
+	Overloaded     Outcome = "overloaded"
+	NotRemoved     Outcome = "trigger never removed"
+	Incomplete     Outcome = "incomplete"
+	NotRun         Outcome = "not run"
+)
+
+// OutcomeDoc is an outcome with what it means, for a legend.
+type OutcomeDoc struct {
+	Outcome Outcome
+	Means   string
 }
 
-// Verdict says where the sweep's variant does not return to healthy by
-// itself, overload apart: the points where a replica that was not
-// overloaded stayed unhealthy; or that there is none in the grid.
-func (s *SweepTable) Verdict() string {
-	var stuck []string
-	for x, row := range s.Cells {
-		for y, c := range row {
-			if c.Share == nil {
-				continue
-			}
-			if c.Removed-c.Recovered > c.Overloaded {
-				p := s.X.Key + " " + s.X.Values[x]
-				if s.Y.Key != "" {
-					p += ", " + s.Y.Key + " " + s.Y.Values[y]
-				}
-				stuck = append(stuck, p)
-			}
-		}
-	}
-	if len(stuck) == 0 {
-		return "metastable: nowhere in this grid; every replica that was not overloaded recovered by itself"
-	}
-	return "metastable (stayed unhealthy by itself, not overloaded) at: " + strings.Join(stuck, "; ")
+// Outcomes lists every Outcome, in a legend's order. Adding one is an
+// entry here, its case in RecoveryCell.Outcome, and its style in the
+// report (whose test requires one for each).
+var Outcomes = []OutcomeDoc{
+	{Recovers, "every replica whose trigger was removed returned to healthy by itself (or was overloaded and did)"},
+	{DoesNotRecover, "a replica that was not overloaded stayed unhealthy by itself: the state sustains itself"},
+	{Overloaded, "the replicas that did not recover had stormed before the fault: overload, not metastability"},
+	{NotRemoved, "no replica's trigger was removed: nothing to judge"},
+	{Incomplete, "fewer replicas finished than asked: not judged"},
+	{NotRun, "no replica ran: not judged"},
 }
 
-// RecoveryText writes a metastability verdict for people: the share that
-// recovered [its interval], and the time it took [its interval].
-func RecoveryText(c RecoveryCell) (share, took string) {
-	share, took = "trigger never removed", ""
-	if c.Share != nil {
-		share = IntervalText(*c.Share)
-		took = "none recovered"
+// Outcome judges the cell.
+func (c RecoveryCell) Outcome() Outcome {
+	switch {
+	case c.Replicas == 0:
+		return NotRun
+	case c.Replicas < c.Asked:
+		return Incomplete
+	case c.Removed == 0:
+		return NotRemoved
+	case c.Stuck > 0:
+		return DoesNotRecover
+	case c.Recovered < c.Removed:
+		return Overloaded
 	}
-	if c.Time != nil {
-		took = IntervalText(*c.Time)
-	}
-	if c.Overloaded > 0 {
-		share += fmt.Sprintf(", %d overloaded", c.Overloaded)
-	}
-	return share, took
+	return Recovers
 }
 
-// IntervalText writes an estimate with its interval: 412.5 [281, 529].
-func IntervalText(iv compare.Interval) string {
-	return fmt.Sprintf("%s [%s, %s]", format.Num(iv.Estimate), format.Num(iv.Lo), format.Num(iv.Hi))
-}
-
-// SignedText writes a difference with its signs: +65.5 [-132.5, +263].
-func SignedText(iv compare.Interval) string {
-	s := func(x float64) string {
-		if x > 0 {
-			return "+" + format.Num(x)
-		}
-		return format.Num(x)
-	}
-	return fmt.Sprintf("%s [%s, %s]", s(iv.Estimate), s(iv.Lo), s(iv.Hi))
-}
+// Judged reports whether the cell's replicas all ran, so that it can be
+// judged.
+func (o Outcome) Judged() bool { return o != Incomplete && o != NotRun }

@@ -53,16 +53,20 @@ type (
 		Recovery    *expRecovery `json:"recovery,omitempty"`
 		Variants    []expVariant `json:"variants"`
 		Sweep       *expSweep    `json:"sweep,omitempty"`
+		// Verdicts are the verdicts file's records (experiment.Verdicts).
+		Verdicts []any `json:"verdicts"`
 	}
 	expBand struct {
 		Lo float64 `json:"lo"`
 		Hi float64 `json:"hi"`
 	}
 	expMeasure struct {
-		Name   string `json:"name"`
-		Unit   string `json:"unit,omitempty"`
-		Doc    string `json:"doc"`
-		Better string `json:"better"`
+		Name     string  `json:"name"`
+		Unit     string  `json:"unit,omitempty"`
+		Doc      string  `json:"doc"`
+		Better   string  `json:"better"`
+		Censored bool    `json:"censored,omitempty"`
+		Margin   float64 `json:"margin"`
 	}
 	expRecovery struct {
 		RemovedBy []string `json:"removed_by"`
@@ -70,30 +74,23 @@ type (
 	}
 	expVariant struct {
 		Name     string          `json:"name"`
+		Asked    int             `json:"asked"`
 		Replicas int             `json:"replicas"`
 		Cells    []expCell       `json:"cells"`
 		Recovery expRecoveryCell `json:"recovery"`
 		Curves   *expCurves      `json:"curves"`
 	}
 	expCell struct {
-		Measure string       `json:"measure"`
-		N       int          `json:"n"`
-		Median  *expInterval `json:"median"`
-		Diff    *expInterval `json:"diff,omitempty"`
-		Verdict string       `json:"verdict,omitempty"`
-	}
-	expInterval struct {
-		Estimate float64 `json:"estimate"`
-		Lo       float64 `json:"lo"`
-		Hi       float64 `json:"hi"`
-		Level    float64 `json:"level"`
-		N        int     `json:"n"`
-		Method   string  `json:"method"`
+		Measure  string                     `json:"measure"`
+		N        int                        `json:"n"`
+		Censored int                        `json:"censored,omitempty"`
+		Median   *experiment.IntervalRecord `json:"median"`
 	}
 	expRecoveryCell struct {
-		Removed int          `json:"removed"`
-		Share   *expInterval `json:"share"`
-		TimeH   *expInterval `json:"time_h"`
+		Outcome string                     `json:"outcome"`
+		Removed int                        `json:"removed"`
+		Share   *experiment.IntervalRecord `json:"share"`
+		TimeH   *experiment.IntervalRecord `json:"time_h"`
 	}
 	expCurves struct {
 		Replicas int       `json:"replicas"`
@@ -113,6 +110,7 @@ type (
 		X        expAxis             `json:"x"`
 		Y        *expAxis            `json:"y,omitempty"`
 		Cells    [][]expRecoveryCell `json:"cells"`
+		Verdict  string              `json:"verdict"`
 	}
 	expAxis struct {
 		Key    string   `json:"key"`
@@ -120,19 +118,9 @@ type (
 	}
 )
 
-func newExpInterval(iv compare.Interval) *expInterval {
-	return &expInterval{Estimate: iv.Estimate, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, N: iv.N, Method: string(iv.Method)}
-}
-
-func newExpIntervalOf(iv *compare.Interval) *expInterval {
-	if iv == nil {
-		return nil
-	}
-	return newExpInterval(*iv)
-}
-
 func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
-	return expRecoveryCell{Removed: c.Removed, Share: newExpIntervalOf(c.Share), TimeH: newExpIntervalOf(c.Time)}
+	return expRecoveryCell{Outcome: string(c.Outcome()), Removed: c.Removed,
+		Share: experiment.NewIntervalRecord(c.Share), TimeH: experiment.NewIntervalRecord(c.Time)}
 }
 
 // newExpData gathers the page's figures: the table's, and each variant's
@@ -141,26 +129,24 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 	d := expData{
 		Experiment: e.Name, Description: e.Description, File: e.File, Base: e.Base.Name,
 		Replicas: e.Replicas, Seed: e.Seed, Baseline: e.Variants[0].Name, Band: expBand{bandLo, bandHi},
+		Verdicts: experiment.Verdicts(t),
 	}
 	if ep := e.Base.Config.Epoch; !ep.IsZero() {
 		d.Epoch = ep.UTC().Format(time.RFC3339Nano)
 	}
-	for _, m := range t.Measures {
-		better := "lower"
-		if m.Better == compare.HigherIsBetter {
-			better = "higher"
-		}
-		d.Measures = append(d.Measures, expMeasure{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: better})
+	for k, m := range t.Measures {
+		d.Measures = append(d.Measures, expMeasure{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: experiment.BetterText(m.Better),
+			Censored: m.Censored(), Margin: t.Margins[k].Value})
 	}
 	if len(e.Recovery.RemovedBy) > 0 {
 		d.Recovery = &expRecovery{RemovedBy: e.Recovery.RemovedBy, WithinS: e.Recovery.Within.Seconds()}
 	}
 	for _, row := range t.Variants {
-		v := expVariant{Name: row.Name, Replicas: row.Replicas, Recovery: newExpRecoveryCell(row.Recovery), Cells: []expCell{}}
+		v := expVariant{Name: row.Name, Asked: row.Asked, Replicas: row.Replicas, Recovery: newExpRecoveryCell(row.Recovery), Cells: []expCell{}}
 		for k, c := range row.Cells {
-			cell := expCell{Measure: t.Measures[k].Name, N: c.N, Diff: newExpIntervalOf(c.Diff), Verdict: c.Verdict}
+			cell := expCell{Measure: t.Measures[k].Name, N: c.N, Censored: c.Censored}
 			if c.N > 0 {
-				cell.Median = newExpInterval(c.Median)
+				cell.Median = experiment.NewIntervalRecord(&c.Median)
 			}
 			v.Cells = append(v.Cells, cell)
 		}
@@ -177,7 +163,7 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 		d.Variants = append(d.Variants, v)
 	}
 	if s := t.Sweep; s != nil {
-		sw := &expSweep{Variant: s.Variant, Replicas: e.Sweep.Replicas, X: expAxis{s.X.Key, s.X.Values}}
+		sw := &expSweep{Variant: s.Variant, Replicas: e.Sweep.Replicas, X: expAxis{s.X.Key, s.X.Values}, Verdict: s.Verdict()}
 		if s.Y.Key != "" {
 			sw.Y = &expAxis{s.Y.Key, s.Y.Values}
 		}
@@ -392,13 +378,17 @@ type expPage struct {
 	Band        string
 	Charts      []figure
 	Baseline    string
-	Measures    []measureTable
-	Recovery    *recoveryTable
-	HeatMap     *figure
-	Sweep       string
-	File        string
-	Source      string
-	Data        template.JS
+	// Method, DiffHeader, Family and Rule are the table's words for its
+	// method, its difference column, its family and its verdicts.
+	Method, DiffHeader, Family, Rule string
+	Measures                         []measureTable
+	Recovery                         *recoveryTable
+	HeatMap                          *figure
+	Sweep                            string
+	SweepVerdict                     string
+	File                             string
+	Source                           string
+	Data                             template.JS
 }
 
 type legendEntry struct {
@@ -407,15 +397,21 @@ type legendEntry struct {
 }
 
 type measureTable struct {
-	Name, Unit, Doc, Better string
-	Rows                    []measureRow
+	Name, Unit, Doc, Better, Margin, MarginRule string
+	// MedianHead is "median", or "KM median" for a censored measure,
+	// whose rows give Censored too.
+	MedianHead string
+	Censored   bool
+	Rows       []measureRow
 }
 
 type measureRow struct {
 	Variant, Median, MedianNote, Diff, DiffNote, Verdict string
-	// Class is the verdict's style: better or worse, or none.
-	Class string
-	N     int
+	// Class is the verdict's style: its word, or none.
+	Class       string
+	N, Censored int
+	// CensoredCol: the measure is censored, and the row has its column.
+	CensoredCol bool
 }
 
 type recoveryTable struct {
@@ -492,6 +488,10 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 		Band:        fmt.Sprintf("the %s to %s percentile across the replicas", ordinal(bandLo), ordinal(bandHi)),
 		Charts:      experimentCharts(e, d, styles),
 		Baseline:    d.Baseline,
+		Method:      experiment.MethodText(t),
+		DiffHeader:  experiment.DiffHeader(t),
+		Family:      experiment.FamilyText(t),
+		Rule:        experiment.VerdictRule(t),
 		Measures:    measureTables(t),
 		Recovery:    recoveryTableOf(e, t),
 		File:        e.File,
@@ -514,9 +514,9 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 		}
 		p.HeatMap = &figure{ID: "heatmap", SVG: template.HTML(svg), Caption: fmt.Sprintf(
 			"Each cell is one point of the grid, %d replicas of %s: the share of those whose trigger was removed that returned to healthy by themselves, "+
-				"with its 95 %% interval. The colour goes from red (0: none recovers; the bad state sustains itself) to blue (1: all recover); grey, no replica's trigger was removed.",
-			e.Sweep.Replicas, s.Variant)}
-		p.Sweep = s.Variant
+				"with its 95 %% interval, painted for its outcome: %s.",
+			e.Sweep.Replicas, s.Variant, outcomeCaption())}
+		p.Sweep, p.SweepVerdict = s.Variant, s.Verdict()
 	}
 	if err := experimentTemplate.Execute(w, p); err != nil {
 		return fmt.Errorf("report: writing the page: %w", err)
@@ -546,36 +546,58 @@ func experimentFacts(e *scenario.Experiment, results []experiment.Result) []stri
 
 // The notes on an interval that is not a 95 % one.
 func intervalNote(iv compare.Interval) string {
-	switch iv.Method {
-	case compare.SampleRange:
+	if iv.Method == compare.SampleRange {
 		return fmt.Sprintf("sample range, %s %%", format.Num(100*iv.Level))
-	case compare.SmallBootstrap:
-		return "small sample"
 	}
 	return ""
+}
+
+// diffNote says what a paired difference's interval leans on, when it is
+// not the exact signed-rank interval of exact differences.
+func diffNote(c *experiment.Comparison) string {
+	if c == nil || c.NoVerdict != "" {
+		return ""
+	}
+	var notes []string
+	switch c.Diff.Method {
+	case compare.TooFewPairs:
+		notes = append(notes, "too few pairs for the level")
+	case compare.SignedRankNormal:
+		notes = append(notes, "normal approximation")
+	}
+	if c.Diff.Bounded > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d pairs bounded by censoring", c.Diff.Bounded, c.Diff.N))
+	}
+	return strings.Join(notes, "; ")
+}
+
+// outcomeCaption lists the heat map's outcomes for its caption.
+func outcomeCaption() string {
+	var parts []string
+	for _, o := range experiment.Outcomes {
+		parts = append(parts, string(o.Outcome)+" ("+o.Means+")")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func measureTables(t *experiment.Table) []measureTable {
 	var out []measureTable
 	for k, m := range t.Measures {
-		better := "lower is better"
-		if m.Better == compare.HigherIsBetter {
-			better = "higher is better"
+		mt := measureTable{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: experiment.BetterText(m.Better) + " is better",
+			Margin: format.Figure(t.Margins[k].Value), MarginRule: t.Margins[k].Rule, MedianHead: "median", Censored: m.Censored()}
+		if m.Censored() {
+			mt.MedianHead = "KM median"
 		}
-		mt := measureTable{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: better}
 		for _, v := range t.Variants {
 			c := v.Cells[k]
-			row := measureRow{Variant: v.Name, Median: "none", N: c.N}
+			row := measureRow{Variant: v.Name, Median: "none", N: c.N, Censored: c.Censored, CensoredCol: m.Censored(), Verdict: v.Missing(), Class: "none"}
 			if c.N > 0 {
-				row.Median, row.MedianNote = experiment.IntervalText(c.Median), intervalNote(c.Median)
+				row.Median, row.MedianNote = experiment.MedianText(c.Median), intervalNote(c.Median)
 			}
-			if c.Diff != nil {
-				row.Diff, row.DiffNote, row.Verdict = experiment.SignedText(*c.Diff), intervalNote(*c.Diff), c.Verdict
-				switch c.Verdict {
-				case compare.Better:
-					row.Class = "better"
-				case compare.Worse:
-					row.Class = "worse"
+			if cmp := c.Comparison; cmp != nil {
+				row.Diff, row.DiffNote, row.Verdict = experiment.DiffText(cmp), diffNote(cmp), cmp.Text()
+				if cmp.NoVerdict == "" {
+					row.Class = cmp.Verdict.Word
 				}
 			}
 			mt.Rows = append(mt.Rows, row)
@@ -616,6 +638,13 @@ func WriteExperimentFile(path string, e *scenario.Experiment, t *experiment.Tabl
 	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, e, t, results) })
 }
 
+// WriteVerdictsFile writes the table's verdicts as JSON lines
+// (experiment.WriteVerdicts) to path, atomically as WriteFile does, so
+// that path never holds a part of them.
+func WriteVerdictsFile(path string, t *experiment.Table) error {
+	return writeAtomically(path, func(w io.Writer) error { return experiment.WriteVerdicts(w, t) })
+}
+
 var experimentTemplate = newPage("experiment", `{{template "head" .}}h3 { font-size: 15px; margin: 22px 0 4px; }
 .description { margin: 0 0 6px; }
 .legend { margin: 0 0 10px; padding: 0; list-style: none; font-size: 14px; }
@@ -631,6 +660,10 @@ td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .doc { font-size: 13px; color: #555; margin: 0; }
 td.better { color: #1a7f37; font-weight: 600; }
 td.worse { color: #c0262d; font-weight: 600; }
+td.equivalent { color: #1f5f99; }
+td.inconclusive, td.none { color: #666; }
+.family { font-size: 13px; margin: 10px 0 4px; }
+#sweep-verdict { font-weight: 600; }
 </style>
 </head>
 <body>
@@ -648,17 +681,18 @@ td.worse { color: #c0262d; font-weight: 600; }
 </figure>
 {{end}}
 <h2 id="measures">Measures</h2>
-<p class="doc">Per variant, the median over its replicas with its 95 % interval, and the difference of medians from {{.Baseline}} with its
-95 % bootstrap interval; the verdict is better or worse when that interval excludes 0, and otherwise no clear difference.
-n is the replicas with a figure. With fewer than 6, a median's interval is the sample range, noted with the lower confidence it has,
-and a bootstrap interval is narrower than it should be, noted as a small sample.</p>
+<p class="doc">Per variant, the median over its replicas with its 95 % interval (for a time a run's end can cut short, the Kaplan-Meier
+median with its Brookmeyer-Crowley interval, and how many were censored); n is the replicas with a figure (or a censoring time).
+Against {{.Baseline}}, the {{.Method}}. A variant with fewer replicas than asked has no verdict, and says so.
+With fewer than 6 replicas, a median's interval is the sample range, noted with the lower confidence it has.</p>
 {{range .Measures}}<h3 id="m-{{.Name}}">{{.Name}}{{if .Unit}} ({{.Unit}}){{end}}</h3>
-<p class="doc">{{.Doc}}; {{.Better}}.</p>
+<p class="doc">{{.Doc}}; {{.Better}}; margin ±{{.Margin}} ({{.MarginRule}}).</p>
 <table id="measure-{{.Name}}">
-<tr><th>variant</th><th>median [95 % CI]</th><th>difference [95 % CI]</th><th>verdict</th><th>n</th></tr>
-{{range .Rows}}<tr><td>{{.Variant}}</td><td class="num">{{.Median}}{{if .MedianNote}}<span class="note">{{.MedianNote}}</span>{{end}}</td><td class="num">{{.Diff}}{{if .DiffNote}}<span class="note">{{.DiffNote}}</span>{{end}}</td><td{{with .Class}} class="{{.}}"{{end}}>{{.Verdict}}</td><td class="num">{{.N}}</td></tr>
+<tr><th>variant</th><th>{{.MedianHead}} [95 % CI]</th><th>{{$.DiffHeader}}</th><th>verdict</th><th>n</th>{{if .Censored}}<th>censored</th>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Variant}}</td><td class="num">{{.Median}}{{if .MedianNote}}<span class="note">{{.MedianNote}}</span>{{end}}</td><td class="num">{{.Diff}}{{if .DiffNote}}<span class="note">{{.DiffNote}}</span>{{end}}</td><td class="{{.Class}}">{{.Verdict}}</td><td class="num">{{.N}}</td>{{if .CensoredCol}}<td class="num">{{.Censored}}</td>{{end}}</tr>
 {{end}}</table>
-{{end}}
+{{end}}<p class="family" id="family">{{.Family}}</p>
+<p class="doc" id="verdict-rule">{{.Rule}}</p>
 {{with .Recovery}}<h2 id="metastability">Does it recover by itself?</h2>
 <p class="doc">{{.Rule}} The share is of the replicas whose trigger was removed (of), with its exact (Clopper-Pearson) 95 % interval;
 the time to healthy, in model hours from the trigger's removal, is the median over those that recovered.</p>
@@ -668,6 +702,7 @@ the time to healthy, in model hours from the trigger's removal, is the median ov
 {{end}}</table>
 {{end}}
 {{with .HeatMap}}<h2 id="sweep">Sweep of {{$.Sweep}}: where it recovers by itself</h2>
+<p id="sweep-verdict">{{$.SweepVerdict}}</p>
 <figure id="{{.ID}}">
 {{.SVG}}
 <figcaption>{{.Caption}}</figcaption>

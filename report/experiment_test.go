@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -41,11 +42,12 @@ timeline:
 // tinyExperiment compares the janitor fixed at 30 minutes with it never
 // fixed (a variant whose name would be markup if the page did not escape
 // it) and with the breaker, and sweeps the arrival rate against the time
-// of the fix.
+// of the fix. 10 replicas are the fewest whose pairs, all one way, reach
+// a verdict in its family of up to 20 comparisons (2/2^10 < 0.05/20).
 const tinyExperiment = `name: tiny-what-if
 description: a what-if for the <b>report's</b> tests
 base: base.yaml
-replicas: 4
+replicas: 10
 seed: 7
 recovery:
   removed_by: [fix_cleanup_credentials, restart_janitor]
@@ -168,7 +170,8 @@ type expPageData struct {
 		Lo, Hi float64
 	} `json:"band"`
 	Measures []struct {
-		Name string `json:"name"`
+		Name     string `json:"name"`
+		Censored bool   `json:"censored"`
 	} `json:"measures"`
 	Variants []struct {
 		Name     string `json:"name"`
@@ -177,8 +180,6 @@ type expPageData struct {
 			Measure string       `json:"measure"`
 			N       int          `json:"n"`
 			Median  *expInterval `json:"median"`
-			Diff    *expInterval `json:"diff"`
-			Verdict string       `json:"verdict"`
 		} `json:"cells"`
 		Recovery expRecovery `json:"recovery"`
 		Curves   *struct {
@@ -192,14 +193,19 @@ type expPageData struct {
 	Sweep *struct {
 		Variant string          `json:"variant"`
 		Cells   [][]expRecovery `json:"cells"`
+		Verdict string          `json:"verdict"`
 	} `json:"sweep"`
+	Verdicts []map[string]any `json:"verdicts"`
 }
 
+// expInterval is an interval of the page's JSON: null for an infinite
+// figure (a median not reached, an unbounded interval).
 type expInterval struct {
-	Estimate, Lo, Hi float64
+	Estimate, Lo, Hi *float64
 }
 
 type expRecovery struct {
+	Outcome string       `json:"outcome"`
 	Removed int          `json:"removed"`
 	Share   *expInterval `json:"share"`
 	TimeH   *expInterval `json:"time_h"`
@@ -250,7 +256,7 @@ func TestExperimentPageNamesEveryVariantOnEveryPart(t *testing.T) {
 	page := r.page(t)
 	for _, v := range r.e.Variants {
 		name := html.EscapeString(v.Name)
-		assert.Contains(t, page, `</span>`+name+` <span class="n">(4 replicas)</span>`, "the legend")
+		assert.Contains(t, page, `</span>`+name+` <span class="n">(10 replicas)</span>`, "the legend")
 		// Each measure's table and the metastability table.
 		assert.Equal(t, len(r.e.Measures)+1, strings.Count(page, "<td>"+name+"</td>"), "variant %q", v.Name)
 	}
@@ -297,10 +303,14 @@ func pageTables(page string) (cells, notes map[string][][]string) {
 	return cells, notes
 }
 
-// noted says whether an interval should carry a note: it is not a 95 %
-// one.
-func noted(iv compare.Interval) bool {
-	return iv.Method == compare.SampleRange || iv.Method == compare.SmallBootstrap
+// noted says whether a median's interval should carry a note: it is not
+// a 95 % one.
+func noted(iv compare.Interval) bool { return iv.Method == compare.SampleRange }
+
+// diffNoted says whether a difference should carry a note: its interval
+// is not the exact one of exact differences.
+func diffNoted(c *experiment.Comparison) bool {
+	return c != nil && c.NoVerdict == "" && (c.Diff.Method != compare.SignedRankExact || c.Diff.Bounded > 0)
 }
 
 func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
@@ -312,17 +322,20 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 			require.Len(t, cells[id], len(r.table.Variants))
 			for i, v := range r.table.Variants {
 				c := v.Cells[k]
-				want := []string{v.Name, "none", "", "", strconv.Itoa(c.N)}
+				want := []string{v.Name, "none", "", v.Missing(), strconv.Itoa(c.N)}
 				wantNotes := []bool{false, false, false, false, false}
-				if c.N > 0 {
-					want[1], wantNotes[1] = experiment.IntervalText(c.Median), noted(c.Median)
+				if m.Censored() {
+					want, wantNotes = append(want, strconv.Itoa(c.Censored)), append(wantNotes, false)
 				}
-				if c.Diff != nil {
-					want[2], want[3], wantNotes[2] = experiment.SignedText(*c.Diff), c.Verdict, noted(*c.Diff)
+				if c.N > 0 {
+					want[1], wantNotes[1] = experiment.MedianText(c.Median), noted(c.Median)
+				}
+				if c.Comparison != nil {
+					want[2], want[3], wantNotes[2] = experiment.DiffText(c.Comparison), c.Comparison.Text(), diffNoted(c.Comparison)
 				}
 				assert.Equal(t, want, cells[id][i], "variant %q", v.Name)
 				for j, n := range wantNotes {
-					assert.Equal(t, n, notes[id][i][j] != "", "variant %q, column %d: a note iff the interval is not a 95 %% one", v.Name, j)
+					assert.Equal(t, n, notes[id][i][j] != "", "variant %q, column %d: a note iff the interval is not the plain one", v.Name, j)
 				}
 			}
 		})
@@ -330,14 +343,8 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 	t.Run("recovery", func(t *testing.T) {
 		require.Len(t, cells["recovery"], len(r.table.Variants))
 		for i, v := range r.table.Variants {
-			rc := v.Recovery
-			want := []string{v.Name, "trigger never removed", "", strconv.Itoa(rc.Removed)}
-			if rc.Share != nil {
-				want[1], want[2] = experiment.IntervalText(*rc.Share), "none recovered"
-			}
-			if rc.Time != nil {
-				want[2] = experiment.IntervalText(*rc.Time)
-			}
+			share, took := experiment.RecoveryText(v.Recovery)
+			want := []string{v.Name, share, took, strconv.Itoa(v.Recovery.Removed)}
 			assert.Equal(t, want, cells["recovery"][i], "variant %q", v.Name)
 		}
 	})
@@ -346,7 +353,7 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 	var verdicts []string
 	for _, v := range r.table.Variants[1:] {
 		for _, c := range v.Cells {
-			verdicts = append(verdicts, c.Verdict)
+			verdicts = append(verdicts, c.Comparison.Verdict.Word)
 		}
 	}
 	assert.Contains(t, verdicts, compare.Worse)
@@ -389,8 +396,8 @@ func TestExperimentPageHeatMapOnlyForASweep(t *testing.T) {
 			for _, col := range s.Cells {
 				for _, c := range col {
 					require.NotNil(t, c.Share, "every point of this sweep removes its trigger")
-					shares[format.Num(c.Share.Estimate)]++
-					details[fmt.Sprintf("[%s, %s] of %d", format.Num(c.Share.Lo), format.Num(c.Share.Hi), c.Removed)]++
+					shares[format.Figure(c.Share.Estimate)]++
+					details[fmt.Sprintf("[%s, %s] of %d", format.Figure(c.Share.Lo), format.Figure(c.Share.Hi), c.Removed)]++
 				}
 			}
 			for text, n := range shares {
@@ -402,16 +409,21 @@ func TestExperimentPageHeatMapOnlyForASweep(t *testing.T) {
 			if s.Y.Key != "" {
 				assert.Len(t, shares, 2, "the sweep should find points that recover and points that do not")
 			}
-			// The colour scale runs from 0 to 1.
-			assert.Contains(t, svg, ">0.0</text>")
-			assert.Contains(t, svg, ">1.0</text>")
+			// The legend names every outcome once, and the page prints the
+			// sweep's verdict line.
+			for _, o := range experiment.Outcomes {
+				assert.Equal(t, 1, strings.Count(svg, ">"+string(o.Outcome)+"</text>"), "the legend's %q", o.Outcome)
+			}
+			assert.Contains(t, page, `<p id="sweep-verdict">`+html.EscapeString(s.Verdict())+`</p>`)
 			// And the JSON has the same grid.
 			d := expJSON(t, page)
 			require.NotNil(t, d.Sweep)
+			assert.Equal(t, s.Verdict(), d.Sweep.Verdict)
 			require.Len(t, d.Sweep.Cells, len(s.Cells))
 			for x, col := range s.Cells {
 				for y, c := range col {
-					assert.Equal(t, c.Share.Estimate, d.Sweep.Cells[x][y].Share.Estimate)
+					assert.Equal(t, c.Share.Estimate, *d.Sweep.Cells[x][y].Share.Estimate)
+					assert.Equal(t, string(c.Outcome()), d.Sweep.Cells[x][y].Outcome)
 				}
 			}
 		})
@@ -444,21 +456,44 @@ func TestExperimentPageJSONMediansAreTheResults(t *testing.T) {
 		require.Len(t, rs, r.e.Replicas)
 		assert.Equal(t, len(rs), v.Replicas)
 		for k, m := range d.Measures {
+			// A figure, or for a censored measure a censoring time: the
+			// cell counts both, and its median is the Kaplan-Meier median,
+			// the sample median when none is censored.
 			var xs []float64
+			var times []compare.Censorable
 			for _, x := range rs {
 				if p := x.Measures[m.Name]; p != nil {
 					xs = append(xs, *p)
+					times = append(times, compare.Censorable{At: *p})
+				} else if c, ok := x.Censored[m.Name]; ok {
+					require.True(t, m.Censored, "%s: a censoring time for a measure that is never censored", m.Name)
+					times = append(times, compare.Censorable{At: c, Censored: true})
 				}
 			}
 			c := v.Cells[k]
 			assert.Equal(t, m.Name, c.Measure)
-			assert.Equal(t, len(xs), c.N, "%s, %s", v.Name, m.Name)
-			if len(xs) == 0 {
+			assert.Equal(t, len(times), c.N, "%s, %s", v.Name, m.Name)
+			if len(times) == 0 {
 				assert.Nil(t, c.Median)
 				continue
 			}
 			require.NotNil(t, c.Median)
-			assert.Equal(t, median(xs), c.Median.Estimate, "%s, %s", v.Name, m.Name)
+			if m.Censored {
+				km, err := compare.SurvivalMedian(times)
+				require.NoError(t, err)
+				if math.IsInf(km.Estimate, 1) {
+					assert.Nil(t, c.Median.Estimate, "%s, %s: not reached, null", v.Name, m.Name)
+				} else {
+					require.NotNil(t, c.Median.Estimate)
+					assert.Equal(t, km.Estimate, *c.Median.Estimate, "%s, %s", v.Name, m.Name)
+				}
+				if len(xs) == len(times) {
+					assert.Equal(t, median(xs), km.Estimate, "%s, %s: with none censored, the sample median", v.Name, m.Name)
+				}
+				continue
+			}
+			require.NotNil(t, c.Median.Estimate)
+			assert.Equal(t, median(xs), *c.Median.Estimate, "%s, %s", v.Name, m.Name)
 		}
 		require.NotNil(t, v.Curves)
 		assert.Equal(t, len(rs), v.Curves.Replicas)

@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
-	"math"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette"
-	"gonum.org/v1/plot/palette/moreland"
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -19,76 +15,102 @@ import (
 	"vmstorm/internal/format"
 )
 
-// shareGrid is a sweep's grid of metastability verdicts as gonum's heat map
-// reads it: column x and row y at their indices, each the share that
-// recovered by itself, NaN where no replica's trigger was removed.
-type shareGrid [][]experiment.RecoveryCell
+// outcomeStyle is how the heat map paints a cell of an outcome: a colour,
+// and for some a hatching, so that the outcomes are told apart without
+// colour too.
+type outcomeStyle struct {
+	fill  color.RGBA
+	hatch bool
+}
 
-func (g shareGrid) Dims() (c, r int) { return len(g), len(g[0]) }
-func (g shareGrid) X(c int) float64  { return float64(c) }
-func (g shareGrid) Y(r int) float64  { return float64(r) }
-func (g shareGrid) Z(c, r int) float64 {
-	if s := g[c][r].Share; s != nil {
-		return s.Estimate
+// outcomeStyles paints each experiment.Outcome (the report's test requires
+// one for each): blue where the variant recovers by itself, red where a
+// state sustains itself, orange and hatched where the cell is overloaded,
+// greys for cells with nothing to judge.
+var outcomeStyles = map[experiment.Outcome]outcomeStyle{
+	experiment.Recovers:       {fill: color.RGBA{R: 0x43, G: 0x93, B: 0xc3, A: 0xff}},
+	experiment.DoesNotRecover: {fill: color.RGBA{R: 0xc0, G: 0x26, B: 0x2d, A: 0xff}},
+	experiment.Overloaded:     {fill: color.RGBA{R: 0xf1, G: 0xa3, B: 0x40, A: 0xff}, hatch: true},
+	experiment.NotRemoved:     {fill: color.RGBA{R: 0xc8, G: 0xc8, B: 0xc8, A: 0xff}},
+	experiment.Incomplete:     {fill: color.RGBA{R: 0xe6, G: 0xe6, B: 0xe6, A: 0xff}, hatch: true},
+	experiment.NotRun:         {fill: color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, hatch: true},
+}
+
+var (
+	hatchInk   = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+	cellBorder = color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+)
+
+// styleOf is the style of an outcome; an outcome without one is a bug
+// (TestHeatMapStylesEveryOutcome).
+func styleOf(o experiment.Outcome) outcomeStyle {
+	s, ok := outcomeStyles[o]
+	if !ok {
+		panic(fmt.Sprintf("report: no heat map style for outcome %q", o))
 	}
-	return math.NaN()
+	return s
 }
 
-// The heat map's colour scale runs from 0 to 1 in shareSteps+1 colours:
-// red where no replica recovers by itself, blue where all do.
-const shareSteps = 100
-
-var colNoRemoval = color.RGBA{R: 0xd9, G: 0xd9, B: 0xd9, A: 0xff}
-
-// shareColors is the heat map's scale, from share 0 to share 1.
-func shareColors() palette.Palette {
-	cm := palette.Reverse(moreland.SmoothBlueRed())
-	cm.SetMax(1)
-	cm.SetMin(0)
-	return cm.Palette(shareSteps + 1)
+// paintCell fills rectangle r in style s: its colour, its hatching, and a
+// white border that parts it from its neighbours.
+func paintCell(c draw.Canvas, r vg.Rectangle, s outcomeStyle) {
+	corners := []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}}
+	c.FillPolygon(s.fill, corners)
+	if s.hatch {
+		ls := draw.LineStyle{Color: hatchInk, Width: vg.Points(0.8)}
+		step := vg.Points(7)
+		w, h := r.Max.X-r.Min.X, r.Max.Y-r.Min.Y
+		for off := -h; off < w; off += step {
+			// A line of slope 1 from (off, 0), clipped to the cell.
+			x0, y0 := max(off, 0), max(-off, 0)
+			l := min(w-x0, h-y0)
+			if l <= 0 {
+				continue
+			}
+			c.StrokeLine2(ls, r.Min.X+x0, r.Min.Y+y0, r.Min.X+x0+l, r.Min.Y+y0+l)
+		}
+	}
+	c.StrokeLines(draw.LineStyle{Color: cellBorder, Width: vg.Points(2)}, append(corners, corners[0]))
 }
 
-// scaleGrid is the colour scale as a grid of one column: each of the
-// scale's colours at its share.
-type scaleGrid struct{}
-
-func (scaleGrid) Dims() (c, r int)   { return 1, shareSteps + 1 }
-func (scaleGrid) X(int) float64      { return 0 }
-func (scaleGrid) Y(r int) float64    { return float64(r) / shareSteps }
-func (scaleGrid) Z(_, r int) float64 { return float64(r) / shareSteps }
-
-// shareLabels prints in each cell of the heat map its share, and, where
-// the cell is wide enough, its interval and of how many replicas.
-type shareLabels struct {
-	grid   shareGrid
-	colors []color.Color
+// outcomeCells draws a sweep's grid: each point a cell painted for its
+// outcome, with its share and interval printed in it, or what it lacks.
+type outcomeCells struct {
+	cells    [][]experiment.RecoveryCell
+	replicas int
 }
 
-func (l shareLabels) Plot(c draw.Canvas, p *plot.Plot) {
+func (g outcomeCells) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
 	big, small := textStyle(13, true, color.Black), textStyle(9, false, color.Black)
 	for _, s := range []*text.Style{&big, &small} {
 		s.XAlign, s.YAlign = draw.XCenter, draw.YCenter
 	}
-	nx, ny := l.grid.Dims()
-	cellW := trX(1) - trX(0)
-	if nx == 1 {
-		cellW = c.Max.X - c.Min.X
-	}
-	for x := range nx {
-		for y := range ny {
-			cell := l.grid[x][y]
-			main, detail := "no removal", "trigger never removed"
-			ink := color.Color(color.Black)
-			if s := cell.Share; s != nil {
-				main = format.Num(s.Estimate)
-				detail = fmt.Sprintf("[%s, %s] of %d", format.Num(s.Lo), format.Num(s.Hi), cell.Removed)
-				ink = inkOn(l.colors[int(math.Round(s.Estimate*shareSteps))])
+	for x, col := range g.cells {
+		for y, cell := range col {
+			o := cell.Outcome()
+			st := styleOf(o)
+			r := vg.Rectangle{
+				Min: vg.Point{X: trX(float64(x) - 0.5), Y: trY(float64(y) - 0.5)},
+				Max: vg.Point{X: trX(float64(x) + 0.5), Y: trY(float64(y) + 0.5)},
 			}
+			paintCell(c, r, st)
+			main, detail := string(o), ""
+			switch o {
+			case experiment.Recovers, experiment.DoesNotRecover, experiment.Overloaded:
+				s := cell.Share
+				main = format.Figure(s.Estimate)
+				detail = fmt.Sprintf("[%s, %s] of %d", format.Figure(s.Lo), format.Figure(s.Hi), cell.Removed)
+			case experiment.Incomplete:
+				detail = fmt.Sprintf("%d of %d replicas", cell.Replicas, cell.Asked)
+			case experiment.NotRemoved:
+				main, detail = "no removal", "trigger never removed"
+			}
+			ink := inkOn(st.fill)
 			b, sm := big, small
 			b.Color, sm.Color = ink, ink
-			pt := vg.Point{X: trX(float64(x)), Y: trY(float64(y))}
-			if sm.Width(detail) > cellW-6 {
+			pt := vg.Point{X: (r.Min.X + r.Max.X) / 2, Y: (r.Min.Y + r.Max.Y) / 2}
+			if detail == "" || sm.Width(detail) > r.Max.X-r.Min.X-6 {
 				c.FillText(b, pt, main)
 				continue
 			}
@@ -109,28 +131,24 @@ func inkOn(bg color.Color) color.Color {
 	return color.Black
 }
 
-// The heat map: its cells' height, and the colour bar's width at its right.
+// The heat map: its cells' height, and the legend's width at its right.
 const (
-	heatRowH = 0.8 * vg.Inch
-	heatBarW = 1.3 * vg.Inch
+	heatRowH    = 0.8 * vg.Inch
+	heatLegendW = 2.1 * vg.Inch
 )
 
-// renderHeatMap draws the sweep's grid of shares that recover by
-// themselves as a heat map, inline SVG: the x values along the bottom, the
-// y values up the side, each cell's share printed in it, and the colour
-// scale from 0 to 1 at the right.
+// renderHeatMap draws the sweep's grid as a heat map of outcomes, inline
+// SVG: the x values along the bottom, the y values up the side, each cell
+// painted for its outcome (experiment.Outcomes) with its share that
+// recovers by itself and its interval printed in it, and the legend of the
+// outcomes at the right.
 func renderHeatMap(s *experiment.SweepTable, replicas int) ([]byte, error) {
-	grid := shareGrid(s.Cells)
-	nx, ny := grid.Dims()
-	pal := shareColors()
-
+	nx, ny := len(s.Cells), len(s.Cells[0])
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: the share that recovers by itself at each point, of %d replicas", s.Variant, replicas)
+	p.Title.Text = fmt.Sprintf("%s: whether it recovers by itself at each point, of %d replicas", s.Variant, replicas)
 	p.Title.TextStyle = textStyle(12, true, color.Black)
 	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
-	hm := plotter.NewHeatMap(grid, pal)
-	hm.Min, hm.Max, hm.NaN = 0, 1, colNoRemoval
-	p.Add(hm, shareLabels{grid: grid, colors: pal.Colors()})
+	p.Add(outcomeCells{cells: s.Cells, replicas: replicas})
 	p.X.Label.Text = s.X.Key
 	p.X.Tick.Marker = valueTicks(s.X.Values)
 	p.X.Min, p.X.Max = -0.5, float64(nx)-0.5
@@ -147,38 +165,37 @@ func renderHeatMap(s *experiment.SweepTable, replicas int) ([]byte, error) {
 		ax.Padding = 0
 	}
 
-	// The colour scale is a heat map too, of one column from 0 to 1: drawn
-	// in vectors, where plotter.ColorBar embeds an image.
-	bar := plot.New()
-	bar.Add(plotter.NewHeatMap(scaleGrid{}, pal))
-	bar.HideX()
-	bar.X.Min, bar.X.Max = -0.5, 0.5
-	bar.Y.Min, bar.Y.Max = 0, 1
-	bar.Y.Label.Text = "share that recovers"
-	bar.Y.Tick.Marker = countTicks{}
-	bar.Y.Label.TextStyle.Font = sansFont(11, false)
-	bar.Y.Tick.Label.Font = sansFont(10, false)
-	bar.Y.Padding, bar.X.Padding = 0, 0
-
-	w, h := pageChartW, max(2.6*vg.Inch, 1.4*vg.Inch+vg.Length(ny)*heatRowH)
+	legendH := vg.Length(len(experiment.Outcomes))*0.3*vg.Inch + 0.6*vg.Inch
+	w, h := pageChartW, max(2.6*vg.Inch, 1.4*vg.Inch+vg.Length(ny)*heatRowH, legendH)
 	canvas := vgsvg.New(w, h)
 	dc := draw.New(canvas)
 	dc.FillPolygon(color.White, []vg.Point{{X: 0, Y: 0}, {X: w, Y: 0}, {X: w, Y: h}, {X: 0, Y: h}})
 	pad := draw.Crop(dc, 6, -18, 4, -6)
-	heat := draw.Crop(pad, 0, -heatBarW, 0, 0)
-	p.Draw(heat)
-	// The colour bar spans the heat map's data area, top to bottom.
-	data := p.DataCanvas(heat)
-	barArea := draw.Crop(pad, pad.Size().X-heatBarW+24, -18, 0, 0)
-	inner := bar.DataCanvas(barArea)
-	barArea = draw.Crop(barArea, 0, 0, data.Min.Y-barArea.Min.Y-(inner.Min.Y-barArea.Min.Y), data.Max.Y-barArea.Max.Y+(barArea.Max.Y-inner.Max.Y))
-	bar.Draw(barArea)
+	p.Draw(draw.Crop(pad, 0, -heatLegendW, 0, 0))
+	drawOutcomeLegend(draw.Crop(pad, pad.Size().X-heatLegendW+18, 0, 0, 0))
 
 	var buf bytes.Buffer
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("report: rendering the heat map: %w", err)
 	}
 	return fixSVG(buf.Bytes(), p.Title.Text), nil
+}
+
+// drawOutcomeLegend lists every outcome, top down, each with a swatch
+// painted as its cells are.
+func drawOutcomeLegend(c draw.Canvas) {
+	head, label := textStyle(11, true, color.Black), textStyle(10, false, color.Black)
+	head.YAlign, label.YAlign = draw.YCenter, draw.YCenter
+	y := c.Max.Y - 0.35*vg.Inch
+	c.FillText(head, vg.Point{X: c.Min.X, Y: y}, "outcome")
+	for _, o := range experiment.Outcomes {
+		y -= 0.3 * vg.Inch
+		sw := vg.Rectangle{Min: vg.Point{X: c.Min.X, Y: y - 7}, Max: vg.Point{X: c.Min.X + 24, Y: y + 7}}
+		paintCell(c, sw, styleOf(o.Outcome))
+		c.StrokeLines(draw.LineStyle{Color: hatchInk, Width: vg.Points(0.5)},
+			[]vg.Point{sw.Min, {X: sw.Max.X, Y: sw.Min.Y}, sw.Max, {X: sw.Min.X, Y: sw.Max.Y}, sw.Min})
+		c.FillText(label, vg.Point{X: sw.Max.X + 8, Y: y}, string(o.Outcome))
+	}
 }
 
 // valueTicks labels a sweep's axis with its values, as its file spells

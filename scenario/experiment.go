@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -41,12 +42,23 @@ type Experiment struct {
 	Seed     uint64
 	// Measures are the measures to compare, by name.
 	Measures []string
+	// Margins are the practical margins the file sets, by measure; a
+	// measure not in it has the default (package experiment).
+	Margins map[string]Margin
 	// Recovery says how the metastability verdict is judged.
 	Recovery Recovery
 	// Variants are the variants, the baseline first.
 	Variants []Variant
 	// Sweep, if not nil, is a grid of one or two parameters.
 	Sweep *Sweep
+}
+
+// Margin is a measure's practical margin as an experiment file sets it: a
+// difference in the measure's unit, or, Relative, a share of the
+// baseline's median (Value 0.1 for 10%).
+type Margin struct {
+	Value    float64
+	Relative bool
 }
 
 // Recovery is the metastability question: once the trigger is removed (by
@@ -124,7 +136,7 @@ func (r Recovery) TriggerRemoved(marks []series.Mark) (time.Duration, bool) {
 }
 
 // The keys of an experiment file.
-var experimentKeys = []string{"name", "description", "base", "replicas", "seed", "measures", "recovery", "timeline", "variants", "sweep"}
+var experimentKeys = []string{"name", "description", "base", "replicas", "seed", "measures", "margins", "recovery", "timeline", "variants", "sweep"}
 
 // experimentFile is an experiment file's keys, as decoded.
 type experimentFile struct {
@@ -202,7 +214,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		return nil, err
 	}
 	c := &converter{file: filename, tree: tree, nodes: map[string]ast.Node{}, given: map[string]bool{}}
-	var variants, sweep ast.Node
+	var variants, sweep, margins ast.Node
 	for _, kv := range root.Values {
 		key := keyString(kv.Key)
 		switch {
@@ -217,12 +229,14 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 			variants = kv.Value
 		case "sweep":
 			sweep = kv.Value
+		case "margins":
+			margins = kv.Value
 		}
 	}
 	var f experimentFile
 	rest := &ast.MappingNode{BaseNode: root.BaseNode}
 	for _, kv := range root.Values {
-		if k := keyString(kv.Key); k != "variants" && k != "sweep" {
+		if k := keyString(kv.Key); k != "variants" && k != "sweep" && k != "margins" {
 			rest.Values = append(rest.Values, kv)
 		}
 	}
@@ -270,6 +284,9 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		case slices.Contains(e.Measures[:i], m):
 			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("the measure %s is given twice", m), "name each measure once")
 		}
+	}
+	if margins != nil && c.err == nil {
+		e.Margins = c.margins(margins, measures, e.Measures)
 	}
 	e.Recovery.RemovedBy = f.Recovery.RemovedBy
 	for i, a := range e.Recovery.RemovedBy {
@@ -459,6 +476,56 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		out = append(out, Variant{Name: entry.Name, Config: cfg})
 	}
 	return out
+}
+
+// marginHint says what a margin may be.
+const marginHint = "a margin is a number above 0 in the measure's unit (margins: {jobs_delayed: 20}), or a percentage of the baseline's median up to 100% (wait_max: 10%); docs/experiments.md"
+
+// margins converts the margins: a mapping of compared measures to
+// margins, each a positive number or a percentage.
+func (c *converter) margins(n ast.Node, known, compared []string) map[string]Margin {
+	m, ok := asMapping(n)
+	if !ok {
+		c.failAt(n, "margins is a mapping of measures to their margins", marginHint)
+		return nil
+	}
+	out := map[string]Margin{}
+	for _, kv := range m.Values {
+		name := keyString(kv.Key)
+		_, dup := out[name]
+		switch {
+		case dup:
+			c.failAt(kv.Key, fmt.Sprintf("the margin of %s is given twice", name), "a key may appear once; remove one of them")
+		case !slices.Contains(known, name):
+			c.failAt(kv.Key, fmt.Sprintf("unknown measure %q", name), "the measures are "+strings.Join(known, ", "))
+		case !slices.Contains(compared, name):
+			c.failAt(kv.Key, fmt.Sprintf("a margin for %s, which the experiment does not compare", name), "add it to measures, or remove its margin")
+		}
+		if c.err != nil {
+			return nil
+		}
+		lit, _ := scalar(kv.Value)
+		margin, ok := parseMargin(lit)
+		if !ok {
+			c.failAt(kv.Value, fmt.Sprintf("the margin of %s %s: want a number above 0, or a percentage above 0%% up to 100%%", name, shown(lit)), marginHint)
+			return nil
+		}
+		out[name] = margin
+	}
+	return out
+}
+
+// parseMargin reads a margin: "20" or "12.5%".
+func parseMargin(lit string) (Margin, bool) {
+	num, relative := strings.CutSuffix(strings.TrimSpace(lit), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 || (relative && v > 100) {
+		return Margin{}, false
+	}
+	if relative {
+		return Margin{Value: v / 100, Relative: true}, true
+	}
+	return Margin{Value: v}, true
 }
 
 // sorted sorts a timeline by time, keeping the order of ties.

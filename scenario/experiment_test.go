@@ -109,6 +109,9 @@ func parseExp(t *testing.T, text string) (*Experiment, error) {
 	return ParseExperiment("exp.yaml", []byte(text), t.TempDir(), expMeasures)
 }
 
+// mLine is expSmall's measures: a margin goes after it.
+const mLine = "measures: [wait_max, vms_leaked]\n"
+
 // badExperiment is a minimal edit of expSmall that ParseExperiment must
 // reject, and where.
 type badExperiment struct {
@@ -185,6 +188,32 @@ var badExperiments = []badExperiment{
 	{name: "an experiment timeline that goes backwards", from: "  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n",
 		to:   "  - at: 2015-07-31T19:00:00Z\n    action: fix_cleanup_credentials\n",
 		line: 13, col: 9, msg: []string{"goes back in time"}},
+
+	// Margins (line 7, after the measures).
+	{name: "a margin of an unknown measure", from: mLine, to: mLine + "margins: {wait_maxx: 5}\n",
+		line: 7, col: 11, msg: []string{`unknown measure "wait_maxx"`}, hint: []string{"the measures are jobs_delayed"}},
+	{name: "a margin of a measure not compared", from: mLine, to: mLine + "margins: {jobs_delayed: 5}\n",
+		line: 7, col: 11, msg: []string{"a margin for jobs_delayed, which the experiment does not compare"}, hint: []string{"add it to measures"}},
+	{name: "a margin of 0", from: mLine, to: mLine + "margins: {wait_max: 0}\n",
+		line: 7, col: 21, msg: []string{"the margin of wait_max 0: want a number above 0, or a percentage above 0% up to 100%"}, hint: []string{"wait_max: 10%"}},
+	{name: "a negative margin", from: mLine, to: mLine + "margins:\n  vms_leaked: -20\n",
+		line: 8, col: 15, msg: []string{"the margin of vms_leaked -20"}},
+	{name: "a margin that is not a number", from: mLine, to: mLine + "margins: {wait_max: lots}\n",
+		line: 7, col: 21, msg: []string{"the margin of wait_max lots"}},
+	{name: "a percentage over 100", from: mLine, to: mLine + "margins: {wait_max: 150%}\n",
+		line: 7, col: 21, msg: []string{"the margin of wait_max 150%"}},
+	{name: "a margin of NaN", from: mLine, to: mLine + "margins: {wait_max: .nan}\n",
+		line: 7, col: 21, msg: []string{"the margin of wait_max .nan"}},
+	{name: "a margin past float64", from: mLine, to: mLine + "margins: {wait_max: 1e999}\n",
+		line: 7, col: 21, msg: []string{"the margin of wait_max 1e999"}},
+	{name: "a margin that is a list", from: mLine, to: mLine + "margins: {wait_max: [1]}\n",
+		line: 7, col: 21, msg: []string{`the margin of wait_max ""`}},
+	{name: "a margin given twice", from: mLine, to: mLine + "margins:\n  wait_max: 1\n  wait_max: 2\n",
+		line: 9, col: 3, msg: []string{"wait_max"}},
+	{name: "margins that are a list", from: mLine, to: mLine + "margins: [wait_max]\n",
+		line: 7, col: 10, msg: []string{"margins is a mapping of measures to their margins"}},
+	{name: "margins given twice", from: mLine, to: mLine + "margins: {wait_max: 1}\nmargins: {wait_max: 2}\n",
+		line: 8, col: 1, msg: []string{"margins"}},
 
 	// Variants.
 	{name: "no variants", from: "variants:\n  - name: fix only\n  - name: never fixed\n    drop: [fix_cleanup_credentials, restart_janitor]\n  - name: bigger\n    set: {cluster: {vms: 12000}}\n  - name: late fix\n    drop: [fix_cleanup_credentials]\n    add:\n      - at: 2015-08-05T06:00:00Z\n        action: fix_cleanup_credentials\n",
@@ -287,6 +316,18 @@ func TestSmallExperimentParses(t *testing.T) {
 	assert.Equal(t, Sweep{Variant: "fix only", Replicas: 2,
 		X: Axis{Key: "workload.arrival_rate", Values: []string{"2", "3.3"}},
 		Y: Axis{Key: TriggerRemovedKey, Values: []string{"2015-08-04T18:46:00Z", "2015-08-05T06:00:00Z"}}}, *e.Sweep)
+}
+
+// TestExperimentMargins: a margin is a number in the measure's unit, or a
+// percentage of the baseline's median; a measure without one has none in
+// Margins (the default, package experiment's).
+func TestExperimentMargins(t *testing.T) {
+	e, err := parseExp(t, expEdit(t, expSmall, mLine, mLine+"margins:\n  wait_max: 12.5%\n  vms_leaked: 40\n"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]Margin{"wait_max": {Value: 0.125, Relative: true}, "vms_leaked": {Value: 40}}, e.Margins)
+	e, err = parseExp(t, expSmall)
+	require.NoError(t, err)
+	assert.Empty(t, e.Margins)
 }
 
 func TestParseExperimentRejectsBadFiles(t *testing.T) {

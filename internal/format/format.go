@@ -5,6 +5,7 @@ package format
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,24 @@ func Num(v float64) string {
 		return strconv.FormatInt(int64(v), 10)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// Figure writes a figure of an experiment's table: a whole number as it
+// is, others to one decimal from 1 up and to two significant digits below
+// 1, so that a small difference (0.017 requeues per arrival) does not
+// print as 0; "∞" and "-∞" for the infinities of an unbounded interval.
+func Figure(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "∞"
+	case math.IsInf(v, -1):
+		return "-∞"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v+0, 'f', 0, 64) // +0: no "-0"
+	case math.Abs(v) >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1-int(math.Floor(math.Log10(math.Abs(v)))), 64)
 }
 
 // Round1 rounds v to one decimal, for log fields.

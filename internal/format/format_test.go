@@ -1,6 +1,7 @@
 package format
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -40,6 +41,20 @@ func TestDuration(t *testing.T) {
 	}
 	for d, want := range tests {
 		assert.Equal(t, want, Duration(d), "%v", d)
+	}
+}
+
+func TestFigure(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{7, "7"}, {-4895.5, "-4895.5"}, {3.79, "3.8"}, {1, "1"}, {0, "0"}, {math.Copysign(0, -1), "0"},
+		{0.4, "0.40"}, {0.0196, "0.020"}, {-0.0171, "-0.017"}, {0.0833, "0.083"}, {-0.25, "-0.25"},
+		{1e-7, "0.00000010"}, {2e15, "2000000000000000.0"}, {math.Inf(1), "∞"}, {math.Inf(-1), "-∞"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, Figure(tt.v), "%v", tt.v)
 	}
 }
 
