@@ -135,7 +135,7 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 	stale := filepath.Join(dir, ".one.html.tmp-4242")
 	require.NoError(t, os.WriteFile(stale, nil, 0o644))
 
-	one := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-results", "one.jsonl", "-report", "one.html")
+	one := vmstorm(t, bin, dir, nil, "-experiment", "exp.yaml", "-results", "one.jsonl", "-report", "one.html", "-verdicts", "one-verdicts.jsonl")
 	require.Equal(t, 0, one.code, one.stderr)
 	assert.NoFileExists(t, stale, "the stale temporary of the report")
 	for _, part := range []string{"experiment small-what-if\n", "JOBS_DELAYED (jobs)", "RECOVERS BY ITSELF", "SWEEP of fix at 2h"} {
@@ -146,6 +146,9 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 	slices.Sort(all)
 	report, err := os.ReadFile(filepath.Join(dir, "one.html"))
 	require.NoError(t, err)
+	verdicts, err := os.ReadFile(filepath.Join(dir, "one-verdicts.jsonl"))
+	require.NoError(t, err)
+	require.Contains(t, string(verdicts), `{"kind":"family","experiment":"small-what-if"`)
 
 	// Each way of telling a process its shard: the flag, a Kubernetes
 	// Indexed Job (index from 0) and a Slurm job array (--array=1-3).
@@ -183,12 +186,15 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 			slices.Sort(union)
 			assert.Equal(t, all, union, "the shards ran the tasks of one process, each once, with the same results")
 
-			merged := vmstorm(t, bin, sub, nil, "-experiment", "exp.yaml", "-merge", "shard-*.jsonl", "-report", "merged.html")
+			merged := vmstorm(t, bin, sub, nil, "-experiment", "exp.yaml", "-merge", "shard-*.jsonl", "-report", "merged.html", "-verdicts", "merged.jsonl")
 			require.Equal(t, 0, merged.code, merged.stderr)
 			assert.Equal(t, one.stdout, merged.stdout, "the merged table is one process's, byte for byte")
 			mergedReport, err := os.ReadFile(filepath.Join(sub, "merged.html"))
 			require.NoError(t, err)
 			assert.True(t, bytes.Equal(report, mergedReport), "the merged report is one process's, byte for byte")
+			mergedVerdicts, err := os.ReadFile(filepath.Join(sub, "merged.jsonl"))
+			require.NoError(t, err)
+			assert.Equal(t, string(verdicts), string(mergedVerdicts), "the merged verdicts are one process's, byte for byte")
 		})
 	}
 }
@@ -320,6 +326,15 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 		{"a chart for an experiment's report", nil, append(exp, "-report", "out.svg", "-results", "out.jsonl"), []string{"-report out.svg", "want a file ending in .html"}},
 		{"a report of a shard", nil, append(exp, "-shard", "0/2", "-report", "out.html"), []string{"-shard runs a part of the replicas"}},
 		{"a report of a Slurm array's shard", []string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=2"}, append(exp, "-report", "out.html"), []string{"a part of the replicas"}},
+		{"verdicts of a shard", nil, append(exp, "-shard", "0/2", "-verdicts", "v.jsonl"), []string{"-shard runs a part of the replicas: it has no verdicts"}},
+		{"verdicts of a Slurm array's shard", []string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=2"}, append(exp, "-verdicts", "v.jsonl"), []string{"-verdicts: this is shard 0 of 2, which has no verdicts"}},
+		{"verdicts over the results", nil, append(exp, "-results", "v.jsonl", "-verdicts", "v.jsonl"), []string{"-results v.jsonl and -verdicts v.jsonl"}},
+		{"verdicts over the experiment file", nil, append(exp, "-verdicts", "exp.yaml"), []string{"exp.yaml"}},
+		{"verdicts over the base scenario", nil, append(exp, "-verdicts", "base.yaml"), []string{"-experiment's base base.yaml and -verdicts base.yaml are the same file"}},
+		{"verdicts in a directory that is not there", nil, append(exp, "-verdicts", "no/such/dir/v.jsonl"), []string{"-verdicts"}},
+		{"verdicts over a merged shard", nil, append(exp, "-merge", "shard-0.jsonl", "-verdicts", "shard-0.jsonl"), []string{"shard-0.jsonl"}},
+		{"-verdicts without -experiment", nil, []string{"-verdicts", "v.jsonl"}, []string{"-verdicts goes with -experiment"}},
+		{"-verdicts empty", nil, append(exp, "-verdicts", ""), []string{"-verdicts is given an empty value"}},
 		{"-results without -experiment", nil, []string{"-results", "out.jsonl"}, []string{"-results goes with -experiment"}},
 		{"-shard without -experiment", nil, []string{"-shard", "0/2", "-speed", "max"}, []string{"-shard goes with -experiment"}},
 		{"-merge without -experiment", nil, []string{"-merge", "shard-0.jsonl"}, []string{"-merge goes with -experiment"}},

@@ -2,13 +2,16 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"vmstorm/internal/dist"
 	"vmstorm/scenario"
 )
 
@@ -102,4 +105,53 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkTable makes one table of 6 variants x 10 measures x 30
+// replicas, from results made up to look like the 2015 what-if's: every
+// measure varying from replica to replica, the variants shifted from the
+// baseline, and the times censored in a third of the replicas. The target
+// is at most 50 ms a table (ms/table): the statistics stay a small part of
+// an experiment. go test -run '^$' -bench Table ./experiment/
+func BenchmarkTable(b *testing.B) {
+	text := "name: bench\nbase: broken-default.yaml\nreplicas: 30\nseed: 4\nvariants:\n"
+	for v := range 6 {
+		text += fmt.Sprintf("  - name: variant %d\n", v)
+	}
+	e, err := scenario.ParseExperiment("bench.yaml", []byte(text), fixtureDir, MeasureNames())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := dist.Stream(4)
+	var results []Result
+	for _, task := range Plan(e) {
+		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Replica: task.Replica, Seed: task.Seed,
+			Measures: map[string]*float64{}, Censored: map[string]float64{}}
+		shift := float64(slices.Index(e.VariantNames(), task.Variant))
+		for i, m := range Measures {
+			x := 100 + 10*float64(i) + 5*shift + rng.NormFloat64()*20 + float64(task.Replica)
+			if m.Censored() && rng.IntN(3) == 0 {
+				r.Measures[m.Name], r.Censored[m.Name] = nil, 150
+				continue
+			}
+			r.Measures[m.Name] = &x
+		}
+		results = append(results, r)
+	}
+	if len(results) != 6*30 || len(e.Measures) != 10 {
+		b.Fatalf("%d results of %d measures, want 180 of 10", len(results), len(e.Measures))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		t, err := Summarize(e, results)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if t.Family.Size != 5*10 {
+			b.Fatalf("a family of %d, want 50", t.Family.Size)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/table")
 }

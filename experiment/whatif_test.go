@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/cluster"
+	"vmstorm/compare"
 	"vmstorm/internal/format"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
@@ -363,6 +364,67 @@ func TestWhatIfSweepOverload(t *testing.T) {
 		}
 		if r.Replica == 0 && r.Point[1] == 0 {
 			t.Logf("%s arrivals a minute: at most %.1f requeues a minute before the fault", e.Sweep.X.Values[r.Point[0]], before)
+		}
+	}
+}
+
+// TestWhatIfBackoffVerdictsFollowItsPairs: on the built-in what-if,
+// backoff's verdicts on jobs delayed and VMs leaked go the way its pairs
+// go, and its time to detect, the same in every pair, has a difference of
+// exactly 0 with a zero-width interval.
+//
+// The built-in's file (its base, timeline, fix and seeds) with backoff
+// against fix only on those three measures, 10 replicas each: with the
+// built-in's 6 variants and 10 measures, a family of 50, a verdict needs
+// at least 11 pairs all one way (2/2^n <= 0.05/50), so the 6 replicas of
+// the tests above could never give one; in a family of 3, 10 pairs all one
+// way give P = 2/1024, below 0.05/3. (Before the paired comparisons, the
+// table called backoff "no clear difference" on both, at 30 replicas.)
+func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
+	if racedetect.On {
+		t.Skip("Serial runs only: see internal/racedetect")
+	}
+	t.Parallel()
+	src, ok := scenario.ExperimentSource("travis-2015-what-if")
+	require.True(t, ok)
+	text := string(src)
+	text = text[:strings.Index(text, "variants:")] + "variants:\n  - name: fix only\n  - name: backoff\n    set: {mitigations: {backoff: true}}\n"
+	for from, to := range map[string]string{"\nreplicas: 30\n": "\nreplicas: 10\n", "\nseed: 20150804\n": "\nseed: 20150804\nmeasures: [jobs_delayed, vms_leaked, time_to_detect]\n"} {
+		require.Equal(t, 1, strings.Count(text, from))
+		text = strings.Replace(text, from, to, 1)
+	}
+	e, err := scenario.ParseExperiment("backoff.yaml", []byte(text), ".", MeasureNames())
+	require.NoError(t, err)
+	require.Nil(t, e.Sweep)
+	var results []Result
+	require.NoError(t, Run(t.Context(), e, Plan(e), 0, func(r Result) { results = append(results, r) }))
+	table, err := Summarize(e, results)
+	require.NoError(t, err)
+	require.Equal(t, 3, table.Family.Size)
+
+	fix, backoff := byReplica(resultsOf(results, "fix only", nil)), byReplica(resultsOf(results, "backoff", nil))
+	require.Len(t, backoff, 10)
+	for k, m := range table.Measures {
+		var diffs []float64
+		for r := range backoff {
+			diffs = append(diffs, *backoff[r].Measures[m.Name]-*fix[r].Measures[m.Name])
+		}
+		c := table.Variants[1].Cells[k].Comparison
+		t.Logf("%s: pairs %v; %s, %s", m.Name, diffs, DiffText(c), c.Text())
+		require.Empty(t, c.NoVerdict)
+		switch m.Name {
+		case "time_to_detect":
+			require.Equal(t, slices.Repeat([]float64{0}, 10), diffs, "the premise: detection comes at the same time in every pair")
+			assert.Equal(t, 0.0, c.Diff.Lo)
+			assert.Equal(t, 0.0, c.Diff.Hi)
+			assert.Equal(t, 0.0, c.Diff.EstimateLo)
+			assert.Equal(t, compare.Equivalent, c.Verdict.Word)
+		default:
+			require.True(t, slices.IndexFunc(diffs, func(d float64) bool { return d >= 0 }) < 0,
+				"the premise: backoff has fewer %s in every pair", m.Name)
+			assert.Equal(t, compare.Better, c.Verdict.Word, "lower in every pair, and lower is better")
+			assert.Less(t, c.Diff.Hi, 0.0)
+			assert.GreaterOrEqual(t, c.Diff.Lo, slices.Min(diffs))
 		}
 	}
 }

@@ -1,0 +1,147 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/internal/racedetect"
+)
+
+// TestInterruptedExperimentsNeverJudgeTheIncomplete interrupts the cheap
+// experiment (28 tasks) at random moments, its context cancelled once k
+// results are in (k drawn from a seeded stream, from 0 to all of them),
+// and reads what it would print: no verdict, in the table or the verdicts
+// file, for a variant with fewer results than asked, or for any variant
+// while the baseline has fewer; no share for such a variant or sweep
+// point; and a sweep line that names, and counts, only points that ran all
+// their replicas.
+func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
+	e := fixture(t, "cheap")
+	plan := Plan(e)
+	rng := rand.New(rand.NewPCG(16, 2015))
+	moments := 24
+	if racedetect.On {
+		moments = 4 // a few: the race detector sees Run's goroutines in any of them
+	}
+	sawIncomplete, sawVerdict := false, false
+	for range moments {
+		k := rng.IntN(len(plan) + 1)
+		ctx, cancel := context.WithCancel(t.Context())
+		if k == 0 {
+			cancel()
+		}
+		var got []Result
+		err := Run(ctx, e, plan, 2, func(r Result) {
+			got = append(got, r)
+			if len(got) >= k {
+				cancel()
+			}
+		})
+		cancel()
+		if len(got) < len(plan) {
+			require.ErrorIs(t, err, ErrInterrupted, "k=%d", k)
+		}
+		table, err := Summarize(e, got)
+		require.NoError(t, err)
+		var text, verdicts bytes.Buffer
+		require.NoError(t, WriteTable(&text, e, table))
+		require.NoError(t, WriteVerdicts(&verdicts, table))
+
+		finished := map[string]int{}
+		for _, r := range got {
+			if r.Point == nil {
+				finished[r.Variant]++
+			}
+		}
+		baseComplete := finished[table.Baseline] == e.Replicas
+		judged := map[string]bool{} // variants that may have a verdict
+		for _, row := range table.Variants {
+			require.Equal(t, finished[row.Name], row.Replicas)
+			complete := row.Replicas == e.Replicas
+			judged[row.Name] = complete && baseComplete
+			if !complete {
+				sawIncomplete = true
+				assert.Nil(t, row.Recovery.Share, "k=%d, %s: a share of an incomplete variant", k, row.Name)
+				share, _ := RecoveryText(row.Recovery)
+				assert.Contains(t, []string{"not run", missing(row.Replicas, row.Asked)}, share)
+			}
+			for m, c := range row.Cells {
+				if c.Comparison == nil {
+					continue
+				}
+				if !judged[row.Name] {
+					assert.NotEmpty(t, c.Comparison.NoVerdict, "k=%d, %s, %s: a verdict with %d of %d replicas (baseline %d)",
+						k, row.Name, table.Measures[m].Name, row.Replicas, e.Replicas, finished[table.Baseline])
+				} else if c.Comparison.NoVerdict == "" {
+					sawVerdict = true
+				}
+			}
+		}
+		// The text: a row of a variant that may not be judged holds no
+		// verdict word.
+		for _, line := range strings.Split(text.String(), "\n") {
+			for _, row := range table.Variants[1:] {
+				if strings.HasPrefix(line, "  "+row.Name+" ") && !judged[row.Name] {
+					assert.NotRegexp(t, `\b(better|worse|equivalent|inconclusive)\b`, line, "k=%d", k)
+				}
+			}
+		}
+		// The verdicts file: the same.
+		for _, line := range strings.Split(strings.TrimSpace(verdicts.String()), "\n") {
+			var rec struct {
+				Kind, Variant, Verdict, Text string
+				NoVerdict                    string `json:"no_verdict"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &rec))
+			if rec.Kind == KindComparison && !judged[rec.Variant] {
+				assert.Empty(t, rec.Verdict, "k=%d: %s", k, line)
+				assert.NotEmpty(t, rec.NoVerdict)
+			}
+		}
+		// The sweep's line speaks of the complete points alone.
+		complete, all := map[string]bool{}, 0
+		for x, col := range table.Sweep.Cells {
+			for y, c := range col {
+				all++
+				if c.Replicas == c.Asked {
+					complete[table.Sweep.pointName(x, y)] = true
+				} else {
+					assert.Nil(t, c.Share, "k=%d: a share of point %v with %d of %d", k, []int{x, y}, c.Replicas, c.Asked)
+				}
+			}
+		}
+		line := table.Sweep.Verdict()
+		assert.Contains(t, text.String(), "  "+line+"\n")
+		switch {
+		case strings.HasPrefix(line, "metastable (stayed unhealthy"):
+			named := strings.TrimPrefix(line, "metastable (stayed unhealthy by itself, not overloaded) at: ")
+			named, _, _ = strings.Cut(named, " (")
+			for _, p := range strings.Split(named, "; ") {
+				assert.True(t, complete[p], "k=%d: %q names %q, which did not run all its replicas", k, line, p)
+			}
+		case strings.HasPrefix(line, "metastable: nowhere in this grid"):
+			assert.Len(t, complete, all, "k=%d: %q", k, line)
+		case strings.HasPrefix(line, "metastable: nowhere among"):
+			m := regexp.MustCompile(`among the (\d+) of (\d+) points`).FindStringSubmatch(line)
+			require.NotNil(t, m, line)
+			assert.Equal(t, strconv.Itoa(len(complete)), m[1], "k=%d: %q", k, line)
+			assert.Equal(t, strconv.Itoa(all), m[2])
+		default:
+			assert.Equal(t, "metastable: not judged; no point of the grid ran all its replicas", line[:len("metastable: not judged; no point of the grid ran all its replicas")])
+			assert.Empty(t, complete, "k=%d", k)
+		}
+	}
+	assert.True(t, sawIncomplete, "some moment left a variant incomplete")
+	if !racedetect.On {
+		assert.True(t, sawVerdict, "and some moment came after a variant and the baseline had finished")
+	}
+}

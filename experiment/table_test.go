@@ -1,0 +1,350 @@
+package experiment
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/compare"
+	"vmstorm/scenario"
+)
+
+// syntheticExperiment is an experiment whose results the tests below make
+// up, replica by replica, to know every pair's difference in advance.
+const syntheticExperiment = `name: synthetic
+base: broken-default.yaml
+replicas: 12
+seed: 3
+measures: [jobs_delayed, completed, time_to_recover]
+recovery:
+  removed_by: [fix_cleanup_credentials, restart_janitor]
+  within: 10m
+variants:
+  - name: base
+  - name: lower
+  - name: same
+  - name: never recovers
+sweep:
+  variant: base
+  replicas: 2
+  x:
+    key: workload.arrival_rate
+    values: [6, 12]
+`
+
+func parseSynthetic(t *testing.T, text string) *scenario.Experiment {
+	t.Helper()
+	e, err := scenario.ParseExperiment("synthetic.yaml", []byte(text), fixtureDir, MeasureNames())
+	require.NoError(t, err)
+	return e
+}
+
+func ptr(x float64) *float64 { return &x }
+
+// syntheticResults are a result for every task of e: replica r of "base"
+// delays 100+3r jobs, completes 500+r and recovers at 1+0.01r hours;
+// "lower" delays 20 to 22 fewer, completes as many and recovers 0.1 h
+// sooner; "same" is "base"; "never recovers" is "base" but never
+// recovers, censored at 5 h. Every sweep point recovers.
+func syntheticResults(e *scenario.Experiment) []Result {
+	var out []Result
+	for _, task := range Plan(e) {
+		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Point: task.Point, Replica: task.Replica, Seed: task.Seed,
+			Ended: "model duration reached", Measures: map[string]*float64{}}
+		k := float64(task.Replica)
+		delayed, completed, recover := 100+3*k, 500+k, 1+0.01*k
+		switch task.Variant {
+		case "lower":
+			delayed -= 20 + float64(task.Replica%3)
+			recover -= 0.1
+		case "never recovers":
+			r.Measures["time_to_recover"] = nil
+			r.Censored = map[string]float64{"time_to_recover": 5}
+		}
+		r.Measures["jobs_delayed"], r.Measures["completed"] = ptr(delayed), ptr(completed)
+		if r.Censored == nil {
+			r.Measures["time_to_recover"] = ptr(recover)
+		}
+		removed := 0.5
+		r.TriggerRemovedH = &removed
+		if task.Variant != "never recovers" {
+			r.Recovered, r.RecoveryH = true, ptr(0.1)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// cellOfTable is the cell of variant and measure.
+func cellOfTable(t *testing.T, table *Table, variant, measure string) Cell {
+	t.Helper()
+	for _, row := range table.Variants {
+		if row.Name != variant {
+			continue
+		}
+		for k, m := range table.Measures {
+			if m.Name == measure {
+				return row.Cells[k]
+			}
+		}
+	}
+	t.Fatalf("no cell %s, %s", variant, measure)
+	return Cell{}
+}
+
+// TestTablePairs: the table's verdicts are the pairs' own, in a family of
+// every comparison: a shift the pairs all share is found with an interval
+// that holds it, an identical variant has a difference of exactly 0 with
+// a zero-width interval, and a variant that never recovers is worse on
+// time to recover though its times are all censored.
+func TestTablePairs(t *testing.T) {
+	e := parseSynthetic(t, syntheticExperiment)
+	table, err := Summarize(e, syntheticResults(e))
+	require.NoError(t, err)
+	assert.Equal(t, Family{Size: 9, Level: compare.Bonferroni(9)}, table.Family)
+
+	lower := cellOfTable(t, table, "lower", "jobs_delayed").Comparison
+	require.Empty(t, lower.NoVerdict)
+	assert.Equal(t, compare.Verdict{Word: compare.Better}, lower.Verdict, "20 to 22 fewer of 100 to 133: past the 5 %% margin")
+	assert.True(t, lower.Diff.Lo >= -22 && lower.Diff.Hi <= -20, "[%v, %v] within the shifts", lower.Diff.Lo, lower.Diff.Hi)
+	assert.Equal(t, SignedRankPValue(12), lower.Diff.P, "12 pairs all one way")
+
+	soon := cellOfTable(t, table, "lower", "time_to_recover").Comparison
+	assert.Equal(t, compare.Verdict{Word: compare.Better, WithinMargin: true}, soon.Verdict, "0.1 h sooner, inside the 0.25 h floor")
+	assert.InDelta(t, -0.1, soon.Diff.Lo, 1e-9)
+	assert.InDelta(t, -0.1, soon.Diff.Hi, 1e-9)
+
+	for _, m := range []string{"jobs_delayed", "completed", "time_to_recover"} {
+		c := cellOfTable(t, table, "same", m).Comparison
+		assert.Equal(t, compare.Paired{Level: c.Diff.Level, P: 1, N: 12, Method: compare.SignedRankExact}, c.Diff, "%s: exactly 0, zero width", m)
+		assert.Equal(t, compare.Equivalent, c.Verdict.Word, m)
+		assert.Equal(t, "0 [0, 0]", DiffText(c), m)
+	}
+
+	never := cellOfTable(t, table, "never recovers", "time_to_recover")
+	assert.Equal(t, 12, never.N)
+	assert.Equal(t, 12, never.Censored)
+	assert.True(t, math.IsInf(never.Median.Estimate, 1), "not reached")
+	assert.Equal(t, "not reached [5, ∞]", MedianText(never.Median))
+	c := never.Comparison
+	require.Empty(t, c.NoVerdict)
+	assert.Equal(t, compare.Worse, c.Verdict.Word)
+	assert.Equal(t, 12, c.Diff.Bounded)
+	assert.True(t, math.IsInf(c.Diff.Hi, 1), "unbounded above")
+	assert.Greater(t, c.Diff.Lo, 3.8, "at least 5 - 1.11 h later")
+	assert.True(t, strings.HasPrefix(DiffText(c), "≥+"), DiffText(c))
+
+	var text bytes.Buffer
+	require.NoError(t, WriteTable(&text, e, table))
+	assert.Contains(t, text.String(), "paired difference [99.44% CI]")
+	assert.Contains(t, text.String(), "family: 9 comparisons (each variant against base on each measure), Bonferroni: each interval at 99.44%, all 9")
+}
+
+// SignedRankPValue is the two-sided p-value of n pairs all one way: 2/2^n.
+func SignedRankPValue(n int) float64 { return 2 / math.Pow(2, float64(n)) }
+
+// TestTableNothingFromMissingData: a variant short of its replicas, or
+// with none, has no verdict and says why; so has every variant when the
+// baseline is short; such a variant's recovery has no share, and the
+// family counts only the comparisons with a verdict.
+func TestTableNothingFromMissingData(t *testing.T) {
+	e := parseSynthetic(t, syntheticExperiment)
+	all := syntheticResults(e)
+	drop := func(keep func(Result) bool) []Result {
+		return slices.DeleteFunc(slices.Clone(all), func(r Result) bool { return !keep(r) })
+	}
+	t.Run("a variant incomplete, one not run", func(t *testing.T) {
+		rs := drop(func(r Result) bool {
+			return !(r.Variant == "lower" && r.Replica >= 7) && r.Variant != "same"
+		})
+		table, err := Summarize(e, rs)
+		require.NoError(t, err)
+		for _, m := range table.Measures {
+			assert.Equal(t, "incomplete (7 of 12)", cellOfTable(t, table, "lower", m.Name).Comparison.Text())
+			assert.Equal(t, "not run", cellOfTable(t, table, "same", m.Name).Comparison.Text())
+			assert.Empty(t, cellOfTable(t, table, "never recovers", m.Name).Comparison.NoVerdict)
+		}
+		assert.Equal(t, Family{Size: 3, Level: compare.Bonferroni(3), WithoutVerdict: 6}, table.Family)
+		row := table.Variants[1]
+		assert.Nil(t, row.Recovery.Share, "no share of an incomplete variant")
+		share, _ := RecoveryText(row.Recovery)
+		assert.Equal(t, "incomplete (7 of 12)", share)
+		share, _ = RecoveryText(table.Variants[2].Recovery)
+		assert.Equal(t, "not run", share)
+	})
+	t.Run("the baseline incomplete", func(t *testing.T) {
+		table, err := Summarize(e, drop(func(r Result) bool { return !(r.Variant == "base" && r.Point == nil && r.Replica == 0) }))
+		require.NoError(t, err)
+		for _, row := range table.Variants[1:] {
+			for _, c := range row.Cells {
+				assert.Equal(t, "baseline incomplete (11 of 12)", c.Comparison.Text())
+			}
+		}
+		assert.Equal(t, 0, table.Family.Size)
+		var text bytes.Buffer
+		require.NoError(t, WriteTable(&text, e, table))
+		assert.Contains(t, text.String(), "family: no comparison has a verdict; 9 without a verdict")
+		assert.Contains(t, text.String(), "  base                          ")
+	})
+	t.Run("a pair with no figure on a side", func(t *testing.T) {
+		rs := slices.Clone(all)
+		for i, r := range rs {
+			if r.Variant == "lower" && r.Replica == 4 {
+				rs[i].Measures = map[string]*float64{"jobs_delayed": nil, "completed": r.Measures["completed"], "time_to_recover": r.Measures["time_to_recover"]}
+			}
+		}
+		table, err := Summarize(e, rs)
+		require.NoError(t, err)
+		c := cellOfTable(t, table, "lower", "jobs_delayed")
+		assert.Equal(t, "no figure in 1 of 12 pairs", c.Comparison.Text())
+		assert.Equal(t, 11, c.N)
+		assert.Equal(t, 8, table.Family.Size)
+	})
+}
+
+// TestMargins: the default margin is 5 % of the baseline's median, at
+// least the unit's floor; a file's absolute margin is taken as it is, its
+// percentage of the baseline's median at least the floor too.
+func TestMargins(t *testing.T) {
+	e := parseSynthetic(t, syntheticExperiment)
+	rs := syntheticResults(e)
+	table, err := Summarize(e, rs)
+	require.NoError(t, err)
+	// base: jobs_delayed median 116.5 (5 % is 5.8, below the floor of 10),
+	// completed 505.5 (25.3), time_to_recover 1.055 h (0.05 h: the floor,
+	// 0.25 h).
+	assertMargins(t, []Margin{
+		{10, "the floor for jobs"},
+		{0.05 * 505.5, "5 % of base's median"},
+		{0.25, "the floor for h"},
+	}, table.Margins)
+
+	set := parseSynthetic(t, strings.Replace(syntheticExperiment, "measures: [jobs_delayed, completed, time_to_recover]\n",
+		"measures: [jobs_delayed, completed, time_to_recover]\nmargins: {jobs_delayed: 3, completed: 1%, time_to_recover: 50%}\n", 1))
+	table, err = Summarize(set, syntheticResults(set))
+	require.NoError(t, err)
+	assertMargins(t, []Margin{
+		{3, "the file's"},
+		{10, "the floor for jobs"},
+		{0.5 * 1.055, "the file's 50 % of base's median"},
+	}, table.Margins)
+	lower := cellOfTable(t, table, "lower", "time_to_recover").Comparison
+	assert.Equal(t, compare.Verdict{Word: compare.Better, WithinMargin: true}, lower.Verdict)
+	jobs := cellOfTable(t, table, "lower", "jobs_delayed").Comparison
+	assert.Equal(t, compare.Verdict{Word: compare.Better}, jobs.Verdict, "past the file's margin of 3")
+}
+
+func assertMargins(t *testing.T, want, got []Margin) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.InDelta(t, want[i].Value, got[i].Value, 1e-12, "margin %d", i)
+		assert.Equal(t, want[i].Rule, got[i].Rule, "margin %d", i)
+	}
+}
+
+func TestRecoveryOutcome(t *testing.T) {
+	tests := []struct {
+		name string
+		cell RecoveryCell
+		want Outcome
+	}{
+		{"none ran", RecoveryCell{Asked: 5}, NotRun},
+		{"some ran", RecoveryCell{Asked: 5, Replicas: 4, Removed: 4, Recovered: 4}, Incomplete},
+		{"no removal", RecoveryCell{Asked: 5, Replicas: 5}, NotRemoved},
+		{"all recovered", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 5}, Recovers},
+		{"all recovered, some overloaded", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 5, Overloaded: 2}, Recovers},
+		{"stuck", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 4, Stuck: 1}, DoesNotRecover},
+		{"overloaded and not recovered", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 3, Overloaded: 2}, Overloaded},
+		{"stuck beside overloaded ones that recovered", RecoveryCell{Asked: 4, Replicas: 4, Removed: 4, Recovered: 2, Overloaded: 2, Stuck: 2}, DoesNotRecover},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.cell.Outcome())
+		})
+	}
+	// Every outcome is documented once, in the legend's list.
+	var listed []Outcome
+	for _, o := range Outcomes {
+		assert.NotEmpty(t, o.Means)
+		listed = append(listed, o.Outcome)
+	}
+	assert.ElementsMatch(t, []Outcome{Recovers, DoesNotRecover, Overloaded, NotRemoved, Incomplete, NotRun}, listed)
+}
+
+// TestRecoveryCellCountsTheStuck: a replica that did not recover and was
+// not overloaded is stuck, whatever the overloaded ones did (the old
+// count, removed - recovered > overloaded, missed it beside overloaded
+// replicas that recovered).
+func TestRecoveryCellCountsTheStuck(t *testing.T) {
+	removed := 1.0
+	rs := []Result{
+		{TriggerRemovedH: &removed, Recovered: true, Overloaded: true},
+		{TriggerRemovedH: &removed, Recovered: true, Overloaded: true},
+		{TriggerRemovedH: &removed},
+		{TriggerRemovedH: &removed},
+	}
+	c := recoveryCell(rs, 4)
+	assert.Equal(t, RecoveryCell{Asked: 4, Replicas: 4, Removed: 4, Recovered: 2, Overloaded: 2, Stuck: 2, Share: c.Share}, c)
+	assert.Equal(t, DoesNotRecover, c.Outcome())
+}
+
+// TestSweepVerdict: the sweep's line speaks only of the points that ran
+// every replica, and says how many did not.
+func TestSweepVerdict(t *testing.T) {
+	ok := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Recovered: 2}
+	stuck := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Recovered: 1, Stuck: 1}
+	over := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Overloaded: 2}
+	half := RecoveryCell{Asked: 2, Replicas: 1, Removed: 1, Stuck: 1}
+	none := RecoveryCell{Asked: 2}
+	axes := func(cells [][]RecoveryCell) *SweepTable {
+		return &SweepTable{Variant: "v", X: scenario.Axis{Key: "x", Values: []string{"1", "2"}}, Y: scenario.Axis{Key: "y", Values: []string{"a", "b"}}, Cells: cells}
+	}
+	tests := []struct {
+		name  string
+		cells [][]RecoveryCell
+		want  string
+	}{
+		{"all recover", [][]RecoveryCell{{ok, ok}, {ok, over}},
+			"metastable: nowhere in this grid; every replica that was not overloaded recovered by itself"},
+		{"one stuck", [][]RecoveryCell{{ok, stuck}, {ok, over}},
+			"metastable (stayed unhealthy by itself, not overloaded) at: x 1, y b"},
+		{"a stuck replica in a point that did not finish is not judged", [][]RecoveryCell{{ok, half}, {none, over}},
+			"metastable: nowhere among the 2 of 4 points that ran; there, every replica that was not overloaded recovered by itself (1 not run, 1 incomplete: not judged)"},
+		{"stuck, and points not run", [][]RecoveryCell{{stuck, none}, {none, ok}},
+			"metastable (stayed unhealthy by itself, not overloaded) at: x 1, y a (2 not run: not judged)"},
+		{"nothing ran", [][]RecoveryCell{{none, none}, {half, none}},
+			"metastable: not judged; no point of the grid ran all its replicas (3 not run, 1 incomplete)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, axes(tt.cells).Verdict())
+		})
+	}
+}
+
+// TestResultsKeepTheirCensoring: a result's censoring times survive the
+// results file, and a censoring time for a measure with a figure is not a
+// result vmstorm writes.
+func TestResultsKeepTheirCensoring(t *testing.T) {
+	e := parseSynthetic(t, syntheticExperiment)
+	rs := syntheticResults(e)
+	var buf bytes.Buffer
+	for _, r := range rs {
+		require.NoError(t, WriteJSON(&buf, r))
+	}
+	assert.Contains(t, buf.String(), `"censored_h":{"time_to_recover":5}`)
+	back, err := ReadJSON("r.jsonl", &buf)
+	require.NoError(t, err)
+	assert.Equal(t, rs, back)
+	require.NoError(t, Check(e, back))
+
+	bad := slices.Clone(rs)
+	bad[0].Censored = map[string]float64{"jobs_delayed": 3}
+	assert.ErrorContains(t, Check(e, bad), "censored_h gives jobs_delayed, which has a figure")
+}

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/compare"
+	"vmstorm/experiment"
+	"vmstorm/scenario"
+)
+
+// TestHeatMapStylesEveryOutcome: every outcome has a style, and no two
+// outcomes look alike (colour and hatching together).
+func TestHeatMapStylesEveryOutcome(t *testing.T) {
+	seen := map[outcomeStyle]experiment.Outcome{}
+	for _, o := range experiment.Outcomes {
+		s, ok := outcomeStyles[o.Outcome]
+		require.True(t, ok, "no style for %q", o.Outcome)
+		if prev, dup := seen[s]; dup {
+			t.Errorf("%q and %q look alike", prev, o.Outcome)
+		}
+		seen[s] = o.Outcome
+	}
+	assert.Len(t, outcomeStyles, len(experiment.Outcomes), "a style for an outcome that is not listed")
+}
+
+// TestHeatMapPaintsEachOutcome draws a grid with a cell of each outcome:
+// each is painted in its own colour, hatched where its style says, says
+// what it is, and the legend lists every outcome once.
+func TestHeatMapPaintsEachOutcome(t *testing.T) {
+	share := func(s, n int) *compare.Interval {
+		iv, err := compare.Share(s, n)
+		require.NoError(t, err)
+		return &iv
+	}
+	cells := map[experiment.Outcome]experiment.RecoveryCell{
+		experiment.Recovers:       {Asked: 2, Replicas: 2, Removed: 2, Recovered: 2, Share: share(2, 2)},
+		experiment.DoesNotRecover: {Asked: 2, Replicas: 2, Removed: 2, Recovered: 1, Stuck: 1, Share: share(1, 2)},
+		experiment.Overloaded:     {Asked: 2, Replicas: 2, Removed: 2, Overloaded: 2, Share: share(0, 2)},
+		experiment.NotRemoved:     {Asked: 2, Replicas: 2},
+		experiment.Incomplete:     {Asked: 2, Replicas: 1, Removed: 1, Recovered: 1},
+		experiment.NotRun:         {Asked: 2},
+	}
+	var grid [][]experiment.RecoveryCell
+	var xs []string
+	for i, o := range experiment.Outcomes {
+		c := cells[o.Outcome]
+		require.Equal(t, o.Outcome, c.Outcome())
+		grid = append(grid, []experiment.RecoveryCell{c})
+		xs = append(xs, fmt.Sprint(i))
+	}
+	svg, err := renderHeatMap(&experiment.SweepTable{Variant: "v", X: scenario.Axis{Key: "x", Values: xs}, Cells: grid}, 2)
+	require.NoError(t, err)
+	doc := string(svg)
+	for _, o := range experiment.Outcomes {
+		s := outcomeStyles[o.Outcome]
+		fill := fmt.Sprintf("fill:#%02X%02X%02X", s.fill.R, s.fill.G, s.fill.B)
+		// A cell and a swatch of the legend, at least.
+		assert.GreaterOrEqual(t, strings.Count(strings.ToUpper(doc), strings.ToUpper(fill)), 2, "%q is painted %s", o.Outcome, fill)
+		named := 1 // the legend
+		if o.Outcome == experiment.Incomplete || o.Outcome == experiment.NotRun {
+			named++ // and the cell, which has no share to print
+		}
+		assert.Equal(t, named, strings.Count(doc, ">"+string(o.Outcome)+"</text>"), "%q", o.Outcome)
+	}
+	for _, text := range []string{">1</text>", ">0.50</text>", ">0</text>", ">1 of 2 replicas</text>", ">no removal</text>"} {
+		assert.Contains(t, doc, text)
+	}
+	// The hatched outcomes' strokes: lines of the hatching's ink.
+	assert.Regexp(t, regexp.MustCompile(`stroke:#555555`), doc)
+}
