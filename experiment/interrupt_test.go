@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +20,8 @@ import (
 
 // TestInterruptedExperimentsNeverJudgeTheIncomplete interrupts the cheap
 // experiment (28 tasks) at random moments, its context cancelled once k
-// results are in (k drawn from a seeded stream, from 0 to all of them),
+// results are in (k drawn from a seeded stream, from 0 to all of them;
+// the tasks in the plan's order, shuffled, or the baseline's last),
 // and reads what it would print: no verdict, in the table or the verdicts
 // file, for a variant with fewer results than asked, or for any variant
 // while the baseline has fewer; no share for such a variant or sweep
@@ -32,15 +35,27 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 	if racedetect.On {
 		moments = 4 // a few: the race detector sees Run's goroutines in any of them
 	}
-	sawIncomplete, sawVerdict := false, false
-	for range moments {
+	sawIncomplete, sawVerdict, sawBaselineShort := false, false, false
+	for i := range moments {
 		k := rng.IntN(len(plan) + 1)
 		ctx, cancel := context.WithCancel(t.Context())
 		if k == 0 {
 			cancel()
 		}
+		// The tasks in the plan's order; or shuffled; or the baseline's
+		// last, as a slow baseline can leave them, short while other
+		// variants have finished.
+		tasks := slices.Clone(plan)
+		switch i % 3 {
+		case 1:
+			rng.Shuffle(len(tasks), func(a, b int) { tasks[a], tasks[b] = tasks[b], tasks[a] })
+		case 2:
+			slices.SortStableFunc(tasks, func(a, b Task) int {
+				return cmp.Compare(boolInt(a.Variant == e.Variants[0].Name && a.Point == nil), boolInt(b.Variant == e.Variants[0].Name && b.Point == nil))
+			})
+		}
 		var got []Result
-		err := Run(ctx, e, plan, 2, func(r Result) {
+		err := Run(ctx, e, tasks, 2, func(r Result) {
 			got = append(got, r)
 			if len(got) >= k {
 				cancel()
@@ -63,6 +78,11 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 			}
 		}
 		baseComplete := finished[table.Baseline] == e.Replicas
+		for name, n := range finished {
+			if name != table.Baseline && n == e.Replicas && !baseComplete {
+				sawBaselineShort = true
+			}
+		}
 		judged := map[string]bool{} // variants that may have a verdict
 		for _, row := range table.Variants {
 			require.Equal(t, finished[row.Name], row.Replicas)
@@ -141,7 +161,15 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 		}
 	}
 	assert.True(t, sawIncomplete, "some moment left a variant incomplete")
+	assert.True(t, sawBaselineShort, "some moment left the baseline short of a variant that finished")
 	if !racedetect.On {
 		assert.True(t, sawVerdict, "and some moment came after a variant and the baseline had finished")
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

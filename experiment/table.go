@@ -429,7 +429,7 @@ type OutcomeDoc struct {
 // entry here, its case in RecoveryCell.Outcome, and its style in the
 // report (whose test requires one for each).
 var Outcomes = []OutcomeDoc{
-	{Recovers, "every replica whose trigger was removed returned to healthy by itself (or was overloaded and did)"},
+	{Recovers, "every replica whose trigger was removed returned to healthy by itself"},
 	{DoesNotRecover, "a replica that was not overloaded stayed unhealthy by itself: the state sustains itself"},
 	{Overloaded, "the replicas that did not recover had stormed before the fault: overload, not metastability"},
 	{NotRemoved, "no replica's trigger was removed: nothing to judge"},

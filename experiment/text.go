@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -162,7 +163,7 @@ func wrap(s string, width int) []string {
 // 0.999 is "99.9%", 1 - 0.05/7 is "99.28%".
 func LevelText(level float64) string {
 	pct := math.Floor(level*10000+1e-6) / 100
-	return format.Figure(pct) + "%"
+	return strconv.FormatFloat(pct, 'f', -1, 64) + "%"
 }
 
 // MedianText writes a median with its interval: 412.5 [281, 529]; a

@@ -429,9 +429,12 @@ type recoveryRow struct {
 // rate, a chart of every variant's median curve over its replicas with a
 // band (the 10th to 90th percentile across them), on one time axis (the
 // calendar's, when the base has an epoch); t, the table of every measure
-// (median, difference from the baseline, verdict, with their intervals);
-// the metastability verdicts; for a sweep, a heat map of the share that
-// recovers by itself over its grid; and the experiment file itself.
+// (median, paired difference from the baseline with its interval at the
+// family's level, verdict), with the family and how a verdict is read; the
+// metastability verdicts; for a sweep, its verdict line and a heat map of
+// the outcome at each point of its grid, with a legend; and the experiment
+// file itself. The verdicts are the text table's and the verdicts file's,
+// word for word.
 //
 // results (in any order: the page is the same) are the replicas' results
 // that t summarizes, and must be e's (experiment.Check). Like the run
@@ -441,24 +444,27 @@ type recoveryRow struct {
 //	{"experiment": "...", "description": "...", "file": "...", "base": "...",
 //	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": 1, "baseline": "...",
 //	 "band": {"lo": 0.1, "hi": 0.9},
-//	 "measures": [{"name": "jobs_delayed", "unit": "jobs", "doc": "...", "better": "lower"}],
+//	 "measures": [{"name": "time_to_recover", "unit": "h", "doc": "...", "better": "lower", "censored": true, "margin": 4.9}],
 //	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200},
-//	 "variants": [{"name": "...", "replicas": 30,
-//	   "cells": [{"measure": "jobs_delayed", "n": 30,
-//	              "median": {"estimate": 1, "lo": 0, "hi": 2, "level": 0.957, "n": 30, "method": "order statistic"},
-//	              "diff": {...}, "verdict": "better"}],
-//	   "recovery": {"removed": 30, "share": {...}, "time_h": {...}},
+//	 "variants": [{"name": "...", "asked": 30, "replicas": 30,
+//	   "cells": [{"measure": "time_to_recover", "n": 30, "censored": 2,
+//	              "median": {"estimate": 1, "lo": 0, "hi": null, "level": 0.95, "n": 30, "method": "Kaplan-Meier, Brookmeyer-Crowley"}}],
+//	   "recovery": {"outcome": "recovers", "removed": 30, "share": {...}, "time_h": {...}},
 //	   "curves": {"replicas": 30, "model_s": [...],
 //	              "vms": {"median": [...], "lo": [...], "hi": [...]},
 //	              "backlog": {...}, "requeues_per_min": {...}}}],
 //	 "sweep": {"variant": "...", "replicas": 5, "x": {"key": "...", "values": [...]},
-//	           "y": {...}, "cells": [[{"removed": 5, "share": {...}, "time_h": null}]]}}
+//	           "y": {...}, "cells": [[{"outcome": "recovers", "removed": 5, "share": {...}, "time_h": null}]],
+//	           "verdict": "metastable: nowhere in this grid; ..."},
+//	 "verdicts": [the records of the verdicts file, experiment.Verdicts]}
 //
-// cells are in the order of measures; diff and verdict are absent for the
-// baseline (the first variant); a median, share or time is null when no
-// replica has one; curves is null for a variant with no results; the
-// sweep's cells are cells[x][y], y absent for a sweep of one axis; epoch,
-// recovery and sweep are absent when the experiment has none.
+// cells are in the order of measures; censored is absent for a measure no
+// run's end can cut short; a median, share or time is null when no
+// replica has one, and a figure of one is null when it is infinite (a
+// median not reached, an unbounded interval); curves is null for a
+// variant with no results; the sweep's cells are cells[x][y], y absent for
+// a sweep of one axis; epoch, recovery and sweep are absent when the
+// experiment has none.
 func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
 	switch {
 	case e == nil || t == nil || e.Base == nil || len(e.Variants) == 0:
