@@ -108,12 +108,12 @@ func atLeast(p float64, n int) int {
 //     of seeds of their own, in at least 93 % of repetitions; so does the
 //     interval the table prints, at the family's level.
 //
-// In the suite: 8 repetitions, the truth from 200 pairs, and each rate's
+// In the suite: 8 repetitions, the truth from 100 pairs, and each rate's
 // floor the count below which a correct method falls with probability
 // under 0.005 (the power: 6 of 8 at 90 %; the coverage: 6 of 8 at 95 %).
 // With VMSTORM_CALIBRATE: 200 repetitions and 2,000 pairs.
 func TestCalibrationPairedPowerAndCoverage(t *testing.T) {
-	reps, truthPairs := 8, 200
+	reps, truthPairs := 8, 100
 	if heavy(t) {
 		reps, truthPairs = 200, 2000
 	}

@@ -374,11 +374,11 @@ func TestWhatIfSweepOverload(t *testing.T) {
 // exactly 0 with a zero-width interval.
 //
 // The built-in's file (its base, timeline, fix and seeds) with backoff
-// against fix only on those three measures, 10 replicas each: with the
+// against fix only on those three measures, 8 replicas each: with the
 // built-in's 6 variants and 10 measures, a family of 50, a verdict needs
 // at least 11 pairs all one way (2/2^n <= 0.05/50), so the 6 replicas of
-// the tests above could never give one; in a family of 3, 10 pairs all one
-// way give P = 2/1024, below 0.05/3. (Before the paired comparisons, the
+// the tests above could never give one; in a family of 3, 8 pairs all one
+// way give P = 2/256, below 0.05/3. (Before the paired comparisons, the
 // table called backoff "no clear difference" on both, at 30 replicas.)
 func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 	if racedetect.On {
@@ -389,7 +389,7 @@ func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 	require.True(t, ok)
 	text := string(src)
 	text = text[:strings.Index(text, "variants:")] + "variants:\n  - name: fix only\n  - name: backoff\n    set: {mitigations: {backoff: true}}\n"
-	for from, to := range map[string]string{"\nreplicas: 30\n": "\nreplicas: 10\n", "\nseed: 20150804\n": "\nseed: 20150804\nmeasures: [jobs_delayed, vms_leaked, time_to_detect]\n"} {
+	for from, to := range map[string]string{"\nreplicas: 30\n": "\nreplicas: 8\n", "\nseed: 20150804\n": "\nseed: 20150804\nmeasures: [jobs_delayed, vms_leaked, time_to_detect]\n"} {
 		require.Equal(t, 1, strings.Count(text, from))
 		text = strings.Replace(text, from, to, 1)
 	}
@@ -403,7 +403,7 @@ func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 	require.Equal(t, 3, table.Family.Size)
 
 	fix, backoff := byReplica(resultsOf(results, "fix only", nil)), byReplica(resultsOf(results, "backoff", nil))
-	require.Len(t, backoff, 10)
+	require.Len(t, backoff, 8)
 	for k, m := range table.Measures {
 		var diffs []float64
 		for r := range backoff {
@@ -414,7 +414,7 @@ func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 		require.Empty(t, c.NoVerdict)
 		switch m.Name {
 		case "time_to_detect":
-			require.Equal(t, slices.Repeat([]float64{0}, 10), diffs, "the premise: detection comes at the same time in every pair")
+			require.Equal(t, slices.Repeat([]float64{0}, 8), diffs, "the premise: detection comes at the same time in every pair")
 			assert.Equal(t, 0.0, c.Diff.Lo)
 			assert.Equal(t, 0.0, c.Diff.Hi)
 			assert.Equal(t, 0.0, c.Diff.EstimateLo)
