@@ -21,9 +21,8 @@ import (
 // runExperiment is -experiment: it runs the experiment's replicas (or its
 // shard of them), or merges the results of shards (-merge), and prints the
 // table; -results keeps every replica's measures, -verdicts the table's
-// verdicts, -report draws them. A
-// results file that cannot be written fails the run (exit 1) after the
-// table.
+// verdicts, -report draws them. A results file that cannot be written
+// fails the run (exit 1) after the table.
 func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	e, err := scenario.LoadExperiment(opt.experiment, experiment.MeasureNames())
 	if err != nil {
