@@ -68,6 +68,10 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
 		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
 		Seed: cfg.Seed,
+
+		NeverBootedHoldsSlot: cfg.Assumptions.NeverBootedHoldsSlot,
+		RefusedStartHoldsCPU: cfg.Assumptions.RefusedStartHoldsCPU,
+		RefusedCallsCount:    cfg.Assumptions.RefusedCallsCount,
 	}, k, gauge)
 	events := logx.Lifecycle(log)
 	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
