@@ -161,18 +161,19 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	pager, _ := sink.(Pager)
 
 	var runErr error
-	last := time.Duration(-1)
 	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
+	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: pager}
+	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, added: sim.NewSignal(k)}
+	obs.tl = tl
 	k.Go(ctx, func(ctx context.Context) {
-		var err error
-		tl := timeline{future: future, afterDetection: afterDetection, pager: pager}
-		if last, err = smp.observe(ctx, cfg.SampleEvery, tl, parts, log, applied, sink); err != nil {
+		if err := tl.run(ctx); err != nil {
 			runErr = err
 			k.Stop(err)
 		}
 	})
+	k.Go(ctx, obs.run)
 	cause := k.Run(ctx)
 	end := k.Now()
 	if _, ok := errors.AsType[*workers.BudgetError](cause); ok && runErr == nil {
@@ -181,9 +182,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	if _, ok := errors.AsType[*workers.SharedBudgetError](cause); ok && runErr == nil {
 		runErr = cause // nor did this one, for a reason outside the model
 	}
-	if last < end {
-		sink.Sample(smp.sample(end)) // the last sample is the state at the end
-	}
+	obs.sampleAt(end) // the last sample is the state at the end
 
 	// Every process has returned: what is left in the scheduler's queues,
 	// its inbox and its hand-off to Build is the backlog. (What is left in
