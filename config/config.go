@@ -77,6 +77,9 @@ type Config struct {
 	// DeleteFailedVMs: a failed start's VM is deleted at once rather than
 	// left behind, never booted.
 	DeleteFailedVMs bool
+	// DeletesLostVMs: the VM of a build lost with its worker, or given up
+	// as stalled, is deleted rather than left on, orphaned, for the janitor.
+	DeletesLostVMs bool
 	// StallTimeout is how long a worker waits on a stalled build before it
 	// gives up and requeues the job.
 	StallTimeout time.Duration
@@ -89,6 +92,9 @@ type Config struct {
 	// ReportStale is the 2015 reporting defect: a janitor pass that fails
 	// leaves the reported VM count at its last value instead of zero.
 	ReportStale bool
+	// ReportFresh: a janitor pass that fails still reports the VMs on the
+	// cluster, counted with an account the rotation did not touch.
+	ReportFresh bool
 	// Traffic shapes the arrival rate over model time; ArrivalsPerMinute is
 	// then the rate at the daily peak. Nil means a constant rate.
 	Traffic *Traffic

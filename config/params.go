@@ -177,6 +177,8 @@ var Params = []Param{
 		boolV(func(c *Config) *bool { return &c.WorkerDeletesVMs })},
 	{"delete-failed-vms", "workers.delete_failed_vms", SectionWorkers, "", "a failed start leaves no VM behind (a cloud's failed insert; a Travis follow-up)",
 		boolV(func(c *Config) *bool { return &c.DeleteFailedVMs })},
+	{"deletes-lost-vms", "workers.deletes_lost_vms", SectionWorkers, "", "a build lost with its worker (a crash) or given up (a stall) has its VM deleted, by the worker or its supervisor, instead of left on for the janitor",
+		boolV(func(c *Config) *bool { return &c.DeletesLostVMs })},
 	{"stall-timeout", "workers.stall_timeout", SectionWorkers, "model time", "how long a worker waits on a stalled build before it requeues the job",
 		durationV(func(c *Config) *time.Duration { return &c.StallTimeout }, time.Nanosecond, MaxLatency)},
 
@@ -192,6 +194,8 @@ var Params = []Param{
 		intV(func(c *Config) *int { return &c.CleanupConcurrency }, 0, MaxWorkers)},
 	{"report-stale", "janitor.report_stale", SectionJanitor, "", "the 2015 defect: a failed pass keeps reporting its last count, instead of none",
 		boolV(func(c *Config) *bool { return &c.ReportStale })},
+	{"report-fresh", "janitor.report_fresh", SectionJanitor, "", "a failed pass still reports the VMs on the cluster, counted with an account of its own that no rotation touches (report_stale is then moot)",
+		boolV(func(c *Config) *bool { return &c.ReportFresh })},
 
 	{"never-booted-holds-slot", "assumptions.never_booted_holds_slot", SectionAssumptions, "", "a VM whose power-on failed holds one of the cluster's slots until it is destroyed, as a finished VM does, even above the capacity; false: it holds none",
 		boolV(func(c *Config) *bool { return &c.Assumptions.NeverBootedHoldsSlot })},

@@ -133,10 +133,12 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	runPool := workers.NewRunPool(k, cfg.RunWorkers)
 	runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = cl, ledger, log, events, cfg.Seed
 	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
+	runPool.DeletesLostVMs = cfg.DeletesLostVMs
 	credentials := &workers.Credentials{}
 	janitor := workers.NewJanitor(k)
 	janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = cl, log, events, credentials
 	janitor.Every, janitor.RatePerSecond, janitor.Cutoff, janitor.ReportStale = cfg.CleanupEvery, cfg.CleanupRate, cfg.CleanupCutoff, cfg.ReportStale
+	janitor.ReportFresh = cfg.ReportFresh
 	janitor.Phase = time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery)))
 	janitor.Out, janitor.Switches, janitor.ReaperTTL = doomed, switches, cfg.Mitigations.ReaperTTL
 	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
