@@ -130,6 +130,12 @@ func TestRefusedCallsCount(t *testing.T) {
 			}
 		})
 	}
+	t.Run("moot with no limit", func(t *testing.T) {
+		a := newAPI(0, 0, 0, true)
+		for range 1000 {
+			require.True(t, a.allow(0), "no cloud limit: nothing to count against")
+		}
+	})
 	t.Run("owes at most one burst", func(t *testing.T) {
 		// Three calls let through and a hundred refused at 0: the bucket owes
 		// three tokens, not a hundred, and at one a second it has one again

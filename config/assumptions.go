@@ -23,13 +23,14 @@ var Assumptions = []Assumption{
 			"and the report says power-on failed because reservations could not be satisfied: a VM that never powered on reserved nothing",
 		Otherwise: "what filled the cluster was registered VMs or their disks (vCenter 6.0 supports 8,000 VMs a cluster; jupiter-brain made linked clones " +
 			"and left a clone whose power-on failed), which a VM that never booted holds as much as a finished one; the report calls those VMs \"part of the leak\"",
-		Decides: "whether the 2015 storm sustains itself once the janitor is fixed: with it, every failed start takes a slot the janitor never gives back; " +
-			"it is the one value that reproduces the report's 21:01 failure of the resumed queue"},
+		Decides: "whether the 2015 storm sustains itself once the janitor is fixed: with it, every failed start takes a slot the janitor never gives back, " +
+			"and the fix alone never recovers (0 of 20 replicas; 3.6 h without it); it is the one value that reproduces the report's 21:01 failure of the resumed queue"},
 	{Flag: "refused-start-holds-cpu",
 		Evidence: "vSphere refuses a power-on at admission control, before the VM runs: a refused VM takes no CPU",
 		Otherwise: "the report says the reservations admitted more builds than the cluster had CPU for: a start over the CPU may run, contend " +
 			"for the CPU and fail only after its task times out (the model's reject time), crowding out the builds that run",
-		Decides: "whether requeues touch the bottleneck (the CPU ceiling), and so whether a reduced build rate finishes more builds than the full one"},
+		Decides: "whether requeues touch the bottleneck (the CPU ceiling): with it the second failure is worse (304 requeues from 22:56 to 23:28, not 279) " +
+			"and the fix alone recovers later (4.0 h, not 3.6); the full build rate still finishes more builds than the reduced one (759 against 661 from 00:13 to 04:00)"},
 	{Flag: "refused-calls-count",
 		Evidence: "golang.org/x/time/rate's AllowN takes no token when it refuses; Compute Engine's rate quotas refill at the start of each " +
 			"minute, so calls refused within a minute cost nothing after it",

@@ -167,3 +167,32 @@ func TestCalibration2019Lowering(t *testing.T) {
 	assert.Greater(t, cntNo.requeuesAfter, 100_000.0)
 	assert.Zero(t, cnt.requeuesAfter, "refused calls counted: the lowering ends the requeues")
 }
+
+// TestReducedRateIsSlowerUnderEveryAssumption: whether a requeue touches
+// the bottleneck (refused_start_holds_cpu) decides whether the storm at the
+// CPU ceiling takes CPU from the builds; even so, in this model the reduced
+// build rate after 00:13 finishes fewer builds by 04:00 than the full rate
+// would have, its requeues and all: the operators' reduction bought
+// stability, not speed.
+func TestReducedRateIsSlowerUnderEveryAssumption(t *testing.T) {
+	if racedetect.On {
+		t.Skip("Serial runs only: see internal/racedetect")
+	}
+	s, err := LoadBuiltin("travis-2015-osx")
+	require.NoError(t, err)
+	full, err := s.AblateBy("reduced_rate", "no_reduction")
+	require.NoError(t, err)
+	epoch := s.Config.Epoch
+	done := span("completed 00:13-04:00", epoch, "completed", "2015-08-05T00:13:00Z", "2015-08-05T04:00:00Z")
+	for _, holds := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refused_start_holds_cpu %v", holds), func(t *testing.T) {
+			t.Parallel()
+			reduced, fullRate := cloneConfig(s.Config), cloneConfig(full.Config)
+			reduced.Assumptions.RefusedStartHoldsCPU, fullRate.Assumptions.RefusedStartHoldsCPU = holds, holds
+			r, _ := figures(t, reduced, done)
+			f, _ := figures(t, fullRate, done)
+			t.Logf("builds completed from 00:13 to 04:00: %v at the reduced rate, %v at the full rate", r[done.Name], f[done.Name])
+			assert.Less(t, r[done.Name], f[done.Name], "the reduced rate is slower")
+		})
+	}
+}
