@@ -34,8 +34,8 @@ var Assumptions = []Assumption{
 	{Flag: "refused-calls-count",
 		Evidence: "golang.org/x/time/rate's AllowN takes no token when it refuses; Compute Engine's rate quotas refill at the start of each " +
 			"minute, so calls refused within a minute cost nothing after it",
-		Otherwise: "an API that counts every request it sees, refused or not (a sliding window over all calls; GitHub warns that requests " +
-			"made while rate limited may get an integration banned): retries keep the limit exhausted",
+		Otherwise: "an API that counts every request it sees, refused or not (a sliding window over all calls; GitHub, for one, may ban an " +
+			"integration that keeps sending requests while it is rate limited): retries keep the limit exhausted",
 		Decides: "whether the 2019 storm of refused calls sustains itself: with it, the storm never ends without the lowered limit, and " +
 			"the lowering ends it, as the report says; without it, the storm ends by itself at about 11:13"},
 }

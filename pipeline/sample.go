@@ -84,9 +84,10 @@ type timeline struct {
 	now   func() time.Duration
 	obs   *observer
 
-	mu     sync.Mutex
-	future incident.Timeline // guarded by mu
-	added  *sim.Signal       // the observer merged events into future
+	mu       sync.Mutex
+	future   incident.Timeline // guarded by mu
+	applying bool              // guarded by mu: an event taken from future is being applied
+	added    *sim.Signal       // the observer merged events into future
 }
 
 // run applies the events, each at its model time (one due before now, at
@@ -118,9 +119,13 @@ func (tl *timeline) run(ctx context.Context) error {
 		for tl.dueBy(tl.now()) {
 			tl.mu.Lock()
 			ev := tl.future[0]
-			tl.future = tl.future[1:]
+			tl.future, tl.applying = tl.future[1:], true
 			tl.mu.Unlock()
-			if err := ev.Apply(tl.parts, tl.log, tl.mark); err != nil {
+			err := ev.Apply(tl.parts, tl.log, tl.mark)
+			tl.mu.Lock()
+			tl.applying = false
+			tl.mu.Unlock()
+			if err != nil {
 				return err
 			}
 		}
@@ -133,11 +138,12 @@ func (tl *timeline) mark(ev incident.Event) {
 	tl.obs.mark(series.Mark{T: tl.now(), Name: ev.Action, Note: ev.Describe()})
 }
 
-// dueBy reports whether an event due by model time t is still to apply.
+// dueBy reports whether an event due by model time t is still to apply,
+// or being applied.
 func (tl *timeline) dueBy(t time.Duration) bool {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	return len(tl.future) > 0 && tl.future[0].At <= t
+	return tl.applying || (len(tl.future) > 0 && tl.future[0].At <= t)
 }
 
 // merge adds events to the future, and wakes the process to look again.
