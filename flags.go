@@ -336,6 +336,10 @@ func writeUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Times are Go durations (90s, 10m, 4h) of model time. A scenario file sets the same parameters under the keys shown.\n")
 	for _, section := range config.Sections {
 		fmt.Fprintf(w, "\n%s:\n", strings.ToUpper(section[:1])+section[1:])
+		if section == config.SectionAssumptions {
+			fmt.Fprintf(w, "  The model's choices that decide whether a storm sustains itself, and that neither the report nor the services' code settles;\n"+
+				"  docs/scenarios.md (ASSUMPTIONS) gives the evidence and the measured effect of each.\n")
+		}
 		for _, p := range config.Params {
 			if p.Section != section {
 				continue
@@ -353,6 +357,9 @@ func writeUsage(w io.Writer, fs *flag.FlagSet) {
 				value = "none"
 			}
 			fmt.Fprintf(w, "%s\n    \t%s\n    \t(default %s; %s; want %s)\n", head, p.Doc, value, key, p.Want())
+			if a, ok := config.LookupAssumption(p.Flag); ok {
+				fmt.Fprintf(w, "    \tthe default, because: %s\n    \totherwise: %s\n    \tit decides: %s\n", a.Evidence, a.Otherwise, a.Decides)
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nOptions:\n")

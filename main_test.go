@@ -100,6 +100,15 @@ func TestHelpListsEveryFlagWithItsDefault(t *testing.T) {
 	}
 	assert.Contains(t, help, "(default 200; key cluster.vms;")
 	assert.Contains(t, help, "(default 1h0m0s; key duration;")
+	// The model's assumptions, each with its evidence, in a section of
+	// their own.
+	assert.Contains(t, help, "\nAssumptions:\n")
+	for _, a := range config.Assumptions {
+		assert.Contains(t, help, "\n  -"+a.Flag+"\n", "help lists -%s", a.Flag)
+		assert.Contains(t, help, "the default, because: "+a.Evidence+"\n")
+		assert.Contains(t, help, "otherwise: "+a.Otherwise+"\n")
+		assert.Contains(t, help, "it decides: "+a.Decides+"\n")
+	}
 }
 
 // binary builds vmstorm once for the tests that run it as a user would.

@@ -67,6 +67,7 @@ var Metrics = map[string]func(series.Sample) float64{
 	"vms_true":        func(s series.Sample) float64 { return float64(s.VMs) },
 	"vms_reported":    func(s series.Sample) float64 { return float64(s.ReportedVMs) },
 	"in_use":          func(s series.Sample) float64 { return float64(s.InUse) },
+	"free_slots":      func(s series.Sample) float64 { return float64(s.Capacity - s.InUse) },
 	"cpu_in_use":      func(s series.Sample) float64 { return float64(s.CPUInUse) },
 	"backlog":         func(s series.Sample) float64 { return float64(s.Backlog) },
 	"oldest_wait_min": func(s series.Sample) float64 { return s.OldestWait.Minutes() },
@@ -104,6 +105,9 @@ type CheckResult struct {
 	// Model is the model's figure, in words; Want is what the check
 	// requires, in words.
 	Model, Want string
+	// Value is the figure a metric check judged, if it had one (HasValue).
+	Value    float64
+	HasValue bool
 }
 
 // evaluation follows one check through a run, sample by sample: it keeps
@@ -345,6 +349,7 @@ func (e *evaluation) metric(out CheckResult, r Result) CheckResult {
 		out.Model = fmt.Sprintf("%s of %s = %s, %s to %s", c.Stat, name, format.Num(value), e.clock(first.T), e.clock(last.T))
 	}
 	out.OK = (c.Min == nil || value >= *c.Min) && (c.Max == nil || value <= *c.Max)
+	out.Value, out.HasValue = value, true
 	return out
 }
 

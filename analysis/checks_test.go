@@ -66,7 +66,7 @@ func detectedBetween(notBefore, by time.Duration, alert string) analysis.Check {
 }
 
 func phaseSeen(name string) analysis.Check {
-	return analysis.Check{Name: "phase " + name, Causes: []string{"unbounded_requeue"}, At: absent, From: absent, To: absent, PhaseSeen: name}
+	return analysis.Check{Name: "phase " + name, Causes: []string{"requeue_loop"}, At: absent, From: absent, To: absent, PhaseSeen: name}
 }
 
 // TestChecks: each kind of check holds on the run that does what it says,

@@ -41,6 +41,16 @@ func (g *Gauge) TryAcquire() (int64, bool) {
 	}
 }
 
+// Acquire takes a slot whatever the count, above the capacity if need be,
+// for a VM that holds capacity by being there rather than by admission (a
+// power-on that failed, under the model's assumptions that say so). It
+// returns the count after it.
+func (g *Gauge) Acquire() int64 {
+	n := g.inUse.Add(1)
+	g.raisePeak(n)
+	return n
+}
+
 // Release gives back the slot of one VM. Releasing a slot that was never
 // taken is a bug in the caller, and panics rather than let the gauge go
 // negative.

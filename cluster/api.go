@@ -15,10 +15,14 @@ type api struct {
 	mu     sync.Mutex // guards client, which SetClientRate replaces
 	cloud  *rate.Limiter
 	client *rate.Limiter
+	// refusedCount: a refused call still takes a token (the assumption
+	// Config.RefusedCallsCount), the bucket owing at most one burst.
+	refusedCount bool
+	owe          sync.Mutex // makes charging a refused call one step
 }
 
-func newAPI(cloudRate float64, burst int, clientRate float64) *api {
-	a := &api{cloud: limiter(cloudRate, burst)}
+func newAPI(cloudRate float64, burst int, clientRate float64, refusedCount bool) *api {
+	a := &api{cloud: limiter(cloudRate, burst), refusedCount: refusedCount}
 	a.client = limiter(clientRate, 1)
 	return a
 }
@@ -34,8 +38,27 @@ func limiter(perSecond float64, burst int) *rate.Limiter {
 // instant turns model time into the time.Time the limiters count in.
 func instant(t time.Duration) time.Time { return time.Unix(0, 0).Add(t) }
 
+// allow reports whether the cloud accepts a call at now. A refused call
+// costs the limit nothing (AllowN takes no token when it refuses), unless
+// refused calls count: then it takes its token anyway, so that calls made
+// while the limit is exhausted keep it exhausted, down to one burst owed.
 func (a *api) allow(now time.Duration) bool {
-	return a.cloud == nil || a.cloud.AllowN(instant(now), 1)
+	if a.cloud == nil {
+		return true
+	}
+	if !a.refusedCount {
+		return a.cloud.AllowN(instant(now), 1)
+	}
+	a.owe.Lock()
+	defer a.owe.Unlock()
+	t := instant(now)
+	if a.cloud.AllowN(t, 1) {
+		return true
+	}
+	if a.cloud.TokensAt(t) > -float64(a.cloud.Burst()) {
+		a.cloud.ReserveN(t, 1) // not cancelled: the refused call's token is owed
+	}
+	return false
 }
 
 // clientWait reserves a call under the clients' own limit and returns how

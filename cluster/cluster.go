@@ -103,6 +103,22 @@ type Config struct {
 	// vSphere, a task that runs and then fails). It is at least MinCallTime.
 	RejectTime time.Duration
 	Seed       uint64
+
+	// The model's assumptions (config.Assumptions says why each default).
+	//
+	// NeverBootedHoldsSlot: a VM whose power-on failed holds one of the
+	// cluster's slots until it is destroyed, as a finished VM does, even
+	// above the capacity (it was refused because the cluster was full);
+	// otherwise it holds none.
+	NeverBootedHoldsSlot bool
+	// RefusedStartHoldsCPU: a power-on that admission control refuses
+	// holds a CPU reservation, above the ceiling if need be, until its
+	// refusal comes back (RejectTime); otherwise a refusal holds no CPU.
+	RefusedStartHoldsCPU bool
+	// RefusedCallsCount: a call the cloud API refuses still takes a token
+	// from its limit, the bucket owing at most one burst; otherwise a
+	// refused call costs the limit nothing.
+	RefusedCallsCount bool
 }
 
 // VM is one build VM. Its fields are the cluster's to change.
@@ -166,6 +182,11 @@ type Cluster struct {
 	lifetimeSum atomic.Int64 // model ns from admission to destruction, over released VMs
 	filledAt    atomic.Int64 // model ns when the gauge first reached capacity, or -1
 	rateLimited atomic.Int64 // API calls refused
+	// heldByNeverBooted counts the never-booted VMs holding a slot
+	// (NeverBootedHoldsSlot), and refusedCPU the refused power-ons holding
+	// CPU while their refusal comes back (RefusedStartHoldsCPU).
+	heldByNeverBooted atomic.Int64
+	refusedCPU        atomic.Int64
 }
 
 // New returns an empty cluster whose powered-on VMs are counted by gauge.
@@ -176,7 +197,7 @@ func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
 	c.inventory = capacity.New(math.MaxInt64)
-	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate)
+	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate, cfg.RefusedCallsCount)
 	c.filledAt.Store(-1)
 	return c
 }
@@ -273,7 +294,7 @@ func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
 		if errors.Is(err, ErrDestroyed) {
 			return err
 		}
-		if err := c.reject(ctx, err); err == ErrStopped {
+		if err := c.refuse(ctx, err); err == ErrStopped {
 			return err
 		}
 		c.neverBoot(vm)
@@ -327,13 +348,40 @@ func (c *Cluster) admit(vm *VM) error {
 	return nil
 }
 
+// refuse is a power-on that admission control refused: it waits for the
+// refusal to come back, holding CPU meanwhile if RefusedStartHoldsCPU.
+func (c *Cluster) refuse(ctx context.Context, err error) error {
+	if !c.cfg.RefusedStartHoldsCPU {
+		return c.reject(ctx, err)
+	}
+	c.mu.Lock()
+	c.cpu.Acquire()
+	c.refusedCPU.Add(1)
+	c.mu.Unlock()
+	err = c.reject(ctx, err)
+	c.mu.Lock()
+	c.cpu.Release()
+	c.refusedCPU.Add(-1)
+	c.mu.Unlock()
+	return err
+}
+
 // neverBoot leaves vm, whose power-on failed, never booted, unless it has
-// been destroyed meanwhile.
+// been destroyed meanwhile. With NeverBootedHoldsSlot it takes a slot, even
+// above the capacity, and holds it until it is destroyed.
 func (c *Cluster) neverBoot(vm *VM) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !vm.destroyed {
-		c.setState(vm, NeverBooted)
+	if vm.destroyed {
+		return
+	}
+	c.setState(vm, NeverBooted)
+	if c.cfg.NeverBootedHoldsSlot && !vm.holdsSlot {
+		vm.holdsSlot = true
+		c.heldByNeverBooted.Add(1)
+		if n := c.gauge.Acquire(); n >= c.gauge.Capacity() {
+			c.filledAt.CompareAndSwap(-1, int64(c.clock.Now()))
+		}
 	}
 }
 
@@ -401,11 +449,11 @@ func (c *Cluster) Claim(vm *VM) bool {
 
 // Discard removes a vm that never booted, as a cloud's failed instance
 // insert leaves nothing behind: no API call, no wait. It returns false if vm
-// holds a slot (it booted), is being destroyed, or is already gone.
+// booted, is being destroyed, or is already gone.
 func (c *Cluster) Discard(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if vm.destroyed || vm.claimed || vm.holdsSlot {
+	if vm.destroyed || vm.claimed || vm.everBooted {
 		return false
 	}
 	c.remove(vm)
@@ -449,8 +497,12 @@ func (c *Cluster) remove(vm *VM) {
 	if vm.holdsSlot {
 		vm.holdsSlot = false
 		c.gauge.Release()
-		c.released.Add(1)
-		c.lifetimeSum.Add(int64(c.clock.Now() - vm.admittedAt))
+		if vm.everBooted {
+			c.released.Add(1)
+			c.lifetimeSum.Add(int64(c.clock.Now() - vm.admittedAt))
+		} else {
+			c.heldByNeverBooted.Add(-1)
+		}
 	}
 	vm.destroyed = true
 	c.destroyed.Add(1)
@@ -472,13 +524,21 @@ func (c *Cluster) Audit() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var byState [numStates]int64
-	var slots, cpus int64
+	var slots, admittedSlots, neverBootedSlots, cpus int64
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	for vm := range c.vms {
 		byState[vm.state]++
 		if vm.holdsSlot {
 			slots++
+			if vm.everBooted {
+				admittedSlots++
+			} else {
+				neverBootedSlots++
+			}
+		}
+		if vm.holdsSlot && !vm.everBooted && (!c.cfg.NeverBootedHoldsSlot || vm.state != NeverBooted) {
+			bad("%s holds a slot it was not admitted to", vm.Name())
 		}
 		if vm.holdsCPU {
 			cpus++
@@ -501,11 +561,16 @@ func (c *Cluster) Audit() error {
 	if got := c.gauge.InUse(); got != slots {
 		bad("%d VMs hold a slot, the gauge says %d", slots, got)
 	}
-	if in, limit := c.gauge.InUse(), c.gauge.Capacity(); in > limit {
-		bad("the gauge is at %d, above capacity %d", in, limit)
+	if got := c.heldByNeverBooted.Load(); got != neverBootedSlots {
+		bad("%d never-booted VMs hold a slot, counted %d", neverBootedSlots, got)
 	}
-	if got := c.cpu.InUse(); got != cpus {
-		bad("%d VMs hold CPU, the CPU gauge says %d", cpus, got)
+	if limit := c.gauge.Capacity(); admittedSlots > limit {
+		// Only admission is bounded: never-booted VMs that hold a slot
+		// (NeverBootedHoldsSlot) may take the count above capacity.
+		bad("%d admitted VMs hold a slot, above capacity %d", admittedSlots, limit)
+	}
+	if got, refused := c.cpu.InUse(), c.refusedCPU.Load(); got != cpus+refused {
+		bad("%d VMs hold CPU and %d refused power-ons do, the CPU gauge says %d", cpus, refused, got)
 	}
 	if c.cloned.Load()-c.destroyed.Load() != int64(len(c.vms)) {
 		bad("%d cloned - %d destroyed != %d VMs", c.cloned.Load(), c.destroyed.Load(), len(c.vms))
@@ -528,12 +593,16 @@ type Stats struct {
 	Cloned       int64
 	Admitted     int64 // powered on: took a slot
 	Destroyed    int64
-	Released     int64         // destroyed VMs that held a slot
+	Released     int64         // destroyed VMs that were admitted (held a slot from power-on)
 	MeanSlotHeld time.Duration // mean time from admission to destruction
-	CPUInUse     int64         // VMs on and holding a CPU reservation
-	CPUCapacity  int64         // the CPU ceiling; 0 if none
-	PeakCPU      int64
-	RateLimited  int64 // API calls refused by the cloud's rate limit
+	// HeldByNeverBooted is the slots of InUse that never-booted VMs hold
+	// (assumption NeverBootedHoldsSlot; 0 otherwise): InUse is Admitted -
+	// Released + HeldByNeverBooted.
+	HeldByNeverBooted int64
+	CPUInUse          int64 // VMs on and holding a CPU reservation
+	CPUCapacity       int64 // the CPU ceiling; 0 if none
+	PeakCPU           int64
+	RateLimited       int64 // API calls refused by the cloud's rate limit
 }
 
 // VMs is how many VMs are on the cluster, whatever their state.
@@ -551,6 +620,8 @@ func (c *Cluster) Stats() Stats {
 		Admitted:  c.admitted.Load(),
 		Destroyed: c.destroyed.Load(),
 		Released:  c.released.Load(),
+
+		HeldByNeverBooted: c.heldByNeverBooted.Load(),
 	}
 	for i := range s.ByState {
 		s.ByState[i] = c.byState[i].Load()

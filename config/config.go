@@ -77,14 +77,24 @@ type Config struct {
 	// DeleteFailedVMs: a failed start's VM is deleted at once rather than
 	// left behind, never booted.
 	DeleteFailedVMs bool
+	// DeletesLostVMs: the VM of a build lost with its worker, or given up
+	// as stalled, is deleted rather than left on, orphaned, for the janitor.
+	DeletesLostVMs bool
 	// StallTimeout is how long a worker waits on a stalled build before it
 	// gives up and requeues the job.
 	StallTimeout time.Duration
+	// Assumptions are the model's choices that no report or code settles,
+	// and that decide outcomes (see Assumptions, the table of their
+	// evidence).
+	Assumptions ModelAssumptions
 	// Mitigations are the changes that could have stopped the storm.
 	Mitigations Mitigations
 	// ReportStale is the 2015 reporting defect: a janitor pass that fails
 	// leaves the reported VM count at its last value instead of zero.
 	ReportStale bool
+	// ReportFresh: a janitor pass that fails still reports the VMs on the
+	// cluster, counted with an account the rotation did not touch.
+	ReportFresh bool
 	// Traffic shapes the arrival rate over model time; ArrivalsPerMinute is
 	// then the rate at the daily peak. Nil means a constant rate.
 	Traffic *Traffic
@@ -230,6 +240,22 @@ type Alerts struct {
 	// pass (honest monitoring: a batch job's last-success age).
 	JanitorAgeMax      time.Duration
 	For, KeepFiringFor time.Duration
+}
+
+// ModelAssumptions are the model's choices that decide whether a storm can
+// sustain itself and that neither the incident's report nor the services'
+// code settles, each a switch whose default is the model's original choice
+// (Assumptions gives each one's evidence and alternative).
+type ModelAssumptions struct {
+	// NeverBootedHoldsSlot: a VM whose power-on failed holds a slot of the
+	// cluster (cluster.Config.NeverBootedHoldsSlot).
+	NeverBootedHoldsSlot bool
+	// RefusedStartHoldsCPU: a refused power-on holds CPU until its refusal
+	// comes back (cluster.Config.RefusedStartHoldsCPU).
+	RefusedStartHoldsCPU bool
+	// RefusedCallsCount: a call the cloud API refuses uses up its rate
+	// limit (cluster.Config.RefusedCallsCount).
+	RefusedCallsCount bool
 }
 
 // Mitigations are the changes that could have stopped the 2015 storm, as

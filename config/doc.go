@@ -8,7 +8,7 @@ import (
 // KeySections are the sections of a scenario file's parameter keys, in the
 // order docs/scenarios.md lists them: "" for the top level, then each
 // section a key is dotted under (cluster.vms is in cluster).
-var KeySections = []string{"", "cluster", "workload", "workers", "janitor", "mitigations", "alerts", "reporting"}
+var KeySections = []string{"", "cluster", "workload", "workers", "janitor", "assumptions", "mitigations", "alerts", "reporting"}
 
 // KeyTable is the Markdown table of the parameter keys of one section of
 // a scenario file: each key (without its section), its default, the values

@@ -77,13 +77,14 @@ const (
 	SectionWorkload    = "workload"
 	SectionWorkers     = "workers"
 	SectionJanitor     = "janitor"
+	SectionAssumptions = "assumptions"
 	SectionMitigations = "mitigations"
 	SectionAlerts      = "alerts"
 	SectionReporting   = "reporting"
 )
 
 // Sections lists the sections of Params in order.
-var Sections = []string{SectionRun, SectionCluster, SectionWorkload, SectionWorkers, SectionJanitor, SectionMitigations, SectionAlerts, SectionReporting}
+var Sections = []string{SectionRun, SectionCluster, SectionWorkload, SectionWorkers, SectionJanitor, SectionAssumptions, SectionMitigations, SectionAlerts, SectionReporting}
 
 // Bounds that several parameters share.
 const (
@@ -176,6 +177,8 @@ var Params = []Param{
 		boolV(func(c *Config) *bool { return &c.WorkerDeletesVMs })},
 	{"delete-failed-vms", "workers.delete_failed_vms", SectionWorkers, "", "a failed start leaves no VM behind (a cloud's failed insert; a Travis follow-up)",
 		boolV(func(c *Config) *bool { return &c.DeleteFailedVMs })},
+	{"deletes-lost-vms", "workers.deletes_lost_vms", SectionWorkers, "", "a build lost with its worker (a crash) or given up (a stall) has its VM deleted, by the worker or its supervisor, instead of left on for the janitor",
+		boolV(func(c *Config) *bool { return &c.DeletesLostVMs })},
 	{"stall-timeout", "workers.stall_timeout", SectionWorkers, "model time", "how long a worker waits on a stalled build before it requeues the job",
 		durationV(func(c *Config) *time.Duration { return &c.StallTimeout }, time.Nanosecond, MaxLatency)},
 
@@ -191,6 +194,15 @@ var Params = []Param{
 		intV(func(c *Config) *int { return &c.CleanupConcurrency }, 0, MaxWorkers)},
 	{"report-stale", "janitor.report_stale", SectionJanitor, "", "the 2015 defect: a failed pass keeps reporting its last count, instead of none",
 		boolV(func(c *Config) *bool { return &c.ReportStale })},
+	{"report-fresh", "janitor.report_fresh", SectionJanitor, "", "a failed pass still reports the VMs on the cluster, counted with an account of its own that no rotation touches (report_stale is then moot)",
+		boolV(func(c *Config) *bool { return &c.ReportFresh })},
+
+	{"never-booted-holds-slot", "assumptions.never_booted_holds_slot", SectionAssumptions, "", "a VM whose power-on failed holds one of the cluster's slots until it is destroyed, as a finished VM does, even above the capacity; false: it holds none",
+		boolV(func(c *Config) *bool { return &c.Assumptions.NeverBootedHoldsSlot })},
+	{"refused-start-holds-cpu", "assumptions.refused_start_holds_cpu", SectionAssumptions, "", "a power-on that admission control refuses holds CPU, above the ceiling if need be, until its refusal comes back (-reject-time), so failed starts crowd out builds; false: a refusal holds no CPU",
+		boolV(func(c *Config) *bool { return &c.Assumptions.RefusedStartHoldsCPU })},
+	{"refused-calls-count", "assumptions.refused_calls_count", SectionAssumptions, "", "a call the cloud API refuses still uses up its rate limit (the limit owing at most one burst), so calls made while it is exhausted keep it exhausted; false: a refused call costs the limit nothing",
+		boolV(func(c *Config) *bool { return &c.Assumptions.RefusedCallsCount })},
 
 	{"backoff", "mitigations.backoff", SectionMitigations, "", "a failed start waits before the job is offered again: exponential, capped, with full jitter; the job holds no Build worker meanwhile",
 		boolV(func(c *Config) *bool { return &c.Mitigations.Backoff })},

@@ -185,6 +185,19 @@ func (b *Breaker) State(now time.Duration) State {
 	return b.state
 }
 
+// Observe is the state State reports at model time now, without moving the
+// breaker there: an open breaker whose timeout has run out is reported
+// half-open, and stays open until one who acts on it asks. For an observer
+// (a sample), whose reading must not change what the model does.
+func (b *Breaker) Observe(now time.Duration) State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == Open && now-b.since >= b.s.OpenTimeout {
+		return HalfOpen
+	}
+	return b.state
+}
+
 // OpenUntil reports, for a breaker open at model time now, the model time
 // it turns half-open, and true; for one that is not open, 0 and false. A
 // worker refused by an open breaker can sleep until then instead of polling.

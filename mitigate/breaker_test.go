@@ -406,3 +406,21 @@ func TestStateString(t *testing.T) {
 		assert.Equal(t, want, st.String())
 	}
 }
+
+// TestBreakerObserveDoesNotMoveIt: Observe reports what State would, an
+// open breaker past its timeout as half-open, but moves nothing: no
+// transition is made or reported, so that an observer (a sample) reading
+// it changes nothing the breaker does. State does move it.
+func TestBreakerObserveDoesNotMoveIt(t *testing.T) {
+	st := DefaultBreakerSettings()
+	b := tripped(t, st)
+	before := b.Transitions()
+	past := 2*s + st.OpenTimeout + s
+	assert.Equal(t, Open, b.Observe(2*s+st.OpenTimeout-time.Nanosecond))
+	assert.Equal(t, HalfOpen, b.Observe(past), "past the timeout, as State would say")
+	assert.Equal(t, before, b.Transitions(), "observing made no transition")
+	assert.Equal(t, HalfOpen, b.State(past))
+	after := b.Transitions()
+	require.Len(t, after, len(before)+1, "State made the transition")
+	assert.Equal(t, 2*s+st.OpenTimeout, after[len(after)-1].At, "dated when the timeout ran out")
+}

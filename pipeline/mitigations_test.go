@@ -351,25 +351,32 @@ func TestResponseAfterDetection(t *testing.T) {
 
 // TestShedPausedQueueWithNothingToWakeTheScheduler: with shedding on and
 // every queue paused from the start, the jobs that arrive (all 20 in the
-// first minutes) wait in paused queues. Shedding is meant to drop them
-// once they pass the deadline, "at each sample so that a paused queue
-// sheds too" (docs/mitigations.md, 8): all of them by the deadline plus a
-// minute after the last arrival, which ends the run (every job finished).
+// first minutes) wait in paused queues. Shedding drops them once they pass
+// the deadline, at the scheduler's own scan every whole minute, paused
+// queues too (docs/mitigations.md, 8): all of them by the deadline plus a
+// minute after the last arrival, which ends the run (every job finished),
+// at the same model time whatever the sampling.
 func TestShedPausedQueueWithNothingToWakeTheScheduler(t *testing.T) {
-	cfg := config.Default()
-	cfg.Seed, cfg.Speed, cfg.Duration, cfg.MaxJobs = 5, config.MaxSpeed, 2*time.Hour, 20
-	cfg.SampleEvery = time.Minute
-	cfg.Mitigations.Shed, cfg.Mitigations.ShedAfter = true, 10*time.Minute
-	cfg.Timeline = incident.Timeline{{At: 0, Action: "pause_builds", Args: incident.Args{Queue: "all"}}}
-	rec := &recorder{}
-	s, err := pipeline.Run(context.Background(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), rec)
-	require.NoError(t, err)
-	require.Equal(t, int64(20), s.Jobs.Arrived)
-	require.True(t, s.Balanced())
-	assert.Zero(t, s.Jobs.InFlight+s.Jobs.Completed, "paused: nothing started")
-	assert.Equal(t, int64(20), s.Jobs.Shed, "every job shed past its deadline, paused queues too")
-	assert.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
-	assert.Less(t, s.Model, 30*time.Minute)
+	var ended []time.Duration
+	for _, every := range []time.Duration{10 * time.Second, time.Minute, 7 * time.Minute} {
+		cfg := config.Default()
+		cfg.Seed, cfg.Speed, cfg.Duration, cfg.MaxJobs = 5, config.MaxSpeed, 2*time.Hour, 20
+		cfg.SampleEvery, cfg.StatusEvery = every, 7*time.Minute
+		cfg.Mitigations.Shed, cfg.Mitigations.ShedAfter = true, 10*time.Minute
+		cfg.Timeline = incident.Timeline{{At: 0, Action: "pause_builds", Args: incident.Args{Queue: "all"}}}
+		rec := &recorder{}
+		s, err := pipeline.Run(context.Background(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), rec)
+		require.NoError(t, err)
+		require.Equal(t, int64(20), s.Jobs.Arrived)
+		require.True(t, s.Balanced())
+		assert.Zero(t, s.Jobs.InFlight+s.Jobs.Completed, "paused: nothing started")
+		assert.Equal(t, int64(20), s.Jobs.Shed, "every job shed past its deadline, paused queues too (sampled every %v)", every)
+		assert.Equal(t, pipeline.ErrAllJobsFinished.Error(), s.Ended)
+		assert.Less(t, s.Model, 30*time.Minute)
+		assert.Zero(t, s.Model%time.Minute, "the last job shed at a whole minute: %v", s.Model)
+		ended = append(ended, s.Model)
+	}
+	assert.Equal(t, []time.Duration{ended[0], ended[0], ended[0]}, ended, "the same end whatever the sampling")
 }
 
 // capacityAwareRun is 100 jobs on the small cluster whose janitor is

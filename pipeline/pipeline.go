@@ -68,6 +68,10 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
 		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
 		Seed: cfg.Seed,
+
+		NeverBootedHoldsSlot: cfg.Assumptions.NeverBootedHoldsSlot,
+		RefusedStartHoldsCPU: cfg.Assumptions.RefusedStartHoldsCPU,
+		RefusedCallsCount:    cfg.Assumptions.RefusedCallsCount,
 	}, k, gauge)
 	events := logx.Lifecycle(log)
 	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
@@ -129,10 +133,12 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	runPool := workers.NewRunPool(k, cfg.RunWorkers)
 	runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = cl, ledger, log, events, cfg.Seed
 	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
+	runPool.DeletesLostVMs = cfg.DeletesLostVMs
 	credentials := &workers.Credentials{}
 	janitor := workers.NewJanitor(k)
 	janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = cl, log, events, credentials
 	janitor.Every, janitor.RatePerSecond, janitor.Cutoff, janitor.ReportStale = cfg.CleanupEvery, cfg.CleanupRate, cfg.CleanupCutoff, cfg.ReportStale
+	janitor.ReportFresh = cfg.ReportFresh
 	janitor.Phase = time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery)))
 	janitor.Out, janitor.Switches, janitor.ReaperTTL = doomed, switches, cfg.Mitigations.ReaperTTL
 	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
@@ -157,18 +163,19 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	pager, _ := sink.(Pager)
 
 	var runErr error
-	last := time.Duration(-1)
 	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
+	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: pager}
+	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, added: sim.NewSignal(k)}
+	obs.tl = tl
 	k.Go(ctx, func(ctx context.Context) {
-		var err error
-		tl := timeline{future: future, afterDetection: afterDetection, pager: pager}
-		if last, err = smp.observe(ctx, cfg.SampleEvery, tl, parts, log, applied, sink); err != nil {
+		if err := tl.run(ctx); err != nil {
 			runErr = err
 			k.Stop(err)
 		}
 	})
+	k.Go(ctx, obs.run)
 	cause := k.Run(ctx)
 	end := k.Now()
 	if _, ok := errors.AsType[*workers.BudgetError](cause); ok && runErr == nil {
@@ -177,9 +184,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	if _, ok := errors.AsType[*workers.SharedBudgetError](cause); ok && runErr == nil {
 		runErr = cause // nor did this one, for a reason outside the model
 	}
-	if last < end {
-		sink.Sample(smp.sample(end)) // the last sample is the state at the end
-	}
+	obs.sampleAt(end) // the last sample is the state at the end
 
 	// Every process has returned: what is left in the scheduler's queues,
 	// its inbox and its hand-off to Build is the backlog. (What is left in

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,7 +15,8 @@ import (
 )
 
 // sampler reads the model's state into a series.Sample; it reads, and
-// judges nothing.
+// judges nothing. Nothing it does changes the model: a run sampled at any
+// -sample-every is the same run (scenario's TestObservationNeverChangesTheModel).
 type sampler struct {
 	clock   sim.Clock
 	cluster *cluster.Cluster
@@ -42,7 +44,7 @@ func (p sampler) sample(t time.Duration) series.Sample {
 	s.OldestWait, _ = p.ledger.OldestWait(t)
 	s.FailedByBudget, s.Shed, s.BackingOff = js.FailedByBudget, js.Shed, int64(p.backoffs.Len())
 	if p.policies.Switches.On(workers.Breaker) {
-		s.Breaker = int64(p.policies.Breaker.State(t))
+		s.Breaker = int64(p.policies.Breaker.Observe(t)) // State would move the breaker: a sample must not
 	}
 	if p.policies.Switches.On(workers.RetryBudget) {
 		s.RetryTokens = p.policies.Budget.Tokens()
@@ -67,50 +69,163 @@ type Pager interface {
 	Detected() (at time.Duration, ok bool)
 }
 
-// timeline is what the observer has still to apply: the events at model
-// times, in order, and those that wait for the pager's detection.
+// timeline is the model's process that applies the timeline's events,
+// each at its model time, on a schedule of its own: nothing the sampler
+// does moves it, so that a run sampled at any -sample-every is the same
+// run. It hands each event, as it applies it, to the observer as a mark,
+// and takes the sample due at the same instant, if one is, at once after
+// the events (so that the sample sees them and nothing done after them).
+// The observer hands it the events timed from detection once the pager
+// reports it: the one path from what is observed back to the model, by
+// design.
 type timeline struct {
-	future         incident.Timeline
-	afterDetection incident.Timeline
+	parts incident.Parts
+	log   *zap.Logger
+	now   func() time.Duration
+	obs   *observer
+
+	mu       sync.Mutex
+	future   incident.Timeline // guarded by mu
+	applying bool              // guarded by mu: an event taken from future is being applied
+	added    *sim.Signal       // the observer merged events into future
+}
+
+// run applies the events, each at its model time (one due before now, at
+// once), until the run stops; it returns the first error of one.
+func (tl *timeline) run(ctx context.Context) error {
+	for {
+		tl.mu.Lock()
+		pending := len(tl.future) > 0
+		var at time.Duration
+		if pending {
+			at = tl.future[0].At
+		}
+		tl.mu.Unlock()
+		if !pending {
+			if !sim.WaitFor(ctx, tl.added) {
+				return nil
+			}
+			continue
+		}
+		if wait := at - tl.now(); wait > 0 {
+			woken, ok := sim.SleepOrWake(ctx, wait, tl.added)
+			if !ok {
+				return nil
+			}
+			if woken {
+				continue // events merged: the next may be sooner
+			}
+		}
+		for tl.dueBy(tl.now()) {
+			tl.mu.Lock()
+			ev := tl.future[0]
+			tl.future, tl.applying = tl.future[1:], true
+			tl.mu.Unlock()
+			err := ev.Apply(tl.parts, tl.log, tl.mark)
+			tl.mu.Lock()
+			tl.applying = false
+			tl.mu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		tl.obs.sampleIfDue(tl.now())
+	}
+}
+
+// mark hands an applied event to the observer as a mark.
+func (tl *timeline) mark(ev incident.Event) {
+	tl.obs.mark(series.Mark{T: tl.now(), Name: ev.Action, Note: ev.Describe()})
+}
+
+// dueBy reports whether an event due by model time t is still to apply,
+// or being applied.
+func (tl *timeline) dueBy(t time.Duration) bool {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return tl.applying || (len(tl.future) > 0 && tl.future[0].At <= t)
+}
+
+// merge adds events to the future, and wakes the process to look again.
+func (tl *timeline) merge(events incident.Timeline) {
+	tl.mu.Lock()
+	tl.future = tl.future.Merge(events)
+	tl.mu.Unlock()
+	tl.added.Notify()
+}
+
+// observer hands the sink what the run observes, from the two processes
+// that see it, one call at a time: the timeline's events as marks, as the
+// timeline applies them; the breaker's transitions as marks before the
+// sample that follows them; and a sample at every interval of model time
+// (the first at every), each taken once. After a sample it asks the pager
+// for detection, and gives the timeline the events timed from it.
+type observer struct {
+	smp   sampler
+	sink  series.Sink
+	every time.Duration
+	tl    *timeline
+
+	mu             sync.Mutex
+	last           time.Duration     // guarded by mu: the last sample's time; -1 before the first
+	afterDetection incident.Timeline // guarded by mu
 	pager          Pager
 }
 
-// observe applies the timeline's events and samples the model, each at its
-// model time, until the run stops, handing both to sink, and the breaker's
-// transitions as marks before the sample that follows them. One process
-// does both, events first, so that a sample due at the same instant as an
-// event always sees it. It returns the last sample's time.
-func (p sampler) observe(ctx context.Context, every time.Duration, tl timeline,
-	parts incident.Parts, log *zap.Logger, applied func(incident.Event), sink series.Sink) (last time.Duration, err error) {
-	last = -1
-	for next := every; ; next += every {
-		for len(tl.future) > 0 && tl.future[0].At <= next {
-			if !sim.SleepUntil(ctx, max(tl.future[0].At, 0)) {
-				return last, nil
-			}
-			if err := tl.future[0].Apply(parts, log, applied); err != nil {
-				return last, err
-			}
-			tl.future = tl.future[1:]
+func (o *observer) mark(m series.Mark) {
+	o.mu.Lock()
+	o.sink.Mark(m)
+	o.mu.Unlock()
+}
+
+// sampleIfDue takes the sample due at model time t, if t is a sample's
+// time and it has not been taken.
+func (o *observer) sampleIfDue(t time.Duration) {
+	if t >= o.every && t%o.every == 0 {
+		o.sampleAt(t)
+	}
+}
+
+// sampleAt takes the sample at model time t, unless one has been taken at
+// t or later.
+func (o *observer) sampleAt(t time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t <= o.last {
+		return
+	}
+	for _, m := range o.smp.breakerMarks.take() {
+		o.sink.Mark(m)
+	}
+	o.sink.Sample(o.smp.sample(t))
+	o.last = t
+	if len(o.afterDetection) > 0 && o.pager != nil {
+		if at, ok := o.pager.Detected(); ok {
+			// An event due before now (a delay shorter than the time from
+			// the alert to the sample that reports it) happens now.
+			o.tl.merge(o.afterDetection.Detected(at))
+			o.afterDetection = nil
 		}
+	}
+}
+
+// lastSample is the last sample's time, -1 if none has been taken.
+func (o *observer) lastSample() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.last
+}
+
+// run samples the model every interval of model time until the run stops.
+// A sample due at the same instant as a timeline event is the timeline's
+// to take, once it has applied the event. It only reads the model.
+func (o *observer) run(ctx context.Context) {
+	for next := o.every; ; next += o.every {
 		if !sim.SleepUntil(ctx, next) {
-			return last, nil
+			return
 		}
-		for _, m := range p.breakerMarks.take() {
-			sink.Mark(m)
-		}
-		sink.Sample(p.sample(next))
-		last = next
-		if p.policies.Switches.On(workers.Shed) {
-			p.queues.Poke() // the scheduler sheds at least each sample, paused queues too
-		}
-		if len(tl.afterDetection) > 0 && tl.pager != nil {
-			if at, ok := tl.pager.Detected(); ok {
-				// An event due before now (a delay shorter than the time
-				// from the alert to the sample that reports it) happens now.
-				tl.future = tl.future.Merge(tl.afterDetection.Detected(at))
-				tl.afterDetection = nil
-			}
+		if !o.tl.dueBy(next) {
+			o.sampleAt(next)
 		}
 	}
 }

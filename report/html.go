@@ -115,6 +115,14 @@ type page struct {
 	// Checks and Calibrations are the faithfulness section, if the run
 	// had checks.
 	Checks, Calibrations []checkRow
+	// Assumptions are the model's assumptions in the run, with their
+	// evidence (config.Assumptions).
+	Assumptions []assumptionRow
+}
+
+// assumptionRow is one of the model's assumptions as the page shows it.
+type assumptionRow struct {
+	Key, Value, Default, Evidence, Otherwise, Decides string
 }
 
 // checkRow is one check as the faithfulness section shows it.
@@ -205,6 +213,7 @@ func WriteHTML(w io.Writer, o *outcome.Outcome, title string) error {
 			p.Checks = append(p.Checks, row)
 		}
 	}
+	p.Assumptions = assumptionRows(s.Config)
 	params := configParams(s.Config)
 	half := (len(params) + 1) / 2
 	p.Params = [2][]param{params[:half], params[half:]}
@@ -287,6 +296,18 @@ func facts(o *outcome.Outcome) []string {
 		f = append(f, "no requeue storm")
 	}
 	return f
+}
+
+// assumptionRows are the model's assumptions, with the run's values.
+func assumptionRows(c config.Config) []assumptionRow {
+	def := config.Default()
+	var rows []assumptionRow
+	for _, a := range config.Assumptions {
+		p, _ := config.Lookup(a.Flag)
+		rows = append(rows, assumptionRow{Key: p.Key, Value: p.Get(&c), Default: p.Get(&def),
+			Evidence: a.Evidence, Otherwise: a.Otherwise, Decides: a.Decides})
+	}
+	return rows
 }
 
 // configParams lists the run's parameters: every one of config.Params,
@@ -396,6 +417,12 @@ the mechanisms without any one of which it fails.</p>
 <tr><th>held</th><th>calibration</th><th>the model</th><th>the report says</th></tr>
 {{range .Calibrations}}<tr>{{if .OK}}<td class="held">held</td>{{else}}<td class="failed">failed</td>{{end}}<td>{{.Name}}</td><td>{{.Model}}</td><td>{{.Want}}</td></tr>
 {{end}}</table>{{end}}{{end}}
+<h2 id="assumptions">Assumptions</h2>
+<p>The model's choices that decide whether a storm sustains itself, and that neither the incident's report nor the services' code settles (docs/scenarios.md, ASSUMPTIONS).</p>
+<table class="assumptions">
+<tr><th>assumption</th><th>in this run</th><th>default</th><th>the default, because</th><th>otherwise</th><th>it decides</th></tr>
+{{range .Assumptions}}<tr><td class="name">{{.Key}}</td><td>{{.Value}}</td><td>{{.Default}}</td><td>{{.Evidence}}</td><td>{{.Otherwise}}</td><td>{{.Decides}}</td></tr>
+{{end}}</table>
 <h2 id="summary">Summary</h2>
 <pre>{{.Summary}}</pre>
 <h2 id="parameters">Parameters</h2>

@@ -599,3 +599,28 @@ func TestHTMLFaithfulnessOfARun(t *testing.T) {
 		})
 	}
 }
+
+// TestAssumptionsInTheSummaryAndThePage: the summary and the page list
+// every one of the model's assumptions with its value in the run, say
+// which is not the default, and the page gives each one's evidence.
+func TestAssumptionsInTheSummaryAndThePage(t *testing.T) {
+	o := theIncident(t, func(c *config.Config) { c.Assumptions.RefusedStartHoldsCPU = true })
+	var summary bytes.Buffer
+	require.NoError(t, report.WriteSummary(&summary, o))
+	contains(t, summary.String(), "ASSUMPTIONS", "the summary's section")
+	text := html.UnescapeString(writeHTML(t, o, "assumptions"))
+	contains(t, text, `<h2 id="assumptions">`, "the page's section")
+	def := config.Default()
+	for _, a := range config.Assumptions {
+		p, ok := config.Lookup(a.Flag)
+		require.True(t, ok)
+		key := strings.TrimPrefix(p.Key, config.SectionAssumptions+".")
+		value, which := p.Get(&o.Summary.Config), "(the default)"
+		if value != p.Get(&def) {
+			which = "(not the default, " + p.Get(&def) + ")"
+		}
+		assert.Regexp(t, regexp.MustCompile(`\n  `+key+` +`+value+` `+regexp.QuoteMeta(which)+`\n`), summary.String(), "%s in the summary", key)
+		contains(t, text, `<td class="name">`+p.Key+`</td><td>`+value+`</td><td>`+p.Get(&def)+`</td><td>`+a.Evidence+`</td><td>`+a.Otherwise+`</td><td>`+a.Decides+`</td>`, "the page's row of "+key)
+	}
+	assert.Contains(t, summary.String(), "refused_start_holds_cpu   true (not the default, false)")
+}

@@ -81,6 +81,7 @@ func WriteSummary(w io.Writer, o *outcome.Outcome) error {
 	}
 	p("\t")
 	mitigationLines(p, s)
+	assumptionLines(p, s.Config)
 	p("STAGES\tworkers\ttaken\tsucceeded\tfailed\tbusy")
 	for i, st := range s.Stages {
 		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", workers.StageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
@@ -95,6 +96,25 @@ func WriteSummary(w io.Writer, o *outcome.Outcome) error {
 		return err
 	}
 	return nil
+}
+
+// assumptionLines writes the model's assumptions the run made
+// (config.Assumptions): each one's key and value, and whether it is the
+// default, so that a figure of the summary is read with the choices it
+// rests on.
+func assumptionLines(p func(string, ...any), c config.Config) {
+	def := config.Default()
+	p("ASSUMPTIONS\t(docs/scenarios.md: the evidence for each default, and what it decides)")
+	for _, a := range config.Assumptions {
+		param, _ := config.Lookup(a.Flag)
+		v, was := param.Get(&c), param.Get(&def)
+		which := "the default"
+		if v != was {
+			which = "not the default, " + was
+		}
+		p("  %s\t%s (%s)", strings.TrimPrefix(param.Key, config.SectionAssumptions+"."), v, which)
+	}
+	p("\t")
 }
 
 // judged writes what the analysis says of a run: its storm, its incident

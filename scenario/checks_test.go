@@ -52,7 +52,7 @@ func TestParseRejectsBadChecks(t *testing.T) {
 		msg       []string
 	}{
 		{"an unknown cause", "    causes: [janitor_broke]\n    metric: vms_true\n    stat: max\n    min: 1\n",
-			13, 14, []string{`no cause "janitor_broke"`, "the causes are janitor_broken, stale_report, unbounded_requeue"}},
+			13, 14, []string{`no cause "janitor_broke"`, "the causes are janitor_broken, stale_report, requeue_loop"}},
 		{"an unknown second cause", "    causes:\n      - janitor_broken\n      - cpu\n    metric: vms_true\n    stat: max\n    min: 1\n",
 			15, 9, []string{`no cause "cpu"`, "lowered_api_limit"}},
 		{"neither causes nor calibration", "    metric: vms_true\n    stat: max\n    min: 1\n",

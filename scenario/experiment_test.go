@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/config"
 	"vmstorm/incident"
 )
 
@@ -511,6 +512,37 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "travis-2015-what-if", "the error lists the built-ins")
 	assert.NotContains(t, err.Error(), "\n")
+}
+
+// TestAssumptionsExperimentCoversEveryCombination: the built-in
+// travis-2015-assumptions runs the what-if's fix only under every
+// combination of the assumptions that bear on 2015, and the API's once,
+// everything else as the what-if's first variant.
+func TestAssumptionsExperimentCoversEveryCombination(t *testing.T) {
+	e, err := LoadExperiment("travis-2015-assumptions", expMeasures)
+	require.NoError(t, err)
+	whatIf, err := LoadExperiment("travis-2015-what-if", expMeasures)
+	require.NoError(t, err)
+	assert.Equal(t, whatIf.Base.Name, e.Base.Name)
+	assert.Equal(t, whatIf.Recovery, e.Recovery)
+	assert.Equal(t, whatIf.Seed, e.Seed)
+	fixOnly := whatIf.Variants[0].Config
+	require.Zero(t, fixOnly.APIRate, "2015 has no API limit: refused_calls_count cannot matter")
+	seen := map[config.ModelAssumptions]bool{}
+	for _, v := range e.Variants {
+		a := v.Config.Assumptions
+		assert.False(t, seen[a], "%s: a combination once", v.Name)
+		seen[a] = true
+		rest := v.Config
+		rest.Assumptions = config.ModelAssumptions{}
+		assert.Equal(t, fixOnly, rest, "%s: the what-if's fix only but for its assumptions", v.Name)
+	}
+	for _, nb := range []bool{false, true} {
+		for _, cpu := range []bool{false, true} {
+			assert.True(t, seen[config.ModelAssumptions{NeverBootedHoldsSlot: nb, RefusedStartHoldsCPU: cpu}], "never-booted %v, CPU %v", nb, cpu)
+		}
+	}
+	assert.True(t, seen[config.ModelAssumptions{RefusedCallsCount: true}])
 }
 
 // TestExperimentFromFile: an experiment file is read by path, with the

@@ -95,11 +95,14 @@ func TestScenariosUnderRealConcurrency(t *testing.T) {
 }
 
 // TestChecksFailWithoutTheirCauses is the ablation test: for every cause
-// that a check of a built-in scenario names, it replays the scenario with
-// that cause taken out (Scenario.Ablate) and requires every check naming
-// it to fail. One replay per distinct cause of a scenario serves all the
-// checks that name it. The causes come from the scenario files, so a new
-// check, or a new cause of one, is tested without a change here.
+// that a check of a built-in scenario names, and for every one of the
+// cause's ablations (the independent ways to take it out), it replays the
+// scenario with the cause taken out that way (Scenario.AblateBy) and
+// requires every check naming the cause to fail. A check that holds when
+// its mechanism is removed one way but not another restates the inputs, not
+// the mechanism. One replay per ablation of a scenario serves all the
+// checks that name its cause. The causes come from the scenario files, so a
+// new check, or a new cause of one, is tested without a change here.
 func TestChecksFailWithoutTheirCauses(t *testing.T) {
 	if racedetect.On {
 		t.Skip("Serial runs only: see internal/racedetect")
@@ -109,25 +112,29 @@ func TestChecksFailWithoutTheirCauses(t *testing.T) {
 		require.NoError(t, err)
 		causes := s.CauseNames()
 		require.NotEmpty(t, causes, "%s: a built-in scenario's checks name causes", b.Name)
-		for _, cause := range causes {
-			t.Run(b.Name+"/without_"+cause, func(t *testing.T) {
-				t.Parallel()
-				ablated, err := s.Ablate(cause)
-				require.NoError(t, err)
-				require.Equal(t, s.Checks, ablated.Checks, "the ablated run is judged by the same checks")
-				results := replay(t, ablated).Analysis.Checks
-				require.Len(t, results, len(s.Checks), "every check is judged")
-				judged := 0
-				for _, r := range results {
-					if !slices.Contains(r.Check.Causes, cause) {
-						continue
+		for _, name := range causes {
+			cause, ok := LookupCause(name)
+			require.True(t, ok)
+			for _, a := range cause.Ablations {
+				t.Run(b.Name+"/without_"+name+"/"+a.Name, func(t *testing.T) {
+					t.Parallel()
+					ablated, err := s.AblateBy(name, a.Name)
+					require.NoError(t, err, "every ablation of a cause the scenario has changes it")
+					require.Equal(t, s.Checks, ablated.Checks, "the ablated run is judged by the same checks")
+					results := replay(t, ablated).Analysis.Checks
+					require.Len(t, results, len(s.Checks), "every check is judged")
+					judged := 0
+					for _, r := range results {
+						if !slices.Contains(r.Check.Causes, name) {
+							continue
+						}
+						judged++
+						t.Logf("without %s (%s): %q: model %s; want %s", name, a.Name, r.Check.Name, r.Model, r.Want)
+						assert.False(t, r.OK, "%q still holds without its cause %s (%s: %s): model %s, want %s", r.Check.Name, name, a.Name, a.Doc, r.Model, r.Want)
 					}
-					judged++
-					t.Logf("without %s: %q: model %s; want %s", cause, r.Check.Name, r.Model, r.Want)
-					assert.False(t, r.OK, "%q still holds without its cause %s: model %s, want %s", r.Check.Name, cause, r.Model, r.Want)
-				}
-				assert.Positive(t, judged, "a check names %s", cause)
-			})
+					assert.Positive(t, judged, "a check names %s", name)
+				})
+			}
 		}
 	}
 }

@@ -52,6 +52,9 @@ type Janitor struct {
 	RatePerSecond float64       // VMs handed out per model second (RATE_PER_SECOND); 0 means no limit
 	Cutoff        time.Duration // destroy any booted VM older than this
 	ReportStale   bool          // on a failed pass, keep reporting the last count
+	// ReportFresh: on a failed pass, report the VMs on the cluster all the
+	// same, counted with an account of its own (ReportStale is then moot).
+	ReportFresh bool
 	// Phase is when the first pass starts. A real janitor's loop has some
 	// phase against the clock; a random one also keeps its passes from
 	// falling on the same instants as other periodic work in the model.
@@ -138,7 +141,10 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	}
 	if err != nil {
 		j.failedPasses.Add(1)
-		if !j.ReportStale {
+		switch {
+		case j.ReportFresh:
+			j.reported.Store(j.Cluster.VMs())
+		case !j.ReportStale:
 			j.reported.Store(0)
 		}
 		j.Events.Debug("cleanup_failed", zap.String("reason", err.Error()))

@@ -147,6 +147,46 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 	})
 }
 
+// TestFailedPassReports: what a pass that cannot log in reports to
+// monitoring: its last count (ReportStale, the 2015 defect), 0 (without
+// it), or the VMs on the cluster all the same (ReportFresh, an account of
+// its own), whatever ReportStale says.
+func TestFailedPassReports(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		stale, fresh bool
+		want         int64
+	}{
+		{"stale", true, false, 1},
+		{"zero", false, false, 0},
+		{"fresh", false, true, 6},
+		{"fresh, stale moot", true, true, 6},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+				c := newCluster(k, 10)
+				finishedVM(ctx, c)
+				creds := &Credentials{}
+				out := sim.NewChan[*cluster.VM](k, 10)
+				j := newJanitor(k, c, creds, out, time.Hour, 0)
+				j.ReportStale, j.ReportFresh = tt.stale, tt.fresh
+				require.True(t, j.pass(ctx))
+				require.Len(t, out.Drain(), 1)
+				creds.Rotate()
+				for id := uint64(10); id < 15; id++ {
+					vm, _ := c.Clone(ctx, id, 1)
+					require.NoError(t, c.PowerOn(ctx, vm))
+					c.Release(vm)
+				}
+				require.True(t, j.pass(ctx))
+				assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
+				assert.Equal(t, tt.want, j.Stats().Reported)
+				assert.Equal(t, int64(1), j.Stats().FailedPasses)
+			})
+		})
+	}
+}
+
 // TestJanitorPacesItsPass checks RATE_PER_SECOND: a pass over n destroyable
 // VMs hands them out 1/rate apart.
 func TestJanitorPacesItsPass(t *testing.T) {

@@ -35,6 +35,10 @@ type RunPool struct {
 
 	DeletesVMs   bool
 	StallTimeout time.Duration
+	// DeletesLostVMs: the VM of a build lost with its worker or given up as
+	// stalled is deleted (by the worker, or its supervisor as it restarts
+	// it), rather than left on, orphaned, for the janitor.
+	DeletesLostVMs bool
 
 	In    *sim.Chan[*Job] // jobs with a booted VM, from Build
 	Inbox *sim.Chan[Msg]  // the scheduler's: lost builds and finished jobs
@@ -150,8 +154,10 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 		if crashed {
 			reason = "worker crashed"
 		}
-		r.Cluster.Orphan(job.VM)
 		job.logAt(r.Events, zapcore.WarnLevel, "build_lost", vmField(job.VM), zap.String("reason", reason))
+		if !r.DeletesLostVMs || !r.deleteVM(ctx, job.VM) {
+			r.Cluster.Orphan(job.VM) // left on for the janitor
+		}
 		r.Ledger.lose(job, r.Clock.Now())
 		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
@@ -171,20 +177,22 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 	return r.Inbox.Send(ctx, Msg{Kind: Finished, Queue: job.Queue})
 }
 
-// deleteVM is the worker deleting its own VM after the build. If the API
-// refuses, the VM is left for the cleanup service.
-func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) {
+// deleteVM is the worker deleting its own VM after the build, or after
+// losing it. If the API refuses, the VM is left for the cleanup service.
+// It reports whether the VM was deleted.
+func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) bool {
 	if !r.Cluster.Claim(vm) {
-		return
+		return false
 	}
 	if err := r.Cluster.Destroy(ctx, vm); err != nil {
 		r.Cluster.Unclaim(vm)
 		if err != cluster.ErrStopped {
 			r.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
 		}
-		return
+		return false
 	}
 	r.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
+	return true
 }
 
 // stalls draws, from the job's own stream, whether this attempt's VM stalls.

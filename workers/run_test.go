@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,4 +48,50 @@ func TestCrashedWorkersTakeNoJobs(t *testing.T) {
 		k.Stop(nil)
 		g.Wait(ctx)
 	})
+}
+
+// TestLostBuildsVMs: a build given up as stalled, or lost with a crashed
+// worker, leaves its VM on, orphaned, for the janitor; with DeletesLostVMs
+// the VM is deleted instead. Either way the job goes back to the
+// scheduler.
+func TestLostBuildsVMs(t *testing.T) {
+	for _, deletes := range []bool{false, true} {
+		for _, how := range []string{"stall", "crash"} {
+			t.Run(fmt.Sprintf("%s, deletes %v", how, deletes), func(t *testing.T) {
+				inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+					c := newCluster(k, 10)
+					in := sim.NewChan[*Job](k, 10)
+					inbox := sim.NewChan[Msg](k, 100)
+					r := NewRunPool(k, 1)
+					r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
+					r.StallTimeout, r.DeletesLostVMs = 10*time.Minute, deletes
+					if how == "stall" {
+						r.SetStallChance(1)
+					}
+					var g sim.Group
+					g.Go(ctx, r.Run)
+					vm, err := c.Clone(ctx, 1, 1)
+					require.NoError(t, err)
+					require.NoError(t, c.PowerOn(ctx, vm))
+					require.True(t, in.Send(ctx, &Job{ID: 1, BuildTime: time.Hour, VM: vm, Attempts: 1}))
+					require.True(t, sim.Sleep(ctx, time.Minute))
+					if how == "crash" {
+						require.Equal(t, 1, r.Crash(1))
+					}
+					require.True(t, sim.Sleep(ctx, 15*time.Minute))
+					m, ok := inbox.Recv(ctx)
+					require.True(t, ok)
+					assert.Equal(t, Returned, m.Kind, "the job goes back")
+					st := c.Stats()
+					if deletes {
+						assert.Zero(t, st.VMs, "the lost build's VM is deleted")
+					} else {
+						assert.Equal(t, int64(1), st.ByState[cluster.Orphaned], "the lost build's VM is left on, orphaned")
+					}
+					k.Stop(nil)
+					g.Wait(ctx)
+				})
+			})
+		}
+	}
 }

@@ -95,7 +95,8 @@ func (c *QueueControls) Reduced() int {
 }
 
 // Poke wakes the scheduler to look again at what it may hand out: the
-// cluster has room again, or it is time to look for jobs to shed.
+// cluster has room again, a control or a switch changed, or it is time for
+// its shed scan.
 func (c *QueueControls) Poke() { c.poke.Notify() }
 
 // Paused is how many queues are paused.
@@ -165,9 +166,10 @@ type Scheduler struct {
 	// Mitigations, each applied while its switch is on. Capacity-aware
 	// dispatch hands a job out only while Room reports room for one more
 	// start. Shedding drops a job that has waited longer than ShedAfter
-	// since it arrived, when it comes to be handed out and at least once
-	// a model minute when the scheduler wakes (Poke wakes it), and counts
-	// it in Ledger and logs it in Events.
+	// since it arrived, when it comes to be handed out and at every whole
+	// model minute, on a schedule the scheduler keeps itself (nothing that
+	// observes the model wakes it for that), and counts it in Ledger and
+	// logs it in Events.
 	Switches  *Switches
 	Room      func() bool
 	Clock     sim.Clock
@@ -177,9 +179,12 @@ type Scheduler struct {
 
 	queues   []sim.Queue[*Job]
 	turn     int
-	asked    int // workers that asked and have not been handed a job
-	lastScan time.Duration
-	handed   atomic.Int64 // jobs handed to Build workers, in all
+	asked    int           // workers that asked and have not been handed a job
+	nextScan time.Duration // the model time of the next shed scan
+	handed   atomic.Int64  // jobs handed to Build workers, in all
+	// ticking says a process of the scheduler's keeps its shed scans'
+	// schedule (shedTicks); done, that Run is over and it should stop.
+	ticking, done atomic.Bool
 }
 
 // Handed is how many jobs the scheduler has handed to Build workers: with
@@ -204,8 +209,14 @@ func (s *Scheduler) Len() int {
 // Run schedules until the inbox is closed and drained or the run stops,
 // then closes Out.
 func (s *Scheduler) Run(ctx context.Context) {
+	var ticks sim.Group
+	defer ticks.Wait(ctx)
+	defer s.done.Store(true)
 	defer s.Out.Close()
 	for {
+		if s.Switches.On(Shed) && s.ticking.CompareAndSwap(false, true) {
+			ticks.Go(ctx, s.shedTicks)
+		}
 		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Queues.poke)
 		if !ok && !poked {
 			return
@@ -289,21 +300,46 @@ func (s *Scheduler) shed(job *Job) {
 		seconds("waited_s", now-job.ArrivedAt))
 }
 
-// scanEvery is how often, at least, a scheduler that shedding is on for
-// looks through all its queues for jobs past their deadline, when it wakes.
+// scanEvery is how often a scheduler that shedding is on for looks through
+// all its queues for jobs past their deadline: at every whole scanEvery of
+// model time.
 const scanEvery = time.Minute
 
+// shedTicks wakes the scheduler at every whole scanEvery of model time
+// while shedding is on, so that its shed scans keep their schedule whatever
+// else wakes it, or does not. It ends when shedding is off (Run starts it
+// again when it is turned on: a switch pokes the scheduler) or Run is over.
+func (s *Scheduler) shedTicks(ctx context.Context) {
+	for {
+		next := (s.Clock.Now()/scanEvery + 1) * scanEvery
+		if !sim.SleepUntil(ctx, next) {
+			return
+		}
+		if !s.done.Load() && s.Switches.On(Shed) {
+			s.Queues.Poke()
+			continue
+		}
+		// Off (or over): stop, unless it was turned on again meanwhile and
+		// Run has not started another.
+		s.ticking.Store(false)
+		if s.done.Load() || !s.Switches.On(Shed) || !s.ticking.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
 // scan sheds the jobs past their deadline from every queue, paused ones
-// included, if it has not looked for a minute.
+// included, if the time of a scan has come: the first wake at or after
+// each whole minute, which shedTicks makes sure of.
 func (s *Scheduler) scan() {
 	if !s.Switches.On(Shed) {
 		return
 	}
 	now := s.Clock.Now()
-	if now-s.lastScan < scanEvery {
+	if now < s.nextScan {
 		return
 	}
-	s.lastScan = now
+	s.nextScan = (now/scanEvery + 1) * scanEvery
 	for i := range s.queues {
 		for _, job := range s.queues[i].Remove(s.tooOld) {
 			s.shed(job)

@@ -171,9 +171,10 @@ func TestShedAtHandOut(t *testing.T) {
 	}
 }
 
-// TestShedScanReachesPausedQueues: the scheduler, when it wakes, looks
-// through every queue, a paused one included, for jobs past their
-// deadline, at most once a model minute. It does not wake of itself.
+// TestShedScanReachesPausedQueues: the scheduler looks through every
+// queue, a paused one included, for jobs past their deadline at every whole
+// model minute, of its own accord: with nothing else to wake it, the jobs
+// of a paused queue are shed at the first whole minute past their deadline.
 func TestShedScanReachesPausedQueues(t *testing.T) {
 	const after = time.Hour
 	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
@@ -186,36 +187,50 @@ func TestShedScanReachesPausedQueues(t *testing.T) {
 		assert.Equal(t, []uint64{3}, ids(ms.settled(ctx)))
 
 		require.True(t, sim.SleepUntil(ctx, 2*time.Hour))
-		assert.Zero(t, ms.ledger.Counts().Shed, "nothing woke the scheduler")
-		ms.s.Queues.Poke()
-		ms.settled(ctx)
-		assert.Equal(t, int64(2), ms.ledger.Counts().Shed, "the scan found both in the paused queue")
+		assert.Equal(t, int64(2), ms.ledger.Counts().Shed, "the scans found both in the paused queue, with nothing to wake the scheduler")
 		assert.Zero(t, ms.s.Len())
-		assert.Equal(t, []received{{1, 2 * time.Hour}, {2, 2 * time.Hour}}, ms.shed(t))
+		// Job 1 is past its deadline after 1h, job 2 after 1h0m10s: both
+		// at the first whole minute after those.
+		assert.Equal(t, []received{{1, after + time.Minute}, {2, after + time.Minute}}, ms.shed(t))
 		if e := ms.logs.FilterMessage("job_shed").All(); assert.Len(t, e, 2) {
-			assert.InDelta(t, (2*time.Hour - 10*time.Second).Seconds(), field(t, e[1], "waited_s"), 1e-9)
+			assert.InDelta(t, (after + time.Minute - 10*time.Second).Seconds(), field(t, e[1], "waited_s"), 1e-9)
 		}
 	})
 }
 
-// TestShedScanPacedToAMinute: a wake within a minute of the last scan
-// does not scan; the first after it does.
-func TestShedScanPacedToAMinute(t *testing.T) {
+// TestShedScanKeepsItsOwnSchedule: the shed scan comes at whole minutes
+// and at no other time, however often or seldom something else wakes the
+// scheduler (a poke between two whole minutes does not scan); it stops
+// while shedding is off, and keeps the schedule again once it is on.
+func TestShedScanKeepsItsOwnSchedule(t *testing.T) {
 	const after = time.Hour
 	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
 		ms.s.Queues.SetPaused(0, true)
 		ms.arrive(ctx, 1, 0)
-		require.True(t, sim.SleepUntil(ctx, time.Hour-time.Second))
-		ms.s.Queues.Poke() // a scan at 59m59s: nothing past the deadline
+		require.True(t, sim.SleepUntil(ctx, 90*time.Second))
+		ms.arrive(ctx, 2, 0)
+		require.True(t, sim.SleepUntil(ctx, after+105*time.Second))
+		ms.s.Queues.Poke() // job 2 is past its deadline, but no whole minute has come
 		ms.settled(ctx)
-		require.True(t, sim.SleepUntil(ctx, time.Hour+30*time.Second))
-		ms.s.Queues.Poke() // past the deadline, but within a minute of the last scan
+		assert.Equal(t, []received{{1, after + time.Minute}}, ms.shed(t), "job 1 at the whole minute after its deadline, job 2 not at the poke")
+		require.True(t, sim.SleepUntil(ctx, after+2*time.Minute))
 		ms.settled(ctx)
-		assert.Zero(t, ms.ledger.Counts().Shed, "no scan within a minute of the last")
-		require.True(t, sim.SleepUntil(ctx, time.Hour+59*time.Second))
-		ms.s.Queues.Poke()
+		assert.Equal(t, []received{{1, after + time.Minute}, {2, after + 2*time.Minute}}, ms.shed(t), "job 2 at the next whole minute")
+
+		ms.switches.Set(Shed, false)
+		ms.arrive(ctx, 3, 0)
+		require.True(t, sim.SleepUntil(ctx, 3*after))
 		ms.settled(ctx)
-		assert.Equal(t, []received{{1, time.Hour + 59*time.Second}}, ms.shed(t))
+		assert.Equal(t, int64(2), ms.ledger.Counts().Shed, "off: nothing shed")
+		assert.False(t, ms.s.ticking.Load(), "off: no process keeps the schedule")
+		require.True(t, sim.SleepUntil(ctx, 3*after+20*time.Second))
+		ms.switches.Set(Shed, true) // the switch pokes the scheduler: a scan now, and the schedule again
+		ms.settled(ctx)
+		assert.Equal(t, received{3, 3*after + 20*time.Second}, ms.shed(t)[2], "the scan of the switch's poke")
+		ms.arrive(ctx, 4, 0)
+		require.True(t, sim.SleepUntil(ctx, 4*after+2*time.Minute))
+		ms.settled(ctx)
+		assert.Equal(t, received{4, 4*after + time.Minute}, ms.shed(t)[3], "on the schedule again")
 	})
 }
 
