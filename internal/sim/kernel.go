@@ -16,11 +16,13 @@
 //   - Serial: one model goroutine runs at a time. When it blocks, the kernel
 //     resumes the next goroutine that can run, in the order in which they
 //     became able to (their wake-ups are ordered by model time, then by a
-//     sequence number given when the wait began). The goroutine that blocks
-//     hands the baton to the next one itself, so a hand-off costs one
-//     goroutine switch. With the seeded streams of internal/dist, a run is a
-//     function of its configuration and seed: the same, event for event, at
-//     any speed and under any load.
+//     sequence number given when the wait began). Each goroutine is a
+//     coroutine (iter.Pull) that the goroutine calling Run resumes in turn:
+//     a hand-off is two coroutine switches on one thread, with no trip
+//     through Go's scheduler and no idle thread woken to look for work.
+//     With the seeded streams of internal/dist, a run is a function of its
+//     configuration and seed: the same, event for event, at any speed and
+//     under any load.
 //   - Parallel: model goroutines that can run all run at once, on every core;
 //     time still moves only when all of them are blocked, as under
 //     testing/synctest. Runs repeat only in distribution, but the race
@@ -51,6 +53,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,6 +127,7 @@ type Kernel struct {
 	seq       uint64      // orders wake-ups at one model time
 	timers    timerHeap   // processes with a deadline (Serial, Parallel)
 	ready     fifo[*proc] // processes that can run, in order (Serial)
+	pass      *proc       // the process that one blocking chose to run next (Serial)
 	procs     []*proc     // live processes, for Stop
 	pending   []*proc     // started before Run (Parallel, Wall)
 	running   int         // processes not blocked (Parallel)
@@ -133,6 +138,8 @@ type Kernel struct {
 	done      chan struct{} // closed when the last process returns
 	wallStart time.Time
 	lag       time.Duration // the most model time has lagged its pace
+
+	ended sync.WaitGroup // the goroutines that finish a Goexit (Serial)
 }
 
 // New returns a kernel with no processes, at model time zero.
@@ -230,11 +237,17 @@ const (
 	stopped                     // the kernel stopped
 )
 
-// proc is one model goroutine. The fields after wake are guarded by k.mu.
+// proc is one model goroutine. The fields after idx are guarded by k.mu.
 type proc struct {
-	k    *Kernel
-	wake chan struct{} // a token resumes the goroutine
-	idx  int           // in k.procs
+	k *Kernel
+	// Serial: resume runs the coroutine until it yields (blocks) or
+	// returns; stop ends one that will not be resumed again.
+	resume func() (struct{}, bool)
+	yield  func(struct{}) bool
+	stop   func()
+	exited bool          // Serial: ended by runtime.Goexit; owned by the coroutine, then the loop
+	wake   chan struct{} // Parallel, Wall: a token resumes the goroutine
+	idx    int           // in k.procs
 
 	waiting       bool   // blocked in a wait
 	interruptible bool   // Stop ends the wait (all but Group.Wait)
@@ -274,9 +287,18 @@ func (k *Kernel) Go(ctx context.Context, f func(ctx context.Context)) {
 }
 
 func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *Group) {
-	p := &proc{k: k, wake: make(chan struct{}, 1), timer: -1, group: g, idx: len(k.procs)}
+	p := &proc{k: k, timer: -1, group: g, idx: len(k.procs)}
 	k.procs = append(k.procs, p)
 	pctx := context.WithValue(ctx, procKey{}, p)
+	if k.mode == Serial {
+		p.resume, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+			p.yield = yield
+			k.body(p, f, pctx)
+		})
+		k.ready.push(p)
+		return
+	}
+	p.wake = make(chan struct{}, 1)
 	go func() {
 		<-p.wake
 		// Deferred, so that a process ended by runtime.Goexit (a test's
@@ -285,8 +307,6 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 		f(pctx)
 	}()
 	switch {
-	case k.mode == Serial:
-		k.ready.push(p)
 	case !k.started:
 		k.pending = append(k.pending, p)
 	default:
@@ -317,9 +337,9 @@ func (k *Kernel) Run(ctx context.Context) error {
 		close(k.done)
 		k.mu.Unlock()
 	} else if k.mode == Serial {
-		next := k.nextLocked()
 		k.mu.Unlock()
-		next.wake <- struct{}{}
+		k.loop()
+		k.ended.Wait()
 	} else {
 		k.running = len(k.pending)
 		for _, p := range k.pending {
@@ -376,9 +396,7 @@ func (k *Kernel) exit(p *proc) {
 	}
 	switch k.mode {
 	case Serial:
-		next := k.nextLocked()
-		k.mu.Unlock()
-		next.wake <- struct{}{}
+		k.mu.Unlock() // the loop resumes the next process
 	case Parallel:
 		k.running--
 		if k.running == 0 {
@@ -396,11 +414,14 @@ func (k *Kernel) exit(p *proc) {
 func (k *Kernel) block(p *proc) wakeReason {
 	switch k.mode {
 	case Serial:
-		next := k.nextLocked()
-		k.mu.Unlock()
-		if next != p {
-			next.wake <- struct{}{}
-			<-p.wake
+		// The next process may be p itself, which then simply goes on;
+		// any other, the loop resumes once p has yielded.
+		if next := k.nextLocked(); next != p {
+			k.pass = next
+			k.mu.Unlock()
+			p.yield(struct{}{})
+		} else {
+			k.mu.Unlock()
 		}
 	case Parallel:
 		k.running--
@@ -415,6 +436,53 @@ func (k *Kernel) block(p *proc) wakeReason {
 		k.blockWall(p, deadline, at)
 	}
 	return p.reason // written under k.mu before the token was sent
+}
+
+// loop runs a Serial kernel's processes, on the goroutine that called Run,
+// until every one has returned: it resumes the process the last one to
+// block chose, or the next that can run, and again when that one yields.
+func (k *Kernel) loop() {
+	for {
+		k.mu.Lock()
+		if len(k.procs) == 0 {
+			k.mu.Unlock()
+			return
+		}
+		next := k.pass
+		k.pass = nil
+		if next == nil {
+			next = k.nextLocked()
+		}
+		k.mu.Unlock()
+		next.resume()
+		if next.exited {
+			// It has left the run, in the middle of a runtime.Goexit
+			// that must not end this goroutine: another one finishes it.
+			k.ended.Go(next.stop)
+		}
+	}
+}
+
+// body runs f as the Serial process p, on p's coroutine. A process that
+// returns, panics or calls runtime.Goexit (a test's FailNow) leaves the
+// run. A panic is carried to the goroutine that called Run, with p's stack;
+// a Goexit yields to the loop, which has another goroutine finish it (a
+// coroutine's Goexit would otherwise end the loop's goroutine too).
+func (k *Kernel) body(p *proc, f func(context.Context), ctx context.Context) {
+	returned := false
+	defer func() {
+		k.exit(p)
+		if returned {
+			return
+		}
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("%v\n\n[in a model process, whose stack was:]\n%s", r, debug.Stack()))
+		}
+		p.exited = true
+		p.yield(struct{}{}) // never resumed: the loop stops the coroutine
+	}()
+	f(ctx)
+	returned = true
 }
 
 // blockWall waits for p's token, or for its deadline, if it has one, on a

@@ -699,6 +699,27 @@ func TestAProcessEndedByGoexitHandsTheRunOn(t *testing.T) {
 	}
 }
 
+// TestAPanicInASerialProcessReachesRun: a Serial process runs on a
+// coroutine that Run's goroutine resumes, so its panic comes out of Run,
+// with the process's own stack.
+func TestAPanicInASerialProcessReachesRun(t *testing.T) {
+	k := New(Options{Mode: Serial})
+	k.Go(t.Context(), func(ctx context.Context) {
+		Sleep(ctx, time.Second)
+		panicInAProcess()
+	})
+	defer func() {
+		r := recover()
+		require.NotNil(t, r, "Run panics")
+		msg := fmt.Sprint(r)
+		assert.True(t, strings.HasPrefix(msg, "boom\n"), "the panic's value first: %q", msg)
+		assert.Contains(t, msg, "panicInAProcess", "and the process's stack")
+	}()
+	k.Run(t.Context())
+}
+
+func panicInAProcess() { panic("boom") }
+
 // TestWaitsLeaveNothingBehind: a process that waits again and again on a
 // Signal and a Chan, woken each time by the Chan, leaves no trace of its
 // ended waits in them: a long run's memory must not grow with its events.
