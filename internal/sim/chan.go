@@ -64,24 +64,24 @@ func NewChan[T any](k *Kernel, size int) *Chan[T] {
 func (c *Chan[T]) Send(ctx context.Context, v T) bool {
 	p := procOf(ctx)
 	k := c.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return false
 	}
 	if c.closed {
-		k.mu.Unlock()
+		k.unlock()
 		panic("sim: send on a closed Chan")
 	}
 	if r, ok := popLive(&c.recvq); ok {
 		r.val, r.ok = v, true
 		k.wakeLocked(r, delivered)
-		k.mu.Unlock()
+		k.unlock()
 		return true
 	}
 	if c.buf.len() < c.size {
 		c.buf.push(v)
-		k.mu.Unlock()
+		k.unlock()
 		return true
 	}
 	k.beginLocked(p, true)
@@ -105,21 +105,21 @@ func (c *Chan[T]) Recv(ctx context.Context) (T, bool) {
 func (c *Chan[T]) RecvOrWake(ctx context.Context, s *Signal) (v T, ok, woken bool) {
 	p := procOf(ctx)
 	k := c.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, false
 	}
 	if s != nil && s.take() {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, true
 	}
 	if v, ok := c.takeLocked(); ok {
-		k.mu.Unlock()
+		k.unlock()
 		return v, true, false
 	}
 	if c.closed {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, false
 	}
 	k.beginLocked(p, true)
@@ -167,8 +167,8 @@ func (c *Chan[T]) takeLocked() (T, bool) {
 // the sender may close a Chan, once.
 func (c *Chan[T]) Close() {
 	k := c.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.lock()
+	defer k.unlock()
 	if c.closed {
 		panic("sim: close of a closed Chan")
 	}
@@ -186,8 +186,8 @@ func (c *Chan[T]) Close() {
 // Len is the number of values in the buffer, and of senders waiting to
 // put one there.
 func (c *Chan[T]) Len() int {
-	c.k.mu.Lock()
-	defer c.k.mu.Unlock()
+	c.k.lock()
+	defer c.k.unlock()
 	n := c.buf.len()
 	for w := range c.sendq.all {
 		if w.live() {
@@ -200,8 +200,8 @@ func (c *Chan[T]) Len() int {
 // Drain returns the values left in the buffer, oldest first, and empties
 // it. Call it once the run is over.
 func (c *Chan[T]) Drain() []T {
-	c.k.mu.Lock()
-	defer c.k.mu.Unlock()
+	c.k.lock()
+	defer c.k.unlock()
 	var out []T
 	for {
 		v, ok := c.buf.pop()

@@ -120,9 +120,18 @@ type Kernel struct {
 	epoch   time.Time
 	horizon time.Duration
 
-	now    atomic.Int64 // model ns (Serial, Parallel)
-	events atomic.Int64 // wake-ups: processes resumed
+	now    atomic.Int64          // model ns (Serial, Parallel)
+	events atomic.Int64          // wake-ups: processes resumed
+	cause  atomic.Pointer[error] // why the run stopped, set by the first Stop
+	lag    atomic.Int64          // the most model time has lagged its pace, in ns
+	stopCh chan struct{}         // closed by the first Stop
 
+	// The model's state. In Parallel and Wall modes mu guards it. In Serial
+	// mode only the model touches it (Run's goroutine and the process it
+	// resumes, one at a time, each coroutine switch ordering what one did
+	// before what the next does), so that a call into the kernel takes no
+	// lock; Stop, which any goroutine may call, only records its cause,
+	// which the model's next call into the kernel acts on (see lock).
 	mu        sync.Mutex
 	seq       uint64      // orders wake-ups at one model time
 	timers    timerHeap   // processes with a deadline (Serial, Parallel)
@@ -132,12 +141,9 @@ type Kernel struct {
 	pending   []*proc     // started before Run (Parallel, Wall)
 	running   int         // processes not blocked (Parallel)
 	started   bool
-	stopped   bool
-	cause     error
-	stopCh    chan struct{} // closed by Stop
+	stopped   bool          // the stop has been acted on: every wait woken
 	done      chan struct{} // closed when the last process returns
 	wallStart time.Time
-	lag       time.Duration // the most model time has lagged its pace
 
 	ended sync.WaitGroup // the goroutines that finish a Goexit (Serial)
 }
@@ -175,6 +181,25 @@ func (k *Kernel) Now() time.Duration {
 	return k.nowLocked()
 }
 
+// lock begins a call into the kernel by the model: in Parallel and Wall
+// modes it takes mu; in Serial mode it acts on a Stop recorded since the
+// model's last call, which it does before anything else, as if the stop
+// had been made between the two calls.
+func (k *Kernel) lock() {
+	if k.mode != Serial {
+		k.mu.Lock()
+	} else if !k.stopped && k.cause.Load() != nil {
+		k.stopLocked(nil) // the recorded cause stands
+	}
+}
+
+// unlock ends a call into the kernel that lock began.
+func (k *Kernel) unlock() {
+	if k.mode != Serial {
+		k.mu.Unlock()
+	}
+}
+
 // nowLocked is Now with k.mu held.
 func (k *Kernel) nowLocked() time.Duration {
 	if k.mode != Wall {
@@ -206,25 +231,20 @@ func (k *Kernel) Events() int64 { return k.events.Load() }
 // Lag is the most that model time fell behind its pace during the run: zero
 // when the machine kept up, or when the run is not paced. It does not
 // change what happens in the model, only when it is seen.
-func (k *Kernel) Lag() time.Duration {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.lag
-}
+func (k *Kernel) Lag() time.Duration { return time.Duration(k.lag.Load()) }
 
-// Stopped reports whether the kernel has been stopped.
-func (k *Kernel) Stopped() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.stopped
-}
+// Stopped reports whether the kernel has been stopped. It may be called
+// from any goroutine.
+func (k *Kernel) Stopped() bool { return k.cause.Load() != nil }
 
 // Cause is why the kernel stopped: the error given to Stop, ErrHorizon,
 // ErrIdle, or the cause of Run's context. It is nil while the kernel runs.
+// It may be called from any goroutine.
 func (k *Kernel) Cause() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.cause
+	if c := k.cause.Load(); c != nil {
+		return *c
+	}
+	return nil
 }
 
 // wakeReason is why a blocked process was resumed.
@@ -281,8 +301,8 @@ func Stopped(ctx context.Context) bool { return procOf(ctx).k.Stopped() }
 // Go starts f as a process of the kernel, with a context derived from ctx
 // that carries the process. Call it before Run, or from a process.
 func (k *Kernel) Go(ctx context.Context, f func(ctx context.Context)) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.lock()
+	defer k.unlock()
 	k.goLocked(ctx, f, nil)
 }
 
@@ -320,7 +340,7 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 // stops the kernel when ctx is done, with ctx's cause. Run may be called
 // once.
 func (k *Kernel) Run(ctx context.Context) error {
-	k.mu.Lock()
+	k.mu.Lock() // for Now in Wall mode, and a second Run
 	if k.started {
 		k.mu.Unlock()
 		panic("sim: Run called twice")
@@ -354,19 +374,36 @@ func (k *Kernel) Run(ctx context.Context) error {
 
 // Stop stops the run with the given cause (the first cause given is kept):
 // every process blocked in a wait is resumed, and every wait from now on
-// returns false at once. It may be called from any goroutine.
+// returns false at once. It may be called from any goroutine. (In Serial
+// mode it records the cause, and the model acts on it at its next call
+// into the kernel: from a process, that is before anything else the
+// kernel does; from another goroutine, between two of the model's calls.)
 func (k *Kernel) Stop(cause error) {
+	if k.mode == Serial {
+		k.record(cause)
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.stopLocked(cause)
 }
 
+// record keeps cause as why the run stopped, unless a cause is kept
+// already.
+func (k *Kernel) record(cause error) {
+	if k.cause.CompareAndSwap(nil, &cause) {
+		close(k.stopCh)
+	}
+}
+
+// stopLocked records cause (unless one is) and acts on the stop: every
+// process waiting is resumed.
 func (k *Kernel) stopLocked(cause error) {
+	k.record(cause)
 	if k.stopped {
 		return
 	}
-	k.stopped, k.cause = true, cause
-	close(k.stopCh)
+	k.stopped = true
 	for _, p := range k.procs {
 		if p.waiting && p.interruptible {
 			k.wakeLocked(p, stopped)
@@ -376,7 +413,7 @@ func (k *Kernel) stopLocked(cause error) {
 
 // exit is a process returning.
 func (k *Kernel) exit(p *proc) {
-	k.mu.Lock()
+	k.lock()
 	last := len(k.procs) - 1
 	k.procs[p.idx] = k.procs[last]
 	k.procs[p.idx].idx = p.idx
@@ -391,20 +428,20 @@ func (k *Kernel) exit(p *proc) {
 	}
 	if len(k.procs) == 0 {
 		close(k.done)
-		k.mu.Unlock()
+		k.unlock()
 		return
 	}
 	switch k.mode {
 	case Serial:
-		k.mu.Unlock() // the loop resumes the next process
+		k.unlock() // the loop resumes the next process
 	case Parallel:
 		k.running--
 		if k.running == 0 {
 			k.advanceLocked()
 		}
-		k.mu.Unlock()
+		k.unlock()
 	default:
-		k.mu.Unlock()
+		k.unlock()
 	}
 }
 
@@ -418,21 +455,21 @@ func (k *Kernel) block(p *proc) wakeReason {
 		// any other, the loop resumes once p has yielded.
 		if next := k.nextLocked(); next != p {
 			k.pass = next
-			k.mu.Unlock()
+			k.unlock()
 			p.yield(struct{}{})
 		} else {
-			k.mu.Unlock()
+			k.unlock()
 		}
 	case Parallel:
 		k.running--
 		if k.running == 0 {
 			k.advanceLocked()
 		}
-		k.mu.Unlock()
+		k.unlock()
 		<-p.wake
 	default:
 		deadline, at := p.hasDeadline, p.at
-		k.mu.Unlock()
+		k.unlock()
 		k.blockWall(p, deadline, at)
 	}
 	return p.reason // written under k.mu before the token was sent
@@ -443,9 +480,9 @@ func (k *Kernel) block(p *proc) wakeReason {
 // block chose, or the next that can run, and again when that one yields.
 func (k *Kernel) loop() {
 	for {
-		k.mu.Lock()
+		k.lock()
 		if len(k.procs) == 0 {
-			k.mu.Unlock()
+			k.unlock()
 			return
 		}
 		next := k.pass
@@ -453,7 +490,7 @@ func (k *Kernel) loop() {
 		if next == nil {
 			next = k.nextLocked()
 		}
-		k.mu.Unlock()
+		k.unlock()
 		next.resume()
 		if next.exited {
 			// It has left the run, in the middle of a runtime.Goexit
@@ -497,13 +534,13 @@ func (k *Kernel) blockWall(p *proc, deadline bool, at time.Duration) {
 	select {
 	case <-p.wake:
 	case <-t.C:
-		k.mu.Lock()
+		k.lock()
 		if p.waiting {
 			k.unwaitLocked(p, timedOut)
-			k.mu.Unlock()
+			k.unlock()
 			return
 		}
-		k.mu.Unlock()
+		k.unlock()
 		<-p.wake // woken meanwhile: its token is on its way
 	}
 }
@@ -627,16 +664,18 @@ func (k *Kernel) paceLocked(at time.Duration) bool {
 	due := k.wallStart.Add(time.Duration(float64(at) / k.speed))
 	wait := time.Until(due)
 	if wait <= 0 {
-		k.lag = max(k.lag, time.Duration(float64(-wait)*k.speed))
+		if lag := int64(float64(-wait) * k.speed); lag > k.lag.Load() {
+			k.lag.Store(lag) // only the model writes it
+		}
 		return true
 	}
-	k.mu.Unlock()
+	k.unlock()
 	t := time.NewTimer(wait)
 	select {
 	case <-t.C:
 	case <-k.stopCh:
 	}
 	t.Stop()
-	k.mu.Lock()
+	k.lock()
 	return !k.stopped
 }

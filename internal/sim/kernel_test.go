@@ -171,6 +171,55 @@ func TestRunStopsAtItsContextsCause(t *testing.T) {
 	})
 }
 
+// TestStopFromOutsideAnUnpacedRun: a goroutine that is not the model's
+// stops a run that never waits for the wall clock, and reads the kernel
+// meanwhile. (In Serial mode the model takes no lock: the stop is recorded,
+// and acted on between two of the model's calls into the kernel; the race
+// detector checks that nothing else is shared.)
+func TestStopFromOutsideAnUnpacedRun(t *testing.T) {
+	for _, m := range []Mode{Serial, Parallel} {
+		t.Run(m.String(), func(t *testing.T) {
+			k := New(Options{Mode: m})
+			ping, pong := NewChan[int](k, 0), NewChan[int](k, 0)
+			var sends, recvs atomic.Int64
+			k.Go(t.Context(), func(ctx context.Context) {
+				for ping.Send(ctx, 1) {
+					sends.Add(1)
+					if _, ok := pong.Recv(ctx); !ok {
+						return
+					}
+				}
+			})
+			k.Go(t.Context(), func(ctx context.Context) {
+				for {
+					v, ok := ping.Recv(ctx)
+					if !ok || !pong.Send(ctx, v) {
+						return
+					}
+					recvs.Add(1)
+				}
+			})
+			cause := errors.New("stopped from outside")
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				for k.Events() < 1000 {
+					runtime.Gosched()
+				}
+				assert.False(t, k.Stopped())
+				assert.Nil(t, k.Cause())
+				assert.Zero(t, k.Lag()+k.Now(), "no model time passes in a run of hand-offs")
+				k.Stop(cause)
+				assert.True(t, k.Stopped())
+			}()
+			assert.Equal(t, cause, k.Run(t.Context()))
+			<-stopped
+			assert.GreaterOrEqual(t, sends.Load(), int64(500))
+			assert.InDelta(t, sends.Load(), recvs.Load(), 1, "every value sent was taken, but for the last")
+		})
+	}
+}
+
 func TestHorizon(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		var atHorizon, after bool
