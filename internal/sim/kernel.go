@@ -278,8 +278,8 @@ type proc struct {
 	timer         int  // index in k.timers, or -1
 	hasDeadline   bool // Wall mode: wait on a real timer
 	sig           *Signal
-	val           any  // a value handed over by a channel
-	ok            bool // with val: false for a closed channel
+	slot          int  // a value's slot in a channel, given or taken (Chan.put)
+	ok            bool // with slot: false for a closed channel
 	group         *Group
 }
 

@@ -680,6 +680,38 @@ func TestEventsCountsWakeUps(t *testing.T) {
 	})
 }
 
+// TestAHandOffDoesNotAllocate: a value handed to a waiting receiver, or
+// left by a waiting sender, is kept in the channel's typed slots, not boxed
+// in an interface: a hand-off of a struct allocates nothing.
+func TestAHandOffDoesNotAllocate(t *testing.T) {
+	type msg struct {
+		kind  int
+		job   *int
+		queue int
+	}
+	k := New(Options{Mode: Serial})
+	toRecv, toSend := NewChan[msg](k, 0), NewChan[msg](k, 0)
+	job := new(int)
+	k.Go(t.Context(), func(ctx context.Context) {
+		for {
+			m, ok := toRecv.Recv(ctx)        // waits: each value is handed to it
+			if !ok || !toSend.Send(ctx, m) { // waits for the other to take it
+				return
+			}
+		}
+	})
+	k.Go(t.Context(), func(ctx context.Context) {
+		allocs := testing.AllocsPerRun(100, func() {
+			toRecv.Send(ctx, msg{kind: 1, job: job, queue: 2})
+			m, _ := toSend.Recv(ctx)
+			assert.Equal(t, job, m.job)
+		})
+		assert.Zero(t, allocs, "allocations a round trip")
+		toRecv.Close()
+	})
+	require.NoError(t, k.Run(t.Context()))
+}
+
 func BenchmarkHandOff(b *testing.B) {
 	for _, m := range []Mode{Serial, Parallel} {
 		b.Run(m.String(), func(b *testing.B) {
