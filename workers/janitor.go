@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
@@ -143,7 +144,9 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		if !j.ReportStale {
 			j.reported.Store(0)
 		}
-		j.Events.Debug("cleanup_failed", zap.String("reason", err.Error()))
+		if ce := j.Events.Check(zapcore.DebugLevel, "cleanup_failed"); ce != nil {
+			ce.Write(zap.String("reason", err.Error()))
+		}
 		if !j.failing.Swap(true) {
 			j.Log.Warn("janitor_failing", zap.String("reason", err.Error()), zap.Int64("reported_vms", j.reported.Load()),
 				zap.Bool("report_stale", j.ReportStale),
@@ -279,9 +282,13 @@ func (c *CleanupPool) work(ctx context.Context, i int) {
 		c.end(c.Clock, start, err == nil)
 		if err != nil {
 			c.Cluster.Unclaim(vm) // the next pass tries again
-			c.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+			if ce := c.Events.Check(zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+				ce.Write(vmField(vm), zap.String("reason", reason(err)))
+			}
 			continue
 		}
-		c.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
+		if ce := c.Events.Check(zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+			ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
+		}
 	}
 }

@@ -180,11 +180,15 @@ func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) {
 	if err := r.Cluster.Destroy(ctx, vm); err != nil {
 		r.Cluster.Unclaim(vm)
 		if err != cluster.ErrStopped {
-			r.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+			if ce := r.Events.Check(zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+				ce.Write(vmField(vm), zap.String("reason", reason(err)))
+			}
 		}
 		return
 	}
-	r.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
+	if ce := r.Events.Check(zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+		ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
+	}
 }
 
 // stalls draws, from the job's own stream, whether this attempt's VM stalls.
