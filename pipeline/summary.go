@@ -112,20 +112,24 @@ func summarize(in summaryInput) *Summary {
 		Clock: ClockStats{Mode: k.Mode(), Speed: k.Speed(), Lag: k.Lag(), Events: k.Events()},
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()
-	waits, delayedStarts := in.ledger.Waits()
+	waits, delayedStarts := in.ledger.Waits() // the ledger's own: the run is over
 	s.Waits = waitStats(waits)
-	still := workers.NewWaitHistogram()
+	s.AllWaits = s.Waits
 	var stillDelayed int64
-	for _, j := range in.queued {
-		w := in.end - j.WaitingSince
-		workers.RecordWait(still, w)
-		if w > in.cfg.Drained {
-			stillDelayed++
+	if len(in.queued) > 0 {
+		still := workers.NewWaitHistogram()
+		for _, j := range in.queued {
+			w := in.end - j.WaitingSince
+			workers.RecordWait(still, w)
+			workers.RecordWait(waits, w) // as merging still into waits would
+			if w > in.cfg.Drained {
+				stillDelayed++
+			}
 		}
+		s.StillWaiting = waitStats(still)
+		s.AllWaits = waitStats(waits)
+		workers.FreeWaitHistogram(still)
 	}
-	s.StillWaiting = waitStats(still)
-	waits.Merge(still) // waits is the ledger's copy
-	s.AllWaits = waitStats(waits)
 	s.JobsDelayed = delayedStarts + stillDelayed
 	return s
 }
