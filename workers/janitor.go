@@ -144,7 +144,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		if !j.ReportStale {
 			j.reported.Store(0)
 		}
-		if ce := j.Events.Check(zapcore.DebugLevel, "cleanup_failed"); ce != nil {
+		if ce := check(j.Events, zapcore.DebugLevel, "cleanup_failed"); ce != nil {
 			ce.Write(zap.String("reason", err.Error()))
 		}
 		if !j.failing.Swap(true) {
@@ -282,12 +282,12 @@ func (c *CleanupPool) work(ctx context.Context, i int) {
 		c.end(c.Clock, start, err == nil)
 		if err != nil {
 			c.Cluster.Unclaim(vm) // the next pass tries again
-			if ce := c.Events.Check(zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+			if ce := check(c.Events, zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
 				ce.Write(vmField(vm), zap.String("reason", reason(err)))
 			}
 			continue
 		}
-		if ce := c.Events.Check(zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+		if ce := check(c.Events, zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
 			ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
 		}
 	}

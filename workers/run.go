@@ -180,13 +180,13 @@ func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) {
 	if err := r.Cluster.Destroy(ctx, vm); err != nil {
 		r.Cluster.Unclaim(vm)
 		if err != cluster.ErrStopped {
-			if ce := r.Events.Check(zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+			if ce := check(r.Events, zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
 				ce.Write(vmField(vm), zap.String("reason", reason(err)))
 			}
 		}
 		return
 	}
-	if ce := r.Events.Check(zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+	if ce := check(r.Events, zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
 		ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
 	}
 }

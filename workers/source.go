@@ -69,7 +69,7 @@ func (s *Source) Run(ctx context.Context) {
 			s.Ledger.unarrive(job)
 			return
 		}
-		if ce := s.Events.Check(zapcore.DebugLevel, "job_arrived"); ce != nil { // no fields built for a line not written
+		if ce := check(s.Events, zapcore.DebugLevel, "job_arrived"); ce != nil { // no fields built for a line not written
 			ce.Write(zap.Uint64("job_id", id), zap.String("queue", job.QueueName), seconds("build_s", build))
 		}
 	}
