@@ -177,7 +177,15 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 	if err != nil {
 		return Result{}, err
 	}
-	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared})
+	rows, _ := rowArrays.Get().(*[]series.Row)
+	if rows == nil {
+		rows = new([]series.Row)
+	}
+	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows})
+	if o != nil {
+		// Measured (below) before the next replica takes them.
+		defer func() { *rows = o.Rows; rowArrays.Put(rows) }()
+	}
 	if ctx.Err() != nil {
 		return Result{}, ErrInterrupted
 	}
@@ -197,6 +205,11 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 
 // keepRows is the rows a replica keeps for its curves.
 const keepRows = 4 * CurvePoints
+
+// rowArrays are the arrays of rows of replicas measured, for the next ones
+// to keep theirs in (a replica's rows are a good part of what it would
+// otherwise allocate).
+var rowArrays sync.Pool
 
 // measure reads task t's result from its outcome.
 func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome) Result {
