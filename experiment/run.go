@@ -127,6 +127,10 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 		parallel = runtime.GOMAXPROCS(0)
 	}
 	shared := &workers.Shared{Max: SharedBudget(e)}
+	// The replicas' processes run on goroutines that the replicas before
+	// them ran on: each run starts hundreds.
+	pool := sim.NewPool()
+	defer pool.Close() // after g.Wait: every replica has returned
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	var mu sync.Mutex
@@ -135,7 +139,7 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 			break
 		}
 		g.Go(func() error {
-			r, err := runTask(gctx, e, t, shared)
+			r, err := runTask(gctx, e, t, shared, pool)
 			if err != nil {
 				return err
 			}
@@ -166,13 +170,13 @@ func SharedBudget(e *scenario.Experiment) int64 {
 
 // RunTask runs one task and measures it.
 func RunTask(ctx context.Context, e *scenario.Experiment, t Task) (Result, error) {
-	return runTask(ctx, e, t, nil)
+	return runTask(ctx, e, t, nil, nil)
 }
 
 // runTask is RunTask within a memory budget shared with the tasks that run
-// at once. A task stopped by it has no result: the error says to run
-// fewer at once.
-func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared) (Result, error) {
+// at once, its processes on goroutines from pool (nil for new ones). A task
+// stopped by the budget has no result: the error says to run fewer at once.
+func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared, pool *sim.Pool) (Result, error) {
 	cfg, err := Config(e, t)
 	if err != nil {
 		return Result{}, err
@@ -181,7 +185,9 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 	if rows == nil {
 		rows = new([]series.Row)
 	}
-	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows})
+	k := pipeline.NewKernel(cfg, sim.Serial)
+	k.Reuse(pool)
+	o, err := outcome.Run(ctx, cfg, k, outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows})
 	if o != nil {
 		// Measured (below) before the next replica takes them.
 		defer func() { *rows = o.Rows; rowArrays.Put(rows) }()

@@ -53,7 +53,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -146,6 +145,7 @@ type Kernel struct {
 	wallStart time.Time
 
 	ended sync.WaitGroup // the goroutines that finish a Goexit (Serial)
+	pool  *Pool          // where Serial processes' goroutines come from; nil for new ones
 }
 
 // New returns a kernel with no processes, at model time zero.
@@ -161,6 +161,11 @@ func New(o Options) *Kernel {
 		stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 }
+
+// Reuse makes a Serial kernel run its processes on goroutines that pl
+// keeps, and give each back to pl when its process returns. Call it before
+// Go; it has no effect in the other modes.
+func (k *Kernel) Reuse(pl *Pool) { k.pool = pl }
 
 // Mode is the kernel's mode.
 func (k *Kernel) Mode() Mode { return k.mode }
@@ -259,12 +264,8 @@ const (
 
 // proc is one model goroutine. The fields after idx are guarded by k.mu.
 type proc struct {
-	k *Kernel
-	// Serial: resume runs the coroutine until it yields (blocks) or
-	// returns; stop ends one that will not be resumed again.
-	resume func() (struct{}, bool)
-	yield  func(struct{}) bool
-	stop   func()
+	k      *Kernel
+	c      *carrier      // Serial: the coroutine it runs on
 	exited bool          // Serial: ended by runtime.Goexit; owned by the coroutine, then the loop
 	wake   chan struct{} // Parallel, Wall: a token resumes the goroutine
 	idx    int           // in k.procs
@@ -314,11 +315,8 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 	k.procs = append(k.procs, p)
 	pctx := context.WithValue(ctx, procKey, p)
 	if k.mode == Serial {
-		p.resume, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-			p.yield = yield
-			growStack()
-			k.body(p, f, pctx)
-		})
+		p.c = k.pool.get()
+		p.c.run = func() { k.body(p, f, pctx) }
 		k.ready.push(p)
 		return
 	}
@@ -460,7 +458,7 @@ func (k *Kernel) block(p *proc) wakeReason {
 		if next := k.nextLocked(); next != p {
 			k.pass = next
 			k.unlock()
-			p.yield(struct{}{})
+			p.c.yield(struct{}{})
 		} else {
 			k.unlock()
 		}
@@ -495,11 +493,16 @@ func (k *Kernel) loop() {
 			next = k.nextLocked()
 		}
 		k.unlock()
-		next.resume()
-		if next.exited {
+		c := next.c
+		c.resume()
+		switch {
+		case next.exited:
 			// It has left the run, in the middle of a runtime.Goexit
 			// that must not end this goroutine: another one finishes it.
-			k.ended.Go(next.stop)
+			k.ended.Go(c.stop)
+		case c.done: // it has returned, and its goroutine is free
+			c.done, next.c = false, nil
+			k.pool.put(c)
 		}
 	}
 }
@@ -536,7 +539,7 @@ func (k *Kernel) body(p *proc, f func(context.Context), ctx context.Context) {
 			panic(fmt.Sprintf("%v\n\n[in a model process, whose stack was:]\n%s", r, debug.Stack()))
 		}
 		p.exited = true
-		p.yield(struct{}{}) // never resumed: the loop stops the coroutine
+		p.c.yield(struct{}{}) // never resumed: the loop stops the coroutine
 	}()
 	f(ctx)
 	returned = true

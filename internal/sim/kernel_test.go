@@ -565,7 +565,11 @@ func TestParallelTimeWaitsForEveryProcess(t *testing.T) {
 // traceRun runs a small model (producers, a bounded channel, consumers
 // that sleep random times, a gate and a signal) and returns what happened,
 // in order, with model times.
-func traceRun(t *testing.T, o Options, seed uint64) []string {
+func traceRun(t *testing.T, o Options, seed uint64) []string { return traceRunIn(t, o, nil, seed) }
+
+// traceRunIn is traceRun with the kernel's processes on goroutines from
+// pool (nil for new ones).
+func traceRunIn(t *testing.T, o Options, pool *Pool, seed uint64) []string {
 	var mu sync.Mutex
 	var trace []string
 	log := func(k *Kernel, format string, a ...any) {
@@ -574,6 +578,7 @@ func traceRun(t *testing.T, o Options, seed uint64) []string {
 		mu.Unlock()
 	}
 	k := New(o)
+	k.Reuse(pool)
 	k.Go(context.Background(), func(ctx context.Context) {
 		ch := NewChan[int](k, 3)
 		gate := NewGate(k, 2)
