@@ -1,6 +1,8 @@
 package pipeline_test
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -61,4 +63,21 @@ func TestAFreedWaitHistogramComesBackEmpty(t *testing.T) {
 	h := workers.NewWaitHistogram()
 	assert.Zero(t, h.TotalCount())
 	assert.Zero(t, h.Max())
+}
+
+// TestWaitQuantilesInOneWalkAreTheLibrarys: the percentiles read in one
+// walk through a histogram's counts are those read one by one, and the
+// 100th is its Max, whatever the waits.
+func TestWaitQuantilesInOneWalkAreTheLibrarys(t *testing.T) {
+	for seed := range uint64(50) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		h := workers.NewWaitHistogram()
+		for range 1 + r.IntN(2000) {
+			// From milliseconds to days, and some past the histogram's end.
+			workers.RecordWait(h, time.Duration(math.Exp(r.Float64()*30))*time.Millisecond)
+		}
+		q := h.ValueAtPercentilesSlice([]float64{50, 95, 100})
+		assert.Equal(t, []int64{h.ValueAtQuantile(50), h.ValueAtQuantile(95), h.Max()}, q, "seed %d", seed)
+		workers.FreeWaitHistogram(h)
+	}
 }
