@@ -93,6 +93,7 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 			}
 		}()
 		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
+		defer experiment.CollectLessOften()()
 		bar := newProgress(stderr, len(tasks), !opt.quiet, time.Now)
 		var writeErr error
 		err = experiment.Run(ctx, e, tasks, opt.parallel, func(r experiment.Result) {

@@ -62,7 +62,8 @@ func BenchmarkDefaultBroken1000(b *testing.B) {
 	benchmarkExperiment(b, e, tasks)
 }
 
-// benchmarkExperiment runs tasks with Run on every core, b.N times, and
+// benchmarkExperiment runs tasks with Run on every core, b.N times, with
+// the garbage collector's target the command sets (CollectLessOften), and
 // reports the wall time of one run of them all (s/experiment), the
 // replicas finished per second, the share of the cores' time the process
 // kept busy (%cpu: its CPU time over wall time x GOMAXPROCS), its CPU time
@@ -74,6 +75,7 @@ func BenchmarkDefaultBroken1000(b *testing.B) {
 // cores the others take, and %cpu-wanted says whether the experiment
 // itself would have kept them busy.
 func benchmarkExperiment(b *testing.B, e *scenario.Experiment, tasks []Task) {
+	defer CollectLessOften()() // as the command does
 	b.ReportAllocs()
 	var mem0, mem1 runtime.MemStats
 	runtime.ReadMemStats(&mem0)
