@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -557,4 +559,28 @@ func TestRecoveryCountsEveryReturnToHealthy(t *testing.T) {
 	}
 	require.Positive(t, undetected, "the fixture has runs that recover with no alert")
 	require.Positive(t, notRecovered, "and runs that do not recover in time")
+}
+
+// TestCollectLessOften: the command's garbage collector target is
+// GCPercent, unless GOGC says otherwise, and restore puts back the one
+// before.
+func TestCollectLessOften(t *testing.T) {
+	target := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	before := target()
+	t.Setenv("GOGC", "") // restored at the end
+	require.NoError(t, os.Unsetenv("GOGC"))
+	restore := CollectLessOften()
+	assert.Equal(t, GCPercent, target())
+	restore()
+	assert.Equal(t, before, target())
+
+	t.Setenv("GOGC", "50")
+	restore = CollectLessOften()
+	assert.Equal(t, before, target(), "GOGC has the last word")
+	restore()
+	assert.Equal(t, before, target())
 }
