@@ -3,6 +3,7 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -253,6 +254,31 @@ func TestResultsRoundTrip(t *testing.T) {
 	assert.Positive(t, nulls, "some measures are null (never detected, never recovered), and stay so")
 }
 
+// TestSeedsAreWrittenAsStrings: a seed past 2^53, which a float64 (jq,
+// JavaScript) rounds to another seed, is written as a string of its
+// digits; it reads back exactly from that, and from a number as older
+// files wrote it.
+func TestSeedsAreWrittenAsStrings(t *testing.T) {
+	const big = 16969601660470026205 // jq prints 16969601660470026000
+	require.NotEqual(t, uint64(big), uint64(float64(big)), "the seed is one a float64 cannot hold")
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSON(&buf, Result{Experiment: "e", Variant: "v", Seed: big, Measures: map[string]*float64{}}))
+	assert.Contains(t, buf.String(), `"seed":"16969601660470026205"`)
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &generic), "any JSON reader")
+	assert.Equal(t, "16969601660470026205", generic["seed"], "a reader that takes numbers as float64 keeps the seed")
+	for _, line := range []string{buf.String(), strings.Replace(buf.String(), `"16969601660470026205"`, `16969601660470026205`, 1)} {
+		back, err := ReadJSON("r.jsonl", strings.NewReader(line))
+		require.NoError(t, err, line)
+		require.Len(t, back, 1)
+		assert.Equal(t, Seed(big), back[0].Seed, line)
+	}
+	for _, bad := range []string{`"-1"`, `"1.5"`, `"18446744073709551616"`, `"abc"`, `1e3`, `true`} {
+		_, err := ReadJSON("r.jsonl", strings.NewReader(strings.Replace(buf.String(), `"16969601660470026205"`, bad, 1)))
+		assert.ErrorContains(t, err, "r.jsonl:1: not a vmstorm result", bad)
+	}
+}
+
 // TestReadJSONErrors: a line that is not a result is an error that names
 // the file and the line, in one line.
 func TestReadJSONErrors(t *testing.T) {
@@ -321,7 +347,7 @@ func TestCheck(t *testing.T) {
 		{"a sweep point off the grid", func(rs []Result) []Result { rs[sweepAt].Point = []int{5, 0}; return rs }, "no task of experiment", ""},
 		{"a point of one axis in a grid of two", func(rs []Result) []Result { rs[sweepAt].Point = []int{0}; return rs }, "no task of experiment", ""},
 		{"a replica the plan does not have", func(rs []Result) []Result { rs[3].Replica = 40; return rs }, "no task of experiment", ""},
-		{"a seed not the plan's", func(rs []Result) []Result { rs[3].Seed = ReplicaSeed(8, rs[3].Replica); return rs }, "not the plan's", ""},
+		{"a seed not the plan's", func(rs []Result) []Result { rs[3].Seed = Seed(ReplicaSeed(8, rs[3].Replica)); return rs }, "not the plan's", ""},
 		{"a sweep result of a variant the sweep does not run", func(rs []Result) []Result { rs[sweepAt].Variant = "bigger"; return rs }, "no task of experiment", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 
 	"vmstorm/scenario"
 )
@@ -28,7 +30,7 @@ type Result struct {
 	// for a variant's replica.
 	Point   []int  `json:"point,omitempty"`
 	Replica int    `json:"replica"`
-	Seed    uint64 `json:"seed"`
+	Seed    Seed   `json:"seed"`
 	Ended   string `json:"ended"`
 	// Error is set when the run stopped on an error of its own (the memory
 	// budget): its measures are those of what it ran.
@@ -48,6 +50,34 @@ type Result struct {
 	// says nothing of a metastable state.
 	Overloaded bool   `json:"overloaded,omitempty"`
 	Curves     Curves `json:"curves"`
+}
+
+// Seed is a replica's seed as a results file spells it: a JSON string of
+// its decimal digits, which every JSON tool keeps exactly (jq and
+// JavaScript read a number as a float64, which rounds a seed past 2^53 to
+// another seed). A JSON number is read as well, exactly, as the files of a
+// vmstorm before this one wrote it.
+type Seed uint64
+
+// MarshalJSON writes s as a string of its digits.
+func (s Seed) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, strconv.FormatUint(uint64(s), 10)), nil
+}
+
+// UnmarshalJSON reads s from a string of digits or from a number.
+func (s *Seed) UnmarshalJSON(b []byte) error {
+	digits := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &digits); err != nil {
+			return err
+		}
+	}
+	v, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return fmt.Errorf("seed %s: want a whole number from 0 to %d, as a string of its digits", b, uint64(math.MaxUint64))
+	}
+	*s = Seed(v)
+	return nil
 }
 
 // WriteJSON writes r as one line of JSON.
@@ -150,7 +180,7 @@ func Check(e *scenario.Experiment, results []Result) error {
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
 		case !planned:
 			return fmt.Errorf("variant %s, replica %d%s is no task of experiment %s: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), e.Name)
-		case r.Seed != t.Seed:
+		case uint64(r.Seed) != t.Seed:
 			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), r.Seed, t.Seed)
 		case seen[key]:
 			return fmt.Errorf("variant %s, replica %d%s is given twice: merge each shard once", r.Variant, r.Replica, pointString(r.Point))

@@ -201,7 +201,7 @@ const keepRows = 4 * CurvePoints
 // measure reads task t's result from its outcome.
 func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome) Result {
 	r := Result{
-		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: t.Seed,
+		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: Seed(t.Seed),
 		Ended: o.Summary.Ended, Measures: map[string]*float64{},
 	}
 	for _, name := range e.Measures {

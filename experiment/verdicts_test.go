@@ -74,7 +74,7 @@ func TestVerdictOfAVariantAgainstItself(t *testing.T) {
 	for i, task := range tasks {
 		bySeed[task.Seed] = i
 	}
-	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[bySeed[r.Seed]] = r }))
+	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[bySeed[uint64(r.Seed)]] = r }))
 
 	noClear, counted, constant := map[string]int{}, map[string]int{}, map[string]int{}
 	per := 2 * selfReplicas

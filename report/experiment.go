@@ -46,7 +46,7 @@ type (
 		Base        string       `json:"base"`
 		Epoch       string       `json:"epoch,omitempty"`
 		Replicas    int          `json:"replicas"`
-		Seed        uint64       `json:"seed"`
+		Seed        uint64       `json:"seed,string"`
 		Baseline    string       `json:"baseline"`
 		Band        expBand      `json:"band"`
 		Measures    []expMeasure `json:"measures"`
@@ -443,7 +443,7 @@ type recoveryRow struct {
 // JSON, in <script type="application/json" id="vmstorm-experiment">:
 //
 //	{"experiment": "...", "description": "...", "file": "...", "base": "...",
-//	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": 1, "baseline": "...",
+//	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": "1", "baseline": "...",
 //	 "band": {"lo": 0.1, "hi": 0.9},
 //	 "measures": [{"name": "jobs_delayed", "unit": "jobs", "doc": "...", "better": "lower"}],
 //	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200},
