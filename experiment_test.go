@@ -293,6 +293,27 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 	writeExperiment(t, dir, "other.yaml", strings.Replace(smallExperiment, "name: small-what-if", "name: other", 1))
 	r = vmstorm(t, bin, dir, nil, "-experiment", "other.yaml", "-shard", "1/2", "-results", "other.jsonl")
 	require.Equal(t, 0, r.code, r.stderr)
+	// Shard 1 of the same experiment file run against another base: the
+	// same file, its base's description edited.
+	elsewhere := t.TempDir()
+	writeExperiment(t, elsewhere, "exp.yaml", smallExperiment)
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "base.yaml"), []byte(strings.Replace(smallBase, "then fixed", "then fixed (edited)", 1)), 0o644))
+	r = vmstorm(t, bin, elsewhere, nil, "-experiment", "exp.yaml", "-shard", "1/2", "-results", filepath.Join(dir, "other-base.jsonl"))
+	require.Equal(t, 0, r.code, r.stderr)
+	// A result whose sweep point is [], which is none: of an experiment
+	// with a sweep, and of one without.
+	withEmptyPoint := func(from, to string) {
+		lines := resultLines(t, filepath.Join(dir, from))
+		require.NotContains(t, lines[0], `"point"`)
+		lines[0] = strings.Replace(lines[0], `"replica":`, `"point":[],"replica":`, 1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, to), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	}
+	withEmptyPoint("shard-0.jsonl", "empty-point.jsonl")
+	noSweep := strings.Replace(smallExperiment[:strings.Index(smallExperiment, "sweep:")], "name: small-what-if", "name: no-sweep", 1)
+	writeExperiment(t, dir, "nosweep.yaml", strings.Replace(noSweep, "replicas: 8", "replicas: 2", 1))
+	r = vmstorm(t, bin, dir, nil, "-experiment", "nosweep.yaml", "-results", "nosweep.jsonl")
+	require.Equal(t, 0, r.code, r.stderr)
+	withEmptyPoint("nosweep.jsonl", "nosweep-empty-point.jsonl")
 
 	exp := []string{"-experiment", "exp.yaml"}
 	tests := []struct {
@@ -312,6 +333,9 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 		{"merge a file that is not results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "exp.yaml"), []string{"-merge", "exp.yaml:1: not a vmstorm result"}},
 		{"merge the same shard twice", nil, append(exp, "-merge", "shard-*.jsonl", "-merge", "copy-of-0.jsonl"), []string{"-merge", "is given twice: merge each shard once"}},
 		{"merge another experiment's results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "other.jsonl"), []string{"-merge", `experiment "other"`}},
+		{"merge shards run against two bases", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "other-base.jsonl"), []string{"-merge", "another version of the file or of its base scenario"}},
+		{"merge a result of point [] with a sweep", nil, append(exp, "-merge", "empty-point.jsonl"), []string{"-merge", "has the sweep point [], which is none"}},
+		{"merge a result of point [] without a sweep", nil, []string{"-experiment", "nosweep.yaml", "-merge", "nosweep-empty-point.jsonl"}, []string{"-merge", "has the sweep point [], which is none"}},
 		{"merge a glob that matches nothing", nil, append(exp, "-merge", "none-*.jsonl"), []string{"-merge", "none-*.jsonl"}},
 		{"merge with -results", nil, append(exp, "-merge", "shard-0.jsonl", "-results", "out.jsonl"), []string{"-merge reads results and runs nothing"}},
 		{"merge with -shard", nil, append(exp, "-merge", "shard-0.jsonl", "-shard", "0/2"), []string{"-merge reads results and runs nothing"}},

@@ -343,6 +343,9 @@ func TestCheck(t *testing.T) {
 		{"a sweep task given twice", func(rs []Result) []Result { return append(rs, rs[sweepAt]) }, "given twice", ""},
 		{"another experiment's result", func(rs []Result) []Result { rs[3].Experiment = "other"; return rs }, `"other"`, ""},
 		{"a result of another version of the file", func(rs []Result) []Result { rs[3].File = "0123456789abcdef"; return rs }, "another version of the file", ""},
+		{"a result of a vmstorm whose fingerprint was the file's alone", func(rs []Result) []Result { rs[3].File = fileFingerprint(e); return rs }, "written by an older vmstorm", ""},
+		{"a variant's result with an empty point", func(rs []Result) []Result { rs[3].Point = []int{}; return rs }, "the sweep point [], which is none", ""},
+		{"a sweep result with an empty point", func(rs []Result) []Result { rs[sweepAt].Point = []int{}; return rs }, "the sweep point [], which is none", ""},
 		{"an unknown variant", func(rs []Result) []Result { rs[3].Variant = "nope"; return rs }, `"nope"`, ""},
 		{"a sweep point off the grid", func(rs []Result) []Result { rs[sweepAt].Point = []int{5, 0}; return rs }, "no task of experiment", ""},
 		{"a point of one axis in a grid of two", func(rs []Result) []Result { rs[sweepAt].Point = []int{0}; return rs }, "no task of experiment", ""},
@@ -367,6 +370,28 @@ func TestCheck(t *testing.T) {
 			}
 			assert.Empty(t, problem)
 		})
+	}
+}
+
+// TestFingerprintCoversTheBase: the fingerprint changes with the
+// experiment file's text and with its base scenario's, and with nothing
+// else: the same texts give the same fingerprint, and a file's text moved
+// into its base's does not.
+func TestFingerprintCoversTheBase(t *testing.T) {
+	e := fixture(t, "cheap")
+	require.NotEmpty(t, e.BaseSource, "the base's text is kept")
+	same := *e
+	assert.Equal(t, Fingerprint(e), Fingerprint(&same))
+	for name, change := range map[string]func(x *scenario.Experiment){
+		"the file": func(x *scenario.Experiment) { x.Source = append(slices.Clone(x.Source), '#') },
+		"the base": func(x *scenario.Experiment) { x.BaseSource = append(slices.Clone(x.BaseSource), '#') },
+		"a byte moved over": func(x *scenario.Experiment) {
+			x.Source, x.BaseSource = append(slices.Clone(x.Source), x.BaseSource[0]), x.BaseSource[1:]
+		},
+	} {
+		x := *e
+		change(&x)
+		assert.NotEqual(t, Fingerprint(e), Fingerprint(&x), name)
 	}
 }
 

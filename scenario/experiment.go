@@ -31,9 +31,11 @@ type Experiment struct {
 	Source []byte
 	// Base is the scenario every variant starts from, and BaseFile its
 	// file's path ("" for a built-in): an input of the experiment, as the
-	// experiment file is.
-	Base     *Scenario
-	BaseFile string
+	// experiment file is. BaseSource is its text, which decides the runs as
+	// much as Source does.
+	Base       *Scenario
+	BaseFile   string
+	BaseSource []byte
 	// Replicas is how many runs of each variant; replica i of every
 	// variant runs with the same seed (common random numbers), derived
 	// from Seed.
@@ -249,10 +251,15 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	if IsFile(base) {
 		e.BaseFile = base
 	}
-	if e.Base, err = Load(base); err != nil {
+	baseName, baseText, err := text(base)
+	if err == nil {
+		e.Base, err = Parse(baseName, baseText)
+	}
+	if err != nil {
 		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
 		return nil, c.err
 	}
+	e.BaseSource = baseText
 	// The experiment's seed fixes every replica's: the base scenario's when
 	// the file gives none, so that shards agree.
 	e.Seed = cmp.Or(e.Seed, e.Base.Config.Seed, 1)

@@ -116,11 +116,11 @@ func Source(name string) ([]byte, bool) {
 
 // LoadBuiltin loads a built-in scenario.
 func LoadBuiltin(name string) (*Scenario, error) {
-	b, ok := Source(name)
-	if !ok {
-		return nil, fmt.Errorf("no built-in scenario %q; 'vmstorm -list-scenarios' lists them", name)
+	filename, b, err := text(name)
+	if err != nil {
+		return nil, err
 	}
-	return Parse(name+".yaml", b)
+	return Parse(filename, b)
 }
 
 // IsFile reports whether a -scenario argument names a file (it ends in
@@ -132,14 +132,26 @@ func IsFile(nameOrPath string) bool {
 // Load loads a built-in scenario by name, or a scenario file by path (see
 // IsFile), read with ReadFile's limits.
 func Load(nameOrPath string) (*Scenario, error) {
-	if !IsFile(nameOrPath) {
-		return LoadBuiltin(nameOrPath)
-	}
-	data, err := ReadFile(nameOrPath)
+	filename, data, err := text(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(nameOrPath, data)
+	return Parse(filename, data)
+}
+
+// text is the text of a built-in scenario by name, or of a scenario file
+// by path (see IsFile), read with ReadFile's limits, and the file name its
+// errors give.
+func text(nameOrPath string) (filename string, data []byte, err error) {
+	if IsFile(nameOrPath) {
+		data, err = ReadFile(nameOrPath)
+		return nameOrPath, data, err
+	}
+	b, ok := Source(nameOrPath)
+	if !ok {
+		return "", nil, fmt.Errorf("no built-in scenario %q; 'vmstorm -list-scenarios' lists them", nameOrPath)
+	}
+	return nameOrPath + ".yaml", b, nil
 }
 
 // Error is a mistake in a scenario file, where it stands.
