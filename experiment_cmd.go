@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,11 +58,13 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	}
 
 	// keep is what is kept of a result: its curves only for the report
-	// to draw; -results has them all.
+	// to draw, and then no larger than they are (a decoder's slices have
+	// room to grow); -results has them all.
 	keep := func(r experiment.Result) experiment.Result {
-		if opt.report == "" || !experiment.Drawn(r) {
+		if opt.report == "" || !experiment.Drawn(e, r) {
 			r.Curves = experiment.Curves{}
 		}
+		r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clip(slices.Clone(r.Curves.VMs)), slices.Clip(slices.Clone(r.Curves.Backlog)), slices.Clip(slices.Clone(r.Curves.Requeues))
 		return r
 	}
 	var results []experiment.Result
@@ -226,7 +229,7 @@ const maxShards = 1_000_000
 // order of files, keeping what keep keeps of each; more results than the
 // experiment's tasks is an error, found before they are all held.
 func readResults(patterns []string, tasks int, keep func(experiment.Result) experiment.Result) ([]experiment.Result, error) {
-	var all []experiment.Result
+	all := make([]experiment.Result, 0, min(tasks, 1<<20))
 	for _, name := range expandGlobs(patterns) {
 		f, err := os.Open(name)
 		if err != nil {

@@ -609,3 +609,23 @@ func TestRecoveryCountsEveryReturnToHealthy(t *testing.T) {
 	require.Positive(t, undetected, "the fixture has runs that recover with no alert")
 	require.Positive(t, notRecovered, "and runs that do not recover in time")
 }
+
+// TestDrawnReplicasAreWithinTheBudget: the report draws the curves of a
+// variant's first CurveReplicas replicas, and of CurveBudget replicas at
+// most in all, however many variants there are; never a sweep point's.
+func TestDrawnReplicasAreWithinTheBudget(t *testing.T) {
+	for _, variants := range []int{1, 4, CurveBudget / CurveReplicas, CurveBudget/CurveReplicas + 1, 100, CurveBudget, CurveBudget + 1} {
+		e := &scenario.Experiment{Variants: make([]scenario.Variant, variants), Replicas: 2 * CurveReplicas}
+		n := DrawnReplicas(e)
+		assert.LessOrEqual(t, n, CurveReplicas, "%d variants", variants)
+		assert.LessOrEqual(t, n*variants, CurveBudget, "%d variants", variants)
+		if variants <= CurveBudget/CurveReplicas {
+			assert.Equal(t, CurveReplicas, n, "%d variants: each its first %d", variants, CurveReplicas)
+		} else if variants <= CurveBudget {
+			assert.Positive(t, n, "%d variants: a few replicas each", variants)
+		}
+		assert.Equal(t, n > 0, Drawn(e, Result{Variant: "v", Replica: 0}))
+		assert.False(t, Drawn(e, Result{Variant: "v", Replica: n}), "replica %d of %d variants", n, variants)
+		assert.False(t, Drawn(e, Result{Variant: "v", Point: []int{0}, Replica: 0}), "a sweep point's")
+	}
+}

@@ -166,7 +166,7 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 		}
 		var rs []experiment.Result
 		for _, r := range results {
-			if experiment.Drawn(r) && r.Variant == row.Name {
+			if experiment.Drawn(e, r) && r.Variant == row.Name {
 				rs = append(rs, r)
 			}
 		}

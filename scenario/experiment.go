@@ -376,6 +376,13 @@ const MaxRuns = 100_000
 // of a sweep).
 const MaxReplicas = 100_000
 
+// MaxTimelineEvents bounds the timeline entries of an experiment's
+// variants in all: each variant holds its own timeline (the base's, or the
+// experiment's, with its own changes), so that a file of a long timeline
+// (or of one entry repeated by alias) and many variants would otherwise
+// hold their product. 200,000 entries hold a few tens of MB.
+const MaxTimelineEvents = 200_000
+
 // variants converts the variants' list: each starts from base.
 func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	seq, ok := n.(*ast.SequenceNode)
@@ -389,6 +396,7 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		return nil
 	}
 	var out []Variant
+	events := 0 // the variants' timeline entries so far
 	for i, vn := range seq.Values {
 		path := fmt.Sprintf("$.variants[%d]", i)
 		m, ok := asMapping(vn)
@@ -419,11 +427,15 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		if !c.decode(path, &entry) {
 			return nil
 		}
+		same := slices.IndexFunc(out, func(v Variant) bool { return config.NameKey(v.Name) == config.NameKey(entry.Name) })
 		switch {
 		case entry.Name == "":
 			c.fail(path, "the variant has no name", "add name: to it")
-		case slices.ContainsFunc(out, func(v Variant) bool { return v.Name == entry.Name }):
+		case same >= 0 && out[same].Name == entry.Name:
 			c.fail(path+".name", fmt.Sprintf("the variant name %q is given twice", entry.Name), "give each variant a name of its own")
+		case same >= 0:
+			c.fail(path+".name", fmt.Sprintf("the variant name %s is %s written another way (the same name under Unicode normalisation, NFKC), which no reader can tell apart",
+				strconv.QuoteToASCII(entry.Name), strconv.QuoteToASCII(out[same].Name)), "give each variant a name of its own")
 		}
 		cfg := base
 		cfg.Queues = slices.Clone(base.Queues)
@@ -459,6 +471,10 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		}
 		if c.err == nil {
 			c.validate(cfg, path+".set")
+		}
+		if events += len(cfg.Timeline); events > MaxTimelineEvents && c.err == nil {
+			c.fail(path, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, len(cfg.Timeline)),
+				"each variant holds its own timeline: fewer variants, or a shorter timeline; docs/experiments.md gives the limits")
 		}
 		if c.err != nil {
 			return nil

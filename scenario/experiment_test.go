@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -193,6 +194,14 @@ var badExperiments = []badExperiment{
 		line: 21, col: 8, msg: []string{"the variant has no name"}, hint: []string{"name:"}},
 	{name: "two variants of one name", from: "  - name: bigger\n", to: "  - name: never fixed\n",
 		line: 21, col: 11, msg: []string{`the variant name "never fixed" is given twice`}},
+	{name: "two variants of one name written two ways (NFC and NFD)", from: "  - name: bigger\n", to: "  - name: \"caf\\u00e9\"\n  - name: \"cafe\\u0301\"\n", // é, and e with an accent
+		line: 22, col: 11, msg: []string{`the variant name "cafe\u0301" is "caf\u00e9" written another way`}, hint: []string{"a name of its own"}},
+	{name: "two variants of one name written two ways (a ligature)", from: "  - name: bigger\n", to: "  - name: \"\\uFB01x only\"\n", // ﬁ
+		line: 21, col: 11, msg: []string{`the variant name "\ufb01x only" is "fix only" written another way (the same name under Unicode normalisation, NFKC)`}},
+	{name: "a variant's name that clears the screen", from: "  - name: bigger\n", to: "  - name: \"\\e[2Jbigger\"\n",
+		line: 21, col: 11, msg: []string{`"\x1b[2Jbigger" holds U+001B, a control character`}},
+	{name: "an experiment's description that sets the window's title", from: "description: a small valid experiment\n", to: "description: \"\\e]0;TITLE\\a\"\n",
+		line: 2, col: 14, msg: []string{"U+001B, a control character"}},
 	{name: "a variant that is not a mapping", from: "  - name: fix only\n", to: "  - fix only\n",
 		line: 18, col: 5, msg: []string{"a variant is a mapping"}},
 	{name: "set with the timeline", from: "{cluster: {vms: 12000}}", to: "{timeline: [{at: 1h, action: restart_janitor}]}",
@@ -256,9 +265,9 @@ var badExperiments = []badExperiment{
 	{name: "not a mapping", from: "", to: "- name: x\n",
 		line: 1, col: 1, msg: []string{"the experiment is not a mapping"}},
 	{name: "deep nesting", from: "description: a small valid experiment\n", to: "description: " + strings.Repeat("[", 33) + strings.Repeat("]", 33) + "\n",
-		line: 2, col: 46, msg: []string{"nests more than 32 lists or mappings deep"}},
-	{name: "deep indentation", from: "description: a small valid experiment\n", to: "description: |\n" + strings.Repeat(" ", 257) + "deep\n",
-		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+		line: 2, col: 45, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "deep nesting after a block scalar that opens a quote", from: "description: a small valid experiment\n", to: "description: >-\n  'it\ncolour: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n",
+		line: 4, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 }
 
 func (b badExperiment) want() wantError {
@@ -485,4 +494,32 @@ func TestExperimentFromFile(t *testing.T) {
 	_, err = LoadExperiment(big, expMeasures)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "want a file of at most")
+}
+
+// TestVariantsTimelinesAreBounded: a timeline (here one entry repeated by
+// alias, a few bytes an entry) times many variants, each of which holds
+// its own, is refused once the variants' timelines pass MaxTimelineEvents
+// entries in all, at the variant that passes it; the same timeline with
+// fewer variants is fine.
+func TestVariantsTimelinesAreBounded(t *testing.T) {
+	const entries = 10_000
+	file := func(variants int) string {
+		var b strings.Builder
+		b.WriteString("name: many\nbase: travis-2015-osx\nreplicas: 1\ntimeline:\n  - &e {at: 1h, action: restart_janitor}\n")
+		b.WriteString(strings.Repeat("  - *e\n", entries-1))
+		b.WriteString("variants:\n")
+		for i := range variants {
+			fmt.Fprintf(&b, "  - name: v%d\n", i)
+		}
+		return b.String()
+	}
+	e, err := parseExp(t, file(MaxTimelineEvents/entries))
+	require.NoError(t, err)
+	assert.Len(t, e.Variants[0].Config.Timeline, entries)
+
+	_, err = parseExp(t, file(MaxTimelineEvents/entries+1))
+	var pe *Error
+	require.True(t, errors.As(err, &pe), "want an *Error, got %T: %v", err, err)
+	assert.Contains(t, pe.Msg, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, entries))
+	assert.Equal(t, entries+6+MaxTimelineEvents/entries, pe.Line, "at the variant past the limit: %v", err)
 }

@@ -219,9 +219,10 @@ var starters = map[string]string{
 }
 
 // open parses a file of a kind ("scenario", "experiment") into *tree and
-// returns the mapping at its root: a file that is empty, nested too
-// deeply, not YAML, of more than one document, tagged or not a mapping is
-// an *Error. The caller recovers from a panic of the decoder (see
+// returns the mapping at its root: a file that is empty, of too many
+// tokens, nested too deeply, not YAML, whose aliases expand it too far, of
+// more than one document, tagged, not a mapping or with a control
+// character in a value is an *Error. The caller recovers from a panic of the decoder (see
 // recovered), which may come later too.
 func open(filename string, data []byte, kind string, tree **ast.File) (*ast.MappingNode, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -230,15 +231,26 @@ func open(filename string, data []byte, kind string, tree **ast.File) (*ast.Mapp
 	if err := checkText(filename, data); err != nil {
 		return nil, err
 	}
-	if err := checkNesting(filename, data); err != nil {
+	tks, err := tokens(filename, data)
+	if err != nil {
 		return nil, err
 	}
-	t, err := parser.ParseBytes(data, 0)
+	t, err := parser.Parse(tks, 0)
 	if err != nil {
 		return nil, decodeError(filename, err)
 	}
 	*tree = t
-	return documentRoot(filename, t, kind)
+	if err := checkAliases(filename, t); err != nil {
+		return nil, err
+	}
+	root, err := documentRoot(filename, t, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkValues(filename, t); err != nil {
+		return nil, err
+	}
+	return root, nil
 }
 
 // documentRoot is the mapping at the root of a file of one YAML document
