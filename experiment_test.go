@@ -260,6 +260,8 @@ func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
 			"bad.yaml:7:12: ", `no variant "y"`},
 		{"base with a mistake of its own", "name: bad\nbase: badbase.yaml\nreplicas: 2\nvariants:\n  - name: x\n",
 			"bad.yaml:2:7: ", `badbase.yaml:4:3: unknown key "cluster.vmz"`},
+		{"a sweep point whose backoff base is above its cap", one + "sweep:\n  variant: x\n  x: {key: mitigations.backoff_base, values: [1m, 8m]}\n  y: {key: mitigations.backoff_cap, values: [2m, 10m]}\n",
+			"bad.yaml:9:46: ", "the sweep's point mitigations.backoff_base 8m, mitigations.backoff_cap 2m is no valid run"},
 		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials]\n  within: 1h\n" +
 			"sweep:\n  variant: x\n  x: {key: recovery.trigger_removed, values: [1h, 9h]}\n",
 			"bad.yaml:11:51: ", "recovery.trigger_removed 9h: want a model time within the run's duration"},

@@ -102,12 +102,9 @@ func Config(e *scenario.Experiment, t Task) (config.Config, error) {
 	}
 	cfg := e.Variants[i].Config
 	if t.Point != nil {
-		axes := []scenario.Axis{e.Sweep.X, e.Sweep.Y}
-		for k, p := range t.Point {
-			var err error
-			if cfg, err = axes[k].Apply(cfg, p, e.Recovery.RemovedBy); err != nil {
-				return cfg, err
-			}
+		var err error
+		if cfg, err = e.Sweep.At(cfg, t.Point, e.Recovery.RemovedBy); err != nil {
+			return cfg, err
 		}
 	}
 	cfg.Seed, cfg.Speed = t.Seed, config.MaxSpeed

@@ -250,6 +250,25 @@ var badExperiments = []badExperiment{
 		line: 32, col: 8, msg: []string{"the sweep's x has no key or no values"}},
 	{name: "trigger_removed with no removed_by", from: "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 12h\n", to: "",
 		line: 32, col: 10, msg: []string{"recovery.trigger_removed moves the recovery's removed_by actions"}},
+	{name: "a sweep of the seed", from: "    key: workload.arrival_rate\n", to: "    key: seed\n",
+		line: 32, col: 10, msg: []string{"a sweep cannot vary seed"}, hint: []string{"each replica's seed comes from the experiment's seed"}},
+	{name: "a sweep of the speed", from: "    key: recovery.trigger_removed\n", to: "    key: speed\n",
+		line: 35, col: 10, msg: []string{"a sweep cannot vary speed"}, hint: []string{"every replica runs at speed max"}},
+	{name: "one key on both axes", from: "    key: recovery.trigger_removed\n", to: "    key: workload.arrival_rate\n",
+		line: 35, col: 10, msg: []string{"the sweep's x and y are both workload.arrival_rate"}},
+	{name: "a backoff's base above its cap at one point of the grid",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: mitigations.backoff_base\n    values: [1m, 8m]\n  y:\n    key: mitigations.backoff_cap\n    values: [2m, 10m]\n",
+		line: 36, col: 14, msg: []string{"the sweep's point mitigations.backoff_base 8m, mitigations.backoff_cap 2m is no valid run: mitigations.backoff_cap 2m0s: want at least the backoff's base, 8m0s"},
+		hint: []string{"valid together"}},
+	{name: "a trigger after a shorter run's end at one point of the grid",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: duration\n    values: [100h, 200h]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-02T00:00:00Z, 2015-08-05T06:00:00Z]\n",
+		line: 36, col: 36, msg: []string{"the sweep's point duration 100h, recovery.trigger_removed 2015-08-05T06:00:00Z is no valid run: timeline", "want a model time within the run's duration 100h0m0s"}},
+	{name: "a value valid alone that no point of its row takes",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: mitigations.backoff_base\n    values: [1m, 8m]\n  y:\n    key: mitigations.backoff_cap\n    values: [2m, 5m]\n",
+		line: 33, col: 18, msg: []string{"mitigations.backoff_base 8m: -backoff-cap 2m0s: want at least the backoff's base, 8m0s"}},
 	{name: "too many points", from: "values: [2, 3.3]", to: "values: [" + strings.TrimSuffix(strings.Repeat("2, ", MaxSweepPoints/2+1), ", ") + "]",
 		line: 29, col: 10, msg: []string{fmt.Sprintf("the grid has %d points", 2*(MaxSweepPoints/2+1))}, hint: []string{fmt.Sprintf("at most %d", MaxSweepPoints)}},
 
@@ -522,4 +541,22 @@ func TestVariantsTimelinesAreBounded(t *testing.T) {
 	require.True(t, errors.As(err, &pe), "want an *Error, got %T: %v", err, err)
 	assert.Contains(t, pe.Msg, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, entries))
 	assert.Equal(t, entries+6+MaxTimelineEvents/entries, pe.Line, "at the variant past the limit: %v", err)
+}
+
+// TestSweepIsCheckedPointByPoint: a value that the variant alone would
+// refuse (a backoff's base of 12m over the default cap of 10m) is fine
+// when every point of the grid gives it a cap that takes it; and At makes
+// each point's configuration as it runs.
+func TestSweepIsCheckedPointByPoint(t *testing.T) {
+	e, err := parseExp(t, expEdit(t, expSmall,
+		"    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		"    key: mitigations.backoff_base\n    values: [1m, 12m]\n  y:\n    key: mitigations.backoff_cap\n    values: [15m, 20m]\n"))
+	require.NoError(t, err)
+	cfg, err := e.Sweep.At(e.Variants[0].Config, []int{1, 0}, e.Recovery.RemovedBy)
+	require.NoError(t, err)
+	assert.Equal(t, [2]time.Duration{12 * time.Minute, 15 * time.Minute}, [2]time.Duration{cfg.Mitigations.BackoffSettings.Base, cfg.Mitigations.BackoffSettings.Cap})
+	for _, point := range [][]int{nil, {}, {0, 0, 0}, {2, 0}, {0, -1}} {
+		_, err := e.Sweep.At(e.Variants[0].Config, point, e.Recovery.RemovedBy)
+		assert.Error(t, err, "point %v", point)
+	}
 }
