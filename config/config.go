@@ -346,6 +346,11 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if !c.Epoch.IsZero() && c.Epoch.Add(c.Duration).After(lastCalendarTime) {
+		// RFC 3339 has years of four digits: the log's, the series' and
+		// the charts' calendar times of a run past it could not be read.
+		return &ParamError{"epoch", c.Epoch.Format(time.RFC3339), fmt.Sprintf("an epoch whose run (-duration %v) ends by %s", c.Duration, lastCalendarTime.Format(time.RFC3339))}
+	}
 	if c.BreakAt > c.Duration {
 		return &ParamError{"break-at", c.BreakAt.String(), fmt.Sprintf("a model time within the run's -duration %v", c.Duration)}
 	}
@@ -420,6 +425,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// lastCalendarTime is the last time RFC 3339 can write: a run with an
+// epoch ends by it.
+var lastCalendarTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // NameKey is what tells names apart (of queues, of an experiment's
 // variants): their Unicode compatibility normal form (NFKC), so that two
