@@ -63,8 +63,9 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	keep := func(r experiment.Result) experiment.Result {
 		if opt.report == "" || !experiment.Drawn(e, r) {
 			r.Curves = experiment.Curves{}
+			return r
 		}
-		r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clip(slices.Clone(r.Curves.VMs)), slices.Clip(slices.Clone(r.Curves.Backlog)), slices.Clip(slices.Clone(r.Curves.Requeues))
+		r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clone(r.Curves.VMs), slices.Clone(r.Curves.Backlog), slices.Clone(r.Curves.Requeues)
 		return r
 	}
 	var results []experiment.Result

@@ -175,9 +175,6 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 		{"no -shard in a Slurm job array",
 			func(int) []string { return nil },
 			func(i int) []string { return slurmTask(i+1, 1, 3, 1) }},
-		{"no -shard in a Slurm job array with a step",
-			func(int) []string { return nil },
-			func(i int) []string { return slurmTask(2*i, 0, 4, 2) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
