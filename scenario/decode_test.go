@@ -258,6 +258,8 @@ var badFiles = []badFile{
 		line: 3, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 	{name: "block lists nested on one line", from: "description: a small valid scenario\n", to: "description:\n  " + strings.Repeat("- ", 100_000) + "x\n",
 		line: 3, col: 65, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "a tab for indentation", from: "  vms: 300\n", to: "\tvms: 300\n",
+		line: 8, col: 1, msg: []string{`found character '\t'`}},
 	{name: "a NUL byte", from: "description: a small valid scenario\n", to: "description: a\x00b\n",
 		line: 2, col: 15, msg: []string{"control character U+0000 in the text"}},
 	{name: "bytes that are not UTF-8", from: "description: a small valid scenario\n", to: "description: \xff\xfe\n",
@@ -337,6 +339,9 @@ func (w wantError) problems(err error) []string {
 	}
 	if strings.Contains(err.Error(), "\n") {
 		out = append(out, fmt.Sprintf("%q is more than one line", err))
+	}
+	if strings.IndexFunc(err.Error(), unsafeRune) >= 0 {
+		out = append(out, fmt.Sprintf("%q holds a control character, which would reach the terminal raw", err))
 	}
 	return out
 }

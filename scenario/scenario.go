@@ -331,7 +331,7 @@ func decodeError(filename string, err error) error {
 		return &Error{File: filename, Line: 1, Column: 1, Msg: err.Error(), Hint: "the file is not valid YAML"}
 	}
 	pos := yerr.GetToken().Position
-	msg := yerr.GetMessage()
+	msg := printable(yerr.GetMessage())
 	hint := ""
 	switch {
 	case strings.Contains(msg, "unknown field"):
@@ -346,6 +346,25 @@ func decodeError(filename string, err error) error {
 		hint = "the file is not valid YAML here"
 	}
 	return &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: msg, Hint: hint}
+}
+
+// printable is msg with each control character (and bidirectional
+// control) as its Go escape, so that a decoder's message that quotes the
+// file ("found character '\t'") puts none on the terminal.
+func printable(msg string) string {
+	if strings.IndexFunc(msg, unsafeRune) < 0 {
+		return msg
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // converter turns a file's tree into a Scenario, remembering the first
