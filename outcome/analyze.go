@@ -18,6 +18,9 @@ import (
 // near.
 const MaxJudged = 1_000_000
 
+// maxJudged is the bound Analyze applies: MaxJudged, but in a test.
+var maxJudged = MaxJudged
+
 // Analyze judges a series a run wrote (series.Writer), read from r, as a
 // run of cfg: what `vmstorm -analyze` says of it. The rows are judged as
 // they are read, not held, so that a series may be longer than memory. It
@@ -52,8 +55,8 @@ func Analyze(r io.Reader, cfg config.Config, checks []analysis.Check) (analysis.
 			judge = analysis.NewReplayer(cfg, checks)
 		}
 		judge.Row(row, marks)
-		if judge.Held() > MaxJudged {
-			return fmt.Errorf("series: line %d: more than %d marks, alerts' changes and phases to hold: no run within vmstorm's limits writes so many", line, MaxJudged)
+		if judge.Held() > maxJudged {
+			return fmt.Errorf("series: line %d: more than %d marks, alerts' changes and phases to hold: no run within vmstorm's limits writes so many", line, maxJudged)
 		}
 		return nil
 	})

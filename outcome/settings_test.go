@@ -85,9 +85,9 @@ func TestSettingsThatNoRunWrites(t *testing.T) {
 
 // TestAnalyzeRefusesWhatNoRunWrites: Analyze refuses, in one line that
 // says where, a row past the longest run, rows closer than a model second
-// but for the last (which a run takes at its end), and more marks than
-// MaxJudged; the same rows a second apart, or the last one closer, are
-// judged.
+// but for the last (which a run takes at its end), and more marks than its
+// bound (MaxJudged, lowered here); the same rows a second apart, the last
+// one closer, or as many marks as the bound, are judged.
 func TestAnalyzeRefusesWhatNoRunWrites(t *testing.T) {
 	write := func(ts []time.Duration, marks int) []byte {
 		var b bytes.Buffer
@@ -102,6 +102,10 @@ func TestAnalyzeRefusesWhatNoRunWrites(t *testing.T) {
 		return b.Bytes()
 	}
 	s := time.Second
+	// The bound, lowered from MaxJudged (a million marks) so that the test
+	// writes a few thousand.
+	const judged = 5000
+	defer outcome.SetMaxJudged(judged)()
 	for _, tt := range []struct {
 		name  string
 		csv   []byte
@@ -112,7 +116,8 @@ func TestAnalyzeRefusesWhatNoRunWrites(t *testing.T) {
 		{"the last a nanosecond after the one before", write([]time.Duration{s, 2 * s, 3 * s, 3*s + 1}, 0), "", 0},
 		{"rows a nanosecond apart", write([]time.Duration{s, s + 1, s + 2, s + 3}, 0), "line 4: the two rows before it are 0.000000001s apart", 0},
 		{"a row past the longest run", write([]time.Duration{s, config.MaxDuration + s}, 0), "line 3, column model_s: 315360001 is past the longest run, 87600h", 0},
-		{"more marks than MaxJudged", write(seconds(outcome.MaxJudged/5000+2), 5000), fmt.Sprintf("more than %d marks, alerts' changes and phases", outcome.MaxJudged), 0},
+		{"more marks than the bound", write(seconds(judged/500+2), 500), fmt.Sprintf("more than %d marks, alerts' changes and phases", judged), 0},
+		{"as many marks as the bound", write(seconds(judged/500), 500), "", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := outcome.Analyze(bytes.NewReader(tt.csv), config.Default(), nil)
