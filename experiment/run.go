@@ -104,12 +104,9 @@ func Config(e *scenario.Experiment, t Task) (config.Config, error) {
 	}
 	cfg := e.Variants[i].Config
 	if t.Point != nil {
-		axes := []scenario.Axis{e.Sweep.X, e.Sweep.Y}
-		for k, p := range t.Point {
-			var err error
-			if cfg, err = axes[k].Apply(cfg, p, e.Recovery.RemovedBy); err != nil {
-				return cfg, err
-			}
+		var err error
+		if cfg, err = e.Sweep.At(cfg, t.Point, e.Recovery.RemovedBy); err != nil {
+			return cfg, err
 		}
 	}
 	cfg.Seed, cfg.Speed = t.Seed, config.MaxSpeed
@@ -245,7 +242,7 @@ var rowArrays sync.Pool
 // measure reads task t's result from its outcome.
 func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome) Result {
 	r := Result{
-		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: t.Seed,
+		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: Seed(t.Seed),
 		Ended: o.Summary.Ended, Measures: map[string]*float64{},
 	}
 	for _, name := range e.Measures {
@@ -319,14 +316,30 @@ type Curves struct {
 }
 
 // CurveReplicas is how many replicas of each variant the report draws
-// curves from: the first ones, so that the bands do not depend on which
-// shard ran which replica, and a large experiment's curves stay within
-// memory (each replica's are CurvePoints points of three curves).
-const CurveReplicas = 1000
+// curves from, at most: the first ones, so that the bands do not depend on
+// which shard ran which replica. CurveBudget bounds the replicas whose
+// curves an experiment's report holds in all (each replica's are
+// CurvePoints points of three curves, 14 KB), so that a large experiment's
+// curves stay within memory: a variant of an experiment of more than
+// CurveBudget/CurveReplicas variants draws fewer (DrawnReplicas).
+const (
+	CurveReplicas = 1000
+	CurveBudget   = 5_000
+)
 
-// Drawn reports whether the report draws r's curves: a variant's (a sweep
-// point's are not drawn), of one of its first CurveReplicas replicas.
-func Drawn(r Result) bool { return r.Point == nil && r.Replica < CurveReplicas }
+// DrawnReplicas is how many replicas of each variant of e the report draws
+// curves from: CurveReplicas, or fewer for an experiment of many variants,
+// CurveBudget among them all (none for more than CurveBudget variants).
+func DrawnReplicas(e *scenario.Experiment) int {
+	return min(CurveReplicas, CurveBudget/max(len(e.Variants), 1))
+}
+
+// Drawn reports whether the report of e draws r's curves: a variant's (a
+// sweep point's are not drawn), of one of its first DrawnReplicas(e)
+// replicas.
+func Drawn(e *scenario.Experiment, r Result) bool {
+	return r.Point == nil && r.Replica < DrawnReplicas(e)
+}
 
 // curves samples rows at the grid's times: each point takes the latest row
 // at or before it.
