@@ -130,7 +130,7 @@ type Game struct {
 	mu          sync.Mutex
 	held        time.Duration // the step the model is held before (or last was)
 	paused      bool
-	inPause     bool // the hold waits in a pause
+	inPause     bool          // the hold waits in a pause
 	pauseAt     time.Duration // 0: none
 	finishing   bool          // the player ended the game: the run goes to its end unheld
 	over        bool          // the run has ended

@@ -152,4 +152,3 @@ func TestGameReplaysExactly(t *testing.T) {
 		})
 	}
 }
-

@@ -101,9 +101,9 @@ type tail struct {
 
 func newTail(clock sim.Clock, epoch time.Time) *tail { return &tail{clock: clock, epoch: epoch} }
 
-func (t *tail) Enabled(l zapcore.Level) bool       { return l >= zapcore.InfoLevel }
-func (t *tail) With([]zapcore.Field) zapcore.Core  { return t }
-func (t *tail) Sync() error                        { return nil }
+func (t *tail) Enabled(l zapcore.Level) bool      { return l >= zapcore.InfoLevel }
+func (t *tail) With([]zapcore.Field) zapcore.Core { return t }
+func (t *tail) Sync() error                       { return nil }
 func (t *tail) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	if visible(e.Message) {
 		return ce.AddCore(e, t)
