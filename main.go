@@ -100,6 +100,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case opt.experiment != "":
 		return runExperiment(opt, stdout, stderr)
+	case opt.gameday != "":
+		return runGameday(cfg, opt, sc, stdout, stderr)
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()

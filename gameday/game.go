@@ -231,6 +231,9 @@ func Allowed(tl incident.Timeline) []string {
 	return out
 }
 
+// Start is the model time from which the game is paced.
+func (g *Game) Start() time.Duration { return g.startAt }
+
 // Config is the run's configuration: the scenario's, its operators'
 // actions taken out, unpaced.
 func (g *Game) Config() config.Config { return g.cfg }
