@@ -62,7 +62,8 @@ type Investigation struct {
 	Cost      time.Duration
 }
 
-// Options configure a game.
+// Options configure a game. A game waits, paused, at its start until the
+// player resumes it (or asks for a pause further on).
 type Options struct {
 	// Scenario is the scenario played, cut to the run (its Config is the
 	// run's configuration, flags applied, with a seed).
@@ -178,6 +179,7 @@ func New(o Options) (*Game, error) {
 	g := &Game{
 		opt: o, cfg: cfg, faults: cfg.Timeline, allowed: Allowed(o.Scenario.Config.Timeline),
 		idle: o.Idle, startAt: start, pace: o.Pace,
+		paused: true, // at the start, until the player resumes: nobody may be watching yet
 		ended: make(chan struct{}), wakeCh: make(chan struct{}), heldCh: make(chan struct{}), touchCh: make(chan struct{}, 1),
 		compared: make(chan struct{}),
 	}

@@ -143,6 +143,7 @@ func TestActionsAfterTheEndAreRefused(t *testing.T) {
 	go func() { _, err := g.Run(ctx); done <- err }()
 	act := request{"POST", "/api/act", addr, token, seat, "application/json", `{"action":"pause_builds","args":{"queue":"org"}}`}
 	require.Equal(t, http.StatusOK, act.do(t, h).Code)
+	require.Equal(t, http.StatusOK, request{"POST", "/api/control", addr, token, seat, "application/json", `{"op":"resume"}`}.do(t, h).Code)
 	<-g.Ended()
 	tl := g.Timeline()
 	require.Len(t, g.Actions(), 1)
@@ -171,6 +172,7 @@ func TestIdleGameEnds(t *testing.T) {
 		require.NoError(t, err)
 		done := make(chan error, 1)
 		go func() { _, err := g.Run(t.Context()); done <- err }()
+		require.NoError(t, g.Control(gameday.Control{Op: "resume"}))
 		for range 5 { // 25 s of browser polls: more than the timeout, less than the game
 			time.Sleep(5 * time.Second)
 			g.Touch()
