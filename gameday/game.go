@@ -180,7 +180,7 @@ func New(o Options) (*Game, error) {
 		opt: o, cfg: cfg, faults: cfg.Timeline, allowed: Allowed(o.Scenario.Config.Timeline),
 		idle: o.Idle, startAt: start, pace: o.Pace,
 		paused: true, // at the start, until the player resumes: nobody may be watching yet
-		ended: make(chan struct{}), wakeCh: make(chan struct{}), heldCh: make(chan struct{}), touchCh: make(chan struct{}, 1),
+		ended:  make(chan struct{}), wakeCh: make(chan struct{}), heldCh: make(chan struct{}), touchCh: make(chan struct{}, 1),
 		compared: make(chan struct{}),
 	}
 	g.kernel = pipeline.NewKernel(cfg, sim.Serial)
