@@ -73,7 +73,9 @@ sweep:
     values: [1h, 2h]
 `
 
-const smallTasks = 3*8 + 2*2*3
+// smallTasks are its runs: each replica's and its control's, but never
+// fixed's, whose trigger is never removed.
+const smallTasks = 2*8*2 + 8 + 2*2*3*2
 
 // writeExperiment writes the base scenario and an experiment file into dir.
 func writeExperiment(t *testing.T, dir, name, text string) {
@@ -180,7 +182,38 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 				require.Equal(t, 0, shard.code, "shard %d: %s", i, shard.stderr)
 				assert.NotEqual(t, one.stdout, shard.stdout, "shard %d's table is of its share alone", i)
 				lines := resultLines(t, filepath.Join(sub, fmt.Sprintf("shard-%d.jsonl", i)))
-				assert.Len(t, lines, smallTasks/3, "shard %d runs every third task", i)
+				assert.NotEmpty(t, lines, "shard %d runs every third pair of tasks", i)
+				assert.Less(t, len(lines), smallTasks/2, "shard %d runs every third pair of tasks", i)
+				// A replica's control runs in its shard: each line of a
+				// replica with a control comes with it.
+				replicas, controls := map[string]bool{}, 0
+				for _, line := range lines {
+					var r struct {
+						Variant string
+						Point   []int
+						Replica int
+						Control bool
+					}
+					require.NoError(t, json.Unmarshal([]byte(line), &r))
+					if r.Control {
+						controls++
+					} else {
+						replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)] = true
+					}
+				}
+				for _, line := range lines {
+					var r struct {
+						Variant string
+						Point   []int
+						Replica int
+						Control bool
+					}
+					require.NoError(t, json.Unmarshal([]byte(line), &r))
+					if r.Control {
+						assert.True(t, replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)], "shard %d: a control without its replica", i)
+					}
+				}
+				assert.Positive(t, controls)
 				union = append(union, lines...)
 			}
 			slices.Sort(union)
@@ -251,7 +284,7 @@ func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
 			"bad.yaml:7:12: ", `no variant "y"`},
 		{"base with a mistake of its own", "name: bad\nbase: badbase.yaml\nreplicas: 2\nvariants:\n  - name: x\n",
 			"bad.yaml:2:7: ", `badbase.yaml:4:3: unknown key "cluster.vmz"`},
-		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials]\n  within: 1h\n" +
+		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 1h\n" +
 			"sweep:\n  variant: x\n  x: {key: recovery.trigger_removed, values: [1h, 9h]}\n",
 			"bad.yaml:11:51: ", "recovery.trigger_removed 9h: want a model time within the run's duration"},
 	}
@@ -408,17 +441,29 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 130, exit.ExitCode(), stderr.String())
-	total := 3 * 2000
+	total := 5 * 2000 // never fixed has no control: its trigger is never removed
 	require.NotEmpty(t, written)
 	require.Less(t, len(written), total, "the signal stopped the experiment")
-	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d replicas that finished, and no verdict for a variant that did not finish\n", len(written), total))
+	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d runs (replicas and their controls) that finished, and no verdict for a variant that did not finish\n", len(written), total))
 
 	// The table is of the replicas in the results file: its n per variant.
-	perVariant := map[string]int{}
+	// A replica's line is written once its control's is, the two together.
+	perVariant, controls := map[string]int{}, map[string]int{}
 	for _, line := range written {
-		var r struct{ Variant string }
+		var r struct {
+			Variant, Outcome string
+			Control          bool
+		}
 		require.NoError(t, json.Unmarshal([]byte(line), &r), "each line is whole: %s", line)
+		if r.Control {
+			controls[r.Variant]++
+			continue
+		}
 		perVariant[r.Variant]++
+		assert.NotEmpty(t, r.Outcome, "a replica's line has its outcome: %s", line)
+	}
+	for v, n := range controls {
+		assert.Equal(t, perVariant[v], n, "%s: each replica written with its control", v)
 	}
 	table := stdout.String()
 	require.True(t, strings.HasPrefix(table, "experiment small-what-if\n"), table)
@@ -452,7 +497,7 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 		assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(v)+`\s.*\s`+regexp.QuoteMeta(missing)+`\s+\d+$`, block)
 	}
 	recovery := table[strings.Index(table, "RECOVERS BY ITSELF"):]
-	assert.Regexp(t, `(?m)^  fix at 2h\s+(incomplete \(\d+ of 2000\)|not run)\s+\d+$`, recovery, "no share for an incomplete variant")
+	assert.Regexp(t, `(?m)^  fix at 2h\s+(incomplete \(\d+ of 2000\)|not run)(\s+\d+){6}$`, recovery, "no share for an incomplete variant: its counts alone")
 	assert.Contains(t, table, "family: no comparison has a verdict")
 	assert.NoFileExists(t, filepath.Join(dir, "verdicts.jsonl"), "an interrupted experiment writes no verdicts")
 }
@@ -509,9 +554,9 @@ variants:
 	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+not reached \[3\.8, ∞\]\s+3\s+3$`, r.stdout, "never detected")
 	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+0 \[0, 0\]\s+3$`, r.stdout, "no backlog")
 	recovery := r.stdout[strings.Index(r.stdout, "RECOVERS BY ITSELF"):]
-	share := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+) \[.*\s3$`).FindStringSubmatch(recovery)
-	require.NotNil(t, share, "the recovery's row, of 3 replicas:\n%s", r.stdout)
-	assert.Equal(t, "1", share[1], "every replica was healthy again after the fix:\n%s", r.stdout)
+	row := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+)\s+(\d+) \(1 \[`).FindStringSubmatch(recovery)
+	require.NotNil(t, row, "the recovery's row, of 3 replicas:\n%s", r.stdout)
+	assert.Equal(t, []string{"recovered", "3"}, row[1:], "every replica was healthy again after the fix:\n%s", r.stdout)
 }
 
 // TestShardOf: -shard, or the index a Kubernetes Indexed Job or a Slurm job

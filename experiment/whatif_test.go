@@ -103,14 +103,18 @@ func rowOf(t *testing.T, table *Table, variant string) VariantRow {
 	return VariantRow{}
 }
 
-func resultsOf(results []Result, variant string, point []int) []Result {
-	var out []Result
+// judgedOf are the replicas of variant at point, each with its outcome.
+func judgedOf(t *testing.T, e *scenario.Experiment, results []Result, variant string, point []int) []Result {
+	t.Helper()
+	var rs []Result
 	for _, r := range results {
-		if r.Variant == variant && slices.Equal(r.Point, point) {
-			out = append(out, r)
+		if r.Variant == variant && slices.Equal(r.Point, point) && r.Refine == nil {
+			rs = append(rs, r)
 		}
 	}
-	return out
+	out, err := judged(e, rs)
+	require.NoError(t, err)
+	return byReplica(out)
 }
 
 // TestWhatIfNeverFixedNeverRecovers: with the trigger never removed (the
@@ -121,22 +125,22 @@ func resultsOf(results []Result, variant string, point []int) []Result {
 // staying is what keeps them down.
 func TestWhatIfNeverFixedNeverRecovers(t *testing.T) {
 	t.Parallel()
-	_, results, table := whatIfResults(t)
-	never := resultsOf(results, "never fixed", nil)
+	e, results, table := whatIfResults(t)
+	never := judgedOf(t, e, results, "never fixed", nil)
 	require.Len(t, never, whatIfReplicas)
 	for _, r := range never {
-		assert.Nil(t, r.TriggerRemovedH, "replica %d: the trigger is never removed", r.Replica)
-		assert.False(t, r.Recovered, "replica %d", r.Replica)
+		assert.Nil(t, r.Trace.RemovedH, "replica %d: the trigger is never removed", r.Replica)
+		assert.Equal(t, string(NotRemoved), r.Outcome, "replica %d", r.Replica)
 		assert.Nil(t, r.Measures["time_to_recover"], "replica %d", r.Replica)
 		last := len(r.Curves.Requeues) - 1
 		assert.Positive(t, r.Curves.Requeues[last], "replica %d: still requeueing at the end", r.Replica)
 		assert.Positive(t, r.Curves.Backlog[last], "replica %d: jobs still waiting at the end", r.Replica)
 	}
 	row := rowOf(t, table, "never fixed")
-	assert.Zero(t, row.Recovery.Removed)
-	assert.Nil(t, row.Recovery.Share, "the table says: trigger never removed")
-	for _, r := range resultsOf(results, "fix only", nil) {
-		assert.True(t, r.Recovered, "fix only, replica %d, the same seed, recovers", r.Replica)
+	assert.Zero(t, row.Recovery.Removed())
+	assert.Equal(t, NotRemoved, row.Recovery.Outcome(), "the table says: trigger never removed")
+	for _, r := range judgedOf(t, e, results, "fix only", nil) {
+		assert.Equal(t, string(Recovered), r.Outcome, "fix only, replica %d, the same seed, recovers", r.Replica)
 	}
 }
 
@@ -149,21 +153,21 @@ func TestWhatIfNeverFixedNeverRecovers(t *testing.T) {
 // hours, not minutes.
 func TestWhatIfFixOnlyRecoversInAFewHours(t *testing.T) {
 	t.Parallel()
-	_, results, table := whatIfResults(t)
-	fix := resultsOf(results, "fix only", nil)
+	e, results, table := whatIfResults(t)
+	fix := judgedOf(t, e, results, "fix only", nil)
 	require.Len(t, fix, whatIfReplicas)
 	var hours []float64
 	for _, r := range fix {
-		require.NotNil(t, r.TriggerRemovedH, "replica %d", r.Replica)
-		assert.InDelta(t, fixAt.Hours(), *r.TriggerRemovedH, 1e-9, "replica %d: removed at 18:46", r.Replica)
-		require.True(t, r.Recovered, "replica %d", r.Replica)
-		require.NotNil(t, r.RecoveryH)
-		hours = append(hours, *r.RecoveryH)
+		require.NotNil(t, r.Trace.RemovedH, "replica %d", r.Replica)
+		assert.InDelta(t, fixAt.Hours(), *r.Trace.RemovedH, 1e-9, "replica %d: removed at 18:46", r.Replica)
+		require.Equal(t, string(Recovered), r.Outcome, "replica %d", r.Replica)
+		require.NotNil(t, r.Verdict.HealthyH)
+		hours = append(hours, *r.Verdict.HealthyH)
 	}
 	row := rowOf(t, table, "fix only")
-	require.NotNil(t, row.Recovery.Share)
-	assert.Equal(t, whatIfReplicas, row.Recovery.Removed)
-	assert.Equal(t, 1.0, row.Recovery.Share.Estimate)
+	require.NotNil(t, row.Recovery.Share(Recovered))
+	assert.Equal(t, whatIfReplicas, row.Recovery.Removed())
+	assert.Equal(t, 1.0, row.Recovery.Share(Recovered).Estimate)
 	require.NotNil(t, row.Recovery.Time)
 	tt := *row.Recovery.Time
 	t.Logf("fix only: time to healthy after 18:46, median %.2f h [%.2f, %.2f] (%s, level %.3f) over %v",
@@ -279,12 +283,12 @@ func TestWhatIfSweep(t *testing.T) {
 
 	require.Equal(t, []string{"2", "3.3", "6.6"}, e.Sweep.X.Values)
 	require.Equal(t, []string{"2015-08-04T18:46:00Z", "2015-08-05T06:00:00Z"}, e.Sweep.Y.Values)
-	want := [][]float64{{1, 1}, {1, 1}, {0, 0}}
+	want := [][]Outcome{{Recovered, Recovered}, {Recovered, Recovered}, {Overloaded, Overloaded}}
 	for x, col := range table.Sweep.Cells {
 		for y, c := range col {
-			require.NotNil(t, c.Share, "point %v: every point removes the trigger", []int{x, y})
-			assert.Equal(t, whatIfSweepReplicas, c.Removed)
-			assert.Equal(t, want[x][y], c.Share.Estimate, "%s arrivals a minute, fixed at %s", e.Sweep.X.Values[x], e.Sweep.Y.Values[y])
+			assert.Equal(t, whatIfSweepReplicas, c.Removed(), "point %v: every point removes the trigger", []int{x, y})
+			assert.Equal(t, want[x][y], c.Outcome(), "%s arrivals a minute, fixed at %s", e.Sweep.X.Values[x], e.Sweep.Y.Values[y])
+			assert.Equal(t, whatIfSweepReplicas, c.Count(want[x][y]), "%s arrivals a minute, fixed at %s: every replica", e.Sweep.X.Values[x], e.Sweep.Y.Values[y])
 			if c.Time != nil {
 				t.Logf("%s a minute, fixed at %s: healthy after %s h", e.Sweep.X.Values[x], e.Sweep.Y.Values[y], IntervalText(*c.Time))
 			}
@@ -296,7 +300,7 @@ func TestWhatIfSweep(t *testing.T) {
 	require.Len(t, same, whatIfSweepReplicas)
 	for i, r := range same {
 		assert.Equal(t, fix[i].Measures, r.Measures, "replica %d", r.Replica)
-		assert.Equal(t, fix[i].RecoveryH, r.RecoveryH, "replica %d", r.Replica)
+		assert.Equal(t, fix[i].Trace, r.Trace, "replica %d", r.Replica)
 	}
 }
 
@@ -346,7 +350,7 @@ func TestWhatIfSweepOverload(t *testing.T) {
 	rotation := e.Variants[0].Config.Timeline[0]
 	require.Equal(t, "rotate_cleanup_password", rotation.Action)
 	for _, r := range results {
-		if r.Point == nil {
+		if r.Point == nil || r.Control {
 			continue
 		}
 		step := time.Duration(r.Curves.StepS * float64(time.Second))
@@ -358,7 +362,6 @@ func TestWhatIfSweepOverload(t *testing.T) {
 		}
 		if r.Point[0] == 2 {
 			assert.Positive(t, before, "6.6 a minute, point %v replica %d: requeues before the fault", r.Point, r.Replica)
-			assert.False(t, r.Recovered)
 		} else {
 			assert.Zero(t, before, "%s a minute, point %v replica %d: no requeue before the fault", e.Sweep.X.Values[r.Point[0]], r.Point, r.Replica)
 		}
