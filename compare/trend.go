@@ -9,9 +9,8 @@ import (
 )
 
 // TheilSenSen names the trend's method: the Theil-Sen slope with Sen's
-// interval, its variance corrected for serial correlation after Hamed and
-// Rao.
-const TheilSenSen Method = "Theil-Sen, Sen's interval, Hamed-Rao correction"
+// interval, its variance inflated for serial correlation.
+const TheilSenSen Method = "Theil-Sen, Sen's interval, variance inflated for AR(1) serial correlation"
 
 // Trend is the slope of a series over time with its interval.
 type Trend struct {
@@ -38,12 +37,23 @@ type Trend struct {
 // under no trend (its normal approximation, with the variance reduced for
 // ties in ys). Kendall's S assumes independent points, and a model's
 // series are not: the backlog at one sample is most of the backlog at the
-// next. So the variance is multiplied by Hamed and Rao's (1998) factor
-// n/n*, from the autocorrelations of the ranks of the series with its
-// Theil-Sen trend removed, at the lags where they are significant at 5 %
-// (Anderson's bounds); a factor below 1 (negative correlation) is taken
-// as 1, so that the interval is never narrower than the independent one.
+// next. So the variance is multiplied by the effective-sample-size factor
+// of an AR(1) series, (1+r)/(1-r) (Bayley and Hammersley 1946), with r the
+// lag-1 autocorrelation of the series less its Theil-Sen trend, corrected
+// for its small-sample bias (r + (1+4r)/n, Marriott and Pope 1954) and
+// capped at 0.98; a negative r is taken as 0, so that the interval is
+// never narrower than the independent one. Hamed and Rao's (1998) factor,
+// from every significant lag of the ranks, was tried and left out: on
+// AR(1) noise of coefficient 0.7 and 60 points its 95 % interval covered
+// in 81 % of 600 repetitions (a trial while this was written), this one's
+// in 93.9 % of 1,000 (TestTheilSenCoverage).
 func TheilSen(ts, ys []float64, level float64) (Trend, error) {
+	return theilSen(ts, ys, level, true)
+}
+
+// theilSen is TheilSen; without correct, the variance is Kendall's for
+// independent points (for the test that shows what the correction does).
+func theilSen(ts, ys []float64, level float64, correct bool) (Trend, error) {
 	n := len(ts)
 	switch {
 	case n != len(ys):
@@ -87,7 +97,10 @@ func TheilSen(ts, ys []float64, level float64) (Trend, error) {
 		i = j
 	}
 	v /= 18
-	tr.Inflation = hamedRao(ts, ys, tr.Slope)
+	tr.Inflation = 1
+	if correct {
+		tr.Inflation = ar1Inflation(ts, ys, tr.Slope)
+	}
 	v *= tr.Inflation
 
 	N := float64(len(slopes))
@@ -103,43 +116,35 @@ func TheilSen(ts, ys []float64, level float64) (Trend, error) {
 	return tr, nil
 }
 
-// hamedRao is Hamed and Rao's (1998) variance factor n/n* for Kendall's S
-// of a serially correlated series: from the lag-k autocorrelations of the
-// ranks of ys less the trend slope*ts, each kept only where it lies
-// outside Anderson's 95 % bounds for no correlation; at least 1.
-func hamedRao(ts, ys []float64, slope float64) float64 {
+// ar1Inflation is the factor (1+r)/(1-r) by which AR(1) serial
+// correlation r multiplies the variance of a statistic of n points, with r
+// the lag-1 autocorrelation of ys less the trend slope*ts, bias-corrected
+// and capped (TheilSen); at least 1.
+func ar1Inflation(ts, ys []float64, slope float64) float64 {
 	n := len(ys)
-	detrended := make([]float64, n)
+	d := make([]float64, n)
+	mean := 0.0
 	for i := range ys {
-		detrended[i] = ys[i] - slope*ts[i]
+		d[i] = ys[i] - slope*ts[i]
+		mean += d[i]
 	}
-	r := ranks(detrended)
-	mean := float64(n+1) / 2
-	var den float64
-	for _, x := range r {
-		den += (x - mean) * (x - mean)
+	mean /= float64(n)
+	var num, den float64
+	for i := range d {
+		den += (d[i] - mean) * (d[i] - mean)
+		if i+1 < n {
+			num += (d[i] - mean) * (d[i+1] - mean)
+		}
 	}
 	if den == 0 {
 		return 1
 	}
-	sum := 0.0
-	nf := float64(n)
-	for k := 1; k < n-2; k++ {
-		var num float64
-		for i := 0; i+k < n; i++ {
-			num += (r[i] - mean) * (r[i+k] - mean)
-		}
-		rho := num / den
-		bound := 1.96 * math.Sqrt(nf-float64(k)-1) / (nf - float64(k))
-		center := -1 / (nf - float64(k))
-		if rho > center-bound && rho < center+bound {
-			continue // not significant
-		}
-		m := nf - float64(k)
-		sum += m * (m - 1) * (m - 2) * rho
+	r := num / den
+	r = min(r+(1+4*r)/float64(n), 0.98)
+	if r <= 0 {
+		return 1
 	}
-	f := 1 + 2*sum/(nf*(nf-1)*(nf-2))
-	return max(f, 1)
+	return (1 + r) / (1 - r)
 }
 
 // ranks are the ranks of xs, from 1, ties given their mean rank.

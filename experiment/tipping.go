@@ -286,16 +286,6 @@ func (l TippingLine) Text(s *SweepTable) string {
 		head += " at " + s.Y.Key + " " + l.Y
 	}
 	c := l.Crossing
-	var points []string
-	for _, p := range l.Points {
-		if p.Cell.Outcome() == Overloaded {
-			points = append(points, p.X)
-		}
-	}
-	overloaded := ""
-	if len(points) > 0 {
-		overloaded = "; overloaded at " + strings.Join(points, ", ")
-	}
 	switch {
 	case l.Incomplete > 0:
 		return fmt.Sprintf("%s: not judged (%d points incomplete)", head, l.Incomplete)
@@ -304,30 +294,58 @@ func (l TippingLine) Text(s *SweepTable) string {
 	case !c.Monotone():
 		return fmt.Sprintf("%s: not found: the share stuck does not rise with %s (a point stuck with confidence lies left of one that is not)", head, key)
 	case c.Below:
-		return fmt.Sprintf("%s: below the grid: stuck in at least half the judged replicas already at %s (%s)", head, l.Points[0].X, l.bracket(s))
-	case !c.Found:
-		return fmt.Sprintf("%s: none in the grid: the share stuck stays below one half at every point whose replicas were not all overloaded, "+
-			"which recover or drain%s (%s)", head, overloaded, l.bracket(s))
+		return fmt.Sprintf("%s: below the grid: stuck in at least half the judged replicas already at %s%s", head, l.Points[0].X, l.known(s))
+	case c.Found:
+		return fmt.Sprintf("%s: %s [%s, %s] (%s)", head, l.valueText(s, c.Estimate), l.bound(s, c.Lo), l.bound(s, c.Hi), l.method())
 	}
-	return fmt.Sprintf("%s: %s [%s] (%s)", head, l.valueText(s, c.Estimate), l.boundsText(s), l.method())
+	// None in the grid: say where the replicas were judged, and where
+	// they were overloaded.
+	var judged, overloaded []string
+	lastJudged, firstOverloaded := math.Inf(-1), math.Inf(1)
+	for _, p := range l.Points {
+		switch {
+		case p.Cell.Outcome() == Overloaded:
+			overloaded = append(overloaded, p.X)
+			firstOverloaded = min(firstOverloaded, p.Pos)
+		case p.Cell.judgedCount() > 0:
+			judged = append(judged, p.X)
+			lastJudged = max(lastJudged, p.Pos)
+		}
+	}
+	why := "the share stuck stays below one half at every point judged (" + strings.Join(judged, ", ") + ")"
+	if len(overloaded) > 0 && lastJudged < firstOverloaded {
+		why = fmt.Sprintf("the fault drains at every %s below overload (judged at %s; overloaded at %s)", key, strings.Join(judged, ", "), strings.Join(overloaded, ", "))
+	} else if len(overloaded) > 0 {
+		why += "; overloaded at " + strings.Join(overloaded, ", ")
+	}
+	return fmt.Sprintf("%s: none in the grid: %s%s", head, why, l.known(s))
 }
 
-// bracket says what the line's interval does say when there is no
-// crossing: the bounds that are known.
-func (l TippingLine) bracket(s *SweepTable) string {
-	return fmt.Sprintf("the crossing in [%s], %s", l.boundsText(s), l.method())
-}
-
-func (l TippingLine) boundsText(s *SweepTable) string {
+// known says what the interval does tell when there is no crossing: a
+// bound on where one could be, if a point's share was below (or above)
+// one half with confidence.
+func (l TippingLine) known(s *SweepTable) string {
 	c := l.Crossing
-	lo, hi := "−∞", "∞"
-	if !math.IsInf(c.Lo, 0) {
-		lo = l.valueText(s, c.Lo)
+	switch {
+	case !math.IsInf(c.Lo, 0) && !math.IsInf(c.Hi, 0):
+		return fmt.Sprintf("; a crossing would lie in [%s, %s] (%s)", l.bound(s, c.Lo), l.bound(s, c.Hi), l.method())
+	case !math.IsInf(c.Lo, 0):
+		return fmt.Sprintf("; a crossing would lie above %s (%s)", l.bound(s, c.Lo), l.method())
+	case !math.IsInf(c.Hi, 0):
+		return fmt.Sprintf("; a crossing would lie at or below %s (%s)", l.bound(s, c.Hi), l.method())
 	}
-	if !math.IsInf(c.Hi, 0) {
-		hi = l.valueText(s, c.Hi)
+	return ""
+}
+
+// bound writes a bound of the interval: a place along x, or an infinity.
+func (l TippingLine) bound(s *SweepTable, x float64) string {
+	switch {
+	case math.IsInf(x, -1):
+		return "−∞"
+	case math.IsInf(x, 1):
+		return "∞"
 	}
-	return lo + ", " + hi
+	return l.valueText(s, x)
 }
 
 func (l TippingLine) method() string {

@@ -2,6 +2,7 @@ package metastable
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -23,7 +24,8 @@ type Verdict struct {
 	// ClearH, for a draining replica still unhealthy at the window's end,
 	// is the projected hours from that end until its backlog and leak are
 	// clear (their level less the control's mean, over the falling rate),
-	// with the interval the slopes' intervals give.
+	// with the interval the slopes' intervals give (ClearHi nil: the
+	// interval reaches a slope of 0, and no bound).
 	ClearH, ClearLo, ClearHi *float64
 	// Why says what decided it, for people.
 	Why string
@@ -66,33 +68,53 @@ func Judge(t, control Trace, within time.Duration) (Verdict, error) {
 		}
 		return Verdict{Outcome: o, HealthyH: &took, Why: fmt.Sprintf("healthy for good %.2f h after the removal", took)}, nil
 	}
-	clear := func(lt *LevelTrend, n Normal) bool { return lt != nil && lt.Level <= n.Max }
-	falling := func(lt *LevelTrend, n Normal) bool { return lt != nil && !clear(lt, n) && lt.Falling() }
-	switch {
-	case t.Backlog == nil || t.Leak == nil:
+	// A level is clear at or below its control's largest. Else it drains
+	// if it falls: with confidence (its slope's interval wholly below 0),
+	// or at a rate that would clear it within as long again as the window
+	// after the removal that was watched (its Theil-Sen slope, whose
+	// interval a strongly correlated series can leave unbounded). It
+	// clears in excess / -slope hours, never if the slope is not negative;
+	// both must clear, so the later counts.
+	if t.Backlog == nil || t.Leak == nil {
 		return Verdict{Outcome: Stuck, Why: "unhealthy at the window's end, with too little of the window after the removal to fit a trend"}, nil
-	case !(clear(t.Backlog, backlog) || falling(t.Backlog, backlog)) || !(clear(t.Leak, leak) || falling(t.Leak, leak)):
-		return Verdict{Outcome: Stuck, Why: "unhealthy at the window's end, its backlog or leak neither clear nor falling"}, nil
 	}
-	v := Verdict{Outcome: Draining, Why: "unhealthy at the window's end, its backlog and leak clear or falling"}
-	// Both must clear: the later of their times, and of their bounds. A
-	// level falls at -Slope an hour, no faster than -Lo and no slower than
-	// -Hi (the interval's bounds, Hi < 0).
+	inf := math.Inf(1)
+	watched := end - removed
 	est, lo, hi := 0.0, 0.0, 0.0
 	for _, p := range []struct {
-		lt *LevelTrend
-		n  Normal
-	}{{t.Backlog, backlog}, {t.Leak, leak}} {
-		if !falling(p.lt, p.n) {
+		name string
+		lt   *LevelTrend
+		n    Normal
+	}{{"backlog", t.Backlog, backlog}, {"leak", t.Leak, leak}} {
+		if p.lt.Level <= p.n.Max {
 			continue
 		}
-		excess := max(p.lt.Level-p.n.Mean, 0)
-		est = max(est, excess/-p.lt.Slope)
-		if p.lt.Lo != nil {
-			lo = max(lo, excess/-*p.lt.Lo)
+		excess := p.lt.Level - p.n.Mean
+		at := func(slope *float64, ifNone float64) float64 {
+			switch {
+			case slope == nil:
+				return ifNone
+			case *slope >= 0:
+				return inf
+			}
+			return excess / -*slope
 		}
-		hi = max(hi, excess/-*p.lt.Hi)
+		clears := at(&p.lt.Slope, inf)
+		if !p.lt.Falling() && clears > watched {
+			why := fmt.Sprintf("unhealthy at the window's end, its %s flat or growing", p.name)
+			if !math.IsInf(clears, 1) {
+				why = fmt.Sprintf("unhealthy at the window's end, its %s falling too slowly to tell from a state that stays "+
+					"(clear in %.1f h at its rate, more than the %.1f h watched after the removal, and not falling with confidence)", p.name, clears, watched)
+			}
+			return Verdict{Outcome: Stuck, Why: why}, nil
+		}
+		est = max(est, clears)
+		lo = max(lo, at(p.lt.Lo, 0)) // the steepest fall the interval allows is the soonest
+		hi = max(hi, at(p.lt.Hi, inf))
 	}
-	v.ClearH, v.ClearLo, v.ClearHi = &est, &lo, &hi
+	v := Verdict{Outcome: Draining, Why: "unhealthy at the window's end, its backlog and leak clear or falling fast enough to clear", ClearH: &est, ClearLo: &lo}
+	if !math.IsInf(hi, 1) {
+		v.ClearHi = &hi
+	}
 	return v, nil
 }

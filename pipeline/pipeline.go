@@ -154,7 +154,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		policies: policies, backoffs: backoffs, breakerMarks: breakerMarks,
 	}
 	applied := func(ev incident.Event) {
-		sink.Mark(series.Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe(), ID: ev.ID})
+		sink.Mark(eventMark(k.Now(), ev))
 	}
 
 	log.Info("run_started", configFields(cfg)...)

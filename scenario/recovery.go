@@ -88,7 +88,8 @@ func (r Recovery) TriggerRemoved(marks []series.Mark) (time.Duration, bool) {
 // restart_janitor".
 func (r Recovery) RemovedByText() string { return strings.Join(r.RemovedBy, " or ") }
 
-// DefaultTrend is the trend's trailing window when a file gives none.
+// DefaultTrend is the trend's trailing window when a file gives none (or
+// the horizon, if that is shorter).
 const DefaultTrend = 6 * time.Hour
 
 // Cycle reports whether, in a run of cfg, the arrivals follow a daily
@@ -312,7 +313,11 @@ func (c *converter) recovery(r *Recovery, removedBy []string, within, horizon, l
 		c.fail("$.recovery", "the recovery has no within", "add within: 12h, the time a run has to return to healthy by itself")
 	}
 	r.Horizon = c.duration(keyHorizon, horizon, 0)
-	r.Trend = c.duration(keyTrend, trend, DefaultTrend)
+	def := DefaultTrend
+	if r.Horizon > 0 {
+		def = min(def, r.Horizon)
+	}
+	r.Trend = c.duration(keyTrend, trend, def)
 	switch load {
 	case "":
 	case "constant":
