@@ -9,8 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/term"
+	"time"
 
 	"vmstorm/experiment"
 	"vmstorm/internal/paths"
@@ -111,7 +110,8 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 			}
 		}()
 		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
-		bar := newProgress(stderr, total, !opt.quiet)
+		defer experiment.CollectLessOften()()
+		bar := newProgress(stderr, total, !opt.quiet, time.Now)
 		var writeErr, pairErr error
 		pairs := experiment.NewPairs(e, func(r experiment.Result) {
 			if out != nil && writeErr == nil {
@@ -252,34 +252,4 @@ func readResults(patterns []string, tasks int, keep func(experiment.Result) expe
 		}
 	}
 	return all, nil
-}
-
-// progress draws how many of an experiment's replicas have finished, on a
-// terminal only.
-type progress struct {
-	w               io.Writer
-	finished, total int
-	on              bool
-}
-
-func newProgress(w io.Writer, total int, want bool) *progress {
-	f, ok := w.(interface{ Fd() uintptr })
-	return &progress{w: w, total: total, on: want && ok && term.IsTerminal(int(f.Fd()))}
-}
-
-func (p *progress) add() {
-	p.finished++
-	if !p.on {
-		return
-	}
-	const width = 30
-	filled := width * p.finished / max(p.total, 1)
-	fmt.Fprintf(p.w, "\rreplicas %d/%d [%s%s] %3d%%", p.finished, p.total,
-		strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*p.finished/max(p.total, 1))
-}
-
-func (p *progress) done() {
-	if p.on && p.finished > 0 {
-		fmt.Fprintln(p.w)
-	}
 }

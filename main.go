@@ -110,6 +110,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vmstorm: %s\n", line)
 		}
 	}
+	if note, ok := pacedNote(cfg.Duration, float64(cfg.Speed), cfg.MaxJobs > 0); ok {
+		fmt.Fprintf(stderr, "vmstorm: %s\n", note) // before a long wait, how long, and how not to
+	}
 
 	// Every path was checked before (see check); now the listener, which
 	// may still fail (the port is taken), and only then the files, so that

@@ -28,6 +28,7 @@ type Analyzer struct {
 	watchers []series.Watcher
 
 	window []series.Sample // samples back to the newest at least Window older than the last
+	ring   []series.Sample // the array window is in, from its start
 	last   series.Sample
 	marks  []series.Mark
 
@@ -98,6 +99,19 @@ func RatesBetween(from, to series.Sample) series.Rates {
 	}
 }
 
+// push adds s to the window. The window moves along its array as it drops
+// its oldest samples; at the array's end it moves back to its start, rather
+// than grow a new array at every few dozen samples.
+func (a *Analyzer) push(s series.Sample) {
+	if len(a.window) == cap(a.window) && 2*len(a.window) <= cap(a.ring) {
+		a.window = a.ring[:copy(a.ring, a.window)]
+	}
+	a.window = append(a.window, s)
+	if cap(a.window) > cap(a.ring) { // a new array
+		a.ring = a.window[:cap(a.window)]
+	}
+}
+
 // base is the sample a window ending at s starts from; it keeps the window
 // short as it goes.
 func (a *Analyzer) base(s series.Sample) series.Sample {
@@ -112,7 +126,7 @@ func (a *Analyzer) base(s series.Sample) series.Sample {
 
 func (a *Analyzer) judge(s series.Sample) series.Row {
 	rates, from := a.rates(s)
-	a.window = append(a.window, s)
+	a.push(s)
 	row := series.Row{Sample: s, Rates: rates}
 
 	var changes []series.Change

@@ -133,13 +133,13 @@ func (e *evaluation) observe(s series.Sample, d *Detection) {
 	if c.Metric != "" && c.Stat == "at" {
 		switch m := c.At; {
 		case m.End:
-			e.at = &s
+			e.at = keep(e.at, s)
 		case m.Detection:
 			if d != nil && e.at == nil {
-				e.at = &s
+				e.at = keep(e.at, s)
 			}
 		case s.T <= m.T:
-			e.at = &s
+			e.at = keep(e.at, s)
 		}
 		return
 	}
@@ -154,7 +154,7 @@ func (e *evaluation) observe(s series.Sample, d *Detection) {
 		metric = Metrics[c.AlertBand.Inside]
 	}
 	if e.first == nil {
-		e.first = &s
+		e.first = keep(nil, s)
 		if metric != nil {
 			e.lo, e.hi = metric(s), metric(s)
 		}
@@ -163,7 +163,7 @@ func (e *evaluation) observe(s series.Sample, d *Detection) {
 			e.aboveLo, e.aboveHi = v, v
 		}
 	}
-	e.last = &s
+	e.last = keep(e.last, s)
 	if metric != nil {
 		e.lo, e.hi = min(e.lo, metric(s)), max(e.hi, metric(s))
 	}
@@ -172,17 +172,29 @@ func (e *evaluation) observe(s series.Sample, d *Detection) {
 		if b.Inside != "" && e.outAt == nil {
 			v := metric(s)
 			if v < float64(lo) || (hi > 0 && v > float64(hi)) {
-				e.outAt = &s.T
+				t := s.T
+				e.outAt = &t
 			}
 		}
 		if b.Above != "" {
 			v := Metrics[b.Above](s)
 			e.aboveLo, e.aboveHi = min(e.aboveLo, v), max(e.aboveHi, v)
 			if e.aboveAt == nil && hi > 0 && v > float64(hi) {
-				e.aboveAt = &s.T
+				t := s.T
+				e.aboveAt = &t
 			}
 		}
 	}
+}
+
+// keep is where an evaluation keeps s: in kept, if it has one, or in a new
+// one. Only a sample kept is copied to the heap, not every one observed.
+func keep(kept *series.Sample, s series.Sample) *series.Sample {
+	if kept == nil {
+		kept = new(series.Sample)
+	}
+	*kept = s
+	return kept
 }
 
 // inSpan reports whether s is in the check's span from..to; a span that

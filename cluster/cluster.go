@@ -4,10 +4,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,6 +131,7 @@ type VM struct {
 	createdAt, admittedAt time.Duration
 	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
 
+	at         int   // guarded by Cluster.mu: its index in Cluster.order
 	state      State // guarded by Cluster.mu
 	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
 	destroyed  bool  // guarded by Cluster.mu
@@ -167,8 +170,15 @@ type Cluster struct {
 	// gives its slot back (capacity-aware dispatch waits for it).
 	OnRoom func()
 
-	mu  sync.Mutex
-	vms map[*VM]struct{}
+	mu sync.Mutex
+	// order is the inventory: every VM on the cluster, oldest first (see
+	// compareAge), with a nil where one has left; holes counts those. VMs
+	// are created in the order of model time, so a new one goes at the back
+	// (or, created at the same instant as others, just before them), and a
+	// listing needs no sort. The holes are squeezed out once they are half
+	// of it.
+	order []*VM
+	holes int
 
 	// Written under mu, read by anyone.
 	byState [numStates]atomic.Int64
@@ -194,7 +204,7 @@ func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
 	if cfg.RejectTime < MinCallTime {
 		panic(fmt.Sprintf("cluster: RejectTime %v is under MinCallTime %v", cfg.RejectTime, MinCallTime))
 	}
-	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge, vms: make(map[*VM]struct{})}
+	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge}
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
 	c.inventory = capacity.New(math.MaxInt64)
 	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate, cfg.RefusedCallsCount)
@@ -267,7 +277,7 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	vm.createdAt = c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.vms[vm] = struct{}{}
+	c.insert(vm)
 	vm.state = Cloned
 	c.byState[Cloned].Add(1)
 	c.cloned.Add(1)
@@ -422,16 +432,74 @@ func (c *Cluster) releaseCPU(vm *VM) {
 	}
 }
 
-// List is what a vSphere inventory listing returns: every VM, in no
-// particular order, with its state as of the call.
-func (c *Cluster) List() []Info {
+// List is what a vSphere inventory listing returns: every VM, with its
+// state as of the call, oldest first (by creation time, then job and
+// attempt: an order that does not depend on how the inventory is kept, so
+// that runs with one seed repeat).
+func (c *Cluster) List() []Info { return c.AppendList(nil) }
+
+// AppendList appends List to dst and returns it: a caller that lists again
+// and again may reuse one slice.
+func (c *Cluster) AppendList(dst []Info) []Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Info, 0, len(c.vms))
-	for vm := range c.vms {
-		out = append(out, Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted})
+	dst = slices.Grow(dst, len(c.order)-c.holes)
+	for _, vm := range c.order {
+		if vm != nil {
+			dst = append(dst, Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted})
+		}
 	}
-	return out
+	return dst
+}
+
+// compareAge orders VMs oldest first: by creation time, then job, then
+// attempt.
+func compareAge(a, b *VM) int {
+	return cmp.Or(
+		cmp.Compare(a.createdAt, b.createdAt),
+		cmp.Compare(a.JobID, b.JobID),
+		cmp.Compare(a.Attempt, b.Attempt),
+	)
+}
+
+// insert adds vm, created now, to the inventory at its place by age: at the
+// back, unless VMs created at the same instant come after it; c.mu must be
+// held.
+func (c *Cluster) insert(vm *VM) {
+	vm.at = len(c.order)
+	c.order = append(c.order, vm)
+	for i := vm.at - 1; i >= 0; i-- {
+		prev := c.order[i]
+		if prev == nil {
+			continue
+		}
+		if compareAge(prev, vm) < 0 {
+			return
+		}
+		// prev comes after vm: they change places, the holes between
+		// them staying where they are.
+		c.order[vm.at], c.order[i] = prev, vm
+		prev.at, vm.at = vm.at, i
+	}
+}
+
+// unlist takes vm out of the inventory, leaving a hole, and squeezes the
+// holes out once they are half of it; c.mu must be held.
+func (c *Cluster) unlist(vm *VM) {
+	c.order[vm.at] = nil
+	c.holes++
+	if c.holes < 64 || 2*c.holes < len(c.order) {
+		return
+	}
+	kept := c.order[:0]
+	for _, v := range c.order {
+		if v != nil {
+			v.at = len(kept)
+			kept = append(kept, v)
+		}
+	}
+	clear(c.order[len(kept):])
+	c.order, c.holes = kept, 0
 }
 
 // Claim marks vm as being destroyed, so that one janitor pass does not pick
@@ -491,7 +559,7 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 // remove takes vm off the cluster, giving back what it holds; c.mu must be
 // held.
 func (c *Cluster) remove(vm *VM) {
-	delete(c.vms, vm)
+	c.unlist(vm)
 	c.byState[vm.state].Add(-1)
 	c.releaseCPU(vm)
 	if vm.holdsSlot {
@@ -527,7 +595,20 @@ func (c *Cluster) Audit() error {
 	var slots, admittedSlots, neverBootedSlots, cpus int64
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	for vm := range c.vms {
+	vms := 0
+	var prev *VM
+	for i, vm := range c.order {
+		if vm == nil {
+			continue
+		}
+		vms++
+		if vm.at != i {
+			bad("%s is at %d of the inventory, and thinks it is at %d", vm.Name(), i, vm.at)
+		}
+		if prev != nil && compareAge(prev, vm) >= 0 {
+			bad("%s is listed after %s, which is younger", vm.Name(), prev.Name())
+		}
+		prev = vm
 		byState[vm.state]++
 		if vm.holdsSlot {
 			slots++
@@ -555,7 +636,10 @@ func (c *Cluster) Audit() error {
 			bad("%d VMs %s, counted %d", n, State(s), got)
 		}
 	}
-	if n, got := int64(len(c.vms)), c.inventory.InUse(); n != got {
+	if vms != len(c.order)-c.holes {
+		bad("%d VMs in the inventory, and %d holes in its %d places", vms, c.holes, len(c.order))
+	}
+	if n, got := int64(vms), c.inventory.InUse(); n != got {
 		bad("%d VMs in the inventory, counted %d", n, got)
 	}
 	if got := c.gauge.InUse(); got != slots {
@@ -572,8 +656,8 @@ func (c *Cluster) Audit() error {
 	if got, refused := c.cpu.InUse(), c.refusedCPU.Load(); got != cpus+refused {
 		bad("%d VMs hold CPU and %d refused power-ons do, the CPU gauge says %d", cpus, refused, got)
 	}
-	if c.cloned.Load()-c.destroyed.Load() != int64(len(c.vms)) {
-		bad("%d cloned - %d destroyed != %d VMs", c.cloned.Load(), c.destroyed.Load(), len(c.vms))
+	if c.cloned.Load()-c.destroyed.Load() != int64(vms) {
+		bad("%d cloned - %d destroyed != %d VMs", c.cloned.Load(), c.destroyed.Load(), vms)
 	}
 	if len(problems) > 0 {
 		return errors.New("cluster: the books do not balance: " + strings.Join(problems, "; "))
@@ -636,11 +720,11 @@ func (c *Cluster) Stats() Stats {
 	return s
 }
 
-// ListAPI is List as an API call: it counts against the API's rate limits,
-// and fails when the cloud refuses it.
-func (c *Cluster) ListAPI(ctx context.Context) ([]Info, error) {
+// ListAPI is AppendList as an API call: it counts against the API's rate
+// limits, and fails when the cloud refuses it.
+func (c *Cluster) ListAPI(ctx context.Context, dst []Info) ([]Info, error) {
 	if err := c.call(ctx); err != nil {
-		return nil, err
+		return dst, err
 	}
-	return c.List(), nil
+	return c.AppendList(dst), nil
 }

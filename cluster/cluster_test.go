@@ -154,6 +154,88 @@ func TestCloneStopped(t *testing.T) {
 	})
 }
 
+// TestListIsOldestFirst: the listing comes oldest first, VMs created at the
+// same instant by job and attempt, whatever order they were cloned in and
+// whatever has left the inventory meanwhile; and the audit sees an
+// inventory out of that order.
+func TestListIsOldestFirst(t *testing.T) {
+	inCluster(t, config(), 100, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		// Clones that begin at once end at once: created at one instant.
+		cloneAt := func(at time.Duration, jobs ...uint64) []*VM {
+			var g sim.Group
+			vms := make([]*VM, len(jobs))
+			for i, job := range jobs {
+				g.Go(ctx, func(ctx context.Context) {
+					sim.SleepUntil(ctx, at)
+					vm, err := c.Clone(ctx, job, int(job%3))
+					assert.NoError(t, err)
+					vms[i] = vm
+				})
+			}
+			g.Wait(ctx)
+			return vms
+		}
+		first := cloneAt(0, 9, 3, 7, 1)
+		for _, vm := range first[:2] {
+			require.True(t, c.Claim(vm))
+			require.NoError(t, c.Destroy(ctx, vm))
+		}
+		cloneAt(time.Hour, 8, 2, 6)
+		cloneAt(2*time.Hour, 5, 4)
+
+		var got []string
+		for _, in := range c.List() {
+			got = append(got, fmt.Sprintf("%v %s", in.CreatedAt, in.VM.Name()))
+		}
+		assert.Equal(t, []string{
+			"30s travis-job-1-1", "30s travis-job-7-1",
+			"1h0m30s travis-job-2-2", "1h0m30s travis-job-6-0", "1h0m30s travis-job-8-2",
+			"2h0m30s travis-job-4-1", "2h0m30s travis-job-5-2",
+		}, got)
+		require.NoError(t, c.Audit())
+
+		// Two VMs out of order: the audit says so.
+		c.mu.Lock()
+		a, b := c.order[len(c.order)-1], c.order[len(c.order)-2]
+		c.order[a.at], c.order[b.at] = b, a
+		a.at, b.at = b.at, a.at
+		c.mu.Unlock()
+		assert.ErrorContains(t, c.Audit(), "travis-job-4-1 is listed after travis-job-5-2, which is younger")
+		c.mu.Lock()
+		c.order[a.at], c.order[b.at] = b, a
+		a.at, b.at = b.at, a.at
+		c.mu.Unlock()
+	})
+}
+
+// TestInventorySqueezesOutItsHoles: the inventory's places do not grow with
+// the VMs that have left it, and its listing stays in order as they do.
+func TestInventorySqueezesOutItsHoles(t *testing.T) {
+	inCluster(t, config(), 100, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		var kept []*VM
+		for job := range uint64(1000) {
+			vm, err := c.Clone(ctx, job, 1)
+			require.NoError(t, err)
+			if job%10 == 0 {
+				kept = append(kept, vm)
+				continue
+			}
+			require.True(t, c.Claim(vm))
+			require.NoError(t, c.Destroy(ctx, vm))
+		}
+		require.NoError(t, c.Audit())
+		c.mu.Lock()
+		places := len(c.order)
+		c.mu.Unlock()
+		assert.LessOrEqual(t, places, 2*len(kept)+64, "places for %d VMs", len(kept))
+		var got []*VM
+		for _, in := range c.List() {
+			got = append(got, in.VM)
+		}
+		assert.Equal(t, kept, got)
+	})
+}
+
 func TestPowerOnNoCapacity(t *testing.T) {
 	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
 		occupier, err := c.Clone(ctx, 9, 1)

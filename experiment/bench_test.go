@@ -64,14 +64,25 @@ func BenchmarkDefaultBroken1000(b *testing.B) {
 	benchmarkExperiment(b, e, tasks)
 }
 
-// benchmarkExperiment runs tasks with Run on every core, b.N times, and
+// benchmarkExperiment runs tasks with Run on every core, b.N times, with
+// the garbage collector's target the command sets (CollectLessOften), and
 // reports the wall time of one run of them all (s/experiment), the
 // replicas finished per second, the share of the cores' time the process
-// kept busy (its CPU time over wall time x GOMAXPROCS), and its CPU time
-// (cpu-s/experiment: what the run costs, whatever else shares the machine).
+// kept busy (%cpu: its CPU time over wall time x GOMAXPROCS), its CPU time
+// (cpu-s/experiment: what the run costs, whatever else shares the
+// machine), the bytes allocated per replica, and, where Linux says it, the
+// share of the cores' time the process asked for (%cpu-wanted: its CPU
+// time and the time its threads waited, ready, for a core, over wall time x
+// GOMAXPROCS): on a machine that other work loads, %cpu falls with the
+// cores the others take, and %cpu-wanted says whether the experiment
+// itself would have kept them busy.
 func benchmarkExperiment(b *testing.B, e *scenario.Experiment, tasks []Task) {
+	defer CollectLessOften()() // as the command does
 	b.ReportAllocs()
+	var mem0, mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
 	cpu0 := cpuTime(b)
+	ran0, waited0, schedOK := schedTime()
 	start := time.Now()
 	b.ResetTimer()
 	for range b.N {
@@ -92,10 +103,37 @@ func benchmarkExperiment(b *testing.B, e *scenario.Experiment, tasks []Task) {
 	b.StopTimer()
 	wall := time.Since(start).Seconds()
 	cpu := (cpuTime(b) - cpu0).Seconds()
+	ran1, waited1, _ := schedTime()
+	runtime.ReadMemStats(&mem1)
+	cores := float64(runtime.GOMAXPROCS(0))
 	b.ReportMetric(wall/float64(b.N), "s/experiment")
 	b.ReportMetric(float64(len(tasks)*b.N)/wall, "replicas/s")
-	b.ReportMetric(100*cpu/(wall*float64(runtime.GOMAXPROCS(0))), "%cpu")
+	b.ReportMetric(100*cpu/(wall*cores), "%cpu")
+	if schedOK {
+		b.ReportMetric(100*(ran1-ran0+waited1-waited0).Seconds()/(wall*cores), "%cpu-wanted")
+	}
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/experiment")
+	b.ReportMetric(float64(mem1.TotalAlloc-mem0.TotalAlloc)/float64(len(tasks)*b.N), "B/replica")
+}
+
+// schedTime is the time the process's threads have run, and have waited
+// for a core while ready to run, so far, as Linux's schedstat counts them;
+// ok is false where it cannot be read. (Threads that have ended are not
+// counted; the Go runtime seldom ends one.)
+func schedTime() (ran, waited time.Duration, ok bool) {
+	files, _ := filepath.Glob("/proc/self/task/*/schedstat")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that has just ended
+		}
+		var run, wait int64
+		if _, err := fmt.Sscan(string(data), &run, &wait); err != nil {
+			return 0, 0, false
+		}
+		ran, waited = ran+time.Duration(run), waited+time.Duration(wait)
+	}
+	return ran, waited, len(files) > 0
 }
 
 // cpuTime is the process's CPU time so far, user and system.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -605,4 +607,28 @@ func resultsOf(results []Result, variant string, point []int) []Result {
 		}
 	}
 	return out
+}
+
+// TestCollectLessOften: the command's garbage collector target is
+// GCPercent, unless GOGC says otherwise, and restore puts back the one
+// before.
+func TestCollectLessOften(t *testing.T) {
+	target := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	before := target()
+	t.Setenv("GOGC", "") // restored at the end
+	require.NoError(t, os.Unsetenv("GOGC"))
+	restore := CollectLessOften()
+	assert.Equal(t, GCPercent, target())
+	restore()
+	assert.Equal(t, before, target())
+
+	t.Setenv("GOGC", "50")
+	restore = CollectLessOften()
+	assert.Equal(t, before, target(), "GOGC has the last word")
+	restore()
+	assert.Equal(t, before, target())
 }

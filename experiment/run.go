@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -165,6 +167,29 @@ func Config(e *scenario.Experiment, t Task) (config.Config, error) {
 	return cfg, nil
 }
 
+// GCPercent is the garbage collector's target for a process that runs an
+// experiment (see CollectLessOften): collect once the heap is five times
+// what it holds, not twice. The replicas hold a few MB between them and
+// each spends some hundreds of kB, so at Go's default (100) a collection
+// came every 3 MB or so, 400 of them in 1,000 replicas of the default broken
+// run, each scanning every goroutine's stack and stopping the world twice:
+// a fifth of the CPU on a quiet machine, more on a busy one, where stopping
+// the world waits for threads the kernel has set aside. The price is the
+// heap's peak: five times what the replicas hold, instead of twice.
+const GCPercent = 400
+
+// CollectLessOften sets the garbage collector's target to GCPercent, unless
+// the environment sets GOGC, and returns how to set it back. It is for a
+// process whose work is an experiment (the command, a benchmark), not for
+// Run to do: the target is the whole process's.
+func CollectLessOften() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	was := debug.SetGCPercent(GCPercent)
+	return func() { debug.SetGCPercent(was) }
+}
+
 // ErrInterrupted says a task was cut short: its result is not kept.
 var ErrInterrupted = errors.New("interrupted")
 
@@ -178,6 +203,10 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 		parallel = runtime.GOMAXPROCS(0)
 	}
 	shared := &workers.Shared{Max: SharedBudget(e)}
+	// The replicas' processes run on goroutines that the replicas before
+	// them ran on: each run starts hundreds.
+	pool := sim.NewPool()
+	defer pool.Close() // after g.Wait: every replica has returned
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	var mu sync.Mutex
@@ -186,7 +215,7 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 			break
 		}
 		g.Go(func() error {
-			r, err := runTask(gctx, e, t, shared)
+			r, err := runTask(gctx, e, t, shared, pool)
 			if err != nil {
 				return err
 			}
@@ -240,13 +269,13 @@ func SharedBudget(e *scenario.Experiment) int64 {
 
 // RunTask runs one task and measures it.
 func RunTask(ctx context.Context, e *scenario.Experiment, t Task) (Result, error) {
-	return runTask(ctx, e, t, nil)
+	return runTask(ctx, e, t, nil, nil)
 }
 
 // runTask is RunTask within a memory budget shared with the tasks that run
-// at once. A task stopped by it has no result: the error says to run
-// fewer at once.
-func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared) (Result, error) {
+// at once, its processes on goroutines from pool (nil for new ones). A task
+// stopped by the budget has no result: the error says to run fewer at once.
+func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared, pool *sim.Pool) (Result, error) {
 	cfg, err := Config(e, t)
 	if err != nil {
 		return Result{}, err
@@ -257,7 +286,17 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 		rec = metastable.NewRecorder(question(e, cfg), cfg.Duration, cfg.SampleEvery)
 		watchers = append(watchers, rec)
 	}
-	o, err := outcome.Run(ctx, cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Watchers: watchers})
+	rows, _ := rowArrays.Get().(*[]series.Row)
+	if rows == nil {
+		rows = new([]series.Row)
+	}
+	k := pipeline.NewKernel(cfg, sim.Serial)
+	k.Reuse(pool)
+	o, err := outcome.Run(ctx, cfg, k, outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows, Watchers: watchers})
+	if o != nil {
+		// Measured (below) before the next replica takes them.
+		defer func() { *rows = o.Rows; rowArrays.Put(rows) }()
+	}
 	if ctx.Err() != nil {
 		return Result{}, ErrInterrupted
 	}
@@ -277,6 +316,11 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 
 // keepRows is the rows a replica keeps for its curves.
 const keepRows = 4 * CurvePoints
+
+// rowArrays are the arrays of rows of replicas measured, for the next ones
+// to keep theirs in (a replica's rows are a good part of what it would
+// otherwise allocate).
+var rowArrays sync.Pool
 
 // measure reads task t's result from its outcome and, when the
 // experiment asks the recovery question, from what its recorder saw.

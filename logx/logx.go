@@ -232,6 +232,16 @@ func ModelTime(t time.Time) time.Duration { return t.Sub(base) }
 // changes of state always show.
 const LifecycleLogger = "lifecycle"
 
+// JSON returns a logger of JSON lines to w, one write a line, at Info and
+// above, with no time stamp: for what goes on outside a run's model time,
+// such as an experiment's progress, whose lines say their wall-clock time
+// themselves where it matters.
+func JSON(w io.Writer) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.TimeKey = ""
+	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), zapcore.InfoLevel))
+}
+
 // Lifecycle returns the logger for lifecycle events.
 func Lifecycle(log *zap.Logger) *zap.Logger { return log.Named(LifecycleLogger) }
 

@@ -34,6 +34,10 @@ type Options struct {
 	// Shared, if not nil, is the memory budget the run shares with others
 	// going on at once (pipeline.RunShared).
 	Shared *workers.Shared
+	// Rows, if not nil, is an array for the rows kept to reuse (its length
+	// ignored): the Rows of an earlier Outcome no longer needed, as the
+	// replicas of an experiment, one after another, hand theirs on.
+	Rows []series.Row
 }
 
 // DefaultKeepRows is how many rows an Outcome keeps for the charts: enough
@@ -50,11 +54,15 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	if o.KeepRows <= 0 {
 		o.KeepRows = DefaultKeepRows
 	}
-	keep := series.NewKeeper(o.KeepRows)
+	if o.Rows == nil {
+		// As many as the run will keep, so that they are not grown as it goes.
+		o.Rows = make([]series.Row, 0, min(o.KeepRows, int(cfg.Duration/cfg.SampleEvery)+2))
+	}
+	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
 	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
 	sum, err := pipeline.RunShared(ctx, cfg, k, o.Log, an, o.Shared)
 	if sum == nil {
 		return nil, err
 	}
-	return &Outcome{Summary: sum, Analysis: an.Result(), Rows: keep.Rows(), Marks: keep.Marks()}, err
+	return &Outcome{Summary: sum, Analysis: an.Result(), Rows: keep.Take(), Marks: keep.Marks()}, err
 }

@@ -209,6 +209,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		janitor:     janitor.Stats(),
 		mitigations: mitigationStats(end, policies, int64(len(backingOff))),
 	})
+	ledger.Release() // its histogram is counted in s, and free for another run
 	log.Info("run_ended", zap.String("reason", s.Ended), zap.Int64("arrived", s.Jobs.Arrived),
 		zap.Int64("completed", s.Jobs.Completed), zap.Int64("requeues", s.Jobs.Requeues),
 		zap.Int64("queued", s.Queued), zap.Int64("in_flight", s.Jobs.InFlight))

@@ -112,20 +112,24 @@ func summarize(in summaryInput) *Summary {
 		Clock: ClockStats{Mode: k.Mode(), Speed: k.Speed(), Lag: k.Lag(), Events: k.Events()},
 	}
 	s.FilledAt, s.Filled = in.cluster.FilledAt()
-	waits, delayedStarts := in.ledger.Waits()
+	waits, delayedStarts := in.ledger.Waits() // the ledger's own: the run is over
 	s.Waits = waitStats(waits)
-	still := workers.NewWaitHistogram()
+	s.AllWaits = s.Waits
 	var stillDelayed int64
-	for _, j := range in.queued {
-		w := in.end - j.WaitingSince
-		workers.RecordWait(still, w)
-		if w > in.cfg.Drained {
-			stillDelayed++
+	if len(in.queued) > 0 {
+		still := workers.NewWaitHistogram()
+		for _, j := range in.queued {
+			w := in.end - j.WaitingSince
+			workers.RecordWait(still, w)
+			workers.RecordWait(waits, w) // as merging still into waits would
+			if w > in.cfg.Drained {
+				stillDelayed++
+			}
 		}
+		s.StillWaiting = waitStats(still)
+		s.AllWaits = waitStats(waits)
+		workers.FreeWaitHistogram(still)
 	}
-	s.StillWaiting = waitStats(still)
-	waits.Merge(still) // waits is the ledger's copy
-	s.AllWaits = waitStats(waits)
 	s.JobsDelayed = delayedStarts + stillDelayed
 	return s
 }
@@ -135,7 +139,11 @@ func waitStats(h *hdrhistogram.Histogram) WaitStats {
 	if h.TotalCount() == 0 {
 		return WaitStats{}
 	}
-	at := func(q float64) time.Duration { return workers.WaitAt(h.ValueAtQuantile(q)) }
+	// The quantiles in one walk through the counts: the 100th is Max.
+	q := h.ValueAtPercentilesSlice(waitQuantiles[:])
 	return WaitStats{N: int(h.TotalCount()), Mean: time.Duration(h.Mean() * float64(time.Millisecond)),
-		P50: at(50), P95: at(95), Max: workers.WaitAt(h.Max())}
+		P50: workers.WaitAt(q[0]), P95: workers.WaitAt(q[1]), Max: workers.WaitAt(q[2])}
 }
+
+// waitQuantiles are the percentiles waitStats reads.
+var waitQuantiles = [...]float64{50, 95, 100}

@@ -16,7 +16,16 @@ type Keeper struct {
 }
 
 // NewKeeper returns a Keeper of at most limit rows (at least 4).
-func NewKeeper(limit int) *Keeper { return &Keeper{limit: max(limit, 4), stride: 1} }
+func NewKeeper(limit int) *Keeper { return NewKeeperInto(limit, nil) }
+
+// NewKeeperInto is NewKeeper keeping its rows in rows's array (its length
+// ignored; its capacity, if it has none, the rows expected): runs made one
+// after another may each reuse the last one's rows, once it has done with
+// them, rather than grow a new array of its own.
+func NewKeeperInto(limit int, rows []Row) *Keeper {
+	clear(rows[:cap(rows)]) // hold nothing of the last run's
+	return &Keeper{limit: max(limit, 4), stride: 1, rows: rows[:0]}
+}
 
 // Row offers r to the keeper.
 func (k *Keeper) Row(r Row) {
@@ -43,8 +52,18 @@ func (k *Keeper) Row(r Row) {
 func (k *Keeper) Mark(m Mark) { k.marks = append(k.marks, m) }
 
 // Rows are the rows kept, in order, ending with the newest row seen.
-func (k *Keeper) Rows() []Row {
-	out := append([]Row(nil), k.rows...)
+func (k *Keeper) Rows() []Row { return k.rowsIn(append([]Row(nil), k.rows...)) }
+
+// Take is Rows in the keeper's own array, not a copy: call it once no row
+// is to come, and use the keeper no more.
+func (k *Keeper) Take() []Row {
+	out := k.rowsIn(k.rows)
+	k.rows = nil
+	return out
+}
+
+// rowsIn is Rows, given the rows kept in out.
+func (k *Keeper) rowsIn(out []Row) []Row {
 	switch {
 	case !k.any || len(out) > 0 && out[len(out)-1].T == k.last.T:
 	case len(out) == k.limit:

@@ -98,15 +98,23 @@ func (b *Budget) Release() {
 	}
 }
 
-// Clone is Allow for a VM: if it allows, the VM counts as held until done
-// is called, once the clone has put it on the cluster or failed.
-func (b *Budget) Clone() (ok bool, done func()) {
+// Clone is Allow for a VM: if it allows, the VM counts as held until
+// Cloned is called, once the clone has put it on the cluster or failed.
+func (b *Budget) Clone() bool {
 	if b == nil {
-		return true, func() {}
+		return true
 	}
 	if !b.Allow() {
-		return false, nil
+		return false
 	}
 	b.cloning.Add(1)
-	return true, func() { b.cloning.Add(-1) }
+	return true
+}
+
+// Cloned ends what Clone began: the VM is on the cluster, and counted
+// there, or its clone failed.
+func (b *Budget) Cloned() {
+	if b != nil {
+		b.cloning.Add(-1)
+	}
 }

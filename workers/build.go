@@ -76,14 +76,13 @@ func (b *BuildPool) work(ctx context.Context) {
 			continue
 		}
 		b.Ledger.take()
-		ok, cloned := b.Budget.Clone()
-		if !ok {
+		if !b.Budget.Clone() {
 			return // the run stops: the job stays in flight
 		}
 		job.Attempts++
 		start := b.begin(b.Clock)
 		vm, err := b.Cluster.Clone(ctx, job.ID, job.Attempts)
-		cloned()
+		b.Budget.Cloned()
 		if err == nil {
 			job.logAt(b.Events, zapcore.DebugLevel, "vm_cloned", vmField(vm))
 			err = b.Cluster.PowerOn(ctx, vm)

@@ -1,15 +1,14 @@
 package workers
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
@@ -75,8 +74,9 @@ type Janitor struct {
 	failedPasses   atomic.Int64
 	loaded         int64 // the password version it read at start; owned by Run
 	failing        atomic.Bool
-	lastOK         atomic.Int64 // model ns of the last successful pass, or -1
-	reaped         atomic.Int64 // never-booted VMs handed out by the reaper rule
+	lastOK         atomic.Int64   // model ns of the last successful pass, or -1
+	reaped         atomic.Int64   // never-booted VMs handed out by the reaper rule
+	listed         []cluster.Info // the last pass's listing, its array reused; owned by Run
 }
 
 // Failing reports whether the janitor's last pass failed.
@@ -131,11 +131,14 @@ func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.
 
 // pass is one loop of the janitor; it returns false if the run stopped.
 func (j *Janitor) pass(ctx context.Context) bool {
-	var vms []cluster.Info
-	err := errLogin
+	vms, err := j.listed[:0], errLogin
 	if !j.loginFails() {
-		vms, err = j.Cluster.ListAPI(ctx)
+		vms, err = j.Cluster.ListAPI(ctx, vms)
 	}
+	if n := len(j.listed); len(vms) < n {
+		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
+	}
+	j.listed = vms
 	if err == cluster.ErrStopped {
 		return false
 	}
@@ -147,7 +150,9 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		case !j.ReportStale:
 			j.reported.Store(0)
 		}
-		j.Events.Debug("cleanup_failed", zap.String("reason", err.Error()))
+		if ce := check(j.Events, zapcore.DebugLevel, "cleanup_failed"); ce != nil {
+			ce.Write(zap.String("reason", err.Error()))
+		}
 		if !j.failing.Swap(true) {
 			j.Log.Warn("janitor_failing", zap.String("reason", err.Error()), zap.Int64("reported_vms", j.reported.Load()),
 				zap.Bool("report_stale", j.ReportStale),
@@ -162,9 +167,8 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	j.passes.Add(1)
 	j.lastOK.Store(int64(j.Clock.Now()))
 
-	// Oldest first: the order a person would want, and one that does not
-	// depend on map iteration, so runs with one seed repeat.
-	slices.SortFunc(vms, compareAge)
+	// The listing is oldest first: the order a person would want, and one
+	// that does not depend on how the cluster keeps its inventory.
 	aggressive := j.aggressive.Load()
 	rate := j.RatePerSecond
 	if aggressive {
@@ -203,14 +207,6 @@ func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) (ok, byReaper 
 		return reap, reap
 	}
 	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff, false
-}
-
-func compareAge(a, b cluster.Info) int {
-	return cmp.Or(
-		cmp.Compare(a.CreatedAt, b.CreatedAt),
-		cmp.Compare(a.VM.JobID, b.VM.JobID),
-		cmp.Compare(a.VM.Attempt, b.VM.Attempt),
-	)
 }
 
 // JanitorStats is a snapshot of the janitor's counters.
@@ -292,9 +288,13 @@ func (c *CleanupPool) work(ctx context.Context, i int) {
 		c.end(c.Clock, start, err == nil)
 		if err != nil {
 			c.Cluster.Unclaim(vm) // the next pass tries again
-			c.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+			if ce := check(c.Events, zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+				ce.Write(vmField(vm), zap.String("reason", reason(err)))
+			}
 			continue
 		}
-		c.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
+		if ce := check(c.Events, zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+			ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm))
+		}
 	}
 }

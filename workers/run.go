@@ -187,11 +187,15 @@ func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) bool {
 	if err := r.Cluster.Destroy(ctx, vm); err != nil {
 		r.Cluster.Unclaim(vm)
 		if err != cluster.ErrStopped {
-			r.Events.Warn("vm_delete_failed", vmField(vm), zap.String("reason", reason(err)))
+			if ce := check(r.Events, zapcore.WarnLevel, "vm_delete_failed"); ce != nil {
+				ce.Write(vmField(vm), zap.String("reason", reason(err)))
+			}
 		}
 		return false
 	}
-	r.Events.Debug("vm_destroyed", zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
+	if ce := check(r.Events, zapcore.DebugLevel, "vm_destroyed"); ce != nil { // no fields built for a line not written
+		ce.Write(zap.Uint64("job_id", vm.JobID), zap.Int("attempt", vm.Attempt), vmField(vm), zap.String("by", "worker"))
+	}
 	return true
 }
 

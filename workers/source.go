@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
@@ -68,7 +69,9 @@ func (s *Source) Run(ctx context.Context) {
 			s.Ledger.unarrive(job)
 			return
 		}
-		s.Events.Debug("job_arrived", zap.Uint64("job_id", id), zap.String("queue", job.QueueName), seconds("build_s", build))
+		if ce := check(s.Events, zapcore.DebugLevel, "job_arrived"); ce != nil { // no fields built for a line not written
+			ce.Write(zap.Uint64("job_id", id), zap.String("queue", job.QueueName), seconds("build_s", build))
+		}
 	}
 }
 

@@ -17,11 +17,20 @@ import (
 // thing comes from its own stream, so a run with the same seed draws the same
 // numbers however its goroutines are scheduled.
 func Stream(seed uint64, id ...uint64) *rand.Rand {
+	// Small enough to inline, so that a caller that keeps the stream to
+	// itself holds it on its stack.
+	return rand.New(rand.NewPCG(seed, key(seed, id)))
+}
+
+// key is the second half of the PCG seed of the stream of id.
+//
+//go:noinline
+func key(seed uint64, id []uint64) uint64 {
 	h := mix(seed)
 	for _, v := range id {
 		h = mix(h ^ v)
 	}
-	return rand.New(rand.NewPCG(seed, h))
+	return h
 }
 
 // mix is SplitMix64's finaliser: neighbouring ids get unrelated streams.

@@ -14,6 +14,32 @@ type Chan[T any] struct {
 	recvq  fifo[entry] // receivers waiting, oldest first
 	sendq  fifo[entry] // senders waiting with their values
 	closed bool
+	// slots hold the values in transit: a waiting sender's, or one handed
+	// to a waiting receiver that has yet to run; the process knows its
+	// slot. Typed, so that a hand-off does not box its value in an any.
+	slots []T
+	free  []int // slots not in use
+}
+
+// put keeps v in a slot and returns the slot.
+func (c *Chan[T]) put(v T) int {
+	if n := len(c.free); n > 0 {
+		i := c.free[n-1]
+		c.free = c.free[:n-1]
+		c.slots[i] = v
+		return i
+	}
+	c.slots = append(c.slots, v)
+	return len(c.slots) - 1
+}
+
+// take empties slot i and returns its value.
+func (c *Chan[T]) take(i int) T {
+	v := c.slots[i]
+	var zero T
+	c.slots[i] = zero // let it be collected
+	c.free = append(c.free, i)
+	return v
 }
 
 // entry is a process waiting in a queue, during its wait gen: an entry
@@ -64,32 +90,36 @@ func NewChan[T any](k *Kernel, size int) *Chan[T] {
 func (c *Chan[T]) Send(ctx context.Context, v T) bool {
 	p := procOf(ctx)
 	k := c.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return false
 	}
 	if c.closed {
-		k.mu.Unlock()
+		k.unlock()
 		panic("sim: send on a closed Chan")
 	}
 	if r, ok := popLive(&c.recvq); ok {
-		r.val, r.ok = v, true
+		r.slot, r.ok = c.put(v), true
 		k.wakeLocked(r, delivered)
-		k.mu.Unlock()
+		k.unlock()
 		return true
 	}
 	if c.buf.len() < c.size {
 		c.buf.push(v)
-		k.mu.Unlock()
+		k.unlock()
 		return true
 	}
 	k.beginLocked(p, true)
-	p.val = v
+	p.slot = c.put(v)
 	enqueue(&c.sendq, entry{p, p.gen})
-	r := k.block(p)
-	p.val = nil
-	return r == delivered
+	if k.block(p) == delivered {
+		return true // a receiver took the slot's value
+	}
+	k.lock()
+	c.take(p.slot) // not sent: the run stopped
+	k.unlock()
+	return false
 }
 
 // Recv takes the next value, waiting while there is none. It returns false
@@ -105,21 +135,21 @@ func (c *Chan[T]) Recv(ctx context.Context) (T, bool) {
 func (c *Chan[T]) RecvOrWake(ctx context.Context, s *Signal) (v T, ok, woken bool) {
 	p := procOf(ctx)
 	k := c.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, false
 	}
 	if s != nil && s.take() {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, true
 	}
 	if v, ok := c.takeLocked(); ok {
-		k.mu.Unlock()
+		k.unlock()
 		return v, true, false
 	}
 	if c.closed {
-		k.mu.Unlock()
+		k.unlock()
 		return v, false, false
 	}
 	k.beginLocked(p, true)
@@ -130,11 +160,11 @@ func (c *Chan[T]) RecvOrWake(ctx context.Context, s *Signal) (v T, ok, woken boo
 	switch k.block(p) {
 	case delivered:
 		if p.ok {
-			v = p.val.(T)
+			k.lock()
+			v = c.take(p.slot)
+			k.unlock()
 		}
-		ok = p.ok
-		p.val = nil
-		return v, ok, false
+		return v, p.ok, false
 	case signalled:
 		return v, false, true
 	default:
@@ -149,13 +179,13 @@ func (c *Chan[T]) takeLocked() (T, bool) {
 	if c.buf.len() > 0 {
 		v, _ := c.buf.pop()
 		if s, ok := popLive(&c.sendq); ok {
-			c.buf.push(s.val.(T))
+			c.buf.push(c.take(s.slot))
 			c.k.wakeLocked(s, delivered)
 		}
 		return v, true
 	}
 	if s, ok := popLive(&c.sendq); ok {
-		v := s.val.(T)
+		v := c.take(s.slot)
 		c.k.wakeLocked(s, delivered)
 		return v, true
 	}
@@ -167,8 +197,8 @@ func (c *Chan[T]) takeLocked() (T, bool) {
 // the sender may close a Chan, once.
 func (c *Chan[T]) Close() {
 	k := c.k
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.lock()
+	defer k.unlock()
 	if c.closed {
 		panic("sim: close of a closed Chan")
 	}
@@ -178,7 +208,7 @@ func (c *Chan[T]) Close() {
 		if !ok {
 			return
 		}
-		r.val, r.ok = nil, false
+		r.ok = false
 		k.wakeLocked(r, delivered)
 	}
 }
@@ -186,8 +216,8 @@ func (c *Chan[T]) Close() {
 // Len is the number of values in the buffer, and of senders waiting to
 // put one there.
 func (c *Chan[T]) Len() int {
-	c.k.mu.Lock()
-	defer c.k.mu.Unlock()
+	c.k.lock()
+	defer c.k.unlock()
 	n := c.buf.len()
 	for w := range c.sendq.all {
 		if w.live() {
@@ -200,8 +230,8 @@ func (c *Chan[T]) Len() int {
 // Drain returns the values left in the buffer, oldest first, and empties
 // it. Call it once the run is over.
 func (c *Chan[T]) Drain() []T {
-	c.k.mu.Lock()
-	defer c.k.mu.Unlock()
+	c.k.lock()
+	defer c.k.unlock()
 	var out []T
 	for {
 		v, ok := c.buf.pop()

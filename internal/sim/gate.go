@@ -22,8 +22,8 @@ func NewGate(k *Kernel, n int) *Gate { return &Gate{k: k, open: n} }
 // Set opens the gate to n workers, waking the waiting ones it now lets
 // through, in the order they came.
 func (g *Gate) Set(n int) {
-	g.k.mu.Lock()
-	defer g.k.mu.Unlock()
+	g.k.lock()
+	defer g.k.unlock()
 	g.open = n
 	kept := g.waiting[:0]
 	for _, w := range g.waiting {
@@ -41,8 +41,8 @@ func (g *Gate) Set(n int) {
 
 // Open is how many workers may work.
 func (g *Gate) Open() int {
-	g.k.mu.Lock()
-	defer g.k.mu.Unlock()
+	g.k.lock()
+	defer g.k.unlock()
 	return g.open
 }
 
@@ -51,13 +51,13 @@ func (g *Gate) Open() int {
 func (g *Gate) Wait(ctx context.Context, i int) bool {
 	p := procOf(ctx)
 	k := g.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return false
 	}
 	if i < g.open {
-		k.mu.Unlock()
+		k.unlock()
 		return true
 	}
 	k.beginLocked(p, true)

@@ -15,8 +15,8 @@ type Group struct {
 // the new one.
 func (g *Group) Go(ctx context.Context, f func(ctx context.Context)) {
 	k := procOf(ctx).k
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.lock()
+	defer k.unlock()
 	g.n++
 	k.goLocked(ctx, f, g)
 }
@@ -26,9 +26,9 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context)) {
 func (g *Group) Wait(ctx context.Context) {
 	p := procOf(ctx)
 	k := p.k
-	k.mu.Lock()
+	k.lock()
 	if g.n == 0 {
-		k.mu.Unlock()
+		k.unlock()
 		return
 	}
 	k.beginLocked(p, false)

@@ -16,11 +16,13 @@
 //   - Serial: one model goroutine runs at a time. When it blocks, the kernel
 //     resumes the next goroutine that can run, in the order in which they
 //     became able to (their wake-ups are ordered by model time, then by a
-//     sequence number given when the wait began). The goroutine that blocks
-//     hands the baton to the next one itself, so a hand-off costs one
-//     goroutine switch. With the seeded streams of internal/dist, a run is a
-//     function of its configuration and seed: the same, event for event, at
-//     any speed and under any load.
+//     sequence number given when the wait began). Each goroutine is a
+//     coroutine (iter.Pull) that the goroutine calling Run resumes in turn:
+//     a hand-off is two coroutine switches on one thread, with no trip
+//     through Go's scheduler and no idle thread woken to look for work.
+//     With the seeded streams of internal/dist, a run is a function of its
+//     configuration and seed: the same, event for event, at any speed and
+//     under any load.
 //   - Parallel: model goroutines that can run all run at once, on every core;
 //     time still moves only when all of them are blocked, as under
 //     testing/synctest. Runs repeat only in distribution, but the race
@@ -51,6 +53,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,23 +119,33 @@ type Kernel struct {
 	epoch   time.Time
 	horizon time.Duration
 
-	now    atomic.Int64 // model ns (Serial, Parallel)
-	events atomic.Int64 // wake-ups: processes resumed
+	now    atomic.Int64          // model ns (Serial, Parallel)
+	events atomic.Int64          // wake-ups: processes resumed
+	cause  atomic.Pointer[error] // why the run stopped, set by the first Stop
+	lag    atomic.Int64          // the most model time has lagged its pace, in ns
+	stopCh chan struct{}         // closed by the first Stop
 
+	// The model's state. In Parallel and Wall modes mu guards it. In Serial
+	// mode only the model touches it (Run's goroutine and the process it
+	// resumes, one at a time, each coroutine switch ordering what one did
+	// before what the next does), so that a call into the kernel takes no
+	// lock; Stop, which any goroutine may call, only records its cause,
+	// which the model's next call into the kernel acts on (see lock).
 	mu        sync.Mutex
 	seq       uint64      // orders wake-ups at one model time
 	timers    timerHeap   // processes with a deadline (Serial, Parallel)
 	ready     fifo[*proc] // processes that can run, in order (Serial)
+	pass      *proc       // the process that one blocking chose to run next (Serial)
 	procs     []*proc     // live processes, for Stop
 	pending   []*proc     // started before Run (Parallel, Wall)
 	running   int         // processes not blocked (Parallel)
 	started   bool
-	stopped   bool
-	cause     error
-	stopCh    chan struct{} // closed by Stop
+	stopped   bool          // the stop has been acted on: every wait woken
 	done      chan struct{} // closed when the last process returns
 	wallStart time.Time
-	lag       time.Duration // the most model time has lagged its pace
+
+	ended sync.WaitGroup // the goroutines that finish a Goexit (Serial)
+	pool  *Pool          // where Serial processes' goroutines come from; nil for new ones
 }
 
 // New returns a kernel with no processes, at model time zero.
@@ -148,6 +161,11 @@ func New(o Options) *Kernel {
 		stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 }
+
+// Reuse makes a Serial kernel run its processes on goroutines that pl
+// keeps, and give each back to pl when its process returns. Call it before
+// Go; it has no effect in the other modes.
+func (k *Kernel) Reuse(pl *Pool) { k.pool = pl }
 
 // Mode is the kernel's mode.
 func (k *Kernel) Mode() Mode { return k.mode }
@@ -166,6 +184,25 @@ func (k *Kernel) Now() time.Duration {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.nowLocked()
+}
+
+// lock begins a call into the kernel by the model: in Parallel and Wall
+// modes it takes mu; in Serial mode it acts on a Stop recorded since the
+// model's last call, which it does before anything else, as if the stop
+// had been made between the two calls.
+func (k *Kernel) lock() {
+	if k.mode != Serial {
+		k.mu.Lock()
+	} else if !k.stopped && k.cause.Load() != nil {
+		k.stopLocked(nil) // the recorded cause stands
+	}
+}
+
+// unlock ends a call into the kernel that lock began.
+func (k *Kernel) unlock() {
+	if k.mode != Serial {
+		k.mu.Unlock()
+	}
 }
 
 // nowLocked is Now with k.mu held.
@@ -199,25 +236,20 @@ func (k *Kernel) Events() int64 { return k.events.Load() }
 // Lag is the most that model time fell behind its pace during the run: zero
 // when the machine kept up, or when the run is not paced. It does not
 // change what happens in the model, only when it is seen.
-func (k *Kernel) Lag() time.Duration {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.lag
-}
+func (k *Kernel) Lag() time.Duration { return time.Duration(k.lag.Load()) }
 
-// Stopped reports whether the kernel has been stopped.
-func (k *Kernel) Stopped() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.stopped
-}
+// Stopped reports whether the kernel has been stopped. It may be called
+// from any goroutine.
+func (k *Kernel) Stopped() bool { return k.cause.Load() != nil }
 
 // Cause is why the kernel stopped: the error given to Stop, ErrHorizon,
 // ErrIdle, or the cause of Run's context. It is nil while the kernel runs.
+// It may be called from any goroutine.
 func (k *Kernel) Cause() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.cause
+	if c := k.cause.Load(); c != nil {
+		return *c
+	}
+	return nil
 }
 
 // wakeReason is why a blocked process was resumed.
@@ -230,11 +262,13 @@ const (
 	stopped                     // the kernel stopped
 )
 
-// proc is one model goroutine. The fields after wake are guarded by k.mu.
+// proc is one model goroutine. The fields after idx are guarded by k.mu.
 type proc struct {
-	k    *Kernel
-	wake chan struct{} // a token resumes the goroutine
-	idx  int           // in k.procs
+	k      *Kernel
+	c      *carrier      // Serial: the coroutine it runs on
+	exited bool          // Serial: ended by runtime.Goexit; owned by the coroutine, then the loop
+	wake   chan struct{} // Parallel, Wall: a token resumes the goroutine
+	idx    int           // in k.procs
 
 	waiting       bool   // blocked in a wait
 	interruptible bool   // Stop ends the wait (all but Group.Wait)
@@ -245,16 +279,19 @@ type proc struct {
 	timer         int  // index in k.timers, or -1
 	hasDeadline   bool // Wall mode: wait on a real timer
 	sig           *Signal
-	val           any  // a value handed over by a channel
-	ok            bool // with val: false for a closed channel
+	slot          int  // a value's slot in a channel, given or taken (Chan.put)
+	ok            bool // with slot: false for a closed channel
 	group         *Group
 }
 
-type procKey struct{}
+// procKey is the context key of a process: a pointer, which a context's
+// Value compares without a call (a struct{} key is compared by the
+// runtime's efaceeq, on every wait).
+var procKey = new(struct{ _ byte })
 
 // procOf returns the process that ctx carries.
 func procOf(ctx context.Context) *proc {
-	p, ok := ctx.Value(procKey{}).(*proc)
+	p, ok := ctx.Value(procKey).(*proc)
 	if !ok {
 		panic("sim: a wait outside a model process: start the goroutine with Kernel.Go or Group.Go")
 	}
@@ -268,15 +305,22 @@ func Stopped(ctx context.Context) bool { return procOf(ctx).k.Stopped() }
 // Go starts f as a process of the kernel, with a context derived from ctx
 // that carries the process. Call it before Run, or from a process.
 func (k *Kernel) Go(ctx context.Context, f func(ctx context.Context)) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.lock()
+	defer k.unlock()
 	k.goLocked(ctx, f, nil)
 }
 
 func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *Group) {
-	p := &proc{k: k, wake: make(chan struct{}, 1), timer: -1, group: g, idx: len(k.procs)}
+	p := &proc{k: k, timer: -1, group: g, idx: len(k.procs)}
 	k.procs = append(k.procs, p)
-	pctx := context.WithValue(ctx, procKey{}, p)
+	pctx := context.WithValue(ctx, procKey, p)
+	if k.mode == Serial {
+		p.c = k.pool.get()
+		p.c.run = func() { k.body(p, f, pctx) }
+		k.ready.push(p)
+		return
+	}
+	p.wake = make(chan struct{}, 1)
 	go func() {
 		<-p.wake
 		// Deferred, so that a process ended by runtime.Goexit (a test's
@@ -285,8 +329,6 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 		f(pctx)
 	}()
 	switch {
-	case k.mode == Serial:
-		k.ready.push(p)
 	case !k.started:
 		k.pending = append(k.pending, p)
 	default:
@@ -300,7 +342,7 @@ func (k *Kernel) goLocked(ctx context.Context, f func(ctx context.Context), g *G
 // stops the kernel when ctx is done, with ctx's cause. Run may be called
 // once.
 func (k *Kernel) Run(ctx context.Context) error {
-	k.mu.Lock()
+	k.mu.Lock() // for Now in Wall mode, and a second Run
 	if k.started {
 		k.mu.Unlock()
 		panic("sim: Run called twice")
@@ -317,9 +359,9 @@ func (k *Kernel) Run(ctx context.Context) error {
 		close(k.done)
 		k.mu.Unlock()
 	} else if k.mode == Serial {
-		next := k.nextLocked()
 		k.mu.Unlock()
-		next.wake <- struct{}{}
+		k.loop()
+		k.ended.Wait()
 	} else {
 		k.running = len(k.pending)
 		for _, p := range k.pending {
@@ -334,19 +376,36 @@ func (k *Kernel) Run(ctx context.Context) error {
 
 // Stop stops the run with the given cause (the first cause given is kept):
 // every process blocked in a wait is resumed, and every wait from now on
-// returns false at once. It may be called from any goroutine.
+// returns false at once. It may be called from any goroutine. (In Serial
+// mode it records the cause, and the model acts on it at its next call
+// into the kernel: from a process, that is before anything else the
+// kernel does; from another goroutine, between two of the model's calls.)
 func (k *Kernel) Stop(cause error) {
+	if k.mode == Serial {
+		k.record(cause)
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.stopLocked(cause)
 }
 
+// record keeps cause as why the run stopped, unless a cause is kept
+// already.
+func (k *Kernel) record(cause error) {
+	if k.cause.CompareAndSwap(nil, &cause) {
+		close(k.stopCh)
+	}
+}
+
+// stopLocked records cause (unless one is) and acts on the stop: every
+// process waiting is resumed.
 func (k *Kernel) stopLocked(cause error) {
+	k.record(cause)
 	if k.stopped {
 		return
 	}
-	k.stopped, k.cause = true, cause
-	close(k.stopCh)
+	k.stopped = true
 	for _, p := range k.procs {
 		if p.waiting && p.interruptible {
 			k.wakeLocked(p, stopped)
@@ -356,7 +415,7 @@ func (k *Kernel) stopLocked(cause error) {
 
 // exit is a process returning.
 func (k *Kernel) exit(p *proc) {
-	k.mu.Lock()
+	k.lock()
 	last := len(k.procs) - 1
 	k.procs[p.idx] = k.procs[last]
 	k.procs[p.idx].idx = p.idx
@@ -371,22 +430,20 @@ func (k *Kernel) exit(p *proc) {
 	}
 	if len(k.procs) == 0 {
 		close(k.done)
-		k.mu.Unlock()
+		k.unlock()
 		return
 	}
 	switch k.mode {
 	case Serial:
-		next := k.nextLocked()
-		k.mu.Unlock()
-		next.wake <- struct{}{}
+		k.unlock() // the loop resumes the next process
 	case Parallel:
 		k.running--
 		if k.running == 0 {
 			k.advanceLocked()
 		}
-		k.mu.Unlock()
+		k.unlock()
 	default:
-		k.mu.Unlock()
+		k.unlock()
 	}
 }
 
@@ -396,25 +453,96 @@ func (k *Kernel) exit(p *proc) {
 func (k *Kernel) block(p *proc) wakeReason {
 	switch k.mode {
 	case Serial:
-		next := k.nextLocked()
-		k.mu.Unlock()
-		if next != p {
-			next.wake <- struct{}{}
-			<-p.wake
+		// The next process may be p itself, which then simply goes on;
+		// any other, the loop resumes once p has yielded.
+		if next := k.nextLocked(); next != p {
+			k.pass = next
+			k.unlock()
+			p.c.yield(struct{}{})
+		} else {
+			k.unlock()
 		}
 	case Parallel:
 		k.running--
 		if k.running == 0 {
 			k.advanceLocked()
 		}
-		k.mu.Unlock()
+		k.unlock()
 		<-p.wake
 	default:
 		deadline, at := p.hasDeadline, p.at
-		k.mu.Unlock()
+		k.unlock()
 		k.blockWall(p, deadline, at)
 	}
 	return p.reason // written under k.mu before the token was sent
+}
+
+// loop runs a Serial kernel's processes, on the goroutine that called Run,
+// until every one has returned: it resumes the process the last one to
+// block chose, or the next that can run, and again when that one yields.
+func (k *Kernel) loop() {
+	for {
+		k.lock()
+		if len(k.procs) == 0 {
+			k.unlock()
+			return
+		}
+		next := k.pass
+		k.pass = nil
+		if next == nil {
+			next = k.nextLocked()
+		}
+		k.unlock()
+		c := next.c
+		c.resume()
+		switch {
+		case next.exited:
+			// It has left the run, in the middle of a runtime.Goexit
+			// that must not end this goroutine: another one finishes it.
+			k.ended.Go(c.stop)
+		case c.done: // it has returned, and its goroutine is free
+			c.done, next.c = false, nil
+			k.pool.put(c)
+		}
+	}
+}
+
+// growStack makes the calling goroutine's stack 4 kB at once, while it holds
+// only a few frames. A goroutine starts with 2 kB, and a model process's
+// calls go deeper than that: the stack grew by copying from deep inside
+// them, every frame adjusted, for each of the thousands of processes a run
+// starts (a third of the storm's time, in morestack and copystack). A
+// frame of this size makes the runtime grow it now, when the copy is cheap.
+//
+//go:noinline
+func growStack() byte {
+	var pad [2560]byte
+	pad[padAt] = 1 // an index the compiler cannot see, so that pad stays
+	return pad[padAt]
+}
+
+var padAt = 0
+
+// body runs f as the Serial process p, on p's coroutine. A process that
+// returns, panics or calls runtime.Goexit (a test's FailNow) leaves the
+// run. A panic is carried to the goroutine that called Run, with p's stack;
+// a Goexit yields to the loop, which has another goroutine finish it (a
+// coroutine's Goexit would otherwise end the loop's goroutine too).
+func (k *Kernel) body(p *proc, f func(context.Context), ctx context.Context) {
+	returned := false
+	defer func() {
+		k.exit(p)
+		if returned {
+			return
+		}
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("%v\n\n[in a model process, whose stack was:]\n%s", r, debug.Stack()))
+		}
+		p.exited = true
+		p.c.yield(struct{}{}) // never resumed: the loop stops the coroutine
+	}()
+	f(ctx)
+	returned = true
 }
 
 // blockWall waits for p's token, or for its deadline, if it has one, on a
@@ -429,13 +557,13 @@ func (k *Kernel) blockWall(p *proc, deadline bool, at time.Duration) {
 	select {
 	case <-p.wake:
 	case <-t.C:
-		k.mu.Lock()
+		k.lock()
 		if p.waiting {
 			k.unwaitLocked(p, timedOut)
-			k.mu.Unlock()
+			k.unlock()
 			return
 		}
-		k.mu.Unlock()
+		k.unlock()
 		<-p.wake // woken meanwhile: its token is on its way
 	}
 }
@@ -559,16 +687,18 @@ func (k *Kernel) paceLocked(at time.Duration) bool {
 	due := k.wallStart.Add(time.Duration(float64(at) / k.speed))
 	wait := time.Until(due)
 	if wait <= 0 {
-		k.lag = max(k.lag, time.Duration(float64(-wait)*k.speed))
+		if lag := int64(float64(-wait) * k.speed); lag > k.lag.Load() {
+			k.lag.Store(lag) // only the model writes it
+		}
 		return true
 	}
-	k.mu.Unlock()
+	k.unlock()
 	t := time.NewTimer(wait)
 	select {
 	case <-t.C:
 	case <-k.stopCh:
 	}
 	t.Stop()
-	k.mu.Lock()
+	k.lock()
 	return !k.stopped
 }

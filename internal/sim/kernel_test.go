@@ -171,6 +171,55 @@ func TestRunStopsAtItsContextsCause(t *testing.T) {
 	})
 }
 
+// TestStopFromOutsideAnUnpacedRun: a goroutine that is not the model's
+// stops a run that never waits for the wall clock, and reads the kernel
+// meanwhile. (In Serial mode the model takes no lock: the stop is recorded,
+// and acted on between two of the model's calls into the kernel; the race
+// detector checks that nothing else is shared.)
+func TestStopFromOutsideAnUnpacedRun(t *testing.T) {
+	for _, m := range []Mode{Serial, Parallel} {
+		t.Run(m.String(), func(t *testing.T) {
+			k := New(Options{Mode: m})
+			ping, pong := NewChan[int](k, 0), NewChan[int](k, 0)
+			var sends, recvs atomic.Int64
+			k.Go(t.Context(), func(ctx context.Context) {
+				for ping.Send(ctx, 1) {
+					sends.Add(1)
+					if _, ok := pong.Recv(ctx); !ok {
+						return
+					}
+				}
+			})
+			k.Go(t.Context(), func(ctx context.Context) {
+				for {
+					v, ok := ping.Recv(ctx)
+					if !ok || !pong.Send(ctx, v) {
+						return
+					}
+					recvs.Add(1)
+				}
+			})
+			cause := errors.New("stopped from outside")
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				for k.Events() < 1000 {
+					runtime.Gosched()
+				}
+				assert.False(t, k.Stopped())
+				assert.Nil(t, k.Cause())
+				assert.Zero(t, k.Lag()+k.Now(), "no model time passes in a run of hand-offs")
+				k.Stop(cause)
+				assert.True(t, k.Stopped())
+			}()
+			assert.Equal(t, cause, k.Run(t.Context()))
+			<-stopped
+			assert.GreaterOrEqual(t, sends.Load(), int64(500))
+			assert.InDelta(t, sends.Load(), recvs.Load(), 1, "every value sent was taken, but for the last")
+		})
+	}
+}
+
 func TestHorizon(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		var atHorizon, after bool
@@ -516,7 +565,11 @@ func TestParallelTimeWaitsForEveryProcess(t *testing.T) {
 // traceRun runs a small model (producers, a bounded channel, consumers
 // that sleep random times, a gate and a signal) and returns what happened,
 // in order, with model times.
-func traceRun(t *testing.T, o Options, seed uint64) []string {
+func traceRun(t *testing.T, o Options, seed uint64) []string { return traceRunIn(t, o, nil, seed) }
+
+// traceRunIn is traceRun with the kernel's processes on goroutines from
+// pool (nil for new ones).
+func traceRunIn(t *testing.T, o Options, pool *Pool, seed uint64) []string {
 	var mu sync.Mutex
 	var trace []string
 	log := func(k *Kernel, format string, a ...any) {
@@ -525,6 +578,7 @@ func traceRun(t *testing.T, o Options, seed uint64) []string {
 		mu.Unlock()
 	}
 	k := New(o)
+	k.Reuse(pool)
 	k.Go(context.Background(), func(ctx context.Context) {
 		ch := NewChan[int](k, 3)
 		gate := NewGate(k, 2)
@@ -631,6 +685,38 @@ func TestEventsCountsWakeUps(t *testing.T) {
 	})
 }
 
+// TestAHandOffDoesNotAllocate: a value handed to a waiting receiver, or
+// left by a waiting sender, is kept in the channel's typed slots, not boxed
+// in an interface: a hand-off of a struct allocates nothing.
+func TestAHandOffDoesNotAllocate(t *testing.T) {
+	type msg struct {
+		kind  int
+		job   *int
+		queue int
+	}
+	k := New(Options{Mode: Serial})
+	toRecv, toSend := NewChan[msg](k, 0), NewChan[msg](k, 0)
+	job := new(int)
+	k.Go(t.Context(), func(ctx context.Context) {
+		for {
+			m, ok := toRecv.Recv(ctx)        // waits: each value is handed to it
+			if !ok || !toSend.Send(ctx, m) { // waits for the other to take it
+				return
+			}
+		}
+	})
+	k.Go(t.Context(), func(ctx context.Context) {
+		allocs := testing.AllocsPerRun(100, func() {
+			toRecv.Send(ctx, msg{kind: 1, job: job, queue: 2})
+			m, _ := toSend.Recv(ctx)
+			assert.Equal(t, job, m.job)
+		})
+		assert.Zero(t, allocs, "allocations a round trip")
+		toRecv.Close()
+	})
+	require.NoError(t, k.Run(t.Context()))
+}
+
 func BenchmarkHandOff(b *testing.B) {
 	for _, m := range []Mode{Serial, Parallel} {
 		b.Run(m.String(), func(b *testing.B) {
@@ -698,6 +784,27 @@ func TestAProcessEndedByGoexitHandsTheRunOn(t *testing.T) {
 		})
 	}
 }
+
+// TestAPanicInASerialProcessReachesRun: a Serial process runs on a
+// coroutine that Run's goroutine resumes, so its panic comes out of Run,
+// with the process's own stack.
+func TestAPanicInASerialProcessReachesRun(t *testing.T) {
+	k := New(Options{Mode: Serial})
+	k.Go(t.Context(), func(ctx context.Context) {
+		Sleep(ctx, time.Second)
+		panicInAProcess()
+	})
+	defer func() {
+		r := recover()
+		require.NotNil(t, r, "Run panics")
+		msg := fmt.Sprint(r)
+		assert.True(t, strings.HasPrefix(msg, "boom\n"), "the panic's value first: %q", msg)
+		assert.Contains(t, msg, "panicInAProcess", "and the process's stack")
+	}()
+	k.Run(t.Context())
+}
+
+func panicInAProcess() { panic("boom") }
 
 // TestWaitsLeaveNothingBehind: a process that waits again and again on a
 // Signal and a Chan, woken each time by the Chan, leaves no trace of its

@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,4 +150,44 @@ func TestQueuePushFront(t *testing.T) {
 	q.PushFront(8) // none left: the array grows at the front
 	assert.Equal(t, 4, q.Len())
 	assert.Equal(t, []int{8, 9, 2, 3}, q.Drain())
+}
+
+// TestTimerHeapWakesInOrder: whatever is pushed and removed, the heap gives
+// its processes back by deadline, then by the order their waits began, and
+// each process knows its index.
+func TestTimerHeapWakesInOrder(t *testing.T) {
+	for _, n := range []int{1, 2, 5, 17, 300} {
+		r := rand.New(rand.NewPCG(uint64(n), 7))
+		var h timerHeap
+		var seq uint64
+		live := map[*proc]bool{}
+		for range 4 * n {
+			if len(live) > 0 && r.IntN(3) == 0 {
+				for p := range live { // any one
+					h.remove(p)
+					delete(live, p)
+					require.Equal(t, -1, p.timer)
+					break
+				}
+				continue
+			}
+			seq++
+			p := &proc{at: time.Duration(r.IntN(n)), seq: seq, timer: -1}
+			h.push(p)
+			live[p] = true
+		}
+		for i, p := range h {
+			require.Equal(t, i, p.timer, "index of the process at %d", i)
+		}
+		var got []*proc
+		for len(h) > 0 {
+			p := h[0]
+			h.remove(p)
+			got = append(got, p)
+		}
+		require.Len(t, got, len(live))
+		assert.True(t, slices.IsSortedFunc(got, func(a, b *proc) int {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+		}), "n=%d", n)
+	}
 }

@@ -25,14 +25,14 @@ func SleepUntil(ctx context.Context, t time.Duration) bool {
 
 func sleepUntil(p *proc, t time.Duration) bool {
 	k := p.k
-	k.mu.Lock()
+	k.lock()
 	if t <= k.nowLocked() {
 		ok := !k.stopped
-		k.mu.Unlock()
+		k.unlock()
 		return ok
 	}
 	if !k.beginLocked(p, true) {
-		k.mu.Unlock()
+		k.unlock()
 		return false
 	}
 	k.deadlineLocked(p, t)
@@ -55,8 +55,8 @@ func NewSignal(k *Kernel) *Signal { return &Signal{k: k} }
 // Notify wakes the process that has waited longest on s, or, if none
 // waits, keeps the notification for the next wait.
 func (s *Signal) Notify() {
-	s.k.mu.Lock()
-	defer s.k.mu.Unlock()
+	s.k.lock()
+	defer s.k.unlock()
 	if len(s.waiting) > 0 {
 		s.k.wakeLocked(s.waiting[0], signalled)
 		return
@@ -68,8 +68,8 @@ func (s *Signal) Notify() {
 // for a circuit breaker to change state. Unlike Notify, it keeps nothing
 // for a later wait: a process that waits after it waits for the next.
 func (s *Signal) Broadcast() {
-	s.k.mu.Lock()
-	defer s.k.mu.Unlock()
+	s.k.lock()
+	defer s.k.unlock()
 	for len(s.waiting) > 0 {
 		s.k.wakeLocked(s.waiting[0], signalled) // takes it off s.waiting
 	}
@@ -77,8 +77,8 @@ func (s *Signal) Broadcast() {
 
 // Pending reports whether a notification waits to be taken.
 func (s *Signal) Pending() bool {
-	s.k.mu.Lock()
-	defer s.k.mu.Unlock()
+	s.k.lock()
+	defer s.k.unlock()
 	return s.pending
 }
 
@@ -126,17 +126,17 @@ func WaitFor(ctx context.Context, s *Signal) bool {
 func sleepOrWake(ctx context.Context, d time.Duration, s *Signal) (woken, ok bool) {
 	p := procOf(ctx)
 	k := p.k
-	k.mu.Lock()
+	k.lock()
 	if k.stopped {
-		k.mu.Unlock()
+		k.unlock()
 		return false, false
 	}
 	if s.take() {
-		k.mu.Unlock()
+		k.unlock()
 		return true, true
 	}
 	if d < 0 {
-		k.mu.Unlock()
+		k.unlock()
 		return false, true
 	}
 	k.beginLocked(p, true)
