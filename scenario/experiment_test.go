@@ -548,10 +548,11 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 	assert.Equal(t, uint64(20150804), e.Seed)
 	assert.Len(t, e.Variants, 6)
 	assert.Equal(t, "fix only", e.Variants[0].Name)
-	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour, Trend: DefaultTrend}, e.Recovery,
+	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour, Horizon: 24 * time.Hour,
+		Load: RecoveryLoad{Constant: true, Factor: 1}, Trend: DefaultTrend}, e.Recovery,
 		"the janitor reads its password when it restarts: the trigger goes with the fix and the restart")
 	require.NotNil(t, e.Sweep)
-	assert.Equal(t, 3*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
+	assert.Equal(t, 5*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
 
 	_, err = LoadExperiment("travis-2016-what-if", expMeasures)
 	require.Error(t, err)
