@@ -190,8 +190,10 @@ type RecoveryCell struct {
 	Counts [5]int
 	Shares [5]*compare.Interval
 	// Time is the median hours from the removal to healthy for good, over
-	// the recovered; Clear the median projected hours to clear, over the
-	// draining still unhealthy at the window's end.
+	// the replicas healthy by the window's end (the recovered, and the
+	// draining that were seen to clear); Clear the median projected hours
+	// to clear, from the window's end, over the draining still unhealthy
+	// there.
 	Time, Clear *compare.Interval
 }
 
@@ -222,7 +224,7 @@ func recoveryCell(rs []Result, asked int) RecoveryCell {
 		c.Counts[i]++
 		if v := r.Verdict; v != nil {
 			switch {
-			case r.Outcome == string(Recovered) && v.HealthyH != nil:
+			case (r.Outcome == string(Recovered) || r.Outcome == string(Draining)) && v.HealthyH != nil:
 				times = append(times, *v.HealthyH)
 			case r.Outcome == string(Draining) && v.ClearH != nil:
 				clears = append(clears, *v.ClearH)

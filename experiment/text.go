@@ -69,7 +69,7 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 		for _, o := range ReplicaOutcomes {
 			head += "\t" + OutcomeName(o) + " [95% CI]"
 		}
-		p("%s\tof\ttime to healthy, h [95%% CI]\tdraining clear in, h [95%% CI]", head)
+		p("%s\tof\ttime to healthy, h [95%% CI]\tprojected clear, h [95%% CI]", head)
 		for _, v := range t.Variants {
 			cols := RecoveryColumns(v.Recovery)
 			for len(cols) > 0 && cols[len(cols)-1] == "" {
@@ -260,8 +260,9 @@ func CountText(k int, share *compare.Interval) string {
 
 // RecoveryColumns are a variant's columns of the metastability block: its
 // outcome, each outcome's count with its share, the replicas judged, the
-// time to healthy of the recovered and the projected time to clear of the
-// draining (or why there is none).
+// time to healthy of those healthy by the window's end and the projected
+// time to clear of the draining still unhealthy there (or that there is
+// none).
 func RecoveryColumns(c RecoveryCell) []string {
 	o := c.Outcome()
 	cols := []string{OutcomeName(o)}
@@ -271,21 +272,18 @@ func RecoveryColumns(c RecoveryCell) []string {
 	for i, k := range c.Counts {
 		cols = append(cols, CountText(k, c.Shares[i]))
 	}
-	cols = append(cols, strconv.Itoa(c.Replicas), timeText(c.Time, c.Count(Recovered), "none recovered"), timeText(c.Clear, c.Count(Draining), "none draining"))
+	cols = append(cols, strconv.Itoa(c.Replicas), timeText(c.Time, "none healthy"), timeText(c.Clear, "none projected"))
 	if !o.Judged() {
 		cols[len(cols)-2], cols[len(cols)-1] = "", ""
 	}
 	return cols
 }
 
-func timeText(iv *compare.Interval, n int, none string) string {
-	switch {
-	case iv != nil:
-		return IntervalText(*iv)
-	case n > 0:
-		return "healthy by the end" // draining replicas all seen to clear
+func timeText(iv *compare.Interval, none string) string {
+	if iv == nil {
+		return none
 	}
-	return none
+	return IntervalText(*iv)
 }
 
 // RecoveryText writes a cell's verdict in a few words: its outcome, the

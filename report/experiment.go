@@ -720,11 +720,12 @@ With fewer than 6 replicas, a median's interval is the sample range, noted with 
 <p class="doc" id="verdict-rule">{{.Rule}}</p>
 {{with .Recovery}}<h2 id="metastability">Does it recover by itself?</h2>
 <p class="doc">Each replica's outcome, counted per variant, each with its share of the replicas judged and its exact (Clopper-Pearson) 95 % interval;
-the outcome is the one most of them had. The time to healthy, in model hours from the trigger's removal, is the median over those that recovered;
-the time to clear, over those draining and still unhealthy at the window's end, is projected from the trend of their backlog and leak.
+the outcome is the one most of them had. The time to healthy, in model hours from the trigger's removal, is the median over those healthy by the
+window's end (recovered, or draining and seen to clear); the projected time to clear, in hours from the window's end, over those draining and still
+unhealthy there, from the trend of their backlog and leak.
 {{.Rule}}.</p>
 <table id="recovery">
-<tr><th>variant</th><th>outcome</th>{{range .Outcomes}}<th>{{.}} [95 % CI]</th>{{end}}<th>of</th><th>time to healthy, h [95 % CI]</th><th>draining clear in, h [95 % CI]</th></tr>
+<tr><th>variant</th><th>outcome</th>{{range .Outcomes}}<th>{{.}} [95 % CI]</th>{{end}}<th>of</th><th>time to healthy, h [95 % CI]</th><th>projected clear, h [95 % CI]</th></tr>
 {{range .Rows}}<tr><td>{{.Variant}}</td><td class="outcome-{{.Class}}">{{.Outcome}}</td>{{range .Counts}}<td class="num">{{.}}</td>{{end}}<td class="num">{{.Replicas}}</td><td class="num">{{.Time}}</td><td class="num">{{.Clear}}</td></tr>
 {{end}}</table>
 {{end}}
