@@ -593,3 +593,76 @@ func TestShardOf(t *testing.T) {
 		})
 	}
 }
+
+// TestExperimentTippingRoundsMergeAndRefuseShards: an experiment with a
+// tipping point runs its rounds in one process, each replica's line with
+// its outcome and each control's with "control": true; -merge of its
+// results gives its table byte for byte (the rounds' points recomputed
+// from the results before them), and refuses a line whose outcome its
+// traces do not give, or a round's result missing; -shard is refused, as
+// the rounds depend on the results before them.
+func TestExperimentTippingRoundsMergeAndRefuseShards(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	for _, name := range []string{"tipping.yaml", "sustaining-loop.yaml"} {
+		data, err := os.ReadFile(filepath.Join("scenario", "testdata", "experiments", name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	one := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-results", "one.jsonl")
+	require.Equal(t, 0, one.code, one.stderr)
+	require.Contains(t, one.stdout, "refined: ", "the rounds added points")
+	require.Regexp(t, `tipping point along recovery\.trigger_removed: \S+ into the run \[`, one.stdout)
+	lines := resultLines(t, filepath.Join(dir, "one.jsonl"))
+	controls, outcomes, refined := 0, 0, 0
+	for _, line := range lines {
+		var r struct {
+			Control bool
+			Outcome string
+			Refine  *struct{ Round int }
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r))
+		switch {
+		case r.Control:
+			controls++
+			assert.Empty(t, r.Outcome, "a control has no outcome of its own")
+		default:
+			outcomes++
+			assert.Contains(t, []string{"recovered", "draining", "stuck", "overloaded", "not_removed"}, r.Outcome)
+		}
+		if r.Refine != nil {
+			refined++
+		}
+	}
+	assert.Equal(t, outcomes, controls, "each replica with its control")
+	assert.Positive(t, refined)
+
+	merged := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "one.jsonl")
+	require.Equal(t, 0, merged.code, merged.stderr)
+	assert.Equal(t, one.stdout, merged.stdout, "the merged table is one process's, byte for byte")
+
+	write := func(name string, lines []string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	}
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, `"outcome":"stuck"`) })
+	require.GreaterOrEqual(t, i, 0)
+	forged := slices.Clone(lines)
+	forged[i] = strings.Replace(forged[i], `"outcome":"stuck"`, `"outcome":"recovered"`, 1)
+	write("forged.jsonl", forged)
+	r := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "forged.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "says it was recovered, and its trace and its control's say stuck")
+
+	j := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, `"round":2`) })
+	require.GreaterOrEqual(t, j, 0)
+	write("short.jsonl", slices.Delete(slices.Clone(lines), j, j+1))
+	r = vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "short.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "a shard is missing, or was interrupted")
+
+	r = vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-shard", "0/2", "-results", "s.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Contains(t, r.stderr, "vmstorm: -shard: the sweep's tipping point adds points round by round")
+	assert.NoFileExists(t, filepath.Join(dir, "s.jsonl"))
+}
