@@ -19,7 +19,7 @@ import (
 )
 
 // TestInterruptedExperimentsNeverJudgeTheIncomplete interrupts the cheap
-// experiment (28 tasks) at random moments, its context cancelled once k
+// experiment (52 tasks, replicas and controls) at random moments, its context cancelled once k
 // results are in (k drawn from a seeded stream, from 0 to all of them;
 // the tasks in the plan's order, shuffled, or the baseline's last),
 // and reads what it would print: no verdict, in the table or the verdicts

@@ -179,6 +179,14 @@ func boolCompare(a, b bool) int {
 // outcome, where its line gives one, the one its trace and its control's
 // give: the results of shards of one experiment, merged.
 func Check(e *scenario.Experiment, results []Result) error {
+	for _, r := range results {
+		if e.Recovery.Asked() != (r.Trace != nil) {
+			return fmt.Errorf("variant %s, replica %d%s: a trace of its recovery where the experiment asks none, or none where it asks: not a result of this file", r.Variant, r.Replica, where(r))
+		}
+		if t := r.Trace; t != nil && len(t.NotByItself) > 0 {
+			return fmt.Errorf("variant %s, replica %d%s: %v came after the trigger's removal: not a result vmstorm writes", r.Variant, r.Replica, where(r), t.NotByItself)
+		}
+	}
 	names := e.VariantNames()
 	plan := map[string]Task{}
 	for _, round := range Rounds(e, results) {
@@ -204,8 +212,6 @@ func Check(e *scenario.Experiment, results []Result) error {
 			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, where(r), r.Seed, t.Seed)
 		case seen[key]:
 			return fmt.Errorf("variant %s, %s %d%s is given twice: merge each shard once", r.Variant, runName(r.Control), r.Replica, where(r))
-		case e.Recovery.Asked() != (r.Trace != nil):
-			return fmt.Errorf("variant %s, replica %d%s: a trace of its recovery where the experiment asks none, or none where it asks: not a result of this file", r.Variant, r.Replica, where(r))
 		}
 		for name, c := range r.Censored {
 			if v, ok := r.Measures[name]; !ok || v != nil || c < 0 {
@@ -217,8 +223,9 @@ func Check(e *scenario.Experiment, results []Result) error {
 	return checkOutcomes(e, results)
 }
 
-// checkOutcomes checks each replica's outcome, where its line gives one,
-// against its judgement from its trace and its control's.
+// checkOutcomes judges each replica whose control is there (a replica
+// waiting for its control is not counted), and checks its outcome, where
+// its line gives one, against that judgement.
 func checkOutcomes(e *scenario.Experiment, results []Result) error {
 	if !e.Recovery.Asked() {
 		return nil
@@ -230,15 +237,18 @@ func checkOutcomes(e *scenario.Experiment, results []Result) error {
 		}
 	}
 	for _, r := range results {
-		if r.Control || r.Outcome == "" {
+		if r.Control {
 			continue
 		}
 		c := controls[pairKey(r.Variant, r.Point, r.Refine, r.Replica)]
+		if c == nil && r.Trace.RemovedH != nil {
+			continue // its control has not run: not judged, not counted
+		}
 		v, err := judge(e, r, c)
 		if err != nil {
 			return err
 		}
-		if string(v.Outcome) != r.Outcome {
+		if r.Outcome != "" && string(v.Outcome) != r.Outcome {
 			return fmt.Errorf("variant %s, replica %d%s says it was %s, and its trace and its control's say %s: not a result vmstorm writes", r.Variant, r.Replica, where(r), r.Outcome, v.Outcome)
 		}
 	}

@@ -320,9 +320,9 @@ func QuestionText(e *scenario.Experiment) string {
 	}
 	return fmt.Sprintf("the trigger removed by %s; the window from the run's start %s, with arrivals %s after the removal; "+
 		"each replica runs again with the same seed and no fault (its control): overloaded if the control is unhealthy in the window; "+
-		"recovered if healthy again within %s of the removal and for good; draining if healthy only later, or its backlog and leak "+
-		"falling (%s, 95%% interval wholly below 0) or back to its control's; stuck otherwise; no other action after the removal "+
-		"(the file is refused if one may come); shares with Clopper-Pearson 95%% intervals",
+		"recovered if healthy again within %s of the removal and for good; draining if healthy only later, or if its backlog and leak "+
+		"are each back to its control's or falling (%s: its 95%% interval wholly below 0, or a rate that clears it within the window again); "+
+		"stuck otherwise; no other action after the removal (the file is refused if one may come); shares with Clopper-Pearson 95%% intervals",
 		r.RemovedByText(), window, r.Load, format.Duration(r.Within), trend)
 }
 

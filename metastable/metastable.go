@@ -53,9 +53,9 @@ func (o Outcome) Means() string {
 	case Recovered:
 		return "healthy again within the question's time after the removal, and for good"
 	case Draining:
-		return "slower: healthy only later in the window, or its backlog and leak falling at a rate that would clear them"
+		return "slower: healthy only later in the window, or its backlog and leak falling (with confidence, or fast enough to clear within the window again)"
 	case Stuck:
-		return "unhealthy at the window's end, backlog or leak flat or growing, while its control stayed healthy: the state sustains itself"
+		return "unhealthy at the window's end, backlog or leak flat, growing or falling too slowly to tell, while its control stayed healthy: the state sustains itself"
 	case Overloaded:
 		return "its control, with no trigger at all, was unhealthy in the window: overload, not metastability"
 	case NotRemoved:
