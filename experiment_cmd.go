@@ -69,10 +69,7 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	}
 	var results []experiment.Result
 	interrupted := false
-	total := len(tasks)
-	if n == 1 {
-		total = e.Runs() // at most: a tipping round may add fewer
-	}
+	total := len(tasks) // with tipping rounds, each round's runs are added as it starts
 	if len(opt.merge) > 0 {
 		if results, err = readResults(opt.merge, e.Runs(), keep); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
@@ -111,7 +108,7 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		}()
 		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
 		defer experiment.CollectLessOften()()
-		bar := newProgress(stderr, total, !opt.quiet, time.Now)
+		bar := newProgress(stderr, 0, !opt.quiet, time.Now)
 		var writeErr, pairErr error
 		pairs := experiment.NewPairs(e, func(r experiment.Result) {
 			if out != nil && writeErr == nil {
@@ -126,9 +123,14 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 			bar.add()
 		}
 		if n > 1 {
+			bar.grow(len(tasks))
 			err = experiment.Run(ctx, e, tasks, opt.parallel, each)
 		} else {
-			err = experiment.RunAll(ctx, e, opt.parallel, each)
+			total = 0
+			err = experiment.RunAll(ctx, e, opt.parallel, func(round []experiment.Task) {
+				bar.grow(len(round))
+				total += len(round)
+			}, each)
 		}
 		bar.done()
 		if pairErr != nil {

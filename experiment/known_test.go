@@ -152,7 +152,7 @@ func TestKnownOutcomes(t *testing.T) {
 func tippingLine(t *testing.T, e *scenario.Experiment) (TippingLine, *SweepTable) {
 	t.Helper()
 	var results []Result
-	require.NoError(t, RunAll(t.Context(), e, 0, func(r Result) { results = append(results, r) }))
+	require.NoError(t, RunAll(t.Context(), e, 0, nil, func(r Result) { results = append(results, r) }))
 	table, err := Summarize(e, results)
 	require.NoError(t, err)
 	require.Len(t, table.Sweep.Tipping, 1)

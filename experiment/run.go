@@ -234,15 +234,18 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 
 // RunAll runs every task of e in one process, round by round (Rounds):
 // the plan, then each of the tipping point's rounds once the rounds before
-// it have all their results, which choose its points. done gets each
-// result as Run gives it. It returns as Run does; an interrupted round
-// runs no round after it.
-func RunAll(ctx context.Context, e *scenario.Experiment, parallel int, done func(Result)) error {
+// it have all their results, which choose its points. started, if not nil,
+// gets each round's tasks before they run, done each result as Run gives
+// it. It returns as Run does; an interrupted round runs no round after it.
+func RunAll(ctx context.Context, e *scenario.Experiment, parallel int, started func([]Task), done func(Result)) error {
 	var kept []Result
 	for k := 0; ; k++ {
 		rounds := Rounds(e, kept)
 		if k >= len(rounds) {
 			return nil
+		}
+		if started != nil {
+			started(rounds[k])
 		}
 		err := Run(ctx, e, rounds[k], parallel, func(r Result) {
 			done(r)
