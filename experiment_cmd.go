@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,12 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		}
 	}
 	tasks := experiment.Plan(e)
-	shard, n, err := shardOf(opt.shard, os.Getenv)
+	// A merge reads every shard's results: a job array's variables, which
+	// a merge submitted from an array task inherits, say nothing of it.
+	shard, n := 0, 1
+	if len(opt.merge) == 0 {
+		shard, n, err = shardOf(opt.shard, os.Getenv)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -shard: %v\n", err)
 		return exitBadInput
@@ -59,12 +65,15 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	}
 
 	// keep is what is kept of a result: its curves only for the report
-	// to draw; -results has them all. (A replica's outcome is judged from
-	// its trace and its control's, which hold what the judgement needs.)
+	// to draw, and then no larger than they are (a decoder's slices have
+	// room to grow); -results has them all. (A replica's outcome is judged
+	// from its trace and its control's, which hold what the judgement needs.)
 	keep := func(r experiment.Result) experiment.Result {
-		if opt.report == "" || !experiment.Drawn(r) {
+		if opt.report == "" || !experiment.Drawn(e, r) {
 			r.Curves = experiment.Curves{}
+			return r
 		}
+		r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clone(r.Curves.VMs), slices.Clone(r.Curves.Backlog), slices.Clone(r.Curves.Requeues)
 		return r
 	}
 	var results []experiment.Result
@@ -186,17 +195,27 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 
 // shardOf reads -shard i/n, or /n with i from a Kubernetes Indexed Job's
 // or a Slurm job array's variables; with no -shard, a Slurm job array
-// gives both. It returns 0 and 1 for no sharding.
+// gives both. It returns 0 and 1 for no sharding. A process that a Job or
+// an array started as one of many, but that cannot tell its share (an
+// index with no count, no -shard), is refused rather than run the whole
+// experiment, as each of the others would; so is an array whose tasks are
+// not the range its count says (a list such as 1,4,9).
 func shardOf(flag string, env func(string) string) (i, n int, err error) {
+	count := env("SLURM_ARRAY_TASK_COUNT")
 	if flag == "" {
-		id, count := env("SLURM_ARRAY_TASK_ID"), env("SLURM_ARRAY_TASK_COUNT")
-		if id == "" || count == "" {
+		switch id := env("SLURM_ARRAY_TASK_ID"); {
+		case id != "" && count != "":
+			if n, err := strconv.Atoi(count); err != nil || n < 1 || n > maxShards {
+				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_COUNT %q (read as there is no -shard): want a count of tasks from 1 to %d", count, maxShards)
+			}
+			flag = "/" + count
+		case id != "":
+			return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID is %q (a task of a Slurm job array) but SLURM_ARRAY_TASK_COUNT is not set, so this task cannot tell its share, and would run the whole experiment as every other task would: give -shard /N, N the array's tasks, or unset SLURM_ARRAY_TASK_ID to run it all here", id)
+		case env("JOB_COMPLETION_INDEX") != "":
+			return 0, 0, fmt.Errorf("JOB_COMPLETION_INDEX is %q (a pod of a Kubernetes Indexed Job) but -shard is not given, so this pod would run the whole experiment as every other pod would: give -shard /N, N the Job's completions, or unset JOB_COMPLETION_INDEX to run it all here", env("JOB_COMPLETION_INDEX"))
+		default:
 			return 0, 1, nil
 		}
-		if n, err := strconv.Atoi(count); err != nil || n < 1 || n > maxShards {
-			return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_COUNT %q (read as there is no -shard): want a count of tasks from 1 to %d", count, maxShards)
-		}
-		flag = "/" + count
 	}
 	is, ns, ok := strings.Cut(flag, "/")
 	n, err = strconv.Atoi(ns)
@@ -207,17 +226,9 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 		if v := env("JOB_COMPLETION_INDEX"); v != "" {
 			is = v
 		} else if v := env("SLURM_ARRAY_TASK_ID"); v != "" {
-			id, err1 := strconv.Atoi(v)
-			low, err2 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_MIN"), "0"))
-			step, err3 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_STEP"), "1"))
-			if err1 != nil || err2 != nil || err3 != nil || step < 1 {
-				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q, _MIN and _STEP: want whole numbers, a step of at least 1", v)
+			if is, err = slurmIndex(v, n, count, env); err != nil {
+				return 0, 0, err
 			}
-			// An array 1-9:2 has tasks 1, 3, 5, 7 and 9: shards 0 to 4.
-			if (id-low)%step != 0 {
-				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID %q is not in the array from %d by %d (SLURM_ARRAY_TASK_MIN and _STEP)", v, low, step)
-			}
-			is = strconv.Itoa((id - low) / step)
 		} else {
 			return 0, 0, fmt.Errorf("%q takes its index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set", flag)
 		}
@@ -228,6 +239,32 @@ func shardOf(flag string, env func(string) string) (i, n int, err error) {
 	return i, n, nil
 }
 
+// slurmIndex is the shard of the Slurm array task id, of n: its place in
+// the array's range, SLURM_ARRAY_TASK_MIN to _MAX by _STEP, which must
+// hold n tasks, as SLURM_ARRAY_TASK_COUNT (count) says, when it is set.
+func slurmIndex(id string, n int, count string, env func(string) string) (string, error) {
+	task, err1 := strconv.Atoi(id)
+	low, err2 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_MIN"), "0"))
+	step, err3 := strconv.Atoi(cmp.Or(env("SLURM_ARRAY_TASK_STEP"), "1"))
+	if err1 != nil || err2 != nil || err3 != nil || step < 1 {
+		return "", fmt.Errorf("SLURM_ARRAY_TASK_ID %q, _MIN and _STEP: want whole numbers, a step of at least 1", id)
+	}
+	if count != "" && count != strconv.Itoa(n) {
+		return "", fmt.Errorf("shards /%d, but the Slurm job array has SLURM_ARRAY_TASK_COUNT %q tasks: give -shard /%s, or leave -shard out", n, count, count)
+	}
+	if v := env("SLURM_ARRAY_TASK_MAX"); v != "" {
+		high, err := strconv.Atoi(v)
+		if err != nil || high < low || (high-low)%step != 0 || (high-low)/step+1 != n {
+			return "", fmt.Errorf("the Slurm job array's tasks are not %d in the range from SLURM_ARRAY_TASK_MIN %d to _MAX %q by _STEP %d: give --array a range such as 0-%d (a list such as 1,4,9 does not say each task's place)", n, low, v, step, n-1)
+		}
+	}
+	// An array 1-9:2 has tasks 1, 3, 5, 7 and 9: shards 0 to 4.
+	if (task-low)%step != 0 || task < low {
+		return "", fmt.Errorf("SLURM_ARRAY_TASK_ID %q is not in the array from %d by %d (SLURM_ARRAY_TASK_MIN and _STEP)", id, low, step)
+	}
+	return strconv.Itoa((task - low) / step), nil
+}
+
 // maxShards bounds the shards of an experiment.
 const maxShards = 1_000_000
 
@@ -235,7 +272,7 @@ const maxShards = 1_000_000
 // order of files, keeping what keep keeps of each; more results than the
 // experiment's tasks is an error, found before they are all held.
 func readResults(patterns []string, tasks int, keep func(experiment.Result) experiment.Result) ([]experiment.Result, error) {
-	var all []experiment.Result
+	all := make([]experiment.Result, 0, min(tasks, 1<<20))
 	for _, name := range expandGlobs(patterns) {
 		f, err := os.Open(name)
 		if err != nil {

@@ -84,17 +84,29 @@ func writeExperiment(t *testing.T, dir, name, text string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 }
 
-// shardVariables are the variables a Kubernetes Indexed Job or a Slurm job
-// array sets: the tests give them, or leave them out, explicitly.
-var shardVariables = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP"}
-
-// environ is the test's environment without the shard variables, plus env.
+// environ is the test's environment without the variables a Kubernetes
+// Indexed Job or a Slurm job sets (the tests give them, or leave them out,
+// explicitly), plus env.
 func environ(env ...string) []string {
 	out := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(shardVariables, name)
+		return strings.HasPrefix(kv, "JOB_COMPLETION_INDEX=") || strings.HasPrefix(kv, "SLURM_")
 	})
 	return append(out, env...)
+}
+
+// slurmTask is the environment Slurm gives a task of the job array
+// --array=low-high:step (job 4711, on a node of 2 CPUs): the variables a
+// real array sets, the array's and the job's.
+func slurmTask(task, low, high, step int) []string {
+	count := (high-low)/step + 1
+	return []string{
+		"SLURM_ARRAY_JOB_ID=4711", fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", task), fmt.Sprintf("SLURM_ARRAY_TASK_COUNT=%d", count),
+		fmt.Sprintf("SLURM_ARRAY_TASK_MIN=%d", low), fmt.Sprintf("SLURM_ARRAY_TASK_MAX=%d", high), fmt.Sprintf("SLURM_ARRAY_TASK_STEP=%d", step),
+		fmt.Sprintf("SLURM_JOB_ID=%d", 4711+task), fmt.Sprintf("SLURM_JOBID=%d", 4711+task), "SLURM_JOB_NAME=vmstorm-mine",
+		"SLURM_CPUS_ON_NODE=2", "SLURM_JOB_CPUS_PER_NODE=2", "SLURM_NTASKS=1", "SLURM_NPROCS=1", "SLURM_NNODES=1", "SLURM_JOB_NUM_NODES=1",
+		"SLURM_NODELIST=node01", "SLURM_JOB_NODELIST=node01", "SLURMD_NODENAME=node01", "SLURM_SUBMIT_DIR=/home/me", "SLURM_SUBMIT_HOST=login01",
+		"SLURM_CLUSTER_NAME=cluster", "SLURM_JOB_PARTITION=debug", "SLURM_PROCID=0", "SLURM_LOCALID=0", "SLURM_TASK_PID=12345",
+	}
 }
 
 type ran struct {
@@ -167,9 +179,7 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 			func(i int) []string { return []string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)} }},
 		{"no -shard in a Slurm job array",
 			func(int) []string { return nil },
-			func(i int) []string {
-				return []string{fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i+1), "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=3"}
-			}},
+			func(i int) []string { return slurmTask(i+1, 1, 3, 1) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,7 +229,9 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 			slices.Sort(union)
 			assert.Equal(t, all, union, "the shards ran the tasks of one process, each once, with the same results")
 
-			merged := vmstorm(t, bin, sub, nil, "-experiment", "exp.yaml", "-merge", "shard-*.jsonl", "-report", "merged.html", "-verdicts", "merged.jsonl")
+			// The merge as a job submitted from inside the array (its last
+			// task's variables, inherited): it reads every shard all the same.
+			merged := vmstorm(t, bin, sub, tt.env(2), "-experiment", "exp.yaml", "-merge", "shard-*.jsonl", "-report", "merged.html", "-verdicts", "merged.jsonl")
 			require.Equal(t, 0, merged.code, merged.stderr)
 			assert.Equal(t, one.stdout, merged.stdout, "the merged table is one process's, byte for byte")
 			mergedReport, err := os.ReadFile(filepath.Join(sub, "merged.html"))
@@ -284,6 +296,8 @@ func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
 			"bad.yaml:7:12: ", `no variant "y"`},
 		{"base with a mistake of its own", "name: bad\nbase: badbase.yaml\nreplicas: 2\nvariants:\n  - name: x\n",
 			"bad.yaml:2:7: ", `badbase.yaml:4:3: unknown key "cluster.vmz"`},
+		{"a sweep point whose backoff base is above its cap", one + "sweep:\n  variant: x\n  x: {key: mitigations.backoff_base, values: [1m, 8m]}\n  y: {key: mitigations.backoff_cap, values: [2m, 10m]}\n",
+			"bad.yaml:9:46: ", "the sweep's point mitigations.backoff_base 8m, mitigations.backoff_cap 2m is no valid run"},
 		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 1h\n" +
 			"sweep:\n  variant: x\n  x: {key: recovery.trigger_removed, values: [1h, 9h]}\n",
 			"bad.yaml:11:51: ", "recovery.trigger_removed 9h: want a model time within the run's duration"},
@@ -332,6 +346,27 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 	writeExperiment(t, dir, "other.yaml", strings.Replace(smallExperiment, "name: small-what-if", "name: other", 1))
 	r = vmstorm(t, bin, dir, nil, "-experiment", "other.yaml", "-shard", "1/2", "-results", "other.jsonl")
 	require.Equal(t, 0, r.code, r.stderr)
+	// Shard 1 of the same experiment file run against another base: the
+	// same file, its base's description edited.
+	elsewhere := t.TempDir()
+	writeExperiment(t, elsewhere, "exp.yaml", smallExperiment)
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "base.yaml"), []byte(strings.Replace(smallBase, "then fixed", "then fixed (edited)", 1)), 0o644))
+	r = vmstorm(t, bin, elsewhere, nil, "-experiment", "exp.yaml", "-shard", "1/2", "-results", filepath.Join(dir, "other-base.jsonl"))
+	require.Equal(t, 0, r.code, r.stderr)
+	// A result whose sweep point is [], which is none: of an experiment
+	// with a sweep, and of one without.
+	withEmptyPoint := func(from, to string) {
+		lines := resultLines(t, filepath.Join(dir, from))
+		require.NotContains(t, lines[0], `"point"`)
+		lines[0] = strings.Replace(lines[0], `"replica":`, `"point":[],"replica":`, 1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, to), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	}
+	withEmptyPoint("shard-0.jsonl", "empty-point.jsonl")
+	noSweep := strings.Replace(smallExperiment[:strings.Index(smallExperiment, "sweep:")], "name: small-what-if", "name: no-sweep", 1)
+	writeExperiment(t, dir, "nosweep.yaml", strings.Replace(noSweep, "replicas: 8", "replicas: 2", 1))
+	r = vmstorm(t, bin, dir, nil, "-experiment", "nosweep.yaml", "-results", "nosweep.jsonl")
+	require.Equal(t, 0, r.code, r.stderr)
+	withEmptyPoint("nosweep.jsonl", "nosweep-empty-point.jsonl")
 
 	exp := []string{"-experiment", "exp.yaml"}
 	tests := []struct {
@@ -351,6 +386,9 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 		{"merge a file that is not results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "exp.yaml"), []string{"-merge", "exp.yaml:1: not a vmstorm result"}},
 		{"merge the same shard twice", nil, append(exp, "-merge", "shard-*.jsonl", "-merge", "copy-of-0.jsonl"), []string{"-merge", "is given twice: merge each shard once"}},
 		{"merge another experiment's results", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "other.jsonl"), []string{"-merge", `experiment "other"`}},
+		{"merge shards run against two bases", nil, append(exp, "-merge", "shard-0.jsonl", "-merge", "other-base.jsonl"), []string{"-merge", "another version of the file or of its base scenario"}},
+		{"merge a result of point [] with a sweep", nil, append(exp, "-merge", "empty-point.jsonl"), []string{"-merge", "has the sweep point [], which is none"}},
+		{"merge a result of point [] without a sweep", nil, []string{"-experiment", "nosweep.yaml", "-merge", "nosweep-empty-point.jsonl"}, []string{"-merge", "has the sweep point [], which is none"}},
 		{"merge a glob that matches nothing", nil, append(exp, "-merge", "none-*.jsonl"), []string{"-merge", "none-*.jsonl"}},
 		{"merge with -results", nil, append(exp, "-merge", "shard-0.jsonl", "-results", "out.jsonl"), []string{"-merge reads results and runs nothing"}},
 		{"merge with -shard", nil, append(exp, "-merge", "shard-0.jsonl", "-shard", "0/2"), []string{"-merge reads results and runs nothing"}},
@@ -368,6 +406,11 @@ func TestExperimentBadFlagsAreRefused(t *testing.T) {
 		{"verdicts over a merged shard", nil, append(exp, "-merge", "shard-0.jsonl", "-verdicts", "shard-0.jsonl"), []string{"shard-0.jsonl"}},
 		{"-verdicts without -experiment", nil, []string{"-verdicts", "v.jsonl"}, []string{"-verdicts goes with -experiment"}},
 		{"-verdicts empty", nil, append(exp, "-verdicts", ""), []string{"-verdicts is given an empty value"}},
+		{"a Slurm array's index with no count", slices.DeleteFunc(slurmTask(3, 0, 7, 1), func(kv string) bool { return strings.HasPrefix(kv, "SLURM_ARRAY_TASK_COUNT=") }),
+			append(exp, "-results", "out.jsonl"), []string{"SLURM_ARRAY_TASK_ID is \"3\"", "SLURM_ARRAY_TASK_COUNT is not set", "-shard /N"}},
+		{"a Kubernetes index with no -shard", []string{"JOB_COMPLETION_INDEX=2"}, append(exp, "-results", "out.jsonl"), []string{"JOB_COMPLETION_INDEX is \"2\"", "-shard /N"}},
+		{"a Slurm array given as a list (1,4,9)", append(slurmTask(4, 1, 9, 1)[:2], "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=9", "SLURM_ARRAY_TASK_STEP=1"),
+			append(exp, "-results", "out.jsonl"), []string{"not 3 in the range from SLURM_ARRAY_TASK_MIN 1"}},
 		{"-results without -experiment", nil, []string{"-results", "out.jsonl"}, []string{"-results goes with -experiment"}},
 		{"-shard without -experiment", nil, []string{"-shard", "0/2", "-speed", "max"}, []string{"-shard goes with -experiment"}},
 		{"-merge without -experiment", nil, []string{"-merge", "shard-0.jsonl"}, []string{"-merge goes with -experiment"}},
@@ -579,6 +622,19 @@ func TestShardOf(t *testing.T) {
 			fails: `SLURM_ARRAY_TASK_ID "4" is not in the array from 1 by 2`},
 		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "0"}, fails: `SLURM_ARRAY_TASK_COUNT "0"`},
 		{flag: "5/3", fails: "want an index from 0 to 2"},
+		// The variables of real arrays: --array=0-7 (throttled or not:
+		// 0-7%4 sets the same), 1-9:2, and a list, 1,4,9.
+		{flag: "", env: slurmEnv(slurmTask(3, 0, 7, 1)), i: 3, n: 8},
+		{flag: "/8", env: slurmEnv(slurmTask(7, 0, 7, 1)), i: 7, n: 8},
+		{flag: "", env: slurmEnv(slurmTask(7, 1, 9, 2)), i: 3, n: 5},
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "9", "SLURM_ARRAY_TASK_STEP": "1"},
+			fails: "not 3 in the range from SLURM_ARRAY_TASK_MIN 1 to _MAX \"9\" by _STEP 1"},
+		{flag: "/4", env: slurmEnv(slurmTask(3, 0, 7, 1)), fails: `shards /4, but the Slurm job array has SLURM_ARRAY_TASK_COUNT "8" tasks`},
+		// An index with no count: no share to tell, so no run of it all.
+		{flag: "", env: map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_JOB_ID": "4711"}, fails: "SLURM_ARRAY_TASK_COUNT is not set"},
+		{flag: "", env: map[string]string{"JOB_COMPLETION_INDEX": "0"}, fails: "JOB_COMPLETION_INDEX is \"0\" (a pod of a Kubernetes Indexed Job) but -shard is not given"},
+		// A Slurm job that is no array: the whole experiment.
+		{flag: "", env: map[string]string{"SLURM_JOB_ID": "4711", "SLURM_CPUS_ON_NODE": "2"}, i: 0, n: 1},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.flag, tt.env), func(t *testing.T) {
@@ -665,4 +721,14 @@ func TestExperimentTippingRoundsMergeAndRefuseShards(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
 	assert.Contains(t, r.stderr, "vmstorm: -shard: the sweep's tipping point adds points round by round")
 	assert.NoFileExists(t, filepath.Join(dir, "s.jsonl"))
+}
+
+// slurmEnv is a list of NAME=value as a map.
+func slurmEnv(kvs []string) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/internal/paths"
 	"vmstorm/metrics"
@@ -146,7 +147,7 @@ func (f *fileList) Set(v string) error {
 // are the parameters -analyze takes, with -scenario for the checks.
 func judging(name string) bool {
 	if p, ok := config.Lookup(name); ok {
-		return p.Section == config.SectionAlerts || name == "window" || name == "drained"
+		return analysis.Judges(p)
 	}
 	return name == "scenario" || name == "analyze"
 }
@@ -284,7 +285,7 @@ func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs.StringVar(&opt.scenario, "scenario", opt.scenario, "replay a scenario: a built-in `name` (see -list-scenarios) or a YAML file; flags given override its values")
 	fs.BoolVar(&opt.listScenarios, "list-scenarios", opt.listScenarios, "list the built-in scenarios and exit")
 	fs.StringVar(&opt.printScenario, "print-scenario", opt.printScenario, "print the built-in scenario `name` as YAML, to copy and edit, and exit")
-	fs.StringVar(&opt.analyze, "analyze", opt.analyze, "analyse the CSV series `file` a run wrote (-series), and print its phases, storm and incident, judged with the flags and scenario given; runs no model")
+	fs.StringVar(&opt.analyze, "analyze", opt.analyze, "analyse the CSV series `file` a run wrote (-series), as the run judged itself (the series carries its settings; a scenario file must be given with -scenario), and print its phases, storm, incident and checks; runs no model")
 	fs.StringVar(&opt.logFile, "log-file", opt.logFile, "write every lifecycle event to this `file` as JSON lines, for tail -F | jq")
 	fs.StringVar(&opt.series, "series", opt.series, "write the model's state at every -sample-every to this CSV `file`")
 	fs.StringVar(&opt.report, "report", opt.report, "write a report at the end: a self-contained `file`.html, or the main chart alone as .svg or .png")

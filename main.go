@@ -89,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_, _ = stdout.Write(src)
 		return exitOK
 	case opt.analyze != "":
-		return analyzeSeries(opt.analyze, cfg, sc, stdout, stderr)
+		return analyzeSeries(opt, cfg, sc, stdout, stderr)
 	case opt.printExperiment != "":
 		src, ok := scenario.ExperimentSource(opt.printExperiment)
 		if !ok {
@@ -168,9 +168,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logOpts.File = logFile
 		logOpts.BufferFile = cfg.Speed == config.MaxSpeed // nobody can follow an unpaced run line by line
 	}
+	var checks []analysis.Check
+	if sc != nil {
+		checks = sc.Checks
+	}
 	var csv *series.Writer
 	if seriesFile != nil {
 		csv = series.NewWriter(seriesFile, cfg.Epoch)
+		csv.Settings(outcome.SettingsOf(cfg, opt.scenario, checks)) // so that -analyze of it alone judges it as this run does
 		watchers = append(watchers, csv)
 	}
 	if server != nil {
@@ -179,10 +184,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logs := logx.New(logOpts)
 	watchers = append(watchers, logx.NewStatus(logs.Logger, cfg.StatusEvery))
-	var checks []analysis.Check
-	if sc != nil {
-		checks = sc.Checks
-	}
 
 	wallStart := time.Now()
 	out, runErr := outcome.Run(ctx, cfg, kernel, outcome.Options{Log: logs.Logger, Checks: checks, Watchers: watchers})
@@ -251,24 +252,76 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // analyzeSeries is -analyze: it reads a series a run wrote, judges it as
-// a run of cfg (its alerts, window and drained come from the flags and the
-// scenario given, as they would for the run), and prints what the analysis
-// says of it: the phases, the storm and the incident.
-func analyzeSeries(path string, cfg config.Config, sc *scenario.Scenario, stdout, stderr io.Writer) int {
+// the run judged itself, and prints what the analysis says of it: the
+// phases, the storm and the incident, and the scenario's checks. What
+// judges it (the alert rules, the window, drained, the queues, the
+// scenario's checks) comes from the series' settings (outcome.Settings):
+// a flag or a scenario given that would judge it otherwise is refused,
+// and a built-in scenario the run replayed is loaded. A series of an
+// older vmstorm, which has no settings, is judged as a run of the flags
+// and the scenario given, and a line on stderr says so.
+func analyzeSeries(opt options, cfg config.Config, sc *scenario.Scenario, stdout, stderr io.Writer) int {
+	path := opt.analyze
+	refuse := func(f string, a ...any) int {
+		fmt.Fprintf(stderr, "vmstorm: -analyze %s: %s\n", path, fmt.Sprintf(f, a...))
+		return exitBadInput
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -analyze: %v\n", err)
 		return exitBadInput
 	}
 	defer f.Close()
+	values, err := series.ReadSettings(f)
+	if err != nil {
+		return refuse("%v", err)
+	}
+	if values != nil {
+		run, err := outcome.ParseSettings(values)
+		if err != nil {
+			return refuse("series: line 2, column settings: %v", err)
+		}
+		given := func(p config.Param) bool { return opt.given[p.Flag] }
+		if sc != nil {
+			given = nil // the scenario gives every one
+		}
+		if m := run.Mismatch(cfg, given); m != "" {
+			return refuse("the run was judged with %s: give the flags and scenario the run had, or leave them out", m)
+		}
+		switch {
+		case run.Scenario == "" && sc != nil:
+			return refuse("the run replayed no scenario: leave -scenario out")
+		case run.Scenario != "" && sc == nil && scenario.IsFile(run.Scenario):
+			return refuse("the run replayed the scenario file %s, whose checks judge it: give -scenario %s", run.Scenario, run.Scenario)
+		case run.Scenario != "" && sc == nil:
+			if sc, err = scenario.LoadBuiltin(run.Scenario); err != nil {
+				return refuse("the run replayed the built-in scenario %s, which this vmstorm has not: %v", run.Scenario, err)
+			}
+		}
+		if sc != nil {
+			at := sc.Config
+			at.Duration = run.Duration
+			sc.CutTo(at) // the checks the run could judge, as it did
+			if sc.Name != run.Name || outcome.ChecksFingerprint(sc.Checks) != run.Checks {
+				return refuse("the run replayed scenario %s (%s), judged by checks of fingerprint %s; the scenario here is %s, with checks of fingerprint %s: give the scenario the run replayed, as it was",
+					run.Name, run.Scenario, run.Checks, sc.Name, outcome.ChecksFingerprint(sc.Checks))
+			}
+		}
+		cfg = run.Config
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return refuse("%v", err)
+	}
 	var checks []analysis.Check
 	if sc != nil {
 		checks = sc.Checks
 	}
 	res, epoch, err := outcome.Analyze(f, cfg, checks)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmstorm: -analyze %s: %v\n", path, err)
-		return exitBadInput
+		return refuse("%v", err)
+	}
+	if values == nil {
+		fmt.Fprintf(stderr, "vmstorm: -analyze %s: the series carries no settings of its run (an older vmstorm's, or no rows): judged with the flags and scenario given\n", path)
 	}
 	cfg.Epoch = epoch
 	if err := report.WriteAnalysis(stdout, cfg, res); err != nil {
@@ -277,6 +330,9 @@ func analyzeSeries(path string, cfg config.Config, sc *scenario.Scenario, stdout
 	}
 	if sc != nil {
 		if err := report.WriteChecks(stdout, sc.Name, res.Checks); err != nil {
+			return exitFailed
+		}
+		if err := sc.Cut.FormatChecks(stdout, sc.Name); err != nil {
 			return exitFailed
 		}
 	}

@@ -388,3 +388,28 @@ func TestLogNamesEachQuantityOnce(t *testing.T) {
 	assert.Zero(t, seen["waited_s"], "and nothing says waited_s")
 	assert.Positive(t, seen["queue"])
 }
+
+// TestLogSeedIsExactForEveryJSONReader: run_started gives the seed as a
+// string of its digits, so that a reader that takes JSON numbers as
+// float64 (jq, JavaScript, Go's own map[string]any) gets the seed of the
+// run, not a neighbour past 2^53.
+func TestLogSeedIsExactForEveryJSONReader(t *testing.T) {
+	const big = 16969601660470026205
+	cfg := config.Default()
+	cfg.Seed, cfg.Speed, cfg.Duration = big, config.MaxSpeed, time.Minute
+	var file bytes.Buffer
+	k := pipeline.NewKernel(cfg, sim.Serial)
+	logs := logx.New(logx.Options{Clock: k, File: &file})
+	_, err := outcome.Run(t.Context(), cfg, k, outcome.Options{Log: logs.Logger})
+	require.NoError(t, err)
+	started := 0
+	for line := range strings.Lines(file.String()) {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		if e["msg"] == "run_started" {
+			started++
+			assert.Equal(t, "16969601660470026205", e["seed"])
+		}
+	}
+	assert.Equal(t, 1, started)
+}

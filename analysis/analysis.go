@@ -22,6 +22,13 @@ import (
 	"vmstorm/series"
 )
 
+// Judges reports whether parameter p is one the analysis reads, besides
+// the run's queues and epoch: the alert rules, the window and what counts
+// as drained. Those judge a run; every other parameter only makes it.
+func Judges(p config.Param) bool {
+	return p.Section == config.SectionAlerts || p.Flag == "window" || p.Flag == "drained"
+}
+
 // Analyzer judges one run's samples as they come. Make one with New.
 type Analyzer struct {
 	cfg      config.Config
@@ -287,6 +294,14 @@ func (p *Replayer) Row(r series.Row, marks []series.Mark) {
 		p.marks = p.marks[1:]
 	}
 	p.a.Sample(r.Sample)
+}
+
+// Held is how many things the judgement holds so far beyond a window of
+// samples: the timeline's marks, the alerts' firings and resolutions and
+// the phases, each of which a series may give without end; a caller
+// bounds it.
+func (p *Replayer) Held() int {
+	return len(p.marks) + len(p.a.marks) + len(p.a.alerts.events) + len(p.a.phases.done)
 }
 
 // Result is the judgement of the rows so far.

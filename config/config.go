@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"vmstorm/mitigate"
+
+	"golang.org/x/text/unicode/norm"
 
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/mitigate"
 )
 
 // Config is everything a run needs. Parameter names in errors are the
@@ -405,6 +407,11 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if !c.Epoch.IsZero() && c.Epoch.Add(c.Duration).After(lastCalendarTime) {
+		// RFC 3339 has years of four digits: the log's, the series' and
+		// the charts' calendar times of a run past it could not be read.
+		return &ParamError{"epoch", c.Epoch.Format(time.RFC3339), fmt.Sprintf("an epoch whose run (-duration %v) ends by %s", c.Duration, lastCalendarTime.Format(time.RFC3339))}
+	}
 	if c.BreakAt > c.Duration {
 		return &ParamError{"break-at", c.BreakAt.String(), fmt.Sprintf("a model time within the run's -duration %v", c.Duration)}
 	}
@@ -414,14 +421,14 @@ func (c Config) Validate() error {
 	seen := map[string]bool{}
 	for _, q := range c.Queues {
 		switch {
-		case q.Name == "" || q.Name == "all" || seen[q.Name]:
+		case q.Name == "" || NameKey(q.Name) == "all" || seen[NameKey(q.Name)]:
 			return &ParamError{"queues", fmt.Sprintf("%q", q.Name), "distinct queue names, none empty or \"all\""}
 		case !(q.Share > 0):
 			return &ParamError{"queues", fmt.Sprintf("share %v of %s", q.Share, q.Name), "a share above 0"}
 		case q.MaxBuilds < 0:
 			return &ParamError{"queues", fmt.Sprintf("max_builds %d of %s", q.MaxBuilds, q.Name), "0 (no limit) or more builds"}
 		}
-		seen[q.Name] = true
+		seen[NameKey(q.Name)] = true
 	}
 	if tr := c.Traffic; tr != nil {
 		switch {
@@ -485,3 +492,13 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// lastCalendarTime is the last time RFC 3339 can write: a run with an
+// epoch ends by it.
+var lastCalendarTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// NameKey is what tells names apart (of queues, of an experiment's
+// variants): their Unicode compatibility normal form (NFKC), so that two
+// names a reader cannot tell apart ("e" and an accent, and "é"; "ﬁx" and
+// "fix") are one name.
+func NameKey(name string) string { return norm.NFKC.String(name) }

@@ -356,6 +356,10 @@ func TestValidate(t *testing.T) {
 		{"arrival rate NaN", func(c *config.Config) { c.ArrivalsPerMinute = math.NaN() }, "-arrival-rate NaN: want a number from 1e-06 to 1e+07"},
 		{"sample interval under a second", func(c *config.Config) { c.SampleEvery = 999 * time.Millisecond }, "-sample-every 999ms: want a duration from 1s to 24h (e.g. 90s, 10m, 4h)"},
 		{"break at after the end", func(c *config.Config) { c.BreakAt = 2 * time.Hour }, "-break-at 2h0m0s: want a model time within the run's -duration 1h0m0s"},
+		{"a run past year 9999", func(c *config.Config) {
+			c.Epoch, c.Duration = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), 48*time.Hour
+		}, "-epoch 9999-12-31T00:00:00Z: want an epoch whose run (-duration 48h0m0s) ends by 9999-12-31T23:59:59Z"},
+		{"two queues of one name, written two ways", func(c *config.Config) { c.Queues[1].Name = "\uff43om" }, "-queues \"\uff43om\": want distinct queue names, none empty or \"all\""},
 		{"no queues", func(c *config.Config) { c.Queues = nil }, "-queues none: want at least one queue"},
 		{"two queues of one name", func(c *config.Config) { c.Queues[1].Name = "com" }, `-queues "com": want distinct queue names, none empty or "all"`},
 		{"a queue called all", func(c *config.Config) { c.Queues[0].Name = "all" }, `-queues "all": want distinct queue names, none empty or "all"`},

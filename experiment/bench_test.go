@@ -163,7 +163,7 @@ func BenchmarkTable(b *testing.B) {
 	rng := dist.Stream(4)
 	var results []Result
 	for _, task := range Plan(e) {
-		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Replica: task.Replica, Seed: task.Seed,
+		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Replica: task.Replica, Seed: Seed(task.Seed),
 			Measures: map[string]*float64{}, Censored: map[string]float64{}}
 		shift := float64(slices.Index(e.VariantNames(), task.Variant))
 		for i, m := range Measures {

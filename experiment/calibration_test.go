@@ -49,7 +49,7 @@ func repetitions(t *testing.T, e *scenario.Experiment, reps int, seed0 uint64) (
 		}
 	}
 	results := make([][]Result, reps)
-	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[owner[r.Seed]] = append(results[owner[r.Seed]], r) }))
+	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[owner[uint64(r.Seed)]] = append(results[owner[uint64(r.Seed)]], r) }))
 	tables := make([]*Table, reps)
 	for k := range reps {
 		ek := *e

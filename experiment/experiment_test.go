@@ -3,6 +3,7 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -276,6 +277,31 @@ func TestResultsRoundTrip(t *testing.T) {
 	assert.Positive(t, nulls, "some measures are null (never detected, never recovered), and stay so")
 }
 
+// TestSeedsAreWrittenAsStrings: a seed past 2^53, which a float64 (jq,
+// JavaScript) rounds to another seed, is written as a string of its
+// digits; it reads back exactly from that, and from a number as older
+// files wrote it.
+func TestSeedsAreWrittenAsStrings(t *testing.T) {
+	const big = 16969601660470026205 // jq prints 16969601660470026000
+	require.NotEqual(t, uint64(big), uint64(float64(big)), "the seed is one a float64 cannot hold")
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSON(&buf, Result{Experiment: "e", Variant: "v", Seed: big, Measures: map[string]*float64{}}))
+	assert.Contains(t, buf.String(), `"seed":"16969601660470026205"`)
+	var generic map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &generic), "any JSON reader")
+	assert.Equal(t, "16969601660470026205", generic["seed"], "a reader that takes numbers as float64 keeps the seed")
+	for _, line := range []string{buf.String(), strings.Replace(buf.String(), `"16969601660470026205"`, `16969601660470026205`, 1)} {
+		back, err := ReadJSON("r.jsonl", strings.NewReader(line))
+		require.NoError(t, err, line)
+		require.Len(t, back, 1)
+		assert.Equal(t, Seed(big), back[0].Seed, line)
+	}
+	for _, bad := range []string{`"-1"`, `"1.5"`, `"18446744073709551616"`, `"abc"`, `1e3`, `true`} {
+		_, err := ReadJSON("r.jsonl", strings.NewReader(strings.Replace(buf.String(), `"16969601660470026205"`, bad, 1)))
+		assert.ErrorContains(t, err, "r.jsonl:1: not a vmstorm result", bad)
+	}
+}
+
 // TestReadJSONErrors: a line that is not a result is an error that names
 // the file and the line, in one line.
 func TestReadJSONErrors(t *testing.T) {
@@ -340,11 +366,14 @@ func TestCheck(t *testing.T) {
 		{"a sweep task given twice", func(rs []Result) []Result { return append(rs, rs[sweepAt]) }, "given twice", ""},
 		{"another experiment's result", func(rs []Result) []Result { rs[3].Experiment = "other"; return rs }, `"other"`, ""},
 		{"a result of another version of the file", func(rs []Result) []Result { rs[3].File = "0123456789abcdef"; return rs }, "another version of the file", ""},
+		{"a result of a vmstorm whose fingerprint was the file's alone", func(rs []Result) []Result { rs[3].File = fileFingerprint(e); return rs }, "written by an older vmstorm", ""},
+		{"a variant's result with an empty point", func(rs []Result) []Result { rs[3].Point = []int{}; return rs }, "the sweep point [], which is none", ""},
+		{"a sweep result with an empty point", func(rs []Result) []Result { rs[sweepAt].Point = []int{}; return rs }, "the sweep point [], which is none", ""},
 		{"an unknown variant", func(rs []Result) []Result { rs[3].Variant = "nope"; return rs }, `"nope"`, ""},
 		{"a sweep point off the grid", func(rs []Result) []Result { rs[sweepAt].Point = []int{5, 0}; return rs }, "no task of experiment", ""},
 		{"a point of one axis in a grid of two", func(rs []Result) []Result { rs[sweepAt].Point = []int{0}; return rs }, "no task of experiment", ""},
 		{"a replica the plan does not have", func(rs []Result) []Result { rs[3].Replica = 40; return rs }, "no task of experiment", ""},
-		{"a seed not the plan's", func(rs []Result) []Result { rs[3].Seed = ReplicaSeed(8, rs[3].Replica); return rs }, "not the plan's", ""},
+		{"a seed not the plan's", func(rs []Result) []Result { rs[3].Seed = Seed(ReplicaSeed(8, rs[3].Replica)); return rs }, "not the plan's", ""},
 		{"a sweep result of a variant the sweep does not run", func(rs []Result) []Result { rs[sweepAt].Variant = "bigger"; return rs }, "no task of experiment", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,6 +393,28 @@ func TestCheck(t *testing.T) {
 			}
 			assert.Empty(t, problem)
 		})
+	}
+}
+
+// TestFingerprintCoversTheBase: the fingerprint changes with the
+// experiment file's text and with its base scenario's, and with nothing
+// else: the same texts give the same fingerprint, and a file's text moved
+// into its base's does not.
+func TestFingerprintCoversTheBase(t *testing.T) {
+	e := fixture(t, "cheap")
+	require.NotEmpty(t, e.BaseSource, "the base's text is kept")
+	same := *e
+	assert.Equal(t, Fingerprint(e), Fingerprint(&same))
+	for name, change := range map[string]func(x *scenario.Experiment){
+		"the file": func(x *scenario.Experiment) { x.Source = append(slices.Clone(x.Source), '#') },
+		"the base": func(x *scenario.Experiment) { x.BaseSource = append(slices.Clone(x.BaseSource), '#') },
+		"a byte moved over": func(x *scenario.Experiment) {
+			x.Source, x.BaseSource = append(slices.Clone(x.Source), x.BaseSource[0]), x.BaseSource[1:]
+		},
+	} {
+		x := *e
+		change(&x)
+		assert.NotEqual(t, Fingerprint(e), Fingerprint(&x), name)
 	}
 }
 
@@ -631,4 +682,24 @@ func TestCollectLessOften(t *testing.T) {
 	assert.Equal(t, before, target(), "GOGC has the last word")
 	restore()
 	assert.Equal(t, before, target())
+}
+
+// TestDrawnReplicasAreWithinTheBudget: the report draws the curves of a
+// variant's first CurveReplicas replicas, and of CurveBudget replicas at
+// most in all, however many variants there are; never a sweep point's.
+func TestDrawnReplicasAreWithinTheBudget(t *testing.T) {
+	for _, variants := range []int{1, 4, CurveBudget / CurveReplicas, CurveBudget/CurveReplicas + 1, 100, CurveBudget, CurveBudget + 1} {
+		e := &scenario.Experiment{Variants: make([]scenario.Variant, variants), Replicas: 2 * CurveReplicas}
+		n := DrawnReplicas(e)
+		assert.LessOrEqual(t, n, CurveReplicas, "%d variants", variants)
+		assert.LessOrEqual(t, n*variants, CurveBudget, "%d variants", variants)
+		if variants <= CurveBudget/CurveReplicas {
+			assert.Equal(t, CurveReplicas, n, "%d variants: each its first %d", variants, CurveReplicas)
+		} else if variants <= CurveBudget {
+			assert.Positive(t, n, "%d variants: a few replicas each", variants)
+		}
+		assert.Equal(t, n > 0, Drawn(e, Result{Variant: "v", Replica: 0}))
+		assert.False(t, Drawn(e, Result{Variant: "v", Replica: n}), "replica %d of %d variants", n, variants)
+		assert.False(t, Drawn(e, Result{Variant: "v", Point: []int{0}, Replica: 0}), "a sweep point's")
+	}
 }

@@ -41,7 +41,7 @@ func runAll(t *testing.T, e *scenario.Experiment) []Result {
 // where that verdict was wrong.
 func oldOutcome(t *testing.T, e *scenario.Experiment, r Result) Outcome {
 	t.Helper()
-	cfg, err := Config(e, Task{Variant: r.Variant, Point: r.Point, Refine: r.Refine, Seed: r.Seed})
+	cfg, err := Config(e, Task{Variant: r.Variant, Point: r.Point, Refine: r.Refine, Seed: uint64(r.Seed)})
 	require.NoError(t, err)
 	o, err := outcome.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
 	require.NoError(t, err)

@@ -105,7 +105,7 @@ func (p *Pairs) Add(r Result) error {
 		p.emit(r)
 		return nil
 	}
-	cfg, err := Config(p.e, Task{Variant: r.Variant, Point: r.Point, Refine: r.Refine, Seed: r.Seed})
+	cfg, err := Config(p.e, Task{Variant: r.Variant, Point: r.Point, Refine: r.Refine, Seed: uint64(r.Seed)})
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func pairKey(variant string, point []int, refine *Refinement, replica int) strin
 	if refine != nil {
 		return fmt.Sprintf("%q r%d %q %d %d", variant, refine.Round, refine.X, refine.Y, replica)
 	}
-	return fmt.Sprintf("%q %v %d", variant, point, replica)
+	return fmt.Sprintf("%q %v %t %d", variant, point, point == nil, replica) // a variant's replica has a nil point, which an empty one is not
 }
 
 // judged are the replicas of rs (one group of a variant or a point) with

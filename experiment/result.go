@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 
 	"vmstorm/metastable"
 	"vmstorm/scenario"
@@ -21,8 +24,9 @@ import (
 // the results of shards merge into the same table as one process gives.
 type Result struct {
 	Experiment string `json:"experiment"`
-	// File is the experiment file's fingerprint (Fingerprint): results of
-	// another version of the file do not merge.
+	// File is the fingerprint of the experiment file and its base
+	// scenario (Fingerprint): results of another version of either do not
+	// merge.
 	File    string `json:"file"`
 	Variant string `json:"variant"`
 	// Point is the sweep point, as indices into the sweep's values; absent
@@ -31,7 +35,7 @@ type Result struct {
 	// Refine is the tipping point's refinement point; absent otherwise.
 	Refine  *Refinement `json:"refine,omitempty"`
 	Replica int         `json:"replica"`
-	Seed    uint64      `json:"seed"`
+	Seed    Seed        `json:"seed"`
 	Ended   string      `json:"ended"`
 	// Error is set when the run stopped on an error of its own (the memory
 	// budget): its measures are those of what it ran.
@@ -71,6 +75,34 @@ type ReplicaVerdict struct {
 	ClearLo  *float64 `json:"clear_lo_h,omitempty"`
 	ClearHi  *float64 `json:"clear_hi_h,omitempty"`
 	Why      string   `json:"why"`
+}
+
+// Seed is a replica's seed as a results file spells it: a JSON string of
+// its decimal digits, which every JSON tool keeps exactly (jq and
+// JavaScript read a number as a float64, which rounds a seed past 2^53 to
+// another seed). A JSON number is read as well, exactly, as the files of a
+// vmstorm before this one wrote it.
+type Seed uint64
+
+// MarshalJSON writes s as a string of its digits.
+func (s Seed) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, strconv.FormatUint(uint64(s), 10)), nil
+}
+
+// UnmarshalJSON reads s from a string of digits or from a number.
+func (s *Seed) UnmarshalJSON(b []byte) error {
+	digits := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &digits); err != nil {
+			return err
+		}
+	}
+	v, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return fmt.Errorf("seed %s: want a whole number from 0 to %d, as a string of its digits", b, uint64(math.MaxUint64))
+	}
+	*s = Seed(v)
+	return nil
 }
 
 // WriteJSON writes r as one line of JSON.
@@ -180,6 +212,9 @@ func boolCompare(a, b bool) int {
 // give: the results of shards of one experiment, merged.
 func Check(e *scenario.Experiment, results []Result) error {
 	for _, r := range results {
+		if r.Experiment != e.Name {
+			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
+		}
 		if e.Recovery.Asked() != (r.Trace != nil) {
 			return fmt.Errorf("variant %s, replica %d%s: a trace of its recovery where the experiment asks none, or none where it asks: not a result of this file", r.Variant, r.Replica, where(r))
 		}
@@ -202,13 +237,17 @@ func Check(e *scenario.Experiment, results []Result) error {
 		switch {
 		case r.Experiment != e.Name:
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
+		case r.File != fingerprint && r.File == fileFingerprint(e):
+			return fmt.Errorf("variant %s, replica %d%s was written by an older vmstorm, whose fingerprint (%s) covered the experiment file only, not its base scenario: run the shards again with this one", r.Variant, r.Replica, where(r), r.File)
 		case r.File != fingerprint:
-			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file (fingerprint %s, not %s): run every shard from one file", r.Variant, r.Replica, where(r), r.File, fingerprint)
+			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file or of its base scenario (fingerprint %s, not %s): run every shard from one file and one base", r.Variant, r.Replica, where(r), r.File, fingerprint)
+		case r.Point != nil && len(r.Point) == 0:
+			return fmt.Errorf("variant %s, replica %d has the sweep point [], which is none: a variant's replica has no point, a sweep's is [x] or [x, y]", r.Variant, r.Replica)
 		case !slices.Contains(names, r.Variant):
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
 		case !planned:
 			return fmt.Errorf("variant %s, %s %d%s is no task of experiment %s: were its results run from another version of the file?", r.Variant, runName(r.Control), r.Replica, where(r), e.Name)
-		case r.Seed != t.Seed:
+		case uint64(r.Seed) != t.Seed:
 			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, where(r), r.Seed, t.Seed)
 		case seen[key]:
 			return fmt.Errorf("variant %s, %s %d%s is given twice: merge each shard once", r.Variant, runName(r.Control), r.Replica, where(r))
@@ -263,9 +302,22 @@ func runName(control bool) string {
 	return "replica"
 }
 
-// Fingerprint is the experiment file's: the first 16 hex digits of the
-// SHA-256 of its text.
+// Fingerprint is what decides the experiment's runs: its file and its
+// base scenario. It is the first 16 hex digits of the SHA-256 of their
+// texts, each after its length, so that no two pairs of texts run
+// together give the same bytes.
 func Fingerprint(e *scenario.Experiment) string {
+	h := sha256.New()
+	for _, text := range [][]byte{e.Source, e.BaseSource} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(text))))
+		h.Write(text)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// fileFingerprint is the fingerprint of the results of a vmstorm before
+// Fingerprint covered the base scenario: the experiment file's alone.
+func fileFingerprint(e *scenario.Experiment) string {
 	sum := sha256.Sum256(e.Source)
 	return hex.EncodeToString(sum[:8])
 }

@@ -99,11 +99,10 @@ func Plan(e *scenario.Experiment) []Task {
 		for x := range s.X.Values {
 			for y := range max(len(s.Y.Values), 1) {
 				point := []int{x}
-				yv := ""
 				if len(s.Y.Values) > 0 {
-					point, yv = append(point, y), s.Y.Values[y]
+					point = append(point, y)
 				}
-				cfg, _ := s.At(base, s.X.Values[x], yv, e.Recovery) // checked when the file was read
+				cfg, _ := s.At(base, point, e.Recovery) // checked when the file was read
 				add(s.Variant, point, cfg, s.Replicas)
 			}
 		}
@@ -142,17 +141,13 @@ func Config(e *scenario.Experiment, t Task) (config.Config, error) {
 	var err error
 	switch s := e.Sweep; {
 	case t.Point != nil:
-		x, y := s.X.Values[t.Point[0]], ""
-		if len(t.Point) > 1 {
-			y = s.Y.Values[t.Point[1]]
-		}
-		cfg, err = s.At(cfg, x, y, e.Recovery)
+		cfg, err = s.At(cfg, t.Point, e.Recovery)
 	case t.Refine != nil:
 		y := ""
 		if len(s.Y.Values) > 0 {
 			y = s.Y.Values[t.Refine.Y]
 		}
-		cfg, err = s.At(cfg, t.Refine.X, y, e.Recovery)
+		cfg, err = s.AtValue(cfg, t.Refine.X, y, e.Recovery)
 	}
 	if err != nil {
 		return cfg, err
@@ -329,7 +324,7 @@ var rowArrays sync.Pool
 // experiment asks the recovery question, from what its recorder saw.
 func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome, rec *metastable.Recorder) Result {
 	r := Result{
-		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Refine: t.Refine, Replica: t.Replica, Seed: t.Seed,
+		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Refine: t.Refine, Replica: t.Replica, Seed: Seed(t.Seed),
 		Control: t.Control, Ended: o.Summary.Ended, Measures: map[string]*float64{},
 	}
 	for _, name := range e.Measures {
@@ -378,15 +373,30 @@ type Curves struct {
 }
 
 // CurveReplicas is how many replicas of each variant the report draws
-// curves from: the first ones, so that the bands do not depend on which
-// shard ran which replica, and a large experiment's curves stay within
-// memory (each replica's are CurvePoints points of three curves).
-const CurveReplicas = 1000
+// curves from, at most: the first ones, so that the bands do not depend on
+// which shard ran which replica. CurveBudget bounds the replicas whose
+// curves an experiment's report holds in all (each replica's are
+// CurvePoints points of three curves, 14 KB), so that a large experiment's
+// curves stay within memory: a variant of an experiment of more than
+// CurveBudget/CurveReplicas variants draws fewer (DrawnReplicas).
+const (
+	CurveReplicas = 1000
+	CurveBudget   = 5_000
+)
 
-// Drawn reports whether the report draws r's curves: a variant's (a sweep
-// point's and a control's are not drawn), of one of its first
-// CurveReplicas replicas.
-func Drawn(r Result) bool { return !r.Swept() && !r.Control && r.Replica < CurveReplicas }
+// DrawnReplicas is how many replicas of each variant of e the report draws
+// curves from: CurveReplicas, or fewer for an experiment of many variants,
+// CurveBudget among them all (none for more than CurveBudget variants).
+func DrawnReplicas(e *scenario.Experiment) int {
+	return min(CurveReplicas, CurveBudget/max(len(e.Variants), 1))
+}
+
+// Drawn reports whether the report of e draws r's curves: a variant's (a
+// sweep point's and a control's are not drawn), of one of its first
+// DrawnReplicas(e) replicas.
+func Drawn(e *scenario.Experiment, r Result) bool {
+	return !r.Swept() && !r.Control && r.Replica < DrawnReplicas(e)
+}
 
 // curves samples rows at the grid's times: each point takes the latest row
 // at or before it.

@@ -55,7 +55,7 @@ func ptr(x float64) *float64 { return &x }
 func syntheticResults(e *scenario.Experiment) []Result {
 	var out []Result
 	for _, task := range Plan(e) {
-		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Point: task.Point, Replica: task.Replica, Seed: task.Seed,
+		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Point: task.Point, Replica: task.Replica, Seed: Seed(task.Seed),
 			Ended: "model duration reached", Measures: map[string]*float64{}}
 		k := float64(task.Replica)
 		delayed, completed, recover := 100+3*k, 500+k, 1+0.01*k

@@ -268,7 +268,7 @@ func refinement(e *scenario.Experiment, line TippingLine, y int) (string, config
 		if slices.ContainsFunc(line.Points, func(p TippingPoint) bool { return p.X == v }) {
 			continue
 		}
-		cfg, err := s.At(base, v, yv, e.Recovery)
+		cfg, err := s.AtValue(base, v, yv, e.Recovery)
 		if err != nil || e.Recovery.CheckRun(cfg) != nil {
 			continue
 		}

@@ -91,7 +91,7 @@ func selfCalibration(t *testing.T, e *scenario.Experiment, reps int, seed0 uint6
 	for i, task := range tasks {
 		bySeed[task.Seed] = i
 	}
-	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[bySeed[r.Seed]] = r }))
+	require.NoError(t, Run(t.Context(), e, tasks, 0, func(r Result) { results[bySeed[uint64(r.Seed)]] = r }))
 
 	out := selfResult{byMeasure: map[string]map[string]int{}}
 	per := 2 * e.Replicas

@@ -13,6 +13,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -241,10 +242,16 @@ func endReason(ctx context.Context, cause error) string {
 }
 
 // configFields are the run's parameters as log fields: every one of
-// config.Params, under its flag's name in snake_case.
+// config.Params, under its flag's name in snake_case. A whole number of 64
+// bits (the seed) is a string of its digits: jq and JavaScript read a JSON
+// number as a float64, which rounds one past 2^53 to another.
 func configFields(c config.Config) []zap.Field {
 	fields := []zap.Field{zap.String("scenario", c.Name)}
 	for _, p := range config.Params {
+		if u, ok := p.Value(&c).(uint64); ok {
+			fields = append(fields, zap.String(p.LogKey(), strconv.FormatUint(u, 10)))
+			continue
+		}
 		fields = append(fields, zap.Any(p.LogKey(), p.Value(&c)))
 	}
 	return fields

@@ -46,7 +46,7 @@ type (
 		Base        string       `json:"base"`
 		Epoch       string       `json:"epoch,omitempty"`
 		Replicas    int          `json:"replicas"`
-		Seed        uint64       `json:"seed"`
+		Seed        uint64       `json:"seed,string"`
 		Baseline    string       `json:"baseline"`
 		Band        expBand      `json:"band"`
 		Measures    []expMeasure `json:"measures"`
@@ -158,7 +158,7 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 		}
 		var rs []experiment.Result
 		for _, r := range results {
-			if experiment.Drawn(r) && r.Variant == row.Name {
+			if experiment.Drawn(e, r) && r.Variant == row.Name {
 				rs = append(rs, r)
 			}
 		}
@@ -459,7 +459,7 @@ type recoveryRow struct {
 // JSON, in <script type="application/json" id="vmstorm-experiment">:
 //
 //	{"experiment": "...", "description": "...", "file": "...", "base": "...",
-//	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": 1, "baseline": "...",
+//	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": "1", "baseline": "...",
 //	 "band": {"lo": 0.1, "hi": 0.9},
 //	 "measures": [{"name": "time_to_recover", "unit": "h", "doc": "...", "better": "lower", "censored": true, "margin": 4.9}],
 //	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200, "horizon_s": 86400, "trend_s": 21600,

@@ -480,8 +480,10 @@ func TestExperimentPageEscapesTheFileAndTheNames(t *testing.T) {
 
 func TestExperimentPageJSONMediansAreTheResults(t *testing.T) {
 	r := runTiny(t)
-	d := expJSON(t, r.page(t))
+	page := r.page(t)
+	d := expJSON(t, page)
 	assert.Equal(t, "tiny-what-if", d.Experiment)
+	assert.Contains(t, page, fmt.Sprintf(`"seed":"%d"`, r.e.Seed), "the seed as a string, which every JSON reader keeps exactly")
 	assert.Equal(t, "2015-08-04T12:00:00Z", d.Epoch)
 	assert.Equal(t, 0.1, d.Band.Lo)
 	assert.Equal(t, 0.9, d.Band.Hi)

@@ -13,7 +13,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -78,7 +80,8 @@ func KnownFormat(path string) bool {
 // alone, WriteChart). The report is written to a temporary file in the same
 // directory and renamed into place, so that path never holds half a report,
 // even if the run is interrupted while it is written. A process killed while
-// it writes leaves the temporary behind: RemoveStaleTemporaries removes it.
+// it writes leaves the temporary behind: RemoveStaleTemporaries removes it,
+// and no temporary that a live process is writing.
 func WriteFile(path string, o *outcome.Outcome) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	var write func(io.Writer) error
@@ -134,24 +137,43 @@ func writeAtomically(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// A temporary of the report at DIR/BASE is DIR/.BASE.tmp-N, N the decimal
-// number os.CreateTemp puts in place of the pattern's "*". createTemporary
-// makes one and isTemporary recognizes one: both from temporaryPrefix.
+// A temporary of the report at DIR/BASE is DIR/.BASE.tmp-PID-N: PID the
+// writer's process id, N the decimal number os.CreateTemp puts in place of
+// the pattern's "*" (a vmstorm before this one wrote DIR/.BASE.tmp-N).
+// createTemporary makes one and isTemporary recognizes one: both from
+// temporaryPrefix.
 func temporaryPrefix(base string) string { return "." + base + ".tmp-" }
 
 // createTemporary creates a new temporary for the report at path, in the
-// same directory so that it can be renamed into place.
+// same directory so that it can be renamed into place. Its writer holds an
+// exclusive lock on it (flock) until it closes it, and its name carries
+// the writer's process id: RemoveStaleTemporaries leaves it alone while
+// either shows the writer is alive. A file system that cannot lock (some
+// network ones) still has the process id.
 func createTemporary(path string) (*os.File, error) {
 	dir, base := splitPath(path)
-	return os.CreateTemp(dir, temporaryPrefix(base)+"*")
+	f, err := os.CreateTemp(dir, temporaryPrefix(base)+strconv.Itoa(os.Getpid())+"-*")
+	if err != nil {
+		return nil, err
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) // a new file: no one else can hold it
+	return f, nil
 }
 
 // isTemporary reports whether name, in the directory of a report named
-// base, is one of its temporaries.
-func isTemporary(base, name string) bool {
+// base, is one of its temporaries, and the process id of its writer ("" in
+// the name of an older vmstorm's).
+func isTemporary(base, name string) (pid string, ok bool) {
 	n, ok := strings.CutPrefix(name, temporaryPrefix(base))
-	return ok && n != "" && strings.Trim(n, "0123456789") == ""
+	pid, n, withPID := strings.Cut(n, "-")
+	if !withPID {
+		pid, n = "", pid
+	}
+	return pid, ok && digits(n) && (!withPID || digits(pid))
 }
+
+// digits reports whether s is one or more decimal digits.
+func digits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 func splitPath(path string) (dir, base string) {
 	dir, base = filepath.Split(path)
@@ -165,9 +187,10 @@ func splitPath(path string) (dir, base string) {
 // of a report at path left behind when it was killed before it could
 // remove them (SIGKILL, a crash, a power cut): the regular files named as
 // WriteFile names the temporaries of path, and nothing else, not even a
-// directory or a link with such a name. Call it before a run, not while
-// another process may be writing a report at the same path. A directory
-// that does not exist holds none: that is not an error.
+// directory or a link with such a name; and of those, only the stale ones
+// (see removeIfStale), so that a second run with the same report leaves
+// the first's temporary alone while the first writes it. A directory that
+// does not exist holds none: that is not an error.
 func RemoveStaleTemporaries(path string) error {
 	dir, base := splitPath(path)
 	if base == "" {
@@ -182,13 +205,47 @@ func RemoveStaleTemporaries(path string) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		if e.Type().IsRegular() && isTemporary(base, e.Name()) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if pid, ok := isTemporary(base, e.Name()); ok && e.Type().IsRegular() {
+			if err := removeIfStale(filepath.Join(dir, e.Name()), pid); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("report: stale temporary: %w", err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeIfStale removes the temporary at path, written by process pid (""
+// if its name does not say), if no live process is writing it: its writer,
+// if named, is no process here (kill(pid, 0) finds none), and no process
+// holds its lock, which this one takes before it removes the file. The
+// lock is released when its holder exits, however it exits; the process
+// id covers the moment between a temporary's creation and its lock, and a
+// file system that cannot lock. A temporary it cannot judge (it cannot
+// open it, or lock it for another reason than another's lock) is kept.
+func removeIfStale(path, pid string) error {
+	if n, err := strconv.Atoi(pid); err == nil && alive(n) {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil // gone already, or not readable (not this user's): kept
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil // held by its writer (EWOULDBLOCK), or not lockable here: kept
+	}
+	return os.Remove(path)
+}
+
+// alive reports whether process pid exists: kill(pid, 0) delivers no
+// signal, and fails with ESRCH for no such process (EPERM is one of
+// another user's).
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Title is the page title WriteFile gives a run: what was broken, the

@@ -1,18 +1,25 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// deadPID is a process id no process can have: above Linux's largest
+// (PID_MAX_LIMIT, 2^22).
+const deadPID = 99999999
+
 // TestTemporariesOfWriteFileAreRecognized: every temporary that WriteFile
-// creates (through createTemporary) is one that RemoveStaleTemporaries
-// removes, and one of its path's only, whatever the report's name.
+// creates (through createTemporary) is one of its path's, and of its
+// path's only, whatever the report's name, and names its writer: this
+// process, alive, so that RemoveStaleTemporaries keeps them all.
 func TestTemporariesOfWriteFileAreRecognized(t *testing.T) {
 	for _, name := range []string{"F.html", "r.svg", "[a]*?.png", ".hidden.html", "with space.htm"} {
 		t.Run(name, func(t *testing.T) {
@@ -24,16 +31,49 @@ func TestTemporariesOfWriteFileAreRecognized(t *testing.T) {
 				require.NoError(t, f.Close())
 				got := filepath.Base(f.Name())
 				require.Equal(t, dir, filepath.Dir(f.Name()), "in the report's directory")
-				require.True(t, isTemporary(name, got), "%q is a temporary of %q", got, name)
-				require.False(t, isTemporary("x"+name, got))
-				require.False(t, isTemporary(name[1:], got))
+				pid, ok := isTemporary(name, got)
+				require.True(t, ok, "%q is a temporary of %q", got, name)
+				require.Equal(t, strconv.Itoa(os.Getpid()), pid, "%q names its writer", got)
+				_, ok = isTemporary("x"+name, got)
+				require.False(t, ok)
+				_, ok = isTemporary(name[1:], got)
+				require.False(t, ok)
 			}
 			require.NoError(t, RemoveStaleTemporaries(path))
 			entries, err := os.ReadDir(dir)
 			require.NoError(t, err)
-			assert.Empty(t, entries, "every temporary WriteFile left is removed")
+			assert.Len(t, entries, 200, "the temporaries of a live process are kept")
 		})
 	}
+}
+
+// TestATemporaryBeingWrittenIsKept is a second run with the same report
+// while the first writes its temporary: the temporary is kept while its
+// writer lives (its process id) or holds its lock, and removed once
+// neither does.
+func TestATemporaryBeingWrittenIsKept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "F.html")
+	writing, err := createTemporary(path) // this process's, locked
+	require.NoError(t, err)
+	require.NoError(t, RemoveStaleTemporaries(path))
+	assert.FileExists(t, writing.Name(), "a temporary being written, by a process alive")
+
+	// A writer this process cannot see (another host's, or a process id
+	// reused): only its lock says it writes.
+	elsewhere := filepath.Join(dir, fmt.Sprintf(".F.html.tmp-%d-17", deadPID))
+	require.NoError(t, os.Rename(writing.Name(), elsewhere))
+	require.NoError(t, RemoveStaleTemporaries(path))
+	assert.FileExists(t, elsewhere, "a temporary whose writer holds its lock")
+	require.NoError(t, writing.Close()) // the writer is gone: its lock with it
+	require.NoError(t, RemoveStaleTemporaries(path))
+	assert.NoFileExists(t, elsewhere, "a temporary no one writes")
+
+	// Named by a process alive, not (yet) locked: kept as well.
+	justMade := filepath.Join(dir, fmt.Sprintf(".F.html.tmp-%d-18", os.Getpid()))
+	require.NoError(t, os.WriteFile(justMade, nil, 0o600))
+	require.NoError(t, RemoveStaleTemporaries(path))
+	assert.FileExists(t, justMade, "a temporary of a process alive, between its creation and its lock")
 }
 
 // TestRemoveStaleTemporaries: the temporaries of the report are removed,
@@ -54,6 +94,12 @@ func TestRemoveStaleTemporaries(t *testing.T) {
 		{"", ".F.html.tmp-1", file, true},
 		{"", ".F.html.tmp-4294967295", file, true},
 		{"", ".F.html.tmp-0123", file, true},
+		{"", fmt.Sprintf(".F.html.tmp-%d-1", deadPID), file, true},
+		{"", fmt.Sprintf(".F.html.tmp-%d-0123", deadPID), file, true},
+		{"", fmt.Sprintf(".F.html.tmp-%d-1", os.Getpid()), file, false}, // its writer lives
+		{"", ".F.html.tmp-1-", file, false},
+		{"", ".F.html.tmp-1-2-3", file, false},
+		{"", ".F.html.tmp-x-3", file, false},
 		{"", "F.html", file, false},
 		{"", ".F.html", file, false},
 		{"", ".F.html.tmp-", file, false},

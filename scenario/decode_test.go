@@ -166,7 +166,7 @@ var badFiles = []badFile{
 	{name: "a fraction where an integer is expected", from: "  vms: 300\n", to: "  vms: 300.5\n",
 		line: 8, col: 8, msg: []string{"cluster.vms 300.5: want an integer from 1 to 10000000"}},
 	{name: "a value over two lines", from: "  vms: 300\n", to: "  vms: 3\n\n    00\n",
-		line: 8, col: 8, msg: []string{`cluster.vms "3\n00": want an integer from 1 to 10000000`}},
+		line: 8, col: 8, msg: []string{`the value "3\n00" holds U+000A, a control character`}},
 	{name: "vms: 1.5, rejected, not truncated", from: "  vms: 300\n", to: "  vms: 1.5\n",
 		line: 8, col: 8, msg: []string{"cluster.vms 1.5: want an integer from 1 to 10000000"}},
 
@@ -246,20 +246,43 @@ var badFiles = []badFile{
 		line: 1, col: 5, msg: []string{"the scenario has no duration"}},
 	{name: "a second document", from: "    calibration: true\n", to: "    calibration: true\n---\nname: other\n",
 		line: 42, col: 1, msg: []string{"more than one YAML document"}},
+	// The file's mapping is the first level of nesting, description's
+	// value the second.
 	{name: "a value nested 33 deep", from: "description: a small valid scenario\n", to: "description: " + deep(33) + "\n",
-		line: 2, col: 46, msg: []string{"nests more than 32 lists or mappings deep"}},
-	{name: "a line indented 257 columns", from: "description: a small valid scenario\n", to: "description: |\n" + strings.Repeat(" ", 257) + "deep\n",
-		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+		line: 2, col: 45, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "nesting after a block scalar that opens a quote", from: "description: a small valid scenario\n", to: "description: |-\n  \"it\nnested: " + deep(40) + "\n",
+		line: 4, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 	{name: "nesting after an apostrophe in a list", from: "description: a small valid scenario\n", to: "description: [a'b, " + deep(40) + "]\n",
-		line: 2, col: 51, msg: []string{"nests more than 32 lists or mappings deep"}},
+		line: 2, col: 50, msg: []string{"nests more than 32 lists or mappings deep"}},
 	{name: "nesting after a double quote in a plain value", from: "description: a small valid scenario\n", to: "description: a 5\" floppy\nnested: " + deep(40) + "\n",
-		line: 3, col: 41, msg: []string{"nests more than 32 lists or mappings deep"}},
+		line: 3, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 	{name: "block lists nested on one line", from: "description: a small valid scenario\n", to: "description:\n  " + strings.Repeat("- ", 100_000) + "x\n",
-		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+		line: 3, col: 65, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "a tab for indentation", from: "  vms: 300\n", to: "\tvms: 300\n",
+		line: 8, col: 1, msg: []string{`found character '\t'`}},
 	{name: "a NUL byte", from: "description: a small valid scenario\n", to: "description: a\x00b\n",
 		line: 2, col: 15, msg: []string{"control character U+0000 in the text"}},
 	{name: "bytes that are not UTF-8", from: "description: a small valid scenario\n", to: "description: \xff\xfe\n",
 		line: 2, col: 14, msg: []string{"byte 0xff is not UTF-8 text"}},
+	// Control characters written as escapes: text, until they are read.
+	{name: "a name that clears the screen", from: "name: small\n", to: "name: \"\\e[2J\\e[Hsmall\"\n",
+		line: 1, col: 7, msg: []string{`the value "\x1b[2J\x1b[Hsmall" holds U+001B, a control character`}, hint: []string{"plain text on one line"}},
+	{name: "a description that sets the window's title", from: "description: a small valid scenario\n", to: "description: \"\\e]0;owned\\a a small valid scenario\"\n",
+		line: 2, col: 14, msg: []string{"U+001B, a control character"}},
+	{name: "a carriage return in a queue's name", from: "    - name: org\n", to: "    - name: \"org\\rcom\"\n",
+		line: 17, col: 13, msg: []string{`"org\rcom" holds U+000D`}},
+	{name: "a NUL escape in a check's name", from: "  - name: some vms\n", to: "  - name: \"some\\u0000vms\"\n",
+		line: 37, col: 11, msg: []string{"U+0000, a control character"}},
+	{name: "a bidirectional override in a note", from: "    action: pause_builds\n", to: "    action: pause_builds\n    note: \"\\u202Eslaed\"\n",
+		line: 31, col: 11, msg: []string{"U+202E, a bidirectional control"}},
+	{name: "a line break in a name", from: "name: small\n", to: "name: \"sm\\nall\"\n",
+		line: 1, col: 7, msg: []string{"U+000A"}},
+	{name: "a block scalar of two lines", from: "description: a small valid scenario\n", to: "description: |-\n  a small\n  valid scenario\n",
+		line: 2, col: 14, msg: []string{`"a small\nvalid scenario" holds U+000A`}},
+	{name: "a block scalar that keeps its line break", from: "description: a small valid scenario\n", to: "description: >\n  a small valid scenario\n",
+		line: 2, col: 14, msg: []string{`"a small valid scenario\n" holds U+000A`}, hint: []string{"a block scalar as |- or >-"}},
+	{name: "two queues of one name, written two ways", from: "    - name: org\n", to: "    - name: \"\\uFF43om\"\n",
+		line: 14, col: 5, msg: []string{"queues \"\uff43om\"", "distinct queue names"}},
 }
 
 func TestSmallScenarioParses(t *testing.T) {
@@ -316,6 +339,9 @@ func (w wantError) problems(err error) []string {
 	}
 	if strings.Contains(err.Error(), "\n") {
 		out = append(out, fmt.Sprintf("%q is more than one line", err))
+	}
+	if strings.IndexFunc(err.Error(), unsafeRune) >= 0 {
+		out = append(out, fmt.Sprintf("%q holds a control character, which would reach the terminal raw", err))
 	}
 	return out
 }

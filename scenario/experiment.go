@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -32,9 +33,11 @@ type Experiment struct {
 	Source []byte
 	// Base is the scenario every variant starts from, and BaseFile its
 	// file's path ("" for a built-in): an input of the experiment, as the
-	// experiment file is.
-	Base     *Scenario
-	BaseFile string
+	// experiment file is. BaseSource is its text, which decides the runs as
+	// much as Source does.
+	Base       *Scenario
+	BaseFile   string
+	BaseSource []byte
 	// Replicas is how many runs of each variant; replica i of every
 	// variant runs with the same seed (common random numbers), derived
 	// from Seed.
@@ -92,15 +95,20 @@ type Axis struct {
 const TriggerRemovedKey = "recovery.trigger_removed"
 
 // Apply sets the sweep's axis to its i-th value in cfg, whose epoch gives
-// a calendar time its meaning; r's removed_by are the entries a
-// TriggerRemovedKey axis moves.
+// a calendar time its meaning, and checks the result as a whole; r's
+// removed_by are the entries a TriggerRemovedKey axis moves.
 func (a Axis) Apply(cfg config.Config, i int, r Recovery) (config.Config, error) {
-	return a.ApplyValue(cfg, a.Values[i], r)
+	cfg, err := a.set(cfg, a.Values[i], r)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
 }
 
-// ApplyValue is Apply with a value of the axis' key that need not be one
-// of its values (a tipping point's refinement).
-func (a Axis) ApplyValue(cfg config.Config, v string, r Recovery) (config.Config, error) {
+// set sets the axis to v, a value of its key that need not be one of its
+// values (a tipping point's refinement), without the check of the whole:
+// the value's own form and range only.
+func (a Axis) set(cfg config.Config, v string, r Recovery) (config.Config, error) {
 	if a.Key == TriggerRemovedKey {
 		at, err := parseInstant(cfg.Epoch, v)
 		if err != nil {
@@ -113,12 +121,50 @@ func (a Axis) ApplyValue(cfg config.Config, v string, r Recovery) (config.Config
 			}
 		}
 		cfg.Timeline = sorted(tl)
-		return cfg, cfg.Validate()
+		return cfg, nil
 	}
 	p, _ := config.LookupKey(a.Key)
 	cfg.Queues = slices.Clone(cfg.Queues)
-	if err := p.Set(&cfg, v); err != nil {
-		return cfg, err
+	return cfg, p.Set(&cfg, v)
+}
+
+// At is the configuration of the sweep's point (indices into X's values
+// and Y's) from cfg, its variant's: both axes set, then checked as a
+// whole, so that two values valid alone but not together (a backoff's
+// base above its cap) are an error. ParseExperiment checks every point.
+func (s *Sweep) At(cfg config.Config, point []int, r Recovery) (config.Config, error) {
+	axes := []Axis{s.X, s.Y}
+	if len(point) == 0 || len(point) > len(axes) {
+		return cfg, fmt.Errorf("sweep point %v: want [x] or [x, y]", point)
+	}
+	values := make([]string, len(point))
+	for k, i := range point {
+		if i < 0 || i >= len(axes[k].Values) {
+			return cfg, fmt.Errorf("sweep point %v: off the grid", point)
+		}
+		values[k] = axes[k].Values[i]
+	}
+	return s.atValues(cfg, values, r)
+}
+
+// AtValue is At with values of the axes' keys that need not be on the grid
+// (a tipping point's refinement): x, and y ("" for a sweep of one axis).
+func (s *Sweep) AtValue(cfg config.Config, x, y string, r Recovery) (config.Config, error) {
+	values := []string{x}
+	if s.Y.Key != "" {
+		values = append(values, y)
+	}
+	return s.atValues(cfg, values, r)
+}
+
+// atValues sets the axes to values, in order, then checks the whole.
+func (s *Sweep) atValues(cfg config.Config, values []string, r Recovery) (config.Config, error) {
+	axes := []Axis{s.X, s.Y}
+	for k, v := range values {
+		var err error
+		if cfg, err = axes[k].set(cfg, v, r); err != nil {
+			return cfg, err
+		}
 	}
 	return cfg, cfg.Validate()
 }
@@ -259,10 +305,15 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	if IsFile(base) {
 		e.BaseFile = base
 	}
-	if e.Base, err = Load(base); err != nil {
+	baseName, baseText, err := text(base)
+	if err == nil {
+		e.Base, err = Parse(baseName, baseText)
+	}
+	if err != nil {
 		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
 		return nil, c.err
 	}
+	e.BaseSource = baseText
 	// The experiment's seed fixes every replica's: the base scenario's when
 	// the file gives none, so that shards agree.
 	e.Seed = cmp.Or(e.Seed, e.Base.Config.Seed, 1)
@@ -409,6 +460,13 @@ const MaxRuns = 100_000
 // of a sweep).
 const MaxReplicas = 100_000
 
+// MaxTimelineEvents bounds the timeline entries of an experiment's
+// variants in all: each variant holds its own timeline (the base's, or the
+// experiment's, with its own changes), so that a file of a long timeline
+// (or of one entry repeated by alias) and many variants would otherwise
+// hold their product. 200,000 entries hold a few tens of MB.
+const MaxTimelineEvents = 200_000
+
 // variants converts the variants' list: each starts from base.
 func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	seq, ok := n.(*ast.SequenceNode)
@@ -422,6 +480,7 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		return nil
 	}
 	var out []Variant
+	events := 0 // the variants' timeline entries so far
 	for i, vn := range seq.Values {
 		path := fmt.Sprintf("$.variants[%d]", i)
 		m, ok := asMapping(vn)
@@ -452,11 +511,15 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		if !c.decode(path, &entry) {
 			return nil
 		}
+		same := slices.IndexFunc(out, func(v Variant) bool { return config.NameKey(v.Name) == config.NameKey(entry.Name) })
 		switch {
 		case entry.Name == "":
 			c.fail(path, "the variant has no name", "add name: to it")
-		case slices.ContainsFunc(out, func(v Variant) bool { return v.Name == entry.Name }):
+		case same >= 0 && out[same].Name == entry.Name:
 			c.fail(path+".name", fmt.Sprintf("the variant name %q is given twice", entry.Name), "give each variant a name of its own")
+		case same >= 0:
+			c.fail(path+".name", fmt.Sprintf("the variant name %s is %s written another way (the same name under Unicode normalisation, NFKC), which no reader can tell apart",
+				strconv.QuoteToASCII(entry.Name), strconv.QuoteToASCII(out[same].Name)), "give each variant a name of its own")
 		}
 		cfg := base
 		cfg.Queues = slices.Clone(base.Queues)
@@ -474,9 +537,9 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 			}
 			// The experiment gives these to every replica: a variant's
 			// would be overridden, silently.
-			for key, why := range map[string]string{"seed": "each replica's seed comes from the experiment's seed", "speed": "every replica runs at speed max"} {
+			for _, key := range slices.Sorted(maps.Keys(perReplica)) {
 				if c.given[key] && c.err == nil {
-					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), why)
+					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), perReplica[key])
 				}
 			}
 			cfg = c.cfg
@@ -492,6 +555,10 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		}
 		if c.err == nil {
 			c.validate(cfg, path+".set")
+		}
+		if events += len(cfg.Timeline); events > MaxTimelineEvents && c.err == nil {
+			c.fail(path, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, len(cfg.Timeline)),
+				"each variant holds its own timeline: fewer variants, or a shorter timeline; docs/experiments.md gives the limits")
 		}
 		if c.err != nil {
 			return nil
@@ -594,14 +661,24 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	if c.err != nil {
 		return nil
 	}
-	for _, ax := range []struct {
+	variant := e.Variants[i].Config
+	axes := []struct {
 		name string
 		a    Axis
-	}{{"x", out.X}, {"y", out.Y}} {
+	}{{"x", out.X}, {"y", out.Y}}
+	if out.Y.Key != "" && out.Y.Key == out.X.Key {
+		c.fail("$.sweep.y.key", fmt.Sprintf("the sweep's x and y are both %s", out.X.Key), "sweep two parameters, or one (leave y out)")
+		return nil
+	}
+	for _, ax := range axes {
 		if ax.a.Key == "" {
 			continue
 		}
 		p := "$.sweep." + ax.name
+		if why, ok := perReplica[ax.a.Key]; ok {
+			c.fail(p+".key", fmt.Sprintf("a sweep cannot vary %s", ax.a.Key), why)
+			return nil
+		}
 		if _, ok := config.LookupKey(ax.a.Key); !ok && ax.a.Key != TriggerRemovedKey {
 			c.fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), unknownHint(ax.a.Key)+", or "+TriggerRemovedKey)
 			return nil
@@ -611,23 +688,53 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 			return nil
 		}
 		for j := range ax.a.Values {
-			if _, err := ax.a.Apply(e.Variants[i].Config, j, e.Recovery); err != nil {
-				msg, hint := fmt.Sprintf("%s %s: %v", ax.a.Key, shown(ax.a.Values[j]), err), "write each value as a scenario file writes the key"
-				var pe *config.ParamError
-				if errors.As(err, &pe) {
-					// The value's own range, or, for a trigger moved past
-					// the end, the timeline's.
-					msg = fmt.Sprintf("%s %s: want %s", ax.a.Key, shown(ax.a.Values[j]), pe.Want)
-					if p, ok := config.LookupKey(ax.a.Key); ok && p.Flag != pe.Param {
-						msg = fmt.Sprintf("%s %s: %s", ax.a.Key, shown(ax.a.Values[j]), err) // another parameter refuses it
-					}
-				}
-				if ax.a.Key == TriggerRemovedKey {
-					hint = "a model time of the run, as a timeline entry writes it"
-				}
-				c.fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
+			if _, err := ax.a.set(variant, ax.a.Values[j], e.Recovery); err != nil {
+				c.sweepValueError(p, ax.a, j, err)
 				return nil
 			}
+		}
+	}
+	// Every point of the grid, as it runs: two values valid alone may not
+	// be together. A value that no point of its row or column takes is the
+	// value's mistake; otherwise the pair's.
+	ys := max(len(out.Y.Values), 1)
+	bad := func(x, y int) error {
+		point := []int{x}
+		if len(out.Y.Values) > 0 {
+			point = append(point, y)
+		}
+		_, err := out.At(variant, point, e.Recovery)
+		return err
+	}
+	for x := range out.X.Values {
+		for y := range ys {
+			err := bad(x, y)
+			if err == nil {
+				continue
+			}
+			everywhere := func(n int, at func(int) error) bool {
+				for k := range n {
+					if at(k) == nil {
+						return false
+					}
+				}
+				return true
+			}
+			switch {
+			case everywhere(ys, func(k int) error { return bad(x, k) }):
+				c.sweepValueError("$.sweep.x", out.X, x, err)
+			case everywhere(len(out.X.Values), func(k int) error { return bad(k, y) }):
+				c.sweepValueError("$.sweep.y", out.Y, y, err)
+			default:
+				msg := err.Error()
+				var pe *config.ParamError
+				if errors.As(err, &pe) {
+					msg = fmt.Sprintf("%s %s: want %s", keyOf(pe.Param), pe.Value, pe.Want)
+				}
+				c.fail(fmt.Sprintf("$.sweep.y.values[%d]", y), fmt.Sprintf("the sweep's point %s %s, %s %s is no valid run: %s",
+					out.X.Key, shown(out.X.Values[x]), out.Y.Key, shown(out.Y.Values[y]), msg), "every point of the grid is run: choose values that are valid together")
+			}
+			return nil
 		}
 	}
 	if e.Recovery.Asked() {
@@ -637,7 +744,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 				if len(out.Y.Values) > 0 {
 					yv = out.Y.Values[y]
 				}
-				cfg, err := out.At(e.Variants[i].Config, out.X.Values[x], yv, e.Recovery)
+				cfg, err := out.AtValue(variant, out.X.Values[x], yv, e.Recovery)
 				if err == nil {
 					c.checkRun(e.Recovery, cfg, fmt.Sprintf("$.sweep.x.values[%d]", x))
 				}
@@ -653,14 +760,39 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	return out
 }
 
-// At is cfg at a point of the sweep: x and y (y "" for a sweep of one
-// axis) its axes' values.
-func (s *Sweep) At(cfg config.Config, x, y string, r Recovery) (config.Config, error) {
-	cfg, err := s.X.ApplyValue(cfg, x, r)
-	if err != nil || s.Y.Key == "" {
-		return cfg, err
+// perReplica are the keys the experiment gives every replica itself, which
+// a variant's set or a sweep would change for nothing, and why.
+var perReplica = map[string]string{
+	"seed":  "each replica's seed comes from the experiment's seed",
+	"speed": "every replica runs at speed max",
+}
+
+// keyOf is the scenario key of the parameter whose flag is name, or name.
+func keyOf(name string) string {
+	if p, ok := config.Lookup(name); ok && p.Key != "" {
+		return p.Key
 	}
-	return s.Y.ApplyValue(cfg, y, r)
+	return name
+}
+
+// sweepValueError fails at the j-th value of the sweep's axis a (at path
+// p) with err, the value's own error: its form or range, or that of the
+// configuration it makes alone.
+func (c *converter) sweepValueError(p string, a Axis, j int, err error) {
+	msg, hint := fmt.Sprintf("%s %s: %v", a.Key, shown(a.Values[j]), err), "write each value as a scenario file writes the key"
+	var pe *config.ParamError
+	if errors.As(err, &pe) {
+		// The value's own range, or, for a trigger moved past
+		// the end, the timeline's.
+		msg = fmt.Sprintf("%s %s: want %s", a.Key, shown(a.Values[j]), pe.Want)
+		if p, ok := config.LookupKey(a.Key); ok && p.Flag != pe.Param {
+			msg = fmt.Sprintf("%s %s: %s", a.Key, shown(a.Values[j]), err) // another parameter refuses it
+		}
+	}
+	if a.Key == TriggerRemovedKey {
+		hint = "a model time of the run, as a timeline entry writes it"
+	}
+	c.fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
 }
 
 // Tipping asks where, along the sweep's x, the share of stuck replicas

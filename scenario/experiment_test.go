@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -259,6 +260,14 @@ var badExperiments = []badExperiment{
 		line: 21, col: 8, msg: []string{"the variant has no name"}, hint: []string{"name:"}},
 	{name: "two variants of one name", from: "  - name: bigger\n", to: "  - name: never fixed\n",
 		line: 21, col: 11, msg: []string{`the variant name "never fixed" is given twice`}},
+	{name: "two variants of one name written two ways (NFC and NFD)", from: "  - name: bigger\n", to: "  - name: \"caf\\u00e9\"\n  - name: \"cafe\\u0301\"\n", // é, and e with an accent
+		line: 22, col: 11, msg: []string{`the variant name "cafe\u0301" is "caf\u00e9" written another way`}, hint: []string{"a name of its own"}},
+	{name: "two variants of one name written two ways (a ligature)", from: "  - name: bigger\n", to: "  - name: \"\\uFB01x only\"\n", // ﬁ
+		line: 21, col: 11, msg: []string{`the variant name "\ufb01x only" is "fix only" written another way (the same name under Unicode normalisation, NFKC)`}},
+	{name: "a variant's name that clears the screen", from: "  - name: bigger\n", to: "  - name: \"\\e[2Jbigger\"\n",
+		line: 21, col: 11, msg: []string{`"\x1b[2Jbigger" holds U+001B, a control character`}},
+	{name: "an experiment's description that sets the window's title", from: "description: a small valid experiment\n", to: "description: \"\\e]0;TITLE\\a\"\n",
+		line: 2, col: 14, msg: []string{"U+001B, a control character"}},
 	{name: "a variant that is not a mapping", from: "  - name: fix only\n", to: "  - fix only\n",
 		line: 18, col: 5, msg: []string{"a variant is a mapping"}},
 	{name: "set with the timeline", from: "{cluster: {vms: 12000}}", to: "{timeline: [{at: 1h, action: restart_janitor}]}",
@@ -307,6 +316,25 @@ var badExperiments = []badExperiment{
 		line: 32, col: 8, msg: []string{"the sweep's x has no key or no values"}},
 	{name: "trigger_removed with no removed_by", from: "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 12h\n", to: "",
 		line: 32, col: 10, msg: []string{"recovery.trigger_removed moves the recovery's removed_by actions"}},
+	{name: "a sweep of the seed", from: "    key: workload.arrival_rate\n", to: "    key: seed\n",
+		line: 32, col: 10, msg: []string{"a sweep cannot vary seed"}, hint: []string{"each replica's seed comes from the experiment's seed"}},
+	{name: "a sweep of the speed", from: "    key: recovery.trigger_removed\n", to: "    key: speed\n",
+		line: 35, col: 10, msg: []string{"a sweep cannot vary speed"}, hint: []string{"every replica runs at speed max"}},
+	{name: "one key on both axes", from: "    key: recovery.trigger_removed\n", to: "    key: workload.arrival_rate\n",
+		line: 35, col: 10, msg: []string{"the sweep's x and y are both workload.arrival_rate"}},
+	{name: "a backoff's base above its cap at one point of the grid",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: mitigations.backoff_base\n    values: [1m, 8m]\n  y:\n    key: mitigations.backoff_cap\n    values: [2m, 10m]\n",
+		line: 36, col: 14, msg: []string{"the sweep's point mitigations.backoff_base 8m, mitigations.backoff_cap 2m is no valid run: mitigations.backoff_cap 2m0s: want at least the backoff's base, 8m0s"},
+		hint: []string{"valid together"}},
+	{name: "a trigger after a shorter run's end at one point of the grid",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: duration\n    values: [100h, 200h]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-02T00:00:00Z, 2015-08-05T06:00:00Z]\n",
+		line: 36, col: 36, msg: []string{"the sweep's point duration 100h, recovery.trigger_removed 2015-08-05T06:00:00Z is no valid run: timeline", "want a model time within the run's duration 100h0m0s"}},
+	{name: "a value valid alone that no point of its row takes",
+		from: "    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		to:   "    key: mitigations.backoff_base\n    values: [1m, 8m]\n  y:\n    key: mitigations.backoff_cap\n    values: [2m, 5m]\n",
+		line: 33, col: 18, msg: []string{"mitigations.backoff_base 8m: -backoff-cap 2m0s: want at least the backoff's base, 8m0s"}},
 	{name: "too many points", from: "values: [2, 3.3]", to: "values: [" + strings.TrimSuffix(strings.Repeat("2, ", MaxSweepPoints/2+1), ", ") + "]",
 		line: 29, col: 10, msg: []string{fmt.Sprintf("the grid has %d points", 2*(MaxSweepPoints/2+1))}, hint: []string{fmt.Sprintf("at most %d", MaxSweepPoints)}},
 
@@ -322,9 +350,9 @@ var badExperiments = []badExperiment{
 	{name: "not a mapping", from: "", to: "- name: x\n",
 		line: 1, col: 1, msg: []string{"the experiment is not a mapping"}},
 	{name: "deep nesting", from: "description: a small valid experiment\n", to: "description: " + strings.Repeat("[", 33) + strings.Repeat("]", 33) + "\n",
-		line: 2, col: 46, msg: []string{"nests more than 32 lists or mappings deep"}},
-	{name: "deep indentation", from: "description: a small valid experiment\n", to: "description: |\n" + strings.Repeat(" ", 257) + "deep\n",
-		line: 3, col: 257, msg: []string{"indented more than 256 columns"}},
+		line: 2, col: 45, msg: []string{"nests more than 32 lists or mappings deep"}},
+	{name: "deep nesting after a block scalar that opens a quote", from: "description: a small valid experiment\n", to: "description: >-\n  'it\ncolour: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n",
+		line: 4, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 }
 
 func (b badExperiment) want() wantError {
@@ -604,4 +632,50 @@ func TestExperimentFromFile(t *testing.T) {
 	_, err = LoadExperiment(big, expMeasures)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "want a file of at most")
+}
+
+// TestVariantsTimelinesAreBounded: a timeline (here one entry repeated by
+// alias, a few bytes an entry) times many variants, each of which holds
+// its own, is refused once the variants' timelines pass MaxTimelineEvents
+// entries in all, at the variant that passes it; the same timeline with
+// fewer variants is fine.
+func TestVariantsTimelinesAreBounded(t *testing.T) {
+	const entries = 10_000
+	file := func(variants int) string {
+		var b strings.Builder
+		b.WriteString("name: many\nbase: travis-2015-osx\nreplicas: 1\ntimeline:\n  - &e {at: 1h, action: restart_janitor}\n")
+		b.WriteString(strings.Repeat("  - *e\n", entries-1))
+		b.WriteString("variants:\n")
+		for i := range variants {
+			fmt.Fprintf(&b, "  - name: v%d\n", i)
+		}
+		return b.String()
+	}
+	e, err := parseExp(t, file(MaxTimelineEvents/entries))
+	require.NoError(t, err)
+	assert.Len(t, e.Variants[0].Config.Timeline, entries)
+
+	_, err = parseExp(t, file(MaxTimelineEvents/entries+1))
+	var pe *Error
+	require.True(t, errors.As(err, &pe), "want an *Error, got %T: %v", err, err)
+	assert.Contains(t, pe.Msg, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, entries))
+	assert.Equal(t, entries+6+MaxTimelineEvents/entries, pe.Line, "at the variant past the limit: %v", err)
+}
+
+// TestSweepIsCheckedPointByPoint: a value that the variant alone would
+// refuse (a backoff's base of 12m over the default cap of 10m) is fine
+// when every point of the grid gives it a cap that takes it; and At makes
+// each point's configuration as it runs.
+func TestSweepIsCheckedPointByPoint(t *testing.T) {
+	e, err := parseExp(t, expEdit(t, expSmall,
+		"    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
+		"    key: mitigations.backoff_base\n    values: [1m, 12m]\n  y:\n    key: mitigations.backoff_cap\n    values: [15m, 20m]\n"))
+	require.NoError(t, err)
+	cfg, err := e.Sweep.At(e.Variants[0].Config, []int{1, 0}, e.Recovery)
+	require.NoError(t, err)
+	assert.Equal(t, [2]time.Duration{12 * time.Minute, 15 * time.Minute}, [2]time.Duration{cfg.Mitigations.BackoffSettings.Base, cfg.Mitigations.BackoffSettings.Cap})
+	for _, point := range [][]int{nil, {}, {0, 0, 0}, {2, 0}, {0, -1}} {
+		_, err := e.Sweep.At(e.Variants[0].Config, point, e.Recovery)
+		assert.Error(t, err, "point %v", point)
+	}
 }

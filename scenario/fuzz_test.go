@@ -203,12 +203,13 @@ func stringRoundTrips(s string) bool {
 	return yaml.UnmarshalWithOptions(b, &out, yaml.Strict()) == nil && reflect.DeepEqual(in, out)
 }
 
-// TestMarshalKeepsNotes: a timeline note, whatever its characters,
-// survives Marshal. The notes here are the known defect the fuzz
-// target skips.
+// TestMarshalKeepsNotes: a timeline note, whatever its characters (YAML's
+// indicators among them), survives Marshal. A note with a control
+// character (a tab, a carriage return, a line break), which Marshal did
+// not keep, is refused at load now, as in every other value.
 func TestMarshalKeepsNotes(t *testing.T) {
-	for _, note := range []string{"a\tb", "\t", "a\r", "a\rb", "\n", "? a"} {
-		t.Run(strings.NewReplacer("\t", `\t`, "\r", `\r`, "\n", `\n`).Replace(note), func(t *testing.T) {
+	for _, note := range []string{"? a", "a: b", "# no comment", "- x", "'single'", `"double"`, "[a, b]", "{a: b}", "*alias", "&anchor", "!tag", " around ", "%", "@", "`", "\u00e9\u4e2d"} {
+		t.Run(note, func(t *testing.T) {
 			s, err := Parse("note.yaml", []byte("name: n\nduration: 1h\ntimeline:\n  - at: 1m\n    action: restart_janitor\n    note: "+strconv.Quote(note)+"\n"))
 			require.NoError(t, err)
 			require.Equal(t, note, s.Config.Timeline[0].Note)

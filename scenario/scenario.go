@@ -119,11 +119,11 @@ func Source(name string) ([]byte, bool) {
 
 // LoadBuiltin loads a built-in scenario.
 func LoadBuiltin(name string) (*Scenario, error) {
-	b, ok := Source(name)
-	if !ok {
-		return nil, fmt.Errorf("no built-in scenario %q; 'vmstorm -list-scenarios' lists them", name)
+	filename, b, err := text(name)
+	if err != nil {
+		return nil, err
 	}
-	return Parse(name+".yaml", b)
+	return Parse(filename, b)
 }
 
 // IsFile reports whether a -scenario argument names a file (it ends in
@@ -135,14 +135,26 @@ func IsFile(nameOrPath string) bool {
 // Load loads a built-in scenario by name, or a scenario file by path (see
 // IsFile), read with ReadFile's limits.
 func Load(nameOrPath string) (*Scenario, error) {
-	if !IsFile(nameOrPath) {
-		return LoadBuiltin(nameOrPath)
-	}
-	data, err := ReadFile(nameOrPath)
+	filename, data, err := text(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(nameOrPath, data)
+	return Parse(filename, data)
+}
+
+// text is the text of a built-in scenario by name, or of a scenario file
+// by path (see IsFile), read with ReadFile's limits, and the file name its
+// errors give.
+func text(nameOrPath string) (filename string, data []byte, err error) {
+	if IsFile(nameOrPath) {
+		data, err = ReadFile(nameOrPath)
+		return nameOrPath, data, err
+	}
+	b, ok := Source(nameOrPath)
+	if !ok {
+		return "", nil, fmt.Errorf("no built-in scenario %q; 'vmstorm -list-scenarios' lists them", nameOrPath)
+	}
+	return nameOrPath + ".yaml", b, nil
 }
 
 // Error is a mistake in a scenario file, where it stands.
@@ -210,9 +222,10 @@ var starters = map[string]string{
 }
 
 // open parses a file of a kind ("scenario", "experiment") into *tree and
-// returns the mapping at its root: a file that is empty, nested too
-// deeply, not YAML, of more than one document, tagged or not a mapping is
-// an *Error. The caller recovers from a panic of the decoder (see
+// returns the mapping at its root: a file that is empty, of too many
+// tokens, nested too deeply, not YAML, whose aliases expand it too far, of
+// more than one document, tagged, not a mapping or with a control
+// character in a value is an *Error. The caller recovers from a panic of the decoder (see
 // recovered), which may come later too.
 func open(filename string, data []byte, kind string, tree **ast.File) (*ast.MappingNode, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -221,15 +234,26 @@ func open(filename string, data []byte, kind string, tree **ast.File) (*ast.Mapp
 	if err := checkText(filename, data); err != nil {
 		return nil, err
 	}
-	if err := checkNesting(filename, data); err != nil {
+	tks, err := tokens(filename, data)
+	if err != nil {
 		return nil, err
 	}
-	t, err := parser.ParseBytes(data, 0)
+	t, err := parser.Parse(tks, 0)
 	if err != nil {
 		return nil, decodeError(filename, err)
 	}
 	*tree = t
-	return documentRoot(filename, t, kind)
+	if err := checkAliases(filename, t); err != nil {
+		return nil, err
+	}
+	root, err := documentRoot(filename, t, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkValues(filename, t); err != nil {
+		return nil, err
+	}
+	return root, nil
 }
 
 // documentRoot is the mapping at the root of a file of one YAML document
@@ -310,7 +334,7 @@ func decodeError(filename string, err error) error {
 		return &Error{File: filename, Line: 1, Column: 1, Msg: err.Error(), Hint: "the file is not valid YAML"}
 	}
 	pos := yerr.GetToken().Position
-	msg := yerr.GetMessage()
+	msg := printable(yerr.GetMessage())
 	hint := ""
 	switch {
 	case strings.Contains(msg, "unknown field"):
@@ -325,6 +349,25 @@ func decodeError(filename string, err error) error {
 		hint = "the file is not valid YAML here"
 	}
 	return &Error{File: filename, Line: pos.Line, Column: pos.Column, Msg: msg, Hint: hint}
+}
+
+// printable is msg with each control character (and bidirectional
+// control) as its Go escape, so that a decoder's message that quotes the
+// file ("found character '\t'") puts none on the terminal.
+func printable(msg string) string {
+	if strings.IndexFunc(msg, unsafeRune) < 0 {
+		return msg
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // converter turns a file's tree into a Scenario, remembering the first

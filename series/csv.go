@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,9 @@ var columns = func() []Column {
 		}},
 		{"reaped_total", "never-booted VMs the reaper handed out for destruction, since the start", func(r Row) any { return r.Reaped }, intCol(func(r *Row) *int64 { return &r.Reaped })},
 		{"janitor_age_s", "seconds since the janitor's last successful pass (or since the start)", func(r Row) any { return Seconds(r.JanitorAge) }, durationCol(func(r *Row) *time.Duration { return &r.JanitorAge })},
+		// settings is written from the Writer's Settings on the first row
+		// alone, and read back by ReadSettings.
+		{"settings", "on the first row alone, what judges the run besides its rows: the parameters the analysis reads, the number of queues, the scenario and its checks' fingerprint, URL-encoded (key=value&...)", nil, nil},
 	}...)
 }()
 
@@ -123,12 +127,16 @@ func (s Seconds) MarshalJSON() ([]byte, error) { return []byte(s.String()), nil 
 
 // ParseSeconds reads a duration in seconds as Seconds spells it, exactly;
 // any other number of seconds (an exponent, more decimals) is rounded to
-// the nearest nanosecond.
+// the nearest nanosecond. A duration past the largest one (292 years) is
+// an error, not one that wraps.
 func ParseSeconds(v string) (time.Duration, error) {
 	whole, frac, _ := strings.Cut(v, ".")
 	if digits(whole) && len(whole) <= 10 && len(frac) <= 9 && (frac == "" || digits(frac)) {
 		w, _ := strconv.ParseInt(whole, 10, 64)
 		f, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+		if w > (math.MaxInt64-f)/int64(time.Second) {
+			return 0, errors.New("more seconds than a duration holds")
+		}
 		return time.Duration(w)*time.Second + time.Duration(f), nil
 	}
 	x, err := strconv.ParseFloat(v, 64)
@@ -146,6 +154,9 @@ func digits(s string) bool {
 func durationCol(f func(*Row) *time.Duration) func(*Row, string) error {
 	return func(r *Row, v string) error {
 		d, err := ParseSeconds(v)
+		if err == nil && d < 0 {
+			err = errors.New("a negative time: a run writes none")
+		}
 		*f(r) = d
 		return err
 	}
@@ -199,26 +210,39 @@ func format(v any) string {
 // name and alerts_firing the names of the alerts firing, joined by +;
 // janitor_failing is true or false; marks is the timeline's events since
 // the row before, as name@model_s joined by +; model_time is the row's
-// calendar time, empty without an epoch; retry_tokens is a decimal; every
-// other column is an integer count. Columns describes each.
+// calendar time, empty without an epoch; retry_tokens is a decimal;
+// settings, on the first row alone, is what judges the run (Settings),
+// URL-encoded; every other column is an integer count. Columns describes
+// each.
 //
 // Each row is flushed to the underlying writer as it is written, so that
 // `tail -f` on a file shows the run live. The first write error stops the
 // writing; Err and Close report it.
 type Writer struct {
-	mu     sync.Mutex // Err and Close may come from another goroutine than Row
-	w      *csv.Writer
-	epoch  time.Time
-	marks  []string
-	header bool // written
-	closed bool
-	err    error
+	mu       sync.Mutex // Err and Close may come from another goroutine than Row
+	w        *csv.Writer
+	epoch    time.Time
+	settings string // for the first row
+	marks    []string
+	header   bool // written
+	rows     int  // written
+	closed   bool
+	err      error
 }
 
 // NewWriter returns a Writer that writes to w, with calendar times from
 // epoch (the zero Time for none).
 func NewWriter(w io.Writer, epoch time.Time) *Writer {
 	return &Writer{w: csv.NewWriter(w), epoch: epoch}
+}
+
+// Settings keeps what judges the run besides its rows (outcome.Settings)
+// for the settings column of the first row, so that the series alone can
+// be judged as the run judged itself. Call it before the first row.
+func (sw *Writer) Settings(v url.Values) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.settings = v.Encode()
 }
 
 // Mark keeps a timeline event for the next row.
@@ -246,8 +270,11 @@ func (sw *Writer) Row(r Row) {
 			sw.marks = sw.marks[:0]
 		case c.Name == "model_time" && !sw.epoch.IsZero():
 			out[i] = sw.epoch.Add(r.T).UTC().Format(time.RFC3339Nano)
+		case c.Name == "settings" && sw.rows == 0:
+			out[i] = sw.settings
 		}
 	}
+	sw.rows++
 	sw.write(out)
 }
 
@@ -315,21 +342,16 @@ const MaxLine = 64 << 10
 // Each reads a series as Read does, one row at a time, so that a caller
 // need not hold them all: fn gets each row, the marks written on it, and
 // the epoch as known so far (from the first row with a model_time). A
-// line longer than MaxLine is an error, found before it is all read.
+// line longer than MaxLine is an error, found before it is all read; so
+// is what no Writer writes: a row at a negative time or not after the row
+// before, or a mark that is not between the row before and its own.
 func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) error {
-	cr := csv.NewReader(&lineLimit{r: r, max: MaxLine})
-	header, err := cr.Read()
+	cr, at, err := open(r)
 	if err != nil {
-		return fmt.Errorf("series: reading the header: %w", err)
-	}
-	at := map[string]int{}
-	for i, name := range header {
-		at[name] = i
-	}
-	if _, ok := at["model_s"]; !ok {
-		return errors.New("series: the header has no model_s column: not a vmstorm series")
+		return err
 	}
 	var epoch time.Time
+	prev := time.Duration(-1) // the row before's model time; none yet
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -367,23 +389,87 @@ func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) er
 				epoch = t.Add(-row.T)
 			}
 		}
+		if row.T <= prev {
+			return fmt.Errorf("series: line %d, column model_s: %s is not after the row before's %s: a series' rows go forward in time", line, Seconds(row.T), Seconds(prev))
+		}
+		for _, m := range marks {
+			if m.T < max(prev, 0) || m.T > row.T {
+				return fmt.Errorf("series: line %d, column marks: %s@%s is not between the row before (model_s %s) and this one (%s): a mark is written on the first row at or after it",
+					line, m.Name, Seconds(m.T), Seconds(max(prev, 0)), Seconds(row.T))
+			}
+		}
+		prev = row.T
 		if err := fn(row, marks, epoch); err != nil {
 			return err
 		}
 	}
 }
 
-// lineLimit reads from r, and fails once a line runs past max bytes.
+// open reads a series' header, and returns the reader of its rows and each
+// column's place.
+func open(r io.Reader) (*csv.Reader, map[string]int, error) {
+	cr := csv.NewReader(&lineLimit{r: r, max: MaxLine})
+	header, err := cr.Read()
+	if err != nil {
+		return nil, nil, fmt.Errorf("series: reading the header: %w", err)
+	}
+	at := map[string]int{}
+	for i, name := range header {
+		at[name] = i
+	}
+	if _, ok := at["model_s"]; !ok {
+		return nil, nil, errors.New("series: the header has no model_s column: not a vmstorm series")
+	}
+	return cr, at, nil
+}
+
+// ReadSettings reads the settings a Writer wrote on a series' first row
+// (see Writer.Settings): nil for a series with none (an older vmstorm's,
+// or one of no rows).
+func ReadSettings(r io.Reader) (url.Values, error) {
+	cr, at, err := open(r)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := at["settings"]
+	if !ok {
+		return nil, nil
+	}
+	rec, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("series: %w", err)
+	}
+	if rec[i] == "" {
+		return nil, nil
+	}
+	v, err := url.ParseQuery(rec[i])
+	if err != nil {
+		return nil, fmt.Errorf("series: line 2, column settings: %w", err)
+	}
+	return v, nil
+}
+
+// lineLimit reads from r, and fails once a record runs past max bytes: a
+// line, or the lines a quoted field holds together (a Writer writes none,
+// but a field that opens a quote and never closes it would make one record
+// of the whole file).
 type lineLimit struct {
-	r    io.Reader
-	max  int
-	line int // bytes of the current line so far
+	r      io.Reader
+	max    int
+	line   int  // bytes of the current record so far
+	quoted bool // within a quoted field: a quote seen an odd number of times
 }
 
 func (l *lineLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for _, b := range p[:n] {
-		if b == '\n' {
+		if b == '"' {
+			l.quoted = !l.quoted
+		}
+		if b == '\n' && !l.quoted {
 			l.line = 0
 		} else if l.line++; l.line > l.max {
 			return 0, fmt.Errorf("a line longer than %d KiB: not a vmstorm series", l.max>>10)

@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,8 @@ var header = []string{
 	"queues_reduced", "janitor_failing", "marks", "model_time",
 	// Added with issue 11: the mitigations.
 	"failed_budget_total", "shed_total", "backing_off", "breaker_state", "retry_tokens", "reaped_total", "janitor_age_s",
+	// Added with issue 21: what judges the run, on the first row.
+	"settings",
 }
 
 // olderHeader is the header of a series written before issue 9.
@@ -81,7 +84,7 @@ func TestWriterDocIsTrue(t *testing.T) {
 	// the row (none).
 	kind := map[string]string{
 		"phase": "string", "alerts_firing": "string", "janitor_failing": "bool",
-		"marks": "none", "model_time": "none", "retry_tokens": "float64",
+		"marks": "none", "model_time": "none", "retry_tokens": "float64", "settings": "none",
 	}
 	for name := range kind {
 		assert.Contains(t, doc, name, "the doc says how %s is spelled", name)
@@ -142,7 +145,7 @@ func csvRow(r series.Row, marks, modelTime string) []string {
 		strconv.Itoa(r.ReducedQueues), strconv.FormatBool(r.JanitorFailing), marks, modelTime,
 		strconv.FormatInt(r.FailedByBudget, 10), strconv.FormatInt(r.Shed, 10), strconv.FormatInt(r.BackingOff, 10),
 		strconv.FormatInt(r.Breaker, 10), strconv.FormatFloat(r.RetryTokens, 'f', -1, 64), strconv.FormatInt(r.Reaped, 10),
-		strconv.FormatFloat(r.JanitorAge.Seconds(), 'f', -1, 64))
+		strconv.FormatFloat(r.JanitorAge.Seconds(), 'f', -1, 64), "")
 }
 
 // recorder keeps every row and mark of a run, and for each row the marks
@@ -360,6 +363,44 @@ func TestRoundTripOfEveryField(t *testing.T) {
 	}
 }
 
+// TestSettingsOnTheFirstRow: the settings a Writer is given go on its
+// first row alone, and read back as they were; a series without them (an
+// older vmstorm's, or one of no rows) has none.
+func TestSettingsOnTheFirstRow(t *testing.T) {
+	want := url.Values{"window": {"5m0s"}, "scenario": {"my, file.yaml"}, "checks": {"0123456789abcdef"}}
+	var buf bytes.Buffer
+	sw := series.NewWriter(&buf, time.Time{})
+	sw.Settings(want)
+	for i := range 3 {
+		sw.Row(series.Row{Sample: series.Sample{T: time.Duration(i+1) * time.Minute}})
+	}
+	require.NoError(t, sw.Close())
+	lines, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	require.NoError(t, err)
+	at := slices.Index(header, "settings")
+	assert.Equal(t, want.Encode(), lines[1][at])
+	assert.Empty(t, lines[2][at])
+	assert.Empty(t, lines[3][at])
+	got, err := series.ReadSettings(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	rows, _, _, err := series.Read(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	assert.Len(t, rows, 3, "the settings are no row's data")
+
+	for name, in := range map[string]string{
+		"an older vmstorm's": strings.Join(olderHeader, ",") + "\n" + strings.Repeat("0,", len(olderHeader)-1) + "0\n",
+		"no rows":            strings.Join(header, ",") + "\n",
+	} {
+		got, err := series.ReadSettings(strings.NewReader(in))
+		require.NoError(t, err, name)
+		assert.Nil(t, got, name)
+	}
+	bad := strings.Join(header, ",") + "\n" + strings.Repeat("0,", len(header)-1) + "%zz\n"
+	_, err = series.ReadSettings(strings.NewReader(bad))
+	assert.ErrorContains(t, err, "line 2, column settings")
+}
+
 func TestReadErrors(t *testing.T) {
 	line := func(fields map[string]string) string {
 		out := make([]string, len(header))
@@ -388,6 +429,18 @@ func TestReadErrors(t *testing.T) {
 		{"a bad mark time", head + "\n" + line(map[string]string{"marks": "restart_janitor@soon"}) + "\n", []string{"line 2", "column marks", "want name@model_s"}},
 		{"a bad calendar time", head + "\n" + line(map[string]string{"model_time": "yesterday"}) + "\n", []string{"line 2", "column model_time"}},
 		{"a line past MaxLine", head + "\n" + strings.Repeat("9", series.MaxLine+1), []string{"a line longer than 64 KiB: not a vmstorm series"}},
+		{"a quoted field over many short lines", head + "\n\"" + strings.Repeat("9\n", series.MaxLine), []string{"a line longer than 64 KiB: not a vmstorm series"}},
+		{"a negative time", head + "\n" + line(map[string]string{"model_s": "-10"}) + "\n", []string{"line 2", "column model_s", "a negative time"}},
+		{"a time that goes back", head + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "10"}) + "\n",
+			[]string{"line 3", "column model_s", "10 is not after the row before's 20"}},
+		{"two rows at one time", head + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "20"}) + "\n",
+			[]string{"line 3", "20 is not after the row before's 20"}},
+		{"a time past a duration's range", head + "\n" + line(map[string]string{"model_s": "9999999999"}) + "\n", []string{"line 2", "column model_s", "more seconds than a duration holds"}},
+		{"a mark after its row", head + "\n" + line(map[string]string{"model_s": "10", "marks": "restart_janitor@11"}) + "\n",
+			[]string{"line 2", "column marks", "restart_janitor@11 is not between the row before (model_s 0) and this one (10)"}},
+		{"a mark before the row before", head + "\n" + line(map[string]string{"model_s": "10"}) + "\n" + line(map[string]string{"model_s": "20", "marks": "restart_janitor@5"}) + "\n",
+			[]string{"line 3", "column marks", "restart_janitor@5 is not between"}},
+		{"a negative wait", head + "\n" + line(map[string]string{"oldest_wait_s": "-1"}) + "\n", []string{"line 2", "column oldest_wait_s", "a negative time"}},
 		{"a header past MaxLine, with no line end", strings.Repeat("\x00", 1<<20), []string{"series: reading the header", "a line longer than 64 KiB"}},
 	}
 	for _, tt := range tests {
@@ -547,7 +600,7 @@ func TestSeconds(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got, text)
 	}
-	for _, bad := range []string{"", "x", "1e300", "NaN", "1.2.3"} {
+	for _, bad := range []string{"", "x", "1e300", "NaN", "1.2.3", "9999999999", "9223372036.854775808"} {
 		_, err := series.ParseSeconds(bad)
 		assert.Error(t, err, bad)
 	}

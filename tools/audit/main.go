@@ -1,8 +1,11 @@
 // Command vmstorm-audit redoes issue 10's audit against a built vmstorm
-// binary: bad flag lists, scenario and experiment inputs, output paths and
-// signals. Every case runs in a directory of its own, bounded in wall time
-// and memory; the file system is compared before and after. It prints the
-// count table per group and every case that was accepted but bad.
+// binary: bad flag lists, scenario and experiment inputs, output paths,
+// signals, and issue 21's classes (seeds, -analyze's settings and bad
+// series, YAML nesting and aliases, experiments' memory, -merge, sweeps,
+// a report's temporaries, control characters, Slurm's variables). Every
+// case runs in a directory of its own, bounded in wall time and memory;
+// the file system is compared before and after. It prints the count table
+// per group and every case that was accepted but bad.
 //
 // It is a module of its own, outside vmstorm's ./... and its CI: a run
 // takes about 5 minutes of a 2-core machine. From the repository's root:
@@ -126,7 +129,7 @@ func main() {
 	must(os.MkdirAll(outDir, 0o755))
 	must(os.MkdirAll(workDir, 0o755))
 
-	groups := map[int]bool{1: true, 2: true, 3: true, 4: true}
+	groups := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true}
 	if *only != "" {
 		groups = map[int]bool{}
 		for _, g := range strings.Split(*only, ",") {
@@ -140,6 +143,7 @@ func main() {
 	all = append(all, flagCases()...)
 	all = append(all, fileCases()...)
 	all = append(all, outputCases()...)
+	all = append(all, hardeningCases()...)
 	for _, c := range all {
 		if !groups[c.Group] || (*match != "" && !strings.Contains(c.ID+" "+c.Name, *match)) {
 			continue
@@ -413,6 +417,9 @@ func refusalProblems(r *Result) []string {
 		if r.C.LineCol && !lineColRe.MatchString(l) {
 			p = append(p, "not FILE:LINE:COL: ... (hint): "+head(l, 200))
 		}
+		if i := strings.IndexFunc(l, func(c rune) bool { return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) }); i >= 0 {
+			p = append(p, fmt.Sprintf("the line holds the control character %U, which reaches the terminal raw", []rune(l[i:])[0]))
+		}
 	}
 	if strings.TrimSpace(r.Stdout) != "" {
 		p = append(p, "printed on stdout: "+head(r.Stdout, 120))
@@ -597,7 +604,7 @@ func writeReport(results []*Result, took time.Duration) {
 	fmt.Fprintf(tsv, "id\tgroup\tclass\texit\twall_s\tmax_rss_kb\tname\tcommand\tproblems\n")
 	type row struct{ tried, rej, fine, bad int }
 	per := map[int]*row{}
-	for g := 1; g <= 4; g++ {
+	for g := 1; g <= 5; g++ {
 		per[g] = &row{}
 	}
 	for _, r := range results {
@@ -614,11 +621,11 @@ func writeReport(results []*Result, took time.Duration) {
 		fmt.Fprintf(tsv, "%s\t%d\t%s\t%d\t%.2f\t%d\t%s\tvmstorm %s\t%s\n", r.C.ID, r.C.Group, r.Class, r.Exit,
 			r.Wall.Seconds(), r.RSSKB, r.C.Name, shellQuote(r.Args), strings.Join(r.Problems, " // "))
 	}
-	names := map[int]string{1: "1 flag lists", 2: "2 scenario/experiment inputs", 3: "3 output paths", 4: "4 signals"}
+	names := map[int]string{1: "1 flag lists", 2: "2 scenario/experiment inputs", 3: "3 output paths", 4: "4 signals", 5: "5 issue 21's classes"}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%-32s %6s %9s %9s %9s\n", "group", "tried", "rejected", "fine", "bad")
 	var t row
-	for g := 1; g <= 4; g++ {
+	for g := 1; g <= 5; g++ {
 		x := per[g]
 		if x.tried == 0 {
 			continue
