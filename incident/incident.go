@@ -75,6 +75,10 @@ type Args struct {
 // operators' response, at a delay after detection (the first alert at or
 // after the first fault), whenever that comes.
 type Event struct {
+	// ID, if not empty, names the entry, so that an experiment can say
+	// which entry removes the trigger (scenario.Recovery's removed_by):
+	// unique within a timeline (ValidID says what one may be).
+	ID string
 	At time.Duration
 	// AfterDetection: At is the delay after detection, and the event
 	// happens only if monitoring detects the incident.
@@ -104,6 +108,12 @@ type Action struct {
 	Fault bool
 	apply func(Parts, Args) error
 }
+
+// Fault and operator: the catalogue's one distinction between the entries
+// that inject a fault (the trigger an experiment's control run leaves out)
+// and the operators' responses. An action that sets a fault's level, such
+// as set_stall_chance, is a fault action even when it sets it to nothing:
+// a control has no fault to end.
 
 // IsOperatorAction reports whether the named action is an operators'
 // response (an action of the catalogue that is not a fault), rather than a
@@ -354,6 +364,50 @@ func (ev Event) Describe() string {
 
 // Timeline is a run's events.
 type Timeline []Event
+
+// WithoutFaults is the timeline with every fault entry left out (IsFault):
+// the trigger never applied, as an experiment's control runs it.
+func (tl Timeline) WithoutFaults() Timeline {
+	var out Timeline
+	for _, ev := range tl {
+		if !IsFault(ev.Action) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// ValidID reports whether id may name a timeline entry: a letter, then
+// letters, digits, '_' or '-', at most 40 in all.
+func ValidID(id string) bool {
+	if id == "" || len(id) > 40 {
+		return false
+	}
+	for i, r := range id {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '_' || r == '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckIDs checks that the entries' ids are valid and each given once, and
+// returns the first that is not.
+func (tl Timeline) CheckIDs() error {
+	seen := map[string]bool{}
+	for _, ev := range tl {
+		switch {
+		case ev.ID == "":
+		case !ValidID(ev.ID):
+			return fmt.Errorf("id %q: want a letter, then letters, digits, _ or -, at most 40 in all", ev.ID)
+		case seen[ev.ID]:
+			return fmt.Errorf("the id %s is given to two entries: an id names one entry", ev.ID)
+		}
+		seen[ev.ID] = true
+	}
+	return nil
+}
 
 // Begin sorts the timeline, applies the events due at model time zero (or
 // before), so that they hold before any part of the model starts, and

@@ -154,7 +154,9 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		stages:   [3]*workers.Stage{&build.Stage, &runPool.Stage, &cleanup.Stage},
 		policies: policies, backoffs: backoffs, breakerMarks: breakerMarks,
 	}
-	applied := func(ev incident.Event) { sink.Mark(series.Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
+	applied := func(ev incident.Event) {
+		sink.Mark(eventMark(k.Now(), ev))
+	}
 
 	log.Info("run_started", configFields(cfg)...)
 	future, afterDetection, err := cfg.FullTimeline().Begin(parts, log, applied)

@@ -135,7 +135,7 @@ func (tl *timeline) run(ctx context.Context) error {
 
 // mark hands an applied event to the observer as a mark.
 func (tl *timeline) mark(ev incident.Event) {
-	tl.obs.mark(series.Mark{T: tl.now(), Name: ev.Action, Note: ev.Describe()})
+	tl.obs.mark(eventMark(tl.now(), ev))
 }
 
 // dueBy reports whether an event due by model time t is still to apply,
@@ -228,4 +228,9 @@ func (o *observer) run(ctx context.Context) {
 			o.sampleAt(next)
 		}
 	}
+}
+
+// eventMark is the mark of timeline event ev applied at model time t.
+func eventMark(t time.Duration, ev incident.Event) series.Mark {
+	return series.Mark{T: t, Name: ev.Action, Note: ev.Describe(), ID: ev.ID}
 }

@@ -96,7 +96,7 @@ func entries(epoch time.Time, tl incident.Timeline) []Entry {
 		if ev.AfterDetection {
 			at = detectionPrefix + " + " + ev.At.String()
 		}
-		out[i] = Entry{At: at, Action: ev.Action, Note: ev.Note, Args: ev.Args}
+		out[i] = Entry{ID: ev.ID, At: at, Action: ev.Action, Note: ev.Note, Args: ev.Args}
 	}
 	return out
 }
