@@ -24,7 +24,6 @@ import (
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/series"
-	"vmstorm/workers"
 )
 
 // smallBroken is a small 2015: a cluster of 40 VMs whose janitor is
@@ -136,7 +135,7 @@ func mix(r *rand.Rand, cfg *config.Config) (string, map[string]bool) {
 	}
 	for range r.IntN(4) {
 		action := []string{"enable_mitigation", "disable_mitigation"}[r.IntN(2)]
-		name := workers.MitigationNames[r.IntN(len(workers.MitigationNames))]
+		name := incident.MitigationNames[r.IntN(len(incident.MitigationNames))]
 		at := time.Duration(r.Int64N(int64(cfg.Duration)))
 		cfg.Timeline = append(cfg.Timeline, incident.Event{At: at, Action: action, Args: incident.Args{Mitigation: name}})
 		everOn[name] = everOn[name] || action == "enable_mitigation"

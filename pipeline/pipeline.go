@@ -127,7 +127,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	}
 	sched.Ledger, sched.Events = ledger, events
 	cl.OnRoom = func() {
-		if switches.On(workers.CapacityAware) {
+		if switches.On(incident.CapacityAware) {
 			queues.Poke() // room again: capacity-aware dispatch may hand out a job
 		}
 	}
@@ -145,7 +145,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
 	cleanup.Cluster, cleanup.Events, cleanup.In = cl, events, doomed
 
-	parts := incident.Parts{Credentials: credentials, Janitor: janitor, Cleanup: cleanup, Queues: queues, Cluster: cl, Run: runPool, Switches: switches}
+	parts := levers{credentials: credentials, janitor: janitor, cleanup: cleanup, queues: queues, cluster: cl, run: runPool, switches: switches}
 	smp := sampler{
 		clock: k, cluster: cl, ledger: ledger, janitor: janitor, queues: queues,
 		// The backlog is the scheduler's queues and the jobs on their way
@@ -159,7 +159,7 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	}
 
 	log.Info("run_started", configFields(cfg)...)
-	future, afterDetection, err := cfg.FullTimeline().Begin(parts, log, applied)
+	future, afterDetection, err := parts.begin(cfg.FullTimeline(), log, applied)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -104,7 +105,7 @@ func (b *BuildPool) work(ctx context.Context) {
 		}
 		if vm != nil {
 			job.logAt(b.Events, zapcore.WarnLevel, "power_on_failed", vmField(vm), zap.String("reason", reason(err)))
-			if b.Policies.on(DeleteFailedVMs) && b.Cluster.Discard(vm) {
+			if b.Policies.on(incident.DeleteFailedVMs) && b.Cluster.Discard(vm) {
 				job.logAt(b.Events, zapcore.DebugLevel, "vm_discarded", vmField(vm))
 			}
 		} else {
@@ -115,7 +116,7 @@ func (b *BuildPool) work(ctx context.Context) {
 		switch {
 		case b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts:
 			why = "gave up after the maximum number of attempts"
-		case b.Policies.on(RetryBudget) && !b.Policies.Budget.AllowRetry():
+		case b.Policies.on(incident.RetryBudget) && !b.Policies.Budget.AllowRetry():
 			why, byBudget = "the retry budget is spent", true
 		}
 		if why != "" {

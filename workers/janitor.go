@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -203,7 +204,7 @@ func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) (ok, byReaper 
 	if !vm.Uptime {
 		// Never booted, or not booted yet: skipped for ever, unless the
 		// reaper is on and the VM never booted and is old enough.
-		reap := j.Switches.On(Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
+		reap := j.Switches.On(incident.Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
 		return reap, reap
 	}
 	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff, false

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -214,7 +215,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	defer s.done.Store(true)
 	defer s.Out.Close()
 	for {
-		if s.Switches.On(Shed) && s.ticking.CompareAndSwap(false, true) {
+		if s.Switches.On(incident.Shed) && s.ticking.CompareAndSwap(false, true) {
 			ticks.Go(ctx, s.shedTicks)
 		}
 		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Queues.poke)
@@ -253,7 +254,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // one. It returns false if the run stopped.
 func (s *Scheduler) dispatch(ctx context.Context) bool {
 	for s.asked > 0 {
-		if s.Switches.On(CapacityAware) && !s.Room() {
+		if s.Switches.On(incident.CapacityAware) && !s.Room() {
 			return true // a VM destroyed, or a start ended, pokes the scheduler
 		}
 		c := s.Queues
@@ -289,7 +290,7 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 // tooOld reports whether shedding is on and job has waited past its
 // deadline.
 func (s *Scheduler) tooOld(job *Job) bool {
-	return s.Switches.On(Shed) && s.Clock.Now()-job.ArrivedAt > s.ShedAfter
+	return s.Switches.On(incident.Shed) && s.Clock.Now()-job.ArrivedAt > s.ShedAfter
 }
 
 // shed drops job, past its deadline, from the backlog.
@@ -315,14 +316,14 @@ func (s *Scheduler) shedTicks(ctx context.Context) {
 		if !sim.SleepUntil(ctx, next) {
 			return
 		}
-		if !s.done.Load() && s.Switches.On(Shed) {
+		if !s.done.Load() && s.Switches.On(incident.Shed) {
 			s.Queues.Poke()
 			continue
 		}
 		// Off (or over): stop, unless it was turned on again meanwhile and
 		// Run has not started another.
 		s.ticking.Store(false)
-		if s.done.Load() || !s.Switches.On(Shed) || !s.ticking.CompareAndSwap(false, true) {
+		if s.done.Load() || !s.Switches.On(incident.Shed) || !s.ticking.CompareAndSwap(false, true) {
 			return
 		}
 	}
@@ -332,7 +333,7 @@ func (s *Scheduler) shedTicks(ctx context.Context) {
 // included, if the time of a scan has come: the first wake at or after
 // each whole minute, which shedTicks makes sure of.
 func (s *Scheduler) scan() {
-	if !s.Switches.On(Shed) {
+	if !s.Switches.On(incident.Shed) {
 		return
 	}
 	now := s.Clock.Now()
