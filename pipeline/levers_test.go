@@ -43,19 +43,17 @@ func inWorld(t *testing.T, body func(ctx context.Context, w *world)) {
 	nop := zap.NewNop()
 	cl := cluster.New(cluster.Config{Seed: 1, RejectTime: time.Second, Destroy: dist.Latency{Mean: 10 * time.Second}}, k, capacity.New(200))
 	doomed := sim.NewChan[*cluster.VM](k, 100)
-	janitor := workers.NewJanitor(k)
-	janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = cl, nop, nop, &workers.Credentials{}
-	janitor.Every, janitor.Cutoff, janitor.ReportStale, janitor.Out = 10*time.Minute, 2*time.Hour, true, doomed
-	cleanup := workers.NewCleanupPool(k, 5, 2)
-	cleanup.Cluster, cleanup.Log, cleanup.Events, cleanup.In = cl, nop, nop, doomed
+	env := workers.Env{Kernel: k, Cluster: cl, Ledger: workers.NewLedger(0, time.Hour, nil), Log: nop, Events: nop, Seed: 1}
+	switches := workers.NewSwitches(nil)
+	janitor := workers.NewJanitor(env, workers.JanitorSettings{Every: 10 * time.Minute, Cutoff: 2 * time.Hour, ReportStale: true},
+		&workers.Credentials{}, switches, doomed)
+	cleanup := workers.NewCleanupPool(env, 5, 2, doomed)
 	w := &world{clock: k, cluster: cl, runIn: sim.NewChan[*workers.Job](k, 100), inbox: sim.NewChan[workers.Msg](k, 100)}
-	run := workers.NewRunPool(k, 4)
-	run.Cluster, run.Ledger, run.Log, run.Events, run.Seed = cl, workers.NewLedger(0, time.Hour, nil), nop, nop, 1
-	run.StallTimeout, run.In, run.Inbox = 5*time.Minute, w.runIn, w.inbox
+	run := workers.NewRunPool(env, 4, workers.RunSettings{StallTimeout: 5 * time.Minute}, w.runIn, w.inbox)
 	w.parts = levers{
 		credentials: janitor.Credentials, janitor: janitor, cleanup: cleanup, cluster: cl, run: run,
 		queues:   workers.NewQueueControls(k, []string{"com", "org"}, []int64{0, 100}),
-		switches: workers.NewSwitches(nil),
+		switches: switches,
 	}
 	k.Go(t.Context(), func(ctx context.Context) {
 		for id := uint64(1); id <= 10; id++ {

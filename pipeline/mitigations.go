@@ -90,6 +90,6 @@ func mitigationStats(end time.Duration, p *workers.Policies, backingOff int64) M
 	if switches.On(incident.Breaker) || len(transitions) > 0 {
 		st.BreakerState = p.Breaker.State(end).String()
 	}
-	st.RetryTokens = p.Budget.Tokens()
+	st.RetryTokens = p.RetryBudget.Tokens()
 	return st
 }

@@ -47,7 +47,7 @@ func (p sampler) sample(t time.Duration) series.Sample {
 		s.Breaker = int64(p.policies.Breaker.Observe(t)) // State would move the breaker: a sample must not
 	}
 	if p.policies.Switches.On(incident.RetryBudget) {
-		s.RetryTokens = p.policies.Budget.Tokens()
+		s.RetryTokens = p.policies.RetryBudget.Tokens()
 	}
 	s.Reaped = p.janitor.Stats().Reaped
 	s.JanitorAge = t

@@ -42,10 +42,10 @@ func (s *Switches) On(m incident.Mitigation) bool { return s != nil && s.on[m].L
 // Build workers: the circuit breaker and the retry budget, and the backoff's
 // settings.
 type Policies struct {
-	Switches *Switches
-	Backoff  mitigate.Backoff
-	Breaker  *mitigate.Breaker
-	Budget   *mitigate.RetryBudget
+	Switches    *Switches
+	Backoff     mitigate.Backoff
+	Breaker     *mitigate.Breaker
+	RetryBudget *mitigate.RetryBudget
 	// BreakerChanged is broadcast at every transition of the breaker, so
 	// that the workers it refused look again.
 	BreakerChanged *sim.Signal
@@ -71,7 +71,7 @@ func NewPolicies(k *sim.Kernel, queues *QueueControls, backoff mitigate.Backoff,
 	}); err != nil {
 		return nil, err
 	}
-	if p.Budget, err = mitigate.NewRetryBudget(budget); err != nil {
+	if p.RetryBudget, err = mitigate.NewRetryBudget(budget); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -122,9 +122,9 @@ func (p *Policies) record(now time.Duration, done mitigate.Done, success bool) {
 	}
 	if p.on(incident.RetryBudget) {
 		if success {
-			p.Budget.OnSuccess()
+			p.RetryBudget.OnSuccess()
 		} else {
-			p.Budget.OnFailure()
+			p.RetryBudget.OnFailure()
 		}
 	}
 }

@@ -98,7 +98,7 @@ func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 			s := NewSwitches(nil)
 			s.Set(incident.Backoff, on)
 			s.Set(incident.RetryBudget, on)
-			p := &Policies{Switches: s, Backoff: backoff, Budget: budget}
+			p := &Policies{Switches: s, Backoff: backoff, RetryBudget: budget}
 			p.record(0, nil, false)
 			p.record(0, nil, false)
 			for attempts := 1; attempts <= 8; attempts++ {
@@ -291,7 +291,7 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	for _, m := range rc.on {
 		policies.Switches.Set(m, true)
 	}
-	r.breaker, r.budget = policies.Breaker, policies.Budget
+	r.breaker, r.budget = policies.Breaker, policies.RetryBudget
 
 	var events *zap.Logger
 	events, r.logs = observed(k)
@@ -299,14 +299,13 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	r.dispatch = sim.NewChan[*Job](k, rc.workers)
 	r.booted = sim.NewChan[*Job](k, 1000)
 	r.backoffs = NewBackoffs(k, r.inbox)
-	r.build = &BuildPool{
-		Stage: Stage{Workers: rc.workers}, Clock: k, Cluster: r.cluster, Ledger: r.ledger,
-		Log: zap.NewNop(), Events: events, MaxAttempts: rc.maxAttempts, Seed: rc.seed,
-		Policies: policies, Backoffs: r.backoffs, In: r.dispatch, Out: r.booted, Inbox: r.inbox,
-	}
-	r.sched = NewScheduler(r.queues, r.inbox, r.dispatch)
-	r.sched.Switches, r.sched.Room, r.sched.Clock = policies.Switches, func() bool { return true }, k
-	r.sched.ShedAfter, r.sched.Ledger, r.sched.Events = time.Hour, r.ledger, events
+	env := Env{Kernel: k, Cluster: r.cluster, Ledger: r.ledger, Log: zap.NewNop(), Events: events, Seed: rc.seed}
+	r.build = NewBuildPool(env, rc.workers, BuildSettings{MaxAttempts: rc.maxAttempts}, BuildLinks{
+		In: r.dispatch, Out: r.booted, Inbox: r.inbox, Policies: policies, Backoffs: r.backoffs,
+	})
+	r.sched = NewScheduler(env, SchedulerSettings{ShedAfter: time.Hour}, SchedulerLinks{
+		Queues: r.queues, Inbox: r.inbox, Out: r.dispatch, Switches: policies.Switches, Room: func() bool { return true },
+	})
 	return r
 }
 

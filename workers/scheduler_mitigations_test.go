@@ -42,9 +42,10 @@ func withMitigatedScheduler(t *testing.T, limits []int64, on []incident.Mitigati
 	}
 	events, logs := observed(k)
 	ms.logs = logs
-	s := NewScheduler(queues, ms.inbox, ms.out)
-	s.Switches, s.Clock, s.ShedAfter, s.Ledger, s.Events = ms.switches, k, shedAfter, ms.ledger, events
-	s.Room = func() bool { ms.asked.Add(1); return ms.room.Load() }
+	s := NewScheduler(Env{Kernel: k, Ledger: ms.ledger, Events: events}, SchedulerSettings{ShedAfter: shedAfter}, SchedulerLinks{
+		Queues: queues, Inbox: ms.inbox, Out: ms.out, Switches: ms.switches,
+		Room: func() bool { ms.asked.Add(1); return ms.room.Load() },
+	})
 	ms.s = s
 	k.Go(t.Context(), s.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
