@@ -40,23 +40,35 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 	return sim.New(sim.Options{Mode: mode, Speed: float64(cfg.Speed), Epoch: cfg.Epoch, Horizon: cfg.Duration})
 }
 
+// Options say what watches a run, and every path by which what is
+// observed acts back on the model: there is one, the Pager.
+type Options struct {
+	Log *zap.Logger // the run's log; nil for none
+	// Sink, if not nil, is given every sample of the model's state (the
+	// last one at the run's end) and every timeline event as it is applied.
+	Sink series.Sink
+	// Pager, if not nil, reports detection, asked after every sample: the
+	// timeline's events placed after detection wait for it. With none,
+	// nothing is ever detected and those events never happen.
+	Pager Pager
+	// Shared, if not nil, is the memory budget of the runs that go on at
+	// once with this one (see workers.Shared), which holds it as well as
+	// to its own.
+	Shared *workers.Shared
+}
+
 // Run runs the model described by cfg in kernel k (made by NewKernel)
 // until cfg.Duration of model time has passed, every one of cfg.MaxJobs
 // jobs has finished, or ctx is done; then it stops every goroutine it
 // started, waits for them, and returns the summary. A run that ctx cut
 // short is not an error: its summary says why it ended.
-//
-// sink, if not nil, is given every sample of the model's state (the last
-// one at the run's end) and every timeline event as it is applied.
-func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink) (*Summary, error) {
-	return RunShared(ctx, cfg, k, log, sink, nil)
-}
-
-// RunShared is Run for a run that goes on at once with others, all held
-// within shared's memory budget (see workers.Shared) as well as their own.
-func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink, shared *workers.Shared) (*Summary, error) {
+func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	log, sink, shared := o.Log, o.Sink, o.Shared
+	if log == nil {
+		log = zap.NewNop()
 	}
 	if sink == nil {
 		sink = discard{}
@@ -128,13 +140,12 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	if err != nil {
 		return nil, err
 	}
-	pager, _ := sink.(Pager)
 
 	var runErr error
 	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
-	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: pager}
+	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: o.Pager}
 	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, added: sim.NewSignal(k)}
 	obs.tl = tl
 	k.Go(ctx, func(ctx context.Context) {

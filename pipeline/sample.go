@@ -64,7 +64,7 @@ func (p sampler) sample(t time.Duration) series.Sample {
 // detection (the first alert at or after the first fault) once there is
 // one. The timeline's events placed after detection wait for it: the one
 // path by which what the analysis sees acts back on the model, as an alert
-// does on operators. A sink that is a Pager is asked after every sample.
+// does on operators. A run's Options.Pager is asked after every sample.
 type Pager interface {
 	Detected() (at time.Duration, ok bool)
 }
