@@ -81,13 +81,9 @@ func mitigationStats(end time.Duration, p *workers.Policies, backingOff int64) M
 			st.On = append(st.On, name)
 		}
 	}
-	transitions := p.Breaker.Transitions()
-	for _, t := range transitions {
-		if t.From == mitigate.Closed && t.To == mitigate.Open {
-			st.BreakerOpened++
-		}
-	}
-	if switches.On(incident.Breaker) || len(transitions) > 0 {
+	changes, openings := p.Breaker.Changes()
+	st.BreakerOpened = openings
+	if switches.On(incident.Breaker) || changes > 0 {
 		st.BreakerState = p.Breaker.State(end).String()
 	}
 	st.RetryTokens = p.RetryBudget.Tokens()
