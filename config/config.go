@@ -115,13 +115,15 @@ type Config struct {
 // it is "max" or a number.
 type Speed float64
 
-// MaxSpeed runs a model unpaced (sim.Max).
+// MaxSpeed runs a model unpaced (sim.Max), as fast as the machine allows:
+// no paced speed, however high, is it.
 const MaxSpeed Speed = sim.Max
 
-// The paced speeds there are, in model seconds per wall second.
+// The slowest and the fastest paced speeds, in model seconds per wall
+// second.
 const (
-	minSpeed = 1e-3
-	maxSpeed = 1e7
+	slowestPaced = 1e-3
+	fastestPaced = 1e7
 )
 
 func (s Speed) String() string {
@@ -145,10 +147,10 @@ func (s *Speed) Set(v string) error {
 	return nil
 }
 
-var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", minSpeed, maxSpeed)
+var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", slowestPaced, fastestPaced)
 
 func (s Speed) check() error {
-	if s == MaxSpeed || (s >= minSpeed && s <= maxSpeed) {
+	if s == MaxSpeed || (s >= slowestPaced && s <= fastestPaced) {
 		return nil
 	}
 	return errSpeed

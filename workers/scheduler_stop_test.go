@@ -19,7 +19,7 @@ func TestSchedulerKeepsAJobItCouldNotHandOver(t *testing.T) {
 	inbox := sim.NewChan[Msg](k, 10)
 	out := sim.NewChan[*Job](k, 1) // room for one: the second hand-over blocks
 	controls := NewQueueControls(k, []string{"com"}, []int64{0})
-	s := NewScheduler(controls, inbox, out)
+	s := NewScheduler(Env{Kernel: k}, SchedulerSettings{}, SchedulerLinks{Queues: controls, Inbox: inbox, Out: out})
 	k.Go(t.Context(), s.Run)
 	// The process only records what it saw; the test goroutine asserts.
 	var sent []bool
