@@ -33,7 +33,6 @@ import (
 	"vmstorm/pipeline"
 	"vmstorm/scenario"
 	"vmstorm/series"
-	"vmstorm/workers"
 )
 
 // Step is the model time between two holds: an action takes effect at the
@@ -582,7 +581,7 @@ func (g *Game) Outcome() (*outcome.Outcome, error) {
 }
 
 // Switches names the mitigations a player may turn on or off.
-func Switches() []string { return workers.MitigationNames[:] }
+func Switches() []string { return incident.MitigationNames[:] }
 
 // WaitPaused waits until the model is held in a pause, and returns the
 // model time at which the player's actions will take effect; false if ctx

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/printer"
+	"github.com/goccy/go-yaml/token"
 
 	"vmstorm/analysis"
 	"vmstorm/config"
@@ -14,7 +17,8 @@ import (
 // Marshal writes s back as a scenario file: every parameter of
 // config.Params under its key (its value as the flags spell it), then the
 // queues, the traffic curve, the timeline and the checks. Parse reads it
-// back as the same scenario. Comments of the original are not kept.
+// back as the same scenario (every string value is written double-quoted).
+// Comments of the original are not kept.
 func Marshal(s *Scenario) ([]byte, error) {
 	c := s.Config
 	root := yaml.MapSlice{{Key: keyName, Value: s.Name}}
@@ -66,7 +70,32 @@ func Marshal(s *Scenario) ([]byte, error) {
 		}
 		root = append(root, yaml.MapItem{Key: keyChecks, Value: checks})
 	}
-	return yaml.MarshalWithOptions(root, yaml.Indent(2), yaml.IndentSequence(true))
+	node, err := yaml.ValueToNode(root, yaml.Indent(2), yaml.IndentSequence(true))
+	if err != nil {
+		return nil, err
+	}
+	quoteValues(node)
+	var p printer.Printer
+	return p.PrintNode(node), nil
+}
+
+// quoteValues double-quotes every string value under node (not the keys):
+// the encoder writes a string plain where it judges that safe, and it
+// misjudges some (a note "? a" read back as a mapping), so every value is
+// written with its escapes, as Go and YAML's double quotes spell them
+// alike for the characters a scenario may hold (no control characters).
+func quoteValues(node ast.Node) {
+	keys := map[ast.Node]bool{}
+	for _, n := range ast.Filter(ast.MappingValueType, node) {
+		keys[n.(*ast.MappingValueNode).Key] = true
+	}
+	for _, n := range ast.Filter(ast.StringType, node) {
+		s := n.(*ast.StringNode)
+		quoted := strings.HasPrefix(s.Value, `"`) || strings.HasPrefix(s.Value, "'") // the encoder's own quotes
+		if !keys[s] && !quoted {
+			s.Token.Type = token.DoubleQuoteType
+		}
+	}
 }
 
 // scalarValue is a parameter's value as YAML writes it: numbers and
@@ -96,7 +125,7 @@ func entries(epoch time.Time, tl incident.Timeline) []Entry {
 		if ev.AfterDetection {
 			at = detectionPrefix + " + " + ev.At.String()
 		}
-		out[i] = Entry{At: at, Action: ev.Action, Note: ev.Note, Args: ev.Args}
+		out[i] = Entry{ID: ev.ID, At: at, Action: ev.Action, Note: ev.Note, Args: ev.Args}
 	}
 	return out
 }
