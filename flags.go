@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/gameday"
 	"vmstorm/internal/paths"
 	"vmstorm/metrics"
 	"vmstorm/report"
@@ -40,7 +42,13 @@ type options struct {
 	shard           string
 	merge           fileList
 	parallel        int
-	given           map[string]bool // the flags on the command line
+	// A game day's.
+	gameday      string
+	gamedayAddr  string
+	gamedayStart string
+	gamedayPace  time.Duration
+	gamedayIdle  time.Duration
+	given        map[string]bool // the flags on the command line
 }
 
 // loaded is the scenario the run replays, if any.
@@ -64,15 +72,21 @@ func parseFlags(args []string, usage io.Writer) (config.Config, options, loaded,
 		return cfg, opt, nil, err
 	}
 	var sc loaded
+	if opt.gameday != "" {
+		opt.scenario = opt.gameday // the game's scenario, loaded as -scenario's
+	}
 	if opt.scenario != "" {
 		if sc, err = scenario.Load(opt.scenario); err != nil {
 			if _, inFile := errors.AsType[*scenario.Error](err); !inFile {
-				err = fmt.Errorf("-scenario: %w", err) // FILE:LINE:COL errors name the file already
+				err = fmt.Errorf("-%s: %w", scenarioFlag(opt), err) // FILE:LINE:COL errors name the file already
 			}
 			return cfg, opt, nil, err
 		}
 		if cfg, opt, err = parseOnto(sc.Config, args, usage); err != nil {
 			return cfg, opt, nil, err
+		}
+		if opt.gameday != "" {
+			opt.scenario = opt.gameday
 		}
 		cfg = sc.CutTo(cfg)
 	}
@@ -120,6 +134,18 @@ func parseOnto(cfg config.Config, args []string, usage io.Writer) (config.Config
 	return cfg, opt, nil
 }
 
+// scenarioFlag is the flag that named the scenario.
+func scenarioFlag(opt options) string {
+	if opt.gameday != "" {
+		return "gameday"
+	}
+	return "scenario"
+}
+
+// gamedayFlags are the flags a game day takes besides the model's
+// parameters.
+var gamedayFlags = []string{"gameday", "gameday-addr", "gameday-start", "gameday-pace", "gameday-idle"}
+
 // MaxParallel is the most replicas -parallel runs at once.
 const MaxParallel = 1024
 
@@ -164,6 +190,19 @@ func conflicts(given map[string]bool) error {
 	}
 	if len(asked) > 1 {
 		return fmt.Errorf("-%s and -%s cannot go together: each is a job of its own; give one", asked[0], asked[1])
+	}
+	if given["gameday"] {
+		for _, name := range slices.Sorted(maps.Keys(given)) {
+			if _, isParam := config.Lookup(name); !isParam && !slices.Contains(gamedayFlags, name) {
+				return fmt.Errorf("-gameday plays a scenario in the browser: -%s would do nothing; give -gameday with the model's parameters and -%s only", name, strings.Join(gamedayFlags[1:], ", -"))
+			}
+		}
+		return nil
+	}
+	for _, name := range gamedayFlags[1:] {
+		if given[name] {
+			return fmt.Errorf("-%s goes with -gameday, which is not given", name)
+		}
 	}
 	var names []string
 	for name := range given {
@@ -211,6 +250,17 @@ func check(cfg config.Config, opt options) error {
 	for _, name := range slices.Sorted(maps.Keys(opt.given)) {
 		if on, ok := config.SwitchOf(name); ok && !cfg.Uses(on) {
 			return fmt.Errorf("-%s sets -%s, which is off (not given, nor turned on by the scenario or its timeline): add -%s, or drop -%s", name, on, on, name)
+		}
+	}
+	if opt.gameday != "" {
+		if err := gameday.CheckAddr(opt.gamedayAddr); err != nil {
+			return fmt.Errorf("-gameday-addr %w", err)
+		}
+		if opt.gamedayPace <= 0 || opt.gamedayPace > time.Hour {
+			return fmt.Errorf("-gameday-pace %v: want the wall time of a model hour, above 0 and at most 1h (e.g. 30s)", opt.gamedayPace)
+		}
+		if opt.gamedayIdle < time.Second {
+			return fmt.Errorf("-gameday-idle %v: want 1s or more: the wall time without a browser after which the game ends", opt.gamedayIdle)
 		}
 	}
 	if opt.metricsAddr != "" {
@@ -293,6 +343,20 @@ func newFlagSet(cfg *config.Config, opt *options) *flag.FlagSet {
 	fs.BoolVar(&opt.pprof, "pprof", opt.pprof, "also serve Go's profiler at /debug/pprof/ on -metrics-addr (it shows the command line, the heap and the goroutines)")
 	fs.BoolVar(&opt.quiet, "quiet", opt.quiet, "print the summary alone: no log lines on the console")
 	fs.StringVar(&opt.experiment, "experiment", opt.experiment, "run an experiment: a built-in `name` (e.g. travis-2015-what-if) or a YAML file of variants of a scenario, each run many times at -speed max, compared with confidence intervals (docs/experiments.md)")
+	fs.StringVar(&opt.gameday, "gameday", opt.gameday, "play a game day on a scenario: a built-in `name` or a YAML file, served as a page on -gameday-addr; you are the on-call, scored at the end (docs/gameday.md)")
+	if opt.gamedayAddr == "" {
+		opt.gamedayAddr = "127.0.0.1:0"
+	}
+	fs.StringVar(&opt.gamedayAddr, "gameday-addr", opt.gamedayAddr, "with -gameday: serve the game on this `host:port` (port 0: any free one; the URL is printed)")
+	fs.StringVar(&opt.gamedayStart, "gameday-start", opt.gamedayStart, "with -gameday: the model `time` the game begins at, a duration from the start or a calendar time (default: 4 hours before the scenario's first operators' action); the model runs to it at once")
+	if opt.gamedayPace == 0 {
+		opt.gamedayPace = gameday.DefaultPace
+	}
+	fs.DurationVar(&opt.gamedayPace, "gameday-pace", opt.gamedayPace, "with -gameday: the wall `time` a model hour takes (the page can change it)")
+	if opt.gamedayIdle == 0 {
+		opt.gamedayIdle = gameday.DefaultIdle
+	}
+	fs.DurationVar(&opt.gamedayIdle, "gameday-idle", opt.gamedayIdle, "with -gameday: end the game after this wall `time` with no request from a browser")
 	fs.StringVar(&opt.printExperiment, "print-experiment", opt.printExperiment, "print the built-in experiment `name` as YAML, to copy and edit, and exit")
 	fs.StringVar(&opt.results, "results", opt.results, "with -experiment: write each replica's measures to this `file` as JSON lines")
 	fs.StringVar(&opt.verdicts, "verdicts", opt.verdicts, "with -experiment: write the table's verdicts to this `file` as JSON lines, one a comparison, with the family's (docs/experiments.md)")

@@ -112,6 +112,8 @@ func runCommand(opt options, cfg config.Config, sc *scenario.Scenario, stdout, s
 		return exitOK, true
 	case opt.experiment != "":
 		return runExperiment(opt, stdout, stderr), true
+	case opt.gameday != "":
+		return runGameday(cfg, opt, sc, stdout, stderr), true
 	}
 	return 0, false
 }

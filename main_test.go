@@ -314,6 +314,7 @@ var nonModelFlags = map[string]bool{
 	"log-file": true, "report": true, "scenario": true, "quiet": true, "series": true,
 	"metrics-addr": true, "pprof": true, "list-scenarios": true, "print-scenario": true, "analyze": true,
 	"experiment": true, "print-experiment": true, "results": true, "verdicts": true, "shard": true, "merge": true, "parallel": true,
+	"gameday": true, "gameday-addr": true, "gameday-start": true, "gameday-pace": true, "gameday-idle": true,
 }
 
 // flagsWithoutKey are the model parameters that a scenario file has no key

@@ -38,6 +38,9 @@ type Options struct {
 	// ignored): the Rows of an earlier Outcome no longer needed, as the
 	// replicas of an experiment, one after another, hand theirs on.
 	Rows []series.Row
+	// Hold, if not nil, holds the run at steps of model time and adds the
+	// events it is given to its timeline (pipeline.Hold): a game's player.
+	Hold *pipeline.Hold
 }
 
 // DefaultKeepRows is how many rows an Outcome keeps for the charts: enough
@@ -60,7 +63,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	}
 	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
 	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
-	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared})
+	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
 	if sum == nil {
 		return nil, err
 	}

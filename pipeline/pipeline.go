@@ -13,7 +13,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -41,7 +43,7 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 }
 
 // Options say what watches a run, and every path by which what is
-// observed acts back on the model: there is one, the Pager.
+// observed acts back on the model: the Pager, and a game's Hold.
 type Options struct {
 	Log *zap.Logger // the run's log; nil for none
 	// Sink, if not nil, is given every sample of the model's state (the
@@ -55,6 +57,27 @@ type Options struct {
 	// once with this one (see workers.Shared), which holds it as well as
 	// to its own.
 	Shared *workers.Shared
+	// Hold, if not nil, holds the run at steps of model time and adds the
+	// events it is given to the timeline: the second path back into the
+	// model, a game's player (see Hold).
+	Hold *Hold
+}
+
+// Hold lets a caller outside the model (a game's player) pace a run and
+// add operators' actions to its timeline as it goes, through the one
+// mechanism a scenario's timeline has: a process of the run sleeps to a
+// nanosecond before each multiple b of Every within the run and calls At
+// there, the whole model held until it returns (At may wait on the wall
+// clock: that wait is outside the model, as a pace is). The events At
+// returns are placed on the timeline at b, after any already due at b, and
+// applied there as a scenario's events due at b would be. A run given the
+// same events in its scenario's timeline, at the same times and in the
+// same order, is the same run: the process draws nothing, changes nothing
+// in the model, and wakes the timeline only before b, so that at b every
+// process runs as in that run (gameday's replay test).
+type Hold struct {
+	Every time.Duration
+	At    func(ctx context.Context, b time.Duration) []incident.Event
 }
 
 // Run runs the model described by cfg in kernel k (made by NewKernel)
@@ -63,6 +86,9 @@ type Options struct {
 // started, waits for them, and returns the summary. A run that ctx cut
 // short is not an error: its summary says why it ended.
 func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Summary, error) {
+	if h := o.Hold; h != nil && h.Every <= 1 {
+		return nil, errors.New("pipeline: a hold's steps must be longer than a nanosecond")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -155,6 +181,14 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 		}
 	})
 	k.Go(ctx, obs.run)
+	if h := o.Hold; h != nil {
+		k.Go(ctx, func(ctx context.Context) {
+			if err := hold(ctx, h, cfg, tl); err != nil {
+				runErr = err
+				k.Stop(err)
+			}
+		})
+	}
 	cause := k.Run(ctx)
 	end := k.Now()
 	if _, ok := errors.AsType[*workers.BudgetError](cause); ok && runErr == nil {
@@ -231,4 +265,29 @@ func configFields(c config.Config) []zap.Field {
 		fields = append(fields, zap.Any(p.LogKey(), p.Value(&c)))
 	}
 	return fields
+}
+
+// hold is the process of a Hold: at a nanosecond before each step b it
+// calls h.At and merges the events it gives into the timeline at b. It
+// returns the first event that is not valid for the run.
+func hold(ctx context.Context, h *Hold, cfg config.Config, tl *timeline) error {
+	for b := h.Every; b <= cfg.Duration; b += h.Every {
+		if !sim.SleepUntil(ctx, b-1) {
+			return nil
+		}
+		events := h.At(ctx, b)
+		if len(events) == 0 {
+			continue
+		}
+		added := make(incident.Timeline, len(events))
+		for i, ev := range events {
+			ev.At, ev.AfterDetection = b, false
+			if err := ev.Validate(cfg.QueueNames()); err != nil {
+				return fmt.Errorf("hold: %s at %v: %w", ev.Action, b, err)
+			}
+			added[i] = ev
+		}
+		tl.merge(added)
+	}
+	return nil
 }

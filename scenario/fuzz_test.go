@@ -20,7 +20,9 @@ import (
 // error: it recovers only the YAML decoder's, on a tag), rejects only with
 // an *Error that has a place, and never accepts an invalid file: whatever
 // it accepts is a valid Config whose timeline is in order, within the run,
-// and right for the queues.
+// and right for the queues. And any file it accepts round-trips: Marshal
+// writes it as a file that reads back as the same Config, checks, name and
+// description, and that Marshal writes again byte for byte.
 func FuzzParse(f *testing.F) {
 	for _, b := range Builtins() {
 		src, ok := Source(b.Name)
@@ -109,9 +111,8 @@ func TestParseTaggedListDoesNotPanic(t *testing.T) {
 	}
 }
 
-// checkAccepted checks what Parse accepted: that it is a valid scenario,
-// with one event for each timeline entry and one check for each checks
-// entry.
+// checkAccepted checks what Parse accepted: that it is a valid scenario and
+// that it survives Marshal.
 func checkAccepted(t *testing.T, data []byte, s *Scenario) {
 	t.Helper()
 	cfg := s.Config
@@ -129,16 +130,36 @@ func checkAccepted(t *testing.T, data []byte, s *Scenario) {
 		require.GreaterOrEqual(t, int64(ev.At), int64(0), "timeline[%d]", i)
 		require.LessOrEqual(t, ev.At, cfg.Duration, "timeline[%d] after the end of the run", i)
 	}
+
+	out, err := Marshal(s)
+	require.NoError(t, err)
+	s2, err := Parse("marshalled.yaml", out)
+	require.NoError(t, err, "the marshalled file:\n%s", out)
+	require.Equal(t, cfg, s2.Config, "the marshalled file:\n%s", out)
+	require.Equal(t, s.Checks, s2.Checks, "the marshalled file:\n%s", out)
+	require.Equal(t, s.Name, s2.Name)
+	require.Equal(t, s.Description, s2.Description)
+	again, err := Marshal(s2)
+	require.NoError(t, err)
+	require.Equal(t, string(out), string(again), "Marshal writes what it read back the same")
 }
 
-// TestNotesAreReadAsWritten: a timeline note, whatever its characters
-// (YAML's indicators among them), is read as the file quotes it.
-func TestNotesAreReadAsWritten(t *testing.T) {
+// TestMarshalKeepsNotes: a timeline note, whatever its characters (YAML's
+// indicators among them), survives Marshal. A note with a control
+// character (a tab, a carriage return, a line break), which Marshal did
+// not keep, is refused at load now, as in every other value.
+func TestMarshalKeepsNotes(t *testing.T) {
 	for _, note := range []string{"? a", "a: b", "# no comment", "- x", "'single'", `"double"`, "[a, b]", "{a: b}", "*alias", "&anchor", "!tag", " around ", "%", "@", "`", "\u00e9\u4e2d"} {
 		t.Run(note, func(t *testing.T) {
 			s, err := Parse("note.yaml", []byte("name: n\nduration: 1h\ntimeline:\n  - at: 1m\n    action: restart_janitor\n    note: "+strconv.Quote(note)+"\n"))
 			require.NoError(t, err)
 			require.Equal(t, note, s.Config.Timeline[0].Note)
+			out, err := Marshal(s)
+			require.NoError(t, err)
+			s2, err := Parse("marshalled.yaml", out)
+			require.NoError(t, err, "the marshalled file:\n%s", out)
+			require.Equal(t, note, s2.Config.Timeline[0].Note, "the marshalled file:\n%s", out)
+			assert.Equal(t, s.Config, s2.Config)
 		})
 	}
 }

@@ -1,0 +1,218 @@
+package gameday_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color/palette"
+	"image/draw"
+	"image/png"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmstorm/gameday"
+	"vmstorm/incident"
+	"vmstorm/scenario"
+)
+
+// browser starts headless Chromium with networking kept off (every host
+// but loopback resolves to nothing, and any proxy is a dead one) and gives
+// a chromedp context on it; the test skips if Chromium is not installed.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not on PATH; to play the game headless, install it (Debian: apt-get install chromium)")
+	}
+	// Chromium's helpers can outlive it for a moment and write to its
+	// profile: not in t.TempDir, whose removal would then fail the test.
+	profile, err := os.MkdirTemp("", "gameday-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
+		chromedp.WindowSize(1280, 1400),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	return ctx
+}
+
+// TestPlayInTheBrowser plays a whole short game in headless Chromium: the
+// page loads with no request leaving the machine, the charts draw, the
+// player takes the controls, pauses both queues at 12:40 and fixes and
+// restarts the janitor at 12:55, ends the game, and the scorecard shows
+// the figures of the exported scenario replayed unpaced. Set
+// GAMEDAY_SCREENSHOTS to a directory to keep the page at 1280 and 1920
+// pixels wide (docs/gameday.md's).
+func TestPlayInTheBrowser(t *testing.T) {
+	ctx := browser(t)
+	sc := small(t, 7)
+	whatIf, err := scenario.LoadExperiment("testdata/small-what-if.yaml", nil)
+	require.NoError(t, err)
+	g, err := gameday.New(gameday.Options{Scenario: sc, Start: 30 * time.Minute, Pace: 2 * time.Second, Idle: time.Minute, WhatIf: whatIf})
+	require.NoError(t, err)
+	srv, err := gameday.Listen(g, "127.0.0.1:0", gameday.NewToken())
+	require.NoError(t, err)
+	srv.Serve()
+	defer srv.Close()
+	gctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := g.Run(gctx); done <- err }()
+	defer func() { stop(); <-done }()
+
+	base := "http://" + srv.Addr()
+	var mu sync.Mutex
+	var elsewhere []string
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && !strings.HasPrefix(e.Request.URL, base+"/") {
+			mu.Lock()
+			elsewhere = append(elsewhere, e.Request.URL)
+			mu.Unlock()
+		}
+	}))
+	wait := func(expr string) chromedp.Action[chromedp.Void] {
+		poll := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+		return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			v, err := poll(ctx, t)
+			if err != nil {
+				err = fmt.Errorf("waiting for %s: %w", expr, err)
+			}
+			return v, err
+		}
+	}
+	pauseAt := func(hhmm string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.SetValue(chromedp.ID("pauseat"), hhmm),
+			chromedp.Click(chromedp.ID("pauseat-go")),
+			wait(`document.getElementById("status").textContent === "paused" && document.getElementById("clock").textContent.endsWith("`+hhmm+`:00")`),
+		)
+	}
+	// dump says what the page shows, when a wait fails.
+	dump := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`["clock", "status", "controls", "msg", "mine"].map(id => id + ": " + document.getElementById(id).textContent).join("; ")`))
+		return shown
+	}
+	ink := func(ids string) string {
+		return `[` + ids + `].map(id => { const c = document.getElementById(id), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })`
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL()),
+		wait(`document.body.dataset.ready === "1"`),
+		chromedp.Click(chromedp.ID("take")),
+		wait(`document.getElementById("controls").textContent === "you hold the controls"`),
+		pauseAt("12:40"),
+		chromedp.Click(chromedp.ID("act-pause_builds")), // its queue: all
+		wait(`document.getElementById("mine").textContent.includes("pause_builds")`),
+		pauseAt("12:55"),
+		chromedp.Click(chromedp.ID("act-fix_cleanup_credentials")),
+		wait(`document.getElementById("mine").textContent.includes("fix_cleanup_credentials")`),
+		chromedp.Click(chromedp.ID("act-restart_janitor")),
+		wait(`document.getElementById("mine").textContent.includes("restart_janitor")`),
+		chromedp.Click(chromedp.ID("inv-count_vms")),
+		wait(`document.getElementById("reveals").textContent.includes("VMs on the cluster")`),
+	)
+	require.NoError(t, err, dump(err))
+	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](ink(`"c-vms", "c-backlog", "c-rates"`)))
+	require.NoError(t, err)
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("finish")),
+		wait(`document.getElementById("sc-you") !== null && document.getElementById("sc-variant-0") !== null`),
+	)
+	require.NoError(t, err, dump(err))
+	for i, n := range drawn {
+		assert.Greater(t, n, 2000, "chart %d drew lines, axes and labels", i)
+	}
+
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`["sc-you", "sc-responders"].map(id => Array.from(document.getElementById(id).cells).slice(1).map(td => td.dataset.v))`))
+	require.NoError(t, err)
+	timelineInk, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](ink(`"c-timeline"`)))
+	require.NoError(t, err)
+	assert.Greater(t, timelineInk[0], 500, "the timeline chart of the actions drew")
+
+	// The exported scenario, replayed unpaced, gives the scorecard's figures.
+	resp, err := http.Get(base + "/api/export?token=" + strings.TrimPrefix(srv.URL(), base+"/?token="))
+	require.NoError(t, err)
+	exported, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(exported))
+	replayed, _ := replay(t, exported)
+	want := gameday.ScoreOf("you", replayed)
+	assert.Equal(t, figures(want), cells[0], "the scorecard's row is the exported scenario's replay")
+	card, ok := g.Scorecard()
+	require.True(t, ok)
+	assert.Equal(t, figures(card.Responders), cells[1])
+
+	tl := g.Timeline()
+	for _, ev := range []incident.Event{
+		{At: 40 * time.Minute, Action: "pause_builds", Args: incident.Args{Queue: "all"}},
+		{At: 55 * time.Minute, Action: "fix_cleanup_credentials"},
+		{At: 55 * time.Minute, Action: "restart_janitor"},
+	} {
+		assert.Contains(t, tl, ev, "the player's actions at the model times chosen")
+	}
+	assert.Len(t, tl, 4, "the fault and the three actions")
+	mu.Lock()
+	assert.Empty(t, elsewhere, "no request left the machine")
+	mu.Unlock()
+
+	if dir := os.Getenv("GAMEDAY_SCREENSHOTS"); dir != "" {
+		for _, w := range []int64{1280, 1920} {
+			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), chromedp.Sleep(time.Second)))
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("gameday-%d.png", w)), smallPNG(t, shot), 0o644))
+		}
+	}
+}
+
+// figures is a score as the scorecard's cells carry it (data-v): each
+// time in hours, or empty for none, then the jobs delayed and VMs leaked.
+func figures(s gameday.Score) []string {
+	h := func(has bool, v float64) string {
+		if !has {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return []string{h(s.HasDetect, s.Detect), h(s.HasMitigate, s.Mitigate), h(s.HasRecover, s.Recover),
+		strconv.FormatInt(s.JobsDelayed, 10), strconv.FormatInt(s.VMsLeaked, 10)}
+}
+
+// smallPNG re-encodes a screenshot with a palette of 256 colours, at the
+// best compression: a page of flat colours loses nothing a reader sees.
+func smallPNG(t *testing.T, shot []byte) []byte {
+	img, err := png.Decode(bytes.NewReader(shot))
+	require.NoError(t, err)
+	pal := image.NewPaletted(img.Bounds(), palette.Plan9)
+	draw.Draw(pal, img.Bounds(), img, img.Bounds().Min, draw.Src)
+	var b bytes.Buffer
+	require.NoError(t, (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, pal))
+	return b.Bytes()
+}
