@@ -100,7 +100,7 @@ func (g *Game) State(seat string, holds bool, from int) State {
 	}
 	for _, name := range g.allowed {
 		a, _ := incident.Lookup(name)
-		st.Allowed = append(st.Allowed, ActionDoc{Name: a.Name, Doc: a.Doc, Uses: a.Uses})
+		st.Allowed = append(st.Allowed, ActionDoc{Name: a.Name, Doc: a.Describe(incident.Args{}), Uses: a.Uses}) // the arguments by what stands for them, not {placeholders}
 	}
 	first := 0
 	for first < len(g.rows) && g.rows[first].T < st.ShowFrom {
