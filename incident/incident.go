@@ -172,7 +172,8 @@ var Actions = []Action{
 // Describe is the action's Doc with its placeholders filled from args (or
 // DocIfZero, when its number is 0): a queue as "queue com" or "every
 // queue", a fraction as a percentage. A placeholder whose argument is
-// missing stays as it is.
+// missing is said without braces ("the queue given"), as an error's hint
+// describes an action before it has its arguments.
 func (a Action) Describe(args Args) string {
 	doc := a.Doc
 	if n, ok := args.number(); ok && n == 0 && a.DocIfZero != "" {
@@ -201,7 +202,16 @@ func (a Action) Describe(args Args) string {
 	if m := args.Mitigation; m != "" {
 		pairs = append(pairs, "{mitigation}", strings.ReplaceAll(m, "_", " "))
 	}
+	pairs = append(pairs, unfilled...) // after the values: the first pair for a placeholder wins
 	return strings.NewReplacer(pairs...).Replace(doc)
+}
+
+// unfilled are what Describe puts for a placeholder whose argument is not
+// given: a queue or a mitigation in words, a number by its argument's name
+// ("runs at most max_builds builds at once").
+var unfilled = []string{
+	"{queue}", "the queue given", "{rate}", "rate", "{vms}", "vms",
+	"{max_builds}", "max_builds", "{fraction}", "fraction", "{mitigation}", "the mitigation given",
 }
 
 // number is the event's one numeric argument, if it has one.
@@ -292,7 +302,7 @@ func (ev Event) Validate(queues []string) error {
 	}
 	for _, arg := range a.Uses {
 		if !given[arg] {
-			return &ArgError{"action", fmt.Sprintf("%s needs %s (%s)", a.Name, strings.Join(a.Uses, " and "), a.Doc)}
+			return &ArgError{"action", fmt.Sprintf("%s needs %s: %s", a.Name, strings.Join(a.Uses, " and "), a.Describe(Args{}))}
 		}
 	}
 	for _, arg := range []string{"queue", "rate", "vms", "max_builds", "fraction", "mitigation"} {

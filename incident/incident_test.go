@@ -357,7 +357,7 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 		wantMsg string
 	}{
 		{"unknown action", Event{Action: "reboot_everything"}, "action", `unknown action "reboot_everything"`},
-		{"missing argument", Event{Action: "pause_builds"}, "action", "pause_builds needs queue"},
+		{"missing argument", Event{Action: "pause_builds"}, "action", "pause_builds needs queue: the jobs of the queue given are no longer started"},
 		{"missing one of two", Event{Action: "set_max_builds", Args: Args{Queue: "com"}}, "action", "needs queue and max_builds"},
 		{"argument it does not take", Event{Action: "restart_janitor", Args: Args{Queue: "com"}}, "queue", "restart_janitor does not take queue"},
 		{"unknown queue", Event{Action: "pause_builds", Args: Args{Queue: "net"}}, "queue", `no queue "net"; the queues are com, org, or all`},
@@ -372,6 +372,7 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 			require.ErrorAs(t, err, &argErr)
 			assert.Equal(t, tt.wantArg, argErr.Arg)
 			assert.Contains(t, argErr.Msg, tt.wantMsg)
+			assert.NotContains(t, argErr.Msg, "{", "no raw placeholder in what a user reads")
 		})
 	}
 }

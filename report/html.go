@@ -312,11 +312,29 @@ func assumptionRows(c config.Config) []assumptionRow {
 
 // configParams lists the run's parameters: every one of config.Params,
 // by its flag, then the queues, the traffic curve and the timeline.
+// -break-cleanup and -break-at say whether and when the janitor's password
+// is rotated by the flag; a scenario rotates it in its timeline, and the
+// rows say so rather than "false".
 func configParams(c config.Config) []param {
+	var rotations []string
+	for _, ev := range c.Timeline {
+		if ev.Action == "rotate_cleanup_password" {
+			at := format.ModelTime(c.Epoch, ev.At)
+			if ev.AfterDetection {
+				at = "detection + " + format.Duration(ev.At)
+			}
+			rotations = append(rotations, at)
+		}
+	}
 	var out []param
 	for _, p := range config.Params {
 		v := p.Get(&c)
-		if v == "" {
+		switch {
+		case p.Flag == "break-cleanup" && !c.BreakCleanup && len(rotations) > 0:
+			v = "not given: the timeline rotates the password (rotate_cleanup_password at " + strings.Join(rotations, ", ") + ")"
+		case p.Flag == "break-at" && !c.BreakCleanup:
+			v = "not used: -break-cleanup is not given"
+		case v == "":
 			v = "none"
 		}
 		out = append(out, param{Name: p.Flag, Value: v})

@@ -87,7 +87,7 @@ func WriteSummary(w io.Writer, o *outcome.Outcome) error {
 		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", workers.StageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
 	}
 	p("\t")
-	judged(p, s.Config, an, j.Requeues, j.Arrived)
+	judged(p, s.Config, an)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -118,10 +118,11 @@ func assumptionLines(p func(string, ...any), c config.Config) {
 }
 
 // judged writes what the analysis says of a run: its storm, its incident
-// and its phases; the summary and -analyze alike.
-func judged(p func(string, ...any), cfg config.Config, an analysis.Result, requeues, arrived int64) {
+// and its phases; the summary and -analyze alike, from the series alone
+// (its last sample is the state at the run's end).
+func judged(p func(string, ...any), cfg config.Config, an analysis.Result) {
 	mt := func(t time.Duration) string { return format.ModelTime(cfg.Epoch, t) }
-	p("REQUEUE STORM\t%s", stormLine(cfg, an.Storm, requeues, arrived))
+	p("REQUEUE STORM\t%s", stormLine(cfg, an.Storm, an.Totals.Requeues, an.Totals.Arrived))
 	if len(an.Marks) > 0 {
 		in := an.Incident
 		since := func(ok bool, t time.Duration) string {
@@ -161,7 +162,7 @@ func WriteAnalysis(w io.Writer, cfg config.Config, an analysis.Result) error {
 	p("vmstorm analysis\t")
 	p("  series\t%s of model time; judged with a window of %s", format.Duration(an.End), format.Duration(cfg.Window))
 	p("\t")
-	judged(p, cfg, an, an.Totals.Requeues, an.Totals.Arrived)
+	judged(p, cfg, an)
 	return tw.Flush()
 }
 
@@ -228,16 +229,23 @@ func cleanupLine(o *outcome.Outcome) string {
 	return line
 }
 
+// stormLine says whether requeues outran arrivals, with the run's
+// requeues per arrival: a figure that is not zero is never written as one
+// (139 requeues for 11714 arrivals is 0.012, not 0.0).
 func stormLine(cfg config.Config, st analysis.StormStats, requeues, arrived int64) string {
 	per := 0.0
 	if arrived > 0 {
 		per = float64(requeues) / float64(arrived)
 	}
 	if !st.Happened {
-		return fmt.Sprintf("no: %d requeues for %d arrivals (%.2f per arrival)", requeues, arrived, per)
+		return fmt.Sprintf("no: %d requeues for %d arrivals (%s per arrival)", requeues, arrived, format.Figure(per))
 	}
-	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); requeues first outran arrivals at %s, over the %s before; peak %.0f requeues/min",
-		requeues, arrived, per, format.ModelTime(cfg.Epoch, st.Start), format.Duration(cfg.Window), st.PeakRate)
+	peak := fmt.Sprintf("%.0f", st.PeakRate) // whole requeues a minute, as the console writes them
+	if st.PeakRate < 1 {
+		peak = format.Figure(st.PeakRate)
+	}
+	return fmt.Sprintf("yes: %d requeues for %d arrivals (%s per arrival); requeues first outran arrivals at %s, over the %s before; peak %s requeues/min",
+		requeues, arrived, format.Figure(per), format.ModelTime(cfg.Epoch, st.Start), format.Duration(cfg.Window), peak)
 }
 
 // WriteChecks writes a scenario's checks as a table, the model's figure

@@ -52,13 +52,10 @@ func Duration(d time.Duration) string {
 	return out
 }
 
-// Num writes a figure: whole numbers as integers, others to one decimal.
-func Num(v float64) string {
-	if v == float64(int64(v)) {
-		return strconv.FormatInt(int64(v), 10)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
+// Num writes a figure of a summary or a check as Figure does: so that a
+// figure that is not zero never prints as 0.0 (4 requeues for 540
+// arrivals is 0.0074, not 0.0), and none prints as -0.0.
+func Num(v float64) string { return Figure(v) }
 
 // Figure writes a figure of an experiment's table: a whole number as it
 // is, others to one decimal from 1 up and to two significant digits below

@@ -62,6 +62,10 @@ func TestNum(t *testing.T) {
 	assert.Equal(t, "7", Num(7))
 	assert.Equal(t, "3.8", Num(3.79))
 	assert.Equal(t, "-1.5", Num(-1.5))
+	// Not zero, so never printed as one; and never "-0.0".
+	assert.Equal(t, "0.0074", Num(4.0/540))
+	assert.Equal(t, "-0.040", Num(-0.04))
+	assert.Equal(t, "0", Num(math.Copysign(0, -1)))
 	assert.Equal(t, 41.5, Round1(41.46))
 	assert.Equal(t, -0.3, Round1(-0.26))
 }
