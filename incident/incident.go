@@ -9,6 +9,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,8 +173,8 @@ var Actions = []Action{
 // Describe is the action's Doc with its placeholders filled from args (or
 // DocIfZero, when its number is 0): a queue as "queue com" or "every
 // queue", a fraction as a percentage. A placeholder whose argument is
-// missing is said without braces ("the queue given"), as an error's hint
-// describes an action before it has its arguments.
+// missing is said without braces ("the queue given", "`rate`"), as an
+// error's hint describes an action before it has all its arguments.
 func (a Action) Describe(args Args) string {
 	doc := a.Doc
 	if n, ok := args.number(); ok && n == 0 && a.DocIfZero != "" {
@@ -207,11 +208,12 @@ func (a Action) Describe(args Args) string {
 }
 
 // unfilled are what Describe puts for a placeholder whose argument is not
-// given: a queue or a mitigation in words, a number by its argument's name
-// ("runs at most max_builds builds at once").
+// given: a queue or a mitigation in words, a number by its argument's key
+// in backquotes, as the docs write a key ("runs at most `max_builds`
+// builds at once", not "at most max_builds builds").
 var unfilled = []string{
-	"{queue}", "the queue given", "{rate}", "rate", "{vms}", "vms",
-	"{max_builds}", "max_builds", "{fraction}", "fraction", "{mitigation}", "the mitigation given",
+	"{queue}", "the queue given", "{rate}", "`rate`", "{vms}", "`vms`",
+	"{max_builds}", "`max_builds`", "{fraction}", "`fraction`", "{mitigation}", "the mitigation given",
 }
 
 // number is the event's one numeric argument, if it has one.
@@ -300,10 +302,22 @@ func (ev Event) Validate(queues []string) error {
 		"max_builds": ev.Args.MaxBuilds != nil, "fraction": ev.Args.Fraction != nil,
 		"mitigation": ev.Args.Mitigation != "",
 	}
+	var missing []string
 	for _, arg := range a.Uses {
 		if !given[arg] {
-			return &ArgError{"action", fmt.Sprintf("%s needs %s: %s", a.Name, strings.Join(a.Uses, " and "), a.Describe(Args{}))}
+			missing = append(missing, arg)
 		}
+	}
+	if len(missing) > 0 {
+		// The hint describes the action with what was given: a number as
+		// it is, a queue if it is one (a name that is not is refused
+		// below, quoted).
+		hint := ev.Args
+		hint.Mitigation = ""
+		if hint.Queue != "all" && !slices.Contains(queues, hint.Queue) {
+			hint.Queue = ""
+		}
+		return &ArgError{"action", fmt.Sprintf("%s needs %s: %s", a.Name, strings.Join(missing, " and "), a.Describe(hint))}
 	}
 	for _, arg := range []string{"queue", "rate", "vms", "max_builds", "fraction", "mitigation"} {
 		if given[arg] && !uses(arg) {
