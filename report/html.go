@@ -204,6 +204,19 @@ func WriteHTML(w io.Writer, o *outcome.Outcome, title string) error {
 		// in it (titles, mark names).
 		p.Charts = append(p.Charts, figure{ID: f.id, Caption: f.caption, SVG: template.HTML(svg)})
 	}
+	if za, ok := zoomAxis(o); ok {
+		z := buildChartsOn(o, za)
+		svg, err := renderSVG(pageChartW, 2*pageChartH, "The incident's window: VMs and rates", z.vms, z.rates)
+		if err != nil {
+			return err
+		}
+		whole := newTimeAxis(o)
+		p.Charts = append(p.Charts, figure{ID: "chart-zoom", SVG: template.HTML(svg), Caption: fmt.Sprintf(
+			"The incident's window, %s to %s: the VMs and the rates of the charts above over %s of the run's %s, "+
+				"where its events and alerts crowd together on them; the marks keep their numbers.",
+			format.ModelTime(s.Config.Epoch, za.start), format.ModelTime(s.Config.Epoch, za.end),
+			format.Duration(za.end-za.start), format.Duration(whole.end))})
+	}
 	p.Marks = timelineRows(o)
 	for _, c := range o.Analysis.Checks {
 		row := checkRow{Name: c.Check.Name, Causes: strings.Join(c.Check.Causes, ", "), Model: c.Model, Want: c.Want, OK: c.OK}
