@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"image/png"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	xfont "golang.org/x/image/font"
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/recorder"
@@ -20,6 +23,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
+	"vmstorm/scenario"
 	"vmstorm/series"
 )
 
@@ -244,4 +248,59 @@ func TestExportedChartHasAKey(t *testing.T) {
 	key := markKey(many)
 	require.Len(t, key, maxKeyLines)
 	assert.Equal(t, "... and 25 more: the page's timeline (-report FILE.html) lists every event", key[maxKeyLines-1])
+}
+
+// TestExperimentAxisShowsEveryVariant: on the experiment page, a variant
+// far above the others (the what-if's "never fixed", at 44,000 VMs, beside
+// "honest monitoring" at 250) does not flatten them: the y axis turns
+// logarithmic, says so on its label and in the caption, and puts every
+// variant's peak in the upper part of the axis; variants of one order keep
+// a linear axis.
+func TestExperimentAxisShowsEveryVariant(t *testing.T) {
+	curve := func(peak float64) *expCurves {
+		c := &expCurves{Replicas: 4}
+		for i := range 100 {
+			y := peak * float64(i+1) / 100
+			c.ModelS = append(c.ModelS, float64(i)*3600)
+			for _, k := range []*expCurve{&c.VMs, &c.Backlog, &c.Requeues} {
+				k.Median, k.Lo, k.Hi = append(k.Median, y), append(k.Lo, 0.9*y), append(k.Hi, 1.1*y)
+			}
+		}
+		return c
+	}
+	base := &scenario.Scenario{Config: config.Default()}
+	e := &scenario.Experiment{Base: base, Variants: []scenario.Variant{{Name: "a", Config: base.Config}}}
+	for _, tt := range []struct {
+		name  string
+		peaks []float64
+		log   bool
+	}{
+		{"one far above", []float64{12000, 44000, 8000, 250}, true},
+		{"of one order", []float64{12000, 8000, 5000}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var d expData
+			for i, p := range tt.peaks {
+				d.Variants = append(d.Variants, expVariant{Name: fmt.Sprint(i), Curves: curve(p)})
+			}
+			figs := experimentCharts(e, d, variantStyles(len(d.Variants)))
+			require.Len(t, figs, 3)
+			vms := html.UnescapeString(string(figs[0].SVG))
+			assert.Equal(t, tt.log, strings.Contains(vms, ">VMs (log scale)<"), "the axis says its scale")
+			assert.Equal(t, tt.log, strings.Contains(figs[0].Caption, "The y axis is logarithmic"), "and so does the caption")
+
+			// Where each peak is on the axis, as the chart scales it.
+			spread, log := logScaled(tt.peaks)
+			assert.Equal(t, tt.log, log)
+			if !log {
+				return
+			}
+			assert.Greater(t, spread, float64(logSpread))
+			p := plot.New()
+			useLogScale(p, slices.Max(tt.peaks)*1.1)
+			for _, peak := range tt.peaks {
+				assert.Greater(t, p.Y.Norm(peak), 0.45, "a peak of %v is in the axis's upper half", peak)
+			}
+		})
+	}
 }
