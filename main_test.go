@@ -615,7 +615,7 @@ vmstorm:   not evaluated: check "an alert by 2h30m": after the end of the run
 `, errOut.String())
 	assert.Contains(t, out.String(), "CALIBRATIONS (cut")
 	assert.Contains(t, out.String(), "3 of 3 calibrations hold")
-	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --   a point at 3h\n  --   an alert by 2h30m\n")
+	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --    a point at 3h\n  --    an alert by 2h30m\n")
 }
 
 // TestFlagsAreValidatedOnTheScenario: flags are judged against the
