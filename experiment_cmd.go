@@ -49,6 +49,10 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		return exitBadInput
 	}
 	if n > 1 {
+		if s := e.Sweep; s != nil && s.Tipping != nil {
+			fmt.Fprintf(stderr, "vmstorm: -shard: the sweep's tipping point adds points round by round, each chosen from the results of the rounds before it, so an experiment with tipping runs in one process; run it without -shard, or remove tipping to shard its grid\n")
+			return exitBadInput
+		}
 		if opt.report != "" {
 			fmt.Fprintf(stderr, "vmstorm: -report: this is shard %d of %d, whose report would compare a part of the replicas; write -results, and -report when you -merge the shards\n", shard, n)
 			return exitBadInput
@@ -62,7 +66,8 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 
 	// keep is what is kept of a result: its curves only for the report
 	// to draw, and then no larger than they are (a decoder's slices have
-	// room to grow); -results has them all.
+	// room to grow); -results has them all. (A replica's outcome is judged
+	// from its trace and its control's, which hold what the judgement needs.)
 	keep := func(r experiment.Result) experiment.Result {
 		if opt.report == "" || !experiment.Drawn(e, r) {
 			r.Curves = experiment.Curves{}
@@ -73,8 +78,9 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 	}
 	var results []experiment.Result
 	interrupted := false
+	total := len(tasks) // with tipping rounds, each round's runs are added as it starts
 	if len(opt.merge) > 0 {
-		if results, err = readResults(opt.merge, len(tasks), keep); err != nil {
+		if results, err = readResults(opt.merge, e.Runs(), keep); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
 			return exitBadInput
 		}
@@ -82,8 +88,12 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
 			return exitBadInput
 		}
-		if len(results) != len(tasks) {
-			fmt.Fprintf(stderr, "vmstorm: -merge: the results of %d of the experiment's %d tasks: a shard is missing, or was interrupted; merge every shard's -results\n", len(results), len(tasks))
+		all := 0
+		for _, round := range experiment.Rounds(e, results) {
+			all += len(round)
+		}
+		if len(results) != all {
+			fmt.Fprintf(stderr, "vmstorm: -merge: the results of %d of the experiment's %d tasks: a shard is missing, or was interrupted; merge every shard's -results\n", len(results), all)
 			return exitBadInput
 		}
 	} else {
@@ -107,16 +117,35 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		}()
 		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
 		defer experiment.CollectLessOften()()
-		bar := newProgress(stderr, len(tasks), !opt.quiet, time.Now)
-		var writeErr error
-		err = experiment.Run(ctx, e, tasks, opt.parallel, func(r experiment.Result) {
+		bar := newProgress(stderr, 0, !opt.quiet, time.Now)
+		var writeErr, pairErr error
+		pairs := experiment.NewPairs(e, func(r experiment.Result) {
 			if out != nil && writeErr == nil {
 				writeErr = experiment.WriteJSON(out, r)
 			}
 			results = append(results, keep(r))
-			bar.add()
 		})
+		each := func(r experiment.Result) {
+			if pairErr == nil {
+				pairErr = pairs.Add(r)
+			}
+			bar.add()
+		}
+		if n > 1 {
+			bar.grow(len(tasks))
+			err = experiment.Run(ctx, e, tasks, opt.parallel, each)
+		} else {
+			total = 0
+			err = experiment.RunAll(ctx, e, opt.parallel, func(round []experiment.Task) {
+				bar.grow(len(round))
+				total += len(round)
+			}, each)
+		}
 		bar.done()
+		if pairErr != nil {
+			fmt.Fprintf(stderr, "vmstorm: %v\n", pairErr)
+			return exitFailed
+		}
 		if writeErr != nil {
 			// The table is still printed: the replicas ran.
 			fmt.Fprintf(stderr, "vmstorm: -results: %v\n", writeErr)
@@ -140,7 +169,7 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		return exitFailed
 	}
 	if interrupted {
-		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d replicas that finished, and no verdict for a variant that did not finish\n", len(results), len(tasks))
+		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d runs (replicas and their controls) that finished, and no verdict for a variant that did not finish\n", len(results), total)
 		return exitFailed // the deferred exit gives the signal's status
 	}
 	if opt.verdicts != "" {

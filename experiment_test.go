@@ -73,7 +73,9 @@ sweep:
     values: [1h, 2h]
 `
 
-const smallTasks = 3*8 + 2*2*3
+// smallTasks are its runs: each replica's and its control's, but never
+// fixed's, whose trigger is never removed.
+const smallTasks = 2*8*2 + 8 + 2*2*3*2
 
 // writeExperiment writes the base scenario and an experiment file into dir.
 func writeExperiment(t *testing.T, dir, name, text string) {
@@ -190,7 +192,38 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 				require.Equal(t, 0, shard.code, "shard %d: %s", i, shard.stderr)
 				assert.NotEqual(t, one.stdout, shard.stdout, "shard %d's table is of its share alone", i)
 				lines := resultLines(t, filepath.Join(sub, fmt.Sprintf("shard-%d.jsonl", i)))
-				assert.Len(t, lines, smallTasks/3, "shard %d runs every third task", i)
+				assert.NotEmpty(t, lines, "shard %d runs every third pair of tasks", i)
+				assert.Less(t, len(lines), smallTasks/2, "shard %d runs every third pair of tasks", i)
+				// A replica's control runs in its shard: each line of a
+				// replica with a control comes with it.
+				replicas, controls := map[string]bool{}, 0
+				for _, line := range lines {
+					var r struct {
+						Variant string
+						Point   []int
+						Replica int
+						Control bool
+					}
+					require.NoError(t, json.Unmarshal([]byte(line), &r))
+					if r.Control {
+						controls++
+					} else {
+						replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)] = true
+					}
+				}
+				for _, line := range lines {
+					var r struct {
+						Variant string
+						Point   []int
+						Replica int
+						Control bool
+					}
+					require.NoError(t, json.Unmarshal([]byte(line), &r))
+					if r.Control {
+						assert.True(t, replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)], "shard %d: a control without its replica", i)
+					}
+				}
+				assert.Positive(t, controls)
 				union = append(union, lines...)
 			}
 			slices.Sort(union)
@@ -265,7 +298,7 @@ func TestExperimentBadFileIsRefusedWithItsPlace(t *testing.T) {
 			"bad.yaml:2:7: ", `badbase.yaml:4:3: unknown key "cluster.vmz"`},
 		{"a sweep point whose backoff base is above its cap", one + "sweep:\n  variant: x\n  x: {key: mitigations.backoff_base, values: [1m, 8m]}\n  y: {key: mitigations.backoff_cap, values: [2m, 10m]}\n",
 			"bad.yaml:9:46: ", "the sweep's point mitigations.backoff_base 8m, mitigations.backoff_cap 2m is no valid run"},
-		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials]\n  within: 1h\n" +
+		{"trigger removed after the run's end", one + "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 1h\n" +
 			"sweep:\n  variant: x\n  x: {key: recovery.trigger_removed, values: [1h, 9h]}\n",
 			"bad.yaml:11:51: ", "recovery.trigger_removed 9h: want a model time within the run's duration"},
 	}
@@ -451,17 +484,29 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 130, exit.ExitCode(), stderr.String())
-	total := 3 * 2000
+	total := 5 * 2000 // never fixed has no control: its trigger is never removed
 	require.NotEmpty(t, written)
 	require.Less(t, len(written), total, "the signal stopped the experiment")
-	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d replicas that finished, and no verdict for a variant that did not finish\n", len(written), total))
+	assert.Contains(t, stderr.String(), fmt.Sprintf("vmstorm: interrupted: the table holds the %d of %d runs (replicas and their controls) that finished, and no verdict for a variant that did not finish\n", len(written), total))
 
 	// The table is of the replicas in the results file: its n per variant.
-	perVariant := map[string]int{}
+	// A replica's line is written once its control's is, the two together.
+	perVariant, controls := map[string]int{}, map[string]int{}
 	for _, line := range written {
-		var r struct{ Variant string }
+		var r struct {
+			Variant, Outcome string
+			Control          bool
+		}
 		require.NoError(t, json.Unmarshal([]byte(line), &r), "each line is whole: %s", line)
+		if r.Control {
+			controls[r.Variant]++
+			continue
+		}
 		perVariant[r.Variant]++
+		assert.NotEmpty(t, r.Outcome, "a replica's line has its outcome: %s", line)
+	}
+	for v, n := range controls {
+		assert.Equal(t, perVariant[v], n, "%s: each replica written with its control", v)
 	}
 	table := stdout.String()
 	require.True(t, strings.HasPrefix(table, "experiment small-what-if\n"), table)
@@ -495,7 +540,7 @@ func TestExperimentInterruptedPrintsWhatFinished(t *testing.T) {
 		assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(v)+`\s.*\s`+regexp.QuoteMeta(missing)+`\s+\d+$`, block)
 	}
 	recovery := table[strings.Index(table, "RECOVERS BY ITSELF"):]
-	assert.Regexp(t, `(?m)^  fix at 2h\s+(incomplete \(\d+ of 2000\)|not run)\s+\d+$`, recovery, "no share for an incomplete variant")
+	assert.Regexp(t, `(?m)^  fix at 2h\s+(incomplete \(\d+ of 2000\)|not run)(\s+\d+){6}$`, recovery, "no share for an incomplete variant: its counts alone")
 	assert.Contains(t, table, "family: no comparison has a verdict")
 	assert.NoFileExists(t, filepath.Join(dir, "verdicts.jsonl"), "an interrupted experiment writes no verdicts")
 }
@@ -552,9 +597,9 @@ variants:
 	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+not reached \[3\.8, ∞\]\s+3\s+3$`, r.stdout, "never detected")
 	require.Regexp(t, `(?m)^  fixed at 1h at 3 a minute\s+0 \[0, 0\]\s+3$`, r.stdout, "no backlog")
 	recovery := r.stdout[strings.Index(r.stdout, "RECOVERS BY ITSELF"):]
-	share := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+) \[.*\s3$`).FindStringSubmatch(recovery)
-	require.NotNil(t, share, "the recovery's row, of 3 replicas:\n%s", r.stdout)
-	assert.Equal(t, "1", share[1], "every replica was healthy again after the fix:\n%s", r.stdout)
+	row := regexp.MustCompile(`(?m)^  fixed at 1h at 3 a minute\s+(\S+)\s+(\d+) \(1 \[`).FindStringSubmatch(recovery)
+	require.NotNil(t, row, "the recovery's row, of 3 replicas:\n%s", r.stdout)
+	assert.Equal(t, []string{"recovered", "3"}, row[1:], "every replica was healthy again after the fix:\n%s", r.stdout)
 }
 
 // TestShardOf: -shard, or the index a Kubernetes Indexed Job or a Slurm job
@@ -603,6 +648,79 @@ func TestShardOf(t *testing.T) {
 			assert.Equal(t, [2]int{tt.i, tt.n}, [2]int{i, n})
 		})
 	}
+}
+
+// TestExperimentTippingRoundsMergeAndRefuseShards: an experiment with a
+// tipping point runs its rounds in one process, each replica's line with
+// its outcome and each control's with "control": true; -merge of its
+// results gives its table byte for byte (the rounds' points recomputed
+// from the results before them), and refuses a line whose outcome its
+// traces do not give, or a round's result missing; -shard is refused, as
+// the rounds depend on the results before them.
+func TestExperimentTippingRoundsMergeAndRefuseShards(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	for _, name := range []string{"tipping.yaml", "sustaining-loop.yaml"} {
+		data, err := os.ReadFile(filepath.Join("scenario", "testdata", "experiments", name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	one := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-results", "one.jsonl")
+	require.Equal(t, 0, one.code, one.stderr)
+	require.Contains(t, one.stdout, "refined: ", "the rounds added points")
+	require.Regexp(t, `tipping point along recovery\.trigger_removed: \S+ into the run \[`, one.stdout)
+	lines := resultLines(t, filepath.Join(dir, "one.jsonl"))
+	controls, outcomes, refined := 0, 0, 0
+	for _, line := range lines {
+		var r struct {
+			Control bool
+			Outcome string
+			Refine  *struct{ Round int }
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r))
+		switch {
+		case r.Control:
+			controls++
+			assert.Empty(t, r.Outcome, "a control has no outcome of its own")
+		default:
+			outcomes++
+			assert.Contains(t, []string{"recovered", "draining", "stuck", "overloaded", "not_removed"}, r.Outcome)
+		}
+		if r.Refine != nil {
+			refined++
+		}
+	}
+	assert.Equal(t, outcomes, controls, "each replica with its control")
+	assert.Positive(t, refined)
+
+	merged := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "one.jsonl")
+	require.Equal(t, 0, merged.code, merged.stderr)
+	assert.Equal(t, one.stdout, merged.stdout, "the merged table is one process's, byte for byte")
+
+	write := func(name string, lines []string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	}
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, `"outcome":"stuck"`) })
+	require.GreaterOrEqual(t, i, 0)
+	forged := slices.Clone(lines)
+	forged[i] = strings.Replace(forged[i], `"outcome":"stuck"`, `"outcome":"recovered"`, 1)
+	write("forged.jsonl", forged)
+	r := vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "forged.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "says it was recovered, and its trace and its control's say stuck")
+
+	j := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, `"round":2`) })
+	require.GreaterOrEqual(t, j, 0)
+	write("short.jsonl", slices.Delete(slices.Clone(lines), j, j+1))
+	r = vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-merge", "short.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "a shard is missing, or was interrupted")
+
+	r = vmstorm(t, bin, dir, nil, "-experiment", "tipping.yaml", "-shard", "0/2", "-results", "s.jsonl")
+	assert.Equal(t, 2, r.code)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Contains(t, r.stderr, "vmstorm: -shard: the sweep's tipping point adds points round by round")
+	assert.NoFileExists(t, filepath.Join(dir, "s.jsonl"))
 }
 
 // slurmEnv is a list of NAME=value as a map.

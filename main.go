@@ -65,6 +65,8 @@ func (s signalled) exitCode() int {
 	return exitFailed
 }
 
+// run is the command: it reads the flags, does what they ask, and returns
+// the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	cfg, opt, sc, err := parseFlags(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -74,33 +76,51 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmstorm: %v\n", err)
 		return exitBadInput
 	}
+	if code, done := runCommand(opt, cfg, sc, stdout, stderr); done {
+		return code
+	}
+	return runOnce(cfg, opt, sc, stdout, stderr)
+}
+
+// runCommand does what the flags ask when it is not a run of the model:
+// a list, a built-in file printed, -analyze or -experiment. done is false
+// when they ask for a run.
+func runCommand(opt options, cfg config.Config, sc *scenario.Scenario, stdout, stderr io.Writer) (code int, done bool) {
 	switch {
 	case opt.listScenarios:
 		for _, b := range scenario.Builtins() {
 			fmt.Fprintf(stdout, "%-18s %s\n", b.Name, b.Description)
 		}
-		return exitOK
+		return exitOK, true
 	case opt.printScenario != "":
 		src, ok := scenario.Source(opt.printScenario)
 		if !ok {
 			fmt.Fprintf(stderr, "vmstorm: -print-scenario: no built-in scenario %q; 'vmstorm -list-scenarios' lists them\n", opt.printScenario)
-			return exitBadInput
+			return exitBadInput, true
 		}
 		_, _ = stdout.Write(src)
-		return exitOK
+		return exitOK, true
 	case opt.analyze != "":
-		return analyzeSeries(opt, cfg, sc, stdout, stderr)
+		return analyzeSeries(opt, cfg, sc, stdout, stderr), true
 	case opt.printExperiment != "":
 		src, ok := scenario.ExperimentSource(opt.printExperiment)
 		if !ok {
 			fmt.Fprintf(stderr, "vmstorm: -print-experiment: no built-in experiment %q; the built-in experiments are %s\n", opt.printExperiment, strings.Join(scenario.Experiments(), ", "))
-			return exitBadInput
+			return exitBadInput, true
 		}
 		_, _ = stdout.Write(src)
-		return exitOK
+		return exitOK, true
 	case opt.experiment != "":
-		return runExperiment(opt, stdout, stderr)
+		return runExperiment(opt, stdout, stderr), true
 	}
+	return 0, false
+}
+
+// runOnce runs the model once, as the flags and scenario ask: plan (the
+// seed, the outputs opened, the logs and watchers wired), run, finish (the
+// outputs closed, the summary, checks and report written, the exit status
+// chosen).
+func runOnce(cfg config.Config, opt options, sc *scenario.Scenario, stdout, stderr io.Writer) int {
 	if cfg.Seed == 0 {
 		cfg.Seed = randomSeed()
 	}
@@ -113,146 +133,213 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if note, ok := pacedNote(cfg.Duration, float64(cfg.Speed), cfg.MaxJobs > 0); ok {
 		fmt.Fprintf(stderr, "vmstorm: %s\n", note) // before a long wait, how long, and how not to
 	}
-
-	// Every path was checked before (see check); now the listener, which
-	// may still fail (the port is taken), and only then the files, so that
-	// a run refused leaves every file as it was.
-	var server *metrics.Server
-	var exporter *metrics.Exporter
-	if opt.metricsAddr != "" {
-		exporter = metrics.NewExporter(float64(cfg.Speed))
-		if server, err = metrics.Serve(context.Background(), opt.metricsAddr, exporter, metrics.WithPprof(opt.pprof)); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
-			return exitBadInput
-		}
-		defer server.Stop()
+	outs, ok := openSinks(cfg, opt, stderr)
+	if !ok {
+		return exitBadInput
 	}
-	var logFile, seriesFile *os.File
+	defer outs.close()
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	defer catchSignals(cancel, exitAtOnce(stderr, "the summary"))()
+
+	r := planRun(cfg, opt, sc, outs, stderr)
+	if r.view != nil {
+		defer r.view.Close()
+	}
+	wallStart := time.Now()
+	out, runErr := outcome.Run(ctx, cfg, r.kernel, outcome.Options{Log: r.logs.Logger, Checks: r.checks, Watchers: r.watchers})
+	if out != nil {
+		out.Summary.Wall = time.Since(wallStart)
+	}
+	return r.finish(ctx, out, runErr, stdout, stderr)
+}
+
+// sinks are a run's endpoint and files, opened before the run.
+type sinks struct {
+	server              *metrics.Server
+	exporter            *metrics.Exporter
+	logFile, seriesFile *os.File
+}
+
+// openSinks opens them. Every path was checked before (see check); now
+// the listener, which may still fail (the port is taken), and only then
+// the files, so that a run refused leaves every file as it was. It says
+// on stderr what failed, and then ok is false.
+func openSinks(cfg config.Config, opt options, stderr io.Writer) (o *sinks, ok bool) {
+	o = &sinks{}
+	var err error
+	if opt.metricsAddr != "" {
+		o.exporter = metrics.NewExporter(float64(cfg.Speed))
+		if o.server, err = metrics.Serve(context.Background(), opt.metricsAddr, o.exporter, metrics.WithPprof(opt.pprof)); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -metrics-addr: %v\n", err)
+			return nil, false
+		}
+	}
 	for _, out := range []struct {
 		flag, path string
 		f          **os.File
-	}{{"log-file", opt.logFile, &logFile}, {"series", opt.series, &seriesFile}} {
+	}{{"log-file", opt.logFile, &o.logFile}, {"series", opt.series, &o.seriesFile}} {
 		if out.path == "" {
 			continue
 		}
 		if *out.f, err = os.Create(out.path); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -%s: %v\n", out.flag, err)
-			return exitBadInput
+			o.close()
+			return nil, false
 		}
-		defer (*out.f).Close()
 	}
 	if opt.report != "" {
 		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // the run goes on: they are only litter
 		}
 	}
+	return o, true
+}
 
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	defer catchSignals(cancel, exitAtOnce(stderr, "the summary"))()
+// close closes the files and stops the endpoint, the last opened first.
+func (o *sinks) close() {
+	for _, f := range []*os.File{o.seriesFile, o.logFile} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	if o.server != nil {
+		_ = o.server.Stop()
+	}
+}
 
-	kernel := pipeline.NewKernel(cfg, sim.Serial)
-	logOpts := logx.Options{Clock: kernel, ConsoleLevel: zapcore.InfoLevel, ErrorOutput: stderr}
-	var watchers []series.Watcher
-	var view *live.View
+// modelRun is a run of the model, planned: its kernel, its logs, the
+// scenario's checks, and what watches it as it goes.
+type modelRun struct {
+	opt      options
+	sc       *scenario.Scenario
+	kernel   *sim.Kernel
+	logs     *logx.Logs
+	view     *live.View // nil with -quiet
+	csv      *series.Writer
+	checks   []analysis.Check
+	watchers []series.Watcher
+}
+
+// planRun wires the run's logs and watchers to its outputs.
+func planRun(cfg config.Config, opt options, sc *scenario.Scenario, outs *sinks, stderr io.Writer) *modelRun {
+	r := &modelRun{opt: opt, sc: sc, kernel: pipeline.NewKernel(cfg, sim.Serial)}
+	logOpts := logx.Options{Clock: r.kernel, ConsoleLevel: zapcore.InfoLevel, ErrorOutput: stderr}
 	if !opt.quiet {
 		// On a terminal, a status area redrawn in place under the log
 		// lines; otherwise plain log lines.
-		view = live.New(stderr, kernel)
-		defer view.Close()
-		logOpts.Console = view.LogWriter()
-		logOpts.ErrorOutput = view.LogWriter()
-		watchers = append(watchers, view)
+		r.view = live.New(stderr, r.kernel)
+		logOpts.Console = r.view.LogWriter()
+		logOpts.ErrorOutput = r.view.LogWriter()
+		r.watchers = append(r.watchers, r.view)
 	}
-	if logFile != nil {
-		logOpts.File = logFile
+	if outs.logFile != nil {
+		logOpts.File = outs.logFile
 		logOpts.BufferFile = cfg.Speed == config.MaxSpeed // nobody can follow an unpaced run line by line
 	}
-	var checks []analysis.Check
 	if sc != nil {
-		checks = sc.Checks
+		r.checks = sc.Checks
 	}
-	var csv *series.Writer
-	if seriesFile != nil {
-		csv = series.NewWriter(seriesFile, cfg.Epoch)
-		csv.Settings(outcome.SettingsOf(cfg, opt.scenario, checks)) // so that -analyze of it alone judges it as this run does
-		watchers = append(watchers, csv)
+	if outs.seriesFile != nil {
+		r.csv = series.NewWriter(outs.seriesFile, cfg.Epoch)
+		r.csv.Settings(outcome.SettingsOf(cfg, opt.scenario, r.checks)) // so that -analyze of it alone judges it as this run does
+		r.watchers = append(r.watchers, r.csv)
 	}
-	if server != nil {
-		fmt.Fprintf(stderr, "vmstorm: serving metrics on http://%s/metrics\n", server.Addr())
-		watchers = append(watchers, exporter)
+	if outs.server != nil {
+		fmt.Fprintf(stderr, "vmstorm: serving metrics on http://%s/metrics\n", outs.server.Addr())
+		r.watchers = append(r.watchers, outs.exporter)
 	}
-	logs := logx.New(logOpts)
-	watchers = append(watchers, logx.NewStatus(logs.Logger, cfg.StatusEvery))
+	r.logs = logx.New(logOpts)
+	r.watchers = append(r.watchers, logx.NewStatus(r.logs.Logger, cfg.StatusEvery))
+	return r
+}
 
-	wallStart := time.Now()
-	out, runErr := outcome.Run(ctx, cfg, kernel, outcome.Options{Log: logs.Logger, Checks: checks, Watchers: watchers})
+// finish closes what the run wrote as it went, writes what it found, and
+// chooses the exit status: a signal's, else failed if anything did, else
+// whether the scenario's checks held.
+func (r *modelRun) finish(ctx context.Context, out *outcome.Outcome, runErr error, stdout, stderr io.Writer) int {
+	failed := !r.closeStreams(stderr) || runErr != nil
+	checksFailed := false
 	if out != nil {
-		out.Summary.Wall = time.Since(wallStart)
-	}
-	failed, checksFailed := runErr != nil, false
-	_ = logs.Sync() // stderr and plain files may not support fsync, which is not asked for
-	if logs.FileErr() != nil {
-		failed = true // its one line is written already
-	}
-	if view != nil {
-		_ = view.Close() // the status area stays above the summary
-	}
-	if csv != nil {
-		if err := csv.Close(); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)
-			failed = true
-		}
-	}
-	if out != nil {
-		out.Summary.LogLinesDropped = logs.Dropped()
+		out.Summary.LogLinesDropped = r.logs.Dropped()
 		if err := report.WriteSummary(stdout, out); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: writing the summary: %v\n", err)
 			return exitFailed
 		}
-		if sc != nil {
-			results := out.Analysis.Checks
-			if err := report.WriteChecks(stdout, sc.Name, results); err != nil {
-				failed = true
-			}
-			if err := sc.Cut.FormatChecks(stdout, sc.Name); err != nil {
-				failed = true
-			}
-			if checksFailed = !analysis.Hold(results); checksFailed {
-				failing := 0
-				for _, r := range results {
-					if !r.OK {
-						failing++
-					}
-				}
-				line := fmt.Sprintf("vmstorm: %d of the %d checks and calibrations of %s did not hold", failing, len(results), sc.Name)
-				if by := changedBy(sc, cfg, opt.given); len(by) > 0 {
-					line += fmt.Sprintf(" with %s, which the scenario does not set: its checks are the incident as reported, which a mitigation or another value is expected to change", strings.Join(by, " "))
-				}
-				fmt.Fprintln(stderr, line)
-			}
-		}
-		if opt.report != "" {
-			if err := report.WriteFile(opt.report, out); err != nil {
-				fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
-				failed = true
-			}
-		}
+		var ok bool
+		ok, checksFailed = r.writeFindings(out, stdout, stderr)
+		failed = failed || !ok
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "vmstorm: %v\n", runErr)
 	}
 	var sig signalled
-	if errors.As(context.Cause(ctx), &sig) {
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
 		return sig.exitCode()
-	}
-	if failed {
+	case failed:
 		return exitFailed
-	}
-	if checksFailed {
+	case checksFailed:
 		return exitChecksFailed
 	}
 	return exitOK
+}
+
+// closeStreams flushes the logs and closes the live view and the series;
+// ok is false if a log file or the series failed (each has said so).
+func (r *modelRun) closeStreams(stderr io.Writer) (ok bool) {
+	ok = true
+	_ = r.logs.Sync() // stderr and plain files may not support fsync, which is not asked for
+	if r.logs.FileErr() != nil {
+		ok = false // its one line is written already
+	}
+	if r.view != nil {
+		_ = r.view.Close() // the status area stays above the summary
+	}
+	if r.csv != nil {
+		if err := r.csv.Close(); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -series: %v\n", err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// writeFindings writes, after the summary, the scenario's checks and the
+// HTML report. ok is false if one could not be written; checksFailed is
+// true if a check or calibration did not hold.
+func (r *modelRun) writeFindings(out *outcome.Outcome, stdout, stderr io.Writer) (ok, checksFailed bool) {
+	ok = true
+	if sc := r.sc; sc != nil {
+		results := out.Analysis.Checks
+		if err := report.WriteChecks(stdout, sc.Name, results); err != nil {
+			ok = false
+		}
+		if err := sc.Cut.FormatChecks(stdout, sc.Name); err != nil {
+			ok = false
+		}
+		if checksFailed = !analysis.Hold(results); checksFailed {
+			failing := 0
+			for _, res := range results {
+				if !res.OK {
+					failing++
+				}
+			}
+			line := fmt.Sprintf("vmstorm: %d of the %d checks and calibrations of %s did not hold", failing, len(results), sc.Name)
+			if by := changedBy(sc, out.Summary.Config, r.opt.given); len(by) > 0 {
+				line += fmt.Sprintf(" with %s, which the scenario does not set: its checks are the incident as reported, which a mitigation or another value is expected to change", strings.Join(by, " "))
+			}
+			fmt.Fprintln(stderr, line)
+		}
+	}
+	if r.opt.report != "" {
+		if err := report.WriteFile(r.opt.report, out); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
+			ok = false
+		}
+	}
+	return ok, checksFailed
 }
 
 // analyzeSeries is -analyze: it reads a series a run wrote, judges it as

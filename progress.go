@@ -60,6 +60,10 @@ func newProgress(w io.Writer, total int, show bool, now func() time.Time) *progr
 	return p
 }
 
+// grow adds n runs to the total: a tipping point's round, once the rounds
+// before it have chosen its points.
+func (p *progress) grow(n int) { p.total += n }
+
 // add counts one run done.
 func (p *progress) add() {
 	p.finished++

@@ -13,12 +13,21 @@ import (
 // least 95 % for every true share. Counts other than 0 <= successes <= n,
 // n >= 1, are an error.
 func Share(successes, n int) (Interval, error) {
+	return ShareAt(successes, n, TargetLevel)
+}
+
+// ShareAt is Share with the Clopper–Pearson interval at level (two-sided,
+// each tail (1-level)/2), 0 < level < 1.
+func ShareAt(successes, n int, level float64) (Interval, error) {
 	if n < 1 || successes < 0 || successes > n {
 		return Interval{}, fmt.Errorf("compare: share of %d in %d: %w: need n >= 1 and 0 <= successes <= n", successes, n, ErrCount)
 	}
+	if !(level > 0 && level < 1) {
+		return Interval{}, fmt.Errorf("compare: share at level %v: want a level between 0 and 1", level)
+	}
 	s, m := float64(successes), float64(n)
-	tail := (1 - TargetLevel) / 2
-	iv := Interval{Estimate: s / m, Lo: 0, Hi: 1, Level: TargetLevel, N: n, Method: ClopperPearson}
+	tail := (1 - level) / 2
+	iv := Interval{Estimate: s / m, Lo: 0, Hi: 1, Level: level, N: n, Method: ClopperPearson}
 	if successes > 0 {
 		iv.Lo = distuv.Beta{Alpha: s, Beta: m - s + 1}.Quantile(tail)
 	}

@@ -115,13 +115,15 @@ type Config struct {
 // it is "max" or a number.
 type Speed float64
 
-// MaxSpeed runs a model unpaced (sim.Max).
+// MaxSpeed runs a model unpaced (sim.Max), as fast as the machine allows:
+// no paced speed, however high, is it.
 const MaxSpeed Speed = sim.Max
 
-// The paced speeds there are, in model seconds per wall second.
+// The slowest and the fastest paced speeds, in model seconds per wall
+// second.
 const (
-	minSpeed = 1e-3
-	maxSpeed = 1e7
+	slowestPaced = 1e-3
+	fastestPaced = 1e7
 )
 
 func (s Speed) String() string {
@@ -145,10 +147,10 @@ func (s *Speed) Set(v string) error {
 	return nil
 }
 
-var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", minSpeed, maxSpeed)
+var errSpeed = fmt.Errorf("want max, or model seconds per wall second from %g to %g (e.g. 120)", slowestPaced, fastestPaced)
 
 func (s Speed) check() error {
-	if s == MaxSpeed || (s >= minSpeed && s <= maxSpeed) {
+	if s == MaxSpeed || (s >= slowestPaced && s <= fastestPaced) {
 		return nil
 	}
 	return errSpeed
@@ -171,6 +173,34 @@ type Traffic struct {
 	// Weekend is the factor on Saturdays and Sundays.
 	Weekend float64
 	Bursts  []Burst
+	// Hold, if not nil, holds the rate at a constant factor for a span:
+	// an experiment's constant load (scenario.Recovery's load), which no
+	// scenario file sets.
+	Hold *Hold
+}
+
+// Hold holds the traffic factor at Factor from From for For: the daily
+// curve, the weekend and the bursts do not apply in that span.
+type Hold struct {
+	From, For time.Duration
+	Factor    float64
+}
+
+// MaxHoldFactor is the largest factor a hold may take.
+const MaxHoldFactor = 1000
+
+// WeekMean is the daily curve's mean over the first week from epoch, with
+// its weekends and without its bursts (which are one-off) or its hold: the
+// load the curve puts on the cluster in the long run.
+func (tr *Traffic) WeekMean(epoch time.Time) float64 {
+	plain := Traffic{PeakHour: tr.PeakHour, Night: tr.Night, Weekend: tr.Weekend}
+	const step = time.Minute
+	n, sum := 0, 0.0
+	for t := time.Duration(0); t < 7*24*time.Hour; t += step {
+		sum += plain.Factor(epoch, t)
+		n++
+	}
+	return sum / float64(n)
 }
 
 // Burst multiplies the rate by Factor for For from At.
@@ -181,6 +211,9 @@ type Burst struct {
 
 // Factor is the traffic factor at model time t.
 func (tr *Traffic) Factor(epoch time.Time, t time.Duration) float64 {
+	if h := tr.Hold; h != nil && t >= h.From && t < h.From+h.For {
+		return h.Factor
+	}
 	cal := epoch.Add(t).UTC()
 	hour := float64(cal.Hour()) + float64(cal.Minute())/60 + float64(cal.Second())/3600
 	day := tr.Night + (1-tr.Night)*(1+math.Cos(2*math.Pi*(hour-tr.PeakHour)/24))/2
@@ -199,7 +232,11 @@ func (tr *Traffic) Factor(epoch time.Time, t time.Duration) float64 {
 // factor above 1 raises that peak, and every burst above 1 multiplies it
 // (as if all of them overlapped). Without bursts it is the least bound.
 func (tr *Traffic) Max() float64 {
-	return max(1, tr.Weekend) * tr.maxBursts()
+	m := max(1, tr.Weekend) * tr.maxBursts()
+	if h := tr.Hold; h != nil {
+		m = max(m, h.Factor)
+	}
+	return m
 }
 
 // maxBursts is the largest product of the bursts' factors at one time
@@ -412,6 +449,9 @@ func (c Config) Validate() error {
 				return &ParamError{"traffic", fmt.Sprintf("burst at %v", b.At), fmt.Sprintf("a burst with at >= 0, a length above 0 and a factor above 0 and at most %v", MaxBurstFactor)}
 			}
 		}
+		if h := tr.Hold; h != nil && (!(h.Factor > 0 && h.Factor <= MaxHoldFactor) || h.From < 0 || h.For <= 0) {
+			return &ParamError{"traffic", fmt.Sprintf("a hold at %v of factor %v", h.From, h.Factor), fmt.Sprintf("a hold from 0 or later, for a length above 0, at a factor above 0 and at most %v", MaxHoldFactor)}
+		}
 		if peak := c.ArrivalsPerMinute * tr.Max(); !(peak <= MaxRate) {
 			return &ParamError{"traffic", fmt.Sprintf("a peak of %.4g jobs per model min", peak),
 				fmt.Sprintf("an arrival rate times the weekend and the bursts that overlap of at most %v jobs per model min", MaxRate)}
@@ -433,6 +473,9 @@ func (c Config) Validate() error {
 	}
 	if a := c.Alerts; a.VMCountMax > 0 && a.VMCountMin > a.VMCountMax {
 		return &ParamError{"alert-vm-count-min", fmt.Sprint(a.VMCountMin), fmt.Sprintf("at most -alert-vm-count-max %d", a.VMCountMax)}
+	}
+	if err := c.Timeline.CheckIDs(); err != nil {
+		return &ParamError{"timeline", err.Error(), "each id given once, a letter then letters, digits, _ or -"}
 	}
 	for _, ev := range c.FullTimeline() {
 		what := fmt.Sprintf("%s at %v", ev.Action, ev.At)

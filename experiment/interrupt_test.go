@@ -19,7 +19,7 @@ import (
 )
 
 // TestInterruptedExperimentsNeverJudgeTheIncomplete interrupts the cheap
-// experiment (28 tasks) at random moments, its context cancelled once k
+// experiment (52 tasks, replicas and controls) at random moments, its context cancelled once k
 // results are in (k drawn from a seeded stream, from 0 to all of them;
 // the tasks in the plan's order, shuffled, or the baseline's last),
 // and reads what it would print: no verdict, in the table or the verdicts
@@ -73,7 +73,7 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 
 		finished := map[string]int{}
 		for _, r := range got {
-			if r.Point == nil {
+			if !r.Swept() && !r.Control {
 				finished[r.Variant]++
 			}
 		}
@@ -86,13 +86,14 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 		judged := map[string]bool{} // variants that may have a verdict
 		for _, row := range table.Variants {
 			require.Equal(t, finished[row.Name], row.Replicas)
+			require.LessOrEqual(t, row.Recovery.Replicas, row.Replicas, "a replica is judged once its control has run too")
 			complete := row.Replicas == e.Replicas
 			judged[row.Name] = complete && baseComplete
 			if !complete {
 				sawIncomplete = true
-				assert.Nil(t, row.Recovery.Share, "k=%d, %s: a share of an incomplete variant", k, row.Name)
-				share, _ := RecoveryText(row.Recovery)
-				assert.Contains(t, []string{"not run", missing(row.Replicas, row.Asked)}, share)
+				assert.Nil(t, row.Recovery.Share(Recovered), "k=%d, %s: a share of an incomplete variant", k, row.Name)
+				share := RecoveryText(row.Recovery)
+				assert.Contains(t, []string{"not run", missing(row.Recovery.Replicas, row.Asked)}, share)
 			}
 			for m, c := range row.Cells {
 				if c.Comparison == nil {
@@ -135,28 +136,36 @@ func TestInterruptedExperimentsNeverJudgeTheIncomplete(t *testing.T) {
 				if c.Replicas == c.Asked {
 					complete[table.Sweep.pointName(x, y)] = true
 				} else {
-					assert.Nil(t, c.Share, "k=%d: a share of point %v with %d of %d", k, []int{x, y}, c.Replicas, c.Asked)
+					assert.Nil(t, c.Share(Stuck), "k=%d: a share of point %v with %d of %d", k, []int{x, y}, c.Replicas, c.Asked)
 				}
 			}
 		}
-		line := table.Sweep.Verdict()
+		line := table.Sweep.StuckText()
 		assert.Contains(t, text.String(), "  "+line+"\n")
+		assert.True(t, strings.HasPrefix(table.Sweep.Verdict(), line))
+		for _, l := range table.Sweep.Tipping {
+			assert.Contains(t, text.String(), "  "+l.Text(table.Sweep)+"\n")
+			if l.Crossing != nil {
+				assert.Zero(t, l.Incomplete, "k=%d: a tipping point from incomplete points", k)
+			}
+		}
 		switch {
-		case strings.HasPrefix(line, "metastable (stayed unhealthy"):
-			named := strings.TrimPrefix(line, "metastable (stayed unhealthy by itself, not overloaded) at: ")
+		case strings.HasPrefix(line, "stuck (metastable: most"):
+			named := strings.TrimPrefix(line, "stuck (metastable: most replicas stuck, their controls healthy) at: ")
 			named, _, _ = strings.Cut(named, " (")
 			for _, p := range strings.Split(named, "; ") {
 				assert.True(t, complete[p], "k=%d: %q names %q, which did not run all its replicas", k, line, p)
 			}
-		case strings.HasPrefix(line, "metastable: nowhere in this grid"):
+		case strings.HasPrefix(line, "stuck (metastable): nowhere in this grid"):
 			assert.Len(t, complete, all, "k=%d: %q", k, line)
-		case strings.HasPrefix(line, "metastable: nowhere among"):
+		case strings.HasPrefix(line, "stuck (metastable): nowhere among"):
 			m := regexp.MustCompile(`among the (\d+) of (\d+) points`).FindStringSubmatch(line)
 			require.NotNil(t, m, line)
 			assert.Equal(t, strconv.Itoa(len(complete)), m[1], "k=%d: %q", k, line)
 			assert.Equal(t, strconv.Itoa(all), m[2])
 		default:
-			assert.Equal(t, "metastable: not judged; no point of the grid ran all its replicas", line[:len("metastable: not judged; no point of the grid ran all its replicas")])
+			const none = "stuck: not judged; no point of the grid ran all its replicas"
+			assert.Equal(t, none, line[:len(none)])
 			assert.Empty(t, complete, "k=%d", k)
 		}
 	}

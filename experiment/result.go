@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 
+	"vmstorm/metastable"
 	"vmstorm/scenario"
 )
 
@@ -30,10 +31,12 @@ type Result struct {
 	Variant string `json:"variant"`
 	// Point is the sweep point, as indices into the sweep's values; absent
 	// for a variant's replica.
-	Point   []int  `json:"point,omitempty"`
-	Replica int    `json:"replica"`
-	Seed    Seed   `json:"seed"`
-	Ended   string `json:"ended"`
+	Point []int `json:"point,omitempty"`
+	// Refine is the tipping point's refinement point; absent otherwise.
+	Refine  *Refinement `json:"refine,omitempty"`
+	Replica int         `json:"replica"`
+	Seed    Seed        `json:"seed"`
+	Ended   string      `json:"ended"`
 	// Error is set when the run stopped on an error of its own (the memory
 	// budget): its measures are those of what it ran.
 	Error string `json:"error,omitempty"`
@@ -45,18 +48,33 @@ type Result struct {
 	// from the first fault to the end. A null figure not in Censored is
 	// missing (no fault at all, or no job arrived).
 	Censored map[string]float64 `json:"censored_h,omitempty"`
-	// TriggerRemovedH is when the trigger was removed (model hours), absent
-	// if it never was; Recovered says the run returned to healthy by
-	// itself within the experiment's recovery time after that, and
-	// RecoveryH how long it took (hours).
-	TriggerRemovedH *float64 `json:"trigger_removed_h,omitempty"`
-	Recovered       bool     `json:"recovered"`
-	RecoveryH       *float64 `json:"recovery_h,omitempty"`
-	// Overloaded says requeues outran arrivals before the first fault: the
-	// run was in trouble with no trigger at all, so that not recovering
-	// says nothing of a metastable state.
-	Overloaded bool   `json:"overloaded,omitempty"`
-	Curves     Curves `json:"curves"`
+	// Control: the run is a replica's control, its trigger never applied.
+	Control bool `json:"control,omitempty"`
+	// Trace is what the recovery question needs of the run; absent when
+	// the experiment asks none.
+	Trace *metastable.Trace `json:"trace,omitempty"`
+	// Outcome is the replica's (not a control's) outcome, once its control
+	// has run (Pairs); absent when the experiment asks no recovery
+	// question. Verdict gives what it rests on.
+	Outcome string          `json:"outcome,omitempty"`
+	Verdict *ReplicaVerdict `json:"verdict,omitempty"`
+	Curves  Curves          `json:"curves"`
+}
+
+// Swept reports whether r is the sweep's: at a point of its grid or of a
+// refinement.
+func (r Result) Swept() bool { return r.Point != nil || r.Refine != nil }
+
+// ReplicaVerdict is what a replica's outcome rests on, in hours: the time
+// from the removal to healthy for good (recovered, or draining and seen
+// to), or the projected time to clear with its interval (draining, still
+// unhealthy at the window's end).
+type ReplicaVerdict struct {
+	HealthyH *float64 `json:"healthy_h,omitempty"`
+	ClearH   *float64 `json:"clear_h,omitempty"`
+	ClearLo  *float64 `json:"clear_lo_h,omitempty"`
+	ClearHi  *float64 `json:"clear_hi_h,omitempty"`
+	Why      string   `json:"why"`
 }
 
 // Seed is a replica's seed as a results file spells it: a JSON string of
@@ -151,59 +169,137 @@ func EachJSON(name string, r io.Reader, each func(Result) error) error {
 }
 
 // Sort puts results in the plan's order: variants' replicas first, by
-// variant and replica, then the sweep's, by point and replica. Variants
+// variant and replica, then the sweep's, by point and replica, then the
+// refinements', by round, x and y; a replica's control after it. Variants
 // are ordered as names lists them.
 func Sort(results []Result, names []string) {
+	kind := func(r Result) int {
+		switch {
+		case r.Refine != nil:
+			return 2
+		case r.Point != nil:
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(results, func(a, b Result) int {
-		return cmp.Or(
-			cmp.Compare(len(a.Point), len(b.Point)),
+		c := cmp.Or(
+			cmp.Compare(kind(a), kind(b)),
 			cmp.Compare(slices.Index(names, a.Variant), slices.Index(names, b.Variant)),
 			slices.Compare(a.Point, b.Point),
-			cmp.Compare(a.Replica, b.Replica),
 		)
+		if c == 0 && a.Refine != nil && b.Refine != nil {
+			c = cmp.Or(cmp.Compare(a.Refine.Round, b.Refine.Round), cmp.Compare(a.Refine.Y, b.Refine.Y), cmp.Compare(a.Refine.X, b.Refine.X))
+		}
+		return cmp.Or(c, cmp.Compare(a.Replica, b.Replica), boolCompare(a.Control, b.Control))
 	})
 }
 
-// Check reports whether results are e's, each a task of its plan with the
-// plan's seed, each task's at most once: the results of shards of one
-// experiment, merged.
+func boolCompare(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return -1
+	}
+	return 1
+}
+
+// Check reports whether results are e's, each a task of its rounds
+// (Rounds: the plan, and the tipping point's rounds those results fix)
+// with the task's seed, each task's at most once, and each replica's
+// outcome, where its line gives one, the one its trace and its control's
+// give: the results of shards of one experiment, merged.
 func Check(e *scenario.Experiment, results []Result) error {
+	for _, r := range results {
+		if r.Experiment != e.Name {
+			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
+		}
+		if e.Recovery.Asked() != (r.Trace != nil) {
+			return fmt.Errorf("variant %s, replica %d%s: a trace of its recovery where the experiment asks none, or none where it asks: not a result of this file", r.Variant, r.Replica, where(r))
+		}
+		if t := r.Trace; t != nil && len(t.NotByItself) > 0 {
+			return fmt.Errorf("variant %s, replica %d%s: %v came after the trigger's removal: not a result vmstorm writes", r.Variant, r.Replica, where(r), t.NotByItself)
+		}
+	}
 	names := e.VariantNames()
 	plan := map[string]Task{}
-	for _, t := range Plan(e) {
-		plan[taskKey(t.Variant, t.Point, t.Replica)] = t
+	for _, round := range Rounds(e, results) {
+		for _, t := range round {
+			plan[taskKey(t.Variant, t.Point, t.Refine, t.Replica, t.Control)] = t
+		}
 	}
 	seen := map[string]bool{}
 	fingerprint := Fingerprint(e)
 	for _, r := range results {
-		key := taskKey(r.Variant, r.Point, r.Replica)
+		key := taskKey(r.Variant, r.Point, r.Refine, r.Replica, r.Control)
 		t, planned := plan[key]
 		switch {
 		case r.Experiment != e.Name:
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
 		case r.File != fingerprint && r.File == fileFingerprint(e):
-			return fmt.Errorf("variant %s, replica %d%s was written by an older vmstorm, whose fingerprint (%s) covered the experiment file only, not its base scenario: run the shards again with this one", r.Variant, r.Replica, pointString(r.Point), r.File)
+			return fmt.Errorf("variant %s, replica %d%s was written by an older vmstorm, whose fingerprint (%s) covered the experiment file only, not its base scenario: run the shards again with this one", r.Variant, r.Replica, where(r), r.File)
 		case r.File != fingerprint:
-			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file or of its base scenario (fingerprint %s, not %s): run every shard from one file and one base", r.Variant, r.Replica, pointString(r.Point), r.File, fingerprint)
+			return fmt.Errorf("variant %s, replica %d%s ran from another version of the file or of its base scenario (fingerprint %s, not %s): run every shard from one file and one base", r.Variant, r.Replica, where(r), r.File, fingerprint)
 		case r.Point != nil && len(r.Point) == 0:
 			return fmt.Errorf("variant %s, replica %d has the sweep point [], which is none: a variant's replica has no point, a sweep's is [x] or [x, y]", r.Variant, r.Replica)
 		case !slices.Contains(names, r.Variant):
 			return fmt.Errorf("a result of variant %q, which experiment %s has not", r.Variant, e.Name)
 		case !planned:
-			return fmt.Errorf("variant %s, replica %d%s is no task of experiment %s: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), e.Name)
+			return fmt.Errorf("variant %s, %s %d%s is no task of experiment %s: were its results run from another version of the file?", r.Variant, runName(r.Control), r.Replica, where(r), e.Name)
 		case uint64(r.Seed) != t.Seed:
-			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, pointString(r.Point), r.Seed, t.Seed)
+			return fmt.Errorf("variant %s, replica %d%s ran with seed %d, not the plan's %d: were its results run from another version of the file?", r.Variant, r.Replica, where(r), r.Seed, t.Seed)
 		case seen[key]:
-			return fmt.Errorf("variant %s, replica %d%s is given twice: merge each shard once", r.Variant, r.Replica, pointString(r.Point))
+			return fmt.Errorf("variant %s, %s %d%s is given twice: merge each shard once", r.Variant, runName(r.Control), r.Replica, where(r))
 		}
 		for name, c := range r.Censored {
 			if v, ok := r.Measures[name]; !ok || v != nil || c < 0 {
-				return fmt.Errorf("variant %s, replica %d%s: censored_h gives %s, which has a figure or is not measured, or a negative time: not a result vmstorm writes", r.Variant, r.Replica, pointString(r.Point), name)
+				return fmt.Errorf("variant %s, replica %d%s: censored_h gives %s, which has a figure or is not measured, or a negative time: not a result vmstorm writes", r.Variant, r.Replica, where(r), name)
 			}
 		}
 		seen[key] = true
 	}
+	return checkOutcomes(e, results)
+}
+
+// checkOutcomes judges each replica whose control is there (a replica
+// waiting for its control is not counted), and checks its outcome, where
+// its line gives one, against that judgement.
+func checkOutcomes(e *scenario.Experiment, results []Result) error {
+	if !e.Recovery.Asked() {
+		return nil
+	}
+	controls := map[string]*Result{}
+	for i, r := range results {
+		if r.Control {
+			controls[pairKey(r.Variant, r.Point, r.Refine, r.Replica)] = &results[i]
+		}
+	}
+	for _, r := range results {
+		if r.Control {
+			continue
+		}
+		c := controls[pairKey(r.Variant, r.Point, r.Refine, r.Replica)]
+		if c == nil && r.Trace.RemovedH != nil {
+			continue // its control has not run: not judged, not counted
+		}
+		v, err := judge(e, r, c)
+		if err != nil {
+			return err
+		}
+		if r.Outcome != "" && string(v.Outcome) != r.Outcome {
+			return fmt.Errorf("variant %s, replica %d%s says it was %s, and its trace and its control's say %s: not a result vmstorm writes", r.Variant, r.Replica, where(r), r.Outcome, v.Outcome)
+		}
+	}
 	return nil
+}
+
+// runName is "replica", or "the control of replica".
+func runName(control bool) string {
+	if control {
+		return "the control of replica"
+	}
+	return "replica"
 }
 
 // Fingerprint is what decides the experiment's runs: its file and its
@@ -226,15 +322,8 @@ func fileFingerprint(e *scenario.Experiment) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// taskKey names a task by its variant, point and replica (a variant's
-// replica has a nil point, which an empty one is not).
-func taskKey(variant string, point []int, replica int) string {
-	return fmt.Sprintf("%q %v %t %d", variant, point, point == nil, replica)
-}
-
-func pointString(p []int) string {
-	if p == nil {
-		return ""
-	}
-	return fmt.Sprintf(" at sweep point %v", p)
+// taskKey names a task by its variant, point or refinement, replica, and
+// whether it is the control.
+func taskKey(variant string, point []int, refine *Refinement, replica int, control bool) string {
+	return fmt.Sprintf("%s %t", pairKey(variant, point, refine, replica), control)
 }

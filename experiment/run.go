@@ -25,10 +25,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/metastable"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/scenario"
@@ -37,40 +37,73 @@ import (
 )
 
 // Task is one run of an experiment: a replica of a variant, or of the
-// sweep's variant at one point of its grid. Index is its place in the
-// plan, which fixes the shard it falls in.
+// sweep's variant at one point of its grid or of its tipping point's
+// refinement; or the control of one of those, the same run with the same
+// seed and its trigger never applied. Index is its place in the plan;
+// Pair, shared by a replica and its control, fixes the shard both fall in.
 type Task struct {
 	Index   int
+	Pair    int
 	Variant string
 	// Point is the sweep's point, as indices into its X and Y values; nil
-	// for a variant's replica.
-	Point   []int
+	// for a variant's replica, and for a refinement's.
+	Point []int
+	// Refine is the refinement point, for a task of the tipping point's
+	// rounds; nil otherwise.
+	Refine  *Refinement
 	Replica int
 	Seed    uint64
+	Control bool
 }
 
-// Plan lists every task of e, in a fixed order: the replicas of each
-// variant, then the sweep's points, replica by replica. Replica r runs
-// with the same seed in every variant and at every point (common random
-// numbers), so that differences come from the variants, not the draws.
+// Refinement is a point the tipping point's rounds add along the sweep's x:
+// its round (from 1), its x value as the axis writes it, and the index of
+// its y value (0 for a sweep of one axis).
+type Refinement struct {
+	Round int    `json:"round"`
+	X     string `json:"x"`
+	Y     int    `json:"y"`
+}
+
+// Swept reports whether the task is the sweep's: at a point of its grid or
+// of a refinement.
+func (t Task) Swept() bool { return t.Point != nil || t.Refine != nil }
+
+// Plan lists every task of e that the file alone fixes, in a fixed order:
+// the replicas of each variant, then the sweep's points, replica by
+// replica, each replica followed by its control where it has one
+// (scenario.Experiment.Controlled). Replica r runs with the same seed in
+// every variant and at every point (common random numbers), so that
+// differences come from the variants, not the draws. The tipping point's
+// rounds come after (Refine): they depend on these tasks' results.
 func Plan(e *scenario.Experiment) []Task {
-	tasks := make([]Task, 0, e.Runs())
-	add := func(variant string, point []int, replicas int) {
+	var tasks []Task
+	pair := 0
+	add := func(variant string, point []int, cfg config.Config, replicas int) {
+		controlled := e.Controlled(cfg)
 		for r := range replicas {
-			tasks = append(tasks, Task{Index: len(tasks), Variant: variant, Point: point, Replica: r, Seed: ReplicaSeed(e.Seed, r)})
+			t := Task{Index: len(tasks), Pair: pair, Variant: variant, Point: point, Replica: r, Seed: ReplicaSeed(e.Seed, r)}
+			tasks = append(tasks, t)
+			if controlled {
+				t.Index, t.Control = len(tasks), true
+				tasks = append(tasks, t)
+			}
+			pair++
 		}
 	}
 	for _, v := range e.Variants {
-		add(v.Name, nil, e.Replicas)
+		add(v.Name, nil, v.Config, e.Replicas)
 	}
 	if s := e.Sweep; s != nil {
+		base := e.Variants[slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == s.Variant })].Config
 		for x := range s.X.Values {
 			for y := range max(len(s.Y.Values), 1) {
 				point := []int{x}
 				if len(s.Y.Values) > 0 {
 					point = append(point, y)
 				}
-				add(s.Variant, point, s.Replicas)
+				cfg, _ := s.At(base, point, e.Recovery) // checked when the file was read
+				add(s.Variant, point, cfg, s.Replicas)
 			}
 		}
 	}
@@ -83,12 +116,13 @@ func ReplicaSeed(seed uint64, r int) uint64 {
 	return dist.Stream(seed, uint64(r)).Uint64() | 1
 }
 
-// Shard is the tasks of shard i of n (0 <= i < n): every n-th task from
-// the i-th, so that each shard gets its share of every variant.
+// Shard is the tasks of shard i of n (0 <= i < n): every n-th pair of
+// tasks from the i-th, so that each shard gets its share of every variant,
+// and a replica's control runs in the replica's shard.
 func Shard(tasks []Task, i, n int) []Task {
 	var out []Task
 	for _, t := range tasks {
-		if t.Index%n == i {
+		if t.Pair%n == i {
 			out = append(out, t)
 		}
 	}
@@ -96,18 +130,33 @@ func Shard(tasks []Task, i, n int) []Task {
 }
 
 // Config is the configuration task t runs: its variant's, at its sweep
-// point, with its seed, unpaced.
+// point, with the recovery question's load, its faults left out for a
+// control, with its seed, unpaced.
 func Config(e *scenario.Experiment, t Task) (config.Config, error) {
 	i := slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == t.Variant })
 	if i < 0 {
 		return config.Config{}, fmt.Errorf("experiment %s: no variant %q", e.Name, t.Variant)
 	}
 	cfg := e.Variants[i].Config
-	if t.Point != nil {
-		var err error
-		if cfg, err = e.Sweep.At(cfg, t.Point, e.Recovery.RemovedBy); err != nil {
-			return cfg, err
+	var err error
+	switch s := e.Sweep; {
+	case t.Point != nil:
+		cfg, err = s.At(cfg, t.Point, e.Recovery)
+	case t.Refine != nil:
+		y := ""
+		if len(s.Y.Values) > 0 {
+			y = s.Y.Values[t.Refine.Y]
 		}
+		cfg, err = s.AtValue(cfg, t.Refine.X, y, e.Recovery)
+	}
+	if err != nil {
+		return cfg, err
+	}
+	// The hold is placed from the run's own removal, in its control too,
+	// which has no fault to remove.
+	cfg = e.Recovery.Hold(cfg)
+	if t.Control {
+		cfg.Timeline, cfg.BreakCleanup = cfg.Timeline.WithoutFaults(), false
 	}
 	cfg.Seed, cfg.Speed = t.Seed, config.MaxSpeed
 	return cfg, nil
@@ -178,6 +227,32 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 	return err
 }
 
+// RunAll runs every task of e in one process, round by round (Rounds):
+// the plan, then each of the tipping point's rounds once the rounds before
+// it have all their results, which choose its points. started, if not nil,
+// gets each round's tasks before they run, done each result as Run gives
+// it. It returns as Run does; an interrupted round runs no round after it.
+func RunAll(ctx context.Context, e *scenario.Experiment, parallel int, started func([]Task), done func(Result)) error {
+	var kept []Result
+	for k := 0; ; k++ {
+		rounds := Rounds(e, kept)
+		if k >= len(rounds) {
+			return nil
+		}
+		if started != nil {
+			started(rounds[k])
+		}
+		err := Run(ctx, e, rounds[k], parallel, func(r Result) {
+			done(r)
+			r.Curves = Curves{} // the rounds need the outcomes, not the curves
+			kept = append(kept, r)
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // SharedBudget is the memory budget of the replicas that run at once: the
 // largest of the variants' own (max_held), so that a replica alone never
 // reaches it before its own budget, and its result never depends on how
@@ -203,13 +278,19 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 	if err != nil {
 		return Result{}, err
 	}
+	var rec *metastable.Recorder
+	var watchers []series.Watcher
+	if e.Recovery.Asked() {
+		rec = metastable.NewRecorder(question(e, cfg), cfg.Duration, cfg.SampleEvery)
+		watchers = append(watchers, rec)
+	}
 	rows, _ := rowArrays.Get().(*[]series.Row)
 	if rows == nil {
 		rows = new([]series.Row)
 	}
 	k := pipeline.NewKernel(cfg, sim.Serial)
 	k.Reuse(pool)
-	o, err := outcome.Run(ctx, cfg, k, outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows})
+	o, err := outcome.Run(ctx, cfg, k, outcome.Options{Checks: nil, KeepRows: keepRows, Shared: shared, Rows: *rows, Watchers: watchers})
 	if o != nil {
 		// Measured (below) before the next replica takes them.
 		defer func() { *rows = o.Rows; rowArrays.Put(rows) }()
@@ -224,7 +305,7 @@ func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *worker
 		return Result{}, fmt.Errorf("experiment %s: the replicas running at once held %d jobs and VMs together, the most the largest max_held of its variants (%d) allows; run fewer at once (-parallel)",
 			e.Name, se.Held, se.Max)
 	}
-	r := measure(e, t, cfg, o)
+	r := measure(e, t, cfg, o, rec)
 	if err != nil {
 		r.Error = err.Error() // the memory budget, for one: the run stopped early
 	}
@@ -239,11 +320,12 @@ const keepRows = 4 * CurvePoints
 // otherwise allocate).
 var rowArrays sync.Pool
 
-// measure reads task t's result from its outcome.
-func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome) Result {
+// measure reads task t's result from its outcome and, when the
+// experiment asks the recovery question, from what its recorder saw.
+func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome, rec *metastable.Recorder) Result {
 	r := Result{
-		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Replica: t.Replica, Seed: Seed(t.Seed),
-		Ended: o.Summary.Ended, Measures: map[string]*float64{},
+		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Refine: t.Refine, Replica: t.Replica, Seed: Seed(t.Seed),
+		Control: t.Control, Ended: o.Summary.Ended, Measures: map[string]*float64{},
 	}
 	for _, name := range e.Measures {
 		m, _ := LookupMeasure(name)
@@ -259,46 +341,21 @@ func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outco
 			r.Censored[name] = c
 		}
 	}
-	r.Overloaded = overloaded(o)
-	if removed, ok := e.Recovery.TriggerRemoved(o.Marks); ok {
-		h := removed.Hours()
-		r.TriggerRemovedH = &h
-		if took, ok := healthyAgain(o, removed); ok && took <= e.Recovery.Within {
-			hours := took.Hours()
-			r.Recovered, r.RecoveryH = true, &hours
+	if rec != nil {
+		tr := rec.Trace(o.Summary.Model)
+		if !t.Control {
+			tr.BacklogNormal, tr.LeakNormal = nil, nil // a control's, for its replica's judgement
 		}
+		r.Trace = &tr
 	}
 	r.Curves = curves(o.Rows, cfg.Duration)
 	return r
 }
 
-// healthyAgain is how long after removed the run was healthy for good: the
-// start of its last phase, if that is healthy or recovered (0 if it began
-// before: a run that never went bad, or was well again by then), and false
-// if the run ended in any other phase.
-func healthyAgain(o *outcome.Outcome, removed time.Duration) (time.Duration, bool) {
-	ph := o.Analysis.Phases
-	if len(ph) == 0 {
-		return 0, false
-	}
-	last := ph[len(ph)-1]
-	if last.Name != analysis.PhaseHealthy && last.Name != analysis.PhaseRecovered {
-		return 0, false
-	}
-	return max(last.Start-removed, 0), true
-}
-
-// overloaded reports whether a run stormed before its first fault (or
-// stormed at all, with no fault): too much work for the cluster, trigger
-// or not.
-func overloaded(o *outcome.Outcome) bool {
-	in := o.Analysis.Incident
-	for _, p := range o.Analysis.Phases {
-		if (p.Name == analysis.PhaseStorm || p.Name == analysis.PhaseSecondFailure) && (!in.Faulted || p.Start < in.FaultAt) {
-			return true
-		}
-	}
-	return false
+// question is the recovery question as a recorder of a run of cfg asks it.
+func question(e *scenario.Experiment, cfg config.Config) metastable.Question {
+	rc := e.Recovery
+	return metastable.Question{IsRemoval: rc.IsRemoval, Horizon: rc.Horizon, Trend: rc.Trend, Cycle: rc.Cycle(cfg), Drained: cfg.Drained}
 }
 
 // CurvePoints is how many points of each curve a result keeps: evenly
@@ -335,10 +392,10 @@ func DrawnReplicas(e *scenario.Experiment) int {
 }
 
 // Drawn reports whether the report of e draws r's curves: a variant's (a
-// sweep point's are not drawn), of one of its first DrawnReplicas(e)
-// replicas.
+// sweep point's and a control's are not drawn), of one of its first
+// DrawnReplicas(e) replicas.
 func Drawn(e *scenario.Experiment, r Result) bool {
-	return r.Point == nil && r.Replica < DrawnReplicas(e)
+	return !r.Swept() && !r.Control && r.Replica < DrawnReplicas(e)
 }
 
 // curves samples rows at the grid's times: each point takes the latest row

@@ -7,6 +7,7 @@ import (
 
 	"vmstorm/compare"
 	"vmstorm/internal/format"
+	"vmstorm/metastable"
 	"vmstorm/scenario"
 )
 
@@ -129,7 +130,8 @@ func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
 }
 
 // summarize is Summarize of results already checked: each task's at most
-// once.
+// once. A replica's outcome is judged here, from its trace and its
+// control's, whatever its line says (Check holds the two the same).
 func summarize(e *scenario.Experiment, results []Result) *Table {
 	t := &Table{Experiment: e.Name, Baseline: e.Variants[0].Name}
 	for _, name := range e.Measures {
@@ -137,14 +139,42 @@ func summarize(e *scenario.Experiment, results []Result) *Table {
 		t.Measures = append(t.Measures, m)
 	}
 	byVariant := map[string][]Result{}
+	grid := map[string][]Result{}
+	refined := map[refineKey][]Result{}
 	for _, r := range results {
-		if r.Point == nil {
+		switch {
+		case r.Refine != nil:
+			k := refineKey{r.Refine.Round, r.Refine.X, r.Refine.Y}
+			refined[k] = append(refined[k], r)
+		case r.Point != nil:
+			k := fmt.Sprint(r.Point)
+			grid[k] = append(grid[k], r)
+		default:
 			byVariant[r.Variant] = append(byVariant[r.Variant], r)
 		}
 	}
+	judge := func(rs []Result) []Result {
+		if !e.Recovery.Asked() {
+			var out []Result
+			for _, r := range rs {
+				out = append(out, withVerdict(r, metastable.Verdict{Outcome: metastable.NotRemoved, Why: "the experiment asks no recovery question"}))
+			}
+			return out
+		}
+		out, err := judged(e, rs)
+		if err != nil {
+			// Checked results are vmstorm's: each replica whose trigger
+			// was removed has its control's trace, or is left out.
+			panic(fmt.Sprintf("experiment: judging %s: %v", e.Name, err))
+		}
+		return out
+	}
+	replicasOf := func(rs []Result) []Result {
+		return slices.DeleteFunc(slices.Clone(rs), func(r Result) bool { return r.Control })
+	}
 	for _, v := range e.Variants {
-		rs := byReplica(byVariant[v.Name])
-		row := VariantRow{Name: v.Name, Asked: e.Replicas, Replicas: len(rs), Recovery: recoveryCell(rs, e.Replicas)}
+		rs := byReplica(replicasOf(byVariant[v.Name]))
+		row := VariantRow{Name: v.Name, Asked: e.Replicas, Replicas: len(rs), Recovery: recoveryCell(judge(byVariant[v.Name]), e.Replicas)}
 		for _, m := range t.Measures {
 			row.Cells = append(row.Cells, cellOf(rs, m))
 		}
@@ -153,24 +183,19 @@ func summarize(e *scenario.Experiment, results []Result) *Table {
 	for k, m := range t.Measures {
 		t.Margins = append(t.Margins, marginOf(m, t.Variants[0].Cells[k], e.Margins, t.Baseline))
 	}
-	t.compare(byReplica(byVariant[t.Baseline]), byVariant)
-	if s := e.Sweep; s != nil {
-		st := &SweepTable{Variant: s.Variant, X: s.X, Y: s.Y}
-		ny := max(len(s.Y.Values), 1)
-		st.Cells = make([][]RecoveryCell, len(s.X.Values))
-		for x := range st.Cells {
-			st.Cells[x] = make([]RecoveryCell, ny)
-			for y := range ny {
-				var rs []Result
-				for _, r := range results {
-					if r.Point != nil && r.Point[0] == x && (len(r.Point) < 2 || r.Point[1] == y) {
-						rs = append(rs, r)
-					}
-				}
-				st.Cells[x][y] = recoveryCell(rs, s.Replicas)
-			}
+	baseline := map[string][]Result{}
+	for name, rs := range byVariant {
+		baseline[name] = replicasOf(rs)
+	}
+	t.compare(byReplica(baseline[t.Baseline]), baseline)
+	if e.Sweep != nil {
+		for k, rs := range grid {
+			grid[k] = judge(rs)
 		}
-		t.Sweep = st
+		for k, rs := range refined {
+			refined[k] = judge(rs)
+		}
+		t.Sweep = sweepTable(e, grid, refined)
 	}
 	return t
 }
@@ -342,118 +367,3 @@ func unitName(m Measure) string {
 	}
 	return m.Unit
 }
-
-// RecoveryCell is the metastability verdict of a variant or a sweep point:
-// of the replicas whose trigger was removed, the share that returned to
-// healthy by themselves within the experiment's time, and how long that
-// took. Share and Time are set only when every replica asked finished.
-type RecoveryCell struct {
-	Asked     int // replicas asked
-	Replicas  int // of which finished
-	Removed   int // replicas whose trigger was removed
-	Recovered int // of which returned to healthy by themselves
-	// Overloaded is how many of the replicas whose trigger was removed
-	// stormed before it (see Result.Overloaded): if they do not recover,
-	// it is overload, not a state that sustains itself.
-	Overloaded int
-	// Stuck is how many of them were not overloaded and did not recover.
-	Stuck int
-	Share *compare.Interval
-	Time  *compare.Interval // hours from removal to recovered, over those that recovered
-}
-
-// SweepTable is the sweep's grid: the metastability share at each point.
-type SweepTable struct {
-	Variant string
-	X, Y    scenario.Axis
-	// Cells[x][y] (y 0 when the sweep has one axis).
-	Cells [][]RecoveryCell
-}
-
-func recoveryCell(rs []Result, asked int) RecoveryCell {
-	c := RecoveryCell{Asked: asked, Replicas: len(rs)}
-	var times []float64
-	for _, r := range rs {
-		if r.TriggerRemovedH == nil {
-			continue
-		}
-		c.Removed++
-		if r.Overloaded {
-			c.Overloaded++
-		}
-		switch {
-		case r.Recovered:
-			c.Recovered++
-			if r.RecoveryH != nil {
-				times = append(times, *r.RecoveryH)
-			}
-		case !r.Overloaded:
-			c.Stuck++
-		}
-	}
-	if c.Replicas < c.Asked {
-		return c // nothing concluded from missing data
-	}
-	if c.Removed > 0 {
-		s, _ := compare.Share(c.Recovered, c.Removed)
-		c.Share = &s
-	}
-	if len(times) > 0 {
-		m, _ := compare.Median(times)
-		c.Time = &m
-	}
-	return c
-}
-
-// Outcome is what a recovery cell shows at a glance: the heat map's
-// colour, the sweep line's judgement.
-type Outcome string
-
-// The outcomes, as Outcomes lists them.
-const (
-	Recovers       Outcome = "recovers"
-	DoesNotRecover Outcome = "does not recover"
-	Overloaded     Outcome = "overloaded"
-	NotRemoved     Outcome = "trigger never removed"
-	Incomplete     Outcome = "incomplete"
-	NotRun         Outcome = "not run"
-)
-
-// OutcomeDoc is an outcome with what it means, for a legend.
-type OutcomeDoc struct {
-	Outcome Outcome
-	Means   string
-}
-
-// Outcomes lists every Outcome, in a legend's order. Adding one is an
-// entry here, its case in RecoveryCell.Outcome, and its style in the
-// report (whose test requires one for each).
-var Outcomes = []OutcomeDoc{
-	{Recovers, "every replica whose trigger was removed returned to healthy by itself"},
-	{DoesNotRecover, "a replica that was not overloaded stayed unhealthy by itself: the state sustains itself"},
-	{Overloaded, "the replicas that did not recover had stormed before the fault: overload, not metastability"},
-	{NotRemoved, "no replica's trigger was removed: nothing to judge"},
-	{Incomplete, "fewer replicas finished than asked: not judged"},
-	{NotRun, "no replica ran: not judged"},
-}
-
-// Outcome judges the cell.
-func (c RecoveryCell) Outcome() Outcome {
-	switch {
-	case c.Replicas == 0:
-		return NotRun
-	case c.Replicas < c.Asked:
-		return Incomplete
-	case c.Removed == 0:
-		return NotRemoved
-	case c.Stuck > 0:
-		return DoesNotRecover
-	case c.Recovered < c.Removed:
-		return Overloaded
-	}
-	return Recovers
-}
-
-// Judged reports whether the cell's replicas all ran, so that it can be
-// judged.
-func (o Outcome) Judged() bool { return o != Incomplete && o != NotRun }

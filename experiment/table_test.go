@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/compare"
+	"vmstorm/metastable"
 	"vmstorm/scenario"
 )
 
@@ -50,7 +51,7 @@ func ptr(x float64) *float64 { return &x }
 // delays 100+3r jobs, completes 500+r and recovers at 1+0.01r hours;
 // "lower" delays 20 to 22 fewer, completes as many and recovers 0.1 h
 // sooner; "same" is "base"; "never recovers" is "base" but never
-// recovers, censored at 5 h. Every sweep point recovers.
+// recovers, censored at 5 h. No trigger is removed (the base has no fix).
 func syntheticResults(e *scenario.Experiment) []Result {
 	var out []Result
 	for _, task := range Plan(e) {
@@ -70,11 +71,9 @@ func syntheticResults(e *scenario.Experiment) []Result {
 		if r.Censored == nil {
 			r.Measures["time_to_recover"] = ptr(recover)
 		}
-		removed := 0.5
-		r.TriggerRemovedH = &removed
-		if task.Variant != "never recovers" {
-			r.Recovered, r.RecoveryH = true, ptr(0.1)
-		}
+		// The base's timeline has no fix: no replica's trigger is
+		// removed, and none has a control.
+		r.Trace = &metastable.Trace{EndH: 0.5}
 		out = append(out, r)
 	}
 	return out
@@ -171,11 +170,10 @@ func TestTableNothingFromMissingData(t *testing.T) {
 		}
 		assert.Equal(t, Family{Size: 3, Level: compare.Bonferroni(3), WithoutVerdict: 6}, table.Family)
 		row := table.Variants[1]
-		assert.Nil(t, row.Recovery.Share, "no share of an incomplete variant")
-		share, _ := RecoveryText(row.Recovery)
-		assert.Equal(t, "incomplete (7 of 12)", share)
-		share, _ = RecoveryText(table.Variants[2].Recovery)
-		assert.Equal(t, "not run", share)
+		assert.Nil(t, row.Recovery.Share(NotRemoved), "no share of an incomplete variant")
+		assert.Equal(t, "incomplete (7 of 12)", RecoveryText(row.Recovery))
+		assert.Equal(t, "not run", RecoveryText(table.Variants[2].Recovery))
+		assert.Equal(t, "not removed 12/12 [0.74, 1]", RecoveryText(table.Variants[0].Recovery))
 	})
 	t.Run("the baseline incomplete", func(t *testing.T) {
 		table, err := Summarize(e, drop(func(r Result) bool { return !(r.Variant == "base" && r.Point == nil && r.Replica == 0) }))
@@ -248,20 +246,34 @@ func assertMargins(t *testing.T, want, got []Margin) {
 	}
 }
 
+// cellWith is a cell of asked replicas, of which the given counts of
+// each outcome were judged.
+func cellWith(asked int, counts map[Outcome]int) RecoveryCell {
+	var rs []Result
+	for _, o := range ReplicaOutcomes {
+		for range counts[o] {
+			rs = append(rs, Result{Outcome: string(o)})
+		}
+	}
+	return recoveryCell(rs, asked)
+}
+
+// TestRecoveryOutcome: a cell shows the outcome most of its replicas had,
+// a tie going to the worse; or that it could not be judged.
 func TestRecoveryOutcome(t *testing.T) {
 	tests := []struct {
 		name string
 		cell RecoveryCell
 		want Outcome
 	}{
-		{"none ran", RecoveryCell{Asked: 5}, NotRun},
-		{"some ran", RecoveryCell{Asked: 5, Replicas: 4, Removed: 4, Recovered: 4}, Incomplete},
-		{"no removal", RecoveryCell{Asked: 5, Replicas: 5}, NotRemoved},
-		{"all recovered", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 5}, Recovers},
-		{"all recovered, some overloaded", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 5, Overloaded: 2}, Recovers},
-		{"stuck", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 4, Stuck: 1}, DoesNotRecover},
-		{"overloaded and not recovered", RecoveryCell{Asked: 5, Replicas: 5, Removed: 5, Recovered: 3, Overloaded: 2}, Overloaded},
-		{"stuck beside overloaded ones that recovered", RecoveryCell{Asked: 4, Replicas: 4, Removed: 4, Recovered: 2, Overloaded: 2, Stuck: 2}, DoesNotRecover},
+		{"none ran", cellWith(5, nil), NotRun},
+		{"some ran", cellWith(5, map[Outcome]int{Recovered: 4}), Incomplete},
+		{"no removal", cellWith(5, map[Outcome]int{NotRemoved: 5}), NotRemoved},
+		{"all recovered", cellWith(5, map[Outcome]int{Recovered: 5}), Recovered},
+		{"most recovered, one stuck", cellWith(5, map[Outcome]int{Recovered: 4, Stuck: 1}), Recovered},
+		{"most draining", cellWith(5, map[Outcome]int{Recovered: 2, Draining: 3}), Draining},
+		{"a tie goes to the worse", cellWith(4, map[Outcome]int{Stuck: 2, Overloaded: 2}), Stuck},
+		{"overloaded", cellWith(5, map[Outcome]int{Overloaded: 3, Stuck: 2}), Overloaded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,34 +286,44 @@ func TestRecoveryOutcome(t *testing.T) {
 		assert.NotEmpty(t, o.Means)
 		listed = append(listed, o.Outcome)
 	}
-	assert.ElementsMatch(t, []Outcome{Recovers, DoesNotRecover, Overloaded, NotRemoved, Incomplete, NotRun}, listed)
+	assert.ElementsMatch(t, []Outcome{Recovered, Draining, Stuck, Overloaded, NotRemoved, Incomplete, NotRun}, listed)
 }
 
-// TestRecoveryCellCountsTheStuck: a replica that did not recover and was
-// not overloaded is stuck, whatever the overloaded ones did (the old
-// count, removed - recovered > overloaded, missed it beside overloaded
-// replicas that recovered).
-func TestRecoveryCellCountsTheStuck(t *testing.T) {
-	removed := 1.0
+// TestRecoveryCellCounts: a cell counts each outcome, and gives each its
+// share of the replicas judged with the exact interval, and the median
+// times of the recovered and the draining; none when it is incomplete.
+func TestRecoveryCellCounts(t *testing.T) {
 	rs := []Result{
-		{TriggerRemovedH: &removed, Recovered: true, Overloaded: true},
-		{TriggerRemovedH: &removed, Recovered: true, Overloaded: true},
-		{TriggerRemovedH: &removed},
-		{TriggerRemovedH: &removed},
+		{Outcome: string(Recovered), Verdict: &ReplicaVerdict{HealthyH: ptr(1)}},
+		{Outcome: string(Recovered), Verdict: &ReplicaVerdict{HealthyH: ptr(3)}},
+		{Outcome: string(Draining), Verdict: &ReplicaVerdict{ClearH: ptr(20)}},
+		{Outcome: string(Stuck)},
 	}
 	c := recoveryCell(rs, 4)
-	assert.Equal(t, RecoveryCell{Asked: 4, Replicas: 4, Removed: 4, Recovered: 2, Overloaded: 2, Stuck: 2, Share: c.Share}, c)
-	assert.Equal(t, DoesNotRecover, c.Outcome())
+	assert.Equal(t, [5]int{2, 1, 1, 0, 0}, c.Counts)
+	for i, k := range c.Counts {
+		want, err := compare.Share(k, 4)
+		require.NoError(t, err)
+		assert.Equal(t, want, *c.Shares[i])
+	}
+	assert.Equal(t, 2.0, c.Time.Estimate)
+	assert.Equal(t, 20.0, c.Clear.Estimate)
+	assert.Equal(t, "recovered 2/4 [0.068, 0.93], draining 1, stuck 1", RecoveryText(c))
+
+	short := recoveryCell(rs[:3], 4)
+	assert.Nil(t, short.Shares[0])
+	assert.Nil(t, short.Time)
+	assert.Equal(t, "incomplete (3 of 4)", RecoveryText(short))
 }
 
 // TestSweepVerdict: the sweep's line speaks only of the points that ran
 // every replica, and says how many did not.
 func TestSweepVerdict(t *testing.T) {
-	ok := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Recovered: 2}
-	stuck := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Recovered: 1, Stuck: 1}
-	over := RecoveryCell{Asked: 2, Replicas: 2, Removed: 2, Overloaded: 2}
-	half := RecoveryCell{Asked: 2, Replicas: 1, Removed: 1, Stuck: 1}
-	none := RecoveryCell{Asked: 2}
+	ok := cellWith(2, map[Outcome]int{Recovered: 2})
+	stuck := cellWith(2, map[Outcome]int{Recovered: 1, Stuck: 1})
+	over := cellWith(2, map[Outcome]int{Overloaded: 2})
+	half := cellWith(2, map[Outcome]int{Stuck: 1})
+	none := cellWith(2, nil)
 	axes := func(cells [][]RecoveryCell) *SweepTable {
 		return &SweepTable{Variant: "v", X: scenario.Axis{Key: "x", Values: []string{"1", "2"}}, Y: scenario.Axis{Key: "y", Values: []string{"a", "b"}}, Cells: cells}
 	}
@@ -310,16 +332,16 @@ func TestSweepVerdict(t *testing.T) {
 		cells [][]RecoveryCell
 		want  string
 	}{
-		{"all recover", [][]RecoveryCell{{ok, ok}, {ok, over}},
-			"metastable: nowhere in this grid; every replica that was not overloaded recovered by itself"},
+		{"none stuck", [][]RecoveryCell{{ok, ok}, {ok, over}},
+			"stuck (metastable): nowhere in this grid"},
 		{"one stuck", [][]RecoveryCell{{ok, stuck}, {ok, over}},
-			"metastable (stayed unhealthy by itself, not overloaded) at: x 1, y b"},
+			"stuck (metastable: most replicas stuck, their controls healthy) at: x 1, y b"},
 		{"a stuck replica in a point that did not finish is not judged", [][]RecoveryCell{{ok, half}, {none, over}},
-			"metastable: nowhere among the 2 of 4 points that ran; there, every replica that was not overloaded recovered by itself (1 not run, 1 incomplete: not judged)"},
+			"stuck (metastable): nowhere among the 2 of 4 points that ran (1 not run, 1 incomplete: not judged)"},
 		{"stuck, and points not run", [][]RecoveryCell{{stuck, none}, {none, ok}},
-			"metastable (stayed unhealthy by itself, not overloaded) at: x 1, y a (2 not run: not judged)"},
+			"stuck (metastable: most replicas stuck, their controls healthy) at: x 1, y a (2 not run: not judged)"},
 		{"nothing ran", [][]RecoveryCell{{none, none}, {half, none}},
-			"metastable: not judged; no point of the grid ran all its replicas (3 not run, 1 incomplete)"},
+			"stuck: not judged; no point of the grid ran all its replicas (3 not run, 1 incomplete)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,43 +63,69 @@ func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
 			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", min(i, 1)), line)
 		}
 	}
-	if len(e.Recovery.RemovedBy) > 0 {
+	if e.Recovery.Asked() {
 		p("\t")
-		p("RECOVERS BY ITSELF\tshare [95%% CI]\ttime to healthy, h [95%% CI]\tof")
+		head := "RECOVERS BY ITSELF?\toutcome"
+		for _, o := range ReplicaOutcomes {
+			head += "\t" + OutcomeName(o) + " [95% CI]"
+		}
+		p("%s\tof\ttime to healthy, h [95%% CI]\tprojected clear, h [95%% CI]", head)
 		for _, v := range t.Variants {
-			share, took := RecoveryText(v.Recovery)
-			p("  %s\t%s\t%s\t%d", v.Name, share, took, v.Recovery.Removed)
+			cols := RecoveryColumns(v.Recovery)
+			for len(cols) > 0 && cols[len(cols)-1] == "" {
+				cols = cols[:len(cols)-1] // no trailing blanks
+			}
+			p("  %s\t%s", v.Name, strings.Join(cols, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  (healthy again within %s after %s, with no other action; overloaded: stormed before the first fault,\n"+
-			"  so that not recovering is overload, not a state that sustains itself)\n",
-			format.Duration(e.Recovery.Within), strings.Join(e.Recovery.RemovedBy, " or "))
+		for i, line := range wrap(QuestionText(e), tableWidth) {
+			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", min(i, 1)), line)
+		}
 	}
 	if s := t.Sweep; s != nil {
-		fmt.Fprintf(tw, "\nSWEEP of %s: the share that recovers by itself, %d replicas a point\n", s.Variant, e.Sweep.Replicas)
+		fmt.Fprintf(tw, "\nSWEEP of %s: each point's outcome (most of its replicas), with its share [95%% CI], and the others seen; %d replicas a point\n", s.Variant, e.Sweep.Replicas)
 		head := "  " + s.X.Key + " \\ " + s.Y.Key
 		if s.Y.Key == "" {
 			head = "  " + s.X.Key
 		}
 		ys := s.Y.Values
 		if len(ys) == 0 {
-			ys = []string{"share"}
+			ys = []string{"outcome"}
 		}
 		p("%s\t%s", head, strings.Join(ys, "\t"))
 		for x, row := range s.Cells {
 			var cells []string
 			for _, c := range row {
-				share, _ := RecoveryText(c)
-				cells = append(cells, share)
+				cells = append(cells, RecoveryText(c))
 			}
 			p("  %s\t%s", s.X.Values[x], strings.Join(cells, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %s\n", s.Verdict())
+		for _, l := range s.Tipping {
+			var refined []string
+			for _, pt := range l.Points {
+				if pt.Round > 0 {
+					refined = append(refined, fmt.Sprintf("%s (round %d): %s", pt.X, pt.Round, RecoveryText(pt.Cell)))
+				}
+			}
+			if len(refined) > 0 {
+				head := "  refined"
+				if l.Y != "" {
+					head += " at " + s.Y.Key + " " + l.Y
+				}
+				for _, r := range refined {
+					fmt.Fprintf(w, "%s: %s\n", head, r)
+				}
+			}
+		}
+		fmt.Fprintf(w, "  %s\n", s.StuckText())
+		for _, l := range s.Tipping {
+			fmt.Fprintf(w, "  %s\n", l.Text(s))
+		}
 	}
 	return tw.Flush()
 }
@@ -219,33 +245,105 @@ func signed(x float64) string {
 	return format.Figure(x)
 }
 
-// RecoveryText writes a metastability verdict for people: the share that
-// recovered [its interval], and the time it took [its interval]; or why
-// the cell has none.
-func RecoveryText(c RecoveryCell) (share, took string) {
-	switch o := c.Outcome(); o {
-	case NotRun, NotRemoved:
-		return string(o), ""
-	case Incomplete:
-		return missing(c.Replicas, c.Asked), ""
+// OutcomeName is an outcome as a table's head writes it: "not removed"
+// for not_removed.
+func OutcomeName(o Outcome) string { return strings.ReplaceAll(string(o), "_", " ") }
+
+// CountText writes a count of replicas with its share's interval:
+// "28 (0.93 [0.78, 0.99])"; the count alone when the cell is not judged.
+func CountText(k int, share *compare.Interval) string {
+	if share == nil {
+		return strconv.Itoa(k)
 	}
-	share, took = IntervalText(*c.Share), "none recovered"
-	if c.Time != nil {
-		took = IntervalText(*c.Time)
-	}
-	if c.Overloaded > 0 {
-		share += fmt.Sprintf(", %d overloaded", c.Overloaded)
-	}
-	return share, took
+	return fmt.Sprintf("%d (%s)", k, IntervalText(*share))
 }
 
-// Verdict says where the sweep's variant does not return to healthy by
-// itself, overload apart, among the points that ran every replica: the
-// points where a replica that was not overloaded stayed unhealthy; or that
-// there is none. It names the points it could not judge by their number.
+// RecoveryColumns are a variant's columns of the metastability block: its
+// outcome, each outcome's count with its share, the replicas judged, the
+// time to healthy of those healthy by the window's end and the projected
+// time to clear of the draining still unhealthy there (or that there is
+// none).
+func RecoveryColumns(c RecoveryCell) []string {
+	o := c.Outcome()
+	cols := []string{OutcomeName(o)}
+	if o == Incomplete {
+		cols[0] = missing(c.Replicas, c.Asked)
+	}
+	for i, k := range c.Counts {
+		cols = append(cols, CountText(k, c.Shares[i]))
+	}
+	cols = append(cols, strconv.Itoa(c.Replicas), timeText(c.Time, "none healthy"), timeText(c.Clear, "none projected"))
+	if !o.Judged() {
+		cols[len(cols)-2], cols[len(cols)-1] = "", ""
+	}
+	return cols
+}
+
+func timeText(iv *compare.Interval, none string) string {
+	if iv == nil {
+		return none
+	}
+	return IntervalText(*iv)
+}
+
+// RecoveryText writes a cell's verdict in a few words: its outcome, the
+// count and share of its replicas that had it [its interval], and the
+// others seen; or why it has none.
+func RecoveryText(c RecoveryCell) string {
+	o := c.Outcome()
+	switch o {
+	case NotRun:
+		return string(o)
+	case Incomplete:
+		return missing(c.Replicas, c.Asked)
+	}
+	out := fmt.Sprintf("%s %d/%d [%s, %s]", OutcomeName(o), c.Count(o), c.Replicas, format.Figure(c.Share(o).Lo), format.Figure(c.Share(o).Hi))
+	for _, other := range ReplicaOutcomes {
+		if other != o && c.Count(other) > 0 {
+			out += fmt.Sprintf(", %s %d", OutcomeName(other), c.Count(other))
+		}
+	}
+	return out
+}
+
+// QuestionText says what the metastability block asks, under it.
+func QuestionText(e *scenario.Experiment) string {
+	r := e.Recovery
+	window := "to the run's end"
+	if r.Horizon > 0 {
+		window = "to " + format.Duration(r.Horizon) + " after it (or the run's end)"
+	}
+	trend := fmt.Sprintf("the Theil-Sen slope over the last %s of the window", format.Duration(r.Trend))
+	cycle := e.Base.Config.Traffic != nil && e.Base.Config.Traffic.Night < 1 && !r.Load.Constant
+	if cycle {
+		trend += ", of each level's mean over the day before (the daily cycle averaged out)"
+	}
+	return fmt.Sprintf("the trigger removed by %s; the window from the run's start %s, with arrivals %s after the removal; "+
+		"each replica runs again with the same seed and no fault (its control): overloaded if the control is unhealthy in the window; "+
+		"recovered if healthy again within %s of the removal and for good; draining if healthy only later, or if its backlog and leak "+
+		"are each back to its control's or falling (%s: its 95%% interval wholly below 0, or a rate that clears it within the window again); "+
+		"stuck otherwise; no other action after the removal (the file is refused if one may come); shares with Clopper-Pearson 95%% intervals",
+		r.RemovedByText(), window, r.Load, format.Duration(r.Within), trend)
+}
+
+// Verdict is the sweep's summary: where its variant is stuck (StuckText),
+// and where along x the share of stuck replicas crosses one half, at each
+// y (TippingLine.Text), in one line.
 func (s *SweepTable) Verdict() string {
+	line := s.StuckText()
+	for _, l := range s.Tipping {
+		line += "; " + l.Text(s)
+	}
+	return line
+}
+
+// StuckText says where the sweep's variant is stuck (metastable: most of a
+// point's replicas stuck), among the points that ran every replica with
+// its control, or that it is nowhere. It names the points it could not
+// judge by their number.
+func (s *SweepTable) StuckText() string {
 	var stuck []string
-	judged, notRun, incomplete, all := 0, 0, 0, 0
+	judgedPoints, notRun, incomplete, all := 0, 0, 0, 0
 	for x, row := range s.Cells {
 		for y, c := range row {
 			all++
@@ -255,8 +353,8 @@ func (s *SweepTable) Verdict() string {
 			case o == Incomplete:
 				incomplete++
 			default:
-				judged++
-				if o == DoesNotRecover {
+				judgedPoints++
+				if o == Stuck {
 					stuck = append(stuck, s.pointName(x, y))
 				}
 			}
@@ -264,16 +362,16 @@ func (s *SweepTable) Verdict() string {
 	}
 	var line string
 	switch {
-	case judged == 0:
-		line = "metastable: not judged; no point of the grid ran all its replicas"
+	case judgedPoints == 0:
+		line = "stuck: not judged; no point of the grid ran all its replicas"
 	case len(stuck) > 0:
-		line = "metastable (stayed unhealthy by itself, not overloaded) at: " + strings.Join(stuck, "; ")
-	case judged == all:
-		line = "metastable: nowhere in this grid; every replica that was not overloaded recovered by itself"
+		line = "stuck (metastable: most replicas stuck, their controls healthy) at: " + strings.Join(stuck, "; ")
+	case judgedPoints == all:
+		line = "stuck (metastable): nowhere in this grid"
 	default:
-		line = fmt.Sprintf("metastable: nowhere among the %d of %d points that ran; there, every replica that was not overloaded recovered by itself", judged, all)
+		line = fmt.Sprintf("stuck (metastable): nowhere among the %d of %d points that ran", judgedPoints, all)
 	}
-	if notRun+incomplete > 0 && judged > 0 {
+	if notRun+incomplete > 0 && judgedPoints > 0 {
 		var parts []string
 		if notRun > 0 {
 			parts = append(parts, fmt.Sprintf("%d not run", notRun))
@@ -282,7 +380,7 @@ func (s *SweepTable) Verdict() string {
 			parts = append(parts, fmt.Sprintf("%d incomplete", incomplete))
 		}
 		line += fmt.Sprintf(" (%s: not judged)", strings.Join(parts, ", "))
-	} else if judged == 0 {
+	} else if judgedPoints == 0 {
 		line += fmt.Sprintf(" (%d not run, %d incomplete)", notRun, incomplete)
 	}
 	return line

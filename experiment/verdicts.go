@@ -14,6 +14,7 @@ const (
 	KindFamily     = "family"
 	KindRecovery   = "recovery"
 	KindSweep      = "sweep"
+	KindTipping    = "tipping"
 )
 
 // Number is a figure of a verdicts file: JSON has no infinity, so an
@@ -83,23 +84,74 @@ type FamilyRecord struct {
 }
 
 // RecoveryRecord is the metastability verdict of a variant, or of a sweep
-// point (Point, the point's values by key).
+// point (Point, the point's values by key; Round, for a point a tipping
+// round added): its outcome, and each outcome's count and share.
 type RecoveryRecord struct {
 	Kind       string            `json:"kind"`
 	Experiment string            `json:"experiment"`
 	Variant    string            `json:"variant"`
 	Point      map[string]string `json:"point,omitempty"`
+	Round      int               `json:"round,omitempty"`
 	Outcome    string            `json:"outcome"`
 	Asked      int               `json:"asked"`
 	Replicas   int               `json:"replicas"`
-	Removed    int               `json:"removed"`
-	Recovered  int               `json:"recovered"`
-	Overloaded int               `json:"overloaded"`
-	Stuck      int               `json:"stuck"`
-	Share      *IntervalRecord   `json:"share"`
+	Outcomes   OutcomesRecord    `json:"outcomes"`
 	TimeH      *IntervalRecord   `json:"time_h"`
-	// Text is the table's share column.
+	ClearH     *IntervalRecord   `json:"clear_h"`
+	// Text is the table's words for it.
 	Text string `json:"text"`
+}
+
+// OutcomesRecord is each of the five outcomes' count and share.
+type OutcomesRecord struct {
+	Recovered  OutcomeRecord `json:"recovered"`
+	Draining   OutcomeRecord `json:"draining"`
+	Stuck      OutcomeRecord `json:"stuck"`
+	Overloaded OutcomeRecord `json:"overloaded"`
+	NotRemoved OutcomeRecord `json:"not_removed"`
+}
+
+// OutcomeRecord is how many replicas had an outcome, and its share with
+// its interval (null when the cell is not judged).
+type OutcomeRecord struct {
+	Count int             `json:"count"`
+	Share *IntervalRecord `json:"share"`
+}
+
+// TippingRecord is the tipping point along the sweep's x at one y (Y, its
+// value by key, absent for a sweep of one axis).
+type TippingRecord struct {
+	Kind       string            `json:"kind"`
+	Experiment string            `json:"experiment"`
+	Variant    string            `json:"variant"`
+	Along      string            `json:"along"`
+	Y          map[string]string `json:"y,omitempty"`
+	// Found: the share stuck crosses one half between two points, at
+	// Estimate; Below: at or before the first. Lo and Hi bound it (null:
+	// unbounded); null, with Found and Below false, when no point was
+	// judged.
+	Found      bool          `json:"found"`
+	Below      bool          `json:"below"`
+	Estimate   *Number       `json:"estimate"`
+	Lo         *Number       `json:"lo"`
+	Hi         *Number       `json:"hi"`
+	Level      float64       `json:"level"`
+	PointLevel float64       `json:"point_level"`
+	Design     int           `json:"design"`
+	Rounds     int           `json:"rounds"`
+	Method     string        `json:"method"`
+	Points     []PointRecord `json:"points"`
+	Text       string        `json:"text"`
+}
+
+// PointRecord is one point of a tipping line: x's value and place, the
+// round that added it (0: the grid's), its replicas stuck and judged.
+type PointRecord struct {
+	X      string  `json:"x"`
+	Pos    float64 `json:"pos"`
+	Round  int     `json:"round"`
+	Stuck  int     `json:"stuck"`
+	Judged int     `json:"judged"`
 }
 
 // IntervalRecord is an estimate with its interval.
@@ -164,7 +216,7 @@ func Verdicts(t *Table) []any {
 	out = append(out, FamilyRecord{Kind: KindFamily, Experiment: t.Experiment, Size: t.Family.Size, Method: FamilyMethod, Level: t.Family.Level,
 		FamilyLevel: compare.TargetLevel, WithoutVerdict: t.Family.WithoutVerdict, Text: FamilyText(t)})
 	for _, v := range t.Variants {
-		out = append(out, recoveryRecord(t, v.Name, nil, v.Recovery))
+		out = append(out, NewRecoveryRecord(t.Experiment, v.Name, nil, v.Recovery))
 	}
 	if s := t.Sweep; s != nil {
 		for x, col := range s.Cells {
@@ -173,19 +225,59 @@ func Verdicts(t *Table) []any {
 				if s.Y.Key != "" {
 					point[s.Y.Key] = s.Y.Values[y]
 				}
-				out = append(out, recoveryRecord(t, s.Variant, point, c))
+				out = append(out, NewRecoveryRecord(t.Experiment, s.Variant, point, c))
 			}
+		}
+		for y, l := range s.Tipping {
+			for _, pt := range l.Points {
+				if pt.Round > 0 {
+					point := map[string]string{s.X.Key: pt.X}
+					if s.Y.Key != "" {
+						point[s.Y.Key] = s.Y.Values[y]
+					}
+					r := NewRecoveryRecord(t.Experiment, s.Variant, point, pt.Cell)
+					r.Round = pt.Round
+					out = append(out, r)
+				}
+			}
+		}
+		for _, l := range s.Tipping {
+			out = append(out, tippingRecord(t, s, l))
 		}
 		out = append(out, SweepRecord{Kind: KindSweep, Experiment: t.Experiment, Variant: s.Variant, Text: s.Verdict()})
 	}
 	return out
 }
 
-func recoveryRecord(t *Table, variant string, point map[string]string, c RecoveryCell) RecoveryRecord {
-	share, _ := RecoveryText(c)
-	return RecoveryRecord{Kind: KindRecovery, Experiment: t.Experiment, Variant: variant, Point: point, Outcome: string(c.Outcome()),
-		Asked: c.Asked, Replicas: c.Replicas, Removed: c.Removed, Recovered: c.Recovered, Overloaded: c.Overloaded, Stuck: c.Stuck,
-		Share: NewIntervalRecord(c.Share), TimeH: NewIntervalRecord(c.Time), Text: share}
+// NewRecoveryRecord is a cell's verdict as a record.
+func NewRecoveryRecord(experiment, variant string, point map[string]string, c RecoveryCell) RecoveryRecord {
+	rec := func(o Outcome) OutcomeRecord {
+		return OutcomeRecord{Count: c.Count(o), Share: NewIntervalRecord(c.Share(o))}
+	}
+	return RecoveryRecord{Kind: KindRecovery, Experiment: experiment, Variant: variant, Point: point, Outcome: string(c.Outcome()),
+		Asked: c.Asked, Replicas: c.Replicas,
+		Outcomes: OutcomesRecord{rec(Recovered), rec(Draining), rec(Stuck), rec(Overloaded), rec(NotRemoved)},
+		TimeH:    NewIntervalRecord(c.Time), ClearH: NewIntervalRecord(c.Clear), Text: RecoveryText(c)}
+}
+
+func tippingRecord(t *Table, s *SweepTable, l TippingLine) TippingRecord {
+	r := TippingRecord{Kind: KindTipping, Experiment: t.Experiment, Variant: s.Variant, Along: s.X.Key, Design: l.Design, Rounds: l.Rounds,
+		Points: []PointRecord{}, Text: l.Text(s)}
+	if l.Y != "" {
+		r.Y = map[string]string{s.Y.Key: l.Y}
+	}
+	for _, p := range l.Points {
+		r.Points = append(r.Points, PointRecord{X: p.X, Pos: p.Pos, Round: p.Round, Stuck: p.Cell.Count(Stuck), Judged: p.Cell.judgedCount()})
+	}
+	if c := l.Crossing; c != nil {
+		num := func(x float64) *Number { n := Number(x); return &n }
+		r.Found, r.Below, r.Level, r.PointLevel, r.Method = c.Found, c.Below, c.Level, c.PointLevel, string(c.Method)
+		r.Lo, r.Hi = num(c.Lo), num(c.Hi)
+		if c.Found {
+			r.Estimate = num(c.Estimate)
+		}
+	}
+	return r
 }
 
 // WriteVerdicts writes the table's verdicts as JSON lines (Verdicts), one

@@ -133,8 +133,17 @@ type Breaker struct {
 	// HalfOpen: probes let through, and those that succeeded.
 	probes, passed int
 
-	log []Transition
+	// The state changes so far, counted (changes, and openings from
+	// closed), and the last RecentTransitions of them, in a ring whose
+	// next slot is changes % RecentTransitions: a breaker that flaps for a
+	// whole run holds no more than this.
+	changes, openings int
+	recent            [RecentTransitions]Transition
 }
+
+// RecentTransitions is how many of its latest state changes a breaker
+// keeps.
+const RecentTransitions = 16
 
 // NewBreaker returns a closed breaker at model time 0, or the settings'
 // *SettingError. onChange, if not nil, is called at every transition, with
@@ -222,12 +231,26 @@ func (b *Breaker) Counts(now time.Duration) (requests, failures int) {
 	return b.requests, b.failures
 }
 
-// Transitions is every state change so far, in order: a copy, for the
-// model's log, series and chart marks.
-func (b *Breaker) Transitions() []Transition {
+// Recent is the breaker's latest state changes, at most
+// RecentTransitions, oldest first: a copy.
+func (b *Breaker) Recent() []Transition {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]Transition(nil), b.log...)
+	n := min(b.changes, RecentTransitions)
+	out := make([]Transition, 0, n)
+	for i := b.changes - n; i < b.changes; i++ {
+		out = append(out, b.recent[i%RecentTransitions])
+	}
+	return out
+}
+
+// Changes is how many times the breaker has changed state, and Openings
+// how many of those opened it from closed (not the reopenings of a failed
+// probe).
+func (b *Breaker) Changes() (changes, openings int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.changes, b.openings
 }
 
 // advance moves the breaker to model time now: an open breaker whose
@@ -295,7 +318,11 @@ func (b *Breaker) set(to State, at time.Duration) {
 	b.gen++
 	b.window, b.requests, b.failures = nil, 0, 0
 	b.probes, b.passed = 0, 0
-	b.log = append(b.log, tr)
+	b.recent[b.changes%RecentTransitions] = tr
+	b.changes++
+	if tr.From == Closed && tr.To == Open {
+		b.openings++
+	}
 	if b.onChange != nil {
 		b.onChange(tr)
 	}

@@ -170,7 +170,7 @@ func TestBreakerOpensThenHalfOpensAfterTheTimeout(t *testing.T) {
 			if tt.want == HalfOpen {
 				want = append(want, Transition{62 * s, Open, HalfOpen})
 			}
-			assert.Equal(t, want, b.Transitions())
+			assert.Equal(t, want, b.Recent())
 		})
 	}
 }
@@ -267,7 +267,7 @@ func TestBreakerReopensForAnotherTimeout(t *testing.T) {
 		{100 * s, HalfOpen, Open},
 		{160 * s, Open, HalfOpen},
 		{170 * s, HalfOpen, Closed},
-	}, b.Transitions())
+	}, b.Recent())
 }
 
 func TestBreakerIgnoresOutcomesFromAnEarlierState(t *testing.T) {
@@ -310,9 +310,9 @@ func TestBreakerReportsEachTransition(t *testing.T) {
 	b.State(time.Hour)
 	want := []Transition{{2 * s, Closed, Open}, {62 * s, Open, HalfOpen}}
 	assert.Equal(t, want, seen)
-	assert.Equal(t, want, b.Transitions())
-	b.Transitions()[0].At = 0
-	assert.Equal(t, want, b.Transitions(), "the log is a copy")
+	assert.Equal(t, want, b.Recent())
+	b.Recent()[0].At = 0
+	assert.Equal(t, want, b.Recent(), "the log is a copy")
 }
 
 func TestBreakerMisuse(t *testing.T) {
@@ -414,13 +414,40 @@ func TestStateString(t *testing.T) {
 func TestBreakerObserveDoesNotMoveIt(t *testing.T) {
 	st := DefaultBreakerSettings()
 	b := tripped(t, st)
-	before := b.Transitions()
+	before := b.Recent()
 	past := 2*s + st.OpenTimeout + s
 	assert.Equal(t, Open, b.Observe(2*s+st.OpenTimeout-time.Nanosecond))
 	assert.Equal(t, HalfOpen, b.Observe(past), "past the timeout, as State would say")
-	assert.Equal(t, before, b.Transitions(), "observing made no transition")
+	assert.Equal(t, before, b.Recent(), "observing made no transition")
 	assert.Equal(t, HalfOpen, b.State(past))
-	after := b.Transitions()
+	after := b.Recent()
 	require.Len(t, after, len(before)+1, "State made the transition")
 	assert.Equal(t, 2*s+st.OpenTimeout, after[len(after)-1].At, "dated when the timeout ran out")
+}
+
+// TestBreakerKeepsCountsAndOnlyItsRecentChanges: a breaker that flaps for a
+// whole run holds RecentTransitions of its changes, the latest, in order,
+// and counts every change and every opening from closed.
+func TestBreakerKeepsCountsAndOnlyItsRecentChanges(t *testing.T) {
+	const cycles = 40 // each: closed -> open -> half-open -> closed
+	var all []Transition
+	b, err := NewBreaker(BreakerSettings{MinRequests: 1, FailureRatio: 1, OpenTimeout: time.Second, Probes: 1},
+		func(tr Transition) { all = append(all, tr) })
+	require.NoError(t, err)
+	now := time.Duration(0)
+	for range cycles {
+		done, ok := b.Allow(now)
+		require.True(t, ok)
+		done(now, false) // closed -> open
+		now += time.Second
+		done, ok = b.Allow(now) // open -> half-open, and a probe
+		require.True(t, ok)
+		done(now, true) // half-open -> closed
+		now += time.Second
+	}
+	changes, openings := b.Changes()
+	assert.Equal(t, 3*cycles, changes)
+	assert.Equal(t, cycles, openings)
+	require.Len(t, all, changes, "onChange heard every change")
+	assert.Equal(t, all[len(all)-RecentTransitions:], b.Recent(), "the latest, oldest first")
 }

@@ -32,7 +32,7 @@ type Options struct {
 	Watchers []series.Watcher // given every judged sample and every mark
 	KeepRows int              // rows kept for the charts; 0 for DefaultKeepRows
 	// Shared, if not nil, is the memory budget the run shares with others
-	// going on at once (pipeline.RunShared).
+	// going on at once (pipeline.Options.Shared).
 	Shared *workers.Shared
 	// Rows, if not nil, is an array for the rows kept to reuse (its length
 	// ignored): the Rows of an earlier Outcome no longer needed, as the
@@ -60,7 +60,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	}
 	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
 	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
-	sum, err := pipeline.RunShared(ctx, cfg, k, o.Log, an, o.Shared)
+	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared})
 	if sum == nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func BenchmarkThroughput(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	start := time.Now()
-	s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), nil)
+	s, err := pipeline.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), pipeline.Options{Log: zap.NewNop()})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	runtime.ReadMemStats(&after)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/mitigate"
 	"vmstorm/series"
@@ -21,12 +22,12 @@ func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls
 		return nil, nil, err
 	}
 	for mit, on := range [...]bool{
-		workers.Backoff: m.Backoff, workers.RetryBudget: m.RetryBudget, workers.Breaker: m.Breaker,
-		workers.DeleteFailedVMs: cfg.DeleteFailedVMs, workers.Reaper: m.Reaper,
-		workers.CapacityAware: m.CapacityAware, workers.Shed: m.Shed,
+		incident.Backoff: m.Backoff, incident.RetryBudget: m.RetryBudget, incident.Breaker: m.Breaker,
+		incident.DeleteFailedVMs: cfg.DeleteFailedVMs, incident.Reaper: m.Reaper,
+		incident.CapacityAware: m.CapacityAware, incident.Shed: m.Shed,
 	} {
 		if on {
-			p.Switches.Set(workers.Mitigation(mit), true)
+			p.Switches.Set(incident.Mitigation(mit), true)
 		}
 	}
 	return p, marks, nil
@@ -75,20 +76,16 @@ func (t *transitions) take() []series.Mark {
 func mitigationStats(end time.Duration, p *workers.Policies, backingOff int64) MitigationStats {
 	switches := p.Switches
 	st := MitigationStats{BackingOff: backingOff}
-	for i, name := range workers.MitigationNames {
-		if switches.On(workers.Mitigation(i)) {
+	for i, name := range incident.MitigationNames {
+		if switches.On(incident.Mitigation(i)) {
 			st.On = append(st.On, name)
 		}
 	}
-	transitions := p.Breaker.Transitions()
-	for _, t := range transitions {
-		if t.From == mitigate.Closed && t.To == mitigate.Open {
-			st.BreakerOpened++
-		}
-	}
-	if switches.On(workers.Breaker) || len(transitions) > 0 {
+	changes, openings := p.Breaker.Changes()
+	st.BreakerOpened = openings
+	if switches.On(incident.Breaker) || changes > 0 {
 		st.BreakerState = p.Breaker.State(end).String()
 	}
-	st.RetryTokens = p.Budget.Tokens()
+	st.RetryTokens = p.RetryBudget.Tokens()
 	return st
 }

@@ -24,7 +24,6 @@ import (
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/series"
-	"vmstorm/workers"
 )
 
 // smallBroken is a small 2015: a cluster of 40 VMs whose janitor is
@@ -136,7 +135,7 @@ func mix(r *rand.Rand, cfg *config.Config) (string, map[string]bool) {
 	}
 	for range r.IntN(4) {
 		action := []string{"enable_mitigation", "disable_mitigation"}[r.IntN(2)]
-		name := workers.MitigationNames[r.IntN(len(workers.MitigationNames))]
+		name := incident.MitigationNames[r.IntN(len(incident.MitigationNames))]
 		at := time.Duration(r.Int64N(int64(cfg.Duration)))
 		cfg.Timeline = append(cfg.Timeline, incident.Event{At: at, Action: action, Args: incident.Args{Mitigation: name}})
 		everOn[name] = everOn[name] || action == "enable_mitigation"
@@ -153,7 +152,7 @@ func mix(r *rand.Rand, cfg *config.Config) (string, map[string]bool) {
 func runMix(t *testing.T, cfg config.Config) (*pipeline.Summary, *recorder, *counted) {
 	t.Helper()
 	rec, lines := &recorder{}, newCounted("job_shed", "job_failed", "power_on_failed", "clone_failed")
-	s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.New(lines), rec)
+	s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), pipeline.Options{Log: zap.New(lines), Sink: rec})
 	require.NoError(t, err)
 	return s, rec, lines
 }
@@ -281,10 +280,16 @@ func TestBreakerInTheRun(t *testing.T) {
 	assert.True(t, sOn.Balanced())
 }
 
+// fixedPager reports detection at its time, whatever the model does.
+type fixedPager time.Duration
+
+func (p fixedPager) Detected() (time.Duration, bool) { return time.Duration(p), true }
+
 // TestResponseAfterDetection: a timeline entry placed after detection is
-// applied at detection plus its delay when the sink is a Pager (the
-// analysis, through outcome.Run), and never when nothing is detected or
-// nobody pages.
+// applied at detection plus its delay when the run has a Pager (the
+// analysis, through outcome.Run, or any other given as Options.Pager), and
+// never when nothing is detected or nobody pages: a sink alone, however it
+// watches, never acts back on the model.
 func TestResponseAfterDetection(t *testing.T) {
 	const delay = 30 * time.Minute
 	response := incident.Event{AfterDetection: true, At: delay, Action: "enable_mitigation", Args: incident.Args{Mitigation: "reaper"}}
@@ -309,11 +314,17 @@ func TestResponseAfterDetection(t *testing.T) {
 		in := out.Analysis.Incident
 		return run{out.Marks, out.Summary.Mitigations.On, in.DetectedAt, in.Detected}
 	}
-	viaPipeline := func(cfg config.Config) run {
-		rec := &recorder{}
-		s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), rec)
-		require.NoError(t, err)
-		return run{marks: rec.marks, on: s.Mitigations.On}
+	viaPipeline := func(pager pipeline.Pager) func(cfg config.Config) run {
+		return func(cfg config.Config) run {
+			rec := &recorder{}
+			s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), pipeline.Options{Log: zap.NewNop(), Sink: rec, Pager: pager})
+			require.NoError(t, err)
+			r := run{marks: rec.marks, on: s.Mitigations.On}
+			if pager != nil {
+				r.detected, r.ok = pager.Detected()
+			}
+			return r
+		}
 	}
 	tests := []struct {
 		name    string
@@ -324,7 +335,8 @@ func TestResponseAfterDetection(t *testing.T) {
 		{"detected: applied at detection + delay", base, viaOutcome, true},
 		{"no alert rule: never detected, never applied", silent, viaOutcome, false},
 		{"no fault: never detected, never applied", healthy, viaOutcome, false},
-		{"a sink that is no Pager: never applied", base, viaPipeline, false},
+		{"no Pager: never applied", base, viaPipeline(nil), false},
+		{"a Pager of its own: applied at its detection + delay", base, viaPipeline(fixedPager(base.BreakAt + 5*time.Minute)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,7 +377,7 @@ func TestShedPausedQueueWithNothingToWakeTheScheduler(t *testing.T) {
 		cfg.Mitigations.Shed, cfg.Mitigations.ShedAfter = true, 10*time.Minute
 		cfg.Timeline = incident.Timeline{{At: 0, Action: "pause_builds", Args: incident.Args{Queue: "all"}}}
 		rec := &recorder{}
-		s, err := pipeline.Run(context.Background(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), rec)
+		s, err := pipeline.Run(context.Background(), cfg, pipeline.NewKernel(cfg, sim.Serial), pipeline.Options{Log: zap.NewNop(), Sink: rec})
 		require.NoError(t, err)
 		require.Equal(t, int64(20), s.Jobs.Arrived)
 		require.True(t, s.Balanced())

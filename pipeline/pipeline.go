@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -22,7 +21,6 @@ import (
 	"vmstorm/cluster"
 	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
 	"vmstorm/logx"
 	"vmstorm/series"
@@ -42,46 +40,45 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 	return sim.New(sim.Options{Mode: mode, Speed: float64(cfg.Speed), Epoch: cfg.Epoch, Horizon: cfg.Duration})
 }
 
+// Options say what watches a run, and every path by which what is
+// observed acts back on the model: there is one, the Pager.
+type Options struct {
+	Log *zap.Logger // the run's log; nil for none
+	// Sink, if not nil, is given every sample of the model's state (the
+	// last one at the run's end) and every timeline event as it is applied.
+	Sink series.Sink
+	// Pager, if not nil, reports detection, asked after every sample: the
+	// timeline's events placed after detection wait for it. With none,
+	// nothing is ever detected and those events never happen.
+	Pager Pager
+	// Shared, if not nil, is the memory budget of the runs that go on at
+	// once with this one (see workers.Shared), which holds it as well as
+	// to its own.
+	Shared *workers.Shared
+}
+
 // Run runs the model described by cfg in kernel k (made by NewKernel)
 // until cfg.Duration of model time has passed, every one of cfg.MaxJobs
 // jobs has finished, or ctx is done; then it stops every goroutine it
 // started, waits for them, and returns the summary. A run that ctx cut
 // short is not an error: its summary says why it ended.
-//
-// sink, if not nil, is given every sample of the model's state (the last
-// one at the run's end) and every timeline event as it is applied.
-func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink) (*Summary, error) {
-	return RunShared(ctx, cfg, k, log, sink, nil)
-}
-
-// RunShared is Run for a run that goes on at once with others, all held
-// within shared's memory budget (see workers.Shared) as well as their own.
-func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.Logger, sink series.Sink, shared *workers.Shared) (*Summary, error) {
+func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	log, sink, shared := o.Log, o.Sink, o.Shared
+	if log == nil {
+		log = zap.NewNop()
 	}
 	if sink == nil {
 		sink = discard{}
 	}
+	set := settingsOf(cfg)
 	gauge := capacity.New(cfg.VMs)
-	cl := cluster.New(cluster.Config{
-		Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
-		StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
-		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
-		Seed: cfg.Seed,
-
-		NeverBootedHoldsSlot: cfg.Assumptions.NeverBootedHoldsSlot,
-		RefusedStartHoldsCPU: cfg.Assumptions.RefusedStartHoldsCPU,
-		RefusedCallsCount:    cfg.Assumptions.RefusedCallsCount,
-	}, k, gauge)
-	events := logx.Lifecycle(log)
+	cl := cluster.New(set.cluster, k, gauge)
 	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
+	env := workers.Env{Kernel: k, Cluster: cl, Ledger: ledger, Log: log, Events: logx.Lifecycle(log), Seed: cfg.Seed}
 
-	limits := make([]int64, len(cfg.Queues))
-	shares := make([]float64, len(cfg.Queues))
-	for i, q := range cfg.Queues {
-		limits[i], shares[i] = q.MaxBuilds, q.Share
-	}
 	// The scheduler hears everything through one inbox; it hands a job
 	// only to a Build worker that asked, so dispatch has room for all.
 	inbox := sim.NewChan[workers.Msg](k, cfg.QueueSize)
@@ -89,34 +86,21 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 	booted := sim.NewChan[*workers.Job](k, cfg.QueueSize)
 	doomed := sim.NewChan[*cluster.VM](k, cfg.QueueSize)
 
-	source := &workers.Source{
-		Clock: k, Ledger: ledger, Events: events, Seed: cfg.Seed,
-		PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs, Shares: shares, Names: cfg.QueueNames(),
-		Build: cfg.Build, Timeout: cfg.BuildTimeout, Out: inbox,
-	}
-	if tr := cfg.Traffic; tr != nil {
-		source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
-		source.MaxTraffic = tr.Max()
-	}
-	budget := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop, Shared: shared}
-	defer budget.Release()
-	source.Budget = budget
-	queues := workers.NewQueueControls(k, cfg.QueueNames(), limits)
+	held := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop, Shared: shared}
+	defer held.Release()
+	queues := workers.NewQueueControls(k, cfg.QueueNames(), set.limits)
 	policies, breakerMarks, err := newPolicies(cfg, k, queues)
 	if err != nil {
 		return nil, err
 	}
 	switches := policies.Switches // every part reads the one set
 	backoffs := workers.NewBackoffs(k, inbox)
-	build := &workers.BuildPool{
-		Stage: workers.Stage{Workers: cfg.BuildWorkers},
-		Clock: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, MaxAttempts: cfg.MaxAttempts, Seed: cfg.Seed,
-		Policies: policies, Backoffs: backoffs,
-		In: dispatch, Out: booted, Inbox: inbox, Budget: budget,
-	}
-	sched := workers.NewScheduler(queues, inbox, dispatch)
-	sched.Switches, sched.Clock, sched.ShedAfter = switches, k, cfg.Mitigations.ShedAfter
-	sched.Room = func() bool {
+	source := workers.NewSource(env, set.source, inbox, held)
+	build := workers.NewBuildPool(env, cfg.BuildWorkers, set.build, workers.BuildLinks{
+		In: dispatch, Out: booted, Inbox: inbox, Policies: policies, Backoffs: backoffs, Held: held,
+	})
+	var sched *workers.Scheduler
+	room := func() bool {
 		// Room for one more start: the slots in use, and the starts under
 		// way that hold none yet (a booting VM holds its slot already),
 		// and the jobs handed out that no worker has begun.
@@ -125,27 +109,20 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		unbegun := sched.Handed() - bs.Taken
 		return st.InUse+max(starting, 0)+max(unbegun, 0) < st.Capacity
 	}
-	sched.Ledger, sched.Events = ledger, events
+	sched = workers.NewScheduler(env, set.scheduler, workers.SchedulerLinks{
+		Queues: queues, Inbox: inbox, Out: dispatch, Switches: switches, Room: room,
+	})
 	cl.OnRoom = func() {
-		if switches.On(workers.CapacityAware) {
+		if switches.On(incident.CapacityAware) {
 			queues.Poke() // room again: capacity-aware dispatch may hand out a job
 		}
 	}
-	runPool := workers.NewRunPool(k, cfg.RunWorkers)
-	runPool.Cluster, runPool.Ledger, runPool.Log, runPool.Events, runPool.Seed = cl, ledger, log, events, cfg.Seed
-	runPool.DeletesVMs, runPool.StallTimeout, runPool.In, runPool.Inbox = cfg.WorkerDeletesVMs, cfg.StallTimeout, booted, inbox
-	runPool.DeletesLostVMs = cfg.DeletesLostVMs
+	runPool := workers.NewRunPool(env, cfg.RunWorkers, set.run, booted, inbox)
 	credentials := &workers.Credentials{}
-	janitor := workers.NewJanitor(k)
-	janitor.Cluster, janitor.Log, janitor.Events, janitor.Credentials = cl, log, events, credentials
-	janitor.Every, janitor.RatePerSecond, janitor.Cutoff, janitor.ReportStale = cfg.CleanupEvery, cfg.CleanupRate, cfg.CleanupCutoff, cfg.ReportStale
-	janitor.ReportFresh = cfg.ReportFresh
-	janitor.Phase = time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery)))
-	janitor.Out, janitor.Switches, janitor.ReaperTTL = doomed, switches, cfg.Mitigations.ReaperTTL
-	cleanup := workers.NewCleanupPool(k, cfg.CleanupWorkers, cfg.CleanupConcurrency)
-	cleanup.Cluster, cleanup.Events, cleanup.In = cl, events, doomed
+	janitor := workers.NewJanitor(env, set.janitor, credentials, switches, doomed)
+	cleanup := workers.NewCleanupPool(env, cfg.CleanupWorkers, cfg.CleanupConcurrency, doomed)
 
-	parts := incident.Parts{Credentials: credentials, Janitor: janitor, Cleanup: cleanup, Queues: queues, Cluster: cl, Run: runPool, Switches: switches}
+	parts := levers{credentials: credentials, janitor: janitor, cleanup: cleanup, queues: queues, cluster: cl, run: runPool, switches: switches}
 	smp := sampler{
 		clock: k, cluster: cl, ledger: ledger, janitor: janitor, queues: queues,
 		// The backlog is the scheduler's queues and the jobs on their way
@@ -154,20 +131,21 @@ func RunShared(ctx context.Context, cfg config.Config, k *sim.Kernel, log *zap.L
 		stages:   [3]*workers.Stage{&build.Stage, &runPool.Stage, &cleanup.Stage},
 		policies: policies, backoffs: backoffs, breakerMarks: breakerMarks,
 	}
-	applied := func(ev incident.Event) { sink.Mark(series.Mark{T: k.Now(), Name: ev.Action, Note: ev.Describe()}) }
+	applied := func(ev incident.Event) {
+		sink.Mark(eventMark(k.Now(), ev))
+	}
 
 	log.Info("run_started", configFields(cfg)...)
-	future, afterDetection, err := cfg.FullTimeline().Begin(parts, log, applied)
+	future, afterDetection, err := parts.begin(cfg.FullTimeline(), log, applied)
 	if err != nil {
 		return nil, err
 	}
-	pager, _ := sink.(Pager)
 
 	var runErr error
 	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
-	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: pager}
+	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: o.Pager}
 	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, added: sim.NewSignal(k)}
 	obs.tl = tl
 	k.Go(ctx, func(ctx context.Context) {

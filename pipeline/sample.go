@@ -43,11 +43,11 @@ func (p sampler) sample(t time.Duration) series.Sample {
 	}
 	s.OldestWait, _ = p.ledger.OldestWait(t)
 	s.FailedByBudget, s.Shed, s.BackingOff = js.FailedByBudget, js.Shed, int64(p.backoffs.Len())
-	if p.policies.Switches.On(workers.Breaker) {
+	if p.policies.Switches.On(incident.Breaker) {
 		s.Breaker = int64(p.policies.Breaker.Observe(t)) // State would move the breaker: a sample must not
 	}
-	if p.policies.Switches.On(workers.RetryBudget) {
-		s.RetryTokens = p.policies.Budget.Tokens()
+	if p.policies.Switches.On(incident.RetryBudget) {
+		s.RetryTokens = p.policies.RetryBudget.Tokens()
 	}
 	s.Reaped = p.janitor.Stats().Reaped
 	s.JanitorAge = t
@@ -64,7 +64,7 @@ func (p sampler) sample(t time.Duration) series.Sample {
 // detection (the first alert at or after the first fault) once there is
 // one. The timeline's events placed after detection wait for it: the one
 // path by which what the analysis sees acts back on the model, as an alert
-// does on operators. A sink that is a Pager is asked after every sample.
+// does on operators. A run's Options.Pager is asked after every sample.
 type Pager interface {
 	Detected() (at time.Duration, ok bool)
 }
@@ -79,7 +79,7 @@ type Pager interface {
 // reports it: the one path from what is observed back to the model, by
 // design.
 type timeline struct {
-	parts incident.Parts
+	parts levers
 	log   *zap.Logger
 	now   func() time.Duration
 	obs   *observer
@@ -121,7 +121,7 @@ func (tl *timeline) run(ctx context.Context) error {
 			ev := tl.future[0]
 			tl.future, tl.applying = tl.future[1:], true
 			tl.mu.Unlock()
-			err := ev.Apply(tl.parts, tl.log, tl.mark)
+			err := tl.parts.apply(ev, tl.log, tl.mark)
 			tl.mu.Lock()
 			tl.applying = false
 			tl.mu.Unlock()
@@ -135,7 +135,7 @@ func (tl *timeline) run(ctx context.Context) error {
 
 // mark hands an applied event to the observer as a mark.
 func (tl *timeline) mark(ev incident.Event) {
-	tl.obs.mark(series.Mark{T: tl.now(), Name: ev.Action, Note: ev.Describe()})
+	tl.obs.mark(eventMark(tl.now(), ev))
 }
 
 // dueBy reports whether an event due by model time t is still to apply,
@@ -251,4 +251,9 @@ func (o *observer) run(ctx context.Context) {
 			o.sampleAt(next)
 		}
 	}
+}
+
+// eventMark is the mark of timeline event ev applied at model time t.
+func eventMark(t time.Duration, ev incident.Event) series.Mark {
+	return series.Mark{T: t, Name: ev.Action, Note: ev.Describe(), ID: ev.ID}
 }

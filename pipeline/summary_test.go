@@ -33,7 +33,7 @@ func TestAllWaitsAreTheStartsAndTheStillWaiting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default()
 			cfg.Seed, cfg.Speed, cfg.BreakCleanup = 1, config.MaxSpeed, tc.broken
-			s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), zap.NewNop(), nil)
+			s, err := pipeline.Run(t.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), pipeline.Options{Log: zap.NewNop()})
 			require.NoError(t, err)
 			require.Positive(t, s.Waits.N)
 			if !tc.stillWaiting {

@@ -56,7 +56,7 @@ func TestExperimentPageRendersInChromium(t *testing.T) {
 	dom := chromiumRun(t, "--dump-dom", "file://"+page)
 	assert.Contains(t, dom, `<p id="sweep-verdict">`+html.EscapeString(r.table.Sweep.Verdict())+`</p>`)
 	for _, o := range experiment.Outcomes {
-		assert.Contains(t, dom, ">"+string(o.Outcome)+"</text>", "the legend's %q, as the browser read the page", o.Outcome)
+		assert.Contains(t, dom, ">"+experiment.OutcomeName(o.Outcome)+"</text>", "the legend's %q, as the browser read the page", o.Outcome)
 	}
 
 	img, shot := chromiumShot(t, page, 1280, 16000)

@@ -72,6 +72,9 @@ type (
 	expRecovery struct {
 		RemovedBy []string `json:"removed_by"`
 		WithinS   float64  `json:"within_s"`
+		HorizonS  float64  `json:"horizon_s"`
+		TrendS    float64  `json:"trend_s"`
+		Load      string   `json:"load"`
 	}
 	expVariant struct {
 		Name     string          `json:"name"`
@@ -88,10 +91,11 @@ type (
 		Median   *experiment.IntervalRecord `json:"median"`
 	}
 	expRecoveryCell struct {
-		Outcome string                     `json:"outcome"`
-		Removed int                        `json:"removed"`
-		Share   *experiment.IntervalRecord `json:"share"`
-		TimeH   *experiment.IntervalRecord `json:"time_h"`
+		Outcome  string                     `json:"outcome"`
+		Replicas int                        `json:"replicas"`
+		Outcomes experiment.OutcomesRecord  `json:"outcomes"`
+		TimeH    *experiment.IntervalRecord `json:"time_h"`
+		ClearH   *experiment.IntervalRecord `json:"clear_h"`
 	}
 	expCurves struct {
 		Replicas int       `json:"replicas"`
@@ -112,6 +116,8 @@ type (
 		Y        *expAxis            `json:"y,omitempty"`
 		Cells    [][]expRecoveryCell `json:"cells"`
 		Verdict  string              `json:"verdict"`
+		// Tipping is the tipping point along x at each y.
+		Tipping []experiment.TippingRecord `json:"tipping,omitempty"`
 	}
 	expAxis struct {
 		Key    string   `json:"key"`
@@ -120,8 +126,8 @@ type (
 )
 
 func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
-	return expRecoveryCell{Outcome: string(c.Outcome()), Removed: c.Removed,
-		Share: experiment.NewIntervalRecord(c.Share), TimeH: experiment.NewIntervalRecord(c.Time)}
+	r := experiment.NewRecoveryRecord("", "", nil, c)
+	return expRecoveryCell{Outcome: r.Outcome, Replicas: r.Replicas, Outcomes: r.Outcomes, TimeH: r.TimeH, ClearH: r.ClearH}
 }
 
 // newExpData gathers the page's figures: the table's, and each variant's
@@ -139,8 +145,8 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 		d.Measures = append(d.Measures, expMeasure{Name: m.Name, Unit: m.Unit, Doc: m.Doc, Better: experiment.BetterText(m.Better),
 			Censored: m.Censored(), Margin: t.Margins[k].Value})
 	}
-	if len(e.Recovery.RemovedBy) > 0 {
-		d.Recovery = &expRecovery{RemovedBy: e.Recovery.RemovedBy, WithinS: e.Recovery.Within.Seconds()}
+	if r := e.Recovery; r.Asked() {
+		d.Recovery = &expRecovery{RemovedBy: r.RemovedBy, WithinS: r.Within.Seconds(), HorizonS: r.Horizon.Seconds(), TrendS: r.Trend.Seconds(), Load: r.Load.String()}
 	}
 	for _, row := range t.Variants {
 		v := expVariant{Name: row.Name, Asked: row.Asked, Replicas: row.Replicas, Recovery: newExpRecoveryCell(row.Recovery), Cells: []expCell{}}
@@ -174,6 +180,11 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 				cells = append(cells, newExpRecoveryCell(c))
 			}
 			sw.Cells = append(sw.Cells, cells)
+		}
+		for _, rec := range d.Verdicts {
+			if tr, ok := rec.(experiment.TippingRecord); ok {
+				sw.Tipping = append(sw.Tipping, tr)
+			}
 		}
 		d.Sweep = sw
 	}
@@ -424,13 +435,19 @@ type measureRow struct {
 }
 
 type recoveryTable struct {
-	Rule string
-	Rows []recoveryRow
+	Rule     string
+	Outcomes []string // the five, as the heads name them
+	Rows     []recoveryRow
 }
 
 type recoveryRow struct {
-	Variant, Share, ShareNote, Time, TimeNote string
-	Of                                        int
+	Variant string
+	// Cols are the text table's columns (experiment.RecoveryColumns): the
+	// outcome, each outcome's count and share, the replicas judged, the
+	// time to healthy and the time to clear.
+	Outcome, Replicas, Time, Clear string
+	Counts                         []string
+	Class                          string
 }
 
 // WriteExperimentHTML writes the comparison page of experiment e: its
@@ -454,17 +471,22 @@ type recoveryRow struct {
 //	 "epoch": "2015-07-31T00:00:00Z", "replicas": 30, "seed": "1", "baseline": "...",
 //	 "band": {"lo": 0.1, "hi": 0.9},
 //	 "measures": [{"name": "time_to_recover", "unit": "h", "doc": "...", "better": "lower", "censored": true, "margin": 4.9}],
-//	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200},
+//	 "recovery": {"removed_by": ["fix_cleanup_credentials"], "within_s": 43200, "horizon_s": 86400, "trend_s": 21600,
+//	              "load": "constant at the arrival rate (the daily peak)"},
 //	 "variants": [{"name": "...", "asked": 30, "replicas": 30,
 //	   "cells": [{"measure": "time_to_recover", "n": 30, "censored": 2,
 //	              "median": {"estimate": 1, "lo": 0, "hi": null, "level": 0.95, "n": 30, "method": "Kaplan-Meier, Brookmeyer-Crowley"}}],
-//	   "recovery": {"outcome": "recovers", "removed": 30, "share": {...}, "time_h": {...}},
+//	   "recovery": {"outcome": "recovered", "replicas": 30,
+//	                "outcomes": {"recovered": {"count": 30, "share": {...}}, "draining": {...}, "stuck": {...},
+//	                             "overloaded": {...}, "not_removed": {...}},
+//	                "time_h": {...}, "clear_h": null},
 //	   "curves": {"replicas": 30, "model_s": [...],
 //	              "vms": {"median": [...], "lo": [...], "hi": [...]},
 //	              "backlog": {...}, "requeues_per_min": {...}}}],
 //	 "sweep": {"variant": "...", "replicas": 5, "x": {"key": "...", "values": [...]},
-//	           "y": {...}, "cells": [[{"outcome": "recovers", "removed": 5, "share": {...}, "time_h": null}]],
-//	           "verdict": "metastable: nowhere in this grid; ..."},
+//	           "y": {...}, "cells": [[{"outcome": "recovered", "replicas": 5, "outcomes": {...}, "time_h": {...}, "clear_h": null}]],
+//	           "verdict": "stuck (metastable): nowhere in this grid; tipping point along ...",
+//	           "tipping": [the tipping records of the verdicts file, one per y]},
 //	 "verdicts": [the records of the verdicts file, experiment.Verdicts]}
 //
 // cells are in the order of measures; censored is absent for a measure no
@@ -528,8 +550,8 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 			return err
 		}
 		p.HeatMap = &figure{ID: "heatmap", SVG: template.HTML(svg), Caption: fmt.Sprintf(
-			"Each cell is one point of the grid, %d replicas of %s: the share of those whose trigger was removed that returned to healthy by themselves, "+
-				"with its 95 %% interval, painted for its outcome: %s.",
+			"Each cell is one point of the grid, %d replicas of %s, painted for the outcome most of them had, with its count, the 95 %% interval of its share, "+
+				"and the other outcomes' counts: %s.",
 			e.Sweep.Replicas, s.Variant, outcomeCaption())}
 		p.Sweep, p.SweepVerdict = s.Variant, s.Verdict()
 	}
@@ -623,21 +645,18 @@ func measureTables(t *experiment.Table) []measureTable {
 }
 
 func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable {
-	if len(e.Recovery.RemovedBy) == 0 {
+	if !e.Recovery.Asked() {
 		return nil
 	}
-	rt := &recoveryTable{Rule: fmt.Sprintf("A replica recovers by itself if it is healthy again within %s after %s, with no other action.",
-		format.Duration(e.Recovery.Within), strings.Join(e.Recovery.RemovedBy, " or "))}
+	rt := &recoveryTable{Rule: experiment.QuestionText(e)}
+	for _, o := range experiment.ReplicaOutcomes {
+		rt.Outcomes = append(rt.Outcomes, experiment.OutcomeName(o))
+	}
 	for _, v := range t.Variants {
-		row := recoveryRow{Variant: v.Name, Of: v.Recovery.Removed}
-		row.Share, row.Time = experiment.RecoveryText(v.Recovery)
-		if s := v.Recovery.Share; s != nil {
-			row.ShareNote = intervalNote(*s)
-		}
-		if s := v.Recovery.Time; s != nil {
-			row.TimeNote = intervalNote(*s)
-		}
-		rt.Rows = append(rt.Rows, row)
+		cols := experiment.RecoveryColumns(v.Recovery)
+		n := len(experiment.ReplicaOutcomes)
+		rt.Rows = append(rt.Rows, recoveryRow{Variant: v.Name, Outcome: cols[0], Counts: cols[1 : 1+n], Replicas: cols[1+n], Time: cols[2+n], Clear: cols[3+n],
+			Class: strings.ReplaceAll(string(v.Recovery.Outcome()), " ", "-")})
 	}
 	return rt
 }
@@ -709,14 +728,17 @@ With fewer than 6 replicas, a median's interval is the sample range, noted with 
 {{end}}<p class="family" id="family">{{.Family}}</p>
 <p class="doc" id="verdict-rule">{{.Rule}}</p>
 {{with .Recovery}}<h2 id="metastability">Does it recover by itself?</h2>
-<p class="doc">{{.Rule}} The share is of the replicas whose trigger was removed (of), with its exact (Clopper-Pearson) 95 % interval;
-the time to healthy, in model hours from the trigger's removal, is the median over those that recovered.</p>
+<p class="doc">Each replica's outcome, counted per variant, each with its share of the replicas judged and its exact (Clopper-Pearson) 95 % interval;
+the outcome is the one most of them had. The time to healthy, in model hours from the trigger's removal, is the median over those healthy by the
+window's end (recovered, or draining and seen to clear); the projected time to clear, in hours from the window's end, over those draining and still
+unhealthy there, from the trend of their backlog and leak.
+{{.Rule}}.</p>
 <table id="recovery">
-<tr><th>variant</th><th>share [95 % CI]</th><th>time to healthy, h [95 % CI]</th><th>of</th></tr>
-{{range .Rows}}<tr><td>{{.Variant}}</td><td class="num">{{.Share}}{{if .ShareNote}}<span class="note">{{.ShareNote}}</span>{{end}}</td><td class="num">{{.Time}}{{if .TimeNote}}<span class="note">{{.TimeNote}}</span>{{end}}</td><td class="num">{{.Of}}</td></tr>
+<tr><th>variant</th><th>outcome</th>{{range .Outcomes}}<th>{{.}} [95 % CI]</th>{{end}}<th>of</th><th>time to healthy, h [95 % CI]</th><th>projected clear, h [95 % CI]</th></tr>
+{{range .Rows}}<tr><td>{{.Variant}}</td><td class="outcome-{{.Class}}">{{.Outcome}}</td>{{range .Counts}}<td class="num">{{.}}</td>{{end}}<td class="num">{{.Replicas}}</td><td class="num">{{.Time}}</td><td class="num">{{.Clear}}</td></tr>
 {{end}}</table>
 {{end}}
-{{with .HeatMap}}<h2 id="sweep">Sweep of {{$.Sweep}}: where it recovers by itself</h2>
+{{with .HeatMap}}<h2 id="sweep">Sweep of {{$.Sweep}}: where it recovers, drains, is stuck or overloaded</h2>
 <p id="sweep-verdict">{{$.SweepVerdict}}</p>
 <figure id="{{.ID}}">
 {{.SVG}}

@@ -205,10 +205,22 @@ type expInterval struct {
 }
 
 type expRecovery struct {
-	Outcome string       `json:"outcome"`
-	Removed int          `json:"removed"`
-	Share   *expInterval `json:"share"`
-	TimeH   *expInterval `json:"time_h"`
+	Outcome  string `json:"outcome"`
+	Replicas int    `json:"replicas"`
+	Outcomes struct {
+		Recovered  expOutcome `json:"recovered"`
+		Draining   expOutcome `json:"draining"`
+		Stuck      expOutcome `json:"stuck"`
+		Overloaded expOutcome `json:"overloaded"`
+		NotRemoved expOutcome `json:"not_removed"`
+	} `json:"outcomes"`
+	TimeH  *expInterval `json:"time_h"`
+	ClearH *expInterval `json:"clear_h"`
+}
+
+type expOutcome struct {
+	Count int          `json:"count"`
+	Share *expInterval `json:"share"`
 }
 
 type expCurve struct {
@@ -244,7 +256,7 @@ func curveOf(c experiment.Curves, name string) []float64 {
 func variantResults(rs []experiment.Result, name string) []experiment.Result {
 	var out []experiment.Result
 	for _, r := range rs {
-		if r.Point == nil && r.Variant == name {
+		if !r.Swept() && !r.Control && r.Variant == name {
 			out = append(out, r)
 		}
 	}
@@ -343,9 +355,12 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 	t.Run("recovery", func(t *testing.T) {
 		require.Len(t, cells["recovery"], len(r.table.Variants))
 		for i, v := range r.table.Variants {
-			share, took := experiment.RecoveryText(v.Recovery)
-			want := []string{v.Name, share, took, strconv.Itoa(v.Recovery.Removed)}
+			want := append([]string{v.Name}, experiment.RecoveryColumns(v.Recovery)...)
 			assert.Equal(t, want, cells["recovery"][i], "variant %q", v.Name)
+			// The five counts, each with its share, in the outcomes' order.
+			for j, o := range experiment.ReplicaOutcomes {
+				assert.Equal(t, experiment.CountText(v.Recovery.Count(o), v.Recovery.Share(o)), cells["recovery"][i][2+j], "variant %q, %s", v.Name, o)
+			}
 		}
 	})
 	// The table must show what the tests say it does: the variants differ,
@@ -357,7 +372,7 @@ func TestExperimentPageTablesHoldTheTablesNumbers(t *testing.T) {
 		}
 	}
 	assert.Contains(t, verdicts, compare.Worse)
-	assert.Nil(t, r.table.Variants[1].Recovery.Share, "never fixed: its trigger is never removed")
+	assert.Equal(t, experiment.NotRemoved, r.table.Variants[1].Recovery.Outcome(), "never fixed: its trigger is never removed")
 }
 
 func TestExperimentPageHeatMapOnlyForASweep(t *testing.T) {
@@ -391,28 +406,44 @@ func TestExperimentPageHeatMapOnlyForASweep(t *testing.T) {
 			if s.Y.Key != "" {
 				assert.Contains(t, svg, ">"+s.Y.Key+"</text>")
 			}
-			// Every cell prints its share, and its interval and count.
-			shares, details := map[string]int{}, map[string]int{}
+			// Every cell prints its outcome with its count, and its
+			// share's interval and the other outcomes' counts: the
+			// table's counts.
+			mains, details := map[string]int{}, map[string]int{}
+			outcomes := map[experiment.Outcome]bool{}
 			for _, col := range s.Cells {
 				for _, c := range col {
-					require.NotNil(t, c.Share, "every point of this sweep removes its trigger")
-					shares[format.Figure(c.Share.Estimate)]++
-					details[fmt.Sprintf("[%s, %s] of %d", format.Figure(c.Share.Lo), format.Figure(c.Share.Hi), c.Removed)]++
+					o := c.Outcome()
+					require.True(t, o.Judged(), "every point of this sweep ran")
+					outcomes[o] = true
+					iv := c.Share(o)
+					mains[fmt.Sprintf("%s %d/%d", experiment.OutcomeName(o), c.Count(o), c.Replicas)]++
+					details[fmt.Sprintf("[%s, %s]", format.Figure(iv.Lo), format.Figure(iv.Hi))]++
+					var others []string
+					for _, other := range experiment.ReplicaOutcomes {
+						if other != o && c.Count(other) > 0 {
+							others = append(others, fmt.Sprintf("%s %d", experiment.OutcomeName(other), c.Count(other)))
+						}
+					}
+					if len(others) > 0 {
+						details[strings.Join(others, ", ")]++
+					}
+					assert.True(t, strings.HasPrefix(experiment.RecoveryText(c), fmt.Sprintf("%s %d/%d [", experiment.OutcomeName(o), c.Count(o), c.Replicas)), "the text table's cell")
 				}
 			}
-			for text, n := range shares {
-				assert.Equal(t, n, strings.Count(svg, ">"+text+"</text>"), "cells with share %s", text)
+			for text, n := range mains {
+				assert.Equal(t, n, strings.Count(svg, ">"+text+"</text>"), "cells with %s", text)
 			}
 			for text, n := range details {
 				assert.Equal(t, n, strings.Count(svg, ">"+text+"</text>"), "cells with %s", text)
 			}
 			if s.Y.Key != "" {
-				assert.Len(t, shares, 2, "the sweep should find points that recover and points that do not")
+				assert.Greater(t, len(outcomes), 1, "the sweep should find points of more than one outcome")
 			}
 			// The legend names every outcome once, and the page prints the
 			// sweep's verdict line.
 			for _, o := range experiment.Outcomes {
-				assert.Equal(t, 1, strings.Count(svg, ">"+string(o.Outcome)+"</text>"), "the legend's %q", o.Outcome)
+				assert.Equal(t, 1, strings.Count(svg, ">"+experiment.OutcomeName(o.Outcome)+"</text>"), "the legend's %q", o.Outcome)
 			}
 			assert.Contains(t, page, `<p id="sweep-verdict">`+html.EscapeString(s.Verdict())+`</p>`)
 			// And the JSON has the same grid.
@@ -422,8 +453,13 @@ func TestExperimentPageHeatMapOnlyForASweep(t *testing.T) {
 			require.Len(t, d.Sweep.Cells, len(s.Cells))
 			for x, col := range s.Cells {
 				for y, c := range col {
-					assert.Equal(t, c.Share.Estimate, *d.Sweep.Cells[x][y].Share.Estimate)
-					assert.Equal(t, string(c.Outcome()), d.Sweep.Cells[x][y].Outcome)
+					got := d.Sweep.Cells[x][y]
+					assert.Equal(t, string(c.Outcome()), got.Outcome)
+					for o, rec := range map[experiment.Outcome]expOutcome{experiment.Recovered: got.Outcomes.Recovered, experiment.Draining: got.Outcomes.Draining,
+						experiment.Stuck: got.Outcomes.Stuck, experiment.Overloaded: got.Outcomes.Overloaded, experiment.NotRemoved: got.Outcomes.NotRemoved} {
+						assert.Equal(t, c.Count(o), rec.Count, "point %v, %s", []int{x, y}, o)
+						assert.Equal(t, c.Share(o).Estimate, *rec.Share.Estimate)
+					}
 				}
 			}
 		})

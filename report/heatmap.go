@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
@@ -24,16 +25,18 @@ type outcomeStyle struct {
 }
 
 // outcomeStyles paints each experiment.Outcome (the report's test requires
-// one for each): blue where the variant recovers by itself, red where a
-// state sustains itself, orange and hatched where the cell is overloaded,
-// greys for cells with nothing to judge.
+// one for each): blue where the replicas recover by themselves, pale blue
+// where they drain, more slowly, red where a state sustains itself, orange
+// and hatched where the cell is overloaded, greys for cells with nothing
+// to judge.
 var outcomeStyles = map[experiment.Outcome]outcomeStyle{
-	experiment.Recovers:       {fill: color.RGBA{R: 0x43, G: 0x93, B: 0xc3, A: 0xff}},
-	experiment.DoesNotRecover: {fill: color.RGBA{R: 0xc0, G: 0x26, B: 0x2d, A: 0xff}},
-	experiment.Overloaded:     {fill: color.RGBA{R: 0xf1, G: 0xa3, B: 0x40, A: 0xff}, hatch: true},
-	experiment.NotRemoved:     {fill: color.RGBA{R: 0xc8, G: 0xc8, B: 0xc8, A: 0xff}},
-	experiment.Incomplete:     {fill: color.RGBA{R: 0xe6, G: 0xe6, B: 0xe6, A: 0xff}, hatch: true},
-	experiment.NotRun:         {fill: color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, hatch: true},
+	experiment.Recovered:  {fill: color.RGBA{R: 0x21, G: 0x66, B: 0xac, A: 0xff}},
+	experiment.Draining:   {fill: color.RGBA{R: 0x92, G: 0xc5, B: 0xde, A: 0xff}},
+	experiment.Stuck:      {fill: color.RGBA{R: 0xc0, G: 0x26, B: 0x2d, A: 0xff}},
+	experiment.Overloaded: {fill: color.RGBA{R: 0xf1, G: 0xa3, B: 0x40, A: 0xff}, hatch: true},
+	experiment.NotRemoved: {fill: color.RGBA{R: 0xc8, G: 0xc8, B: 0xc8, A: 0xff}},
+	experiment.Incomplete: {fill: color.RGBA{R: 0xe6, G: 0xe6, B: 0xe6, A: 0xff}, hatch: true},
+	experiment.NotRun:     {fill: color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, hatch: true},
 }
 
 var (
@@ -95,27 +98,51 @@ func (g outcomeCells) Plot(c draw.Canvas, p *plot.Plot) {
 				Max: vg.Point{X: trX(float64(x) + 0.5), Y: trY(float64(y) + 0.5)},
 			}
 			paintCell(c, r, st)
-			main, detail := string(o), ""
+			// Up to three lines: the outcome and its count, its share's
+			// interval, the other outcomes' counts; each if it fits.
+			lines := []string{experiment.OutcomeName(o)}
 			switch o {
-			case experiment.Recovers, experiment.DoesNotRecover, experiment.Overloaded:
-				s := cell.Share
-				main = format.Figure(s.Estimate)
-				detail = fmt.Sprintf("[%s, %s] of %d", format.Figure(s.Lo), format.Figure(s.Hi), cell.Removed)
 			case experiment.Incomplete:
-				detail = fmt.Sprintf("%d of %d replicas", cell.Replicas, cell.Asked)
-			case experiment.NotRemoved:
-				main, detail = "no removal", "trigger never removed"
+				lines = append(lines, fmt.Sprintf("%d of %d replicas", cell.Replicas, cell.Asked))
+			case experiment.NotRun:
+			default:
+				s := cell.Share(o)
+				lines[0] = fmt.Sprintf("%s %d/%d", experiment.OutcomeName(o), cell.Count(o), cell.Replicas)
+				lines = append(lines, fmt.Sprintf("[%s, %s]", format.Figure(s.Lo), format.Figure(s.Hi)))
+				var others []string
+				for _, other := range experiment.ReplicaOutcomes {
+					if other != o && cell.Count(other) > 0 {
+						others = append(others, fmt.Sprintf("%s %d", experiment.OutcomeName(other), cell.Count(other)))
+					}
+				}
+				if len(others) > 0 {
+					lines = append(lines, strings.Join(others, ", "))
+				}
 			}
 			ink := inkOn(st.fill)
 			b, sm := big, small
 			b.Color, sm.Color = ink, ink
-			pt := vg.Point{X: (r.Min.X + r.Max.X) / 2, Y: (r.Min.Y + r.Max.Y) / 2}
-			if detail == "" || sm.Width(detail) > r.Max.X-r.Min.X-6 {
-				c.FillText(b, pt, main)
-				continue
+			width := r.Max.X - r.Min.X - 6
+			if b.Width(lines[0]) > width {
+				b = textStyle(10, true, ink) // a narrow cell
+				b.XAlign, b.YAlign = draw.XCenter, draw.YCenter
 			}
-			c.FillText(b, vg.Point{X: pt.X, Y: pt.Y + 7}, main)
-			c.FillText(sm, vg.Point{X: pt.X, Y: pt.Y - 8}, detail)
+			fits := lines[:1]
+			for _, l := range lines[1:] {
+				if sm.Width(l) <= width {
+					fits = append(fits, l)
+				}
+			}
+			pt := vg.Point{X: (r.Min.X + r.Max.X) / 2, Y: (r.Min.Y + r.Max.Y) / 2}
+			y := pt.Y + vg.Length(len(fits)-1)*7
+			for i, l := range fits {
+				style := sm
+				if i == 0 {
+					style = b
+				}
+				c.FillText(style, vg.Point{X: pt.X, Y: y}, l)
+				y -= 14
+			}
 		}
 	}
 }
@@ -139,13 +166,14 @@ const (
 
 // renderHeatMap draws the sweep's grid as a heat map of outcomes, inline
 // SVG: the x values along the bottom, the y values up the side, each cell
-// painted for its outcome (experiment.Outcomes) with its share that
-// recovers by itself and its interval printed in it, and the legend of the
-// outcomes at the right.
+// painted for its outcome (experiment.Outcomes: the one most of its
+// replicas had) with that outcome's count, its share's interval and the
+// other outcomes' counts printed in it, and the legend of the outcomes at
+// the right.
 func renderHeatMap(s *experiment.SweepTable, replicas int) ([]byte, error) {
 	nx, ny := len(s.Cells), len(s.Cells[0])
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: whether it recovers by itself at each point, of %d replicas", s.Variant, replicas)
+	p.Title.Text = fmt.Sprintf("%s: what most of the %d replicas at each point became", s.Variant, replicas)
 	p.Title.TextStyle = textStyle(12, true, color.Black)
 	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 	p.Add(outcomeCells{cells: s.Cells, replicas: replicas})
@@ -194,7 +222,7 @@ func drawOutcomeLegend(c draw.Canvas) {
 		paintCell(c, sw, styleOf(o.Outcome))
 		c.StrokeLines(draw.LineStyle{Color: hatchInk, Width: vg.Points(0.5)},
 			[]vg.Point{sw.Min, {X: sw.Max.X, Y: sw.Min.Y}, sw.Max, {X: sw.Min.X, Y: sw.Max.Y}, sw.Min})
-		c.FillText(label, vg.Point{X: sw.Max.X + 8, Y: y}, string(o.Outcome))
+		c.FillText(label, vg.Point{X: sw.Max.X + 8, Y: y}, experiment.OutcomeName(o.Outcome))
 	}
 }
 

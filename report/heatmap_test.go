@@ -3,13 +3,13 @@ package report
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmstorm/compare"
 	"vmstorm/experiment"
 	"vmstorm/scenario"
 )
@@ -33,18 +33,17 @@ func TestHeatMapStylesEveryOutcome(t *testing.T) {
 // each is painted in its own colour, hatched where its style says, says
 // what it is, and the legend lists every outcome once.
 func TestHeatMapPaintsEachOutcome(t *testing.T) {
-	share := func(s, n int) *compare.Interval {
-		iv, err := compare.Share(s, n)
-		require.NoError(t, err)
-		return &iv
+	o := func(o experiment.Outcome, n int) []experiment.Outcome {
+		return slices.Repeat([]experiment.Outcome{o}, n)
 	}
 	cells := map[experiment.Outcome]experiment.RecoveryCell{
-		experiment.Recovers:       {Asked: 2, Replicas: 2, Removed: 2, Recovered: 2, Share: share(2, 2)},
-		experiment.DoesNotRecover: {Asked: 2, Replicas: 2, Removed: 2, Recovered: 1, Stuck: 1, Share: share(1, 2)},
-		experiment.Overloaded:     {Asked: 2, Replicas: 2, Removed: 2, Overloaded: 2, Share: share(0, 2)},
-		experiment.NotRemoved:     {Asked: 2, Replicas: 2},
-		experiment.Incomplete:     {Asked: 2, Replicas: 1, Removed: 1, Recovered: 1},
-		experiment.NotRun:         {Asked: 2},
+		experiment.Recovered:  experiment.CellOf(2, o(experiment.Recovered, 2)...),
+		experiment.Draining:   experiment.CellOf(2, experiment.Draining, experiment.Recovered),
+		experiment.Stuck:      experiment.CellOf(2, experiment.Stuck, experiment.Recovered),
+		experiment.Overloaded: experiment.CellOf(2, o(experiment.Overloaded, 2)...),
+		experiment.NotRemoved: experiment.CellOf(2, o(experiment.NotRemoved, 2)...),
+		experiment.Incomplete: experiment.CellOf(2, experiment.Recovered),
+		experiment.NotRun:     experiment.CellOf(2),
 	}
 	var grid [][]experiment.RecoveryCell
 	var xs []string
@@ -64,11 +63,12 @@ func TestHeatMapPaintsEachOutcome(t *testing.T) {
 		assert.GreaterOrEqual(t, strings.Count(strings.ToUpper(doc), strings.ToUpper(fill)), 2, "%q is painted %s", o.Outcome, fill)
 		named := 1 // the legend
 		if o.Outcome == experiment.Incomplete || o.Outcome == experiment.NotRun {
-			named++ // and the cell, which has no share to print
+			named++ // and the cell, which has no count to print
 		}
-		assert.Equal(t, named, strings.Count(doc, ">"+string(o.Outcome)+"</text>"), "%q", o.Outcome)
+		assert.Equal(t, named, strings.Count(doc, ">"+experiment.OutcomeName(o.Outcome)+"</text>"), "%q", o.Outcome)
 	}
-	for _, text := range []string{">1</text>", ">0.50</text>", ">0</text>", ">1 of 2 replicas</text>", ">no removal</text>"} {
+	for _, text := range []string{">recovered 2/2</text>", ">draining 1/2</text>", ">[0.013, 0.99]</text>", ">recovered 1</text>", ">stuck 1/2</text>",
+		">overloaded 2/2</text>", ">not removed 2/2</text>", ">[0.16, 1]</text>", ">1 of 2 replicas</text>"} {
 		assert.Contains(t, doc, text)
 	}
 	// The hatched outcomes' strokes: lines of the hatching's ink.

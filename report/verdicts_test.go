@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/experiment"
+	"vmstorm/internal/format"
 )
 
 // TestVerdictsRenderedThreeWays: one experiment's verdicts, rendered as the
@@ -84,16 +86,33 @@ func TestVerdictsRenderedThreeWays(t *testing.T) {
 			if _, point := rec["point"]; point {
 				continue // the sweep's cells: the heat map's test
 			}
-			v, say := rec["variant"].(string), rec["text"].(string)
-			assert.Contains(t, row(blocks["recovers"], v), "  "+say+"  ", "the text's recovery of %s", v)
-			assert.Equal(t, say, cells["recovery"][variantIndex(t, r, v)][1], "the page's recovery of %s", v)
+			// The outcome and the five counts, each with its share: the
+			// same in the text's row and in the page's.
+			v := rec["variant"].(string)
+			i := variantIndex(t, r, v)
+			line, pageRow := row(blocks["recovers"], v), cells["recovery"][i]
+			assert.Equal(t, experiment.OutcomeName(experiment.Outcome(rec["outcome"].(string))), pageRow[1], "the page's outcome of %s", v)
+			assert.Contains(t, line, "  "+pageRow[1]+"  ", "the text's outcome of %s", v)
+			outcomes := rec["outcomes"].(map[string]any)
+			for j, o := range experiment.ReplicaOutcomes {
+				got := outcomes[string(o)].(map[string]any)
+				k := int(got["count"].(float64))
+				share := got["share"].(map[string]any)
+				want := fmt.Sprintf("%d (%s [%s, %s])", k, format.Figure(share["estimate"].(float64)), format.Figure(share["lo"].(float64)), format.Figure(share["hi"].(float64)))
+				assert.Equal(t, want, pageRow[2+j], "the page's %s of %s", o, v)
+				assert.Contains(t, line, "  "+want, "the text's %s of %s", o, v)
+			}
 		case experiment.KindSweep:
-			assert.Contains(t, text.String(), "  "+rec["text"].(string)+"\n")
+			assert.Equal(t, r.table.Sweep.Verdict(), rec["text"])
+			assert.Contains(t, text.String(), "  "+r.table.Sweep.StuckText()+"\n")
 			assert.Contains(t, page, `<p id="sweep-verdict">`+html.EscapeString(rec["text"].(string))+`</p>`)
+		case experiment.KindTipping:
+			assert.Contains(t, text.String(), "  "+rec["text"].(string)+"\n", "the text's tipping line")
+			assert.Contains(t, rec["text"], "tipping point along workload.arrival_rate")
 		}
 	}
 	assert.Equal(t, map[string]int{experiment.KindComparison: 2 * len(r.table.Measures), experiment.KindFamily: 1,
-		experiment.KindRecovery: len(r.table.Variants) + 6, experiment.KindSweep: 1}, kinds)
+		experiment.KindRecovery: len(r.table.Variants) + 6, experiment.KindSweep: 1, experiment.KindTipping: 2}, kinds)
 	t.Logf("verdicts: %v", words)
 	assert.Greater(t, len(words), 2, "the experiment's verdicts should not all be one word")
 }

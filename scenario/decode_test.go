@@ -531,7 +531,7 @@ func TestErrorString(t *testing.T) {
 }
 
 // TestEmptyEpochIsNone: an epoch left empty, as its Want allows ("or empty
-// for none") and as Marshal writes no epoch, is none.
+// for none"), is none.
 func TestEmptyEpochIsNone(t *testing.T) {
 	for _, tt := range []struct{ value, bug string }{
 		{value: `""`},

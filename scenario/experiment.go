@@ -18,7 +18,7 @@ import (
 
 	"vmstorm/config"
 	"vmstorm/incident"
-	"vmstorm/series"
+	"vmstorm/internal/format"
 )
 
 // Experiment is an experiment file read and checked: variants of a base
@@ -64,14 +64,6 @@ type Margin struct {
 	Relative bool
 }
 
-// Recovery is the metastability question: once the trigger is removed (by
-// the first of the RemovedBy actions in a variant's timeline), does the
-// run return to healthy by itself within Within?
-type Recovery struct {
-	RemovedBy []string
-	Within    time.Duration
-}
-
 // Variant is one variant of the base: its name and its configuration,
 // every parameter, mitigation and timeline change applied.
 type Variant struct {
@@ -85,6 +77,9 @@ type Sweep struct {
 	Variant  string
 	Replicas int
 	X, Y     Axis
+	// Tipping, if not nil, refines the grid along X to find the tipping
+	// point.
+	Tipping *Tipping
 }
 
 // Axis is one parameter of a sweep and its values, as a scenario file
@@ -100,20 +95,20 @@ type Axis struct {
 const TriggerRemovedKey = "recovery.trigger_removed"
 
 // Apply sets the sweep's axis to its i-th value in cfg, whose epoch gives
-// a calendar time its meaning, and checks the result as a whole;
-// removedBy are the actions a TriggerRemovedKey axis moves.
-func (a Axis) Apply(cfg config.Config, i int, removedBy []string) (config.Config, error) {
-	cfg, err := a.set(cfg, i, removedBy)
+// a calendar time its meaning, and checks the result as a whole; r's
+// removed_by are the entries a TriggerRemovedKey axis moves.
+func (a Axis) Apply(cfg config.Config, i int, r Recovery) (config.Config, error) {
+	cfg, err := a.set(cfg, a.Values[i], r)
 	if err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.Validate()
 }
 
-// set is Apply without the check of the whole: the value's own form and
-// range only.
-func (a Axis) set(cfg config.Config, i int, removedBy []string) (config.Config, error) {
-	v := a.Values[i]
+// set sets the axis to v, a value of its key that need not be one of its
+// values (a tipping point's refinement), without the check of the whole:
+// the value's own form and range only.
+func (a Axis) set(cfg config.Config, v string, r Recovery) (config.Config, error) {
 	if a.Key == TriggerRemovedKey {
 		at, err := parseInstant(cfg.Epoch, v)
 		if err != nil {
@@ -121,7 +116,7 @@ func (a Axis) set(cfg config.Config, i int, removedBy []string) (config.Config, 
 		}
 		tl := slices.Clone(cfg.Timeline)
 		for j := range tl {
-			if slices.Contains(removedBy, tl[j].Action) {
+			if r.Removes(tl[j].ID, tl[j].Action) {
 				tl[j].At, tl[j].AfterDetection = at, false
 			}
 		}
@@ -137,33 +132,41 @@ func (a Axis) set(cfg config.Config, i int, removedBy []string) (config.Config, 
 // and Y's) from cfg, its variant's: both axes set, then checked as a
 // whole, so that two values valid alone but not together (a backoff's
 // base above its cap) are an error. ParseExperiment checks every point.
-func (s *Sweep) At(cfg config.Config, point []int, removedBy []string) (config.Config, error) {
+func (s *Sweep) At(cfg config.Config, point []int, r Recovery) (config.Config, error) {
 	axes := []Axis{s.X, s.Y}
 	if len(point) == 0 || len(point) > len(axes) {
 		return cfg, fmt.Errorf("sweep point %v: want [x] or [x, y]", point)
 	}
+	values := make([]string, len(point))
 	for k, i := range point {
 		if i < 0 || i >= len(axes[k].Values) {
 			return cfg, fmt.Errorf("sweep point %v: off the grid", point)
 		}
+		values[k] = axes[k].Values[i]
+	}
+	return s.atValues(cfg, values, r)
+}
+
+// AtValue is At with values of the axes' keys that need not be on the grid
+// (a tipping point's refinement): x, and y ("" for a sweep of one axis).
+func (s *Sweep) AtValue(cfg config.Config, x, y string, r Recovery) (config.Config, error) {
+	values := []string{x}
+	if s.Y.Key != "" {
+		values = append(values, y)
+	}
+	return s.atValues(cfg, values, r)
+}
+
+// atValues sets the axes to values, in order, then checks the whole.
+func (s *Sweep) atValues(cfg config.Config, values []string, r Recovery) (config.Config, error) {
+	axes := []Axis{s.X, s.Y}
+	for k, v := range values {
 		var err error
-		if cfg, err = axes[k].set(cfg, i, removedBy); err != nil {
+		if cfg, err = axes[k].set(cfg, v, r); err != nil {
 			return cfg, err
 		}
 	}
 	return cfg, cfg.Validate()
-}
-
-// TriggerRemoved is when the first of the recovery's RemovedBy actions
-// happened in a run, from its marks (so that an action placed after
-// detection counts when it came), and false if none did.
-func (r Recovery) TriggerRemoved(marks []series.Mark) (time.Duration, bool) {
-	for _, m := range marks {
-		if slices.Contains(r.RemovedBy, m.Name) {
-			return m.T, true
-		}
-	}
-	return 0, false
 }
 
 // The keys of an experiment file.
@@ -178,8 +181,12 @@ type experimentFile struct {
 	Seed        seedValue
 	Measures    []string
 	Recovery    struct {
-		RemovedBy []string `yaml:"removed_by"`
-		Within    string   `yaml:"within"`
+		RemovedBy  []string `yaml:"removed_by"`
+		Within     string   `yaml:"within"`
+		Horizon    string   `yaml:"horizon"`
+		Load       string   `yaml:"load"`
+		LoadFactor string   `yaml:"load_factor"`
+		Trend      string   `yaml:"trend"`
 	}
 	Timeline []Entry
 }
@@ -227,6 +234,10 @@ type sweepEntry struct {
 	X, Y     struct {
 		Key    string
 		Values []string
+	}
+	Tipping *struct {
+		Rounds   count
+		Replicas count
 	}
 }
 
@@ -324,18 +335,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	if margins != nil && c.err == nil {
 		e.Margins = c.margins(margins, measures, e.Measures)
 	}
-	e.Recovery.RemovedBy = f.Recovery.RemovedBy
-	for i, a := range e.Recovery.RemovedBy {
-		if _, ok := incident.Lookup(a); !ok {
-			c.fail(fmt.Sprintf("$.recovery.removed_by[%d]", i), fmt.Sprintf("unknown action %q", a), "name the timeline actions that remove the trigger, such as fix_cleanup_credentials")
-		}
-	}
-	if f.Recovery.Within != "" {
-		e.Recovery.Within = c.duration("$.recovery.within", f.Recovery.Within, 0)
-	}
-	if len(e.Recovery.RemovedBy) > 0 && e.Recovery.Within <= 0 {
-		c.fail("$.recovery", "the recovery has no within", "add within: 12h, the time a run has to return to healthy by itself")
-	}
+	c.recovery(&e.Recovery, f.Recovery.RemovedBy, f.Recovery.Within, f.Recovery.Horizon, f.Recovery.Load, f.Recovery.LoadFactor, f.Recovery.Trend)
 	if c.given["timeline"] {
 		baseCfg.Timeline = c.timeline("$.timeline", f.Timeline, baseCfg, true)
 	}
@@ -343,6 +343,14 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		return nil, c.err
 	}
 	e.Variants = c.variants(variants, baseCfg)
+	if c.err == nil {
+		c.removedBy(e, baseCfg)
+	}
+	for i, v := range e.Variants {
+		if c.err == nil && e.Recovery.Asked() {
+			c.checkRun(e.Recovery, v.Config, fmt.Sprintf("$.variants[%d]", i))
+		}
+	}
 	if c.err == nil && sweep != nil {
 		e.Sweep = c.sweep(sweep, e)
 	}
@@ -350,7 +358,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		return nil, c.err
 	}
 	if runs := e.Runs(); runs > MaxRuns {
-		c.fail("$.replicas", fmt.Sprintf("the experiment has %d runs (its variants' replicas and its sweep's)", runs),
+		c.fail("$.replicas", fmt.Sprintf("the experiment has %d runs (its variants' replicas and its sweep's, with their controls)", runs),
 			fmt.Sprintf("at most %d: fewer replicas, variants or points", MaxRuns))
 		return nil, c.err
 	}
@@ -403,14 +411,44 @@ func (e *Experiment) VariantNames() []string {
 	return names
 }
 
-// Runs is how many runs the experiment makes: each variant's replicas,
-// and the sweep's at each point of its grid.
+// Runs is how many runs the experiment makes, at most: each variant's
+// replicas and the sweep's at each point of its grid, each with its
+// control where the recovery question asks for one (Controlled), and the
+// tipping point's rounds of refinement, with theirs.
 func (e *Experiment) Runs() int {
-	n := len(e.Variants) * e.Replicas
+	n := 0
+	for _, v := range e.Variants {
+		n += e.Replicas * e.runsPerReplica(v.Config)
+	}
 	if s := e.Sweep; s != nil {
-		n += len(s.X.Values) * max(len(s.Y.Values), 1) * s.Replicas
+		per := 1
+		if e.Recovery.Asked() {
+			per = 2
+		}
+		ny := max(len(s.Y.Values), 1)
+		n += len(s.X.Values) * ny * s.Replicas * per
+		if t := s.Tipping; t != nil {
+			n += t.Rounds * ny * t.Replicas * per
+		}
 	}
 	return n
+}
+
+// runsPerReplica is 2 for a replica with a control (Controlled), 1
+// otherwise.
+func (e *Experiment) runsPerReplica(cfg config.Config) int {
+	if e.Controlled(cfg) {
+		return 2
+	}
+	return 1
+}
+
+// Controlled reports whether a run of cfg gets a control, the same run
+// with its trigger never applied: when the experiment asks the recovery
+// question and cfg's timeline has an entry that removes the trigger (a
+// run with none is not_removed, whatever its control would show).
+func (e *Experiment) Controlled(cfg config.Config) bool {
+	return e.Recovery.Asked() && e.Recovery.HasRemoval(cfg)
 }
 
 // MaxRuns bounds an experiment's runs: each keeps its measures in memory
@@ -650,7 +688,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 			return nil
 		}
 		for j := range ax.a.Values {
-			if _, err := ax.a.set(variant, j, e.Recovery.RemovedBy); err != nil {
+			if _, err := ax.a.set(variant, ax.a.Values[j], e.Recovery); err != nil {
 				c.sweepValueError(p, ax.a, j, err)
 				return nil
 			}
@@ -665,7 +703,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 		if len(out.Y.Values) > 0 {
 			point = append(point, y)
 		}
-		_, err := out.At(variant, point, e.Recovery.RemovedBy)
+		_, err := out.At(variant, point, e.Recovery)
 		return err
 	}
 	for x := range out.X.Values {
@@ -698,6 +736,26 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 			}
 			return nil
 		}
+	}
+	if e.Recovery.Asked() {
+		for x := range out.X.Values {
+			for y := range max(len(out.Y.Values), 1) {
+				yv := ""
+				if len(out.Y.Values) > 0 {
+					yv = out.Y.Values[y]
+				}
+				cfg, err := out.AtValue(variant, out.X.Values[x], yv, e.Recovery)
+				if err == nil {
+					c.checkRun(e.Recovery, cfg, fmt.Sprintf("$.sweep.x.values[%d]", x))
+				}
+				if c.err != nil {
+					return nil
+				}
+			}
+		}
+	}
+	if s.Tipping != nil {
+		out.Tipping = c.tipping(s.Tipping.Rounds, s.Tipping.Replicas, out, e)
 	}
 	return out
 }
@@ -735,6 +793,85 @@ func (c *converter) sweepValueError(p string, a Axis, j int, err error) {
 		hint = "a model time of the run, as a timeline entry writes it"
 	}
 	c.fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
+}
+
+// Tipping asks where, along the sweep's x, the share of stuck replicas
+// crosses one half: Rounds rounds of refinement, each adding a point with
+// Replicas replicas where the share crosses, at each y.
+type Tipping struct {
+	Rounds, Replicas int
+}
+
+// MaxTippingRounds bounds a tipping point's rounds of refinement.
+const MaxTippingRounds = 10
+
+// tipping converts the sweep's tipping block.
+func (c *converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Tipping {
+	t := &Tipping{Rounds: int(rounds), Replicas: int(replicas)}
+	if t.Replicas == 0 {
+		t.Replicas = s.Replicas
+	}
+	base := e.Variants[slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })].Config
+	switch {
+	case !e.Recovery.Asked():
+		c.fail("$.sweep.tipping", "a tipping point is where replicas get stuck, and the experiment asks no recovery question", "add recovery: {removed_by: [...], within: ...}")
+	case t.Rounds < 1 || t.Rounds > MaxTippingRounds:
+		c.fail("$.sweep.tipping.rounds", fmt.Sprintf("rounds %d: want from 1 to %d", t.Rounds, MaxTippingRounds), "each round adds one point where the share of stuck replicas crosses one half")
+	case t.Replicas < 1 || t.Replicas > MaxReplicas:
+		c.fail("$.sweep.tipping.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", t.Replicas, MaxReplicas), "replicas at each point a round adds; leave it out to use the sweep's")
+	}
+	if c.err != nil {
+		return nil
+	}
+	last := 0.0
+	for j, v := range s.X.Values {
+		pos, err := s.X.Position(base.Epoch, v)
+		switch {
+		case err != nil:
+			c.fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s is not a number: a tipping point is found along a numeric x", s.X.Key, shown(v)),
+				"sweep x over a number (workload.arrival_rate) or "+TriggerRemovedKey)
+			return nil
+		case j > 0 && pos <= last:
+			c.fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s does not come after the value before it", s.X.Key, shown(v)), "give x's values in increasing order for a tipping point")
+			return nil
+		}
+		last = pos
+	}
+	return t
+}
+
+// Position is an axis value's place along it: the number, or for
+// TriggerRemovedKey the model hours from the start.
+func (a Axis) Position(epoch time.Time, v string) (float64, error) {
+	if a.Key == TriggerRemovedKey {
+		d, err := parseInstant(epoch, v)
+		return d.Hours(), err
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a number", v)
+	}
+	return f, nil
+}
+
+// ValueAt writes a place along the axis as its values are written: a
+// number with six significant digits, or for TriggerRemovedKey a model
+// time to the minute (a calendar time when the axis' values are, the
+// epoch given).
+func (a Axis) ValueAt(epoch time.Time, pos float64) string {
+	if a.Key != TriggerRemovedKey {
+		return strconv.FormatFloat(pos, 'g', 6, 64)
+	}
+	d := time.Duration(math.Round(pos*60)) * time.Minute
+	calendar := !epoch.IsZero() && len(a.Values) > 0
+	if calendar {
+		_, err := time.Parse(time.RFC3339, a.Values[0])
+		calendar = err == nil
+	}
+	if calendar {
+		return epoch.Add(d).UTC().Format(time.RFC3339)
+	}
+	return format.Duration(d)
 }
 
 // MaxSweepPoints bounds a sweep's grid.

@@ -117,10 +117,12 @@ const mLine = "measures: [wait_max, vms_leaked]\n"
 // badExperiment is a minimal edit of expSmall that ParseExperiment must
 // reject, and where.
 type badExperiment struct {
-	name      string
-	from, to  string // the edit of expSmall; from "" replaces the whole file
-	line, col int
-	msg, hint []string // what the message and the hint say, in part
+	name     string
+	from, to string // the edit of expSmall; from "" replaces the whole file
+	// fromB, toB, if set, are a second edit, after the first.
+	fromB, toB string
+	line, col  int
+	msg, hint  []string // what the message and the hint say, in part
 	// bug, if set, is a known defect on this file: the case skips while
 	// the defect shows, and fails once it is gone, to remove the mark.
 	bug string
@@ -174,13 +176,47 @@ var badExperiments = []badExperiment{
 	{name: "a measure twice", from: "[wait_max, vms_leaked]", to: "[wait_max, vms_leaked, wait_max]",
 		line: 6, col: 34, msg: []string{"the measure wait_max is given twice"}, hint: []string{"name each measure once"}},
 	{name: "too many runs", from: "replicas: 3\n", to: "replicas: 60000\n",
-		line: 4, col: 11, msg: []string{"the experiment has 240008 runs (its variants' replicas and its sweep's)"}, hint: []string{"at most 100000"}},
+		line: 4, col: 11, msg: []string{"the experiment has 420016 runs (its variants' replicas and its sweep's, with their controls)"}, hint: []string{"at most 100000"}},
 	{name: "a negative seed", from: "seed: 11\n", to: "seed: -11\n",
 		line: 5, col: 7, msg: []string{"-11"}},
 	{name: "an unknown measure", from: "[wait_max, vms_leaked]", to: "[wait_max, vms_leak]",
 		line: 6, col: 22, msg: []string{`unknown measure "vms_leak"`}, hint: []string{"the measures are jobs_delayed, wait_p95"}},
 	{name: "an unknown removed_by action", from: "  removed_by: [fix_cleanup_credentials, restart_janitor]\n", to: "  removed_by: [fix_cleanup_credentials, restart_jani]\n",
-		line: 8, col: 41, msg: []string{`unknown action "restart_jani"`}, hint: []string{"fix_cleanup_credentials"}},
+		line: 8, col: 41, msg: []string{`no timeline entry has the id restart_jani, and no action is named so`}, hint: []string{"fix_cleanup_credentials"}},
+	{name: "an operators' action after the removal", from: "    action: restart_janitor\nvariants:", to: "    action: restart_janitor\n  - at: 2015-08-05T00:00:00Z\n    action: pause_builds\n    queue: all\nvariants:",
+		line: 17, col: 7, msg: []string{"the entry pause_builds at 120h into the run, an operators' action, may come at or after the trigger's removal (fix_cleanup_credentials at 114h46m into the run): the run would not recover by itself"},
+		hint: []string{"name it in recovery.removed_by if it is part of the removal"}},
+	{name: "an operators' action at the removal's time", from: "    action: restart_janitor\nvariants:", to: "    action: restart_janitor\n  - at: 2015-08-04T18:46:00Z\n    action: pause_builds\n    queue: all\nvariants:",
+		line: 17, col: 7, msg: []string{"the entry pause_builds at 114h46m into the run, an operators' action, may come at or after the trigger's removal"}},
+	{name: "a variant's action after the removal", from: "  - name: bigger\n", to: "  - name: bigger\n    add:\n      - at: 2015-08-05T00:00:00Z\n        action: set_max_builds\n        queue: all\n        max_builds: 50\n",
+		line: 23, col: 11, msg: []string{"the entry set_max_builds at 120h into the run, an operators' action, may come at or after"}},
+	{name: "an action after detection that may come after a removal at a model time", from: "  - name: bigger\n", to: "  - name: bigger\n    add:\n      - at: detection + 1h\n        action: pause_builds\n        queue: all\n",
+		line: 23, col: 11, msg: []string{"the entry pause_builds at detection + 1h, an operators' action, may come at or after the trigger's removal"}},
+	{name: "a sweep point moves the removal past an action", from: "    action: restart_janitor\nvariants:", to: "    action: restart_janitor\n  - at: 2015-08-05T00:00:00Z\n    action: pause_builds\n    queue: all\n  - at: 2015-08-05T00:00:00Z\n    action: resume_builds\n    queue: all\nvariants:",
+		line: 17, col: 7, msg: []string{"pause_builds at 120h into the run"}},
+	{name: "an id no entry has", from: "  removed_by: [fix_cleanup_credentials, restart_janitor]\n", to: "  removed_by: [the-fix]\n",
+		line: 8, col: 16, msg: []string{"no timeline entry has the id the-fix, and no action is named so"}},
+	{name: "an id given twice", from: "  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n", to: "  - id: fix\n    at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n  - id: fix\n    at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n",
+		line: 16, col: 9, msg: []string{"the id fix is given to an entry before this one"}},
+	{name: "a bad id", from: "  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n", to: "  - id: 1fix\n    at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n",
+		line: 13, col: 9, msg: []string{`id 1fix: want a letter`}},
+	{name: "a constant load with no horizon", from: "  within: 12h\n", to: "  within: 12h\n  load: constant\n",
+		line: 8, col: 13, msg: []string{"load: constant has no horizon"}, hint: []string{"horizon: 24h"}},
+	{name: "an unknown load", from: "  within: 12h\n", to: "  within: 12h\n  load: steady\n",
+		line: 10, col: 9, msg: []string{"load steady: want constant"}},
+	{name: "a load factor without a constant load", from: "  within: 12h\n", to: "  within: 12h\n  load_factor: 0.5\n",
+		line: 10, col: 16, msg: []string{"load_factor without load: constant"}},
+	{name: "a bad load factor", from: "  within: 12h\n", to: "  within: 12h\n  horizon: 24h\n  load: constant\n  load_factor: lots\n",
+		line: 12, col: 16, msg: []string{"load_factor lots: want a number above 0"}},
+	{name: "a horizon shorter than within", from: "  within: 12h\n", to: "  within: 12h\n  horizon: 6h\n",
+		line: 10, col: 12, msg: []string{"horizon 6h is shorter than within (12h)"}},
+	{name: "a trend longer than the horizon", from: "  within: 12h\n", to: "  within: 12h\n  horizon: 12h\n  trend: 13h\n",
+		line: 11, col: 10, msg: []string{"trend 13h is longer than the horizon (12h)"}},
+	{name: "a constant load past the run's end", from: "  within: 12h\n", to: "  within: 12h\n  horizon: 40h\n  load: constant\n",
+		line: 20, col: 9, msg: []string{"the run ends 35h14m after the trigger's removal, before the horizon (40h)"}, hint: []string{"lengthen the run"}},
+	{name: "a constant load with a removal after detection", from: "  within: 12h\n", to: "  within: 12h\n  horizon: 24h\n  load: constant\n",
+		fromB: "    drop: [fix_cleanup_credentials]\n    add:\n      - at: 2015-08-05T06:00:00Z\n", toB: "    drop: [fix_cleanup_credentials, restart_janitor]\n    add:\n      - at: detection + 1h\n",
+		line: 25, col: 9, msg: []string{"under load: constant the trigger's removal (fix_cleanup_credentials) must be at a model time"}},
 	{name: "recovery without within", from: "  within: 12h\n", to: "",
 		line: 8, col: 13, msg: []string{"the recovery has no within"}, hint: []string{"within: 12h"}},
 	{name: "a within of 0", from: "  within: 12h\n", to: "  within: 0s\n",
@@ -334,7 +370,7 @@ func TestSmallExperimentParses(t *testing.T) {
 	assert.Equal(t, 3, e.Replicas)
 	assert.Equal(t, uint64(11), e.Seed)
 	assert.Equal(t, []string{"wait_max", "vms_leaked"}, e.Measures)
-	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour}, e.Recovery)
+	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour, Trend: DefaultTrend}, e.Recovery)
 	var names []string
 	for _, v := range e.Variants {
 		names = append(names, v.Name)
@@ -365,6 +401,9 @@ func TestParseExperimentRejectsBadFiles(t *testing.T) {
 			text := tc.to
 			if tc.from != "" {
 				text = expEdit(t, expSmall, tc.from, tc.to)
+			}
+			if tc.fromB != "" {
+				text = expEdit(t, text, tc.fromB, tc.toB)
 			}
 			e, err := parseExp(t, text)
 			tc.want().rejected(t, err, func() string { return fmt.Sprintf("with variants %d and sweep %+v", len(e.Variants), e.Sweep) })
@@ -434,6 +473,12 @@ func TestExperimentTimelineReplacesTheBases(t *testing.T) {
 	assert.Equal(t, expTimeline(), e.Variants[0].Config.Timeline)
 
 	text := expEdit(t, expSmall, "timeline:\n  - at: 2015-07-31T20:00:00Z\n    action: rotate_cleanup_password\n  - at: 2015-08-04T18:46:00Z\n    action: fix_cleanup_credentials\n  - at: 2015-08-04T18:46:00Z\n    action: restart_janitor\n", "")
+	// The base's operators act after the fix (a pause, a resume, ...): its
+	// runs could not answer the recovery question, which is left out.
+	_, err = parseExp(t, text)
+	require.ErrorContains(t, err, "may come at or after the trigger's removal")
+	text = expEdit(t, text, "recovery:\n  removed_by: [fix_cleanup_credentials, restart_janitor]\n  within: 12h\n", "")
+	text = expEdit(t, text, "  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n", "")
 	e, err = parseExp(t, text)
 	require.NoError(t, err)
 	assert.Equal(t, base.Config.Timeline, e.Variants[0].Config.Timeline)
@@ -473,7 +518,7 @@ func TestExperimentDefaults(t *testing.T) {
 		text = text[:strings.Index(text, "sweep:")]
 		e, err := parseExp(t, text)
 		require.NoError(t, err)
-		assert.Empty(t, e.Recovery.RemovedBy)
+		assert.Empty(t, e.Recovery)
 		assert.Nil(t, e.Sweep)
 	})
 }
@@ -485,7 +530,7 @@ func TestExperimentSweepAxisApply(t *testing.T) {
 	e, err := parseExp(t, expSmall)
 	require.NoError(t, err)
 	cfg := e.Variants[0].Config
-	got, err := e.Sweep.X.Apply(cfg, 0, e.Recovery.RemovedBy)
+	got, err := e.Sweep.X.Apply(cfg, 0, e.Recovery)
 	require.NoError(t, err)
 	want := cfg
 	want.ArrivalsPerMinute = 2
@@ -494,7 +539,7 @@ func TestExperimentSweepAxisApply(t *testing.T) {
 	tl := slices.Clone(cfg.Timeline)
 	tl = append(tl, incident.Event{At: time.Hour, AfterDetection: true, Action: "fix_cleanup_credentials"})
 	cfg.Timeline = tl
-	got, err = e.Sweep.Y.Apply(cfg, 1, e.Recovery.RemovedBy)
+	got, err = e.Sweep.Y.Apply(cfg, 1, e.Recovery)
 	require.NoError(t, err)
 	assert.Equal(t, incident.Timeline{
 		{At: 20 * time.Hour, Action: "rotate_cleanup_password"},
@@ -531,10 +576,11 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 	assert.Equal(t, uint64(20150804), e.Seed)
 	assert.Len(t, e.Variants, 6)
 	assert.Equal(t, "fix only", e.Variants[0].Name)
-	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour}, e.Recovery,
+	assert.Equal(t, Recovery{RemovedBy: []string{"fix_cleanup_credentials", "restart_janitor"}, Within: 12 * time.Hour, Horizon: 24 * time.Hour,
+		Load: RecoveryLoad{Constant: true, Factor: 1}, Trend: DefaultTrend}, e.Recovery,
 		"the janitor reads its password when it restarts: the trigger goes with the fix and the restart")
 	require.NotNil(t, e.Sweep)
-	assert.Equal(t, 3*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
+	assert.Equal(t, 5*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
 
 	_, err = LoadExperiment("travis-2016-what-if", expMeasures)
 	require.Error(t, err)
@@ -625,11 +671,11 @@ func TestSweepIsCheckedPointByPoint(t *testing.T) {
 		"    key: workload.arrival_rate\n    values: [2, 3.3]\n  y:\n    key: recovery.trigger_removed\n    values: [2015-08-04T18:46:00Z, 2015-08-05T06:00:00Z]\n",
 		"    key: mitigations.backoff_base\n    values: [1m, 12m]\n  y:\n    key: mitigations.backoff_cap\n    values: [15m, 20m]\n"))
 	require.NoError(t, err)
-	cfg, err := e.Sweep.At(e.Variants[0].Config, []int{1, 0}, e.Recovery.RemovedBy)
+	cfg, err := e.Sweep.At(e.Variants[0].Config, []int{1, 0}, e.Recovery)
 	require.NoError(t, err)
 	assert.Equal(t, [2]time.Duration{12 * time.Minute, 15 * time.Minute}, [2]time.Duration{cfg.Mitigations.BackoffSettings.Base, cfg.Mitigations.BackoffSettings.Cap})
 	for _, point := range [][]int{nil, {}, {0, 0, 0}, {2, 0}, {0, -1}} {
-		_, err := e.Sweep.At(e.Variants[0].Config, point, e.Recovery.RemovedBy)
+		_, err := e.Sweep.At(e.Variants[0].Config, point, e.Recovery)
 		assert.Error(t, err, "point %v", point)
 	}
 }

@@ -14,12 +14,12 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/logx"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
-	"vmstorm/workers"
 )
 
 // modelLog is a zap core that keeps what a run's log says of the model:
@@ -154,7 +154,7 @@ func TestObservationNeverChangesTheModel(t *testing.T) {
 				require.NotEmpty(t, first.outcomes, "jobs ended")
 				if mitigated {
 					on := first.counters.Mitigations.On
-					assert.Contains(t, on, workers.MitigationNames[workers.Shed], "the shed scan runs")
+					assert.Contains(t, on, incident.MitigationNames[incident.Shed], "the shed scan runs")
 				}
 				t.Logf("%d jobs ended (%d lines of the model's log), %d requeues, %d shed", len(first.outcomes), first.lines,
 					first.counters.Jobs.Requeues, first.counters.Jobs.Shed)

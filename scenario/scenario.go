@@ -43,6 +43,9 @@ type Scenario struct {
 // Entry is one timeline entry as a file writes it: an action at a time,
 // with its arguments.
 type Entry struct {
+	// ID, optional, names the entry (an experiment's recovery.removed_by
+	// can name it): unique within the timeline.
+	ID            string `yaml:"id,omitempty"`
 	At            string `yaml:"at"`
 	Action        string `yaml:"action"`
 	Note          string `yaml:"note,omitempty"`
@@ -377,6 +380,15 @@ type converter struct {
 	given map[string]bool     // the keys the file gives
 	epoch time.Time
 	err   error
+	// origins are the timeline entries this file gave, with their paths,
+	// so that a mistake found in a run's timeline can point at its entry.
+	origins []origin
+}
+
+// origin is a timeline entry and its path in the file.
+type origin struct {
+	ev   incident.Event
+	path string
 }
 
 // at is a mistake at node n.
@@ -701,7 +713,13 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 			c.fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
 			continue
 		}
-		ev := incident.Event{Action: e.Action, Args: e.Args, Note: e.Note}
+		ev := incident.Event{ID: e.ID, Action: e.Action, Args: e.Args, Note: e.Note}
+		switch {
+		case e.ID != "" && !incident.ValidID(e.ID):
+			c.fail(p+".id", fmt.Sprintf("id %s: want a letter, then letters, digits, _ or -, at most 40 in all", shown(e.ID)), "an id names the entry, as in id: stalls-stop")
+		case e.ID != "" && slices.ContainsFunc(tl, func(o incident.Event) bool { return o.ID == e.ID }):
+			c.fail(p+".id", fmt.Sprintf("the id %s is given to an entry before this one", e.ID), "give each entry an id of its own")
+		}
 		if delay, ok := c.afterDetection(p+".at", e.At); ok {
 			// Whenever detection comes: no order with the other entries.
 			ev.At, ev.AfterDetection = delay, true
@@ -726,6 +744,7 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, format.Duration(cfg.Duration)), "lengthen the duration or drop the entry")
 		}
 		tl = append(tl, ev)
+		c.origins = append(c.origins, origin{ev, p})
 	}
 	return tl
 }

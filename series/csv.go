@@ -29,8 +29,9 @@ type Column struct {
 }
 
 // columns is the one list of the series' columns. Adding a field to
-// Sample is one line here; the CSV, the reader, the HTML's data and the
-// column documentation all follow it. Existing names never change, so that
+// Sample is its line here and its value where the model's sampler fills it
+// (pipeline/sample.go); the CSV, the reader, the HTML's data and the
+// column documentation all follow this list. Existing names never change, so that
 // scripts reading the CSV by header keep working, and columns are only
 // ever added at the end. A duration goes in as Seconds (exact), with a name
 // ending in _s, like model_s.

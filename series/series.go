@@ -59,6 +59,8 @@ type Mark struct {
 	T    time.Duration
 	Name string // the event's action, a fixed snake_case name
 	Note string // what it is, for people, with its arguments
+	// ID is the timeline entry's id, if it has one (incident.Event.ID).
+	ID string
 }
 
 // Sink takes what a running model emits: every sample, and every timeline

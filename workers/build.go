@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -17,17 +18,9 @@ import (
 // straight back to the scheduler, as travis-ci/worker did in 2015: no
 // delay, no backoff and, unless MaxAttempts is set, no limit.
 type BuildPool struct {
+	Env
 	Stage
-	Clock   sim.Clock
-	Cluster *cluster.Cluster
-	Ledger  *Ledger
-	Log     *zap.Logger // changes of state
-	Events  *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
-	// MaxAttempts fails a job for good after that many failed starts; 0
-	// means retry for ever.
-	MaxAttempts int
-	// Seed is the run's: backoff delays draw from each job's own stream.
-	Seed uint64
+	BuildSettings
 	// Policies are the mitigations the pool applies while their switches
 	// are on: the breaker before a worker asks for a job; the retry budget,
 	// backoff (through Backoffs) and deleting the failed VM (a cloud's
@@ -39,8 +32,36 @@ type BuildPool struct {
 	In    *sim.Chan[*Job] // from the scheduler
 	Out   *sim.Chan[*Job] // jobs with a booted VM, to Run
 	Inbox *sim.Chan[Msg]  // the scheduler's: asks for work, requeues, failures
-	// Budget is asked before each clone; nil for none.
-	Budget *Budget
+	// Held is the run's memory budget, asked before each clone; nil for
+	// none.
+	Held *Budget
+}
+
+// BuildSettings are the Build pool's settings: the failed starts after
+// which a job fails for good (0: retry for ever).
+type BuildSettings struct {
+	MaxAttempts int
+}
+
+// BuildLinks are what the Build pool hands jobs on with, and the state it
+// shares with other parts: the mitigations' policies and the backoffs'
+// waiting room, and the memory budget (nil for none).
+type BuildLinks struct {
+	In       *sim.Chan[*Job] // from the scheduler
+	Out      *sim.Chan[*Job] // jobs with a booted VM, to Run
+	Inbox    *sim.Chan[Msg]  // the scheduler's
+	Policies *Policies
+	Backoffs *Backoffs
+	Held     *Budget
+}
+
+// NewBuildPool returns a Build pool of workers with settings s, linked by
+// l.
+func NewBuildPool(env Env, workers int, s BuildSettings, l BuildLinks) *BuildPool {
+	return &BuildPool{
+		Env: env, Stage: Stage{Workers: workers}, BuildSettings: s,
+		Policies: l.Policies, Backoffs: l.Backoffs, In: l.In, Out: l.Out, Inbox: l.Inbox, Held: l.Held,
+	}
 }
 
 // Run runs the pool until the scheduler closes In or the run stops, then
@@ -58,7 +79,7 @@ func (b *BuildPool) work(ctx context.Context) {
 	for {
 		// An open breaker keeps the worker from asking for a job: the jobs
 		// wait in the backlog, not in the requeue loop.
-		done, ok := b.Policies.waitForBreaker(ctx, b.Clock)
+		done, ok := b.Policies.waitForBreaker(ctx, b.Kernel)
 		if !ok || !b.Inbox.Send(ctx, Msg{Kind: Ready}) {
 			return
 		}
@@ -66,7 +87,7 @@ func (b *BuildPool) work(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if b.Policies.refuses(b.Clock.Now(), done) {
+		if b.Policies.refuses(b.Kernel.Now(), done) {
 			// The breaker was turned on, or opened, while the worker
 			// waited for a job: the job goes back, unstarted, and the
 			// worker waits for the breaker.
@@ -76,13 +97,13 @@ func (b *BuildPool) work(ctx context.Context) {
 			continue
 		}
 		b.Ledger.take()
-		if !b.Budget.Clone() {
+		if !b.Held.Clone() {
 			return // the run stops: the job stays in flight
 		}
 		job.Attempts++
-		start := b.begin(b.Clock)
+		start := b.begin(b.Kernel)
 		vm, err := b.Cluster.Clone(ctx, job.ID, job.Attempts)
-		b.Budget.Cloned()
+		b.Held.Cloned()
 		if err == nil {
 			job.logAt(b.Events, zapcore.DebugLevel, "vm_cloned", vmField(vm))
 			err = b.Cluster.PowerOn(ctx, vm)
@@ -90,11 +111,11 @@ func (b *BuildPool) work(ctx context.Context) {
 		if err == cluster.ErrStopped {
 			return // the job stays in flight
 		}
-		b.end(b.Clock, start, err == nil)
-		b.Policies.record(b.Clock.Now(), done, err == nil)
+		b.end(b.Kernel, start, err == nil)
+		b.Policies.record(b.Kernel.Now(), done, err == nil)
 		if err == nil {
 			job.VM = vm
-			now := b.Clock.Now()
+			now := b.Kernel.Now()
 			b.Ledger.start(job, now)
 			job.logAt(b.Events, zapcore.DebugLevel, "vm_powered_on", vmField(vm), job.waitField(now))
 			if !b.Out.Send(ctx, job) {
@@ -104,7 +125,7 @@ func (b *BuildPool) work(ctx context.Context) {
 		}
 		if vm != nil {
 			job.logAt(b.Events, zapcore.WarnLevel, "power_on_failed", vmField(vm), zap.String("reason", reason(err)))
-			if b.Policies.on(DeleteFailedVMs) && b.Cluster.Discard(vm) {
+			if b.Policies.on(incident.DeleteFailedVMs) && b.Cluster.Discard(vm) {
 				job.logAt(b.Events, zapcore.DebugLevel, "vm_discarded", vmField(vm))
 			}
 		} else {
@@ -115,7 +136,7 @@ func (b *BuildPool) work(ctx context.Context) {
 		switch {
 		case b.MaxAttempts > 0 && job.Attempts >= b.MaxAttempts:
 			why = "gave up after the maximum number of attempts"
-		case b.Policies.on(RetryBudget) && !b.Policies.Budget.AllowRetry():
+		case b.Policies.on(incident.RetryBudget) && !b.Policies.RetryBudget.AllowRetry():
 			why, byBudget = "the retry budget is spent", true
 		}
 		if why != "" {
@@ -132,7 +153,7 @@ func (b *BuildPool) work(ctx context.Context) {
 			}
 			continue
 		}
-		if !requeue(ctx, b.Clock, b.Ledger, b.Log, b.Events, b.Inbox, Requeued, job) {
+		if !requeue(ctx, b.Kernel, b.Ledger, b.Log, b.Events, b.Inbox, Requeued, job) {
 			return
 		}
 	}
@@ -143,7 +164,7 @@ func (b *BuildPool) work(ctx context.Context) {
 // the ledger counts it: it will be offered again. It returns false if the
 // run stopped (the job is then in the waiting room, still queued).
 func (b *BuildPool) backOff(ctx context.Context, job *Job, delay time.Duration) bool {
-	now := b.Clock.Now()
+	now := b.Kernel.Now()
 	noteRequeue(b.Ledger, b.Log, b.Events, job, now, "a job went back to the queue, after a backoff, after a failed VM start", seconds("backoff_s", delay))
 	b.Backoffs.Add(job, now+delay)
 	return b.Inbox.Send(ctx, Msg{Kind: BackingOff, Queue: job.Queue})

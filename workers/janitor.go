@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -41,30 +42,13 @@ func (c *Credentials) Fix() { c.configured.Store(c.password.Load()) }
 // With ReportStale (the 2015 defect) the count it reports to monitoring
 // keeps its last good value; without it, the count drops to zero.
 type Janitor struct {
-	Clock       sim.Clock
-	Cluster     *cluster.Cluster
-	Log         *zap.Logger // changes of state
-	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
+	Env
+	JanitorSettings
 	Credentials *Credentials
-
-	Every         time.Duration // sleep between passes (CLEANUP_LOOP_SLEEP)
-	RatePerSecond float64       // VMs handed out per model second (RATE_PER_SECOND); 0 means no limit
-	Cutoff        time.Duration // destroy any booted VM older than this
-	ReportStale   bool          // on a failed pass, keep reporting the last count
-	// ReportFresh: on a failed pass, report the VMs on the cluster all the
-	// same, counted with an account of its own (ReportStale is then moot).
-	ReportFresh bool
-	// Phase is when the first pass starts. A real janitor's loop has some
-	// phase against the clock; a random one also keeps its passes from
-	// falling on the same instants as other periodic work in the model.
-	Phase time.Duration
-
-	// Switches and ReaperTTL: with the reaper on, the janitor also
-	// destroys a never-booted VM older than ReaperTTL.
-	Switches  *Switches
-	ReaperTTL time.Duration
-
-	Out *sim.Chan[*cluster.VM] // to the Cleanup pool
+	// Switches: with the reaper on, the janitor also destroys a
+	// never-booted VM older than ReaperTTL.
+	Switches *Switches
+	Out      *sim.Chan[*cluster.VM] // to the Cleanup pool
 
 	aggressive     atomic.Bool
 	aggressiveRate atomic.Uint64 // float64 bits
@@ -79,13 +63,32 @@ type Janitor struct {
 	listed         []cluster.Info // the last pass's listing, its array reused; owned by Run
 }
 
+// JanitorSettings are the janitor's settings.
+type JanitorSettings struct {
+	Every         time.Duration // sleep between passes (CLEANUP_LOOP_SLEEP)
+	RatePerSecond float64       // VMs handed out per model second (RATE_PER_SECOND); 0 means no limit
+	Cutoff        time.Duration // destroy any booted VM older than this
+	ReportStale   bool          // on a failed pass, keep reporting the last count
+	// ReportFresh: on a failed pass, report the VMs on the cluster all the
+	// same, counted with an account of its own (ReportStale is then moot).
+	ReportFresh bool
+	// Phase is when the first pass starts. A real janitor's loop has some
+	// phase against the clock; a random one also keeps its passes from
+	// falling on the same instants as other periodic work in the model.
+	Phase time.Duration
+	// ReaperTTL: with the reaper on, the janitor also destroys a
+	// never-booted VM older than this.
+	ReaperTTL time.Duration
+}
+
 // Failing reports whether the janitor's last pass failed.
 func (j *Janitor) Failing() bool { return j.failing.Load() }
 
-// NewJanitor returns a janitor that will run in kernel k; set its fields
-// before Run.
-func NewJanitor(k *sim.Kernel) *Janitor {
-	j := &Janitor{Clock: k, restart: sim.NewSignal(k)}
+// NewJanitor returns a janitor with settings s that logs in with
+// credentials, reads the reaper's switch in switches and hands the VMs it
+// would destroy to out.
+func NewJanitor(env Env, s JanitorSettings, credentials *Credentials, switches *Switches, out *sim.Chan[*cluster.VM]) *Janitor {
+	j := &Janitor{Env: env, JanitorSettings: s, Credentials: credentials, Switches: switches, Out: out, restart: sim.NewSignal(env.Kernel)}
 	j.lastOK.Store(-1)
 	return j
 }
@@ -165,7 +168,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	}
 	j.reported.Store(int64(len(vms)))
 	j.passes.Add(1)
-	j.lastOK.Store(int64(j.Clock.Now()))
+	j.lastOK.Store(int64(j.Kernel.Now()))
 
 	// The listing is oldest first: the order a person would want, and one
 	// that does not depend on how the cluster keeps its inventory.
@@ -174,7 +177,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if aggressive {
 		rate = math.Float64frombits(j.aggressiveRate.Load())
 	}
-	now := j.Clock.Now()
+	now := j.Kernel.Now()
 	next, interval := now, time.Duration(0)
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
@@ -203,7 +206,7 @@ func (j *Janitor) destroyable(vm cluster.Info, now time.Duration) (ok, byReaper 
 	if !vm.Uptime {
 		// Never booted, or not booted yet: skipped for ever, unless the
 		// reaper is on and the VM never booted and is old enough.
-		reap := j.Switches.On(Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
+		reap := j.Switches.On(incident.Reaper) && vm.State == cluster.NeverBooted && now-vm.CreatedAt > j.ReaperTTL
 		return reap, reap
 	}
 	return vm.State == cluster.Finished || now-vm.CreatedAt > j.Cutoff, false
@@ -226,23 +229,20 @@ func (j *Janitor) Stats() JanitorStats {
 // CleanupPool is the janitor's pool of workers that destroy VMs. Normally only
 // Concurrency of them work; the aggressive mode sets them all to work.
 type CleanupPool struct {
+	Env
 	Stage
 	Concurrency int // workers at work in the normal mode (0: all)
-	Clock       sim.Clock
-	Cluster     *cluster.Cluster
-	Log         *zap.Logger
-	Events      *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
 
-	In *sim.Chan[*cluster.VM]
+	In *sim.Chan[*cluster.VM] // from the janitor
 
 	gate *sim.Gate
 }
 
 // NewCleanupPool returns a pool of n workers, concurrency of which work in
-// the janitor's normal mode (0: all), that will run in kernel k.
-func NewCleanupPool(k *sim.Kernel, n, concurrency int) *CleanupPool {
-	c := &CleanupPool{Stage: Stage{Workers: n}, Clock: k, Concurrency: concurrency}
-	c.gate = sim.NewGate(k, c.normal())
+// the janitor's normal mode (0: all), destroying the VMs from in.
+func NewCleanupPool(env Env, n, concurrency int, in *sim.Chan[*cluster.VM]) *CleanupPool {
+	c := &CleanupPool{Env: env, Stage: Stage{Workers: n}, Concurrency: concurrency, In: in}
+	c.gate = sim.NewGate(env.Kernel, c.normal())
 	return c
 }
 
@@ -280,12 +280,12 @@ func (c *CleanupPool) work(ctx context.Context, i int) {
 		if !ok {
 			return
 		}
-		start := c.begin(c.Clock)
+		start := c.begin(c.Kernel)
 		err := c.Cluster.Destroy(ctx, vm)
 		if err == cluster.ErrStopped {
 			return
 		}
-		c.end(c.Clock, start, err == nil)
+		c.end(c.Kernel, start, err == nil)
 		if err != nil {
 			c.Cluster.Unclaim(vm) // the next pass tries again
 			if ce := check(c.Events, zapcore.WarnLevel, "vm_delete_failed"); ce != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -54,7 +55,7 @@ func TestReaperDestroysOldNeverBootedVMs(t *testing.T) {
 				out := sim.NewChan[*cluster.VM](k, 1)
 				j := newJanitor(k, c, &Credentials{}, out, cutoff, 0)
 				j.Switches, j.ReaperTTL = NewSwitches(nil), ttl
-				j.Switches.Set(Reaper, tt.reaper)
+				j.Switches.Set(incident.Reaper, tt.reaper)
 				j.SetAggressive(tt.aggressive, 0)
 				require.True(t, j.pass(ctx))
 				assertHandedOut(t, out, vm, tt.destroy)
@@ -83,7 +84,7 @@ func TestReaperCountsEveryPassAndReadsItsSwitch(t *testing.T) {
 		require.True(t, j.pass(ctx))
 		assert.Zero(t, out.Len(), "off")
 
-		j.Switches.Set(Reaper, true)
+		j.Switches.Set(incident.Reaper, true)
 		require.True(t, j.pass(ctx))
 		assert.Len(t, out.Drain(), 3)
 		assert.Equal(t, int64(3), j.Stats().Reaped)
@@ -95,7 +96,7 @@ func TestReaperCountsEveryPassAndReadsItsSwitch(t *testing.T) {
 		assert.Equal(t, int64(5), j.Stats().Reaped)
 
 		leak(1)
-		j.Switches.Set(Reaper, false)
+		j.Switches.Set(incident.Reaper, false)
 		require.True(t, sim.Sleep(ctx, ttl+time.Minute))
 		require.True(t, j.pass(ctx))
 		assert.Zero(t, out.Len(), "switched off again")

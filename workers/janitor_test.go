@@ -34,10 +34,8 @@ func newCluster(k *sim.Kernel, vms int64) *cluster.Cluster {
 // newJanitor is a janitor in kernel k, made as the pipeline makes one, that
 // hands the VMs it may destroy to out, at most rate a second (0: no limit).
 func newJanitor(k *sim.Kernel, c *cluster.Cluster, creds *Credentials, out *sim.Chan[*cluster.VM], cutoff time.Duration, rate float64) *Janitor {
-	j := NewJanitor(k)
-	j.Cluster, j.Log, j.Events, j.Credentials = c, zap.NewNop(), zap.NewNop(), creds
-	j.Every, j.Cutoff, j.RatePerSecond, j.Out = time.Minute, cutoff, rate, out
-	return j
+	env := Env{Kernel: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop()}
+	return NewJanitor(env, JanitorSettings{Every: time.Minute, Cutoff: cutoff, RatePerSecond: rate}, creds, nil, out)
 }
 
 // TestJanitorPassPicksWhatThe2015JanitorDestroyed puts one VM in each state

@@ -3,61 +3,21 @@ package workers
 import (
 	"container/heap"
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
 	"vmstorm/mitigate"
 )
 
-// Mitigation names one of the changes that could have stopped the 2015
-// storm, as a part of the model that can be switched on (docs/mitigations.md).
-type Mitigation int
-
-// The mitigations with a switch. Honest monitoring is two settings rather
-// than a switch: the janitor's report_stale and the janitor-age alert.
-const (
-	Backoff         Mitigation = iota // a failed start backs off before its retry
-	RetryBudget                       // retries only while the Build pool's budget allows
-	Breaker                           // a circuit breaker in front of the VM API
-	DeleteFailedVMs                   // a failed start leaves no VM behind
-	Reaper                            // the janitor destroys old never-booted VMs
-	CapacityAware                     // the scheduler hands out jobs only while the cluster has room
-	Shed                              // jobs that waited too long are dropped from the backlog
-	numMitigations
-)
-
-// MitigationNames are the mitigations' names, as a timeline action names
-// them, by Mitigation.
-var MitigationNames = [numMitigations]string{
-	"backoff", "retry_budget", "breaker", "delete_failed_vms", "reaper", "capacity_aware", "shed",
-}
-
-func (m Mitigation) String() string {
-	if m < 0 || m >= numMitigations {
-		return fmt.Sprintf("Mitigation(%d)", int(m))
-	}
-	return MitigationNames[m]
-}
-
-// LookupMitigation returns the mitigation with that name.
-func LookupMitigation(name string) (Mitigation, bool) {
-	for i, n := range MitigationNames {
-		if n == name {
-			return Mitigation(i), true
-		}
-	}
-	return 0, false
-}
-
 // Switches say which mitigations are on. A timeline action may turn one on
 // or off at any model time; every part reads its switch when it acts. They
 // are safe to use from any goroutine.
 type Switches struct {
-	on [numMitigations]atomic.Bool
+	on [incident.NumMitigations]atomic.Bool
 	// changed, if set, is called after every change (the scheduler's poke,
 	// so that a change of dispatch rules takes effect at once).
 	changed func()
@@ -68,7 +28,7 @@ type Switches struct {
 func NewSwitches(changed func()) *Switches { return &Switches{changed: changed} }
 
 // Set turns m on or off.
-func (s *Switches) Set(m Mitigation, on bool) {
+func (s *Switches) Set(m incident.Mitigation, on bool) {
 	s.on[m].Store(on)
 	if s.changed != nil {
 		s.changed()
@@ -76,16 +36,16 @@ func (s *Switches) Set(m Mitigation, on bool) {
 }
 
 // On reports whether m is on. A nil Switches has every mitigation off.
-func (s *Switches) On(m Mitigation) bool { return s != nil && s.on[m].Load() }
+func (s *Switches) On(m incident.Mitigation) bool { return s != nil && s.on[m].Load() }
 
 // Policies are the state of the mitigations that keep some, shared by the
 // Build workers: the circuit breaker and the retry budget, and the backoff's
 // settings.
 type Policies struct {
-	Switches *Switches
-	Backoff  mitigate.Backoff
-	Breaker  *mitigate.Breaker
-	Budget   *mitigate.RetryBudget
+	Switches    *Switches
+	Backoff     mitigate.Backoff
+	Breaker     *mitigate.Breaker
+	RetryBudget *mitigate.RetryBudget
 	// BreakerChanged is broadcast at every transition of the breaker, so
 	// that the workers it refused look again.
 	BreakerChanged *sim.Signal
@@ -111,14 +71,14 @@ func NewPolicies(k *sim.Kernel, queues *QueueControls, backoff mitigate.Backoff,
 	}); err != nil {
 		return nil, err
 	}
-	if p.Budget, err = mitigate.NewRetryBudget(budget); err != nil {
+	if p.RetryBudget, err = mitigate.NewRetryBudget(budget); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // on reports whether m is on; a nil Policies has every mitigation off.
-func (p *Policies) on(m Mitigation) bool { return p != nil && p.Switches.On(m) }
+func (p *Policies) on(m incident.Mitigation) bool { return p != nil && p.Switches.On(m) }
 
 // breakerWait is how long a worker refused by a half-open breaker waits
 // for a transition before it asks again, in case none comes.
@@ -130,7 +90,7 @@ const breakerWait = time.Hour
 // start's outcome with (nil if the breaker is off), and false if the run
 // stopped.
 func (p *Policies) waitForBreaker(ctx context.Context, clock sim.Clock) (mitigate.Done, bool) {
-	for p.on(Breaker) {
+	for p.on(incident.Breaker) {
 		now := clock.Now()
 		done, ok := p.Breaker.Allow(now)
 		if ok {
@@ -151,7 +111,7 @@ func (p *Policies) waitForBreaker(ctx context.Context, clock sim.Clock) (mitigat
 // now a start that a worker asked for earlier (with done, its permit, nil
 // if the breaker was off then): it was turned on since, or it is open.
 func (p *Policies) refuses(now time.Duration, done mitigate.Done) bool {
-	return p.on(Breaker) && (done == nil || p.Breaker.State(now) == mitigate.Open)
+	return p.on(incident.Breaker) && (done == nil || p.Breaker.State(now) == mitigate.Open)
 }
 
 // record reports a start's outcome at model time now to the breaker (done,
@@ -160,11 +120,11 @@ func (p *Policies) record(now time.Duration, done mitigate.Done, success bool) {
 	if done != nil {
 		done(now, success)
 	}
-	if p.on(RetryBudget) {
+	if p.on(incident.RetryBudget) {
 		if success {
-			p.Budget.OnSuccess()
+			p.RetryBudget.OnSuccess()
 		} else {
-			p.Budget.OnFailure()
+			p.RetryBudget.OnFailure()
 		}
 	}
 }
@@ -172,7 +132,7 @@ func (p *Policies) record(now time.Duration, done mitigate.Done, success bool) {
 // backoffDelay is how long job waits before its next start, drawn from the
 // job's own stream for the attempt that failed, or 0 if backoff is off.
 func (p *Policies) backoffDelay(seed uint64, job *Job) time.Duration {
-	if !p.on(Backoff) {
+	if !p.on(incident.Backoff) {
 		return 0
 	}
 	// An identity of its own, (job, attempt, 1), so that the job's other

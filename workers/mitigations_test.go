@@ -15,6 +15,7 @@ import (
 
 	"vmstorm/capacity"
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
 	"vmstorm/mitigate"
@@ -45,60 +46,21 @@ func field(t *testing.T, e observer.LoggedEntry, key string) any {
 	return v
 }
 
-// TestMitigationNamesRoundTrip pins each mitigation to the name a timeline
-// action and a summary give it, and checks that the names and the
-// constants map one to one.
-func TestMitigationNamesRoundTrip(t *testing.T) {
-	tests := []struct {
-		m    Mitigation
-		name string
-	}{
-		{Backoff, "backoff"},
-		{RetryBudget, "retry_budget"},
-		{Breaker, "breaker"},
-		{DeleteFailedVMs, "delete_failed_vms"},
-		{Reaper, "reaper"},
-		{CapacityAware, "capacity_aware"},
-		{Shed, "shed"},
-	}
-	require.Len(t, tests, int(numMitigations), "a row for every mitigation")
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.name, tt.m.String())
-			assert.Equal(t, tt.name, MitigationNames[tt.m])
-			got, ok := LookupMitigation(tt.name)
-			require.True(t, ok)
-			assert.Equal(t, tt.m, got)
-		})
-	}
-	seen := map[string]bool{}
-	for _, n := range MitigationNames {
-		assert.False(t, seen[n], "%q named twice", n)
-		seen[n] = true
-	}
-	for _, bad := range []string{"", "Backoff", "circuit_breaker", "shed ", "retry-budget"} {
-		_, ok := LookupMitigation(bad)
-		assert.False(t, ok, "%q is no mitigation", bad)
-	}
-	assert.Equal(t, "Mitigation(7)", numMitigations.String())
-	assert.Equal(t, "Mitigation(-1)", Mitigation(-1).String())
-}
-
 // TestSwitchesSetOneAndCallChanged: Set turns on or off only its own
 // mitigation, and calls changed after every call (the scheduler's poke).
 func TestSwitchesSetOneAndCallChanged(t *testing.T) {
-	for m := range numMitigations {
+	for m := range incident.NumMitigations {
 		t.Run(m.String(), func(t *testing.T) {
 			calls := 0
 			var onAtCall []bool
 			var s *Switches
 			s = NewSwitches(func() { calls++; onAtCall = append(onAtCall, s.On(m)) })
-			for o := range numMitigations {
+			for o := range incident.NumMitigations {
 				require.False(t, s.On(o), "all off at first")
 			}
 			s.Set(m, true)
 			assert.Equal(t, 1, calls)
-			for o := range numMitigations {
+			for o := range incident.NumMitigations {
 				assert.Equal(t, o == m, s.On(o), "only %v is on", m)
 			}
 			s.Set(m, false)
@@ -112,14 +74,14 @@ func TestSwitchesSetOneAndCallChanged(t *testing.T) {
 func TestNilSwitchesAndPoliciesAreAllOff(t *testing.T) {
 	var s *Switches
 	var p *Policies
-	for m := range numMitigations {
+	for m := range incident.NumMitigations {
 		assert.False(t, s.On(m), "nil Switches: %v off", m)
 		assert.False(t, p.on(m), "nil Policies: %v off", m)
 	}
 	// A Switches with no changed callback may be set.
 	quiet := NewSwitches(nil)
-	quiet.Set(Breaker, true)
-	assert.True(t, quiet.On(Breaker))
+	quiet.Set(incident.Breaker, true)
+	assert.True(t, quiet.On(incident.Breaker))
 	assert.Zero(t, p.backoffDelay(1, &Job{ID: 1, Attempts: 1}), "nil Policies: no backoff")
 }
 
@@ -134,9 +96,9 @@ func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 			budget, err := mitigate.NewRetryBudget(mitigate.RetryBudgetSettings{MaxTokens: 10, TokenRatio: 1})
 			require.NoError(t, err)
 			s := NewSwitches(nil)
-			s.Set(Backoff, on)
-			s.Set(RetryBudget, on)
-			p := &Policies{Switches: s, Backoff: backoff, Budget: budget}
+			s.Set(incident.Backoff, on)
+			s.Set(incident.RetryBudget, on)
+			p := &Policies{Switches: s, Backoff: backoff, RetryBudget: budget}
 			p.record(0, nil, false)
 			p.record(0, nil, false)
 			for attempts := 1; attempts <= 8; attempts++ {
@@ -296,7 +258,7 @@ const rejectTime = 30 * time.Second
 type rigConfig struct {
 	workers     int
 	capacity    int64
-	on          []Mitigation
+	on          []incident.Mitigation
 	breaker     mitigate.BreakerSettings
 	budget      mitigate.RetryBudgetSettings
 	backoff     mitigate.Backoff
@@ -329,7 +291,7 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	for _, m := range rc.on {
 		policies.Switches.Set(m, true)
 	}
-	r.breaker, r.budget = policies.Breaker, policies.Budget
+	r.breaker, r.budget = policies.Breaker, policies.RetryBudget
 
 	var events *zap.Logger
 	events, r.logs = observed(k)
@@ -337,14 +299,13 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	r.dispatch = sim.NewChan[*Job](k, rc.workers)
 	r.booted = sim.NewChan[*Job](k, 1000)
 	r.backoffs = NewBackoffs(k, r.inbox)
-	r.build = &BuildPool{
-		Stage: Stage{Workers: rc.workers}, Clock: k, Cluster: r.cluster, Ledger: r.ledger,
-		Log: zap.NewNop(), Events: events, MaxAttempts: rc.maxAttempts, Seed: rc.seed,
-		Policies: policies, Backoffs: r.backoffs, In: r.dispatch, Out: r.booted, Inbox: r.inbox,
-	}
-	r.sched = NewScheduler(r.queues, r.inbox, r.dispatch)
-	r.sched.Switches, r.sched.Room, r.sched.Clock = policies.Switches, func() bool { return true }, k
-	r.sched.ShedAfter, r.sched.Ledger, r.sched.Events = time.Hour, r.ledger, events
+	env := Env{Kernel: k, Cluster: r.cluster, Ledger: r.ledger, Log: zap.NewNop(), Events: events, Seed: rc.seed}
+	r.build = NewBuildPool(env, rc.workers, BuildSettings{MaxAttempts: rc.maxAttempts}, BuildLinks{
+		In: r.dispatch, Out: r.booted, Inbox: r.inbox, Policies: policies, Backoffs: r.backoffs,
+	})
+	r.sched = NewScheduler(env, SchedulerSettings{ShedAfter: time.Hour}, SchedulerLinks{
+		Queues: r.queues, Inbox: r.inbox, Out: r.dispatch, Switches: policies.Switches, Room: func() bool { return true },
+	})
 	return r
 }
 
@@ -454,9 +415,9 @@ func TestBreakerKeepsBuildWorkersFromTheAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var on []Mitigation
+			var on []incident.Mitigation
 			if tt.on {
-				on = []Mitigation{Breaker}
+				on = []incident.Mitigation{incident.Breaker}
 			}
 			r := newBuildRig(t, rigConfig{workers: 4, capacity: 3, on: on, breaker: settings, seed: 1})
 			r.run(t, func(ctx context.Context) {
@@ -510,7 +471,7 @@ func TestRetryBudgetFailsJobsForGood(t *testing.T) {
 	const budgetReason = "the retry budget is spent"
 	tests := []struct {
 		name        string
-		on          []Mitigation
+		on          []incident.Mitigation
 		maxAttempts int
 		// want, after 10 model minutes
 		failed, byBudget int64
@@ -520,9 +481,9 @@ func TestRetryBudgetFailsJobsForGood(t *testing.T) {
 		tokens           float64
 	}{
 		// Tokens 4: the first failure leaves 3 (a retry), the second 2 (half: none).
-		{name: "on", on: []Mitigation{RetryBudget}, failed: 6, byBudget: 6, requeues: 1, reason: budgetReason, tokens: 0},
+		{name: "on", on: []incident.Mitigation{incident.RetryBudget}, failed: 6, byBudget: 6, requeues: 1, reason: budgetReason, tokens: 0},
 		{name: "off", requeues: 19, requeuesAtLeast: true, tokens: 4},
-		{name: "max attempts first", on: []Mitigation{RetryBudget}, maxAttempts: 1, failed: 6, byBudget: 0, requeues: 0,
+		{name: "max attempts first", on: []incident.Mitigation{incident.RetryBudget}, maxAttempts: 1, failed: 6, byBudget: 0, requeues: 0,
 			reason: "gave up after the maximum number of attempts", tokens: 0},
 	}
 	for _, tt := range tests {
@@ -576,7 +537,7 @@ type backoffStart struct {
 // backoff on, for an hour, and returns every requeue.
 func runBackoffRig(t *testing.T, seed uint64, b mitigate.Backoff, during func(ctx context.Context, r *buildRig)) []backoffStart {
 	t.Helper()
-	r := newBuildRig(t, rigConfig{workers: 3, capacity: 1, on: []Mitigation{Backoff}, backoff: b, seed: seed})
+	r := newBuildRig(t, rigConfig{workers: 3, capacity: 1, on: []incident.Mitigation{incident.Backoff}, backoff: b, seed: seed})
 	r.run(t, func(ctx context.Context) {
 		r.fill(ctx, t, 1)
 		r.arrive(ctx, t, 3)
@@ -653,9 +614,9 @@ func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 func TestDeleteFailedVMsLeavesNoNeverBootedVM(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		t.Run(fmt.Sprint("on=", on), func(t *testing.T) {
-			var mits []Mitigation
+			var mits []incident.Mitigation
 			if on {
-				mits = []Mitigation{DeleteFailedVMs}
+				mits = []incident.Mitigation{incident.DeleteFailedVMs}
 			}
 			r := newBuildRig(t, rigConfig{workers: 2, capacity: 1, on: mits, seed: 1})
 			r.run(t, func(ctx context.Context) {
@@ -691,7 +652,7 @@ func TestDeleteFailedVMsLeavesNoNeverBootedVM(t *testing.T) {
 // workers, one job, a breaker that opens on one failure.
 func TestBreakerStopsAWorkerThatAskedBeforeItOpened(t *testing.T) {
 	settings := mitigate.BreakerSettings{MinRequests: 1, FailureRatio: 0.5, Window: time.Minute, OpenTimeout: 10 * time.Minute, Probes: 1}
-	r := newBuildRig(t, rigConfig{workers: 2, capacity: 1, on: []Mitigation{Breaker}, breaker: settings, seed: 1})
+	r := newBuildRig(t, rigConfig{workers: 2, capacity: 1, on: []incident.Mitigation{incident.Breaker}, breaker: settings, seed: 1})
 	var taken int64
 	r.run(t, func(ctx context.Context) {
 		r.fill(ctx, t, 1)
@@ -710,7 +671,7 @@ func TestBreakerStopsAWorkerThatAskedBeforeItOpened(t *testing.T) {
 // (Switches), not when the breaker's open timeout runs out.
 func TestBreakerSwitchedOffFreesTheWorkersAtOnce(t *testing.T) {
 	settings := mitigate.BreakerSettings{MinRequests: 3, FailureRatio: 0.6, Window: time.Minute, OpenTimeout: 30 * time.Minute, Probes: 1}
-	r := newBuildRig(t, rigConfig{workers: 4, capacity: 1, on: []Mitigation{Breaker}, breaker: settings, seed: 1})
+	r := newBuildRig(t, rigConfig{workers: 4, capacity: 1, on: []incident.Mitigation{incident.Breaker}, breaker: settings, seed: 1})
 	var before, after int64
 	r.run(t, func(ctx context.Context) {
 		r.fill(ctx, t, 1)
@@ -718,7 +679,7 @@ func TestBreakerSwitchedOffFreesTheWorkersAtOnce(t *testing.T) {
 		require.True(t, sim.SleepUntil(ctx, 5*time.Minute))
 		require.Equal(t, mitigate.Open, r.breaker.State(5*time.Minute))
 		before = r.build.Stats().Taken
-		r.build.Policies.Switches.Set(Breaker, false)
+		r.build.Policies.Switches.Set(incident.Breaker, false)
 		require.True(t, sim.SleepUntil(ctx, 5*time.Minute+time.Second))
 		after = r.build.Stats().Taken
 	})

@@ -25,20 +25,9 @@ import (
 // it takes no job. A stalled build (the VM booted but the build never makes
 // progress) is given up after StallTimeout, with the same result.
 type RunPool struct {
+	Env
 	Stage
-	Clock   sim.Clock
-	Cluster *cluster.Cluster
-	Ledger  *Ledger
-	Log     *zap.Logger // changes of state
-	Events  *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
-	Seed    uint64
-
-	DeletesVMs   bool
-	StallTimeout time.Duration
-	// DeletesLostVMs: the VM of a build lost with its worker or given up as
-	// stalled is deleted (by the worker, or its supervisor as it restarts
-	// it), rather than left on, orphaned, for the janitor.
-	DeletesLostVMs bool
+	RunSettings
 
 	In    *sim.Chan[*Job] // jobs with a booted VM, from Build
 	Inbox *sim.Chan[Msg]  // the scheduler's: lost builds and finished jobs
@@ -49,15 +38,30 @@ type RunPool struct {
 	workers   []runWorker // guarded by mu
 }
 
+// RunSettings are the Run pool's settings.
+type RunSettings struct {
+	// DeletesVMs: a worker deletes its VM after the build.
+	DeletesVMs   bool
+	StallTimeout time.Duration
+	// DeletesLostVMs: the VM of a build lost with its worker or given up as
+	// stalled is deleted (by the worker, or its supervisor as it restarts
+	// it), rather than left on, orphaned, for the janitor.
+	DeletesLostVMs bool
+}
+
 // runWorker is what Crash needs to know of one worker.
 type runWorker struct {
 	job   *Job        // its build under way, or nil when idle
 	crash *sim.Signal // notified when the worker crashes
 }
 
-// NewRunPool returns a Run pool of n workers, all up, in kernel k.
-func NewRunPool(k *sim.Kernel, n int) *RunPool {
-	r := &RunPool{Stage: Stage{Workers: n}, Clock: k, up: sim.NewGate(k, n), workers: make([]runWorker, n)}
+// NewRunPool returns a Run pool of workers with settings s, all of them up,
+// taking jobs from in and telling the scheduler's inbox of lost builds and
+// finished jobs.
+func NewRunPool(env Env, workers int, s RunSettings, in *sim.Chan[*Job], inbox *sim.Chan[Msg]) *RunPool {
+	k := env.Kernel
+	r := &RunPool{Env: env, Stage: Stage{Workers: workers}, RunSettings: s, In: in, Inbox: inbox,
+		up: sim.NewGate(k, workers), workers: make([]runWorker, workers)}
 	for i := range r.workers {
 		r.workers[i].crash = sim.NewSignal(k)
 	}
@@ -138,7 +142,7 @@ func (r *RunPool) work(ctx context.Context, i int) {
 // build runs job's build, which a notification of crash cuts short, and
 // settles its outcome. It returns false if the run stopped first.
 func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
-	start := r.begin(r.Clock)
+	start := r.begin(r.Kernel)
 	stalls := r.stalls(job)
 	length := job.BuildTime
 	if stalls {
@@ -149,7 +153,7 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 		return false
 	}
 	if crashed || stalls {
-		r.end(r.Clock, start, false)
+		r.end(r.Kernel, start, false)
 		reason := "stalled"
 		if crashed {
 			reason = "worker crashed"
@@ -158,11 +162,11 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 		if !r.DeletesLostVMs || !r.deleteVM(ctx, job.VM) {
 			r.Cluster.Orphan(job.VM) // left on for the janitor
 		}
-		r.Ledger.lose(job, r.Clock.Now())
-		return requeue(ctx, r.Clock, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
+		r.Ledger.lose(job, r.Kernel.Now())
+		return requeue(ctx, r.Kernel, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
 	released := r.Cluster.Release(job.VM)
-	r.end(r.Clock, start, released)
+	r.end(r.Kernel, start, released)
 	if !released {
 		// The janitor destroyed the VM under the build.
 		r.Ledger.fail(job, false)

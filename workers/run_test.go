@@ -22,8 +22,8 @@ func TestCrashedWorkersTakeNoJobs(t *testing.T) {
 		c := newCluster(k, 10)
 		in := sim.NewChan[*Job](k, 10)
 		inbox := sim.NewChan[Msg](k, 100)
-		r := NewRunPool(k, 4)
-		r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
+		env := Env{Kernel: k, Cluster: c, Ledger: NewLedger(0, time.Hour, nil), Log: zap.NewNop(), Events: zap.NewNop()}
+		r := NewRunPool(env, 4, RunSettings{}, in, inbox)
 		var g sim.Group
 		g.Go(ctx, r.Run)
 
@@ -62,9 +62,8 @@ func TestLostBuildsVMs(t *testing.T) {
 					c := newCluster(k, 10)
 					in := sim.NewChan[*Job](k, 10)
 					inbox := sim.NewChan[Msg](k, 100)
-					r := NewRunPool(k, 1)
-					r.Cluster, r.Ledger, r.Log, r.Events, r.In, r.Inbox = c, NewLedger(0, time.Hour, nil), zap.NewNop(), zap.NewNop(), in, inbox
-					r.StallTimeout, r.DeletesLostVMs = 10*time.Minute, deletes
+					env := Env{Kernel: k, Cluster: c, Ledger: NewLedger(0, time.Hour, nil), Log: zap.NewNop(), Events: zap.NewNop()}
+					r := NewRunPool(env, 1, RunSettings{StallTimeout: 10 * time.Minute, DeletesLostVMs: deletes}, in, inbox)
 					if how == "stall" {
 						r.SetStallChance(1)
 					}

@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -156,26 +156,9 @@ type Msg struct {
 // under its limit of concurrent builds, taking turns between the queues.
 // Its queues are owned by its Run goroutine.
 type Scheduler struct {
-	Queues *QueueControls
-	Inbox  *sim.Chan[Msg]
-	// Out carries jobs to the Build workers. A job goes in only for a
-	// worker that asked for one, so it never waits in Out: a pause stops
-	// hand-offs from the moment it is made.
-	Out *sim.Chan[*Job]
-
-	// Mitigations, each applied while its switch is on. Capacity-aware
-	// dispatch hands a job out only while Room reports room for one more
-	// start. Shedding drops a job that has waited longer than ShedAfter
-	// since it arrived, when it comes to be handed out and at every whole
-	// model minute, on a schedule the scheduler keeps itself (nothing that
-	// observes the model wakes it for that), and counts it in Ledger and
-	// logs it in Events.
-	Switches  *Switches
-	Room      func() bool
-	Clock     sim.Clock
-	ShedAfter time.Duration
-	Ledger    *Ledger
-	Events    *zap.Logger
+	Env
+	SchedulerSettings
+	SchedulerLinks
 
 	queues   []sim.Queue[*Job]
 	turn     int
@@ -192,9 +175,36 @@ type Scheduler struct {
 // way to a worker that has not begun them.
 func (s *Scheduler) Handed() int64 { return s.handed.Load() }
 
-// NewScheduler returns a scheduler with empty queues.
-func NewScheduler(c *QueueControls, inbox *sim.Chan[Msg], out *sim.Chan[*Job]) *Scheduler {
-	return &Scheduler{Queues: c, Inbox: inbox, Out: out, queues: make([]sim.Queue[*Job], len(c.Names))}
+// SchedulerSettings are the scheduler's settings: shedding (while its
+// switch is on) drops a job that has waited longer than ShedAfter since it
+// arrived, when it comes to be handed out and at every whole model minute,
+// on a schedule the scheduler keeps itself (nothing that observes the
+// model wakes it for that), and counts it in the ledger and logs it in the
+// lifecycle events.
+type SchedulerSettings struct {
+	ShedAfter time.Duration
+}
+
+// SchedulerLinks are the scheduler's queues' controls, its inbox and its
+// hand-off to the Build workers, and what its mitigations read.
+type SchedulerLinks struct {
+	Queues *QueueControls
+	Inbox  *sim.Chan[Msg]
+	// Out carries jobs to the Build workers. A job goes in only for a
+	// worker that asked for one, so it never waits in Out: a pause stops
+	// hand-offs from the moment it is made.
+	Out *sim.Chan[*Job]
+	// Switches say which mitigations are on (nil: none). Capacity-aware
+	// dispatch hands a job out only while Room reports room for one more
+	// start.
+	Switches *Switches
+	Room     func() bool
+}
+
+// NewScheduler returns a scheduler with empty queues, settings s, linked
+// by l.
+func NewScheduler(env Env, s SchedulerSettings, l SchedulerLinks) *Scheduler {
+	return &Scheduler{Env: env, SchedulerSettings: s, SchedulerLinks: l, queues: make([]sim.Queue[*Job], len(l.Queues.Names))}
 }
 
 // Len is the number of jobs the scheduler holds, in all its queues.
@@ -206,15 +216,15 @@ func (s *Scheduler) Len() int {
 	return n
 }
 
-// Run schedules until the inbox is closed and drained or the run stops,
-// then closes Out.
+// Run schedules until the run stops, then closes Out. (Nobody closes the
+// inbox: it has many senders, and the run's end stops them all.)
 func (s *Scheduler) Run(ctx context.Context) {
 	var ticks sim.Group
 	defer ticks.Wait(ctx)
 	defer s.done.Store(true)
 	defer s.Out.Close()
 	for {
-		if s.Switches.On(Shed) && s.ticking.CompareAndSwap(false, true) {
+		if s.Switches.On(incident.Shed) && s.ticking.CompareAndSwap(false, true) {
 			ticks.Go(ctx, s.shedTicks)
 		}
 		m, ok, poked := s.Inbox.RecvOrWake(ctx, s.Queues.poke)
@@ -253,7 +263,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // one. It returns false if the run stopped.
 func (s *Scheduler) dispatch(ctx context.Context) bool {
 	for s.asked > 0 {
-		if s.Switches.On(CapacityAware) && !s.Room() {
+		if s.Switches.On(incident.CapacityAware) && !s.Room() {
 			return true // a VM destroyed, or a start ended, pokes the scheduler
 		}
 		c := s.Queues
@@ -289,13 +299,13 @@ func (s *Scheduler) dispatch(ctx context.Context) bool {
 // tooOld reports whether shedding is on and job has waited past its
 // deadline.
 func (s *Scheduler) tooOld(job *Job) bool {
-	return s.Switches.On(Shed) && s.Clock.Now()-job.ArrivedAt > s.ShedAfter
+	return s.Switches.On(incident.Shed) && s.Kernel.Now()-job.ArrivedAt > s.ShedAfter
 }
 
 // shed drops job, past its deadline, from the backlog.
 func (s *Scheduler) shed(job *Job) {
 	s.Ledger.shedJob(job)
-	now := s.Clock.Now()
+	now := s.Kernel.Now()
 	job.logAt(s.Events, zapcore.InfoLevel, "job_shed", job.waitField(now),
 		seconds("waited_s", now-job.ArrivedAt))
 }
@@ -311,18 +321,18 @@ const scanEvery = time.Minute
 // again when it is turned on: a switch pokes the scheduler) or Run is over.
 func (s *Scheduler) shedTicks(ctx context.Context) {
 	for {
-		next := (s.Clock.Now()/scanEvery + 1) * scanEvery
+		next := (s.Kernel.Now()/scanEvery + 1) * scanEvery
 		if !sim.SleepUntil(ctx, next) {
 			return
 		}
-		if !s.done.Load() && s.Switches.On(Shed) {
+		if !s.done.Load() && s.Switches.On(incident.Shed) {
 			s.Queues.Poke()
 			continue
 		}
 		// Off (or over): stop, unless it was turned on again meanwhile and
 		// Run has not started another.
 		s.ticking.Store(false)
-		if s.done.Load() || !s.Switches.On(Shed) || !s.ticking.CompareAndSwap(false, true) {
+		if s.done.Load() || !s.Switches.On(incident.Shed) || !s.ticking.CompareAndSwap(false, true) {
 			return
 		}
 	}
@@ -332,10 +342,10 @@ func (s *Scheduler) shedTicks(ctx context.Context) {
 // included, if the time of a scan has come: the first wake at or after
 // each whole minute, which shedTicks makes sure of.
 func (s *Scheduler) scan() {
-	if !s.Switches.On(Shed) {
+	if !s.Switches.On(incident.Shed) {
 		return
 	}
-	now := s.Clock.Now()
+	now := s.Kernel.Now()
 	if now < s.nextScan {
 		return
 	}

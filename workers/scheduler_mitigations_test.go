@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest/observer"
 
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 )
 
@@ -28,7 +29,7 @@ type mitigatedScheduler struct {
 	asked    atomic.Int64 // how many times the scheduler called Room
 }
 
-func withMitigatedScheduler(t *testing.T, limits []int64, on []Mitigation, shedAfter time.Duration,
+func withMitigatedScheduler(t *testing.T, limits []int64, on []incident.Mitigation, shedAfter time.Duration,
 	body func(ctx context.Context, ms *mitigatedScheduler)) {
 	t.Helper()
 	k := sim.New(sim.Options{})
@@ -41,9 +42,10 @@ func withMitigatedScheduler(t *testing.T, limits []int64, on []Mitigation, shedA
 	}
 	events, logs := observed(k)
 	ms.logs = logs
-	s := NewScheduler(queues, ms.inbox, ms.out)
-	s.Switches, s.Clock, s.ShedAfter, s.Ledger, s.Events = ms.switches, k, shedAfter, ms.ledger, events
-	s.Room = func() bool { ms.asked.Add(1); return ms.room.Load() }
+	s := NewScheduler(Env{Kernel: k, Ledger: ms.ledger, Events: events}, SchedulerSettings{ShedAfter: shedAfter}, SchedulerLinks{
+		Queues: queues, Inbox: ms.inbox, Out: ms.out, Switches: ms.switches,
+		Room: func() bool { ms.asked.Add(1); return ms.room.Load() },
+	})
 	ms.s = s
 	k.Go(t.Context(), s.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
@@ -88,14 +90,14 @@ func TestCapacityAwareDispatchWaitsForRoom(t *testing.T) {
 			ms.room.Store(true)
 			ms.s.Queues.Poke()
 		}},
-		{"on: switched off", true, true, false, func(ms *mitigatedScheduler) { ms.switches.Set(CapacityAware, false) }},
+		{"on: switched off", true, true, false, func(ms *mitigatedScheduler) { ms.switches.Set(incident.CapacityAware, false) }},
 		{"off: Room ignored", false, false, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var on []Mitigation
+			var on []incident.Mitigation
 			if tt.on {
-				on = []Mitigation{CapacityAware}
+				on = []incident.Mitigation{incident.CapacityAware}
 			}
 			withMitigatedScheduler(t, []int64{0, 0}, on, time.Hour, func(ctx context.Context, ms *mitigatedScheduler) {
 				ms.arrive(ctx, 1, 0)
@@ -132,9 +134,9 @@ func TestShedAtHandOut(t *testing.T) {
 	const after = time.Hour
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprint("on=", on), func(t *testing.T) {
-			var mits []Mitigation
+			var mits []incident.Mitigation
 			if on {
-				mits = []Mitigation{Shed}
+				mits = []incident.Mitigation{incident.Shed}
 			}
 			withMitigatedScheduler(t, []int64{0, 0}, mits, after, func(ctx context.Context, ms *mitigatedScheduler) {
 				// Job 1 arrived at 0 and lost a build since: its deadline
@@ -177,7 +179,7 @@ func TestShedAtHandOut(t *testing.T) {
 // of a paused queue are shed at the first whole minute past their deadline.
 func TestShedScanReachesPausedQueues(t *testing.T) {
 	const after = time.Hour
-	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
 		ms.s.Queues.SetPaused(0, true)
 		ms.arrive(ctx, 1, 0)
 		require.True(t, sim.SleepUntil(ctx, 10*time.Second))
@@ -204,7 +206,7 @@ func TestShedScanReachesPausedQueues(t *testing.T) {
 // while shedding is off, and keeps the schedule again once it is on.
 func TestShedScanKeepsItsOwnSchedule(t *testing.T) {
 	const after = time.Hour
-	withMitigatedScheduler(t, []int64{0, 0}, []Mitigation{Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
 		ms.s.Queues.SetPaused(0, true)
 		ms.arrive(ctx, 1, 0)
 		require.True(t, sim.SleepUntil(ctx, 90*time.Second))
@@ -217,14 +219,14 @@ func TestShedScanKeepsItsOwnSchedule(t *testing.T) {
 		ms.settled(ctx)
 		assert.Equal(t, []received{{1, after + time.Minute}, {2, after + 2*time.Minute}}, ms.shed(t), "job 2 at the next whole minute")
 
-		ms.switches.Set(Shed, false)
+		ms.switches.Set(incident.Shed, false)
 		ms.arrive(ctx, 3, 0)
 		require.True(t, sim.SleepUntil(ctx, 3*after))
 		ms.settled(ctx)
 		assert.Equal(t, int64(2), ms.ledger.Counts().Shed, "off: nothing shed")
 		assert.False(t, ms.s.ticking.Load(), "off: no process keeps the schedule")
 		require.True(t, sim.SleepUntil(ctx, 3*after+20*time.Second))
-		ms.switches.Set(Shed, true) // the switch pokes the scheduler: a scan now, and the schedule again
+		ms.switches.Set(incident.Shed, true) // the switch pokes the scheduler: a scan now, and the schedule again
 		ms.settled(ctx)
 		assert.Equal(t, received{3, 3*after + 20*time.Second}, ms.shed(t)[2], "the scan of the switch's poke")
 		ms.arrive(ctx, 4, 0)

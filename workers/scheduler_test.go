@@ -23,7 +23,9 @@ type schedulerUnderTest struct {
 func withScheduler(t *testing.T, limits []int64, body func(ctx context.Context, st *schedulerUnderTest)) {
 	k := sim.New(sim.Options{})
 	st := &schedulerUnderTest{inbox: sim.NewChan[Msg](k, 100), out: sim.NewChan[*Job](k, 100)}
-	st.s = NewScheduler(NewQueueControls(k, []string{"com", "org"}, limits), st.inbox, st.out)
+	st.s = NewScheduler(Env{Kernel: k}, SchedulerSettings{}, SchedulerLinks{
+		Queues: NewQueueControls(k, []string{"com", "org"}, limits), Inbox: st.inbox, Out: st.out,
+	})
 	k.Go(t.Context(), st.s.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
 		body(ctx, st)

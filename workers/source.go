@@ -15,11 +15,15 @@ import (
 // Source makes build jobs as a Poisson process and sends them to the
 // scheduler.
 type Source struct {
-	Clock  sim.Clock
-	Ledger *Ledger
-	Log    *zap.Logger // changes of state
-	Events *zap.Logger // lifecycle events, one per job or VM step: see logx.Lifecycle
-	Seed   uint64
+	Env
+	SourceSettings
+
+	Out  *sim.Chan[Msg] // the scheduler's inbox
+	Held *Budget        // the run's memory budget, asked before each job; nil for none
+}
+
+// SourceSettings are the arrivals' settings.
+type SourceSettings struct {
 	// PerMinute is the mean arrival rate, in jobs per model minute.
 	PerMinute float64
 	// MaxJobs stops arrivals after that many jobs; 0 means no limit.
@@ -38,9 +42,13 @@ type Source struct {
 	// MaxTraffic must bound Traffic from above.
 	Traffic    func(t time.Duration) float64
 	MaxTraffic float64
+}
 
-	Out    *sim.Chan[Msg] // the scheduler's inbox
-	Budget *Budget        // asked before each job; nil for none
+// NewSource returns the source of a run's jobs, with settings s, sending
+// them to out and asking held, the run's memory budget (nil for none),
+// before each.
+func NewSource(env Env, s SourceSettings, out *sim.Chan[Msg], held *Budget) *Source {
+	return &Source{Env: env, SourceSettings: s, Out: out, Held: held}
 }
 
 // Run sends jobs until MaxJobs is reached or the run stops.
@@ -49,7 +57,7 @@ func (s *Source) Run(ctx context.Context) {
 	var next time.Duration
 	for id := uint64(1); s.MaxJobs == 0 || id <= uint64(s.MaxJobs); id++ {
 		next = s.nextArrival(arrivals, next)
-		if !sim.SleepUntil(ctx, next) || !s.Budget.Allow() {
+		if !sim.SleepUntil(ctx, next) || !s.Held.Allow() {
 			return
 		}
 		// Job-level draws use attempt 0 of the job's streams; the cluster
@@ -59,7 +67,7 @@ func (s *Source) Run(ctx context.Context) {
 		if s.Timeout > 0 {
 			build = min(build, s.Timeout)
 		}
-		now := s.Clock.Now()
+		now := s.Kernel.Now()
 		q := s.queue(r)
 		job := &Job{ID: id, Queue: q, QueueName: s.Names[q], ArrivedAt: now, WaitingSince: now, BuildTime: build}
 		// Counted before the hand-off: once sent, a Build worker may start

@@ -27,7 +27,10 @@ var modes = []Mode{Serial, Parallel, Wall}
 // inKernel runs body as the one process of a new kernel in mode m (at
 // speed 1 in Wall mode, unless o says otherwise, so that model durations
 // are whole wall durations), then runs the kernel to its end and returns
-// why it stopped.
+// why it stopped. body runs on the process's goroutine, not the test's:
+// it may report with assert (t.Errorf may be called from any goroutine)
+// but never with require or t.Fatal, whose FailNow must be called from the
+// test goroutine; what must stop the test is checked after the run.
 func inKernel(t *testing.T, m Mode, o Options, body func(ctx context.Context, k *Kernel)) error {
 	t.Helper()
 	o.Mode = m
@@ -54,7 +57,7 @@ func TestSleepTakesExactlyItsModelTime(t *testing.T) {
 		var times []time.Duration
 		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
 			for _, d := range []time.Duration{time.Minute, 30 * time.Second, 0, -time.Hour, 2 * time.Hour, time.Nanosecond * 60} {
-				require.True(t, Sleep(ctx, d))
+				assert.True(t, Sleep(ctx, d))
 				times = append(times, k.Now())
 			}
 		})
@@ -81,7 +84,7 @@ func TestSleepUntil(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
-					require.True(t, Sleep(ctx, tt.before))
+					assert.True(t, Sleep(ctx, tt.before))
 					assert.True(t, SleepUntil(ctx, tt.until))
 					assert.Equal(t, tt.wantAt, k.Now())
 				})
@@ -98,7 +101,7 @@ func TestWakeUpsAtOneTimeComeInTheOrderAsked(t *testing.T) {
 		var g Group
 		for i := range 20 {
 			g.Go(ctx, func(ctx context.Context) {
-				require.True(t, SleepUntil(ctx, time.Duration(i%3)*time.Second))
+				assert.True(t, SleepUntil(ctx, time.Duration(i%3)*time.Second))
 				order = append(order, i)
 			})
 		}
@@ -131,7 +134,7 @@ func TestStopEndsEveryWait(t *testing.T) {
 				woken, ok := SleepOrWake(ctx, time.Hour, sig)
 				results.Store("sleep-or-wake", woken || ok)
 			})
-			require.True(t, Sleep(ctx, time.Minute))
+			assert.True(t, Sleep(ctx, time.Minute))
 			k.Stop(cause)
 			k.Stop(errors.New("a later cause is not kept"))
 			g.Wait(ctx) // not ended by the stop: the members end
@@ -265,7 +268,7 @@ func TestChanHandsValuesOverInOrder(t *testing.T) {
 					g.Go(ctx, func(ctx context.Context) {
 						defer ch.Close()
 						for i := range 20 {
-							require.True(t, ch.Send(ctx, i))
+							assert.True(t, ch.Send(ctx, i))
 						}
 						sent = true
 					})
@@ -276,7 +279,7 @@ func TestChanHandsValuesOverInOrder(t *testing.T) {
 								return
 							}
 							got = append(got, v)
-							require.True(t, Sleep(ctx, time.Second))
+							assert.True(t, Sleep(ctx, time.Second))
 						}
 					})
 					g.Wait(ctx)
@@ -300,21 +303,21 @@ func TestChanBlocksWhenFullAndWhenEmpty(t *testing.T) {
 			var g Group
 			g.Go(ctx, func(ctx context.Context) {
 				for _, v := range []string{"a", "b", "c"} {
-					require.True(t, ch.Send(ctx, v))
+					assert.True(t, ch.Send(ctx, v))
 				}
 				sentAt = k.Now() // the third waits for room
 			})
 			g.Go(ctx, func(ctx context.Context) {
-				require.True(t, Sleep(ctx, time.Minute))
+				assert.True(t, Sleep(ctx, time.Minute))
 				for _, want := range []string{"a", "b", "c"} {
 					v, ok := ch.Recv(ctx)
-					require.True(t, ok)
+					assert.True(t, ok)
 					assert.Equal(t, want, v)
 				}
 				_, _, _ = ch.RecvOrWake(ctx, nil) // nothing more: waits ...
 				recvAt = k.Now()
 			})
-			require.True(t, Sleep(ctx, time.Hour))
+			assert.True(t, Sleep(ctx, time.Hour))
 			assert.Equal(t, 0, ch.Len())
 			ch.Close() // ... until the channel closes
 			g.Wait(ctx)
@@ -328,7 +331,7 @@ func TestChanDrainAndLen(t *testing.T) {
 	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
 		ch := NewChan[int](k, 3)
 		for i := range 3 {
-			require.True(t, ch.Send(ctx, i))
+			assert.True(t, ch.Send(ctx, i))
 		}
 		assert.Equal(t, 3, ch.Len())
 		assert.Equal(t, []int{0, 1, 2}, ch.Drain())
@@ -350,7 +353,7 @@ func TestRecvOrWake(t *testing.T) {
 				_, ok, w := ch.RecvOrWake(ctx, sig)
 				woken, at = w && !ok, k.Now()
 			})
-			require.True(t, Sleep(ctx, time.Minute))
+			assert.True(t, Sleep(ctx, time.Minute))
 			sig.Notify()
 			g.Wait(ctx)
 			assert.True(t, woken, "the signal cuts the receive short")
@@ -359,7 +362,7 @@ func TestRecvOrWake(t *testing.T) {
 
 			// A pending notification wins over a value that is ready, and
 			// is taken by the wait.
-			require.True(t, ch.Send(ctx, 7))
+			assert.True(t, ch.Send(ctx, 7))
 			sig.Notify()
 			_, ok, w := ch.RecvOrWake(ctx, sig)
 			assert.True(t, w)
@@ -380,7 +383,7 @@ func TestSleepOrWake(t *testing.T) {
 
 			var g Group
 			g.Go(ctx, func(ctx context.Context) {
-				require.True(t, Sleep(ctx, 10*time.Second))
+				assert.True(t, Sleep(ctx, 10*time.Second))
 				sig.Notify()
 			})
 			woken, ok = SleepOrWake(ctx, time.Hour, sig)
@@ -405,7 +408,7 @@ func TestWaitFor(t *testing.T) {
 			sig := NewSignal(k)
 			var g Group
 			g.Go(ctx, func(ctx context.Context) {
-				require.True(t, Sleep(ctx, 100*time.Hour))
+				assert.True(t, Sleep(ctx, 100*time.Hour))
 				sig.Notify()
 			})
 			assert.True(t, WaitFor(ctx, sig))
@@ -417,7 +420,7 @@ func TestWaitFor(t *testing.T) {
 			assert.Equal(t, 100*time.Hour, k.Now(), "a pending notification returns at once")
 
 			g.Go(ctx, func(ctx context.Context) {
-				require.True(t, Sleep(ctx, time.Minute))
+				assert.True(t, Sleep(ctx, time.Minute))
 				k.Stop(errors.New("done"))
 			})
 			assert.False(t, WaitFor(ctx, sig), "the stop ends the wait")
@@ -442,10 +445,10 @@ func TestGateLetsTheFirstNWork(t *testing.T) {
 					}
 				})
 			}
-			require.True(t, Sleep(ctx, time.Minute))
+			assert.True(t, Sleep(ctx, time.Minute))
 			gate.Set(3)
 			assert.Equal(t, 3, gate.Open())
-			require.True(t, Sleep(ctx, time.Minute))
+			assert.True(t, Sleep(ctx, time.Minute))
 			assert.Equal(t, int64(time.Minute), passedAt[2].Load(), "opening to 3 lets worker 2 through")
 			assert.Zero(t, passedAt[3].Load(), "but not worker 3")
 			gate.Set(4)
@@ -463,7 +466,7 @@ func TestGroupWaitsForItsMembers(t *testing.T) {
 			var ended atomic.Int64
 			for i := range 5 {
 				g.Go(ctx, func(ctx context.Context) {
-					require.True(t, Sleep(ctx, time.Duration(i)*time.Minute))
+					assert.True(t, Sleep(ctx, time.Duration(i)*time.Minute))
 					ended.Add(1)
 				})
 			}
@@ -822,8 +825,8 @@ func TestWaitsLeaveNothingBehind(t *testing.T) {
 			}
 		})
 		for i := range 1000 {
-			require.True(t, ch.Send(ctx, i))
-			require.True(t, Sleep(ctx, time.Second))
+			assert.True(t, ch.Send(ctx, i))
+			assert.True(t, Sleep(ctx, time.Second))
 		}
 		k.mu.Lock()
 		assert.Len(t, sig.waiting, 1, "the receiver waits once, now")
@@ -852,10 +855,10 @@ func TestWaitsCutShortLeaveLittleBehind(t *testing.T) {
 			}
 		})
 		for range 10_000 {
-			require.True(t, Sleep(ctx, time.Second))
+			assert.True(t, Sleep(ctx, time.Second))
 			sig.Notify()
 		}
-		require.True(t, Sleep(ctx, time.Second))
+		assert.True(t, Sleep(ctx, time.Second))
 		k.mu.Lock()
 		assert.LessOrEqual(t, ch.recvq.len(), 8, "one live wait, and stale ones up to the queue's smallest size")
 		k.mu.Unlock()
@@ -880,7 +883,7 @@ func TestBroadcastWakesEveryWaiter(t *testing.T) {
 					}
 				})
 			}
-			require.True(t, Sleep(ctx, time.Minute))
+			assert.True(t, Sleep(ctx, time.Minute))
 			sig.Broadcast()
 			g.Wait(ctx)
 			woken, ok := SleepOrWake(ctx, time.Second, sig)

@@ -6,8 +6,8 @@ import (
 )
 
 // ManualClock is a Clock whose time is set by hand, for code that formats
-// or stamps model times without running a model: outputs' tests, or a
-// series read back from a file.
+// or stamps model times without running a model: the tests of the logs,
+// the live view and the cluster, and the live view's demo.
 type ManualClock struct {
 	t     atomic.Int64
 	epoch time.Time

@@ -1,0 +1,62 @@
+package pipeline
+
+import (
+	"time"
+
+	"vmstorm/cluster"
+	"vmstorm/config"
+	"vmstorm/internal/dist"
+	"vmstorm/workers"
+)
+
+// settings are the settings of every part of a run, each part's its own,
+// made from the run's configuration here and nowhere else.
+type settings struct {
+	cluster   cluster.Config
+	source    workers.SourceSettings
+	build     workers.BuildSettings
+	run       workers.RunSettings
+	janitor   workers.JanitorSettings
+	scheduler workers.SchedulerSettings
+	limits    []int64 // each queue's limit of concurrent builds
+}
+
+// settingsOf makes each part's settings from cfg.
+func settingsOf(cfg config.Config) settings {
+	s := settings{
+		cluster: cluster.Config{
+			Clone: cfg.Clone, PowerOn: cfg.PowerOn, Destroy: cfg.Destroy,
+			StartTimeout: cfg.StartTimeout, RejectTime: cfg.RejectTime, CPUVMs: cfg.CPUVMs,
+			APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, ClientRate: cfg.ClientAPIRate,
+			Seed: cfg.Seed,
+
+			NeverBootedHoldsSlot: cfg.Assumptions.NeverBootedHoldsSlot,
+			RefusedStartHoldsCPU: cfg.Assumptions.RefusedStartHoldsCPU,
+			RefusedCallsCount:    cfg.Assumptions.RefusedCallsCount,
+		},
+		source: workers.SourceSettings{
+			PerMinute: cfg.ArrivalsPerMinute, MaxJobs: cfg.MaxJobs, Names: cfg.QueueNames(),
+			Build: cfg.Build, Timeout: cfg.BuildTimeout,
+		},
+		build: workers.BuildSettings{MaxAttempts: cfg.MaxAttempts},
+		run: workers.RunSettings{
+			DeletesVMs: cfg.WorkerDeletesVMs, StallTimeout: cfg.StallTimeout, DeletesLostVMs: cfg.DeletesLostVMs,
+		},
+		janitor: workers.JanitorSettings{
+			Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
+			ReportStale: cfg.ReportStale, ReportFresh: cfg.ReportFresh, ReaperTTL: cfg.Mitigations.ReaperTTL,
+			Phase: time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
+		},
+		scheduler: workers.SchedulerSettings{ShedAfter: cfg.Mitigations.ShedAfter},
+		limits:    make([]int64, len(cfg.Queues)),
+	}
+	s.source.Shares = make([]float64, len(cfg.Queues))
+	for i, q := range cfg.Queues {
+		s.limits[i], s.source.Shares[i] = q.MaxBuilds, q.Share
+	}
+	if tr := cfg.Traffic; tr != nil {
+		s.source.Traffic = func(t time.Duration) float64 { return tr.Factor(cfg.Epoch, t) }
+		s.source.MaxTraffic = tr.Max()
+	}
+	return s
+}
