@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,22 +13,24 @@ import (
 )
 
 // judgedPart is what a run's summary and -analyze both print of a run's
-// analysis: whether it stormed, the incident's times, the phases and the
-// checks, with runs of spaces made one (the tables' columns are as wide
-// as each table's rows). The storm line's figures are left out: the
-// summary counts the requeues and arrivals the model made to its end, the
-// analysis those of its last sample.
+// analysis: whether it stormed, with the requeues and arrivals, the
+// incident's times, the phases and the checks, with runs of spaces made
+// one (the tables' columns are as wide as each table's rows), and a value
+// wrapped under its column joined to its line again (the summary's values
+// start further right than -analyze's, at 28 columns and 20: a checks'
+// figure wraps at 16 in both).
 func judgedPart(t *testing.T, out string) string {
 	t.Helper()
 	i := strings.Index(out, "REQUEUE STORM")
 	require.GreaterOrEqual(t, i, 0, "no storm line in:\n%s", out)
 	var lines []string
 	for line := range strings.Lines(out[i:]) {
-		fields := strings.Fields(line)
-		if len(fields) > 3 && fields[0] == "REQUEUE" {
-			fields = fields[:3] // REQUEUE STORM yes: or no:
+		flat := strings.Join(strings.Fields(line), " ")
+		if n := len(lines); n > 0 && strings.HasPrefix(line, strings.Repeat(" ", 18)) {
+			lines[n-1] += " " + flat
+			continue
 		}
-		lines = append(lines, strings.Join(fields, " "))
+		lines = append(lines, flat)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -80,6 +83,11 @@ func TestAnalyzeAloneJudgesAsTheRunDid(t *testing.T) {
 	}{
 		{"built-in", []string{"-scenario", "travis-2018-gce"}, nil},
 		{"built-in-cut", []string{"-scenario", "travis-2018-gce", "-duration", "13h"}, nil},
+		// Cut at the instant of the first crash, whose builds are requeued
+		// after the sample at that instant: the series ends with a second
+		// row, the state at the end, and the storm line counts as the
+		// summary's JOBS do (106 requeues; the analysis said 0 before).
+		{"built-in-cut-at-a-crash", []string{"-scenario", "travis-2018-gce", "-duration", "12h"}, nil},
 		{"no-scenario", []string{"-break-cleanup", "-break-at", "10m", "-window", "7m", "-alert-for", "2m", "-drained", "12m", "-duration", "4h"}, nil},
 		{"file", []string{"-scenario", "my.yaml"}, []string{"-scenario", "my.yaml"}},
 	}
@@ -91,6 +99,11 @@ func TestAnalyzeAloneJudgesAsTheRunDid(t *testing.T) {
 			require.Equal(t, 0, got.code, got.stderr)
 			assert.Empty(t, got.stderr)
 			assert.Equal(t, judgedPart(t, ran.stdout), judgedPart(t, got.stdout), "-analyze prints what the run printed of its analysis")
+			requeued := regexp.MustCompile(`requeued +(\d+) events`).FindStringSubmatch(ran.stdout)
+			storm := regexp.MustCompile(`REQUEUE STORM +(?:yes|no): (\d+) requeues`).FindStringSubmatch(ran.stdout)
+			require.Len(t, requeued, 2, ran.stdout)
+			require.Len(t, storm, 2, ran.stdout)
+			assert.Equal(t, requeued[1], storm[1], "the storm line counts the requeues JOBS counts")
 			if strings.Contains(strings.Join(r.run, " "), "-scenario") {
 				assert.Contains(t, got.stdout, "CALIBRATIONS", "the scenario's checks")
 			}

@@ -616,7 +616,7 @@ vmstorm:   not evaluated: check "an alert by 2h30m": after the end of the run
 `, errOut.String())
 	assert.Contains(t, out.String(), "CALIBRATIONS (cut")
 	assert.Contains(t, out.String(), "3 of 3 calibrations hold")
-	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --   a point at 3h\n  --   an alert by 2h30m\n")
+	assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at 2015-07-31T02:00:00Z\n  --    a point at 3h\n  --    an alert by 2h30m\n")
 }
 
 // TestFlagsAreValidatedOnTheScenario: flags are judged against the
@@ -701,6 +701,12 @@ checks:
     max: 0
 `, exitChecksFailed},
 	}
+	const fails = holds + `  - name: a million VMs
+    causes: [janitor_broken]
+    metric: vms_true
+    stat: max
+    min: 1000000
+`
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "short.yaml")
@@ -717,6 +723,37 @@ checks:
 			}
 			assert.Contains(t, out.String(), "  FAIL ")
 			assert.Equal(t, "vmstorm: 1 of the 3 checks and calibrations of short did not hold\n", errOut.String())
+		})
+	}
+
+	// A run that changes the scenario (a mitigation, another value) is not
+	// the incident as written: the line names what changed it, so that the
+	// exit status 3 of a mitigation's one-liner is read as the mitigation's
+	// effect. The scenario's own values given again, and -speed, change
+	// nothing and are not named.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"-seed", "7", "-speed", "50000", "-vms", "50"}, ""},
+		{[]string{"-breaker", "-seed", "7"}, " with -breaker, which the scenario does not set"},
+		{[]string{"-vms", "40", "-seed", "8", "-capacity-aware=false"}, " with -seed 8 -vms 40, which the scenario does not set"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "short.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(base+fails), 0o644))
+			var out, errOut bytes.Buffer
+			code := run(append([]string{"-scenario", path, "-quiet"}, tt.args...), &out, &errOut)
+			require.Equal(t, exitChecksFailed, code, "stderr: %s", errOut.String())
+			line := "vmstorm: 1 of the 3 checks and calibrations of short did not hold"
+			if tt.want == "" {
+				assert.Equal(t, line+"\n", errOut.String())
+				return
+			}
+			assert.True(t, strings.HasPrefix(errOut.String(), line+tt.want), "%s", errOut.String())
+			assert.Contains(t, errOut.String(), "a mitigation or another value is expected to change")
+			assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line")
 		})
 	}
 }

@@ -63,7 +63,6 @@ type phaser struct {
 	done    []PhaseStats
 	cur     PhaseStats
 	started bool
-	prev    series.Sample // the sample before the current one
 	base    series.Sample // the state before the current phase began
 }
 
@@ -140,12 +139,19 @@ func (p *phaser) next(in phaseInput, changes []series.Change) (string, []series.
 	return p.phase, changes
 }
 
-// record adds sample s, in phase, to the phase table.
+// record adds sample s, in phase, to the phase table. A phase begins at
+// the sample judged the first in it (the sample whose row says it, and at
+// which the console logs phase_changed), and the phase before ends there:
+// the change of the totals up to that sample is the phase before's.
 func (p *phaser) record(s series.Sample, phase string) {
 	if !p.started || phase != p.cur.Name {
 		if p.started {
+			c := &p.cur
+			c.Length = s.T - c.Start
+			c.Completed = s.Completed - p.base.Completed
+			c.Requeues = s.Requeues - p.base.Requeues
 			p.done = append(p.done, p.cur)
-			p.base = p.prev
+			p.base = s
 		}
 		p.cur, p.started = PhaseStats{Name: phase, Start: p.base.T}, true
 	}
@@ -157,7 +163,6 @@ func (p *phaser) record(s series.Sample, phase string) {
 	c.PeakReported = max(c.PeakReported, s.ReportedVMs)
 	c.PeakBacklog = max(c.PeakBacklog, s.Backlog)
 	c.WorstWait = max(c.WorstWait, s.OldestWait)
-	p.prev = s
 }
 
 // table is the phases of the run so far.

@@ -59,7 +59,8 @@ func incident2015() ([]series.Sample, []series.Mark) {
 }
 
 // TestPhasesOfAnIncident follows the 2015 shape through its phases: each
-// phase begins once it has shown for three samples in a row, the table's
+// phase begins once it has shown for three samples in a row, at the third
+// (where its row and the console's phase_changed say it does), the table's
 // phases are contiguous and add up to the run, and the incident recovers
 // at the start of the last phase.
 func TestPhasesOfAnIncident(t *testing.T) {
@@ -68,19 +69,29 @@ func TestPhasesOfAnIncident(t *testing.T) {
 	samples, marks := incident2015()
 	rec, res := judge(cfg, nil, samples, marks...)
 
-	assert.Equal(t, []phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseSilentLeak, 7}, {analysis.PhaseStorm, 17},
-		{analysis.PhasePaused, 24}, {analysis.PhaseCatchUp, 29}, {analysis.PhaseRecovered, 36}}, phaseNames(res.Phases))
+	assert.Equal(t, []phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseSilentLeak, 8}, {analysis.PhaseStorm, 18},
+		{analysis.PhasePaused, 25}, {analysis.PhaseCatchUp, 30}, {analysis.PhaseRecovered, 37}}, phaseNames(res.Phases))
 	assert.Equal(t, []string{"8m0s silent leak", "18m0s storm", "25m0s paused", "30m0s catch-up", "37m0s recovered"},
 		changes(rec.rows, "phase_changed"))
+	var changedAt []time.Duration
 	for _, r := range rec.rows {
 		for _, c := range r.Changes {
 			if c.Event == "phase_changed" {
 				prev, ok := rec.rowAt(r.T - time.Minute)
 				require.True(t, ok)
 				assert.Equal(t, prev.Phase, c.From, "at %v", r.T)
+				assert.Equal(t, c.Name, r.Phase, "the row of the change is the new phase's")
+				changedAt = append(changedAt, r.T)
 			}
 		}
 	}
+	// A phase begins where the series and the console say it does: at the
+	// row of its phase_changed (the table once began it a sample earlier).
+	var starts []time.Duration
+	for _, p := range res.Phases[1:] {
+		starts = append(starts, p.Start)
+	}
+	assert.Equal(t, changedAt, starts)
 	row, _ := rec.rowAt(minute(7))
 	assert.Equal(t, analysis.PhaseHealthy, row.Phase, "two samples of a leak are not yet a phase")
 	row, _ = rec.rowAt(minute(8))
@@ -105,7 +116,7 @@ func TestPhasesOfAnIncident(t *testing.T) {
 	assert.Equal(t, res.End, end)
 	assert.Equal(t, minute(40), res.End)
 	assert.Equal(t, samples[len(samples)-1], res.Totals)
-	assert.EqualValues(t, 30*5, res.Phases[2].Requeues, "the storm phase's requeues: its first two minutes were still the leak's")
+	assert.EqualValues(t, 30*4, res.Phases[2].Requeues, "the storm phase's requeues: its first three minutes, to the sample that began it, were still the leak's")
 	assert.EqualValues(t, 72, res.Phases[2].PeakBacklog, "the storm's peak backlog")
 	assert.Equal(t, 20*time.Minute, res.Phases[4].WorstWait, "the catch-up's worst wait")
 	assert.Zero(t, res.Phases[5].WorstWait, "the recovered backlog")
@@ -114,7 +125,7 @@ func TestPhasesOfAnIncident(t *testing.T) {
 		Faulted: true, FaultAt: minute(6),
 		Detected: true, DetectedAt: minute(28), DetectedBy: analysis.AlertBacklogAge,
 		Mitigated: true, MitigatedAt: minute(28),
-		Recovered: true, RecoveredAt: minute(36),
+		Recovered: true, RecoveredAt: minute(37),
 	}, res.Incident)
 }
 
@@ -135,13 +146,13 @@ func TestPhases(t *testing.T) {
 			[]phase{{analysis.PhaseHealthy, 0}}, ""},
 		{"silent leak: the janitor fails and no alert fires", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) { s.JanitorFailing = m >= 3; return 10, 10, 0 }, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseSilentLeak, 4}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseSilentLeak, 5}}, ""},
 		{"leak: the janitor fails and an alert fires", config.Alerts{VMCountMin: 100}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				s.JanitorFailing, s.ReportedVMs = m >= 3, 50 // vm_count_out_of_band fires from 1m
 				return 10, 10, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseLeak, 4}},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseLeak, 5}},
 			"a leak that monitoring sees is a leak, not a silent leak: the phase reads whether an alert is firing (it once ignored alerts, and called every leak silent)"},
 		{"a janitor failing for two samples is not a phase", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
@@ -162,7 +173,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 10, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseLeak, 4}, {analysis.PhaseRecovered, 13}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseLeak, 5}, {analysis.PhaseRecovered, 14}}, ""},
 		{"orphans growing slowly are not a leak", config.Alerts{}, 16,
 			func(m int, s *series.Sample) (int64, int64, int64) { orphans(m, s, 9*int64(m)); return 10, 10, 0 }, nil,
 			[]phase{{analysis.PhaseHealthy, 0}}, ""},
@@ -176,7 +187,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 10, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseStorm, 5}, {analysis.PhaseRecovered, 10}, {analysis.PhaseSecondFailure, 16}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseStorm, 6}, {analysis.PhaseRecovered, 11}, {analysis.PhaseSecondFailure, 17}}, ""},
 		{"a storm again with the janitor failing is a storm", config.Alerts{}, 20,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				s.JanitorFailing = m >= 15
@@ -185,7 +196,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 10, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseStorm, 5}, {analysis.PhaseRecovered, 10}, {analysis.PhaseStorm, 16}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseStorm, 6}, {analysis.PhaseRecovered, 11}, {analysis.PhaseStorm, 17}}, ""},
 		{"paused: every queue", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				if m >= 3 {
@@ -193,7 +204,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 0, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhasePaused, 4}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhasePaused, 5}}, ""},
 		{"one queue of two paused is not paused", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) { s.Paused = 1; return 10, 5, 0 }, nil,
 			[]phase{{analysis.PhaseHealthy, 0}}, ""},
@@ -211,7 +222,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 10, 0
 			}, nil,
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseReducedRate, 4}, {analysis.PhaseRecovered, 14}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseReducedRate, 5}, {analysis.PhaseRecovered, 15}}, ""},
 		{"catch-up: a high backlog once the timeline has acted", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				if m >= 3 {
@@ -219,7 +230,7 @@ func TestPhases(t *testing.T) {
 				}
 				return 10, 10, 0
 			}, []series.Mark{mark(1, "restart_janitor")},
-			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseCatchUp, 4}}, ""},
+			[]phase{{analysis.PhaseHealthy, 0}, {analysis.PhaseCatchUp, 5}}, ""},
 		{"a high backlog before the timeline acts is not a catch-up", config.Alerts{}, 10,
 			func(m int, s *series.Sample) (int64, int64, int64) {
 				if m >= 3 {

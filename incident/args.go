@@ -122,17 +122,25 @@ func (a Args) given() map[string]bool {
 	return out
 }
 
-// describe fills doc's placeholders from the arguments given.
+// describe fills doc's placeholders from the arguments given, and the
+// others with what stands for them: a queue or a mitigation in words, a
+// number by its argument's key in backquotes, as the docs write a key
+// ("runs at most `max_builds` builds at once", not "at most max_builds
+// builds").
 func (a Args) describe(doc string) string {
 	var pairs []string
 	for _, s := range argSpecs {
 		v, ok := s.value(a)
-		if !ok {
-			continue
-		}
-		text := format(v)
-		if s.describe != nil {
+		var text string
+		switch {
+		case !ok && (s.name == "queue" || s.name == "mitigation"):
+			text = "the " + s.name + " given"
+		case !ok:
+			text = "`" + s.name + "`"
+		case s.describe != nil:
 			text = s.describe(v)
+		default:
+			text = format(v)
 		}
 		pairs = append(pairs, "{"+s.name+"}", text)
 	}

@@ -116,7 +116,8 @@ var Actions = []Action{
 // Describe is the action's Doc with its placeholders filled from args (or
 // DocIfZero, when its number is 0): a queue as "queue com" or "every
 // queue", a fraction as a percentage. A placeholder whose argument is
-// missing stays as it is.
+// missing is said without braces ("the queue given", "`rate`"), as an
+// error's hint describes an action before it has all its arguments.
 func (a Action) Describe(args Args) string {
 	doc := a.Doc
 	if n, ok := args.number(); ok && n == 0 && a.DocIfZero != "" {
@@ -152,10 +153,22 @@ func (ev Event) Validate(queues []string) error {
 		return &ArgError{"action", fmt.Sprintf("unknown action %q; the actions are: %s", ev.Action, strings.Join(names(), ", "))}
 	}
 	given := ev.Args.given()
+	var missing []string
 	for _, arg := range a.Uses {
 		if !given[arg] {
-			return &ArgError{"action", fmt.Sprintf("%s needs %s (%s)", a.Name, strings.Join(a.Uses, " and "), a.Doc)}
+			missing = append(missing, arg)
 		}
+	}
+	if len(missing) > 0 {
+		// The hint describes the action with what was given: a number as
+		// it is, a queue if it is one (a name that is not is refused
+		// below, quoted).
+		hint := ev.Args
+		hint.Mitigation = ""
+		if hint.Queue != "all" && !slices.Contains(queues, hint.Queue) {
+			hint.Queue = ""
+		}
+		return &ArgError{"action", fmt.Sprintf("%s needs %s: %s", a.Name, strings.Join(missing, " and "), a.Describe(hint))}
 	}
 	for _, arg := range ArgNames() {
 		if given[arg] && !slices.Contains(a.Uses, arg) {

@@ -22,8 +22,12 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 		wantMsg string
 	}{
 		{"unknown action", Event{Action: "reboot_everything"}, "action", `unknown action "reboot_everything"`},
-		{"missing argument", Event{Action: "pause_builds"}, "action", "pause_builds needs queue"},
-		{"missing one of two", Event{Action: "set_max_builds", Args: Args{Queue: "com"}}, "action", "needs queue and max_builds"},
+		{"missing argument", Event{Action: "pause_builds"}, "action", "pause_builds needs queue: the jobs of the queue given are no longer started"},
+		{"missing one of two", Event{Action: "set_max_builds", Args: Args{Queue: "com"}}, "action", "set_max_builds needs max_builds: queue com runs at most `max_builds` builds at once"},
+		{"missing both", Event{Action: "set_max_builds"}, "action", "set_max_builds needs queue and max_builds: the queue given runs at most `max_builds` builds at once"},
+		{"missing a number", Event{Action: "aggressive_cleanup"}, "action", "aggressive_cleanup needs rate: the janitor destroys every VM, new build VMs included, at `rate` VMs per second"},
+		{"missing one, the other not a queue", Event{Action: "set_max_builds", Args: Args{Queue: "n\x1b[2Jet"}}, "action", "set_max_builds needs max_builds: the queue given runs"},
+		{"missing a fraction", Event{Action: "crash_workers"}, "action", "crash_workers needs fraction: `fraction` of the Run workers crash"},
 		{"argument it does not take", Event{Action: "restart_janitor", Args: Args{Queue: "com"}}, "queue", "restart_janitor does not take queue"},
 		{"unknown queue", Event{Action: "pause_builds", Args: Args{Queue: "net"}}, "queue", `no queue "net"; the queues are com, org, or all`},
 		{"negative rate", Event{Action: "aggressive_cleanup", Args: Args{Rate: ptr(-1.0)}}, "rate", "0 or more"},
@@ -37,6 +41,7 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 			require.ErrorAs(t, err, &argErr)
 			assert.Equal(t, tt.wantArg, argErr.Arg)
 			assert.Contains(t, argErr.Msg, tt.wantMsg)
+			assert.NotContains(t, argErr.Msg, "{", "no raw placeholder in what a user reads")
 		})
 	}
 }

@@ -135,14 +135,28 @@ func (w logWriter) Write(p []byte) (int, error) {
 // Row takes a judged sample of the model. It redraws only if RedrawEvery
 // has passed since the last redraw: at high speed samples come far faster
 // than anyone can read, and the newest one is drawn by the next redraw
-// anyway.
+// anyway. What changed at the sample (the cluster filling, a storm
+// beginning, an alert firing: what the console logs under its own name)
+// becomes the last event, as a mark of the timeline does; a new phase
+// shows as the phase.
 func (v *View) Row(r series.Row) {
-	v.update(func() { v.cur, v.seen = r, true })
+	v.update(func() {
+		v.cur, v.seen = r, true
+		for _, c := range r.Changes {
+			switch {
+			case c.Event == "phase_changed":
+			case c.Name != "":
+				v.lastMark = c.Event + " " + c.Name
+			default:
+				v.lastMark = c.Event
+			}
+		}
+	})
 }
 
 // Mark takes an event of the run's timeline; the status area shows the
-// last one next to the phase, since the phase says what the model does and
-// the event says what was done to it.
+// last event next to the phase, since the phase says what the model does
+// and the event says what was done to it, or what it did.
 func (v *View) Mark(m series.Mark) {
 	v.update(func() { v.lastMark = m.Name })
 }

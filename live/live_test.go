@@ -126,6 +126,18 @@ func TestScreen(t *testing.T) {
 			head: "── T+00:00:20 ── phase: storm ── last event: cleanup_password_rotated",
 		},
 		{
+			name: "what changes at a sample is the last event too",
+			steps: []step{
+				{mark: "rotate_cleanup_password"},
+				{row: &series.Row{Sample: series.Sample{T: 10 * time.Second, Capacity: 200}, Changes: []series.Change{{Event: "cluster_full"}}}},
+				{log: "x\n"},
+				{row: &series.Row{Sample: series.Sample{T: 20 * time.Second, Capacity: 200}, Phase: analysis.PhaseStorm,
+					Changes: []series.Change{{Event: "alert_firing", Name: "requeue_rate_high"}, {Event: "phase_changed", Name: analysis.PhaseStorm}}}},
+			},
+			logs: []string{"x"},
+			head: "── T+00:00:20 ── phase: storm ── last event: alert_firing requeue_rate_high",
+		},
+		{
 			name:  "many redraws in a row leave one status area",
 			steps: []step{{log: "a\n"}, {row: s(10*time.Second, 1)}, {row: s(20*time.Second, 2)}, {row: s(30*time.Second, 3)}, {log: "b\n"}, {row: s(40*time.Second, 4)}},
 			logs:  []string{"a", "b"},

@@ -197,7 +197,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 	if _, ok := errors.AsType[*workers.SharedBudgetError](cause); ok && runErr == nil {
 		runErr = cause // nor did this one, for a reason outside the model
 	}
-	obs.sampleAt(end) // the last sample is the state at the end
+	obs.sampleEnd(end) // the last sample is the state at the end
 
 	// Every process has returned: what is left in the scheduler's queues,
 	// its inbox and its hand-off to Build is the backlog. (What is left in

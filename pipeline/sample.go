@@ -168,6 +168,7 @@ type observer struct {
 
 	mu             sync.Mutex
 	last           time.Duration     // guarded by mu: the last sample's time; -1 before the first
+	taken          series.Sample     // guarded by mu: the last sample
 	afterDetection incident.Timeline // guarded by mu
 	pager          Pager
 }
@@ -194,10 +195,32 @@ func (o *observer) sampleAt(t time.Duration) {
 	if t <= o.last {
 		return
 	}
+	o.take(t)
+}
+
+// sampleEnd takes the last sample, the state at the end of the run: at
+// end, unless one was taken then and nothing has changed since. A run that
+// stops at a sample's instant (a -duration at a timeline event's time)
+// may have done more at that instant after its sample (the builds a crash
+// requeues); the series must end with what the summary counts, so that
+// -analyze of it says what the run said.
+func (o *observer) sampleEnd(end time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if end < o.last || (end == o.last && o.smp.sample(end) == o.taken) {
+		return
+	}
+	o.take(end)
+}
+
+// take hands the sink the breaker's transitions and the sample at t.
+// Called with mu held.
+func (o *observer) take(t time.Duration) {
 	for _, m := range o.smp.breakerMarks.take() {
 		o.sink.Mark(m)
 	}
-	o.sink.Sample(o.smp.sample(t))
+	o.taken = o.smp.sample(t)
+	o.sink.Sample(o.taken)
 	o.last = t
 	if len(o.afterDetection) > 0 && o.pager != nil {
 		if at, ok := o.pager.Detected(); ok {

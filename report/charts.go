@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	xfont "golang.org/x/image/font"
@@ -54,9 +55,9 @@ func chartRates(rows []series.Row, window, span time.Duration) []series.Row {
 // for short runs, hours for long ones, and calendar times (UTC) when the
 // run has an epoch.
 type timeAxis struct {
-	unit  time.Duration
-	epoch time.Time
-	end   time.Duration // the axis runs from model time 0 to end
+	unit       time.Duration
+	epoch      time.Time
+	start, end time.Duration // the axis runs from model time start (0 but for a zoom) to end
 }
 
 func newTimeAxis(o *outcome.Outcome) timeAxis {
@@ -73,6 +74,8 @@ func newTimeAxis(o *outcome.Outcome) timeAxis {
 // newTimeAxisFor is the time axis of model times from 0 to end, on the
 // calendar of epoch if it is not zero.
 func newTimeAxisFor(epoch time.Time, end time.Duration) timeAxis {
+	// The unit suits the axis's span: a zoom's window (see zoomAxis) sets
+	// its start and end after.
 	if end <= 0 {
 		end = time.Minute // an empty run still gets a readable axis
 	}
@@ -92,7 +95,7 @@ func (a timeAxis) at(x float64) time.Duration { return time.Duration(math.Round(
 
 func (a timeAxis) label() string {
 	if !a.epoch.IsZero() {
-		from, to := a.epoch.UTC(), a.epoch.Add(a.end).UTC()
+		from, to := a.epoch.Add(a.start).UTC(), a.epoch.Add(a.end).UTC()
 		if from.YearDay() == to.YearDay() && from.Year() == to.Year() {
 			return "time (UTC), " + from.Format("2006-01-02")
 		}
@@ -164,7 +167,7 @@ func (a timeAxis) tickLabel(t, step time.Duration, first bool) string {
 	if step < time.Minute {
 		layout = "15:04:05"
 	}
-	start, end := a.epoch.UTC(), a.epoch.Add(a.end).UTC()
+	start, end := a.epoch.Add(a.start).UTC(), a.epoch.Add(a.end).UTC()
 	oneDay := start.YearDay() == end.YearDay() && start.Year() == end.Year()
 	if !oneDay && (first || cal.Hour() == 0 && cal.Minute() == 0 && cal.Second() == 0) {
 		layout = "Jan 2 " + layout
@@ -298,12 +301,12 @@ func newChart(a timeAxis, marks []chartMark, title, yLabel string) *chart {
 	return ch
 }
 
-// finish fixes the axes' ranges once every series is in: the whole run on
-// x, and on y from zero with headroom for the marks' labels. A y axis of at
+// finish fixes the axes' ranges once every series is in: the axis's span
+// (the whole run, or a zoom's window) on x, and on y from zero with headroom for the marks' labels. A y axis of at
 // least 5 keeps a quiet series (a backlog of zero) on whole numbers.
 func (ch *chart) finish(a timeAxis, yMax float64) {
 	p := ch.plot
-	p.X.Min, p.X.Max = 0, a.x(a.end)
+	p.X.Min, p.X.Max = a.x(a.start), a.x(a.end)
 	p.Y.Min, p.Y.Max = 0, max(yMax*1.18, 5)
 	if ch.marked {
 		ch.keys = append(ch.keys, key{"fault or operator's action", markLine})
@@ -319,9 +322,31 @@ type charts struct {
 }
 
 func buildCharts(o *outcome.Outcome) charts {
-	a := newTimeAxis(o)
-	marks := chartMarks(o)
+	return buildChartsOn(o, newTimeAxis(o))
+}
+
+// buildChartsOn draws the panels over axis a: the whole run, or a zoom's
+// window (then only the rows and marks in it, the marks numbered as over
+// the whole run, and titles that say so).
+func buildChartsOn(o *outcome.Outcome, a timeAxis) charts {
+	titles := [3]string{"VMs on the cluster: the true count, what the janitor reported, and the gauge", "Backlog: jobs waiting for a VM", "Requeues, completions and arrivals per model minute, over "}
+	if a.start > 0 {
+		titles = [3]string{"The incident's window: VMs on the cluster, true, reported and the gauge", "The incident's window: the backlog", "The incident's window: requeues, completions and arrivals a minute, over "}
+	}
+	var marks []chartMark
+	for _, m := range chartMarks(o) {
+		if m.t >= a.start && m.t <= a.end {
+			marks = append(marks, m)
+		}
+	}
 	rows := o.Rows
+	if a.start > 0 {
+		// The rows in the window, and one either side, so that each line
+		// runs to the window's edges.
+		lo, _ := slices.BinarySearchFunc(rows, a.start, func(r series.Row, t time.Duration) int { return cmp.Compare(r.T, t) })
+		hi, _ := slices.BinarySearchFunc(rows, a.end, func(r series.Row, t time.Duration) int { return cmp.Compare(r.T, t) })
+		rows = rows[max(lo-1, 0):min(hi+1, len(rows))]
+	}
 	n := len(rows)
 	trueVMs, reported, inUse, capacity, backlog := make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n), make(plotter.XYs, n)
 	var vmMax, backlogMax float64
@@ -338,21 +363,37 @@ func buildCharts(o *outcome.Outcome) charts {
 	if n == 0 {
 		vmMax = float64(o.Summary.Config.VMs)
 	}
+	if a.start > 0 {
+		// The lines leave the window at its edges: the y axis fits the
+		// values inside it.
+		vmMax, backlogMax = 0, 0
+		for _, r := range rows {
+			if r.T >= a.start && r.T <= a.end {
+				vmMax = max(vmMax, float64(r.VMs), float64(r.ReportedVMs), float64(r.Capacity))
+				backlogMax = max(backlogMax, float64(r.Backlog))
+			}
+		}
+	}
 
 	var c charts
-	c.vms = newChart(a, marks, "VMs on the cluster: the true count, what the janitor reported, and the gauge", "VMs")
+	c.vms = newChart(a, marks, titles[0], "VMs")
 	c.vms.line("true count", draw.LineStyle{Color: colTrue, Width: vg.Points(2)}, nil, trueVMs)
 	c.vms.line("reported to monitoring", draw.LineStyle{Color: colReported, Width: vg.Points(2), Dashes: []vg.Length{vg.Points(7), vg.Points(3)}}, nil, reported)
 	c.vms.line("holding capacity (the gauge)", draw.LineStyle{Color: colInUse, Width: vg.Points(1.5)}, nil, inUse)
 	c.vms.line("capacity", draw.LineStyle{Color: colCapacity, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(2), vg.Points(3)}}, nil, capacity)
 	c.vms.finish(a, vmMax)
 
-	c.backlog = newChart(a, marks, "Backlog: jobs waiting for a VM", "jobs")
+	c.backlog = newChart(a, marks, titles[1], "jobs")
 	c.backlog.line("backlog", draw.LineStyle{Color: colBacklog, Width: vg.Points(2)}, colBackFill, backlog)
 	c.backlog.finish(a, backlogMax)
 
-	window := max(o.Summary.Config.Window, a.end/150)
-	rs := chartRates(rows, o.Summary.Config.Window, a.end)
+	window := max(o.Summary.Config.Window, (a.end-a.start)/150)
+	rs := chartRates(o.Rows, o.Summary.Config.Window, a.end-a.start)
+	if a.start > 0 {
+		i, _ := slices.BinarySearchFunc(rs, a.start, func(r series.Row, t time.Duration) int { return cmp.Compare(r.T, t) })
+		j, _ := slices.BinarySearchFunc(rs, a.end, func(r series.Row, t time.Duration) int { return cmp.Compare(r.T, t) })
+		rs = rs[max(i-1, 0):min(j+1, len(rs))]
+	}
 	requeues, completions, arrivals := make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs)), make(plotter.XYs, len(rs))
 	var rateMax float64
 	for i, r := range rs {
@@ -360,14 +401,71 @@ func buildCharts(o *outcome.Outcome) charts {
 		requeues[i] = plotter.XY{X: x, Y: r.Rates.Requeues}
 		completions[i] = plotter.XY{X: x, Y: r.Rates.Completions}
 		arrivals[i] = plotter.XY{X: x, Y: r.Rates.Arrivals}
-		rateMax = max(rateMax, r.Rates.Requeues, r.Rates.Completions, r.Rates.Arrivals)
+		if r.T >= a.start && r.T <= a.end {
+			rateMax = max(rateMax, r.Rates.Requeues, r.Rates.Completions, r.Rates.Arrivals)
+		}
 	}
-	c.rates = newChart(a, marks, "Requeues, completions and arrivals per model minute, over "+format.Duration(window), "per model minute")
+	c.rates = newChart(a, marks, titles[2]+format.Duration(window), "per model minute")
 	c.rates.line("requeues", draw.LineStyle{Color: colRequeues, Width: vg.Points(2)}, nil, requeues)
 	c.rates.line("completions", draw.LineStyle{Color: colCompleted, Width: vg.Points(2)}, nil, completions)
 	c.rates.line("arrivals", draw.LineStyle{Color: colArrivals, Width: vg.Points(1.2)}, nil, arrivals)
 	c.rates.finish(a, rateMax)
 	return c
+}
+
+// incidentPhases are the phases that make an incident's window: from the
+// storm to the last of the operators' work on it.
+var incidentPhases = []string{analysis.PhaseStorm, analysis.PhasePaused, analysis.PhaseCatchUp, analysis.PhaseSecondFailure, analysis.PhaseReducedRate}
+
+// zoomAxis is the time axis of the incident's window, where its events
+// crowd together on the whole run's axis (the 2015 replay: six of its
+// eight marks and four alerts in 12 of 150 hours): from the first of the
+// storm, its detection and the first of incidentPhases, to its recovery
+// (or the end of the last of incidentPhases, or the run's end), with a
+// tenth of that on either side. ok is false if the run has no such window
+// or it is over a third of the run, where the whole run's axis shows it.
+func zoomAxis(o *outcome.Outcome) (timeAxis, bool) {
+	whole := newTimeAxis(o)
+	an := o.Analysis
+	from, to, found := time.Duration(0), whole.end, false
+	first := func(t time.Duration) {
+		if !found || t < from {
+			from, found = t, true
+		}
+	}
+	if an.Storm.Happened {
+		first(an.Storm.Start)
+	}
+	if an.Incident.Faulted && an.Incident.Detected {
+		first(an.Incident.DetectedAt)
+	}
+	last := time.Duration(-1)
+	for i, ph := range an.Phases {
+		if slices.Contains(incidentPhases, ph.Name) {
+			first(ph.Start)
+			last = whole.end
+			if i+1 < len(an.Phases) {
+				last = an.Phases[i+1].Start
+			}
+		}
+	}
+	if !found {
+		return timeAxis{}, false
+	}
+	switch {
+	case an.Incident.Recovered && an.Incident.RecoveredAt > from:
+		to = an.Incident.RecoveredAt
+	case last > from:
+		to = last
+	}
+	pad := max((to-from)/10, time.Minute)
+	from, to = max(from-pad, 0), min(to+pad, whole.end)
+	if to-from > whole.end/3 || from == 0 {
+		return timeAxis{}, false
+	}
+	a := newTimeAxisFor(o.Summary.Config.Epoch, to-from)
+	a.start, a.end = from, to
+	return a, true
 }
 
 // chartMark is a mark on the charts: a group of the timeline's events at
@@ -474,24 +572,58 @@ const (
 	keyGap    = vg.Length(16)
 )
 
-func (ch *chart) headerHeight() vg.Length {
+// headerHeight is the height of the panel's title and its legend, whose
+// keys wrap onto as many rows as width needs.
+func (ch *chart) headerHeight(width vg.Length) vg.Length {
 	h := titleStyle.FontExtents().Height + 4
 	if len(ch.keys) > 0 {
-		h += keyStyle.FontExtents().Height + 6
+		_, rows := keyLayout(ch.keys, width)
+		h += vg.Length(rows) * (keyStyle.FontExtents().Height + 6)
 	}
 	return h
 }
 
-// drawHeader writes the title and, below it, the legend in one row, over
-// the data area's width: a legend inside the plot would hide data.
+// keyPlace is where a key of the legend goes: its left end's offset from
+// the legend's left edge, and its row from the top.
+type keyPlace struct {
+	x   vg.Length
+	row int
+}
+
+// keyWidth is the width a key takes: its swatch and its name.
+func keyWidth(k key) vg.Length { return keySwatch + 5 + keyStyle.Width(k.name) }
+
+// keyLayout places the keys in rows of at most width, in order, each row
+// as full as it goes; a key wider than width has a row of its own. It
+// returns the places and the number of rows.
+func keyLayout(keys []key, width vg.Length) ([]keyPlace, int) {
+	out := make([]keyPlace, len(keys))
+	x, row := vg.Length(0), 0
+	for i, k := range keys {
+		w := keyWidth(k)
+		if x > 0 && x+w > width {
+			x, row = 0, row+1
+		}
+		out[i] = keyPlace{x: x, row: row}
+		x += w + keyGap
+	}
+	if len(keys) == 0 {
+		return out, 0
+	}
+	return out, row + 1
+}
+
+// drawHeader writes the title and, below it, the legend, from left to the
+// canvas's right edge, in as many rows as it needs: a legend inside the
+// plot would hide data, and one cut at the edge hides keys.
 func (ch *chart) drawHeader(c draw.Canvas, left vg.Length) {
-	c.FillText(titleStyle, vg.Point{X: left, Y: c.Max.Y}, ch.title)
-	y := c.Max.Y - titleStyle.FontExtents().Height - 4 - keyStyle.FontExtents().Height/2
-	x := left
-	for _, k := range ch.keys {
+	c.FillText(titleStyle, vg.Point{X: left, Y: c.Max.Y}, fitText(titleStyle, ch.title, c.Max.X-left))
+	top := c.Max.Y - titleStyle.FontExtents().Height - 4 - keyStyle.FontExtents().Height/2
+	places, _ := keyLayout(ch.keys, c.Max.X-left)
+	for i, k := range ch.keys {
+		x, y := left+places[i].x, top-vg.Length(places[i].row)*(keyStyle.FontExtents().Height+6)
 		c.StrokeLine2(k.line, x, y, x+keySwatch, y)
 		c.FillText(keyStyle, vg.Point{X: x + keySwatch + 5, Y: y}, k.name)
-		x += keySwatch + 5 + keyStyle.Width(k.name) + keyGap
 	}
 }
 
@@ -509,10 +641,10 @@ func drawPanels(dc draw.Canvas, panels ...*chart) {
 	canvases := plot.Align(plots, tiles, dc)
 	for i, ch := range panels {
 		c := canvases[i][0]
-		hh := ch.headerHeight()
+		left := ch.plot.DataCanvas(c).Min.X // the data area's left edge, which the header's height does not move
+		hh := ch.headerHeight(c.Max.X - left)
 		body := draw.Crop(c, 0, 0, 0, -hh)
-		data := ch.plot.DataCanvas(body)
-		ch.drawHeader(draw.Crop(c, 0, 0, c.Size().Y-hh, 0), data.Min.X)
+		ch.drawHeader(draw.Crop(c, 0, 0, c.Size().Y-hh, 0), left)
 		ch.plot.Draw(body)
 	}
 }
@@ -535,4 +667,71 @@ func fixSVG(b []byte, label string) []byte {
 		b = svgProlog.ReplaceAllLiteral(b, []byte(`<svg role="img" aria-label="`+html.EscapeString(label)+`"`))
 	}
 	return bytes.TrimSpace(b)
+}
+
+// maxKeyLines is the most lines the exported chart's key has: a timeline
+// of more groups ends it with a line that says how many more there are.
+const maxKeyLines = 24
+
+// markKey is the key to the marks' numbers, for the exported chart: a line
+// for each group of the timeline's events, "3  2015-08-04 18:46:00
+// pause_builds, fix_cleanup_credentials", as the page's timeline numbers
+// them; the alerts are named on the chart itself.
+func markKey(o *outcome.Outcome) []string {
+	groups := markGroups(o.Marks)
+	var out []string
+	for i, g := range groups {
+		if len(out) == maxKeyLines-1 && len(groups) > maxKeyLines {
+			out = append(out, fmt.Sprintf("... and %d more: the page's timeline (-report FILE.html) lists every event", len(groups)-i))
+			break
+		}
+		names := make([]string, len(g))
+		for j, m := range g {
+			names[j] = m.Name
+		}
+		out = append(out, fmt.Sprintf("%d   %s   %s", i+1, format.ModelTime(o.Summary.Config.Epoch, g[0].T), strings.Join(names, ", ")))
+	}
+	return out
+}
+
+// The key's text, and the space it takes under the panels: a heading and
+// its lines.
+var keyTextStyle = func() text.Style { s := textStyle(9, false, colMark); s.YAlign = draw.YTop; return s }()
+
+func keyLineHeight() vg.Length { return keyTextStyle.FontExtents().Height + 2 }
+
+func keyHeight(lines []string) vg.Length {
+	if len(lines) == 0 {
+		return 0
+	}
+	return vg.Length(len(lines)+1)*keyLineHeight() + 12
+}
+
+// drawKey writes the key's heading and lines on c, each cut with "…" to
+// the canvas's width.
+func drawKey(c draw.Canvas, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	left, y := c.Min.X+8, c.Max.Y-4
+	heading := keyTextStyle
+	heading.Font = sansFont(9, true)
+	heading.Color = color.Black
+	c.FillText(heading, vg.Point{X: left, Y: y}, "Marks: the timeline's events at each numbered line (dotted red lines are alerts firing, named)")
+	for _, l := range lines {
+		y -= keyLineHeight()
+		c.FillText(keyTextStyle, vg.Point{X: left, Y: y}, fitText(keyTextStyle, l, c.Max.X-left-8))
+	}
+}
+
+// fitText cuts s, ending it with "…", to at most width in style sty.
+func fitText(sty text.Style, s string, width vg.Length) string {
+	if sty.Width(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && sty.Width(string(r)+"…") > width {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
 }

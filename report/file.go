@@ -7,6 +7,7 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,38 +21,60 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 )
 
-// The standalone chart: three panels sized for a page of a document.
+// The standalone chart: three panels sized for a page of a document, a
+// fourth over the incident's window if it has one (see zoomAxis), and
+// the key to the marks' numbers under them.
 const (
-	chartW   = 8 * vg.Inch
-	chartH   = 9 * vg.Inch
-	chartDPI = 150
+	chartW     = 8 * vg.Inch
+	chartH     = 9 * vg.Inch
+	chartZoomH = 3 * vg.Inch
+	chartDPI   = 150
 )
 
 // WriteChart writes the run's main chart alone, for a postmortem document:
 // the true and reported VM counts and the gauge against capacity, with the
 // backlog and the requeue, completion and arrival rates in panels below on
-// the same time axis, and the timeline's marks and the alerts on each.
+// the same time axis, and the timeline's marks and the alerts on each;
+// then the VMs again over the incident's window, where the marks crowd
+// together on the whole run's axis; and, under the panels, the key: each
+// mark's number, its time and its events, as the page's timeline lists
+// them (a chart copied into a document has no page around it).
 // format is "svg" or "png".
 func WriteChart(w io.Writer, o *outcome.Outcome, format string) error {
 	c := buildCharts(o)
+	panels := []*chart{c.vms, c.backlog, c.rates}
+	h := chartH
+	if za, ok := zoomAxis(o); ok {
+		panels = append(panels, buildChartsOn(o, za).vms)
+		h += chartZoomH
+	}
+	key := markKey(o)
+	h += keyHeight(key)
+	paint := func(dc draw.Canvas) {
+		drawPanels(draw.Crop(dc, 0, 0, keyHeight(key), 0), panels...)
+		drawKey(draw.Crop(dc, 0, 0, 0, -(dc.Size().Y-keyHeight(key))), key)
+	}
 	switch format {
 	case "svg":
-		svg, err := renderSVG(chartW, chartH, "", c.vms, c.backlog, c.rates)
-		if err != nil {
-			return err
+		canvas := vgsvg.New(chartW, h)
+		paint(draw.New(canvas))
+		var buf bytes.Buffer
+		if _, err := canvas.WriteTo(&buf); err != nil {
+			return fmt.Errorf("report: rendering a chart: %w", err)
 		}
-		if _, err := w.Write(append(svg, '\n')); err != nil {
+		if _, err := w.Write(append(fixSVG(buf.Bytes(), ""), '\n')); err != nil {
 			return fmt.Errorf("report: writing the chart: %w", err)
 		}
 		return nil
 	case "png":
-		canvas := vgimg.NewWith(vgimg.UseWH(chartW, chartH), vgimg.UseDPI(chartDPI))
-		drawPanels(draw.New(canvas), c.vms, c.backlog, c.rates)
+		canvas := vgimg.NewWith(vgimg.UseWH(chartW, h), vgimg.UseDPI(chartDPI))
+		paint(draw.New(canvas))
 		if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
 			return fmt.Errorf("report: writing the chart: %w", err)
 		}

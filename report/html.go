@@ -204,6 +204,19 @@ func WriteHTML(w io.Writer, o *outcome.Outcome, title string) error {
 		// in it (titles, mark names).
 		p.Charts = append(p.Charts, figure{ID: f.id, Caption: f.caption, SVG: template.HTML(svg)})
 	}
+	if za, ok := zoomAxis(o); ok {
+		z := buildChartsOn(o, za)
+		svg, err := renderSVG(pageChartW, 2*pageChartH, "The incident's window: VMs and rates", z.vms, z.rates)
+		if err != nil {
+			return err
+		}
+		whole := newTimeAxis(o)
+		p.Charts = append(p.Charts, figure{ID: "chart-zoom", SVG: template.HTML(svg), Caption: fmt.Sprintf(
+			"The incident's window, %s to %s: the VMs and the rates of the charts above over %s of the run's %s, "+
+				"where its events and alerts crowd together on them; the marks keep their numbers.",
+			format.ModelTime(s.Config.Epoch, za.start), format.ModelTime(s.Config.Epoch, za.end),
+			format.Duration(za.end-za.start), format.Duration(whole.end))})
+	}
 	p.Marks = timelineRows(o)
 	for _, c := range o.Analysis.Checks {
 		row := checkRow{Name: c.Check.Name, Causes: strings.Join(c.Check.Causes, ", "), Model: c.Model, Want: c.Want, OK: c.OK}
@@ -312,11 +325,29 @@ func assumptionRows(c config.Config) []assumptionRow {
 
 // configParams lists the run's parameters: every one of config.Params,
 // by its flag, then the queues, the traffic curve and the timeline.
+// -break-cleanup and -break-at say whether and when the janitor's password
+// is rotated by the flag; a scenario rotates it in its timeline, and the
+// rows say so rather than "false".
 func configParams(c config.Config) []param {
+	var rotations []string
+	for _, ev := range c.Timeline {
+		if ev.Action == "rotate_cleanup_password" {
+			at := format.ModelTime(c.Epoch, ev.At)
+			if ev.AfterDetection {
+				at = "detection + " + format.Duration(ev.At)
+			}
+			rotations = append(rotations, at)
+		}
+	}
 	var out []param
 	for _, p := range config.Params {
 		v := p.Get(&c)
-		if v == "" {
+		switch {
+		case p.Flag == "break-cleanup" && !c.BreakCleanup && len(rotations) > 0:
+			v = "not given: the timeline rotates the password (rotate_cleanup_password at " + strings.Join(rotations, ", ") + ")"
+		case p.Flag == "break-at" && !c.BreakCleanup:
+			v = "not used: -break-cleanup is not given"
+		case v == "":
 			v = "none"
 		}
 		out = append(out, param{Name: p.Flag, Value: v})

@@ -438,14 +438,14 @@ func pagePhases(t *testing.T, page string) [][]string {
 }
 
 // summaryPhases are the text summary's phase table's rows, split at its
-// columns (two spaces or more).
+// columns (two spaces or more), after its two lines of headers.
 func summaryPhases(t *testing.T, o *outcome.Outcome) [][]string {
 	t.Helper()
 	var buf bytes.Buffer
 	require.NoError(t, report.WriteSummary(&buf, o))
 	_, table, ok := strings.Cut(buf.String(), "\nPHASES")
 	require.True(t, ok, "a phase table in the summary:\n%s", buf.String())
-	lines := strings.Split(table, "\n")[1:]
+	lines := strings.Split(table, "\n")[2:]
 	var out [][]string
 	cols := regexp.MustCompile(`\s{2,}`)
 	for _, l := range lines {

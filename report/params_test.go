@@ -50,4 +50,15 @@ func TestConfigParams(t *testing.T) {
 	assert.Equal(t, "com (share 1, no limit); org (share 1, at most 80 builds)", byName["queues"])
 	assert.Equal(t, "peak at 17 h UTC, night 0.3, weekend 0.5, 1 bursts", byName["traffic"])
 	assert.Equal(t, "2015-08-04T17:03:00Z", byName["epoch"], "a calendar time, in UTC")
+
+	// A scenario rotates the password in its timeline, not with the flag:
+	// its page does not say break-cleanup false.
+	cfg.BreakCleanup = false
+	cfg.Timeline = incident.Timeline{{At: 20 * time.Hour, Action: "rotate_cleanup_password"}, {At: 21 * time.Hour, Action: "restart_janitor"}}
+	byName = map[string]string{}
+	for _, p := range configParams(cfg) {
+		byName[p.Name] = p.Value
+	}
+	assert.Equal(t, "not given: the timeline rotates the password (rotate_cleanup_password at 2015-08-05 13:03:00)", byName["break-cleanup"])
+	assert.Equal(t, "not used: -break-cleanup is not given", byName["break-at"])
 }

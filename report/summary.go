@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"vmstorm/analysis"
@@ -17,94 +16,93 @@ import (
 	"vmstorm/workers"
 )
 
-// WriteSummary writes the run's summary as a table a person reads in a few
+// WriteSummary writes the run's summary as a sheet a person reads in a few
 // seconds: how it ended, every job and VM accounted for, the stages, the
-// storm, the incident's times and its phases.
+// storm, the incident's times and its phases. No line is wider than
+// format.TextWidth: long values wrap under their column.
 func WriteSummary(w io.Writer, o *outcome.Outcome) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	p := func(f string, a ...any) { fmt.Fprintf(tw, f+"\n", a...) }
+	var sh sheet
+	p := sh.kv
 	s, an := o.Summary, o.Analysis
 	mt := func(t time.Duration) string { return format.ModelTime(s.Config.Epoch, t) }
 	j, c := s.Jobs, s.Cluster
 
-	p("vmstorm summary\t")
-	p("  ended\t%s, after %s of model time (seed %d)", s.Ended, format.Duration(s.Model), s.Config.Seed)
-	p("  cleanup\t%s", cleanupLine(o))
-	p("  clock\t%s", clockLine(o))
-	p("\t")
-	p("JOBS\t")
-	p("  arrived\t%d", j.Arrived)
-	p("  completed\t%d", j.Completed)
+	sh.title("vmstorm summary")
+	p("  ended", "%s, after %s of model time (seed %d)", s.Ended, format.Duration(s.Model), s.Config.Seed)
+	p("  cleanup", "%s", cleanupLine(o))
+	p("  clock", "%s", clockLine(o))
+	sh.blank()
+	sh.title("JOBS")
+	p("  arrived", "%d", j.Arrived)
+	p("  completed", "%d", j.Completed)
 	if j.FailedByBudget > 0 {
-		p("  failed permanently\t%d (%d refused a retry by the retry budget)", j.Failed, j.FailedByBudget)
+		p("  failed permanently", "%d (%d refused a retry by the retry budget)", j.Failed, j.FailedByBudget)
 	} else {
-		p("  failed permanently\t%d", j.Failed)
+		p("  failed permanently", "%d", j.Failed)
 	}
-	p("  shed\t%d dropped from the backlog after waiting over %s", j.Shed, format.Duration(s.Config.Mitigations.ShedAfter))
+	p("  shed", "%d dropped from the backlog after waiting over %s", j.Shed, format.Duration(s.Config.Mitigations.ShedAfter))
 	if b := s.Mitigations.BackingOff; b > 0 {
-		p("  still in backlog\t%d (%d waiting out a backoff)", s.Queued, b)
+		p("  still in backlog", "%d (%d waiting out a backoff)", s.Queued, b)
 	} else {
-		p("  still in backlog\t%d", s.Queued)
+		p("  still in backlog", "%d", s.Queued)
 	}
-	p("  in flight\t%d", j.InFlight)
+	p("  in flight", "%d", j.InFlight)
 	if s.Balanced() {
-		p("  nothing lost\tyes: %d + %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
+		p("  nothing lost", "yes: %d + %d + %d + %d + %d = %d arrived", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
 	} else {
-		p("  nothing lost\tNO: %d + %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
+		p("  nothing lost", "NO: %d + %d + %d + %d + %d != %d arrived (a bug: please report it)", j.Completed, j.Failed, j.Shed, s.Queued, j.InFlight, j.Arrived)
 	}
-	p("  requeued\t%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
-	p("  wait for a VM\t%s  (%d VM starts; a job whose build was lost waits again)", waits(s.Waits), s.Waits.N)
-	p("  still waiting\t%s  (%d jobs, waited so far)", waits(s.StillWaiting), s.StillWaiting.N)
-	p("  jobs delayed\t%d waited over %s for a VM (starts, and jobs still waiting)", s.JobsDelayed, format.Duration(s.Config.Drained))
-	p("\t")
-	p("VMS\t")
-	p("  capacity\t%d VMs the cluster can hold (every VM counts from power-on until destroyed)", c.Capacity)
-	p("  in use (gauge)\tpeak %d, final %d", c.PeakInUse, c.InUse)
+	p("  requeued", "%d events, %d distinct jobs", j.Requeues, j.RequeuedJobs)
+	p("  wait for a VM", "%s  (%d VM starts; a job whose build was lost waits again)", waits(s.Waits), s.Waits.N)
+	p("  still waiting", "%s  (%d jobs, waited so far)", waits(s.StillWaiting), s.StillWaiting.N)
+	p("  jobs delayed", "%d waited over %s for a VM (starts, and jobs still waiting)", s.JobsDelayed, format.Duration(s.Config.Drained))
+	sh.blank()
+	sh.title("VMS")
+	p("  capacity", "%d VMs the cluster can hold (every VM counts from power-on until destroyed)", c.Capacity)
+	p("  in use (gauge)", "peak %d, final %d", c.PeakInUse, c.InUse)
 	if c.CPUCapacity > 0 || s.Config.CPUVMs > 0 {
 		ceiling := "none at the end"
 		if c.CPUCapacity > 0 {
 			ceiling = fmt.Sprint(c.CPUCapacity)
 		}
-		p("  running (CPU ceiling)\tpeak %d, final %d; ceiling %s", c.PeakCPU, c.CPUInUse, ceiling)
+		p("  running (CPU ceiling)", "peak %d, final %d; ceiling %s", c.PeakCPU, c.CPUInUse, ceiling)
 	}
 	if c.RateLimited > 0 {
-		p("  API calls refused\t%d, by the cloud's rate limit", c.RateLimited)
+		p("  API calls refused", "%d, by the cloud's rate limit", c.RateLimited)
 	}
-	p("  on the cluster (true)\tpeak %d, final %d; the janitor last reported %d", c.PeakVMs, c.VMs, s.Janitor.Reported)
-	p("  leaked\t%d with no build on them (finished %d, never booted %d, orphaned %d)",
+	p("  on the cluster (true)", "peak %d, final %d; the janitor last reported %d", c.PeakVMs, c.VMs, s.Janitor.Reported)
+	p("  leaked", "%d with no build on them (finished %d, never booted %d, orphaned %d)",
 		s.Leaked(), c.ByState[cluster.Finished], c.ByState[cluster.NeverBooted], c.ByState[cluster.Orphaned])
-	p("  created / destroyed\t%d cloned, %d powered on, %d destroyed", c.Cloned, c.Admitted, c.Destroyed)
+	p("  created / destroyed", "%d cloned, %d powered on, %d destroyed", c.Cloned, c.Admitted, c.Destroyed)
 	if s.Filled {
-		p("  cluster filled at\t%s", mt(s.FilledAt))
+		p("  cluster filled at", "%s", mt(s.FilledAt))
 	} else {
-		p("  cluster filled at\tnever")
+		p("  cluster filled at", "never")
 	}
-	p("\t")
-	mitigationLines(p, s)
-	assumptionLines(p, s.Config)
-	p("STAGES\tworkers\ttaken\tsucceeded\tfailed\tbusy")
+	sh.blank()
+	mitigationLines(&sh, s)
+	assumptionLines(&sh, s.Config)
+	stages := [][]string{{"STAGES", "workers", "taken", "succeeded", "failed", "busy"}}
 	for i, st := range s.Stages {
-		p("  %s\t%d\t%d\t%d\t%d\t%.0f%%", workers.StageNames[i], st.Workers, st.Taken, st.Succeeded, st.Failed, 100*st.BusyFraction(s.Model))
+		stages = append(stages, []string{"  " + workers.StageNames[i], fmt.Sprint(st.Workers), fmt.Sprint(st.Taken),
+			fmt.Sprint(st.Succeeded), fmt.Sprint(st.Failed), fmt.Sprintf("%.0f%%", 100*st.BusyFraction(s.Model))})
 	}
-	p("\t")
-	judged(p, s.Config, an, j.Requeues, j.Arrived)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	sh.table(stages...)
+	sh.blank()
+	judged(&sh, s.Config, an)
 	if s.LogLinesDropped > 0 {
-		_, err := fmt.Fprintf(w, "(%d repetitive console log lines were left out by sampling; -log-file has every event)\n", s.LogLinesDropped)
-		return err
+		sh.title(fmt.Sprintf("(%d repetitive console log lines were left out by sampling; -log-file has every event)", s.LogLinesDropped))
 	}
-	return nil
+	return sh.write(w)
 }
 
 // assumptionLines writes the model's assumptions the run made
 // (config.Assumptions): each one's key and value, and whether it is the
 // default, so that a figure of the summary is read with the choices it
 // rests on.
-func assumptionLines(p func(string, ...any), c config.Config) {
+func assumptionLines(sh *sheet, c config.Config) {
 	def := config.Default()
-	p("ASSUMPTIONS\t(docs/scenarios.md: the evidence for each default, and what it decides)")
+	sh.kv("ASSUMPTIONS", "(docs/scenarios.md: the evidence for each default, and what it decides)")
 	for _, a := range config.Assumptions {
 		param, _ := config.Lookup(a.Flag)
 		v, was := param.Get(&c), param.Get(&def)
@@ -112,16 +110,17 @@ func assumptionLines(p func(string, ...any), c config.Config) {
 		if v != was {
 			which = "not the default, " + was
 		}
-		p("  %s\t%s (%s)", strings.TrimPrefix(param.Key, config.SectionAssumptions+"."), v, which)
+		sh.kv("  "+strings.TrimPrefix(param.Key, config.SectionAssumptions+"."), "%s (%s)", v, which)
 	}
-	p("\t")
+	sh.blank()
 }
 
 // judged writes what the analysis says of a run: its storm, its incident
-// and its phases; the summary and -analyze alike.
-func judged(p func(string, ...any), cfg config.Config, an analysis.Result, requeues, arrived int64) {
+// and its phases; the summary and -analyze alike, from the series alone
+// (its last sample is the state at the run's end).
+func judged(sh *sheet, cfg config.Config, an analysis.Result) {
 	mt := func(t time.Duration) string { return format.ModelTime(cfg.Epoch, t) }
-	p("REQUEUE STORM\t%s", stormLine(cfg, an.Storm, requeues, arrived))
+	sh.kv("REQUEUE STORM", "%s", stormLine(cfg, an.Storm, an.Totals.Requeues, an.Totals.Arrived))
 	if len(an.Marks) > 0 {
 		in := an.Incident
 		since := func(ok bool, t time.Duration) string {
@@ -130,39 +129,42 @@ func judged(p func(string, ...any), cfg config.Config, an analysis.Result, reque
 			}
 			return fmt.Sprintf("%s after the fault, at %s", format.Duration(t-in.FaultAt), mt(t))
 		}
-		p("\t")
-		p("INCIDENT\t")
+		sh.blank()
+		sh.title("INCIDENT")
 		if in.Faulted {
-			p("  first fault\t%s", mt(in.FaultAt))
+			sh.kv("  first fault", "%s", mt(in.FaultAt))
 		}
 		detected := since(in.Detected, in.DetectedAt)
 		if in.Detected {
 			detected += " (" + in.DetectedBy + ")"
 		}
-		p("  time to detect\t%s", detected)
-		p("  time to mitigate\t%s", since(in.Mitigated, in.MitigatedAt))
-		p("  time to recover\t%s", since(in.Recovered, in.RecoveredAt))
+		sh.kv("  time to detect", "%s", detected)
+		sh.kv("  time to mitigate", "%s", since(in.Mitigated, in.MitigatedAt))
+		sh.kv("  time to recover", "%s", since(in.Recovered, in.RecoveredAt))
 	}
 	if ph := an.Phases; len(ph) > 1 || (len(ph) == 1 && ph[0].Name != analysis.PhaseHealthy) {
-		p("\t")
-		p("PHASES\tstart\tlength\tcompleted\trequeues\tpeak VMs (true/reported)\tpeak backlog\tworst wait")
-		for _, r := range phaseRows(cfg.Epoch, an.Phases) {
-			p("  %s\t%s\t%s\t%d\t%d\t%d / %d\t%d\t%s", r.Name, r.Start, r.Length, r.Completed, r.Requeues,
-				r.PeakVMs, r.PeakReported, r.PeakBacklog, r.WorstWait)
+		sh.blank()
+		rows := [][]string{
+			{"PHASES", "", "", "", "", "peak VMs", "peak", "worst"},
+			{"", "start", "length", "completed", "requeues", "true / reported", "backlog", "wait"},
 		}
+		for _, r := range phaseRows(cfg.Epoch, an.Phases) {
+			rows = append(rows, []string{"  " + r.Name, r.Start, r.Length, fmt.Sprint(r.Completed), fmt.Sprint(r.Requeues),
+				fmt.Sprintf("%d / %d", r.PeakVMs, r.PeakReported), fmt.Sprint(r.PeakBacklog), r.WorstWait})
+		}
+		sh.table(rows...)
 	}
 }
 
 // WriteAnalysis writes what the analysis says of a series read back from
 // its CSV file: the same storm, incident and phase tables as the summary.
 func WriteAnalysis(w io.Writer, cfg config.Config, an analysis.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	p := func(f string, a ...any) { fmt.Fprintf(tw, f+"\n", a...) }
-	p("vmstorm analysis\t")
-	p("  series\t%s of model time; judged with a window of %s", format.Duration(an.End), format.Duration(cfg.Window))
-	p("\t")
-	judged(p, cfg, an, an.Totals.Requeues, an.Totals.Arrived)
-	return tw.Flush()
+	var sh sheet
+	sh.title("vmstorm analysis")
+	sh.kv("  series", "%s of model time; judged with a window of %s", format.Duration(an.End), format.Duration(cfg.Window))
+	sh.blank()
+	judged(&sh, cfg, an)
+	return sh.write(w)
 }
 
 // phaseRow is one phase of the run, as the summary and the page show it.
@@ -228,26 +230,33 @@ func cleanupLine(o *outcome.Outcome) string {
 	return line
 }
 
+// stormLine says whether requeues outran arrivals, with the run's
+// requeues per arrival: a figure that is not zero is never written as one
+// (139 requeues for 11714 arrivals is 0.012, not 0.0).
 func stormLine(cfg config.Config, st analysis.StormStats, requeues, arrived int64) string {
 	per := 0.0
 	if arrived > 0 {
 		per = float64(requeues) / float64(arrived)
 	}
 	if !st.Happened {
-		return fmt.Sprintf("no: %d requeues for %d arrivals (%.2f per arrival)", requeues, arrived, per)
+		return fmt.Sprintf("no: %d requeues for %d arrivals (%s per arrival)", requeues, arrived, format.Figure(per))
 	}
-	return fmt.Sprintf("yes: %d requeues for %d arrivals (%.1f per arrival); requeues first outran arrivals at %s, over the %s before; peak %.0f requeues/min",
-		requeues, arrived, per, format.ModelTime(cfg.Epoch, st.Start), format.Duration(cfg.Window), st.PeakRate)
+	peak := fmt.Sprintf("%.0f", st.PeakRate) // whole requeues a minute, as the console writes them
+	if st.PeakRate < 1 {
+		peak = format.Figure(st.PeakRate)
+	}
+	return fmt.Sprintf("yes: %d requeues for %d arrivals (%s per arrival); requeues first outran arrivals at %s, over the %s before; peak %s requeues/min",
+		requeues, arrived, format.Figure(per), format.ModelTime(cfg.Epoch, st.Start), format.Duration(cfg.Window), peak)
 }
 
-// WriteChecks writes a scenario's checks as a table, the model's figure
-// beside what the report says and the causes each depends on; then, apart,
-// the calibrations.
+// WriteChecks writes a scenario's checks, each with the model's figure
+// beside what the report says and the causes it depends on, on lines of
+// their own under it; then, apart, the calibrations. No line is wider than
+// format.TextWidth.
 func WriteChecks(w io.Writer, name string, results []analysis.CheckResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var checks, calibrations []analysis.CheckResult
 	for _, r := range results {
 		if r.Check.Calibration {
@@ -256,32 +265,46 @@ func WriteChecks(w io.Writer, name string, results []analysis.CheckResult) error
 			checks = append(checks, r)
 		}
 	}
+	var b strings.Builder
 	table := func(title, noun string, rs []analysis.CheckResult) {
 		if len(rs) == 0 {
 			return
 		}
-		fmt.Fprintf(tw, "\n%s\tmodel\twant\tcauses\n", title)
+		b.WriteString("\n")
+		for _, line := range format.Wrap(title, 0, 2, format.TextWidth) {
+			b.WriteString(line + "\n")
+		}
 		passed := 0
 		for _, r := range rs {
 			mark := "FAIL"
 			if r.OK {
 				mark, passed = "ok", passed+1
 			}
-			causes := strings.Join(r.Check.Causes, ", ")
-			if r.Check.Calibration {
-				causes = "none: a calibration"
+			b.WriteString(hanging(fmt.Sprintf("  %-4s", mark), checkIndent, r.Check.Name))
+			b.WriteString(hanging(strings.Repeat(" ", checkIndent)+"model", checkValue, r.Model))
+			b.WriteString(hanging(strings.Repeat(" ", checkIndent)+"want", checkValue, r.Want))
+			if !r.Check.Calibration {
+				b.WriteString(hanging(strings.Repeat(" ", checkIndent)+"causes", checkValue, strings.Join(r.Check.Causes, ", ")))
 			}
-			fmt.Fprintf(tw, "  %-4s %s\t%s\t%s\t%s\n", mark, r.Check.Name, r.Model, r.Want, causes)
 		}
-		fmt.Fprintf(tw, "  %d of %d %s hold\t\t\t\n", passed, len(rs), noun)
+		fmt.Fprintf(&b, "  %d of %d %s hold\n", passed, len(rs), noun)
 	}
 	table(fmt.Sprintf("FAITHFULNESS (%s)", name), "checks", checks)
-	table(fmt.Sprintf("CALIBRATIONS (%s: inputs chosen to match the report)", name), "calibrations", calibrations)
-	return tw.Flush()
+	table(fmt.Sprintf("CALIBRATIONS (%s: inputs chosen to match the report, with no cause to take out)", name), "calibrations", calibrations)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
+// A check's text starts at checkIndent, after its mark; its figures'
+// values at checkValue, after their labels.
+const (
+	checkIndent = 8
+	checkValue  = 16
+)
+
 // mitigationLines writes what the mitigations did, if any was on.
-func mitigationLines(p func(string, ...any), s *pipeline.Summary) {
+func mitigationLines(sh *sheet, s *pipeline.Summary) {
+	p := sh.kv
 	m := s.Mitigations
 	if len(m.On) == 0 && m.BreakerState == "" && s.Janitor.Reaped == 0 {
 		return
@@ -290,21 +313,21 @@ func mitigationLines(p func(string, ...any), s *pipeline.Summary) {
 	if len(m.On) > 0 {
 		on = strings.Join(m.On, ", ")
 	}
-	p("MITIGATIONS\t")
-	p("  on\t%s", on)
+	sh.title("MITIGATIONS")
+	p("  on", "%s", on)
 	if m.BreakerState != "" {
-		p("  circuit breaker\topened %d times; %s at the end", m.BreakerOpened, m.BreakerState)
+		p("  circuit breaker", "opened %d times; %s at the end", m.BreakerOpened, m.BreakerState)
 	}
 	for _, name := range m.On {
 		switch name {
 		case "retry_budget":
-			p("  retry budget\t%s tokens at the end; %d jobs refused a retry", format.Num(m.RetryTokens), s.Jobs.FailedByBudget)
+			p("  retry budget", "%s tokens at the end; %d jobs refused a retry", format.Num(m.RetryTokens), s.Jobs.FailedByBudget)
 		case "backoff":
-			p("  backoff\t%d jobs waiting out a backoff at the end", m.BackingOff)
+			p("  backoff", "%d jobs waiting out a backoff at the end", m.BackingOff)
 		}
 	}
 	if s.Janitor.Reaped > 0 {
-		p("  reaper\t%d never-booted VMs handed out for destruction", s.Janitor.Reaped)
+		p("  reaper", "%d never-booted VMs handed out for destruction", s.Janitor.Reaped)
 	}
-	p("\t")
+	sh.blank()
 }

@@ -121,9 +121,18 @@ func (c Cut) FormatChecks(w io.Writer, name string) error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nNOT EVALUATED (%s): after the end of the run at %s\n", name, c.instant(c.End))
+	for _, line := range format.Wrap(fmt.Sprintf("NOT EVALUATED (%s): after the end of the run at %s", name, c.instant(c.End)), 0, 2, format.TextWidth) {
+		fmt.Fprintf(&b, "\n%s", line)
+	}
+	b.WriteString("\n")
 	for _, ch := range c.Checks {
-		fmt.Fprintf(&b, "  --   %s\n", ch.Name)
+		for i, line := range format.Wrap(ch.Name, 8, 8, format.TextWidth) {
+			if i == 0 {
+				fmt.Fprintf(&b, "  --    %s\n", line)
+			} else {
+				fmt.Fprintf(&b, "        %s\n", line)
+			}
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

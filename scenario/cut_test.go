@@ -146,7 +146,7 @@ func TestCutTo(t *testing.T) {
 			epoch := time.Date(2015, 7, 31, 0, 0, 0, 0, time.UTC)
 			assert.Contains(t, out.String(), "NOT EVALUATED (cut): after the end of the run at "+epoch.Add(tt.end).Format(time.RFC3339)+"\n")
 			for _, name := range tt.cutChecks {
-				assert.Contains(t, out.String(), "--   "+name+"\n")
+				assert.Contains(t, out.String(), "  --    "+name+"\n")
 			}
 		})
 	}

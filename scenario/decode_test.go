@@ -200,7 +200,7 @@ var badFiles = []badFile{
 	{name: "pause_builds without queue", from: "    queue: com\n", to: "",
 		line: 30, col: 13, msg: []string{"pause_builds needs queue"}},
 	{name: "set_max_builds without max_builds", from: "    max_builds: 5\n", to: "",
-		line: 33, col: 13, msg: []string{"set_max_builds needs queue and max_builds"}},
+		line: 33, col: 13, msg: []string{"set_max_builds needs max_builds: every queue runs at most `max_builds` builds"}},
 	{name: "an argument the action does not take", from: "    action: rotate_cleanup_password\n", to: "    action: rotate_cleanup_password\n    queue: com\n",
 		line: 29, col: 12, msg: []string{"rotate_cleanup_password does not take queue"}},
 	{name: "rate for pause_builds", from: "    queue: com\n", to: "    queue: com\n    rate: 5\n",

@@ -344,8 +344,11 @@ const MaxLine = 64 << 10
 // need not hold them all: fn gets each row, the marks written on it, and
 // the epoch as known so far (from the first row with a model_time). A
 // line longer than MaxLine is an error, found before it is all read; so
-// is what no Writer writes: a row at a negative time or not after the row
-// before, or a mark that is not between the row before and its own.
+// is what no Writer writes: a row at a negative time, or before the row
+// before, or at its time but for the last (a run that stops at a sample's
+// instant, having done more at that instant, ends with a second row at
+// it: the state at its end), or a mark that is not between the row before
+// and its own.
 func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) error {
 	cr, at, err := open(r)
 	if err != nil {
@@ -353,6 +356,7 @@ func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) er
 	}
 	var epoch time.Time
 	prev := time.Duration(-1) // the row before's model time; none yet
+	again := 0                // the line of a row at the time of the row before, which must be the last
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -390,8 +394,13 @@ func Each(r io.Reader, fn func(row Row, marks []Mark, epoch time.Time) error) er
 				epoch = t.Add(-row.T)
 			}
 		}
-		if row.T <= prev {
+		switch {
+		case row.T < prev:
 			return fmt.Errorf("series: line %d, column model_s: %s is not after the row before's %s: a series' rows go forward in time", line, Seconds(row.T), Seconds(prev))
+		case again > 0:
+			return fmt.Errorf("series: line %d, column model_s: %s is the time of the row before it: a series' rows go forward in time, and only its last row, at the run's end, may repeat a time", again, Seconds(prev))
+		case row.T == prev:
+			again = line
 		}
 		for _, m := range marks {
 			if m.T < max(prev, 0) || m.T > row.T {

@@ -433,8 +433,8 @@ func TestReadErrors(t *testing.T) {
 		{"a negative time", head + "\n" + line(map[string]string{"model_s": "-10"}) + "\n", []string{"line 2", "column model_s", "a negative time"}},
 		{"a time that goes back", head + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "10"}) + "\n",
 			[]string{"line 3", "column model_s", "10 is not after the row before's 20"}},
-		{"two rows at one time", head + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "20"}) + "\n",
-			[]string{"line 3", "20 is not after the row before's 20"}},
+		{"two rows at one time, and one after", head + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "20"}) + "\n" + line(map[string]string{"model_s": "30"}) + "\n",
+			[]string{"line 3", "20 is the time of the row before it", "only its last row, at the run's end, may repeat a time"}},
 		{"a time past a duration's range", head + "\n" + line(map[string]string{"model_s": "9999999999"}) + "\n", []string{"line 2", "column model_s", "more seconds than a duration holds"}},
 		{"a mark after its row", head + "\n" + line(map[string]string{"model_s": "10", "marks": "restart_janitor@11"}) + "\n",
 			[]string{"line 2", "column marks", "restart_janitor@11 is not between the row before (model_s 0) and this one (10)"}},
@@ -455,6 +455,14 @@ func TestReadErrors(t *testing.T) {
 			assert.Nil(t, marks)
 		})
 	}
+
+	t.Run("the last row at the time of the one before: a run's end", func(t *testing.T) {
+		in := head + "\n" + line(map[string]string{"model_s": "20", "requeues_total": "3"}) + "\n" + line(map[string]string{"model_s": "20", "requeues_total": "9"}) + "\n"
+		rows, _, _, err := series.Read(strings.NewReader(in))
+		require.NoError(t, err)
+		require.Len(t, rows, 2)
+		assert.EqualValues(t, 9, rows[1].Requeues)
+	})
 }
 
 // TestReadOlderSeries: a series an older vmstorm wrote, without the

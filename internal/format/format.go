@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ModelTime writes model time t on the calendar whose model time zero is
@@ -52,13 +53,10 @@ func Duration(d time.Duration) string {
 	return out
 }
 
-// Num writes a figure: whole numbers as integers, others to one decimal.
-func Num(v float64) string {
-	if v == float64(int64(v)) {
-		return strconv.FormatInt(int64(v), 10)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
+// Num writes a figure of a summary or a check as Figure does: so that a
+// figure that is not zero never prints as 0.0 (4 requeues for 540
+// arrivals is 0.0074, not 0.0), and none prints as -0.0.
+func Num(v float64) string { return Figure(v) }
 
 // Figure writes a figure of an experiment's table: a whole number as it
 // is, others to one decimal from 1 up and to two significant digits below
@@ -84,4 +82,54 @@ func Round1(v float64) float64 {
 		return -Round1(-v)
 	}
 	return float64(int64(v*10+0.5)) / 10
+}
+
+// TextWidth is the widest line of the text a run prints (the summary, the
+// checks, -analyze's judgement): it reads in a terminal of 100 columns,
+// and so in a postmortem document or a CI log, without a line running off
+// the side.
+const TextWidth = 100
+
+// Wrap breaks text into lines of at most width columns (a rune a column),
+// at spaces: the first line starts after first columns already written
+// (a label), and each line after it is indented by indent spaces. A word
+// longer than a line has a line of its own, and a calendar time
+// (ModelTime's "2015-08-04 17:45:00") is one word. No line ends in a space.
+func Wrap(text string, first, indent, width int) []string {
+	var words []string
+	for _, w := range strings.Fields(text) {
+		if n := len(words); n > 0 && isDate(words[n-1]) && w != "" && w[0] >= '0' && w[0] <= '9' {
+			words[n-1] += " " + w
+			continue
+		}
+		words = append(words, w)
+	}
+	var lines []string
+	line, used := "", first
+	for _, word := range words {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case line == "":
+			line, used = word, used+n
+		case used+1+n <= width:
+			line, used = line+" "+word, used+1+n
+		default:
+			lines = append(lines, line)
+			line, used = word, indent+n
+		}
+	}
+	return append(lines, line)
+}
+
+// isDate reports whether w is a date as ModelTime writes it: 2015-08-04.
+func isDate(w string) bool {
+	if len(w) != 10 || w[4] != '-' || w[7] != '-' {
+		return false
+	}
+	for i, c := range w {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package format
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,41 @@ func TestNum(t *testing.T) {
 	assert.Equal(t, "7", Num(7))
 	assert.Equal(t, "3.8", Num(3.79))
 	assert.Equal(t, "-1.5", Num(-1.5))
+	// Not zero, so never printed as one; and never "-0.0".
+	assert.Equal(t, "0.0074", Num(4.0/540))
+	assert.Equal(t, "-0.040", Num(-0.04))
+	assert.Equal(t, "0", Num(math.Copysign(0, -1)))
 	assert.Equal(t, 41.5, Round1(41.46))
 	assert.Equal(t, -0.3, Round1(-0.26))
+}
+
+func TestWrap(t *testing.T) {
+	tests := []struct {
+		text                 string
+		first, indent, width int
+		want                 []string
+	}{
+		{"", 0, 0, 10, []string{""}},
+		{"one two three", 0, 0, 80, []string{"one two three"}},
+		{"one two three four", 0, 2, 9, []string{"one two", "three", "four"}},
+		{"one two three four", 4, 4, 13, []string{"one two", "three", "four"}},
+		{"a  b\tc", 0, 0, 80, []string{"a b c"}},
+		{"short averyveryverylongword end", 0, 0, 10, []string{"short", "averyveryverylongword", "end"}},
+		{"été à Zürich", 0, 0, 8, []string{"été à", "Zürich"}},
+		{"from 2015-08-04 17:45:00 to 2015-08-05 01:00", 0, 0, 20, []string{"from", "2015-08-04 17:45:00", "to 2015-08-05 01:00"}},
+		{"on 2015-08-04, then", 0, 0, 12, []string{"on", "2015-08-04,", "then"}},
+	}
+	for _, tt := range tests {
+		got := Wrap(tt.text, tt.first, tt.indent, tt.width)
+		assert.Equal(t, tt.want, got, "%q", tt.text)
+		for i, l := range got {
+			room := tt.width - tt.indent
+			if i == 0 {
+				room = tt.width - tt.first
+			}
+			if !strings.Contains(l, "averyvery") {
+				assert.LessOrEqual(t, len([]rune(l)), room, "%q", l)
+			}
+		}
+	}
 }
