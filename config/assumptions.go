@@ -37,7 +37,7 @@ var Assumptions = []Assumption{
 		Otherwise: "an API that counts every request it sees, refused or not (a sliding window over all calls; GitHub, for one, may ban an " +
 			"integration that keeps sending requests while it is rate limited): retries keep the limit exhausted",
 		Decides: "whether the 2019 storm of refused calls sustains itself: with it, the storm never ends without the lowered limit, and " +
-			"the lowering ends it, as the report says; without it, the storm ends by itself at about 11:13"},
+			"the lowering ends it, as the report says; without it, the storm ends by itself at about 11:14"},
 }
 
 // LookupAssumption returns the assumption of the parameter with that flag.
