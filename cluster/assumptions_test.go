@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // TestNeverBootedHoldsSlot: under the assumption, a VM whose power-on the
@@ -20,7 +21,7 @@ func TestNeverBootedHoldsSlot(t *testing.T) {
 		t.Run(map[bool]string{false: "off", true: "on"}[on], func(t *testing.T) {
 			cfg := config()
 			cfg.NeverBootedHoldsSlot = on
-			inCluster(t, cfg, 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
 				require.True(t, c.Release(occupier)) // finished: it keeps its slot
@@ -72,7 +73,7 @@ func TestRefusedStartHoldsCPU(t *testing.T) {
 			cfg := config()
 			cfg.CPUVMs = 1
 			cfg.RefusedStartHoldsCPU = on
-			inCluster(t, cfg, 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
 				require.True(t, c.Release(occupier)) // off: it holds its slot, not its CPU
