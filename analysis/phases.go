@@ -60,15 +60,16 @@ type phaser struct {
 	candidates  int
 	stormBefore bool // a storm phase has come and gone
 
-	done    []PhaseStats
+	done    []PhaseStats // as many as held allows
+	held    *held
 	cur     PhaseStats
 	started bool
 	prev    series.Sample // the sample before the current one
 	base    series.Sample // the state before the current phase began
 }
 
-func newPhaser(cfg config.Config) phaser {
-	return phaser{queues: len(cfg.Queues), drained: cfg.Drained, phase: PhaseHealthy}
+func newPhaser(cfg config.Config, h *held) phaser {
+	return phaser{queues: len(cfg.Queues), drained: cfg.Drained, phase: PhaseHealthy, held: h}
 }
 
 func stormy(phase string) bool { return phase == PhaseStorm || phase == PhaseSecondFailure }
@@ -144,7 +145,9 @@ func (p *phaser) next(in phaseInput, changes []series.Change) (string, []series.
 func (p *phaser) record(s series.Sample, phase string) {
 	if !p.started || phase != p.cur.Name {
 		if p.started {
-			p.done = append(p.done, p.cur)
+			if p.held.take(s.T) {
+				p.done = append(p.done, p.cur)
+			}
 			p.base = p.prev
 		}
 		p.cur, p.started = PhaseStats{Name: phase, Start: p.base.T}, true
