@@ -260,7 +260,7 @@ func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 // Clone makes a new VM for a job's attempt from the build image. It fails,
 // having made nothing, if the API refuses the call or the run stops first.
 func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
-	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
+	r := dist.VMDraws.Stream(c.cfg.Seed, jobID, uint64(attempt))
 	cloneTime := c.cfg.Clone.Draw(r)
 	vm := &VM{
 		JobID:   jobID,

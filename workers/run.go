@@ -104,10 +104,10 @@ func (r *RunPool) Crash(fraction float64) int {
 	return lost
 }
 
-// lost draws, from job's own stream, whether a crash of that fraction of
-// the workers takes its build.
+// lost draws, from the attempt's crash stream, whether a crash of that
+// fraction of the workers takes its build.
 func (r *RunPool) lost(job *Job, fraction float64) bool {
-	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 2).Float64() < fraction
+	return dist.Crash.Stream(r.Seed, job.ID, uint64(job.Attempts)).Float64() < fraction
 }
 
 // Restart brings every crashed worker back.
@@ -203,11 +203,11 @@ func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) bool {
 	return true
 }
 
-// stalls draws, from the job's own stream, whether this attempt's VM stalls.
+// stalls draws, from the attempt's stall stream, whether its VM stalls.
 func (r *RunPool) stalls(job *Job) bool {
 	p := math.Float64frombits(r.stallBits.Load())
 	if p <= 0 {
 		return false
 	}
-	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 1).Float64() < p
+	return dist.Stall.Stream(r.Seed, job.ID, uint64(job.Attempts)).Float64() < p
 }
