@@ -88,7 +88,7 @@ func TestNilSwitchesAndPoliciesAreAllOff(t *testing.T) {
 
 // TestPoliciesActOnlyWhileSwitchedOn: the budget counts outcomes, and the
 // backoff draws a delay, only while their switches are on; the delay is the
-// job's own draw, (seed, job, attempt, 1), under the attempt's ceiling.
+// attempt's draw from its backoff stream (dist.Backoff), under its ceiling.
 func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 	const seed = 20150804
 	backoff := mitigate.Backoff{Base: time.Minute, Cap: 8 * time.Minute, Multiplier: 2}
@@ -109,7 +109,7 @@ func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 					assert.Zero(t, d)
 					continue
 				}
-				want := backoff.Delay(attempts-1, dist.Stream(seed, 7, uint64(attempts), 1))
+				want := backoff.Delay(attempts-1, dist.Backoff.Stream(seed, 7, uint64(attempts)))
 				assert.Equal(t, want, d, "attempt %d: the job's own draw", attempts)
 				assert.Less(t, d, backoff.Ceiling(attempts-1))
 				assert.Equal(t, d, p.backoffDelay(seed, job), "the same job and attempt, the same delay")
@@ -577,9 +577,9 @@ func runBackoffRig(t *testing.T, seed uint64, b mitigate.Backoff, during func(t 
 
 // TestBackoffHoldsJobsInTheWaitingRoom: with backoff on, a failed start's
 // job waits in the room, holding no worker and out of the backlog, and
-// starts again exactly when its delay is over: the job's own draw, (seed,
-// job, attempt, 1), within [0, ceiling). The same seed gives the same
-// delays; another seed, others.
+// starts again exactly when its delay is over: the attempt's draw from its
+// backoff stream (dist.Backoff), within [0, ceiling). The same seed gives
+// the same delays; another seed, others.
 func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 	const seed = 42
 	b := mitigate.Backoff{Base: time.Minute, Cap: 4 * time.Minute, Multiplier: 2}
@@ -597,7 +597,7 @@ func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 	require.Greater(t, len(starts), 3*3, "a few rounds in an hour")
 	var delays []time.Duration
 	for _, s := range starts {
-		want := b.Delay(int(s.Attempt)-1, dist.Stream(seed, s.Job, uint64(s.Attempt), 1))
+		want := b.Delay(int(s.Attempt)-1, dist.Backoff.Stream(seed, s.Job, uint64(s.Attempt)))
 		assert.InDelta(t, want.Seconds(), s.Delay.Seconds(), 1e-6, "job %d attempt %d: the job's own draw", s.Job, s.Attempt)
 		assert.GreaterOrEqual(t, want, time.Duration(0))
 		assert.Less(t, want, b.Ceiling(int(s.Attempt)-1), "full jitter: under the ceiling")

@@ -75,7 +75,7 @@ var purposes = [numPurposes]identity{
 	VMDraws:      {name: "VM draws", ids: []idRange{job, attempt}},
 	Stall:        {name: "stall", ids: []idRange{job, attempt}, tagged: true, tag: 1},
 	Crash:        {name: "crash", ids: []idRange{job, attempt}, tagged: true, tag: 2},
-	Backoff:      {name: "backoff", ids: []idRange{job, attempt}, tagged: true, tag: 1},
+	Backoff:      {name: "backoff", ids: []idRange{job, attempt}, tagged: true, tag: 3},
 }
 
 func (p Purpose) String() string {

@@ -39,9 +39,7 @@ func TestEveryPurposeIsListed(t *testing.T) {
 // knownShared is the pairs of purposes that draw from one identity today,
 // each a fault to mend, not a choice: a pair listed here that no longer
 // meets fails the test too, so that the list does not outlive the fault.
-var knownShared = [][2]Purpose{
-	{Stall, Backoff}, // both draw from (seed, job, attempt, 1)
-}
+var knownShared = [][2]Purpose{}
 
 // TestPurposesDrawFromDisjointIdentities: no two purposes can draw from one
 // identity. Two identities can meet if they have as many parts, and at
