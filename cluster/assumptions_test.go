@@ -24,7 +24,7 @@ func TestNeverBootedHoldsSlot(t *testing.T) {
 			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
-				require.True(t, c.Release(occupier)) // finished: it keeps its slot
+				require.True(t, c.PowerOff(occupier)) // finished: it keeps its slot
 				refused, _ := c.Clone(ctx, 1, 1)
 				require.ErrorIs(t, c.PowerOn(ctx, refused), ErrNoCapacity)
 				requireState(t, c, refused, NeverBooted)
@@ -76,7 +76,7 @@ func TestRefusedStartHoldsCPU(t *testing.T) {
 			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
-				require.True(t, c.Release(occupier)) // off: it holds its slot, not its CPU
+				require.True(t, c.PowerOff(occupier)) // off: it holds its slot, not its CPU
 				refused, _ := c.Clone(ctx, 1, 1)
 				var g sim.Group
 				var refusedErr error

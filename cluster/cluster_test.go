@@ -413,12 +413,12 @@ func TestDestroyRacesPowerOn(t *testing.T) {
 	})
 }
 
-func TestReleaseSetsFinished(t *testing.T) {
+func TestPowerOffSetsFinished(t *testing.T) {
 	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(ctx, vm))
-		assert.True(t, c.Release(vm))
+		assert.True(t, c.PowerOff(vm))
 		in := requireState(t, c, vm, Finished)
 		assert.True(t, in.Uptime)
 		assert.Equal(t, int64(1), c.Gauge().InUse(), "a finished VM holds its slot until destroyed")
@@ -493,7 +493,7 @@ func TestDestroy(t *testing.T) {
 		}, true},
 		{"finished", 1, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			require.NoError(t, c.PowerOn(ctx, vm))
-			require.True(t, c.Release(vm))
+			require.True(t, c.PowerOff(vm))
 		}, true},
 		{"orphaned", 1, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			vm.boot = timeout + time.Minute
@@ -534,7 +534,7 @@ func TestDestroy(t *testing.T) {
 					assert.Equal(t, before.Released, s.Released)
 					assert.Zero(t, s.MeanSlotHeld)
 				}
-				assert.False(t, c.Release(vm), "Release after Destroy")
+				assert.False(t, c.PowerOff(vm), "PowerOff after Destroy")
 				assert.False(t, c.Orphan(vm), "Orphan after Destroy")
 				assert.False(t, c.Claim(vm), "Claim after Destroy")
 				checkStats(t, c)
@@ -558,7 +558,7 @@ func TestDestroyStopped(t *testing.T) {
 		assert.Equal(t, int64(1), c.Gauge().InUse())
 		s := checkStats(t, c)
 		assert.Zero(t, s.Destroyed)
-		assert.True(t, c.Release(vm), "the VM was not destroyed")
+		assert.True(t, c.PowerOff(vm), "the VM was not destroyed")
 		g.Wait(ctx)
 	})
 }
@@ -682,7 +682,7 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 						c.Orphan(vm) // its worker crashed
 						audit("orphan")
 					} else {
-						c.Release(vm)
+						c.PowerOff(vm)
 						audit("release")
 					}
 				case errors.Is(err, ErrNoCapacity) || errors.Is(err, ErrNoCPU):

@@ -98,7 +98,7 @@ func runningVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 
 func finishedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 	vm := runningVM(ctx, c)
-	c.Release(vm)
+	c.PowerOff(vm)
 	return vm
 }
 
@@ -141,7 +141,7 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 		for id := uint64(10); id < 15; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
-			c.Release(vm)
+			c.PowerOff(vm)
 		}
 		require.True(t, j.pass(ctx))
 		assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
@@ -180,7 +180,7 @@ func TestFailedPassReports(t *testing.T) {
 				for id := uint64(10); id < 15; id++ {
 					vm, _ := c.Clone(ctx, id, 1)
 					require.NoError(t, c.PowerOn(ctx, vm))
-					c.Release(vm)
+					c.PowerOff(vm)
 				}
 				require.True(t, j.pass(ctx))
 				assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
@@ -199,7 +199,7 @@ func TestJanitorPacesItsPass(t *testing.T) {
 		for id := uint64(1); id <= 20; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
-			c.Release(vm)
+			c.PowerOff(vm)
 		}
 		out := sim.NewChan[*cluster.VM](k, 100)
 		j := newJanitor(k, c, &Credentials{}, out, time.Hour, 5)

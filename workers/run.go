@@ -165,9 +165,9 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 		r.Ledger.lose(job, r.Kernel.Now())
 		return requeue(ctx, r.Kernel, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
-	released := r.Cluster.Release(job.VM)
-	r.end(r.Kernel, start, released)
-	if !released {
+	off := r.Cluster.PowerOff(job.VM)
+	r.end(r.Kernel, start, off)
+	if !off {
 		// The janitor destroyed the VM under the build.
 		r.Ledger.fail(job, false)
 		job.logAt(r.Events, zapcore.WarnLevel, "job_failed", vmField(job.VM), zap.String("reason", "VM destroyed during the build"))
