@@ -30,7 +30,8 @@ type alertRules struct {
 	cfg    config.Alerts
 	window time.Duration
 	state  map[string]*ruleState
-	events []AlertEvent
+	events []AlertEvent // as many as held allows
+	held   *held
 }
 
 // AlertEvent is an alert firing or resolving.
@@ -46,13 +47,16 @@ type ruleState struct {
 	firing  bool
 }
 
-func newAlertRules(cfg config.Config) alertRules {
-	r := alertRules{cfg: cfg.Alerts, window: cfg.Window, state: map[string]*ruleState{}}
+func newAlertRules(cfg config.Config, h *held) alertRules {
+	r := alertRules{cfg: cfg.Alerts, window: cfg.Window, state: map[string]*ruleState{}, held: h}
 	for _, name := range Alerts {
 		r.state[name] = &ruleState{}
 	}
 	return r
 }
+
+// eventAlertFiring is the change an alert's firing makes.
+const eventAlertFiring = "alert_firing"
 
 // evaluate judges the rules at s, appends what changed, and returns the
 // alerts firing.
@@ -81,12 +85,16 @@ func (r *alertRules) evaluate(s series.Sample, rates series.Rates, changes []ser
 		switch {
 		case !st.firing && st.holding && s.T-st.since >= a.For:
 			st.firing = true
-			changes = append(changes, series.Change{Event: "alert_firing", Name: rule.name, Value: format.Round1(rule.value)})
-			r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name, Firing: true})
+			changes = append(changes, series.Change{Event: eventAlertFiring, Name: rule.name, Value: format.Round1(rule.value)})
+			if r.held.take(s.T) {
+				r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name, Firing: true})
+			}
 		case st.firing && !st.holding && s.T-st.since >= a.KeepFiringFor:
 			st.firing = false
 			changes = append(changes, series.Change{Event: "alert_resolved", Name: rule.name, Value: format.Round1(rule.value)})
-			r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name})
+			if r.held.take(s.T) {
+				r.events = append(r.events, AlertEvent{T: s.T, Name: rule.name})
+			}
 		}
 		if st.firing {
 			firing = append(firing, rule.name)

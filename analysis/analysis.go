@@ -38,6 +38,7 @@ type Analyzer struct {
 	ring   []series.Sample // the array window is in, from its start
 	last   series.Sample
 	marks  []series.Mark
+	held   held // the budget of marks, alerts' changes and phases kept
 
 	alerts alertRules
 	phases phaser
@@ -53,7 +54,8 @@ type Analyzer struct {
 // New returns an Analyzer of a run of cfg that hands each judged sample to
 // the watchers, and evaluates checks as it goes.
 func New(cfg config.Config, checks []Check, watchers ...series.Watcher) *Analyzer {
-	a := &Analyzer{cfg: cfg, watchers: watchers, alerts: newAlertRules(cfg), phases: newPhaser(cfg)}
+	a := &Analyzer{cfg: cfg, watchers: watchers, held: held{limit: maxHeld}}
+	a.alerts, a.phases = newAlertRules(cfg, &a.held), newPhaser(cfg, &a.held)
 	for _, c := range checks {
 		a.checks = append(a.checks, &evaluation{check: c, epoch: cfg.Epoch})
 	}
@@ -62,7 +64,9 @@ func New(cfg config.Config, checks []Check, watchers ...series.Watcher) *Analyze
 
 // Mark takes a timeline event as it is applied, and passes it on.
 func (a *Analyzer) Mark(m series.Mark) {
-	a.marks = append(a.marks, m)
+	if a.held.take(m.T) {
+		a.marks = append(a.marks, m)
+	}
 	if _, ok := incident.Lookup(m.Name); ok {
 		a.acted = true // the timeline's; not the model's own (a breaker's)
 	}
@@ -137,15 +141,15 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	row := series.Row{Sample: s, Rates: rates}
 
 	var changes []series.Change
-	seen := len(a.alerts.events)
 	row.Firing, changes = a.alerts.evaluate(s, rates, changes)
-	if a.fault != nil && a.detection == nil {
+	if a.fault != nil && a.detection == nil && s.T >= a.fault.T {
 		// Detection is the first alert that fires at or after the fault:
 		// one that fired before it, and resolved, counts when it fires
-		// again.
-		for _, ev := range a.alerts.events[seen:] {
-			if ev.Firing && ev.T >= a.fault.T {
-				a.detection = &Detection{At: ev.T, By: ev.Name}
+		// again. (From the changes, which are the alerts' only so far, not
+		// from the events kept: it does not depend on the budget.)
+		for _, c := range changes {
+			if c.Event == eventAlertFiring {
+				a.detection = &Detection{At: s.T, By: c.Name}
 				break
 			}
 		}
@@ -189,7 +193,8 @@ func (a *Analyzer) Detected() (time.Duration, bool) {
 	return a.detection.At, true
 }
 
-// Result is the run judged as a whole, from its first sample to its last.
+// Result is the run judged as a whole, from its first sample to its last;
+// of part of it if Err is not nil.
 func (a *Analyzer) Result() Result {
 	r := Result{
 		Phases:     a.phases.table(),
@@ -264,14 +269,23 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 
 // Replay judges a series read back from a file (series.Read) as a run of
 // cfg: the marks go in before the rows at their model times, as the run
-// applied them. Result is what the run's own analysis said of it.
+// applied them. Result is what the run's own analysis said of it. Replay
+// is for a series held whole, so within the budget (MaxHeld); past it,
+// Replay panics with the Analyzer's Err rather than judge part of it (a
+// series too long to hold is judged a row at a time, with a Replayer).
 func Replay(cfg config.Config, checks []Check, rows []series.Row, marks []series.Mark) Result {
 	p := NewReplayer(cfg, checks)
 	p.marks = marks
 	for _, r := range rows {
-		p.Row(r, nil)
+		if err := p.Row(r, nil); err != nil {
+			panic("analysis.Replay: " + err.Error())
+		}
 	}
-	return p.Result()
+	r := p.Result()
+	if err := p.Err(); err != nil {
+		panic("analysis.Replay: " + err.Error())
+	}
+	return r
 }
 
 // Replayer is Replay a row at a time (series.Each), for a series too long
@@ -286,25 +300,29 @@ func NewReplayer(cfg config.Config, checks []Check) *Replayer {
 	return &Replayer{a: New(cfg, checks)}
 }
 
-// Row takes the next row and the marks written with it.
-func (p *Replayer) Row(r series.Row, marks []series.Mark) {
+// Row takes the next row and the marks written with it. It returns the
+// Analyzer's Err once the marks, alerts' changes and phases to hold, with
+// the marks read and not yet due, pass the budget (MaxHeld): the series is
+// then not to be judged.
+func (p *Replayer) Row(r series.Row, marks []series.Mark) error {
 	p.marks = append(p.marks, marks...)
 	for len(p.marks) > 0 && p.marks[0].T <= r.T {
 		p.a.Mark(p.marks[0])
 		p.marks = p.marks[1:]
 	}
+	if h := &p.a.held; len(p.marks) > h.limit-h.used {
+		h.refuse(p.marks[len(p.marks)-1].T)
+		p.marks = nil // they will not be judged
+	}
 	p.a.Sample(r.Sample)
+	return p.a.Err()
 }
 
-// Held is how many things the judgement holds so far beyond a window of
-// samples: the timeline's marks, the alerts' firings and resolutions and
-// the phases, each of which a series may give without end; a caller
-// bounds it.
-func (p *Replayer) Held() int {
-	return len(p.marks) + len(p.a.marks) + len(p.a.alerts.events) + len(p.a.phases.done)
-}
+// Err is the Analyzer's Err: nil while everything given is held.
+func (p *Replayer) Err() error { return p.a.Err() }
 
-// Result is the judgement of the rows so far.
+// Result is the judgement of the rows so far (the marks after the last
+// row go in at the end); of part of them if Err is not nil.
 func (p *Replayer) Result() Result {
 	for _, m := range p.marks {
 		p.a.Mark(m)

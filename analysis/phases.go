@@ -60,14 +60,15 @@ type phaser struct {
 	candidates  int
 	stormBefore bool // a storm phase has come and gone
 
-	done    []PhaseStats
+	done    []PhaseStats // as many as held allows
+	held    *held
 	cur     PhaseStats
 	started bool
 	base    series.Sample // the state before the current phase began
 }
 
-func newPhaser(cfg config.Config) phaser {
-	return phaser{queues: len(cfg.Queues), drained: cfg.Drained, phase: PhaseHealthy}
+func newPhaser(cfg config.Config, h *held) phaser {
+	return phaser{queues: len(cfg.Queues), drained: cfg.Drained, phase: PhaseHealthy, held: h}
 }
 
 func stormy(phase string) bool { return phase == PhaseStorm || phase == PhaseSecondFailure }
@@ -150,7 +151,9 @@ func (p *phaser) record(s series.Sample, phase string) {
 			c.Length = s.T - c.Start
 			c.Completed = s.Completed - p.base.Completed
 			c.Requeues = s.Requeues - p.base.Requeues
-			p.done = append(p.done, p.cur)
+			if p.held.take(s.T) {
+				p.done = append(p.done, p.cur)
+			}
 			p.base = s
 		}
 		p.cur, p.started = PhaseStats{Name: phase, Start: p.base.T}, true

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // TestNeverBootedHoldsSlot: under the assumption, a VM whose power-on the
@@ -20,10 +21,10 @@ func TestNeverBootedHoldsSlot(t *testing.T) {
 		t.Run(map[bool]string{false: "off", true: "on"}[on], func(t *testing.T) {
 			cfg := config()
 			cfg.NeverBootedHoldsSlot = on
-			inCluster(t, cfg, 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
-				require.True(t, c.Release(occupier)) // finished: it keeps its slot
+				require.True(t, c.PowerOff(occupier)) // finished: it keeps its slot
 				refused, _ := c.Clone(ctx, 1, 1)
 				require.ErrorIs(t, c.PowerOn(ctx, refused), ErrNoCapacity)
 				requireState(t, c, refused, NeverBooted)
@@ -72,10 +73,10 @@ func TestRefusedStartHoldsCPU(t *testing.T) {
 			cfg := config()
 			cfg.CPUVMs = 1
 			cfg.RefusedStartHoldsCPU = on
-			inCluster(t, cfg, 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, cfg, 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				occupier, _ := c.Clone(ctx, 9, 1)
 				require.NoError(t, c.PowerOn(ctx, occupier))
-				require.True(t, c.Release(occupier)) // off: it holds its slot, not its CPU
+				require.True(t, c.PowerOff(occupier)) // off: it holds its slot, not its CPU
 				refused, _ := c.Clone(ctx, 1, 1)
 				var g sim.Group
 				var refusedErr error

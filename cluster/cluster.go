@@ -260,7 +260,7 @@ func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 // Clone makes a new VM for a job's attempt from the build image. It fails,
 // having made nothing, if the API refuses the call or the run stops first.
 func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
-	r := dist.Stream(c.cfg.Seed, jobID, uint64(attempt))
+	r := dist.VMDraws.Stream(c.cfg.Seed, jobID, uint64(attempt))
 	cloneTime := c.cfg.Clone.Draw(r)
 	vm := &VM{
 		JobID:   jobID,
@@ -409,10 +409,11 @@ func (c *Cluster) Orphan(vm *VM) bool {
 	return true
 }
 
-// Release is the worker letting vm go when its build ends: vm is powered
-// off, which frees its CPU, and left for the janitor. It returns false if
-// vm was already destroyed under the build.
-func (c *Cluster) Release(vm *VM) bool {
+// PowerOff is the worker letting vm go when its build ends: vm is powered
+// off, which frees its CPU, and left for the janitor, Finished. It keeps
+// its slot of capacity until it is destroyed (the gauge's Release frees
+// that). It returns false if vm was already destroyed under the build.
+func (c *Cluster) PowerOff(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if vm.destroyed {

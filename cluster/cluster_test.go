@@ -17,6 +17,7 @@ import (
 	"vmstorm/capacity"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,12 +44,17 @@ func config() Config {
 
 // inCluster runs body as a process of a Serial kernel, on a new cluster of
 // cfg that holds capacityVMs, and checks the cluster's books at the end.
-func inCluster(t *testing.T, cfg Config, capacityVMs int64, body func(ctx context.Context, k *sim.Kernel, c *Cluster)) {
+// body checks with its t, the process's checks: what failed is reported on
+// the test goroutine once the run is over.
+func inCluster(t *testing.T, cfg Config, capacityVMs int64, body func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster)) {
 	t.Helper()
+	checks := simtest.New(t)
 	k := sim.New(sim.Options{})
 	c := New(cfg, k, capacity.New(capacityVMs))
-	k.Go(t.Context(), func(ctx context.Context) { body(ctx, k, c) })
-	if err := k.Run(t.Context()); err != nil {
+	k.Go(t.Context(), func(ctx context.Context) { body(checks, ctx, k, c) })
+	err := k.Run(t.Context())
+	checks.Report()
+	if err != nil {
 		require.ErrorIs(t, err, errStoppedByTest)
 	}
 	require.NoError(t, c.Audit())
@@ -77,7 +83,7 @@ func info(c *Cluster, vm *VM) (Info, bool) {
 }
 
 // requireState checks vm is listed in state s.
-func requireState(t *testing.T, c *Cluster, vm *VM, s State) Info {
+func requireState(t simtest.TB, c *Cluster, vm *VM, s State) Info {
 	t.Helper()
 	in, ok := info(c, vm)
 	require.True(t, ok, "%s is not in the inventory", vm.Name())
@@ -88,7 +94,7 @@ func requireState(t *testing.T, c *Cluster, vm *VM, s State) Info {
 // checkStats checks the books (Audit), and that the counters agree with
 // each other and with the listing; call it only when no cluster call is
 // under way.
-func checkStats(t *testing.T, c *Cluster) Stats {
+func checkStats(t simtest.TB, c *Cluster) Stats {
 	t.Helper()
 	require.NoError(t, c.Audit())
 	s := c.Stats()
@@ -119,7 +125,7 @@ func TestStateString(t *testing.T) {
 }
 
 func TestCloneTakesCloneLatency(t *testing.T) {
-	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 2, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 17, 2)
 		require.NoError(t, cloneErr)
 		assert.Equal(t, cloneTime, k.Now())
@@ -140,7 +146,7 @@ func TestCloneTakesCloneLatency(t *testing.T) {
 }
 
 func TestCloneStopped(t *testing.T) {
-	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 2, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		var g sim.Group
 		stopAt(ctx, &g, k, 12*time.Second)
 		vm, cloneErr := c.Clone(ctx, 1, 0)
@@ -159,7 +165,7 @@ func TestCloneStopped(t *testing.T) {
 // whatever has left the inventory meanwhile; and the audit sees an
 // inventory out of that order.
 func TestListIsOldestFirst(t *testing.T) {
-	inCluster(t, config(), 100, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 100, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		// Clones that begin at once end at once: created at one instant.
 		cloneAt := func(at time.Duration, jobs ...uint64) []*VM {
 			var g sim.Group
@@ -211,7 +217,7 @@ func TestListIsOldestFirst(t *testing.T) {
 // TestInventorySqueezesOutItsHoles: the inventory's places do not grow with
 // the VMs that have left it, and its listing stays in order as they do.
 func TestInventorySqueezesOutItsHoles(t *testing.T) {
-	inCluster(t, config(), 100, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 100, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		var kept []*VM
 		for job := range uint64(1000) {
 			vm, err := c.Clone(ctx, job, 1)
@@ -237,7 +243,7 @@ func TestInventorySqueezesOutItsHoles(t *testing.T) {
 }
 
 func TestPowerOnNoCapacity(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		occupier, err := c.Clone(ctx, 9, 1)
 		require.NoError(t, err)
 		require.NoError(t, c.PowerOn(ctx, occupier)) // someone else's VM fills the cluster
@@ -281,7 +287,7 @@ func TestPowerOn(t *testing.T) {
 			cfg := config()
 			cfg.PowerOn = dist.Latency{Mean: tt.boot}
 			cfg.StartTimeout = tt.startTimeout
-			inCluster(t, cfg, 3, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, cfg, 3, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				vm, cloneErr := c.Clone(ctx, 1, 0)
 				require.NoError(t, cloneErr)
 				before := k.Now()
@@ -305,7 +311,7 @@ func TestPowerOn(t *testing.T) {
 }
 
 func TestPowerOnIsBootingWhileItBoots(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		var err error
@@ -323,7 +329,7 @@ func TestPowerOnIsBootingWhileItBoots(t *testing.T) {
 }
 
 func TestPowerOnStoppedLeavesVMBooting(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		var g sim.Group
@@ -339,7 +345,7 @@ func TestPowerOnStoppedLeavesVMBooting(t *testing.T) {
 }
 
 func TestPowerOnDestroyedWhileBooting(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		var err error
@@ -368,7 +374,7 @@ func TestPowerOnDestroyedWhileBooting(t *testing.T) {
 // negative or a slot held by no VM.
 func TestDestroyRacesPowerOn(t *testing.T) {
 	t.Run("destroyed during its refusal", func(t *testing.T) {
-		inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 			occupier, _ := c.Clone(ctx, 9, 1)
 			require.NoError(t, c.PowerOn(ctx, occupier))
 			vm, err := c.Clone(ctx, 1, 1)
@@ -389,7 +395,7 @@ func TestDestroyRacesPowerOn(t *testing.T) {
 		cfg := config()
 		cfg.ClientRate = 1 // one call a second: calls queue up
 		cfg.Destroy = dist.Latency{Mean: 500 * time.Millisecond}
-		inCluster(t, cfg, 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+		inCluster(t, cfg, 2, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 			vm, err := c.Clone(ctx, 1, 1) // takes the client's token
 			require.NoError(t, err)
 			require.True(t, c.Claim(vm))
@@ -407,12 +413,12 @@ func TestDestroyRacesPowerOn(t *testing.T) {
 	})
 }
 
-func TestReleaseSetsFinished(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+func TestPowerOffSetsFinished(t *testing.T) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(ctx, vm))
-		assert.True(t, c.Release(vm))
+		assert.True(t, c.PowerOff(vm))
 		in := requireState(t, c, vm, Finished)
 		assert.True(t, in.Uptime)
 		assert.Equal(t, int64(1), c.Gauge().InUse(), "a finished VM holds its slot until destroyed")
@@ -423,7 +429,7 @@ func TestReleaseSetsFinished(t *testing.T) {
 }
 
 func TestClaimIsExclusive(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		assert.True(t, c.Claim(vm))
@@ -457,7 +463,7 @@ func TestClaimIsExclusiveConcurrently(t *testing.T) {
 }
 
 func TestDiscard(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		booted, _ := c.Clone(ctx, 1, 1)
 		require.NoError(t, c.PowerOn(ctx, booted))
 		refused, _ := c.Clone(ctx, 2, 1)
@@ -475,28 +481,28 @@ func TestDestroy(t *testing.T) {
 	tests := []struct {
 		name      string
 		capacity  int64
-		setup     func(ctx context.Context, t *testing.T, c *Cluster, vm *VM)
+		setup     func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM)
 		holdsSlot bool
 	}{
-		{"cloned", 1, func(context.Context, *testing.T, *Cluster, *VM) {}, false},
-		{"never booted", 0, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+		{"cloned", 1, func(context.Context, simtest.TB, *Cluster, *VM) {}, false},
+		{"never booted", 0, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			require.ErrorIs(t, c.PowerOn(ctx, vm), ErrNoCapacity)
 		}, false},
-		{"running", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+		{"running", 1, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			require.NoError(t, c.PowerOn(ctx, vm))
 		}, true},
-		{"finished", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+		{"finished", 1, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			require.NoError(t, c.PowerOn(ctx, vm))
-			require.True(t, c.Release(vm))
+			require.True(t, c.PowerOff(vm))
 		}, true},
-		{"orphaned", 1, func(ctx context.Context, t *testing.T, c *Cluster, vm *VM) {
+		{"orphaned", 1, func(ctx context.Context, t simtest.TB, c *Cluster, vm *VM) {
 			vm.boot = timeout + time.Minute
 			require.ErrorIs(t, c.PowerOn(ctx, vm), ErrStartTimeout)
 		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inCluster(t, config(), tt.capacity, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+			inCluster(t, config(), tt.capacity, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 				// A bystander VM, so that Destroy must remove only its own.
 				other, cloneErr := c.Clone(ctx, 2, 0)
 				require.NoError(t, cloneErr)
@@ -528,7 +534,7 @@ func TestDestroy(t *testing.T) {
 					assert.Equal(t, before.Released, s.Released)
 					assert.Zero(t, s.MeanSlotHeld)
 				}
-				assert.False(t, c.Release(vm), "Release after Destroy")
+				assert.False(t, c.PowerOff(vm), "PowerOff after Destroy")
 				assert.False(t, c.Orphan(vm), "Orphan after Destroy")
 				assert.False(t, c.Claim(vm), "Claim after Destroy")
 				checkStats(t, c)
@@ -538,7 +544,7 @@ func TestDestroy(t *testing.T) {
 }
 
 func TestDestroyStopped(t *testing.T) {
-	inCluster(t, config(), 1, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 1, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 1, 0)
 		require.NoError(t, cloneErr)
 		require.NoError(t, c.PowerOn(ctx, vm))
@@ -552,13 +558,13 @@ func TestDestroyStopped(t *testing.T) {
 		assert.Equal(t, int64(1), c.Gauge().InUse())
 		s := checkStats(t, c)
 		assert.Zero(t, s.Destroyed)
-		assert.True(t, c.Release(vm), "the VM was not destroyed")
+		assert.True(t, c.PowerOff(vm), "the VM was not destroyed")
 		g.Wait(ctx)
 	})
 }
 
 func TestFilledAt(t *testing.T) {
-	inCluster(t, config(), 2, func(ctx context.Context, k *sim.Kernel, c *Cluster) {
+	inCluster(t, config(), 2, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		_, filled := c.FilledAt()
 		assert.False(t, filled)
 
@@ -647,10 +653,11 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 	}
 	k := sim.New(sim.Options{Mode: mode, Speed: speed, Horizon: 30 * time.Minute})
 	c := New(cfg, k, capacity.New(int64(4+seed%4)))
+	// A failed audit stops the run with itself as the cause, which the test
+	// goroutine sees in Run's error.
 	audit := func(step string) {
 		if err := c.Audit(); err != nil {
-			assert.NoError(t, err, "after %s", step)
-			k.Stop(err)
+			k.Stop(fmt.Errorf("audit after %s: %w", step, err))
 		}
 	}
 	for client := range uint64(6) {
@@ -675,7 +682,7 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 						c.Orphan(vm) // its worker crashed
 						audit("orphan")
 					} else {
-						c.Release(vm)
+						c.PowerOff(vm)
 						audit("release")
 					}
 				case errors.Is(err, ErrNoCapacity) || errors.Is(err, ErrNoCPU):

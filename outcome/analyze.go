@@ -10,17 +10,6 @@ import (
 	"vmstorm/series"
 )
 
-// MaxJudged bounds what the judgement of a series holds beyond a window of
-// rows (analysis.Replayer.Held: marks, alerts' changes, phases), about a
-// hundred bytes each: a series past it is refused, not judged in
-// gigabytes. A run of 87,600 hours judged every second, with its alerts
-// changing at every sample, would pass it; no run of the built-ins comes
-// near.
-const MaxJudged = 1_000_000
-
-// maxJudged is the bound Analyze applies: MaxJudged, but in a test.
-var maxJudged = MaxJudged
-
 // Analyze judges a series a run wrote (series.Writer), read from r, as a
 // run of cfg: what `vmstorm -analyze` says of it. The rows are judged as
 // they are read, not held, so that a series may be longer than memory. It
@@ -31,10 +20,11 @@ var maxJudged = MaxJudged
 // What a run cannot have written is an error that says where: a row past
 // the longest run (config.MaxDuration), two rows less than
 // config.MinInterval apart but for the last (a run samples at most once a
-// model second, and once more at its end), or more than MaxJudged things
-// to hold; series.Each refuses the rest (time that goes back, marks out
-// of place). So the memory it takes is bounded, whatever the file: the
-// window's rows (at most its span in seconds) and MaxJudged things.
+// model second, and once more at its end), or more marks, alerts' changes
+// and phases than the analysis holds (analysis.MaxHeld, the Replayer's
+// error); series.Each refuses the rest (time that goes back, marks out of
+// place). So the memory it takes is bounded, whatever the file: the
+// window's rows (at most its span in seconds) and analysis.MaxHeld things.
 func Analyze(r io.Reader, cfg config.Config, checks []analysis.Check) (analysis.Result, time.Time, error) {
 	var judge *analysis.Replayer
 	line, last, gap := 1, time.Duration(-1), config.MinInterval // gap: between the last two rows
@@ -54,9 +44,8 @@ func Analyze(r io.Reader, cfg config.Config, checks []analysis.Check) (analysis.
 			cfg.Epoch = epoch
 			judge = analysis.NewReplayer(cfg, checks)
 		}
-		judge.Row(row, marks)
-		if judge.Held() > maxJudged {
-			return fmt.Errorf("series: line %d: more than %d marks, alerts' changes and phases to hold: no run within vmstorm's limits writes so many", line, maxJudged)
+		if err := judge.Row(row, marks); err != nil {
+			return fmt.Errorf("series: line %d: %w", line, err)
 		}
 		return nil
 	})

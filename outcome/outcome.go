@@ -6,6 +6,8 @@ package outcome
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -66,6 +68,11 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
 	if sum == nil {
 		return nil, err
+	}
+	if heldErr := an.Err(); heldErr != nil {
+		// Past the analysis's budget its judgement would be of part of the
+		// run: the run is counted, and its judgement refused.
+		err = errors.Join(err, fmt.Errorf("analysis: %w", heldErr))
 	}
 	return &Outcome{Summary: sum, Analysis: an.Result(), Rows: keep.Take(), Marks: keep.Marks()}, err
 }

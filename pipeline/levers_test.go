@@ -17,6 +17,7 @@ import (
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 	"vmstorm/workers"
 )
 
@@ -36,9 +37,12 @@ type world struct {
 }
 
 // inWorld builds a world in a Serial kernel and runs body as a process of
-// it, from model time zero, then stops the run.
-func inWorld(t *testing.T, body func(ctx context.Context, w *world)) {
+// it, from model time zero, then stops the run. body checks with its t, the
+// process's checks: what failed is reported on the test goroutine once the
+// run is over.
+func inWorld(t *testing.T, body func(t *simtest.Checks, ctx context.Context, w *world)) {
 	t.Helper()
+	checks := simtest.New(t)
 	k := sim.New(sim.Options{})
 	nop := zap.NewNop()
 	cl := cluster.New(cluster.Config{Seed: 1, RejectTime: time.Second, Destroy: dist.Latency{Mean: 10 * time.Second}}, k, capacity.New(200))
@@ -56,29 +60,31 @@ func inWorld(t *testing.T, body func(ctx context.Context, w *world)) {
 		switches: switches,
 	}
 	k.Go(t.Context(), func(ctx context.Context) {
+		defer k.Stop(nil) // also when a failed require ends the process
 		for id := uint64(1); id <= 10; id++ {
 			vm, err := cl.Clone(ctx, id, 1)
-			require.NoError(t, err)
-			require.NoError(t, cl.PowerOn(ctx, vm))
+			require.NoError(checks, err)
+			require.NoError(checks, cl.PowerOn(ctx, vm))
 		}
 		for _, f := range []func(context.Context){janitor.Run, cleanup.Run, run.Run} {
 			k.Go(ctx, f)
 		}
-		body(ctx, w)
-		k.Stop(nil)
+		body(checks, ctx, w)
 	})
-	require.NoError(t, k.Run(t.Context()))
+	err := k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 }
 
 // sleep waits d of model time in the world.
-func sleep(t *testing.T, ctx context.Context, d time.Duration) {
+func sleep(t simtest.TB, ctx context.Context, d time.Duration) {
 	t.Helper()
 	require.True(t, sim.Sleep(ctx, d))
 }
 
 // builds hands the Run pool n jobs with booted VMs, each building for
 // buildTime, and returns the count of workers busy a minute later.
-func builds(t *testing.T, ctx context.Context, w *world, n int, buildTime time.Duration) int64 {
+func builds(t simtest.TB, ctx context.Context, w *world, n int, buildTime time.Duration) int64 {
 	t.Helper()
 	for id := uint64(100); id < uint64(100+n); id++ {
 		vm, err := w.cluster.Clone(ctx, id, 1)
@@ -95,7 +101,7 @@ func builds(t *testing.T, ctx context.Context, w *world, n int, buildTime time.D
 // minute on.
 type cleaning struct{ busy, destroyed int64 }
 
-func cleanedAtTheNextPass(t *testing.T, ctx context.Context, w *world) any {
+func cleanedAtTheNextPass(t simtest.TB, ctx context.Context, w *world) any {
 	sim.SleepUntil(ctx, 10*time.Minute+time.Second)
 	busy := w.parts.cleanup.Stats().BusyNow
 	sleep(t, ctx, time.Minute)
@@ -110,13 +116,13 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 	tests := []struct {
 		ev      incident.Event
 		setup   []incident.Event // applied before, with the action or without it
-		observe func(t *testing.T, ctx context.Context, w *world) any
+		observe func(t simtest.TB, ctx context.Context, w *world) any
 		without any // observed without the action
 		with    any // and with it
 	}{
 		{
 			ev: incident.Event{Action: "rotate_cleanup_password"},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				sim.SleepUntil(ctx, 10*time.Minute+time.Second)
 				return w.parts.janitor.Failing()
 			},
@@ -126,7 +132,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 			// The fixed password is read when the janitor restarts.
 			ev:    incident.Event{Action: "fix_cleanup_credentials"},
 			setup: []incident.Event{{Action: "rotate_cleanup_password"}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				sim.SleepUntil(ctx, 10*time.Minute+time.Second)
 				failing := w.parts.janitor.Failing()
 				require.NoError(t, w.parts.apply(incident.Event{Action: "restart_janitor"}, zap.NewNop(), nil))
@@ -137,7 +143,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		},
 		{
 			ev: incident.Event{Action: "restart_janitor"},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				sleep(t, ctx, time.Second)
 				return w.parts.janitor.Stats().Passes
 			},
@@ -157,7 +163,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		},
 		{
 			ev: incident.Event{Action: "pause_builds", Args: incident.Args{Queue: "all"}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return w.parts.queues.Paused()
 			},
 			without: 0, with: 2,
@@ -165,14 +171,14 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			ev:    incident.Event{Action: "resume_builds", Args: incident.Args{Queue: "com"}},
 			setup: []incident.Event{{Action: "pause_builds", Args: incident.Args{Queue: "all"}}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return w.parts.queues.Paused()
 			},
 			without: 2, with: 1,
 		},
 		{
 			ev: incident.Event{Action: "set_max_builds", Args: incident.Args{Queue: "org", MaxBuilds: ptr(int64(80))}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				q := w.parts.queues
 				return [3]int64{q.Limit(0), q.Limit(1), int64(q.Reduced())}
 			},
@@ -181,7 +187,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			// A ceiling of the 10 VMs running: one more cannot be powered on.
 			ev: incident.Event{Action: "set_cpu_capacity", Args: incident.Args{VMs: ptr(int64(10))}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				vm, err := w.cluster.Clone(ctx, 99, 1)
 				require.NoError(t, err)
 				err = w.cluster.PowerOn(ctx, vm)
@@ -192,7 +198,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			// The Run pool's gate narrows: two of the four workers take no job.
 			ev: incident.Event{Action: "crash_workers", Args: incident.Args{Fraction: ptr(0.5)}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return builds(t, ctx, w, 4, time.Hour)
 			},
 			without: int64(4), with: int64(2),
@@ -200,7 +206,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			ev:    incident.Event{Action: "restart_workers"},
 			setup: []incident.Event{{Action: "crash_workers", Args: incident.Args{Fraction: ptr(0.5)}}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return builds(t, ctx, w, 4, time.Hour)
 			},
 			without: int64(2), with: int64(4),
@@ -208,7 +214,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			// Five calls at one a second: four seconds of waiting.
 			ev: incident.Event{Action: "set_api_rate_limit", Args: incident.Args{Rate: ptr(1.0)}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				start := w.clock.Now()
 				for id := uint64(200); id < 205; id++ {
 					_, err := w.cluster.Clone(ctx, id, 1)
@@ -222,7 +228,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 			// A stalled build is given up after the stall timeout: its VM
 			// is orphaned and its job comes back to the scheduler.
 			ev: incident.Event{Action: "set_stall_chance", Args: incident.Args{Fraction: ptr(1.0)}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				builds(t, ctx, w, 1, 2*time.Minute)
 				sleep(t, ctx, 5*time.Minute)
 				var kinds []workers.MsgKind
@@ -238,7 +244,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 	tests = append(tests, []struct {
 		ev      incident.Event
 		setup   []incident.Event
-		observe func(t *testing.T, ctx context.Context, w *world) any
+		observe func(t simtest.TB, ctx context.Context, w *world) any
 		without any
 		with    any
 	}{
@@ -246,7 +252,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 			// The switch the parts read: their effects are the workers'
 			// and the pipeline's tests.
 			ev: incident.Event{Action: "enable_mitigation", Args: incident.Args{Mitigation: "breaker"}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return [2]bool{w.parts.switches.On(incident.Breaker), w.parts.switches.On(incident.Reaper)}
 			},
 			without: [2]bool{false, false}, with: [2]bool{true, false},
@@ -254,7 +260,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 		{
 			ev:    incident.Event{Action: "disable_mitigation", Args: incident.Args{Mitigation: "reaper"}},
 			setup: []incident.Event{{Action: "enable_mitigation", Args: incident.Args{Mitigation: "reaper"}}, {Action: "enable_mitigation", Args: incident.Args{Mitigation: "shed"}}},
-			observe: func(t *testing.T, ctx context.Context, w *world) any {
+			observe: func(t simtest.TB, ctx context.Context, w *world) any {
 				return [2]bool{w.parts.switches.On(incident.Reaper), w.parts.switches.On(incident.Shed)}
 			},
 			without: [2]bool{true, true}, with: [2]bool{false, true},
@@ -276,7 +282,7 @@ func TestEveryActionPullsItsLever(t *testing.T) {
 			for _, apply := range []bool{false, true} {
 				var got any
 				core, logs := zapobserver.New(zapcore.DebugLevel)
-				inWorld(t, func(ctx context.Context, w *world) {
+				inWorld(t, func(t *simtest.Checks, ctx context.Context, w *world) {
 					sleep(t, ctx, time.Minute)
 					for _, ev := range tt.setup {
 						require.NoError(t, w.parts.apply(ev, zap.NewNop(), nil))
@@ -318,7 +324,7 @@ func TestApplyLogsTheArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.ev.Action, func(t *testing.T) {
-			inWorld(t, func(ctx context.Context, w *world) {
+			inWorld(t, func(t *simtest.Checks, ctx context.Context, w *world) {
 				core, logs := zapobserver.New(zapcore.DebugLevel)
 				require.NoError(t, w.parts.apply(tt.ev, zap.New(core), nil))
 				require.Equal(t, 1, logs.Len())
@@ -333,7 +339,7 @@ func TestApplyLogsTheArguments(t *testing.T) {
 }
 
 func TestApplyRejectsWhatItCannotDo(t *testing.T) {
-	inWorld(t, func(ctx context.Context, w *world) {
+	inWorld(t, func(t *simtest.Checks, ctx context.Context, w *world) {
 		var applied []incident.Event
 		err := w.parts.apply(incident.Event{Action: "reboot_everything"}, zap.NewNop(), func(ev incident.Event) { applied = append(applied, ev) })
 		require.ErrorContains(t, err, `unknown action "reboot_everything"`)
@@ -345,7 +351,7 @@ func TestApplyRejectsWhatItCannotDo(t *testing.T) {
 }
 
 func TestBeginAppliesWhatIsDueAndSortsTheRest(t *testing.T) {
-	inWorld(t, func(ctx context.Context, w *world) {
+	inWorld(t, func(t *simtest.Checks, ctx context.Context, w *world) {
 		tl := incident.Timeline{
 			{At: 90 * time.Minute, Action: "restart_janitor"},
 			{At: 0, Action: "pause_builds", Args: incident.Args{Queue: "all"}},

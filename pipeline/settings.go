@@ -45,7 +45,7 @@ func settingsOf(cfg config.Config) settings {
 		janitor: workers.JanitorSettings{
 			Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
 			ReportStale: cfg.ReportStale, ReportFresh: cfg.ReportFresh, ReaperTTL: cfg.Mitigations.ReaperTTL,
-			Phase: time.Duration(dist.Stream(cfg.Seed, 0).Int64N(int64(cfg.CleanupEvery))),
+			Phase: time.Duration(dist.JanitorPhase.Stream(cfg.Seed).Int64N(int64(cfg.CleanupEvery))),
 		},
 		scheduler: workers.SchedulerSettings{ShedAfter: cfg.Mitigations.ShedAfter},
 		limits:    make([]int64, len(cfg.Queues)),

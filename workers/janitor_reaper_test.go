@@ -11,6 +11,7 @@ import (
 	"vmstorm/cluster"
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // TestReaperDestroysOldNeverBootedVMs: with the reaper on, one janitor pass
@@ -45,7 +46,7 @@ func TestReaperDestroysOldNeverBootedVMs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 				c := newCluster(k, 1)
 				vm := tt.make(ctx, c)
 				list := c.List()
@@ -69,7 +70,7 @@ func TestReaperDestroysOldNeverBootedVMs(t *testing.T) {
 // and each pass reads the switch as it is then.
 func TestReaperCountsEveryPassAndReadsItsSwitch(t *testing.T) {
 	const ttl = 15 * time.Minute
-	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 1)
 		out := sim.NewChan[*cluster.VM](k, 100)
 		j := newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 0)
@@ -110,7 +111,7 @@ func TestReaperCountsEveryPassAndReadsItsSwitch(t *testing.T) {
 // log-in) leaves it where it was, until a restart with the fixed
 // credentials makes one succeed.
 func TestLastSuccessMovesOnlyOnSuccessfulPasses(t *testing.T) {
-	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 10)
 		creds := &Credentials{}
 		j := newJanitor(k, c, creds, sim.NewChan[*cluster.VM](k, 10), time.Hour, 0)

@@ -13,16 +13,22 @@ import (
 	"vmstorm/capacity"
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// inKernel runs body as the process of a Serial kernel, to its end.
-func inKernel(t *testing.T, body func(ctx context.Context, k *sim.Kernel)) {
+// inKernel runs body as the process of a Serial kernel, to its end. body
+// checks with its t, the process's checks: what failed is reported on the
+// test goroutine once the run is over.
+func inKernel(t *testing.T, body func(t *simtest.Checks, ctx context.Context, k *sim.Kernel)) {
 	t.Helper()
+	checks := simtest.New(t)
 	k := sim.New(sim.Options{})
-	k.Go(t.Context(), func(ctx context.Context) { body(ctx, k) })
-	require.NoError(t, k.Run(t.Context()))
+	k.Go(t.Context(), func(ctx context.Context) { body(checks, ctx, k) })
+	err := k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 }
 
 // newCluster is a cluster for the janitor's tests: instant calls, a
@@ -59,7 +65,7 @@ func TestJanitorPassPicksWhatThe2015JanitorDestroyed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 				c := newCluster(k, 1)
 				vm := tt.make(ctx, c)
 				require.True(t, sim.Sleep(ctx, tt.age))
@@ -92,7 +98,7 @@ func runningVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 
 func finishedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 	vm := runningVM(ctx, c)
-	c.Release(vm)
+	c.PowerOff(vm)
 	return vm
 }
 
@@ -119,7 +125,7 @@ func neverBootedVM(ctx context.Context, c *cluster.Cluster) *cluster.VM {
 // a pass that cannot log in destroys nothing and leaves the reported count
 // at its last good value.
 func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
-	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 10)
 		finishedVM(ctx, c)
 		creds := &Credentials{}
@@ -135,7 +141,7 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 		for id := uint64(10); id < 15; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
-			c.Release(vm)
+			c.PowerOff(vm)
 		}
 		require.True(t, j.pass(ctx))
 		assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
@@ -161,7 +167,7 @@ func TestFailedPassReports(t *testing.T) {
 		{"fresh, stale moot", true, true, 6},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 				c := newCluster(k, 10)
 				finishedVM(ctx, c)
 				creds := &Credentials{}
@@ -174,7 +180,7 @@ func TestFailedPassReports(t *testing.T) {
 				for id := uint64(10); id < 15; id++ {
 					vm, _ := c.Clone(ctx, id, 1)
 					require.NoError(t, c.PowerOn(ctx, vm))
-					c.Release(vm)
+					c.PowerOff(vm)
 				}
 				require.True(t, j.pass(ctx))
 				assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
@@ -188,12 +194,12 @@ func TestFailedPassReports(t *testing.T) {
 // TestJanitorPacesItsPass checks RATE_PER_SECOND: a pass over n destroyable
 // VMs hands them out 1/rate apart.
 func TestJanitorPacesItsPass(t *testing.T) {
-	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 100)
 		for id := uint64(1); id <= 20; id++ {
 			vm, _ := c.Clone(ctx, id, 1)
 			require.NoError(t, c.PowerOn(ctx, vm))
-			c.Release(vm)
+			c.PowerOff(vm)
 		}
 		out := sim.NewChan[*cluster.VM](k, 100)
 		j := newJanitor(k, c, &Credentials{}, out, time.Hour, 5)
@@ -213,7 +219,7 @@ func TestJanitorPacesItsPass(t *testing.T) {
 
 // assertHandedOut checks that the janitor's pass handed vm out for
 // destruction, and nothing else, if destroy; and nothing at all if not.
-func assertHandedOut(t *testing.T, out *sim.Chan[*cluster.VM], vm *cluster.VM, destroy bool) {
+func assertHandedOut(t simtest.TB, out *sim.Chan[*cluster.VM], vm *cluster.VM, destroy bool) {
 	t.Helper()
 	if !destroy {
 		assert.Zero(t, out.Len())

@@ -130,14 +130,14 @@ func (p *Policies) record(now time.Duration, done mitigate.Done, success bool) {
 }
 
 // backoffDelay is how long job waits before its next start, drawn from the
-// job's own stream for the attempt that failed, or 0 if backoff is off.
+// backoff stream of the attempt that failed, or 0 if backoff is off.
 func (p *Policies) backoffDelay(seed uint64, job *Job) time.Duration {
 	if !p.on(incident.Backoff) {
 		return 0
 	}
-	// An identity of its own, (job, attempt, 1), so that the job's other
-	// draws are the same with backoff and without.
-	r := dist.Stream(seed, job.ID, uint64(job.Attempts), 1)
+	// A purpose of its own, so that the job's other draws are the same with
+	// backoff and without.
+	r := dist.Backoff.Stream(seed, job.ID, uint64(job.Attempts))
 	return p.Backoff.Delay(job.Attempts-1, r)
 }
 

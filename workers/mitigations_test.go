@@ -18,6 +18,7 @@ import (
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 	"vmstorm/mitigate"
 )
 
@@ -39,7 +40,7 @@ func observed(c sim.Clock) (*zap.Logger, *observer.ObservedLogs) {
 func entryAt(e observer.LoggedEntry) time.Duration { return e.Time.Sub(logBase) }
 
 // field reads one field of an entry (ints as int64, floats as float64).
-func field(t *testing.T, e observer.LoggedEntry, key string) any {
+func field(t simtest.TB, e observer.LoggedEntry, key string) any {
 	t.Helper()
 	v, ok := e.ContextMap()[key]
 	require.True(t, ok, "%s has no field %s: %v", e.Message, key, e.ContextMap())
@@ -87,7 +88,7 @@ func TestNilSwitchesAndPoliciesAreAllOff(t *testing.T) {
 
 // TestPoliciesActOnlyWhileSwitchedOn: the budget counts outcomes, and the
 // backoff draws a delay, only while their switches are on; the delay is the
-// job's own draw, (seed, job, attempt, 1), under the attempt's ceiling.
+// attempt's draw from its backoff stream (dist.Backoff), under its ceiling.
 func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 	const seed = 20150804
 	backoff := mitigate.Backoff{Base: time.Minute, Cap: 8 * time.Minute, Multiplier: 2}
@@ -108,7 +109,7 @@ func TestPoliciesActOnlyWhileSwitchedOn(t *testing.T) {
 					assert.Zero(t, d)
 					continue
 				}
-				want := backoff.Delay(attempts-1, dist.Stream(seed, 7, uint64(attempts), 1))
+				want := backoff.Delay(attempts-1, dist.Backoff.Stream(seed, 7, uint64(attempts)))
 				assert.Equal(t, want, d, "attempt %d: the job's own draw", attempts)
 				assert.Less(t, d, backoff.Ceiling(attempts-1))
 				assert.Equal(t, d, p.backoffDelay(seed, job), "the same job and attempt, the same delay")
@@ -131,19 +132,23 @@ type received struct {
 }
 
 // withBackoffs runs a waiting room sending to an inbox of size inboxSize
-// in a Serial kernel, with body as the test's process; it returns the room
+// in a Serial kernel, with body as the test's process (checking with its
+// t, reported on the test goroutine after the run); it returns the room
 // once the run is over.
-func withBackoffs(t *testing.T, inboxSize int, body func(ctx context.Context, k *sim.Kernel, b *Backoffs)) *Backoffs {
+func withBackoffs(t *testing.T, inboxSize int, body func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, b *Backoffs)) *Backoffs {
 	t.Helper()
-	// The horizon ends the run if body fails before it stops it.
+	checks := simtest.New(t)
+	// The horizon ends the run if body hangs before it stops it.
 	k := sim.New(sim.Options{Horizon: 24 * time.Hour})
 	b := NewBackoffs(k, sim.NewChan[Msg](k, inboxSize))
 	k.Go(t.Context(), b.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
-		body(ctx, k, b)
-		k.Stop(nil)
+		defer k.Stop(nil) // also when a failed require ends body
+		body(checks, ctx, k, b)
 	})
-	require.NoError(t, k.Run(t.Context()))
+	err := k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 	return b
 }
 
@@ -153,7 +158,7 @@ func withBackoffs(t *testing.T, inboxSize int, body func(ctx context.Context, k 
 // already due, is sent on time; Len counts the jobs until they are sent.
 func TestBackoffsSendJobsBackWhenDue(t *testing.T) {
 	var got []received
-	withBackoffs(t, 0, func(ctx context.Context, k *sim.Kernel, b *Backoffs) {
+	withBackoffs(t, 0, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, b *Backoffs) {
 		var g sim.Group
 		g.Go(ctx, func(ctx context.Context) {
 			for {
@@ -211,7 +216,7 @@ func TestBackoffsDrainAfterAStop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := withBackoffs(t, tt.inboxSize, func(ctx context.Context, k *sim.Kernel, b *Backoffs) {
+			b := withBackoffs(t, tt.inboxSize, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, b *Backoffs) {
 				b.Add(&Job{ID: 1}, 2*time.Hour)
 				b.Add(&Job{ID: 2}, time.Hour)
 				b.Add(&Job{ID: 3}, time.Minute)
@@ -309,18 +314,22 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	return r
 }
 
-// run runs the rig with body as the test's process, stops it when body
+// run runs the rig with body as the test's process (checking with its t,
+// reported on the test goroutine after the run), stops it when body
 // returns, and checks that every job is accounted for.
-func (r *buildRig) run(t *testing.T, body func(ctx context.Context)) {
+func (r *buildRig) run(t *testing.T, body func(t *simtest.Checks, ctx context.Context)) {
 	t.Helper()
+	checks := simtest.New(t)
 	for _, f := range []func(context.Context){r.sched.Run, r.build.Run, r.backoffs.Run} {
 		r.k.Go(t.Context(), f)
 	}
 	r.k.Go(t.Context(), func(ctx context.Context) {
-		body(ctx)
-		r.k.Stop(nil)
+		defer r.k.Stop(nil) // also when a failed require ends body
+		body(checks, ctx)
 	})
-	require.NoError(t, r.k.Run(t.Context()))
+	err := r.k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 
 	queued := len(r.sched.Drain()) + len(r.dispatch.Drain()) + len(r.backoffs.Drain())
 	for _, m := range r.inbox.Drain() {
@@ -336,7 +345,7 @@ func (r *buildRig) run(t *testing.T, body func(ctx context.Context)) {
 
 // fill puts n running VMs on the cluster, so that it is full: every
 // power-on then fails after rejectTime. It returns them.
-func (r *buildRig) fill(ctx context.Context, t *testing.T, n int) []*cluster.VM {
+func (r *buildRig) fill(ctx context.Context, t simtest.TB, n int) []*cluster.VM {
 	var vms []*cluster.VM
 	for i := range n {
 		vm, err := r.cluster.Clone(ctx, 1_000_000+uint64(i), 1)
@@ -348,7 +357,7 @@ func (r *buildRig) fill(ctx context.Context, t *testing.T, n int) []*cluster.VM 
 }
 
 // empty destroys vms.
-func (r *buildRig) empty(ctx context.Context, t *testing.T, vms []*cluster.VM) {
+func (r *buildRig) empty(ctx context.Context, t simtest.TB, vms []*cluster.VM) {
 	for _, vm := range vms {
 		require.True(t, r.cluster.Claim(vm))
 		require.NoError(t, r.cluster.Destroy(ctx, vm))
@@ -356,7 +365,7 @@ func (r *buildRig) empty(ctx context.Context, t *testing.T, vms []*cluster.VM) {
 }
 
 // arrive sends n new jobs to the scheduler, as the source does.
-func (r *buildRig) arrive(ctx context.Context, t *testing.T, n int) {
+func (r *buildRig) arrive(ctx context.Context, t simtest.TB, n int) {
 	for range n {
 		now := r.k.Now()
 		job := &Job{ID: r.nextID, QueueName: "com", ArrivedAt: now, WaitingSince: now, BuildTime: time.Hour}
@@ -420,7 +429,7 @@ func TestBreakerKeepsBuildWorkersFromTheAPI(t *testing.T) {
 				on = []incident.Mitigation{incident.Breaker}
 			}
 			r := newBuildRig(t, rigConfig{workers: 4, capacity: 3, on: on, breaker: settings, seed: 1})
-			r.run(t, func(ctx context.Context) {
+			r.run(t, func(t *simtest.Checks, ctx context.Context) {
 				occupiers := r.fill(ctx, t, 3)
 				r.arrive(ctx, t, 20)
 				for _, p := range tt.points {
@@ -490,7 +499,7 @@ func TestRetryBudgetFailsJobsForGood(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newBuildRig(t, rigConfig{workers: 1, capacity: 1, on: tt.on, maxAttempts: tt.maxAttempts, seed: 1,
 				budget: mitigate.RetryBudgetSettings{MaxTokens: 4, TokenRatio: 0.5}})
-			r.run(t, func(ctx context.Context) {
+			r.run(t, func(t *simtest.Checks, ctx context.Context) {
 				r.fill(ctx, t, 1)
 				r.arrive(ctx, t, 6)
 				require.True(t, sim.SleepUntil(ctx, 10*time.Minute))
@@ -535,13 +544,13 @@ type backoffStart struct {
 
 // runBackoffRig runs 3 jobs through 3 Build workers on a full cluster with
 // backoff on, for an hour, and returns every requeue.
-func runBackoffRig(t *testing.T, seed uint64, b mitigate.Backoff, during func(ctx context.Context, r *buildRig)) []backoffStart {
+func runBackoffRig(t *testing.T, seed uint64, b mitigate.Backoff, during func(t *simtest.Checks, ctx context.Context, r *buildRig)) []backoffStart {
 	t.Helper()
 	r := newBuildRig(t, rigConfig{workers: 3, capacity: 1, on: []incident.Mitigation{incident.Backoff}, backoff: b, seed: seed})
-	r.run(t, func(ctx context.Context) {
+	r.run(t, func(t *simtest.Checks, ctx context.Context) {
 		r.fill(ctx, t, 1)
 		r.arrive(ctx, t, 3)
-		during(ctx, r)
+		during(t, ctx, r)
 		require.True(t, sim.SleepUntil(ctx, time.Hour))
 	})
 	type key struct {
@@ -568,13 +577,13 @@ func runBackoffRig(t *testing.T, seed uint64, b mitigate.Backoff, during func(ct
 
 // TestBackoffHoldsJobsInTheWaitingRoom: with backoff on, a failed start's
 // job waits in the room, holding no worker and out of the backlog, and
-// starts again exactly when its delay is over: the job's own draw, (seed,
-// job, attempt, 1), within [0, ceiling). The same seed gives the same
-// delays; another seed, others.
+// starts again exactly when its delay is over: the attempt's draw from its
+// backoff stream (dist.Backoff), within [0, ceiling). The same seed gives
+// the same delays; another seed, others.
 func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 	const seed = 42
 	b := mitigate.Backoff{Base: time.Minute, Cap: 4 * time.Minute, Multiplier: 2}
-	starts := runBackoffRig(t, seed, b, func(ctx context.Context, r *buildRig) {
+	starts := runBackoffRig(t, seed, b, func(t *simtest.Checks, ctx context.Context, r *buildRig) {
 		// All three fail at 30s; their shortest delay is over 1ms (seed 42).
 		require.True(t, sim.SleepUntil(ctx, rejectTime+time.Millisecond))
 		assert.Equal(t, 3, r.backoffs.Len(), "backing off")
@@ -588,7 +597,7 @@ func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 	require.Greater(t, len(starts), 3*3, "a few rounds in an hour")
 	var delays []time.Duration
 	for _, s := range starts {
-		want := b.Delay(int(s.Attempt)-1, dist.Stream(seed, s.Job, uint64(s.Attempt), 1))
+		want := b.Delay(int(s.Attempt)-1, dist.Backoff.Stream(seed, s.Job, uint64(s.Attempt)))
 		assert.InDelta(t, want.Seconds(), s.Delay.Seconds(), 1e-6, "job %d attempt %d: the job's own draw", s.Job, s.Attempt)
 		assert.GreaterOrEqual(t, want, time.Duration(0))
 		assert.Less(t, want, b.Ceiling(int(s.Attempt)-1), "full jitter: under the ceiling")
@@ -603,7 +612,7 @@ func TestBackoffHoldsJobsInTheWaitingRoom(t *testing.T) {
 	assert.Less(t, delays[0], b.Base/2, "the delays spread over the range")
 	assert.Greater(t, delays[len(delays)-1], b.Cap/2)
 
-	nothing := func(context.Context, *buildRig) {}
+	nothing := func(*simtest.Checks, context.Context, *buildRig) {}
 	assert.Equal(t, starts, runBackoffRig(t, seed, b, nothing), "the same seed, the same delays")
 	assert.NotEqual(t, starts, runBackoffRig(t, seed+1, b, nothing), "another seed, other delays")
 }
@@ -619,7 +628,7 @@ func TestDeleteFailedVMsLeavesNoNeverBootedVM(t *testing.T) {
 				mits = []incident.Mitigation{incident.DeleteFailedVMs}
 			}
 			r := newBuildRig(t, rigConfig{workers: 2, capacity: 1, on: mits, seed: 1})
-			r.run(t, func(ctx context.Context) {
+			r.run(t, func(t *simtest.Checks, ctx context.Context) {
 				r.fill(ctx, t, 1)
 				r.arrive(ctx, t, 4)
 				require.True(t, sim.SleepUntil(ctx, 5*time.Minute+15*time.Second))
@@ -654,7 +663,7 @@ func TestBreakerStopsAWorkerThatAskedBeforeItOpened(t *testing.T) {
 	settings := mitigate.BreakerSettings{MinRequests: 1, FailureRatio: 0.5, Window: time.Minute, OpenTimeout: 10 * time.Minute, Probes: 1}
 	r := newBuildRig(t, rigConfig{workers: 2, capacity: 1, on: []incident.Mitigation{incident.Breaker}, breaker: settings, seed: 1})
 	var taken int64
-	r.run(t, func(ctx context.Context) {
+	r.run(t, func(t *simtest.Checks, ctx context.Context) {
 		r.fill(ctx, t, 1)
 		r.arrive(ctx, t, 1) // one worker starts it; the other waits for a job
 		require.True(t, sim.SleepUntil(ctx, time.Minute))
@@ -673,7 +682,7 @@ func TestBreakerSwitchedOffFreesTheWorkersAtOnce(t *testing.T) {
 	settings := mitigate.BreakerSettings{MinRequests: 3, FailureRatio: 0.6, Window: time.Minute, OpenTimeout: 30 * time.Minute, Probes: 1}
 	r := newBuildRig(t, rigConfig{workers: 4, capacity: 1, on: []incident.Mitigation{incident.Breaker}, breaker: settings, seed: 1})
 	var before, after int64
-	r.run(t, func(ctx context.Context) {
+	r.run(t, func(t *simtest.Checks, ctx context.Context) {
 		r.fill(ctx, t, 1)
 		r.arrive(ctx, t, 20)
 		require.True(t, sim.SleepUntil(ctx, 5*time.Minute))

@@ -104,10 +104,10 @@ func (r *RunPool) Crash(fraction float64) int {
 	return lost
 }
 
-// lost draws, from job's own stream, whether a crash of that fraction of
-// the workers takes its build.
+// lost draws, from the attempt's crash stream, whether a crash of that
+// fraction of the workers takes its build.
 func (r *RunPool) lost(job *Job, fraction float64) bool {
-	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 2).Float64() < fraction
+	return dist.Crash.Stream(r.Seed, job.ID, uint64(job.Attempts)).Float64() < fraction
 }
 
 // Restart brings every crashed worker back.
@@ -165,9 +165,9 @@ func (r *RunPool) build(ctx context.Context, job *Job, crash *sim.Signal) bool {
 		r.Ledger.lose(job, r.Kernel.Now())
 		return requeue(ctx, r.Kernel, r.Ledger, r.Log, r.Events, r.Inbox, Returned, job)
 	}
-	released := r.Cluster.Release(job.VM)
-	r.end(r.Kernel, start, released)
-	if !released {
+	off := r.Cluster.PowerOff(job.VM)
+	r.end(r.Kernel, start, off)
+	if !off {
 		// The janitor destroyed the VM under the build.
 		r.Ledger.fail(job, false)
 		job.logAt(r.Events, zapcore.WarnLevel, "job_failed", vmField(job.VM), zap.String("reason", "VM destroyed during the build"))
@@ -203,11 +203,11 @@ func (r *RunPool) deleteVM(ctx context.Context, vm *cluster.VM) bool {
 	return true
 }
 
-// stalls draws, from the job's own stream, whether this attempt's VM stalls.
+// stalls draws, from the attempt's stall stream, whether its VM stalls.
 func (r *RunPool) stalls(job *Job) bool {
 	p := math.Float64frombits(r.stallBits.Load())
 	if p <= 0 {
 		return false
 	}
-	return dist.Stream(r.Seed, job.ID, uint64(job.Attempts), 1).Float64() < p
+	return dist.Stall.Stream(r.Seed, job.ID, uint64(job.Attempts)).Float64() < p
 }

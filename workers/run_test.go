@@ -12,13 +12,14 @@ import (
 
 	"vmstorm/cluster"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // TestCrashedWorkersTakeNoJobs: a crash takes workers down at once, idle
 // ones included: until they restart, the jobs that come are built by the
 // workers still up, and none is lost to a worker that is down.
 func TestCrashedWorkersTakeNoJobs(t *testing.T) {
-	inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 10)
 		in := sim.NewChan[*Job](k, 10)
 		inbox := sim.NewChan[Msg](k, 100)
@@ -58,7 +59,7 @@ func TestLostBuildsVMs(t *testing.T) {
 	for _, deletes := range []bool{false, true} {
 		for _, how := range []string{"stall", "crash"} {
 			t.Run(fmt.Sprintf("%s, deletes %v", how, deletes), func(t *testing.T) {
-				inKernel(t, func(ctx context.Context, k *sim.Kernel) {
+				inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 					c := newCluster(k, 10)
 					in := sim.NewChan[*Job](k, 10)
 					inbox := sim.NewChan[Msg](k, 100)

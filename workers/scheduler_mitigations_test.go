@@ -13,6 +13,7 @@ import (
 
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // mitigatedScheduler is a scheduler over two queues, com and org, with
@@ -30,7 +31,7 @@ type mitigatedScheduler struct {
 }
 
 func withMitigatedScheduler(t *testing.T, limits []int64, on []incident.Mitigation, shedAfter time.Duration,
-	body func(ctx context.Context, ms *mitigatedScheduler)) {
+	body func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler)) {
 	t.Helper()
 	k := sim.New(sim.Options{})
 	ms := &mitigatedScheduler{k: k, ledger: NewLedger(0, time.Hour, nil)}
@@ -48,11 +49,14 @@ func withMitigatedScheduler(t *testing.T, limits []int64, on []incident.Mitigati
 	})
 	ms.s = s
 	k.Go(t.Context(), s.Run)
+	checks := simtest.New(t)
 	k.Go(t.Context(), func(ctx context.Context) {
-		body(ctx, ms)
-		k.Stop(nil)
+		defer k.Stop(nil) // also when a failed require ends body
+		body(checks, ctx, ms)
 	})
-	require.NoError(t, k.Run(t.Context()))
+	err := k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 }
 
 // arrive sends a new job of queue q to the scheduler, arrived now, as the
@@ -66,7 +70,7 @@ func (ms *mitigatedScheduler) arrive(ctx context.Context, id uint64, q int) *Job
 }
 
 // shed is when each job_shed line was logged, by job.
-func (ms *mitigatedScheduler) shed(t *testing.T) []received {
+func (ms *mitigatedScheduler) shed(t simtest.TB) []received {
 	var out []received
 	for _, e := range ms.logs.FilterMessage("job_shed").All() {
 		out = append(out, received{field(t, e, "job_id").(uint64), entryAt(e)})
@@ -99,7 +103,7 @@ func TestCapacityAwareDispatchWaitsForRoom(t *testing.T) {
 			if tt.on {
 				on = []incident.Mitigation{incident.CapacityAware}
 			}
-			withMitigatedScheduler(t, []int64{0, 0}, on, time.Hour, func(ctx context.Context, ms *mitigatedScheduler) {
+			withMitigatedScheduler(t, []int64{0, 0}, on, time.Hour, func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler) {
 				ms.arrive(ctx, 1, 0)
 				ms.send(ctx, Ready, nil, 0)
 				if !tt.heldAtOnce {
@@ -138,7 +142,7 @@ func TestShedAtHandOut(t *testing.T) {
 			if on {
 				mits = []incident.Mitigation{incident.Shed}
 			}
-			withMitigatedScheduler(t, []int64{0, 0}, mits, after, func(ctx context.Context, ms *mitigatedScheduler) {
+			withMitigatedScheduler(t, []int64{0, 0}, mits, after, func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler) {
 				// Job 1 arrived at 0 and lost a build since: its deadline
 				// counts from its arrival, not from when it began to wait again.
 				require.True(t, sim.SleepUntil(ctx, 20*time.Minute))
@@ -179,7 +183,7 @@ func TestShedAtHandOut(t *testing.T) {
 // of a paused queue are shed at the first whole minute past their deadline.
 func TestShedScanReachesPausedQueues(t *testing.T) {
 	const after = time.Hour
-	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler) {
 		ms.s.Queues.SetPaused(0, true)
 		ms.arrive(ctx, 1, 0)
 		require.True(t, sim.SleepUntil(ctx, 10*time.Second))
@@ -206,7 +210,7 @@ func TestShedScanReachesPausedQueues(t *testing.T) {
 // while shedding is off, and keeps the schedule again once it is on.
 func TestShedScanKeepsItsOwnSchedule(t *testing.T) {
 	const after = time.Hour
-	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(ctx context.Context, ms *mitigatedScheduler) {
+	withMitigatedScheduler(t, []int64{0, 0}, []incident.Mitigation{incident.Shed}, after, func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler) {
 		ms.s.Queues.SetPaused(0, true)
 		ms.arrive(ctx, 1, 0)
 		require.True(t, sim.SleepUntil(ctx, 90*time.Second))
@@ -240,7 +244,7 @@ func TestShedScanKeepsItsOwnSchedule(t *testing.T) {
 // and pushes nothing (the job is in the waiting room); Retry pushes the job
 // back and settles nothing (it was settled when it went to the room).
 func TestBackingOffAndRetry(t *testing.T) {
-	withMitigatedScheduler(t, []int64{1, 0}, nil, time.Hour, func(ctx context.Context, ms *mitigatedScheduler) {
+	withMitigatedScheduler(t, []int64{1, 0}, nil, time.Hour, func(t *simtest.Checks, ctx context.Context, ms *mitigatedScheduler) {
 		first := ms.arrive(ctx, 1, 0)
 		ms.arrive(ctx, 2, 0)
 		ms.send(ctx, Ready, nil, 0)

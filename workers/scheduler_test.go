@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/internal/sim"
+	"vmstorm/internal/simtest"
 )
 
 // schedulerUnderTest is a scheduler over two queues, com and org, running
@@ -20,7 +21,12 @@ type schedulerUnderTest struct {
 	out   *sim.Chan[*Job]
 }
 
-func withScheduler(t *testing.T, limits []int64, body func(ctx context.Context, st *schedulerUnderTest)) {
+// withScheduler runs body as the test's process beside the scheduler; body
+// checks with its t, the process's checks, reported on the test goroutine
+// once the run is over.
+func withScheduler(t *testing.T, limits []int64, body func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest)) {
+	t.Helper()
+	checks := simtest.New(t)
 	k := sim.New(sim.Options{})
 	st := &schedulerUnderTest{inbox: sim.NewChan[Msg](k, 100), out: sim.NewChan[*Job](k, 100)}
 	st.s = NewScheduler(Env{Kernel: k}, SchedulerSettings{}, SchedulerLinks{
@@ -28,10 +34,12 @@ func withScheduler(t *testing.T, limits []int64, body func(ctx context.Context, 
 	})
 	k.Go(t.Context(), st.s.Run)
 	k.Go(t.Context(), func(ctx context.Context) {
-		body(ctx, st)
-		k.Stop(nil)
+		defer k.Stop(nil) // also when a failed require ends body
+		body(checks, ctx, st)
 	})
-	require.NoError(t, k.Run(t.Context()))
+	err := k.Run(t.Context())
+	checks.Report()
+	require.NoError(t, err)
 }
 
 // send puts m in the inbox without letting the scheduler act.
@@ -57,7 +65,7 @@ func ids(jobs []*Job) []uint64 {
 }
 
 func TestSchedulerHandsJobsOnlyToWorkersThatAsk(t *testing.T) {
-	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+	withScheduler(t, []int64{0, 0}, func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest) {
 		for id := uint64(1); id <= 3; id++ {
 			st.send(ctx, Arrived, &Job{ID: id, Queue: 0}, 0)
 		}
@@ -71,7 +79,7 @@ func TestSchedulerHandsJobsOnlyToWorkersThatAsk(t *testing.T) {
 }
 
 func TestSchedulerHoldsBackAPausedQueue(t *testing.T) {
-	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+	withScheduler(t, []int64{0, 0}, func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest) {
 		st.s.Queues.SetPaused(0, true)
 		assert.Equal(t, 1, st.s.Queues.Paused())
 		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
@@ -90,7 +98,7 @@ func TestSchedulerHoldsBackAPausedQueue(t *testing.T) {
 // before a pause, for a worker that asked before it, is held back by the
 // pause if the scheduler has not yet handed it out.
 func TestAPauseTakesEffectAtOnce(t *testing.T) {
-	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+	withScheduler(t, []int64{0, 0}, func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest) {
 		st.send(ctx, Ready, nil, 0)
 		assert.Empty(t, st.settled(ctx))
 		st.send(ctx, Arrived, &Job{ID: 1, Queue: 0}, 0)
@@ -102,7 +110,7 @@ func TestAPauseTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestSchedulerKeepsAQueueUnderItsLimit(t *testing.T) {
-	withScheduler(t, []int64{2, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+	withScheduler(t, []int64{2, 0}, func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest) {
 		for id := uint64(1); id <= 3; id++ {
 			st.send(ctx, Arrived, &Job{ID: id, Queue: 0}, 0)
 		}
@@ -124,7 +132,7 @@ func TestSchedulerKeepsAQueueUnderItsLimit(t *testing.T) {
 }
 
 func TestSchedulerTakesTurnsAndTakesBackRequeues(t *testing.T) {
-	withScheduler(t, []int64{0, 0}, func(ctx context.Context, st *schedulerUnderTest) {
+	withScheduler(t, []int64{0, 0}, func(t *simtest.Checks, ctx context.Context, st *schedulerUnderTest) {
 		for id := uint64(1); id <= 4; id++ {
 			st.send(ctx, Arrived, &Job{ID: id, Queue: int(id % 2)}, 0)
 		}

@@ -53,16 +53,14 @@ func NewSource(env Env, s SourceSettings, out *sim.Chan[Msg], held *Budget) *Sou
 
 // Run sends jobs until MaxJobs is reached or the run stops.
 func (s *Source) Run(ctx context.Context) {
-	arrivals := dist.Stream(s.Seed)
+	arrivals := dist.Arrivals.Stream(s.Seed)
 	var next time.Duration
 	for id := uint64(1); s.MaxJobs == 0 || id <= uint64(s.MaxJobs); id++ {
 		next = s.nextArrival(arrivals, next)
 		if !sim.SleepUntil(ctx, next) || !s.Held.Allow() {
 			return
 		}
-		// Job-level draws use attempt 0 of the job's streams; the cluster
-		// uses attempts 1, 2, ... for the VMs.
-		r := dist.Stream(s.Seed, id, 0)
+		r := dist.JobDraws.Stream(s.Seed, id)
 		build := s.Build.Draw(r)
 		if s.Timeout > 0 {
 			build = min(build, s.Timeout)

@@ -10,12 +10,10 @@ import (
 	"time"
 )
 
-// Stream returns the random stream of one thing in the model (one job, one
-// VM), fixed by the run's seed and the thing's identity. The model uses:
-// no id for arrivals; (0) for the janitor; (job, 0) for a job's own draws;
-// (job, attempt) for the VM of each attempt, attempts counting from 1. Every draw for that
-// thing comes from its own stream, so a run with the same seed draws the same
-// numbers however its goroutines are scheduled.
+// Stream returns the random stream of one identity, a list of ids, fixed by
+// a seed. The model does not call it: it draws through its Purposes, each
+// of which names its own identity (Purpose.Stream). Stream is for draws
+// outside the model (an experiment's seeds for its replicas) and for tests.
 func Stream(seed uint64, id ...uint64) *rand.Rand {
 	// Small enough to inline, so that a caller that keeps the stream to
 	// itself holds it on its stack.

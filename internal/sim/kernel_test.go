@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vmstorm/internal/simtest"
 )
 
 // modes is the behaviour suite's table: every test that takes a mode runs
@@ -27,11 +29,10 @@ var modes = []Mode{Serial, Parallel, Wall}
 // inKernel runs body as the one process of a new kernel in mode m (at
 // speed 1 in Wall mode, unless o says otherwise, so that model durations
 // are whole wall durations), then runs the kernel to its end and returns
-// why it stopped. body runs on the process's goroutine, not the test's:
-// it may report with assert (t.Errorf may be called from any goroutine)
-// but never with require or t.Fatal, whose FailNow must be called from the
-// test goroutine; what must stop the test is checked after the run.
-func inKernel(t *testing.T, m Mode, o Options, body func(ctx context.Context, k *Kernel)) error {
+// why it stopped. body runs on the process's goroutine, not the test's: it
+// checks with its t, the process's checks (simtest), whose failures the
+// test goroutine reports once the run is over.
+func inKernel(t *testing.T, m Mode, o Options, body func(t *simtest.Checks, ctx context.Context, k *Kernel)) error {
 	t.Helper()
 	o.Mode = m
 	if m == Wall && o.Speed == 0 {
@@ -39,9 +40,11 @@ func inKernel(t *testing.T, m Mode, o Options, body func(ctx context.Context, k 
 	}
 	var err error
 	synctest.Test(t, func(t *testing.T) {
+		checks := simtest.New(t)
 		k := New(o)
-		k.Go(t.Context(), func(ctx context.Context) { body(ctx, k) })
+		k.Go(t.Context(), func(ctx context.Context) { body(checks, ctx, k) })
 		err = k.Run(t.Context())
+		checks.Report()
 	})
 	return err
 }
@@ -55,7 +58,7 @@ func eachMode(t *testing.T, f func(t *testing.T, m Mode)) {
 func TestSleepTakesExactlyItsModelTime(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		var times []time.Duration
-		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		err := inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			for _, d := range []time.Duration{time.Minute, 30 * time.Second, 0, -time.Hour, 2 * time.Hour, time.Nanosecond * 60} {
 				assert.True(t, Sleep(ctx, d))
 				times = append(times, k.Now())
@@ -83,7 +86,7 @@ func TestSleepUntil(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+				inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 					assert.True(t, Sleep(ctx, tt.before))
 					assert.True(t, SleepUntil(ctx, tt.until))
 					assert.Equal(t, tt.wantAt, k.Now())
@@ -97,7 +100,7 @@ func TestWakeUpsAtOneTimeComeInTheOrderAsked(t *testing.T) {
 	// Serial only: the order of wake-ups at one model time is what makes a
 	// run repeat.
 	var order []int
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		var g Group
 		for i := range 20 {
 			g.Go(ctx, func(ctx context.Context) {
@@ -120,7 +123,7 @@ func TestStopEndsEveryWait(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		cause := errors.New("enough")
 		var results sync.Map
-		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		err := inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			ch := NewChan[int](k, 1)
 			full := NewChan[int](k, 0)
 			gate := NewGate(k, 0)
@@ -204,19 +207,27 @@ func TestStopFromOutsideAnUnpacedRun(t *testing.T) {
 			})
 			cause := errors.New("stopped from outside")
 			stopped := make(chan struct{})
+			// What the outside goroutine reads, checked once it is done.
+			var seen struct {
+				stopped, stoppedAfter bool
+				cause                 error
+				time                  time.Duration
+			}
 			go func() {
 				defer close(stopped)
 				for k.Events() < 1000 {
 					runtime.Gosched()
 				}
-				assert.False(t, k.Stopped())
-				assert.Nil(t, k.Cause())
-				assert.Zero(t, k.Lag()+k.Now(), "no model time passes in a run of hand-offs")
+				seen.stopped, seen.cause, seen.time = k.Stopped(), k.Cause(), k.Lag()+k.Now()
 				k.Stop(cause)
-				assert.True(t, k.Stopped())
+				seen.stoppedAfter = k.Stopped()
 			}()
 			assert.Equal(t, cause, k.Run(t.Context()))
 			<-stopped
+			assert.False(t, seen.stopped)
+			assert.Nil(t, seen.cause)
+			assert.Zero(t, seen.time, "no model time passes in a run of hand-offs")
+			assert.True(t, seen.stoppedAfter)
 			assert.GreaterOrEqual(t, sends.Load(), int64(500))
 			assert.InDelta(t, sends.Load(), recvs.Load(), 1, "every value sent was taken, but for the last")
 		})
@@ -226,7 +237,7 @@ func TestStopFromOutsideAnUnpacedRun(t *testing.T) {
 func TestHorizon(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		var atHorizon, after bool
-		err := inKernel(t, m, Options{Horizon: time.Hour}, func(ctx context.Context, k *Kernel) {
+		err := inKernel(t, m, Options{Horizon: time.Hour}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			var g Group
 			g.Go(ctx, func(ctx context.Context) { atHorizon = SleepUntil(ctx, time.Hour) })
 			g.Go(ctx, func(ctx context.Context) { after = SleepUntil(ctx, time.Hour+time.Nanosecond) })
@@ -247,7 +258,7 @@ func TestIdleRunStops(t *testing.T) {
 	for _, m := range []Mode{Serial, Parallel} {
 		t.Run(m.String(), func(t *testing.T) {
 			var got bool
-			err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+			err := inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 				_, got = NewChan[int](k, 0).Recv(ctx)
 			})
 			assert.ErrorIs(t, err, ErrIdle, "nothing can ever send: the run ends rather than hang")
@@ -262,7 +273,7 @@ func TestChanHandsValuesOverInOrder(t *testing.T) {
 			t.Run(fmt.Sprint("size ", size), func(t *testing.T) {
 				var got []int
 				var sent bool
-				inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+				inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 					ch := NewChan[int](k, size)
 					var g Group
 					g.Go(ctx, func(ctx context.Context) {
@@ -297,7 +308,7 @@ func TestChanHandsValuesOverInOrder(t *testing.T) {
 
 func TestChanBlocksWhenFullAndWhenEmpty(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			ch := NewChan[string](k, 2)
 			var sentAt, recvAt time.Duration
 			var g Group
@@ -328,7 +339,7 @@ func TestChanBlocksWhenFullAndWhenEmpty(t *testing.T) {
 }
 
 func TestChanDrainAndLen(t *testing.T) {
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		ch := NewChan[int](k, 3)
 		for i := range 3 {
 			assert.True(t, ch.Send(ctx, i))
@@ -343,7 +354,7 @@ func TestChanDrainAndLen(t *testing.T) {
 
 func TestRecvOrWake(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			ch := NewChan[int](k, 1)
 			sig := NewSignal(k)
 			var g Group
@@ -375,7 +386,7 @@ func TestRecvOrWake(t *testing.T) {
 
 func TestSleepOrWake(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			sig := NewSignal(k)
 			woken, ok := SleepOrWake(ctx, time.Minute, sig)
 			assert.Equal(t, []bool{false, true}, []bool{woken, ok}, "no notification: the whole sleep")
@@ -404,7 +415,7 @@ func TestSleepOrWake(t *testing.T) {
 // however late, and at once for a pending notification; a stop ends it.
 func TestWaitFor(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		err := inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			sig := NewSignal(k)
 			var g Group
 			g.Go(ctx, func(ctx context.Context) {
@@ -432,7 +443,7 @@ func TestWaitFor(t *testing.T) {
 
 func TestGateLetsTheFirstNWork(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			gate := NewGate(k, 2)
 			assert.True(t, gate.Wait(ctx, 0))
 			assert.True(t, gate.Wait(ctx, 1))
@@ -460,7 +471,7 @@ func TestGateLetsTheFirstNWork(t *testing.T) {
 
 func TestGroupWaitsForItsMembers(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
-		inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			var g Group
 			g.Wait(ctx) // no members: returns at once
 			var ended atomic.Int64
@@ -504,7 +515,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // with no waits in it: a Serial kernel never lets two in at once.
 func TestSerialRunsOneProcessAtATime(t *testing.T) {
 	var inside, most atomic.Int64
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		ch := NewChan[int](k, 4)
 		var g Group
 		for i := range 50 {
@@ -679,7 +690,7 @@ func TestLagIsReportedNotFeltByTheModel(t *testing.T) {
 }
 
 func TestEventsCountsWakeUps(t *testing.T) {
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		before := k.Events()
 		for range 10 {
 			Sleep(ctx, time.Second)
@@ -708,16 +719,21 @@ func TestAHandOffDoesNotAllocate(t *testing.T) {
 			}
 		}
 	})
+	// What the process saw, checked after the run.
+	var allocs float64
+	var wrong int // round trips that brought back another job
 	k.Go(t.Context(), func(ctx context.Context) {
-		allocs := testing.AllocsPerRun(100, func() {
+		allocs = testing.AllocsPerRun(100, func() {
 			toRecv.Send(ctx, msg{kind: 1, job: job, queue: 2})
-			m, _ := toSend.Recv(ctx)
-			assert.Equal(t, job, m.job)
+			if m, _ := toSend.Recv(ctx); m.job != job {
+				wrong++
+			}
 		})
-		assert.Zero(t, allocs, "allocations a round trip")
 		toRecv.Close()
 	})
 	require.NoError(t, k.Run(t.Context()))
+	assert.Zero(t, wrong, "every round trip brings back its job")
+	assert.Zero(t, allocs, "allocations a round trip")
 }
 
 func BenchmarkHandOff(b *testing.B) {
@@ -813,7 +829,7 @@ func panicInAProcess() { panic("boom") }
 // Signal and a Chan, woken each time by the Chan, leaves no trace of its
 // ended waits in them: a long run's memory must not grow with its events.
 func TestWaitsLeaveNothingBehind(t *testing.T) {
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		ch := NewChan[int](k, 0)
 		sig := NewSignal(k)
 		var g Group
@@ -843,7 +859,7 @@ func TestWaitsLeaveNothingBehind(t *testing.T) {
 // they must not outnumber the live waits more than the queue's growth
 // allows, however long the run.
 func TestWaitsCutShortLeaveLittleBehind(t *testing.T) {
-	inKernel(t, Serial, Options{}, func(ctx context.Context, k *Kernel) {
+	inKernel(t, Serial, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 		ch := NewChan[int](k, 0)
 		sig := NewSignal(k)
 		var g Group
@@ -872,7 +888,7 @@ func TestWaitsCutShortLeaveLittleBehind(t *testing.T) {
 func TestBroadcastWakesEveryWaiter(t *testing.T) {
 	eachMode(t, func(t *testing.T, m Mode) {
 		var woke sync.Map
-		err := inKernel(t, m, Options{}, func(ctx context.Context, k *Kernel) {
+		err := inKernel(t, m, Options{}, func(t *simtest.Checks, ctx context.Context, k *Kernel) {
 			sig := NewSignal(k)
 			var g Group
 			for i := range 3 {
