@@ -24,7 +24,6 @@ import (
 	"vmstorm/compare"
 	"vmstorm/experiment"
 	"vmstorm/internal/format"
-	"vmstorm/scenario"
 )
 
 // ExperimentDataID is the id of the comparison page's <script
@@ -132,7 +131,7 @@ func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
 
 // newExpData gathers the page's figures: the table's, and each variant's
 // curves from its replicas' results (sorted).
-func newExpData(e *scenario.Experiment, t *experiment.Table, results []experiment.Result) (expData, error) {
+func newExpData(e *experiment.Experiment, t *experiment.Table, results []experiment.Result) (expData, error) {
 	d := expData{
 		Experiment: e.Name, Description: e.Description, File: e.File, Base: e.Base.Name,
 		Replicas: e.Replicas, Seed: e.Seed, Baseline: e.Variants[0].Name, Band: expBand{bandLo, bandHi},
@@ -295,7 +294,7 @@ func (b bandArea) Plot(c draw.Canvas, p *plot.Plot) {
 
 // experimentAxis is the charts' time axis: the run report's, over the
 // longest variant.
-func experimentAxis(e *scenario.Experiment, d expData) timeAxis {
+func experimentAxis(e *experiment.Experiment, d expData) timeAxis {
 	var end time.Duration
 	for _, v := range e.Variants {
 		end = max(end, v.Config.Duration)
@@ -310,7 +309,7 @@ func experimentAxis(e *scenario.Experiment, d expData) timeAxis {
 
 // experimentCharts draws, for each curve, every variant's band and then
 // its median line over it, on one time axis.
-func experimentCharts(e *scenario.Experiment, d expData, styles []variantStyle) []figure {
+func experimentCharts(e *experiment.Experiment, d expData, styles []variantStyle) []figure {
 	a := experimentAxis(e, d)
 	band := fmt.Sprintf("medians, %s–%s percentile bands", ordinal(bandLo), ordinal(bandHi))
 	kinds := []struct {
@@ -496,7 +495,7 @@ type recoveryRow struct {
 // variant with no results; the sweep's cells are cells[x][y], y absent for
 // a sweep of one axis; epoch, recovery and sweep are absent when the
 // experiment has none.
-func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
+func WriteExperimentHTML(w io.Writer, e *experiment.Experiment, t *experiment.Table, results []experiment.Result) error {
 	switch {
 	case e == nil || t == nil || e.Base == nil || len(e.Variants) == 0:
 		return errors.New("report: an experiment's page needs the experiment and its table")
@@ -562,7 +561,7 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 }
 
 // experimentFacts is the page's headline.
-func experimentFacts(e *scenario.Experiment, results []experiment.Result) []string {
+func experimentFacts(e *experiment.Experiment, results []experiment.Result) []string {
 	base := "base " + e.Base.Name
 	f := []string{base, fmt.Sprintf("%d replicas per variant", e.Replicas), fmt.Sprintf("seed %d", e.Seed)}
 	if s := e.Sweep; s != nil {
@@ -644,7 +643,7 @@ func measureTables(t *experiment.Table) []measureTable {
 	return out
 }
 
-func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable {
+func recoveryTableOf(e *experiment.Experiment, t *experiment.Table) *recoveryTable {
 	if !e.Recovery.Asked() {
 		return nil
 	}
@@ -665,7 +664,7 @@ func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable
 // (WriteExperimentHTML) to path, which must end in .html, atomically as
 // WriteFile does: to a temporary in the same directory, renamed into
 // place, so that path never holds half a page.
-func WriteExperimentFile(path string, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
+func WriteExperimentFile(path string, e *experiment.Experiment, t *experiment.Table, results []experiment.Result) error {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".html" {
 		return fmt.Errorf("report: %s: %w %q for an experiment: want .html", path, ErrUnknownFormat, ext)
 	}

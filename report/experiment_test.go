@@ -23,7 +23,6 @@ import (
 	"vmstorm/internal/format"
 	"vmstorm/internal/racedetect"
 	"vmstorm/report"
-	"vmstorm/scenario"
 )
 
 // tinyBase is the base scenario of the tests' experiment: the default run,
@@ -77,18 +76,18 @@ sweep:
 `
 
 // parseExperiment parses an experiment file over tinyBase.
-func parseExperiment(t *testing.T, src string) *scenario.Experiment {
+func parseExperiment(t *testing.T, src string) *experiment.Experiment {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(tinyBase), 0o644))
-	e, err := scenario.ParseExperiment("tiny.yaml", []byte(src), dir, experiment.MeasureNames())
+	e, err := experiment.ParseExperiment("tiny.yaml", []byte(src), dir)
 	require.NoError(t, err)
 	return e
 }
 
 // experimentRun is tinyExperiment run, its table and its results.
 type experimentRun struct {
-	e       *scenario.Experiment
+	e       *experiment.Experiment
 	table   *experiment.Table
 	results []experiment.Result
 }
@@ -138,7 +137,7 @@ func (r experimentRun) withoutSweep(t *testing.T) experimentRun {
 func (r experimentRun) oneAxis(t *testing.T) experimentRun {
 	e := *r.e
 	sw := *e.Sweep
-	sw.Y = scenario.Axis{}
+	sw.Y = experiment.Axis{}
 	e.Sweep = &sw
 	var rs []experiment.Result
 	for _, x := range r.results {

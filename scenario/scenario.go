@@ -327,6 +327,10 @@ func (f visitFunc) Visit(n ast.Node) ast.Visitor {
 	return nil
 }
 
+// WantWhole ends the message of a whole number written otherwise (an
+// experiment's replicas: 1.5), which decoding gives a hint of its own.
+const WantWhole = "want a whole number"
+
 // decodeError turns a YAML error into an *Error with a hint.
 func decodeError(filename string, err error) error {
 	var yerr yaml.Error

@@ -1,4 +1,4 @@
-package scenario
+package experiment
 
 import (
 	"cmp"
@@ -19,6 +19,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
+	"vmstorm/scenario"
 )
 
 // Experiment is an experiment file read and checked: variants of a base
@@ -35,7 +36,7 @@ type Experiment struct {
 	// file's path ("" for a built-in): an input of the experiment, as the
 	// experiment file is. BaseSource is its text, which decides the runs as
 	// much as Source does.
-	Base       *Scenario
+	Base       *scenario.Scenario
 	BaseFile   string
 	BaseSource []byte
 	// Replicas is how many runs of each variant; replica i of every
@@ -46,8 +47,8 @@ type Experiment struct {
 	// Measures are the measures to compare, by name.
 	Measures []string
 	// Margins are the practical margins the file sets, by measure; a
-	// measure not in it has the default (package experiment).
-	Margins map[string]Margin
+	// measure not in it has the default (see Margin).
+	Margins map[string]MarginSetting
 	// Recovery says how the metastability verdict is judged.
 	Recovery Recovery
 	// Variants are the variants, the baseline first.
@@ -56,10 +57,11 @@ type Experiment struct {
 	Sweep *Sweep
 }
 
-// Margin is a measure's practical margin as an experiment file sets it: a
-// difference in the measure's unit, or, Relative, a share of the
-// baseline's median (Value 0.1 for 10%).
-type Margin struct {
+// MarginSetting is a measure's practical margin as an experiment file
+// sets it: a difference in the measure's unit, or, Relative, a share of
+// the baseline's median (Value 0.1 for 10%). The table's Margin is the
+// margin it applies, this one or a default.
+type MarginSetting struct {
 	Value    float64
 	Relative bool
 }
@@ -188,7 +190,7 @@ type experimentFile struct {
 		LoadFactor string   `yaml:"load_factor"`
 		Trend      string   `yaml:"trend"`
 	}
-	Timeline []Entry
+	Timeline []scenario.Entry
 }
 
 // count and seedValue are an experiment file's whole numbers: go-yaml
@@ -215,17 +217,15 @@ func whole[T int64 | uint64](node ast.Node, key string, parse func(string) (T, e
 	s := strings.Trim(strings.TrimSpace(node.String()), `"'`)
 	v, err := parse(s)
 	if err != nil {
-		return 0, &yaml.SyntaxError{Message: fmt.Sprintf("%s %s: %s", key, s, WantWhole), Token: node.GetToken()}
+		return 0, &yaml.SyntaxError{Message: fmt.Sprintf("%s %s: %s", key, s, scenario.WantWhole), Token: node.GetToken()}
 	}
 	return v, nil
 }
 
-const WantWhole = "want a whole number"
-
 type variantEntry struct {
 	Name string
 	Drop []string
-	Add  []Entry
+	Add  []scenario.Entry
 }
 
 type sweepEntry struct {
@@ -241,25 +241,30 @@ type sweepEntry struct {
 	}
 }
 
-// ParseExperiment reads an experiment file. measures are the measures an
-// experiment may compare; dir is the directory a base scenario file's
+// converter reads an experiment file: a scenario file's converter, with
+// an experiment's own parts.
+type converter struct{ *scenario.Converter }
+
+// ParseExperiment reads an experiment file, which may compare the
+// measures MeasureNames lists; dir is the directory a base scenario file's
 // path is relative to.
-func ParseExperiment(filename string, data []byte, dir string, measures []string) (e *Experiment, err error) {
+func ParseExperiment(filename string, data []byte, dir string) (e *Experiment, err error) {
 	var tree *ast.File
 	defer func() {
 		if r := recover(); r != nil {
-			e, err = nil, Recovered(filename, tree, r)
+			e, err = nil, scenario.Recovered(filename, tree, r)
 		}
 	}()
-	root, err := Open(filename, data, "experiment", &tree)
+	root, err := scenario.Open(filename, data, "experiment", &tree)
 	if err != nil {
 		return nil, err
 	}
-	c := NewConverter(filename, tree)
+	c := &converter{scenario.NewConverter(filename, tree)}
+	measures := MeasureNames()
 	given := map[string]bool{} // the file's keys
 	var variants, sweep, margins ast.Node
 	for _, kv := range root.Values {
-		key := KeyString(kv.Key)
+		key := scenario.KeyString(kv.Key)
 		switch {
 		case given[key]:
 			return nil, c.At(kv.Key, fmt.Sprintf("the key %s is given twice", key), "a key may appear once; remove or rename one of them")
@@ -279,7 +284,7 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	var f experimentFile
 	rest := &ast.MappingNode{BaseNode: root.BaseNode}
 	for _, kv := range root.Values {
-		if k := KeyString(kv.Key); k != "variants" && k != "sweep" && k != "margins" {
+		if k := scenario.KeyString(kv.Key); k != "variants" && k != "sweep" && k != "margins" {
 			rest.Values = append(rest.Values, kv)
 		}
 	}
@@ -299,15 +304,15 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 		return nil, c.Err()
 	}
 	base := f.Base
-	if IsFile(base) && !filepath.IsAbs(base) {
+	if scenario.IsFile(base) && !filepath.IsAbs(base) {
 		base = filepath.Join(dir, base)
 	}
-	if IsFile(base) {
+	if scenario.IsFile(base) {
 		e.BaseFile = base
 	}
-	baseName, baseText, err := Text(base)
+	baseName, baseText, err := scenario.Text(base)
 	if err == nil {
-		e.Base, err = Parse(baseName, baseText)
+		e.Base, err = scenario.Parse(baseName, baseText)
 	}
 	if err != nil {
 		c.Fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
@@ -365,12 +370,12 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	return e, nil
 }
 
-//go:embed experiments/*.yaml
+//go:embed builtin/*.yaml
 var builtinExperiments embed.FS
 
 // Experiments lists the built-in experiments by name.
 func Experiments() []string {
-	entries, _ := builtinExperiments.ReadDir("experiments")
+	entries, _ := builtinExperiments.ReadDir("builtin")
 	var out []string
 	for _, e := range entries {
 		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
@@ -380,26 +385,26 @@ func Experiments() []string {
 
 // ExperimentSource is the text of a built-in experiment.
 func ExperimentSource(name string) ([]byte, bool) {
-	b, err := builtinExperiments.ReadFile("experiments/" + name + ".yaml")
+	b, err := builtinExperiments.ReadFile("builtin/" + name + ".yaml")
 	return b, err == nil
 }
 
 // LoadExperiment loads a built-in experiment by name, or an experiment
-// file by path (see IsFile), read with ReadFile's limits; measures are
-// the measures it may compare.
-func LoadExperiment(nameOrPath string, measures []string) (*Experiment, error) {
-	if !IsFile(nameOrPath) {
+// file by path (see scenario.IsFile), read with scenario.ReadFile's
+// limits.
+func LoadExperiment(nameOrPath string) (*Experiment, error) {
+	if !scenario.IsFile(nameOrPath) {
 		b, ok := ExperimentSource(nameOrPath)
 		if !ok {
 			return nil, fmt.Errorf("no built-in experiment %q; the built-in experiments are %s", nameOrPath, strings.Join(Experiments(), ", "))
 		}
-		return ParseExperiment(nameOrPath+".yaml", b, ".", measures)
+		return ParseExperiment(nameOrPath+".yaml", b, ".")
 	}
-	data, err := ReadFile(nameOrPath)
+	data, err := scenario.ReadFile(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
-	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath), measures)
+	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath))
 }
 
 // VariantNames are the variants' names, in the file's order.
@@ -468,7 +473,7 @@ const MaxReplicas = 100_000
 const MaxTimelineEvents = 200_000
 
 // variants converts the variants' list: each starts from base.
-func (c *Converter) variants(n ast.Node, base config.Config) []Variant {
+func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	seq, ok := n.(*ast.SequenceNode)
 	if n == nil || !ok || len(seq.Values) == 0 {
 		msg, hint := "the experiment has no variants", "add variants: with at least one, the baseline (- name: baseline)"
@@ -483,7 +488,7 @@ func (c *Converter) variants(n ast.Node, base config.Config) []Variant {
 	events := 0 // the variants' timeline entries so far
 	for i, vn := range seq.Values {
 		path := fmt.Sprintf("$.variants[%d]", i)
-		m, ok := AsMapping(vn)
+		m, ok := scenario.AsMapping(vn)
 		if !ok {
 			c.FailAt(vn, "a variant is a mapping: name, and set, drop or add", "see docs/experiments.md")
 			return nil
@@ -492,9 +497,9 @@ func (c *Converter) variants(n ast.Node, base config.Config) []Variant {
 		var set *ast.MappingNode
 		fields := &ast.MappingNode{BaseNode: m.BaseNode}
 		for _, kv := range m.Values {
-			switch key := KeyString(kv.Key); key {
+			switch key := scenario.KeyString(kv.Key); key {
 			case "set":
-				s, isMap := AsMapping(kv.Value)
+				s, isMap := scenario.AsMapping(kv.Value)
 				if !isMap {
 					c.FailAt(kv.Value, "set holds scenario keys, as a scenario file nests them", "for example set: {mitigations: {breaker: true}}")
 					return nil
@@ -526,7 +531,7 @@ func (c *Converter) variants(n ast.Node, base config.Config) []Variant {
 			// The scenario keys of set, checked as a scenario file's are.
 			var given map[string]bool
 			cfg, given = c.Params(set, cfg)
-			for _, key := range StructuredKeys() {
+			for _, key := range scenario.StructuredKeys() {
 				if given[key] && c.Err() == nil {
 					c.Fail(path+".set", fmt.Sprintf("set cannot give %s", key), "set gives parameters; change the timeline with drop and add")
 				}
@@ -544,7 +549,7 @@ func (c *Converter) variants(n ast.Node, base config.Config) []Variant {
 				c.Fail(fmt.Sprintf("%s.drop[%d]", path, j), fmt.Sprintf("unknown action %q", a), "drop names timeline actions, such as pause_builds")
 			}
 		}
-		cfg.Timeline = DropActions(cfg.Timeline, entry.Drop...)
+		cfg.Timeline = scenario.DropActions(cfg.Timeline, entry.Drop...)
 		if len(entry.Add) > 0 {
 			cfg.Timeline = cfg.Timeline.Merge(sorted(c.Timeline(path+".add", entry.Add, cfg, false)))
 		}
@@ -568,15 +573,15 @@ const marginHint = "a margin is a number above 0 in the measure's unit (margins:
 
 // margins converts the margins: a mapping of compared measures to
 // margins, each a positive number or a percentage.
-func (c *Converter) margins(n ast.Node, known, compared []string) map[string]Margin {
-	m, ok := AsMapping(n)
+func (c *converter) margins(n ast.Node, known, compared []string) map[string]MarginSetting {
+	m, ok := scenario.AsMapping(n)
 	if !ok {
 		c.FailAt(n, "margins is a mapping of measures to their margins", marginHint)
 		return nil
 	}
-	out := map[string]Margin{}
+	out := map[string]MarginSetting{}
 	for _, kv := range m.Values {
-		name := KeyString(kv.Key)
+		name := scenario.KeyString(kv.Key)
 		_, dup := out[name]
 		switch {
 		case dup:
@@ -589,10 +594,10 @@ func (c *Converter) margins(n ast.Node, known, compared []string) map[string]Mar
 		if c.Err() != nil {
 			return nil
 		}
-		lit, _ := Scalar(kv.Value)
+		lit, _ := scenario.Scalar(kv.Value)
 		margin, ok := parseMargin(lit)
 		if !ok {
-			c.FailAt(kv.Value, fmt.Sprintf("the margin of %s %s: want a number above 0, or a percentage above 0%% up to 100%%", name, Shown(lit)), marginHint)
+			c.FailAt(kv.Value, fmt.Sprintf("the margin of %s %s: want a number above 0, or a percentage above 0%% up to 100%%", name, scenario.Shown(lit)), marginHint)
 			return nil
 		}
 		out[name] = margin
@@ -601,16 +606,16 @@ func (c *Converter) margins(n ast.Node, known, compared []string) map[string]Mar
 }
 
 // parseMargin reads a margin: "20" or "12.5%".
-func parseMargin(lit string) (Margin, bool) {
+func parseMargin(lit string) (MarginSetting, bool) {
 	num, relative := strings.CutSuffix(strings.TrimSpace(lit), "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 || (relative && v > 100) {
-		return Margin{}, false
+		return MarginSetting{}, false
 	}
 	if relative {
-		return Margin{Value: v / 100, Relative: true}, true
+		return MarginSetting{Value: v / 100, Relative: true}, true
 	}
-	return Margin{Value: v}, true
+	return MarginSetting{Value: v}, true
 }
 
 // sorted sorts a timeline by time, keeping the order of ties.
@@ -628,7 +633,7 @@ func sorted(tl incident.Timeline) incident.Timeline {
 }
 
 // sweep converts the sweep: its variant, replicas and axes.
-func (c *Converter) sweep(n ast.Node, e *Experiment) *Sweep {
+func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	var s sweepEntry
 	if !c.Decode(n, &s) {
 		return nil
@@ -674,7 +679,7 @@ func (c *Converter) sweep(n ast.Node, e *Experiment) *Sweep {
 			return nil
 		}
 		if _, ok := config.LookupKey(ax.a.Key); !ok && ax.a.Key != TriggerRemovedKey {
-			c.Fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), UnknownKeyHint(ax.a.Key)+", or "+TriggerRemovedKey)
+			c.Fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), scenario.UnknownKeyHint(ax.a.Key)+", or "+TriggerRemovedKey)
 			return nil
 		}
 		if ax.a.Key == TriggerRemovedKey && len(e.Recovery.RemovedBy) == 0 {
@@ -726,7 +731,7 @@ func (c *Converter) sweep(n ast.Node, e *Experiment) *Sweep {
 					msg = fmt.Sprintf("%s %s: want %s", keyOf(pe.Param), pe.Value, pe.Want)
 				}
 				c.Fail(fmt.Sprintf("$.sweep.y.values[%d]", y), fmt.Sprintf("the sweep's point %s %s, %s %s is no valid run: %s",
-					out.X.Key, Shown(out.X.Values[x]), out.Y.Key, Shown(out.Y.Values[y]), msg), "every point of the grid is run: choose values that are valid together")
+					out.X.Key, scenario.Shown(out.X.Values[x]), out.Y.Key, scenario.Shown(out.Y.Values[y]), msg), "every point of the grid is run: choose values that are valid together")
 			}
 			return nil
 		}
@@ -772,15 +777,15 @@ func keyOf(name string) string {
 // sweepValueError fails at the j-th value of the sweep's axis a (at path
 // p) with err, the value's own error: its form or range, or that of the
 // configuration it makes alone.
-func (c *Converter) sweepValueError(p string, a Axis, j int, err error) {
-	msg, hint := fmt.Sprintf("%s %s: %v", a.Key, Shown(a.Values[j]), err), "write each value as a scenario file writes the key"
+func (c *converter) sweepValueError(p string, a Axis, j int, err error) {
+	msg, hint := fmt.Sprintf("%s %s: %v", a.Key, scenario.Shown(a.Values[j]), err), "write each value as a scenario file writes the key"
 	var pe *config.ParamError
 	if errors.As(err, &pe) {
 		// The value's own range, or, for a trigger moved past
 		// the end, the timeline's.
-		msg = fmt.Sprintf("%s %s: want %s", a.Key, Shown(a.Values[j]), pe.Want)
+		msg = fmt.Sprintf("%s %s: want %s", a.Key, scenario.Shown(a.Values[j]), pe.Want)
 		if p, ok := config.LookupKey(a.Key); ok && p.Flag != pe.Param {
-			msg = fmt.Sprintf("%s %s: %s", a.Key, Shown(a.Values[j]), err) // another parameter refuses it
+			msg = fmt.Sprintf("%s %s: %s", a.Key, scenario.Shown(a.Values[j]), err) // another parameter refuses it
 		}
 	}
 	if a.Key == TriggerRemovedKey {
@@ -800,7 +805,7 @@ type Tipping struct {
 const MaxTippingRounds = 10
 
 // tipping converts the sweep's tipping block.
-func (c *Converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Tipping {
+func (c *converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Tipping {
 	t := &Tipping{Rounds: int(rounds), Replicas: int(replicas)}
 	if t.Replicas == 0 {
 		t.Replicas = s.Replicas
@@ -822,11 +827,11 @@ func (c *Converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Ti
 		pos, err := s.X.Position(base.Epoch, v)
 		switch {
 		case err != nil:
-			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s is not a number: a tipping point is found along a numeric x", s.X.Key, Shown(v)),
+			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s is not a number: a tipping point is found along a numeric x", s.X.Key, scenario.Shown(v)),
 				"sweep x over a number (workload.arrival_rate) or "+TriggerRemovedKey)
 			return nil
 		case j > 0 && pos <= last:
-			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s does not come after the value before it", s.X.Key, Shown(v)), "give x's values in increasing order for a tipping point")
+			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s does not come after the value before it", s.X.Key, scenario.Shown(v)), "give x's values in increasing order for a tipping point")
 			return nil
 		}
 		last = pos
@@ -874,7 +879,7 @@ const MaxSweepPoints = 400
 // parseInstant parses a model time as a timeline entry writes it: a
 // calendar time (with an epoch) or a duration from the start.
 func parseInstant(epoch time.Time, v string) (time.Duration, error) {
-	d, msg, _ := Instant(epoch, v)
+	d, msg, _ := scenario.Instant(epoch, v)
 	if msg != "" {
 		return 0, errors.New(msg)
 	}

@@ -1,4 +1,4 @@
-package scenario
+package experiment
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
+	"vmstorm/scenario"
 	"vmstorm/series"
 )
 
@@ -294,7 +295,7 @@ const (
 )
 
 // recovery converts the recovery's keys into r.
-func (c *Converter) recovery(r *Recovery, removedBy []string, within, horizon, load, loadFactor, trend string) {
+func (c *converter) recovery(r *Recovery, removedBy []string, within, horizon, load, loadFactor, trend string) {
 	r.RemovedBy = removedBy
 	given := within != "" || horizon != "" || load != "" || loadFactor != "" || trend != ""
 	if len(removedBy) == 0 {
@@ -323,7 +324,7 @@ func (c *Converter) recovery(r *Recovery, removedBy []string, within, horizon, l
 	case "constant":
 		r.Load = RecoveryLoad{Constant: true, Factor: 1}
 	default:
-		c.Fail(keyLoad, fmt.Sprintf("load %s: want constant, or leave it out for the traffic curve", Shown(load)), "load: constant holds the arrivals at a constant rate after the removal")
+		c.Fail(keyLoad, fmt.Sprintf("load %s: want constant, or leave it out for the traffic curve", scenario.Shown(load)), "load: constant holds the arrivals at a constant rate after the removal")
 	}
 	if loadFactor != "" {
 		f, mean, ok := parseLoadFactor(loadFactor)
@@ -331,7 +332,7 @@ func (c *Converter) recovery(r *Recovery, removedBy []string, within, horizon, l
 		case !r.Load.Constant:
 			c.Fail(keyLoadFactor, "load_factor without load: constant", "add load: constant, or remove load_factor")
 		case !ok:
-			c.Fail(keyLoadFactor, fmt.Sprintf("load_factor %s: want a number above 0 and at most %v, or mean", Shown(loadFactor), config.MaxHoldFactor),
+			c.Fail(keyLoadFactor, fmt.Sprintf("load_factor %s: want a number above 0 and at most %v, or mean", scenario.Shown(loadFactor), config.MaxHoldFactor),
 				"1 holds the arrival rate (the daily peak), 0.5 half of it, mean the curve's weekly mean")
 		}
 		r.Load.Factor, r.Load.Mean = f, mean
@@ -352,7 +353,7 @@ func (c *Converter) recovery(r *Recovery, removedBy []string, within, horizon, l
 // removedBy checks that every name in the recovery's removed_by is an
 // action of the catalogue or the id of an entry of the experiment's
 // timelines (the base's, the file's, or a variant's).
-func (c *Converter) removedBy(e *Experiment, base config.Config) {
+func (c *converter) removedBy(e *Experiment, base config.Config) {
 	ids := map[string]bool{}
 	for _, ev := range base.FullTimeline() {
 		ids[ev.ID] = true
@@ -364,7 +365,7 @@ func (c *Converter) removedBy(e *Experiment, base config.Config) {
 	}
 	for i, name := range e.Recovery.RemovedBy {
 		if _, ok := incident.Lookup(name); !ok && (name == "" || !ids[name]) {
-			c.Fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("no timeline entry has the id %s, and no action is named so", Shown(name)),
+			c.Fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("no timeline entry has the id %s, and no action is named so", scenario.Shown(name)),
 				"name the entries that remove the trigger by their ids (id: in the timeline), or name an action, such as fix_cleanup_credentials")
 			return
 		}
@@ -374,7 +375,7 @@ func (c *Converter) removedBy(e *Experiment, base config.Config) {
 // checkRun checks that a run of cfg can answer the question
 // (Recovery.CheckRun), and reports a mistake at the entry that cannot, if
 // this file gave it, or else at path (a variant, or a sweep's value).
-func (c *Converter) checkRun(r Recovery, cfg config.Config, path string) {
+func (c *converter) checkRun(r Recovery, cfg config.Config, path string) {
 	err := r.CheckRun(cfg)
 	if err == nil {
 		return
