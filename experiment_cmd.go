@@ -184,7 +184,12 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // only litter: the report is still written
 		}
-		if err := report.WriteExperimentFile(opt.report, e, table, results); err != nil {
+		page, err := experiment.NewPage(e, table, results)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: report: %v\n", err)
+			return exitFailed
+		}
+		if err := report.WriteExperimentFile(opt.report, page); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
 			return exitFailed
 		}

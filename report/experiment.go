@@ -130,8 +130,9 @@ func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
 }
 
 // newExpData gathers the page's figures: the table's, and each variant's
-// curves from its replicas' results (sorted).
-func newExpData(e *experiment.Experiment, t *experiment.Table, results []experiment.Result) (expData, error) {
+// curves from its drawn replicas' results.
+func newExpData(pg *experiment.Page) (expData, error) {
+	e, t := pg.Experiment, pg.Table
 	d := expData{
 		Experiment: e.Name, Description: e.Description, File: e.File, Base: e.Base.Name,
 		Replicas: e.Replicas, Seed: e.Seed, Baseline: e.Variants[0].Name, Band: expBand{bandLo, bandHi},
@@ -156,14 +157,8 @@ func newExpData(e *experiment.Experiment, t *experiment.Table, results []experim
 			}
 			v.Cells = append(v.Cells, cell)
 		}
-		var rs []experiment.Result
-		for _, r := range results {
-			if experiment.Drawn(e, r) && r.Variant == row.Name {
-				rs = append(rs, r)
-			}
-		}
 		var err error
-		if v.Curves, err = variantCurves(rs); err != nil {
+		if v.Curves, err = variantCurves(pg.Drawn[row.Name]); err != nil {
 			return d, fmt.Errorf("report: the curves of variant %s: %w", row.Name, err)
 		}
 		d.Variants = append(d.Variants, v)
@@ -461,8 +456,8 @@ type recoveryRow struct {
 // file itself. The verdicts are the text table's and the verdicts file's,
 // word for word.
 //
-// results (in any order: the page is the same) are the replicas' results
-// that t summarizes, and must be e's (experiment.Check). Like the run
+// The page is pg, as experiment.NewPage made it: e, t, and the replicas'
+// results that t summarizes, checked as e's. Like the run
 // report, the page needs nothing but itself; its figures are in it as
 // JSON, in <script type="application/json" id="vmstorm-experiment">:
 //
@@ -495,20 +490,12 @@ type recoveryRow struct {
 // variant with no results; the sweep's cells are cells[x][y], y absent for
 // a sweep of one axis; epoch, recovery and sweep are absent when the
 // experiment has none.
-func WriteExperimentHTML(w io.Writer, e *experiment.Experiment, t *experiment.Table, results []experiment.Result) error {
-	switch {
-	case e == nil || t == nil || e.Base == nil || len(e.Variants) == 0:
-		return errors.New("report: an experiment's page needs the experiment and its table")
-	case t.Experiment != e.Name || len(t.Variants) != len(e.Variants) || (t.Sweep == nil) != (e.Sweep == nil):
-		return fmt.Errorf("report: the table of experiment %q is not the table of experiment %q", t.Experiment, e.Name)
+func WriteExperimentHTML(w io.Writer, pg *experiment.Page) error {
+	if pg == nil {
+		return errors.New("report: an experiment's page needs the experiment and its table (experiment.NewPage)")
 	}
-	if err := experiment.Check(e, results); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	results = slices.Clone(results)
-	experiment.Sort(results, e.VariantNames())
-
-	d, err := newExpData(e, t, results)
+	e, t := pg.Experiment, pg.Table
+	d, err := newExpData(pg)
 	if err != nil {
 		return err
 	}
@@ -520,7 +507,7 @@ func WriteExperimentHTML(w io.Writer, e *experiment.Experiment, t *experiment.Ta
 	p := expPage{
 		Title:       "vmstorm experiment: " + e.Name,
 		Description: e.Description,
-		Facts:       experimentFacts(e, results),
+		Facts:       experimentFacts(e, pg.Results),
 		Band:        fmt.Sprintf("the %s to %s percentile across the replicas", ordinal(bandLo), ordinal(bandHi)),
 		Charts:      experimentCharts(e, d, styles),
 		Baseline:    d.Baseline,
@@ -660,15 +647,15 @@ func recoveryTableOf(e *experiment.Experiment, t *experiment.Table) *recoveryTab
 	return rt
 }
 
-// WriteExperimentFile writes the comparison page of experiment e
-// (WriteExperimentHTML) to path, which must end in .html, atomically as
-// WriteFile does: to a temporary in the same directory, renamed into
-// place, so that path never holds half a page.
-func WriteExperimentFile(path string, e *experiment.Experiment, t *experiment.Table, results []experiment.Result) error {
+// WriteExperimentFile writes the comparison page pg (WriteExperimentHTML)
+// to path, which must end in .html, atomically as WriteFile does: to a
+// temporary in the same directory, renamed into place, so that path never
+// holds half a page.
+func WriteExperimentFile(path string, pg *experiment.Page) error {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".html" {
 		return fmt.Errorf("report: %s: %w %q for an experiment: want .html", path, ErrUnknownFormat, ext)
 	}
-	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, e, t, results) })
+	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, pg) })
 }
 
 // WriteVerdictsFile writes the table's verdicts as JSON lines

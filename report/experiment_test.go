@@ -157,8 +157,17 @@ func (r experimentRun) oneAxis(t *testing.T) experimentRun {
 func (r experimentRun) page(t *testing.T) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, report.WriteExperimentHTML(&buf, r.e, r.table, r.results))
+	require.NoError(t, report.WriteExperimentHTML(&buf, pageOf(t, r.e, r.table, r.results)))
 	return buf.String()
+}
+
+// pageOf is the page of e, its table tb and its results, as the command
+// makes it (experiment.NewPage).
+func pageOf(t *testing.T, e *experiment.Experiment, tb *experiment.Table, results []experiment.Result) *experiment.Page {
+	t.Helper()
+	pg, err := experiment.NewPage(e, tb, results)
+	require.NoError(t, err)
+	return pg
 }
 
 // expPageData is the page's JSON, as a reader decodes it.
@@ -632,11 +641,11 @@ func TestWriteExperimentFile(t *testing.T) {
 	t.Run("writes the page", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "what-if.html")
-		require.NoError(t, report.WriteExperimentFile(path, e, tb, nil))
+		require.NoError(t, report.WriteExperimentFile(path, pageOf(t, e, tb, nil)))
 		got, err := os.ReadFile(path)
 		require.NoError(t, err)
 		var want bytes.Buffer
-		require.NoError(t, report.WriteExperimentHTML(&want, e, tb, nil))
+		require.NoError(t, report.WriteExperimentHTML(&want, pageOf(t, e, tb, nil)))
 		assert.Equal(t, want.String(), string(got))
 		info, err := os.Stat(path)
 		require.NoError(t, err)
@@ -649,7 +658,7 @@ func TestWriteExperimentFile(t *testing.T) {
 	for _, name := range []string{"what-if.png", "what-if.svg", "what-if.htm", "what-if.txt", "what-if"} {
 		t.Run("refuses "+name, func(t *testing.T) {
 			dir := t.TempDir()
-			err := report.WriteExperimentFile(filepath.Join(dir, name), e, tb, nil)
+			err := report.WriteExperimentFile(filepath.Join(dir, name), pageOf(t, e, tb, nil))
 			require.ErrorIs(t, err, report.ErrUnknownFormat)
 			assert.Contains(t, err.Error(), "want .html")
 			entries, err := os.ReadDir(dir)
@@ -662,8 +671,10 @@ func TestWriteExperimentFile(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "what-if.html")
 		foreign := []experiment.Result{{Experiment: "another", Variant: "fix", Measures: map[string]*float64{}}}
-		err := report.WriteExperimentFile(path, e, tb, foreign)
+		_, err := experiment.NewPage(e, tb, foreign)
 		require.ErrorContains(t, err, `a result of experiment "another"`)
+		err = report.WriteExperimentFile(path, nil) // no page to draw
+		require.ErrorContains(t, err, "an experiment's page needs the experiment and its table")
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Empty(t, entries, "no page and no temporary")
