@@ -15,7 +15,6 @@ import (
 	"vmstorm/experiment"
 	"vmstorm/internal/paths"
 	"vmstorm/report"
-	"vmstorm/scenario"
 )
 
 // runExperiment is -experiment: it runs the experiment's replicas (or its
@@ -24,7 +23,7 @@ import (
 // verdicts, -report draws them. A results file that cannot be written
 // fails the run (exit 1) after the table.
 func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
-	e, err := scenario.LoadExperiment(opt.experiment, experiment.MeasureNames())
+	e, err := experiment.LoadExperiment(opt.experiment)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -experiment: %v\n", err)
 		return exitBadInput
@@ -185,7 +184,12 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // only litter: the report is still written
 		}
-		if err := report.WriteExperimentFile(opt.report, e, table, results); err != nil {
+		page, err := experiment.NewPage(e, table, results)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -report: report: %v\n", err)
+			return exitFailed
+		}
+		if err := report.WriteExperimentFile(opt.report, page); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
 			return exitFailed
 		}

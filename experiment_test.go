@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/experiment"
-	"vmstorm/scenario"
 )
 
 // The tests of -experiment run the binary as a user does, on a small
@@ -558,12 +557,12 @@ func TestExperimentDocExampleParses(t *testing.T) {
 	example = example[:strings.Index(example, "```")]
 	dir := t.TempDir()
 	writeExperiment(t, dir, "example.yaml", example)
-	e, err := scenario.LoadExperiment(filepath.Join(dir, "example.yaml"), experiment.MeasureNames())
+	e, err := experiment.LoadExperiment(filepath.Join(dir, "example.yaml"))
 	require.NoError(t, err)
 	assert.Len(t, e.Variants, 4)
 	assert.Equal(t, []string{"jobs_delayed", "wait_max", "time_to_recover"}, e.Measures)
 	require.NotNil(t, e.Sweep)
-	assert.Equal(t, scenario.TriggerRemovedKey, e.Sweep.Y.Key)
+	assert.Equal(t, experiment.TriggerRemovedKey, e.Sweep.Y.Key)
 }
 
 // TestExperimentRecoveryOfAFaultNeverDetected: a fault removed before it
@@ -661,7 +660,7 @@ func TestExperimentTippingRoundsMergeAndRefuseShards(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	for _, name := range []string{"tipping.yaml", "sustaining-loop.yaml"} {
-		data, err := os.ReadFile(filepath.Join("scenario", "testdata", "experiments", name))
+		data, err := os.ReadFile(filepath.Join("experiment", "testdata", name))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"vmstorm/config"
+	"vmstorm/experiment"
 	"vmstorm/gameday"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
@@ -27,11 +29,14 @@ func runGameday(cfg config.Config, opt options, sc *scenario.Scenario, stdout, s
 		fmt.Fprintf(stderr, "vmstorm: -gameday-start %s\n", err)
 		return exitBadInput
 	}
-	var whatIf *scenario.Experiment
+	// The what-if is the first built-in experiment on the game's scenario
+	// that compares every measure (names none of its own): the 2015
+	// assumptions and the 2019 what-if, which name theirs, are not one.
+	var whatIf *experiment.Experiment
 	if !scenario.IsFile(opt.gameday) {
-		for _, name := range scenario.Experiments() {
-			e, err := scenario.LoadExperiment(name, nil)
-			if err == nil && e.BaseFile == "" && e.Base.Name == sc.Name {
+		for _, name := range experiment.Experiments() {
+			e, err := experiment.LoadExperiment(name)
+			if err == nil && e.BaseFile == "" && e.Base.Name == sc.Name && slices.Equal(e.Measures, experiment.MeasureNames()) {
 				whatIf = e
 				break
 			}

@@ -26,6 +26,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/experiment"
 	"vmstorm/internal/sim"
 	"vmstorm/live"
 	"vmstorm/logx"
@@ -103,9 +104,9 @@ func runCommand(opt options, cfg config.Config, sc *scenario.Scenario, stdout, s
 	case opt.analyze != "":
 		return analyzeSeries(opt, cfg, sc, stdout, stderr), true
 	case opt.printExperiment != "":
-		src, ok := scenario.ExperimentSource(opt.printExperiment)
+		src, ok := experiment.ExperimentSource(opt.printExperiment)
 		if !ok {
-			fmt.Fprintf(stderr, "vmstorm: -print-experiment: no built-in experiment %q; the built-in experiments are %s\n", opt.printExperiment, strings.Join(scenario.Experiments(), ", "))
+			fmt.Fprintf(stderr, "vmstorm: -print-experiment: no built-in experiment %q; the built-in experiments are %s\n", opt.printExperiment, strings.Join(experiment.Experiments(), ", "))
 			return exitBadInput, true
 		}
 		_, _ = stdout.Write(src)

@@ -174,7 +174,7 @@ type Traffic struct {
 	Weekend float64
 	Bursts  []Burst
 	// Hold, if not nil, holds the rate at a constant factor for a span:
-	// an experiment's constant load (scenario.Recovery's load), which no
+	// an experiment's constant load (experiment.Recovery's load), which no
 	// scenario file sets.
 	Hold *Hold
 }

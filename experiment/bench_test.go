@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"vmstorm/internal/dist"
-	"vmstorm/scenario"
 )
 
 // The speed targets, on a 2-core machine: the 2015 what-if's 6
@@ -23,7 +22,7 @@ import (
 // BenchmarkWhatIf runs the variants of the built-in travis-2015-what-if
 // (6 x 30 replicas of the 150-hour 2015 outage; not its sweep).
 func BenchmarkWhatIf(b *testing.B) {
-	e, err := scenario.LoadExperiment("travis-2015-what-if", MeasureNames())
+	e, err := LoadExperiment("travis-2015-what-if")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +52,7 @@ func BenchmarkDefaultBroken1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	e, err := scenario.LoadExperiment(filepath.Join(dir, "exp.yaml"), MeasureNames())
+	e, err := LoadExperiment(filepath.Join(dir, "exp.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func BenchmarkDefaultBroken1000(b *testing.B) {
 // GOMAXPROCS): on a machine that other work loads, %cpu falls with the
 // cores the others take, and %cpu-wanted says whether the experiment
 // itself would have kept them busy.
-func benchmarkExperiment(b *testing.B, e *scenario.Experiment, tasks []Task) {
+func benchmarkExperiment(b *testing.B, e *Experiment, tasks []Task) {
 	defer CollectLessOften()() // as the command does
 	b.ReportAllocs()
 	var mem0, mem1 runtime.MemStats
@@ -156,7 +155,7 @@ func BenchmarkTable(b *testing.B) {
 	for v := range 6 {
 		text += fmt.Sprintf("  - name: variant %d\n", v)
 	}
-	e, err := scenario.ParseExperiment("bench.yaml", []byte(text), fixtureDir, MeasureNames())
+	e, err := ParseExperiment("bench.yaml", []byte(text), fixtureDir)
 	if err != nil {
 		b.Fatal(err)
 	}

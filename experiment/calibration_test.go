@@ -11,7 +11,6 @@ import (
 	"vmstorm/compare"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/racedetect"
-	"vmstorm/scenario"
 )
 
 // The calibrations of the paired comparisons on the model itself run
@@ -32,7 +31,7 @@ func heavy(t *testing.T) bool {
 // own (the experiment's seed seed0+k for repetition k, so that replica r
 // of both variants shares its seed within it), and gives each one's
 // table and results.
-func repetitions(t *testing.T, e *scenario.Experiment, reps int, seed0 uint64) ([]*Table, [][]Result) {
+func repetitions(t *testing.T, e *Experiment, reps int, seed0 uint64) ([]*Table, [][]Result) {
 	t.Helper()
 	var tasks []Task
 	owner := map[uint64]int{}

@@ -26,19 +26,18 @@ import (
 	"vmstorm/metastable"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
-	"vmstorm/scenario"
 	"vmstorm/series"
 )
 
 // fixtureDir holds the experiment files of these tests, with their base
 // scenario (broken-default.yaml: the default run, its janitor broken from
 // the start, 30 model minutes of a few milliseconds each).
-var fixtureDir = filepath.Join("..", "scenario", "testdata", "experiments")
+var fixtureDir = "testdata"
 
 // fixture loads the experiment file name.yaml of fixtureDir.
-func fixture(t testing.TB, name string) *scenario.Experiment {
+func fixture(t testing.TB, name string) *Experiment {
 	t.Helper()
-	e, err := scenario.LoadExperiment(filepath.Join(fixtureDir, name+".yaml"), MeasureNames())
+	e, err := LoadExperiment(filepath.Join(fixtureDir, name+".yaml"))
 	require.NoError(t, err)
 	return e
 }
@@ -51,7 +50,7 @@ var cheap struct {
 	err     error
 }
 
-func cheapResults(t *testing.T) (*scenario.Experiment, []Result) {
+func cheapResults(t *testing.T) (*Experiment, []Result) {
 	t.Helper()
 	e := fixture(t, "cheap")
 	cheap.once.Do(func() {
@@ -68,7 +67,7 @@ func cheapResults(t *testing.T) (*scenario.Experiment, []Result) {
 	return e, slices.Clone(cheap.results)
 }
 
-func variantNames(e *scenario.Experiment) []string {
+func variantNames(e *Experiment) []string {
 	var names []string
 	for _, v := range e.Variants {
 		names = append(names, v.Name)
@@ -111,7 +110,7 @@ func TestPlan(t *testing.T) {
 	t.Run("one axis", func(t *testing.T) {
 		one := *e
 		s := *e.Sweep
-		s.Y = scenario.Axis{}
+		s.Y = Axis{}
 		one.Sweep = &s
 		var points [][]int
 		for _, task := range Plan(&one)[variants:] {
@@ -226,8 +225,8 @@ func TestConfig(t *testing.T) {
 
 	t.Run("a trigger placed after detection", func(t *testing.T) {
 		d := *e
-		d.Sweep = &scenario.Sweep{Variant: "fixed at detection", Replicas: 1,
-			X: scenario.Axis{Key: scenario.TriggerRemovedKey, Values: []string{"15m"}}}
+		d.Sweep = &Sweep{Variant: "fixed at detection", Replicas: 1,
+			X: Axis{Key: TriggerRemovedKey, Values: []string{"15m"}}}
 		require.True(t, slices.ContainsFunc(e.Variants[3].Config.Timeline, func(ev incident.Event) bool { return ev.AfterDetection }))
 		got, err := Config(&d, Task{Variant: "fixed at detection", Point: []int{0}, Seed: 3})
 		require.NoError(t, err)
@@ -245,7 +244,7 @@ func TestConfig(t *testing.T) {
 	assert.Equal(t, before, deepCopyVariants(e), "Config changes no variant")
 }
 
-func deepCopyVariants(e *scenario.Experiment) []scenario.Variant {
+func deepCopyVariants(e *Experiment) []Variant {
 	out := slices.Clone(e.Variants)
 	for i := range out {
 		out[i].Config.Timeline = slices.Clone(out[i].Config.Timeline)
@@ -405,10 +404,10 @@ func TestFingerprintCoversTheBase(t *testing.T) {
 	require.NotEmpty(t, e.BaseSource, "the base's text is kept")
 	same := *e
 	assert.Equal(t, Fingerprint(e), Fingerprint(&same))
-	for name, change := range map[string]func(x *scenario.Experiment){
-		"the file": func(x *scenario.Experiment) { x.Source = append(slices.Clone(x.Source), '#') },
-		"the base": func(x *scenario.Experiment) { x.BaseSource = append(slices.Clone(x.BaseSource), '#') },
-		"a byte moved over": func(x *scenario.Experiment) {
+	for name, change := range map[string]func(x *Experiment){
+		"the file": func(x *Experiment) { x.Source = append(slices.Clone(x.Source), '#') },
+		"the base": func(x *Experiment) { x.BaseSource = append(slices.Clone(x.BaseSource), '#') },
+		"a byte moved over": func(x *Experiment) {
 			x.Source, x.BaseSource = append(slices.Clone(x.Source), x.BaseSource[0]), x.BaseSource[1:]
 		},
 	} {
@@ -442,7 +441,7 @@ func TestSort(t *testing.T) {
 }
 
 // writeTable is the table of results as a person reads it.
-func writeTable(t *testing.T, e *scenario.Experiment, results []Result) (*Table, string) {
+func writeTable(t *testing.T, e *Experiment, results []Result) (*Table, string) {
 	t.Helper()
 	table, err := Summarize(e, results)
 	require.NoError(t, err)
@@ -689,7 +688,7 @@ func TestCollectLessOften(t *testing.T) {
 // most in all, however many variants there are; never a sweep point's.
 func TestDrawnReplicasAreWithinTheBudget(t *testing.T) {
 	for _, variants := range []int{1, 4, CurveBudget / CurveReplicas, CurveBudget/CurveReplicas + 1, 100, CurveBudget, CurveBudget + 1} {
-		e := &scenario.Experiment{Variants: make([]scenario.Variant, variants), Replicas: 2 * CurveReplicas}
+		e := &Experiment{Variants: make([]Variant, variants), Replicas: 2 * CurveReplicas}
 		n := DrawnReplicas(e)
 		assert.LessOrEqual(t, n, CurveReplicas, "%d variants", variants)
 		assert.LessOrEqual(t, n*variants, CurveBudget, "%d variants", variants)

@@ -12,12 +12,11 @@ import (
 	"vmstorm/internal/sim"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
-	"vmstorm/scenario"
 )
 
 // runAll runs every task of e's plan and judges its replicas; results in
 // the plan's order, each replica with its outcome.
-func runAll(t *testing.T, e *scenario.Experiment) []Result {
+func runAll(t *testing.T, e *Experiment) []Result {
 	t.Helper()
 	var results []Result
 	pairs := NewPairs(e, func(r Result) { results = append(results, r) })
@@ -39,7 +38,7 @@ func runAll(t *testing.T, e *scenario.Experiment) []Result {
 // removal; overloaded if it stormed before its first fault; else, if its
 // trigger was removed, it "did not recover" (stuck). The tests below show
 // where that verdict was wrong.
-func oldOutcome(t *testing.T, e *scenario.Experiment, r Result) Outcome {
+func oldOutcome(t *testing.T, e *Experiment, r Result) Outcome {
 	t.Helper()
 	cfg, err := Config(e, Task{Variant: r.Variant, Point: r.Point, Refine: r.Refine, Seed: uint64(r.Seed)})
 	require.NoError(t, err)
@@ -149,7 +148,7 @@ func TestKnownOutcomes(t *testing.T) {
 }
 
 // tippingLine runs e round by round and returns its table's tipping line.
-func tippingLine(t *testing.T, e *scenario.Experiment) (TippingLine, *SweepTable) {
+func tippingLine(t *testing.T, e *Experiment) (TippingLine, *SweepTable) {
 	t.Helper()
 	var results []Result
 	require.NoError(t, RunAll(t.Context(), e, 0, nil, func(r Result) { results = append(results, r) }))

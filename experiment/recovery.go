@@ -6,7 +6,6 @@ import (
 
 	"vmstorm/compare"
 	"vmstorm/metastable"
-	"vmstorm/scenario"
 )
 
 // Outcome is what a replica became once its trigger was removed (the five
@@ -58,7 +57,7 @@ var severity = map[Outcome]int{NotRemoved: 0, Recovered: 1, Draining: 2, Overloa
 // judge is a replica's verdict, from its trace and its control's (nil
 // when the replica has none: then its trigger must never have been
 // removed).
-func judge(e *scenario.Experiment, r Result, control *Result) (metastable.Verdict, error) {
+func judge(e *Experiment, r Result, control *Result) (metastable.Verdict, error) {
 	if r.Trace == nil {
 		return metastable.Verdict{}, fmt.Errorf("variant %s, replica %d%s has no trace of its recovery", r.Variant, r.Replica, where(r))
 	}
@@ -88,13 +87,13 @@ func withVerdict(r Result, v metastable.Verdict) Result {
 // outcome in its line, and an interrupted run leaves no replica whose
 // control did not finish.
 type Pairs struct {
-	e       *scenario.Experiment
+	e       *Experiment
 	waiting map[string]Result
 	emit    func(Result)
 }
 
 // NewPairs pairs results as they come, and gives them to emit.
-func NewPairs(e *scenario.Experiment, emit func(Result)) *Pairs {
+func NewPairs(e *Experiment, emit func(Result)) *Pairs {
 	return &Pairs{e: e, waiting: map[string]Result{}, emit: emit}
 }
 
@@ -152,7 +151,7 @@ func pairKey(variant string, point []int, refine *Refinement, replica int) strin
 // their verdicts: each replica whose control, if it has one, is there
 // too; a replica still waiting for its control is left out (it has not
 // finished).
-func judged(e *scenario.Experiment, rs []Result) ([]Result, error) {
+func judged(e *Experiment, rs []Result) ([]Result, error) {
 	controls := map[int]*Result{}
 	for i, r := range rs {
 		if r.Control {

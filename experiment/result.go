@@ -16,7 +16,6 @@ import (
 	"strconv"
 
 	"vmstorm/metastable"
-	"vmstorm/scenario"
 )
 
 // Result is what one replica measured: one JSON line of a results file
@@ -210,7 +209,7 @@ func boolCompare(a, b bool) int {
 // with the task's seed, each task's at most once, and each replica's
 // outcome, where its line gives one, the one its trace and its control's
 // give: the results of shards of one experiment, merged.
-func Check(e *scenario.Experiment, results []Result) error {
+func Check(e *Experiment, results []Result) error {
 	for _, r := range results {
 		if r.Experiment != e.Name {
 			return fmt.Errorf("a result of experiment %q, not %q", r.Experiment, e.Name)
@@ -265,7 +264,7 @@ func Check(e *scenario.Experiment, results []Result) error {
 // checkOutcomes judges each replica whose control is there (a replica
 // waiting for its control is not counted), and checks its outcome, where
 // its line gives one, against that judgement.
-func checkOutcomes(e *scenario.Experiment, results []Result) error {
+func checkOutcomes(e *Experiment, results []Result) error {
 	if !e.Recovery.Asked() {
 		return nil
 	}
@@ -306,7 +305,7 @@ func runName(control bool) string {
 // base scenario. It is the first 16 hex digits of the SHA-256 of their
 // texts, each after its length, so that no two pairs of texts run
 // together give the same bytes.
-func Fingerprint(e *scenario.Experiment) string {
+func Fingerprint(e *Experiment) string {
 	h := sha256.New()
 	for _, text := range [][]byte{e.Source, e.BaseSource} {
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(text))))
@@ -317,7 +316,7 @@ func Fingerprint(e *scenario.Experiment) string {
 
 // fileFingerprint is the fingerprint of the results of a vmstorm before
 // Fingerprint covered the base scenario: the experiment file's alone.
-func fileFingerprint(e *scenario.Experiment) string {
+func fileFingerprint(e *Experiment) string {
 	sum := sha256.Sum256(e.Source)
 	return hex.EncodeToString(sum[:8])
 }

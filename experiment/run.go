@@ -1,4 +1,5 @@
-// Package experiment runs an experiment (scenario.Experiment): every
+// Package experiment reads an experiment file (Experiment, ParseExperiment,
+// LoadExperiment, the built-in experiments) and runs it: every
 // replica of every variant of a base scenario, and every point of its
 // sweep, each a run of the model at -speed max in a kernel of its own, in
 // parallel on all cores; then it compares the variants on their measures,
@@ -31,7 +32,6 @@ import (
 	"vmstorm/metastable"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
-	"vmstorm/scenario"
 	"vmstorm/series"
 	"vmstorm/workers"
 )
@@ -72,11 +72,11 @@ func (t Task) Swept() bool { return t.Point != nil || t.Refine != nil }
 // Plan lists every task of e that the file alone fixes, in a fixed order:
 // the replicas of each variant, then the sweep's points, replica by
 // replica, each replica followed by its control where it has one
-// (scenario.Experiment.Controlled). Replica r runs with the same seed in
+// (Experiment.Controlled). Replica r runs with the same seed in
 // every variant and at every point (common random numbers), so that
 // differences come from the variants, not the draws. The tipping point's
 // rounds come after (Refine): they depend on these tasks' results.
-func Plan(e *scenario.Experiment) []Task {
+func Plan(e *Experiment) []Task {
 	var tasks []Task
 	pair := 0
 	add := func(variant string, point []int, cfg config.Config, replicas int) {
@@ -95,7 +95,7 @@ func Plan(e *scenario.Experiment) []Task {
 		add(v.Name, nil, v.Config, e.Replicas)
 	}
 	if s := e.Sweep; s != nil {
-		base := e.Variants[slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == s.Variant })].Config
+		base := e.Variants[slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })].Config
 		for x := range s.X.Values {
 			for y := range max(len(s.Y.Values), 1) {
 				point := []int{x}
@@ -132,8 +132,8 @@ func Shard(tasks []Task, i, n int) []Task {
 // Config is the configuration task t runs: its variant's, at its sweep
 // point, with the recovery question's load, its faults left out for a
 // control, with its seed, unpaced.
-func Config(e *scenario.Experiment, t Task) (config.Config, error) {
-	i := slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == t.Variant })
+func Config(e *Experiment, t Task) (config.Config, error) {
+	i := slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == t.Variant })
 	if i < 0 {
 		return config.Config{}, fmt.Errorf("experiment %s: no variant %q", e.Name, t.Variant)
 	}
@@ -193,7 +193,7 @@ var ErrInterrupted = errors.New("interrupted")
 // one goroutine at a time. It returns when every task has run, or, once
 // ctx is done, when the tasks under way have stopped; their results are
 // not given to done, and the error is ErrInterrupted.
-func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int, done func(Result)) error {
+func Run(ctx context.Context, e *Experiment, tasks []Task, parallel int, done func(Result)) error {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
@@ -232,7 +232,7 @@ func Run(ctx context.Context, e *scenario.Experiment, tasks []Task, parallel int
 // it have all their results, which choose its points. started, if not nil,
 // gets each round's tasks before they run, done each result as Run gives
 // it. It returns as Run does; an interrupted round runs no round after it.
-func RunAll(ctx context.Context, e *scenario.Experiment, parallel int, started func([]Task), done func(Result)) error {
+func RunAll(ctx context.Context, e *Experiment, parallel int, started func([]Task), done func(Result)) error {
 	var kept []Result
 	for k := 0; ; k++ {
 		rounds := Rounds(e, kept)
@@ -257,7 +257,7 @@ func RunAll(ctx context.Context, e *scenario.Experiment, parallel int, started f
 // largest of the variants' own (max_held), so that a replica alone never
 // reaches it before its own budget, and its result never depends on how
 // many ran beside it.
-func SharedBudget(e *scenario.Experiment) int64 {
+func SharedBudget(e *Experiment) int64 {
 	m := e.Base.Config.MaxHeld
 	for _, v := range e.Variants {
 		m = max(m, v.Config.MaxHeld)
@@ -266,14 +266,14 @@ func SharedBudget(e *scenario.Experiment) int64 {
 }
 
 // RunTask runs one task and measures it.
-func RunTask(ctx context.Context, e *scenario.Experiment, t Task) (Result, error) {
+func RunTask(ctx context.Context, e *Experiment, t Task) (Result, error) {
 	return runTask(ctx, e, t, nil, nil)
 }
 
 // runTask is RunTask within a memory budget shared with the tasks that run
 // at once, its processes on goroutines from pool (nil for new ones). A task
 // stopped by the budget has no result: the error says to run fewer at once.
-func runTask(ctx context.Context, e *scenario.Experiment, t Task, shared *workers.Shared, pool *sim.Pool) (Result, error) {
+func runTask(ctx context.Context, e *Experiment, t Task, shared *workers.Shared, pool *sim.Pool) (Result, error) {
 	cfg, err := Config(e, t)
 	if err != nil {
 		return Result{}, err
@@ -322,7 +322,7 @@ var rowArrays sync.Pool
 
 // measure reads task t's result from its outcome and, when the
 // experiment asks the recovery question, from what its recorder saw.
-func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outcome, rec *metastable.Recorder) Result {
+func measure(e *Experiment, t Task, cfg config.Config, o *outcome.Outcome, rec *metastable.Recorder) Result {
 	r := Result{
 		Experiment: e.Name, File: Fingerprint(e), Variant: t.Variant, Point: t.Point, Refine: t.Refine, Replica: t.Replica, Seed: Seed(t.Seed),
 		Control: t.Control, Ended: o.Summary.Ended, Measures: map[string]*float64{},
@@ -353,7 +353,7 @@ func measure(e *scenario.Experiment, t Task, cfg config.Config, o *outcome.Outco
 }
 
 // question is the recovery question as a recorder of a run of cfg asks it.
-func question(e *scenario.Experiment, cfg config.Config) metastable.Question {
+func question(e *Experiment, cfg config.Config) metastable.Question {
 	rc := e.Recovery
 	return metastable.Question{IsRemoval: rc.IsRemoval, Horizon: rc.Horizon, Trend: rc.Trend, Cycle: rc.Cycle(cfg), Drained: cfg.Drained}
 }
@@ -387,14 +387,14 @@ const (
 // DrawnReplicas is how many replicas of each variant of e the report draws
 // curves from: CurveReplicas, or fewer for an experiment of many variants,
 // CurveBudget among them all (none for more than CurveBudget variants).
-func DrawnReplicas(e *scenario.Experiment) int {
+func DrawnReplicas(e *Experiment) int {
 	return min(CurveReplicas, CurveBudget/max(len(e.Variants), 1))
 }
 
 // Drawn reports whether the report of e draws r's curves: a variant's (a
 // sweep point's and a control's are not drawn), of one of its first
 // DrawnReplicas(e) replicas.
-func Drawn(e *scenario.Experiment, r Result) bool {
+func Drawn(e *Experiment, r Result) bool {
 	return !r.Swept() && !r.Control && r.Replica < DrawnReplicas(e)
 }
 

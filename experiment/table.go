@@ -8,7 +8,6 @@ import (
 	"vmstorm/compare"
 	"vmstorm/internal/format"
 	"vmstorm/metastable"
-	"vmstorm/scenario"
 )
 
 // Table is what an experiment found: per variant, each measure's median
@@ -122,7 +121,7 @@ func (c *Comparison) Text() string {
 
 // Summarize makes e's table from results (in any order): the same results
 // give the same table, byte for byte, however they were run or merged.
-func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
+func Summarize(e *Experiment, results []Result) (*Table, error) {
 	if err := Check(e, results); err != nil {
 		return nil, err
 	}
@@ -132,7 +131,7 @@ func Summarize(e *scenario.Experiment, results []Result) (*Table, error) {
 // summarize is Summarize of results already checked: each task's at most
 // once. A replica's outcome is judged here, from its trace and its
 // control's, whatever its line says (Check holds the two the same).
-func summarize(e *scenario.Experiment, results []Result) *Table {
+func summarize(e *Experiment, results []Result) *Table {
 	t := &Table{Experiment: e.Name, Baseline: e.Variants[0].Name}
 	for _, name := range e.Measures {
 		m, _ := LookupMeasure(name)
@@ -343,7 +342,7 @@ func cellOf(rs []Result, m Measure) Cell {
 // the baseline's median, at least the measure's floor, or a difference in
 // the measure's unit); otherwise RelativeMargin of the baseline's median,
 // at least the floor.
-func marginOf(m Measure, base Cell, set map[string]scenario.Margin, baseline string) Margin {
+func marginOf(m Measure, base Cell, set map[string]MarginSetting, baseline string) Margin {
 	floor := Margin{m.Floor(), fmt.Sprintf("the floor for %s", unitName(m))}
 	med := math.Abs(base.Median.Estimate)
 	hasMedian := base.N > 0 && !math.IsInf(med, 0)

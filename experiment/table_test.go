@@ -12,7 +12,6 @@ import (
 
 	"vmstorm/compare"
 	"vmstorm/metastable"
-	"vmstorm/scenario"
 )
 
 // syntheticExperiment is an experiment whose results the tests below make
@@ -38,9 +37,9 @@ sweep:
     values: [6, 12]
 `
 
-func parseSynthetic(t *testing.T, text string) *scenario.Experiment {
+func parseSynthetic(t *testing.T, text string) *Experiment {
 	t.Helper()
-	e, err := scenario.ParseExperiment("synthetic.yaml", []byte(text), fixtureDir, MeasureNames())
+	e, err := ParseExperiment("synthetic.yaml", []byte(text), fixtureDir)
 	require.NoError(t, err)
 	return e
 }
@@ -52,7 +51,7 @@ func ptr(x float64) *float64 { return &x }
 // "lower" delays 20 to 22 fewer, completes as many and recovers 0.1 h
 // sooner; "same" is "base"; "never recovers" is "base" but never
 // recovers, censored at 5 h. No trigger is removed (the base has no fix).
-func syntheticResults(e *scenario.Experiment) []Result {
+func syntheticResults(e *Experiment) []Result {
 	var out []Result
 	for _, task := range Plan(e) {
 		r := Result{Experiment: e.Name, File: Fingerprint(e), Variant: task.Variant, Point: task.Point, Replica: task.Replica, Seed: Seed(task.Seed),
@@ -325,7 +324,7 @@ func TestSweepVerdict(t *testing.T) {
 	half := cellWith(2, map[Outcome]int{Stuck: 1})
 	none := cellWith(2, nil)
 	axes := func(cells [][]RecoveryCell) *SweepTable {
-		return &SweepTable{Variant: "v", X: scenario.Axis{Key: "x", Values: []string{"1", "2"}}, Y: scenario.Axis{Key: "y", Values: []string{"a", "b"}}, Cells: cells}
+		return &SweepTable{Variant: "v", X: Axis{Key: "x", Values: []string{"1", "2"}}, Y: Axis{Key: "y", Values: []string{"a", "b"}}, Cells: cells}
 	}
 	tests := []struct {
 		name  string

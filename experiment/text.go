@@ -10,14 +10,13 @@ import (
 
 	"vmstorm/compare"
 	"vmstorm/internal/format"
-	"vmstorm/scenario"
 )
 
 // WriteTable writes the table for a person: per measure, each variant's
 // median [interval], and against the baseline its paired difference
 // [interval] and verdict, or why it has none; under them the method and
 // the family; then the metastability verdicts, and the sweep's grid.
-func WriteTable(w io.Writer, e *scenario.Experiment, t *Table) error {
+func WriteTable(w io.Writer, e *Experiment, t *Table) error {
 	fmt.Fprintf(w, "experiment %s\n", t.Experiment)
 	if e.Description != "" {
 		fmt.Fprintf(w, "  %s\n", e.Description)
@@ -307,7 +306,7 @@ func RecoveryText(c RecoveryCell) string {
 }
 
 // QuestionText says what the metastability block asks, under it.
-func QuestionText(e *scenario.Experiment) string {
+func QuestionText(e *Experiment) string {
 	r := e.Recovery
 	window := "to the run's end"
 	if r.Horizon > 0 {

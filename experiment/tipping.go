@@ -11,7 +11,6 @@ import (
 	"vmstorm/compare"
 	"vmstorm/config"
 	"vmstorm/internal/format"
-	"vmstorm/scenario"
 )
 
 // SweepTable is the sweep's grid: the outcomes at each point, and along x
@@ -19,7 +18,7 @@ import (
 // at each y.
 type SweepTable struct {
 	Variant string
-	X, Y    scenario.Axis
+	X, Y    Axis
 	// Cells[x][y] (y 0 when the sweep has one axis).
 	Cells [][]RecoveryCell
 	// Tipping is the tipping point along x at each y (one for a sweep of
@@ -62,7 +61,7 @@ func (c RecoveryCell) judgedCount() int {
 
 // sweepTable makes the sweep's table from the judged replicas of its
 // grid, by point, and of its refinements, by x value and y index.
-func sweepTable(e *scenario.Experiment, grid map[string][]Result, refined map[refineKey][]Result) *SweepTable {
+func sweepTable(e *Experiment, grid map[string][]Result, refined map[refineKey][]Result) *SweepTable {
 	s := e.Sweep
 	st := &SweepTable{Variant: s.Variant, X: s.X, Y: s.Y}
 	ny := max(len(s.Y.Values), 1)
@@ -151,7 +150,7 @@ type refineKey struct {
 }
 
 // pointKey names a grid point.
-func pointKey(s *scenario.Sweep, x, y int) string {
+func pointKey(s *Sweep, x, y int) string {
 	if len(s.Y.Values) == 0 {
 		return fmt.Sprint([]int{x})
 	}
@@ -169,7 +168,7 @@ func pointKey(s *scenario.Sweep, x, y int) string {
 // plan's. A line whose share does not cross one half between two points,
 // or whose midpoint cannot be run (its value rounds to an end, or makes a
 // run the recovery question refuses), gets no point in that round.
-func Rounds(e *scenario.Experiment, results []Result) [][]Task {
+func Rounds(e *Experiment, results []Result) [][]Task {
 	rounds := [][]Task{Plan(e)}
 	s := e.Sweep
 	if s == nil || s.Tipping == nil {
@@ -233,15 +232,15 @@ func Rounds(e *scenario.Experiment, results []Result) [][]Task {
 // of their own, beyond any grid point's (at most MaxReplicas), so that a
 // point chosen from earlier results is run on seeds those results did not
 // see, and its share is binomial whatever chose it (compare.CrossHalf).
-func refineSeed(e *scenario.Experiment, k, y int) int {
+func refineSeed(e *Experiment, k, y int) int {
 	ny := max(len(e.Sweep.Y.Values), 1)
-	return scenario.MaxReplicas * (1 + (k-1)*ny + y)
+	return MaxReplicas * (1 + (k-1)*ny + y)
 }
 
 // refinement is the x value round's point on line (at y's index) takes,
 // with its configuration, and false if the line gets none: its share does
 // not cross one half between two points, or their midpoint cannot be run.
-func refinement(e *scenario.Experiment, line TippingLine, y int) (string, config.Config, bool) {
+func refinement(e *Experiment, line TippingLine, y int) (string, config.Config, bool) {
 	c := line.Crossing
 	if c == nil || !c.Found {
 		return "", config.Config{}, false
@@ -259,7 +258,7 @@ func refinement(e *scenario.Experiment, line TippingLine, y int) (string, config
 	if r := math.Round(mid); r != mid {
 		candidates = append(candidates, strconv.FormatFloat(r, 'f', -1, 64)) // a whole-number key
 	}
-	base := e.Variants[slices.IndexFunc(e.Variants, func(v scenario.Variant) bool { return v.Name == s.Variant })].Config
+	base := e.Variants[slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })].Config
 	for _, v := range candidates {
 		pos, err := s.X.Position(epoch, v)
 		if err != nil || !(pos > lo && pos < hi) {
@@ -355,7 +354,7 @@ func (l TippingLine) method() string {
 
 // valueText writes a place along x: a figure, or a model time.
 func (l TippingLine) valueText(s *SweepTable, pos float64) string {
-	if s.X.Key == scenario.TriggerRemovedKey {
+	if s.X.Key == TriggerRemovedKey {
 		return format.Duration(roundMinute(pos)) + " into the run"
 	}
 	return format.Figure(pos)

@@ -11,7 +11,6 @@ import (
 
 	"vmstorm/compare"
 	"vmstorm/internal/racedetect"
-	"vmstorm/scenario"
 )
 
 // The self-comparison: repetitions of "a" against "b" (one variant under
@@ -72,7 +71,7 @@ type selfResult struct {
 // selfCalibration runs reps repetitions of e's "a" against its "b" with
 // e.Replicas replicas a side, each repetition's on seeds of its own
 // (experiment seeds seed0+2k and seed0+2k+1), and counts the verdicts.
-func selfCalibration(t *testing.T, e *scenario.Experiment, reps int, seed0 uint64) selfResult {
+func selfCalibration(t *testing.T, e *Experiment, reps int, seed0 uint64) selfResult {
 	t.Helper()
 	var tasks []Task
 	seen := map[uint64]bool{}
@@ -172,7 +171,7 @@ func TestVerdictsOfKnownEffects(t *testing.T) {
 		"half the cluster": {"vms_leaked": worse, "requeues_per_arrival": worse, "peak_backlog": worse,
 			"wait_max": worse, "jobs_delayed": worse, "completed": worse},
 	}
-	verdicts := func(e *scenario.Experiment) map[string]map[string]string {
+	verdicts := func(e *Experiment) map[string]map[string]string {
 		table, err := Summarize(e, results)
 		require.NoError(t, err)
 		out := map[string]map[string]string{}

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/internal/racedetect"
-	"vmstorm/scenario"
 )
 
 // TestWhatIf2019: the built-in travis-2019-what-if's variants, 2 replicas
@@ -23,13 +22,13 @@ func TestWhatIf2019(t *testing.T) {
 	if racedetect.On {
 		t.Skip("Serial runs only: see internal/racedetect")
 	}
-	src, ok := scenario.ExperimentSource("travis-2019-what-if")
+	src, ok := ExperimentSource("travis-2019-what-if")
 	require.True(t, ok)
 	text := string(src)
 	text = text[:strings.Index(text, "\nsweep:")+1]
 	require.Equal(t, 1, strings.Count(text, "\nreplicas: 10\n"))
 	text = strings.Replace(text, "\nreplicas: 10\n", "\nreplicas: 2\n", 1)
-	e, err := scenario.ParseExperiment("travis-2019-what-if.yaml", []byte(text), ".", MeasureNames())
+	e, err := ParseExperiment("travis-2019-what-if.yaml", []byte(text), ".")
 	require.NoError(t, err)
 	results := runAll(t, e)
 	for _, tt := range []struct {

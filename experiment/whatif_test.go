@@ -19,7 +19,6 @@ import (
 	"vmstorm/internal/sim"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
-	"vmstorm/scenario"
 	"vmstorm/series"
 )
 
@@ -40,7 +39,7 @@ const (
 // to, each from found once), and its replicas lowered.
 func whatIfText(t *testing.T, replace ...string) string {
 	t.Helper()
-	src, ok := scenario.ExperimentSource("travis-2015-what-if")
+	src, ok := ExperimentSource("travis-2015-what-if")
 	require.True(t, ok)
 	text := string(src)
 	replace = append(replace, "\nreplicas: 30\n", "\nreplicas: 6\n", "\n  replicas: 5\n", "\n  replicas: 2\n")
@@ -51,9 +50,9 @@ func whatIfText(t *testing.T, replace ...string) string {
 	return text
 }
 
-func whatIfExperiment(t *testing.T, replace ...string) *scenario.Experiment {
+func whatIfExperiment(t *testing.T, replace ...string) *Experiment {
 	t.Helper()
-	e, err := scenario.ParseExperiment("travis-2015-what-if.yaml", []byte(whatIfText(t, replace...)), ".", MeasureNames())
+	e, err := ParseExperiment("travis-2015-what-if.yaml", []byte(whatIfText(t, replace...)), ".")
 	require.NoError(t, err)
 	require.Equal(t, whatIfReplicas, e.Replicas)
 	require.Equal(t, whatIfSweepReplicas, e.Sweep.Replicas)
@@ -68,7 +67,7 @@ var whatIf struct {
 	err     error
 }
 
-func whatIfResults(t *testing.T) (*scenario.Experiment, []Result, *Table) {
+func whatIfResults(t *testing.T) (*Experiment, []Result, *Table) {
 	t.Helper()
 	if racedetect.On {
 		t.Skip("Serial runs only: see internal/racedetect")
@@ -104,7 +103,7 @@ func rowOf(t *testing.T, table *Table, variant string) VariantRow {
 }
 
 // judgedOf are the replicas of variant at point, each with its outcome.
-func judgedOf(t *testing.T, e *scenario.Experiment, results []Result, variant string, point []int) []Result {
+func judgedOf(t *testing.T, e *Experiment, results []Result, variant string, point []int) []Result {
 	t.Helper()
 	var rs []Result
 	for _, r := range results {
@@ -400,7 +399,7 @@ func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 		t.Skip("Serial runs only: see internal/racedetect")
 	}
 	t.Parallel()
-	src, ok := scenario.ExperimentSource("travis-2015-what-if")
+	src, ok := ExperimentSource("travis-2015-what-if")
 	require.True(t, ok)
 	text := string(src)
 	text = text[:strings.Index(text, "variants:")] + "variants:\n  - name: fix only\n  - name: backoff\n    set: {mitigations: {backoff: true}}\n"
@@ -408,7 +407,7 @@ func TestWhatIfBackoffVerdictsFollowItsPairs(t *testing.T) {
 		require.Equal(t, 1, strings.Count(text, from))
 		text = strings.Replace(text, from, to, 1)
 	}
-	e, err := scenario.ParseExperiment("backoff.yaml", []byte(text), ".", MeasureNames())
+	e, err := ParseExperiment("backoff.yaml", []byte(text), ".")
 	require.NoError(t, err)
 	require.Nil(t, e.Sweep)
 	var results []Result

@@ -24,9 +24,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/experiment"
 	"vmstorm/gameday"
 	"vmstorm/incident"
-	"vmstorm/scenario"
 )
 
 // browser starts headless Chromium with networking kept off (every host
@@ -68,7 +68,7 @@ func browser(t *testing.T) context.Context {
 func TestPlayInTheBrowser(t *testing.T) {
 	ctx := browser(t)
 	sc := small(t, 7)
-	whatIf, err := scenario.LoadExperiment("testdata/small-what-if.yaml", nil)
+	whatIf, err := experiment.LoadExperiment("testdata/small-what-if.yaml")
 	require.NoError(t, err)
 	g, err := gameday.New(gameday.Options{Scenario: sc, Start: 30 * time.Minute, Pace: 2 * time.Second, Idle: time.Minute, WhatIf: whatIf})
 	require.NoError(t, err)

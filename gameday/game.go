@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/config"
+	"vmstorm/experiment"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
 	"vmstorm/internal/sim"
@@ -77,7 +78,7 @@ type Options struct {
 	Idle time.Duration
 	// WhatIf, if not nil, is the what-if experiment whose variants the
 	// scorecard compares with, each run once with the game's seed.
-	WhatIf *scenario.Experiment
+	WhatIf *experiment.Experiment
 	// Log, if not nil, is also given the run's log.
 	Log *zap.Logger
 	// Watchers are also given the run's rows and marks (a series file).

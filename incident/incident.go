@@ -21,7 +21,7 @@ import (
 // after the first fault), whenever that comes.
 type Event struct {
 	// ID, if not empty, names the entry, so that an experiment can say
-	// which entry removes the trigger (scenario.Recovery's removed_by):
+	// which entry removes the trigger (experiment.Recovery's removed_by):
 	// unique within a timeline (ValidID says what one may be).
 	ID string
 	At time.Duration

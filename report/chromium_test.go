@@ -51,7 +51,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 func TestExperimentPageRendersInChromium(t *testing.T) {
 	r := runTiny(t)
 	page := filepath.Join(t.TempDir(), "experiment.html")
-	require.NoError(t, report.WriteExperimentFile(page, r.e, r.table, r.results))
+	require.NoError(t, report.WriteExperimentFile(page, pageOf(t, r.e, r.table, r.results)))
 
 	dom := chromiumRun(t, "--dump-dom", "file://"+page)
 	assert.Contains(t, dom, `<p id="sweep-verdict">`+html.EscapeString(r.table.Sweep.Verdict())+`</p>`)

@@ -24,7 +24,6 @@ import (
 	"vmstorm/compare"
 	"vmstorm/experiment"
 	"vmstorm/internal/format"
-	"vmstorm/scenario"
 )
 
 // ExperimentDataID is the id of the comparison page's <script
@@ -131,8 +130,9 @@ func newExpRecoveryCell(c experiment.RecoveryCell) expRecoveryCell {
 }
 
 // newExpData gathers the page's figures: the table's, and each variant's
-// curves from its replicas' results (sorted).
-func newExpData(e *scenario.Experiment, t *experiment.Table, results []experiment.Result) (expData, error) {
+// curves from its drawn replicas' results.
+func newExpData(pg *experiment.Page) (expData, error) {
+	e, t := pg.Experiment, pg.Table
 	d := expData{
 		Experiment: e.Name, Description: e.Description, File: e.File, Base: e.Base.Name,
 		Replicas: e.Replicas, Seed: e.Seed, Baseline: e.Variants[0].Name, Band: expBand{bandLo, bandHi},
@@ -157,14 +157,8 @@ func newExpData(e *scenario.Experiment, t *experiment.Table, results []experimen
 			}
 			v.Cells = append(v.Cells, cell)
 		}
-		var rs []experiment.Result
-		for _, r := range results {
-			if experiment.Drawn(e, r) && r.Variant == row.Name {
-				rs = append(rs, r)
-			}
-		}
 		var err error
-		if v.Curves, err = variantCurves(rs); err != nil {
+		if v.Curves, err = variantCurves(pg.Drawn[row.Name]); err != nil {
 			return d, fmt.Errorf("report: the curves of variant %s: %w", row.Name, err)
 		}
 		d.Variants = append(d.Variants, v)
@@ -295,7 +289,7 @@ func (b bandArea) Plot(c draw.Canvas, p *plot.Plot) {
 
 // experimentAxis is the charts' time axis: the run report's, over the
 // longest variant.
-func experimentAxis(e *scenario.Experiment, d expData) timeAxis {
+func experimentAxis(e *experiment.Experiment, d expData) timeAxis {
 	var end time.Duration
 	for _, v := range e.Variants {
 		end = max(end, v.Config.Duration)
@@ -310,7 +304,7 @@ func experimentAxis(e *scenario.Experiment, d expData) timeAxis {
 
 // experimentCharts draws, for each curve, every variant's band and then
 // its median line over it, on one time axis.
-func experimentCharts(e *scenario.Experiment, d expData, styles []variantStyle) []figure {
+func experimentCharts(e *experiment.Experiment, d expData, styles []variantStyle) []figure {
 	a := experimentAxis(e, d)
 	band := fmt.Sprintf("medians, %s–%s percentile bands", ordinal(bandLo), ordinal(bandHi))
 	kinds := []struct {
@@ -462,8 +456,8 @@ type recoveryRow struct {
 // file itself. The verdicts are the text table's and the verdicts file's,
 // word for word.
 //
-// results (in any order: the page is the same) are the replicas' results
-// that t summarizes, and must be e's (experiment.Check). Like the run
+// The page is pg, as experiment.NewPage made it: e, t, and the replicas'
+// results that t summarizes, checked as e's. Like the run
 // report, the page needs nothing but itself; its figures are in it as
 // JSON, in <script type="application/json" id="vmstorm-experiment">:
 //
@@ -496,20 +490,12 @@ type recoveryRow struct {
 // variant with no results; the sweep's cells are cells[x][y], y absent for
 // a sweep of one axis; epoch, recovery and sweep are absent when the
 // experiment has none.
-func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
-	switch {
-	case e == nil || t == nil || e.Base == nil || len(e.Variants) == 0:
-		return errors.New("report: an experiment's page needs the experiment and its table")
-	case t.Experiment != e.Name || len(t.Variants) != len(e.Variants) || (t.Sweep == nil) != (e.Sweep == nil):
-		return fmt.Errorf("report: the table of experiment %q is not the table of experiment %q", t.Experiment, e.Name)
+func WriteExperimentHTML(w io.Writer, pg *experiment.Page) error {
+	if pg == nil {
+		return errors.New("report: an experiment's page needs the experiment and its table (experiment.NewPage)")
 	}
-	if err := experiment.Check(e, results); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	results = slices.Clone(results)
-	experiment.Sort(results, e.VariantNames())
-
-	d, err := newExpData(e, t, results)
+	e, t := pg.Experiment, pg.Table
+	d, err := newExpData(pg)
 	if err != nil {
 		return err
 	}
@@ -521,7 +507,7 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 	p := expPage{
 		Title:       "vmstorm experiment: " + e.Name,
 		Description: e.Description,
-		Facts:       experimentFacts(e, results),
+		Facts:       experimentFacts(e, pg.Results),
 		Band:        fmt.Sprintf("the %s to %s percentile across the replicas", ordinal(bandLo), ordinal(bandHi)),
 		Charts:      experimentCharts(e, d, styles),
 		Baseline:    d.Baseline,
@@ -562,7 +548,7 @@ func WriteExperimentHTML(w io.Writer, e *scenario.Experiment, t *experiment.Tabl
 }
 
 // experimentFacts is the page's headline.
-func experimentFacts(e *scenario.Experiment, results []experiment.Result) []string {
+func experimentFacts(e *experiment.Experiment, results []experiment.Result) []string {
 	base := "base " + e.Base.Name
 	f := []string{base, fmt.Sprintf("%d replicas per variant", e.Replicas), fmt.Sprintf("seed %d", e.Seed)}
 	if s := e.Sweep; s != nil {
@@ -644,7 +630,7 @@ func measureTables(t *experiment.Table) []measureTable {
 	return out
 }
 
-func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable {
+func recoveryTableOf(e *experiment.Experiment, t *experiment.Table) *recoveryTable {
 	if !e.Recovery.Asked() {
 		return nil
 	}
@@ -661,15 +647,15 @@ func recoveryTableOf(e *scenario.Experiment, t *experiment.Table) *recoveryTable
 	return rt
 }
 
-// WriteExperimentFile writes the comparison page of experiment e
-// (WriteExperimentHTML) to path, which must end in .html, atomically as
-// WriteFile does: to a temporary in the same directory, renamed into
-// place, so that path never holds half a page.
-func WriteExperimentFile(path string, e *scenario.Experiment, t *experiment.Table, results []experiment.Result) error {
+// WriteExperimentFile writes the comparison page pg (WriteExperimentHTML)
+// to path, which must end in .html, atomically as WriteFile does: to a
+// temporary in the same directory, renamed into place, so that path never
+// holds half a page.
+func WriteExperimentFile(path string, pg *experiment.Page) error {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".html" {
 		return fmt.Errorf("report: %s: %w %q for an experiment: want .html", path, ErrUnknownFormat, ext)
 	}
-	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, e, t, results) })
+	return writeAtomically(path, func(w io.Writer) error { return WriteExperimentHTML(w, pg) })
 }
 
 // WriteVerdictsFile writes the table's verdicts as JSON lines

@@ -23,7 +23,6 @@ import (
 	"vmstorm/internal/format"
 	"vmstorm/internal/racedetect"
 	"vmstorm/report"
-	"vmstorm/scenario"
 )
 
 // tinyBase is the base scenario of the tests' experiment: the default run,
@@ -77,18 +76,18 @@ sweep:
 `
 
 // parseExperiment parses an experiment file over tinyBase.
-func parseExperiment(t *testing.T, src string) *scenario.Experiment {
+func parseExperiment(t *testing.T, src string) *experiment.Experiment {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(tinyBase), 0o644))
-	e, err := scenario.ParseExperiment("tiny.yaml", []byte(src), dir, experiment.MeasureNames())
+	e, err := experiment.ParseExperiment("tiny.yaml", []byte(src), dir)
 	require.NoError(t, err)
 	return e
 }
 
 // experimentRun is tinyExperiment run, its table and its results.
 type experimentRun struct {
-	e       *scenario.Experiment
+	e       *experiment.Experiment
 	table   *experiment.Table
 	results []experiment.Result
 }
@@ -138,7 +137,7 @@ func (r experimentRun) withoutSweep(t *testing.T) experimentRun {
 func (r experimentRun) oneAxis(t *testing.T) experimentRun {
 	e := *r.e
 	sw := *e.Sweep
-	sw.Y = scenario.Axis{}
+	sw.Y = experiment.Axis{}
 	e.Sweep = &sw
 	var rs []experiment.Result
 	for _, x := range r.results {
@@ -158,8 +157,17 @@ func (r experimentRun) oneAxis(t *testing.T) experimentRun {
 func (r experimentRun) page(t *testing.T) string {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, report.WriteExperimentHTML(&buf, r.e, r.table, r.results))
+	require.NoError(t, report.WriteExperimentHTML(&buf, pageOf(t, r.e, r.table, r.results)))
 	return buf.String()
+}
+
+// pageOf is the page of e, its table tb and its results, as the command
+// makes it (experiment.NewPage).
+func pageOf(t *testing.T, e *experiment.Experiment, tb *experiment.Table, results []experiment.Result) *experiment.Page {
+	t.Helper()
+	pg, err := experiment.NewPage(e, tb, results)
+	require.NoError(t, err)
+	return pg
 }
 
 // expPageData is the page's JSON, as a reader decodes it.
@@ -633,11 +641,11 @@ func TestWriteExperimentFile(t *testing.T) {
 	t.Run("writes the page", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "what-if.html")
-		require.NoError(t, report.WriteExperimentFile(path, e, tb, nil))
+		require.NoError(t, report.WriteExperimentFile(path, pageOf(t, e, tb, nil)))
 		got, err := os.ReadFile(path)
 		require.NoError(t, err)
 		var want bytes.Buffer
-		require.NoError(t, report.WriteExperimentHTML(&want, e, tb, nil))
+		require.NoError(t, report.WriteExperimentHTML(&want, pageOf(t, e, tb, nil)))
 		assert.Equal(t, want.String(), string(got))
 		info, err := os.Stat(path)
 		require.NoError(t, err)
@@ -650,7 +658,7 @@ func TestWriteExperimentFile(t *testing.T) {
 	for _, name := range []string{"what-if.png", "what-if.svg", "what-if.htm", "what-if.txt", "what-if"} {
 		t.Run("refuses "+name, func(t *testing.T) {
 			dir := t.TempDir()
-			err := report.WriteExperimentFile(filepath.Join(dir, name), e, tb, nil)
+			err := report.WriteExperimentFile(filepath.Join(dir, name), pageOf(t, e, tb, nil))
 			require.ErrorIs(t, err, report.ErrUnknownFormat)
 			assert.Contains(t, err.Error(), "want .html")
 			entries, err := os.ReadDir(dir)
@@ -663,8 +671,10 @@ func TestWriteExperimentFile(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "what-if.html")
 		foreign := []experiment.Result{{Experiment: "another", Variant: "fix", Measures: map[string]*float64{}}}
-		err := report.WriteExperimentFile(path, e, tb, foreign)
+		_, err := experiment.NewPage(e, tb, foreign)
 		require.ErrorContains(t, err, `a result of experiment "another"`)
+		err = report.WriteExperimentFile(path, nil) // no page to draw
+		require.ErrorContains(t, err, "an experiment's page needs the experiment and its table")
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Empty(t, entries, "no page and no temporary")

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/experiment"
-	"vmstorm/scenario"
 )
 
 // TestHeatMapStylesEveryOutcome: every outcome has a style, and no two
@@ -53,7 +52,7 @@ func TestHeatMapPaintsEachOutcome(t *testing.T) {
 		grid = append(grid, []experiment.RecoveryCell{c})
 		xs = append(xs, fmt.Sprint(i))
 	}
-	svg, err := renderHeatMap(&experiment.SweepTable{Variant: "v", X: scenario.Axis{Key: "x", Values: xs}, Cells: grid}, 2)
+	svg, err := renderHeatMap(&experiment.SweepTable{Variant: "v", X: experiment.Axis{Key: "x", Values: xs}, Cells: grid}, 2)
 	require.NoError(t, err)
 	doc := string(svg)
 	for _, o := range experiment.Outcomes {

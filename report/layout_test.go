@@ -21,6 +21,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/experiment"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/scenario"
@@ -269,7 +270,7 @@ func TestExperimentAxisShowsEveryVariant(t *testing.T) {
 		return c
 	}
 	base := &scenario.Scenario{Config: config.Default()}
-	e := &scenario.Experiment{Base: base, Variants: []scenario.Variant{{Name: "a", Config: base.Config}}}
+	e := &experiment.Experiment{Base: base, Variants: []experiment.Variant{{Name: "a", Config: base.Config}}}
 	for _, tt := range []struct {
 		name  string
 		peaks []float64

@@ -37,7 +37,7 @@ type Ablation struct {
 var Causes = []Cause{
 	{"janitor_broken", "the janitor's password is rotated and it cannot log in, so it cleans nothing", []Ablation{
 		{"no_rotation", "no rotate_cleanup_password event", func(c *config.Config) {
-			c.Timeline = dropActions(c.Timeline, "rotate_cleanup_password")
+			c.Timeline = DropActions(c.Timeline, "rotate_cleanup_password")
 			c.BreakCleanup = false
 		}},
 		{"configuration_follows_the_rotation", "the password rotated, the janitor's configuration fixed and the janitor restarted at once, at each rotation", func(c *config.Config) {
@@ -80,7 +80,7 @@ var Causes = []Cause{
 	}},
 	{"aggressive_cleanup", "operators switch the janitor to its aggressive mode, which sets all its workers to delete every VM", []Ablation{
 		{"no_aggressive_mode", "no aggressive_cleanup or normal_cleanup event", func(c *config.Config) {
-			c.Timeline = dropActions(c.Timeline, "aggressive_cleanup", "normal_cleanup")
+			c.Timeline = DropActions(c.Timeline, "aggressive_cleanup", "normal_cleanup")
 		}},
 		{"no_extra_workers", "the janitor's workers no more than its normal concurrency: the mode deletes every VM, at the normal pace", func(c *config.Config) {
 			if c.CleanupConcurrency > 0 {
@@ -91,7 +91,7 @@ var Causes = []Cause{
 	{"cpu_ceiling", "the CPU reservations admit fewer running VMs than the cluster holds, so power-on fails there", []Ablation{
 		{"no_ceiling", "cpu_vms 0 and no set_cpu_capacity event", func(c *config.Config) {
 			c.CPUVMs = 0
-			c.Timeline = dropActions(c.Timeline, "set_cpu_capacity")
+			c.Timeline = DropActions(c.Timeline, "set_cpu_capacity")
 		}},
 		{"ceiling_above_every_build", "cpu_vms, and every set_cpu_capacity to a ceiling, at least the most builds that can run at once (the queues' limits, or the Run pool)", func(c *config.Config) {
 			most := mostBuilds(*c)
@@ -106,7 +106,7 @@ var Causes = []Cause{
 		}},
 	}},
 	{"reduced_rate", "operators lower the queues' limits of concurrent builds", []Ablation{
-		{"no_reduction", "no set_max_builds event", func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_max_builds") }},
+		{"no_reduction", "no set_max_builds event", func(c *config.Config) { c.Timeline = DropActions(c.Timeline, "set_max_builds") }},
 		{"limits_kept", "every set_max_builds sets the limits the queues began with", func(c *config.Config) {
 			for i, ev := range c.Timeline {
 				if ev.Action == "set_max_builds" {
@@ -116,11 +116,11 @@ var Causes = []Cause{
 		}},
 	}},
 	{"worker_crashes", "Run workers crash, orphaning their builds' VMs and requeueing the jobs", []Ablation{
-		{"no_crash", "no crash_workers event", func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "crash_workers") }},
+		{"no_crash", "no crash_workers event", func(c *config.Config) { c.Timeline = DropActions(c.Timeline, "crash_workers") }},
 		{"crashes_take_no_worker", "every crash_workers takes a fraction of 0", func(c *config.Config) { setFraction(c, "crash_workers", 0) }},
 	}},
 	{"stalled_vms", "booted VMs stall: their builds are given up and requeued, the VMs left behind", []Ablation{
-		{"no_stall", "no set_stall_chance event", func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_stall_chance") }},
+		{"no_stall", "no set_stall_chance event", func(c *config.Config) { c.Timeline = DropActions(c.Timeline, "set_stall_chance") }},
 		{"stall_chance_zero", "every set_stall_chance sets a chance of 0", func(c *config.Config) { setFraction(c, "set_stall_chance", 0) }},
 	}},
 	{"late_cleanup", "an abandoned VM stays on until the janitor's cutoff, hours later", []Ablation{
@@ -140,7 +140,7 @@ var Causes = []Cause{
 		}},
 	}},
 	{"lowered_api_limit", "operators lower the clients' own API limit below the cloud's, so calls wait rather than fail", []Ablation{
-		{"no_lowering", "no set_api_rate_limit event", func(c *config.Config) { c.Timeline = dropActions(c.Timeline, "set_api_rate_limit") }},
+		{"no_lowering", "no set_api_rate_limit event", func(c *config.Config) { c.Timeline = DropActions(c.Timeline, "set_api_rate_limit") }},
 		{"lowered_above_the_cloud", "every set_api_rate_limit lowers to twice the cloud's limit, no lower: calls still fail rather than wait", func(c *config.Config) {
 			for i, ev := range c.Timeline {
 				if ev.Action == "set_api_rate_limit" && c.APIRate > 0 && ev.Args.Rate != nil && *ev.Args.Rate < 2*c.APIRate {
@@ -280,8 +280,8 @@ func configuredLimit(c config.Config, queue string) int64 {
 
 func ptr[T any](v T) *T { return &v }
 
-// dropActions is the timeline without the events of the named actions.
-func dropActions(tl incident.Timeline, actions ...string) incident.Timeline {
+// DropActions is the timeline without the events of the named actions.
+func DropActions(tl incident.Timeline, actions ...string) incident.Timeline {
 	return slices.DeleteFunc(slices.Clone(tl), func(ev incident.Event) bool { return slices.Contains(actions, ev.Action) })
 }
 

@@ -49,7 +49,7 @@ func isMetric(name string) bool {
 	return ok
 }
 
-func (c *converter) moment(path, v string) analysis.Moment {
+func (c *Converter) moment(path, v string) analysis.Moment {
 	switch v {
 	case "":
 		return analysis.Moment{Absent: true}
@@ -62,12 +62,12 @@ func (c *converter) moment(path, v string) analysis.Moment {
 }
 
 // checks converts the file's checks, checking each one's keys.
-func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check {
+func (c *Converter) checks(in []checkEntry, cfg config.Config) []analysis.Check {
 	out := make([]analysis.Check, len(in))
 	for i, ch := range in {
 		p := fmt.Sprintf("$.checks[%d]", i)
 		if ch.Name == "" {
-			c.fail(p, "the check has no name", "say in a few words what the incident's report says")
+			c.Fail(p, "the check has no name", "say in a few words what the incident's report says")
 		}
 		c.checkCauses(p, ch)
 		kinds := 0
@@ -77,22 +77,22 @@ func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check 
 			}
 		}
 		if kinds != 1 {
-			c.fail(p, "a check needs exactly one of metric, detected, phase_seen or alert_band", "see docs/scenarios.md")
+			c.Fail(p, "a check needs exactly one of metric, detected, phase_seen or alert_band", "see docs/scenarios.md")
 		}
 		if ch.At != "" && (ch.From != "" || ch.To != "") {
-			c.fail(p+".at", "the check has both at and from/to", "a check measures at one time (at) or over a span (from, to), not both")
+			c.Fail(p+".at", "the check has both at and from/to", "a check measures at one time (at) or over a span (from, to), not both")
 		}
 		if ch.From == "end" {
-			c.fail(p+".from", "a span cannot start at the end", "use stat: at with at: end")
+			c.Fail(p+".from", "a span cannot start at the end", "use stat: at with at: end")
 		}
 		if ch.Metric == "" {
 			for _, key := range []struct{ name, v string }{{"stat", ch.Stat}, {"per", ch.Per}} {
 				if key.v != "" {
-					c.fail(p+"."+key.name, key.name+" is for a metric check", "remove it, or add metric:")
+					c.Fail(p+"."+key.name, key.name+" is for a metric check", "remove it, or add metric:")
 				}
 			}
 			if ch.Min != nil || ch.Max != nil {
-				c.fail(p, "min and max are for a metric check", "remove them, or add metric:")
+				c.Fail(p, "min and max are for a metric check", "remove them, or add metric:")
 			}
 		}
 		a := analysis.Check{Name: ch.Name, Causes: ch.Causes, Calibration: ch.Calibration, Metric: ch.Metric, Stat: ch.Stat,
@@ -110,24 +110,24 @@ func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check 
 				Alert:     ch.Detected.Alert,
 			}
 			if al := ch.Detected.Alert; al != "" && !slices.Contains(analysis.Alerts, al) {
-				c.fail(p+".detected.alert", fmt.Sprintf("no alert %q", al), "the alerts are "+strings.Join(analysis.Alerts, ", "))
+				c.Fail(p+".detected.alert", fmt.Sprintf("no alert %q", al), "the alerts are "+strings.Join(analysis.Alerts, ", "))
 			}
 		case ch.PhaseSeen != "":
 			c.noSpan(p, ch, "phase_seen")
 			if !slices.Contains(analysis.Phases, ch.PhaseSeen) {
-				c.fail(p+".phase_seen", fmt.Sprintf("no phase %q", ch.PhaseSeen), "the phases are "+strings.Join(analysis.Phases, ", "))
+				c.Fail(p+".phase_seen", fmt.Sprintf("no phase %q", ch.PhaseSeen), "the phases are "+strings.Join(analysis.Phases, ", "))
 			}
 		case ch.AlertBand != nil:
 			if ch.At != "" {
-				c.fail(p+".at", "an alert_band check takes from and to, not at", "use from: and to:")
+				c.Fail(p+".at", "an alert_band check takes from and to, not at", "use from: and to:")
 			}
 			b := ch.AlertBand
 			if b.Inside == "" && b.Above == "" {
-				c.fail(p+".alert_band", "the alert band check has neither inside nor above", "name the metric that stays in the band (inside), or rises above it (above), or both")
+				c.Fail(p+".alert_band", "the alert band check has neither inside nor above", "name the metric that stays in the band (inside), or rises above it (above), or both")
 			}
 			for _, m := range []struct{ key, name string }{{"inside", b.Inside}, {"above", b.Above}} {
 				if m.name != "" && !isMetric(m.name) {
-					c.fail(p+".alert_band."+m.key, fmt.Sprintf("no metric %q", m.name), "the metrics are "+metricNames())
+					c.Fail(p+".alert_band."+m.key, fmt.Sprintf("no metric %q", m.name), "the metrics are "+metricNames())
 				}
 			}
 			a.AlertBand = &analysis.AlertBand{Inside: b.Inside, Above: b.Above}
@@ -140,60 +140,60 @@ func (c *converter) checks(in []checkEntry, cfg config.Config) []analysis.Check 
 
 // checkCauses checks that the check names causes from the catalogue, or
 // says it is a calibration: one or the other.
-func (c *converter) checkCauses(p string, ch checkEntry) {
+func (c *Converter) checkCauses(p string, ch checkEntry) {
 	switch {
 	case len(ch.Causes) > 0 && ch.Calibration:
-		c.fail(p+".calibration", "the check names causes and is a calibration", "a check with a cause to remove is not a calibration: drop one of the two")
+		c.Fail(p+".calibration", "the check names causes and is a calibration", "a check with a cause to remove is not a calibration: drop one of the two")
 	case len(ch.Causes) == 0 && !ch.Calibration:
-		c.fail(p, "the check names no causes and is not a calibration",
+		c.Fail(p, "the check names no causes and is not a calibration",
 			"add causes: [...] (the mechanisms without which it must fail: "+causeNames()+"), or calibration: true if it only restates the inputs")
 	}
 	for j, name := range ch.Causes {
 		if _, ok := LookupCause(name); !ok {
-			c.fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("no cause %q", name), "the causes are "+causeNames())
+			c.Fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("no cause %q", name), "the causes are "+causeNames())
 		}
 		if slices.Index(ch.Causes, name) != j {
-			c.fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("the cause %s is named twice", name), "name each cause once")
+			c.Fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("the cause %s is named twice", name), "name each cause once")
 		}
 	}
 }
 
-func (c *converter) metricCheck(p string, ch checkEntry, a *analysis.Check) {
+func (c *Converter) metricCheck(p string, ch checkEntry, a *analysis.Check) {
 	if !isMetric(ch.Metric) {
-		c.fail(p+".metric", fmt.Sprintf("no metric %q", ch.Metric), "the metrics are "+metricNames())
+		c.Fail(p+".metric", fmt.Sprintf("no metric %q", ch.Metric), "the metrics are "+metricNames())
 	}
 	if ch.Min == nil && ch.Max == nil {
-		c.fail(p, "the check has neither min nor max", "give the bounds the report implies")
+		c.Fail(p, "the check has neither min nor max", "give the bounds the report implies")
 	}
 	a.At, a.From, a.To = c.moment(p+".at", ch.At), c.moment(p+".from", ch.From), c.moment(p+".to", ch.To)
 	switch ch.Stat {
 	case "at":
 		if a.At.Absent {
-			c.fail(p, "stat at needs at", "add at: with a time, detection or end")
+			c.Fail(p, "stat at needs at", "add at: with a time, detection or end")
 		}
 	case "max", "min", "delta":
 		if !a.At.Absent {
-			c.fail(p+".at", "stat "+ch.Stat+" takes from and to, not at", "use from: and to:, or stat: at")
+			c.Fail(p+".at", "stat "+ch.Stat+" takes from and to, not at", "use from: and to:, or stat: at")
 		}
 	default:
-		c.fail(p+".stat", fmt.Sprintf("no stat %q", ch.Stat), "the stats are at, max, min and delta")
+		c.Fail(p+".stat", fmt.Sprintf("no stat %q", ch.Stat), "the stats are at, max, min and delta")
 	}
 	if ch.Per != "" {
 		if !isMetric(ch.Per) {
-			c.fail(p+".per", fmt.Sprintf("no metric %q", ch.Per), "the metrics are "+metricNames())
+			c.Fail(p+".per", fmt.Sprintf("no metric %q", ch.Per), "the metrics are "+metricNames())
 		}
 		if ch.Stat != "delta" {
-			c.fail(p+".per", "per is for stat delta", "use stat: delta, or remove per")
+			c.Fail(p+".per", "per is for stat delta", "use stat: delta, or remove per")
 		}
 	}
 }
 
 // noSpan rejects at, from and to on a check of a kind that takes its times
 // elsewhere.
-func (c *converter) noSpan(p string, ch checkEntry, kind string) {
+func (c *Converter) noSpan(p string, ch checkEntry, kind string) {
 	for _, key := range []struct{ name, v string }{{"at", ch.At}, {"from", ch.From}, {"to", ch.To}} {
 		if key.v != "" {
-			c.fail(p+"."+key.name, fmt.Sprintf("a %s check takes no %s", kind, key.name), "remove it; docs/scenarios.md gives each kind's keys")
+			c.Fail(p+"."+key.name, fmt.Sprintf("a %s check takes no %s", kind, key.name), "remove it; docs/scenarios.md gives each kind's keys")
 		}
 	}
 }
@@ -201,12 +201,12 @@ func (c *converter) noSpan(p string, ch checkEntry, kind string) {
 // checkAgainst checks what a scenario's checks need of its configuration:
 // each cause a check names is in the scenario (taking it out changes
 // something), and an alert band check has a band to judge by.
-func (c *converter) checkAgainst(s *Scenario) {
+func (c *Converter) checkAgainst(s *Scenario) {
 	for i, ch := range s.Checks {
 		p := fmt.Sprintf("$.checks[%d]", i)
 		for j, name := range ch.Causes {
 			if cause, ok := LookupCause(name); ok && !cause.In(s.Config) {
-				c.fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("the scenario does not have the cause %s: removing it (%s) changes nothing", name, cause.Doc),
+				c.Fail(fmt.Sprintf("%s.causes[%d]", p, j), fmt.Sprintf("the scenario does not have the cause %s: removing it (%s) changes nothing", name, cause.Doc),
 					"name only causes of this scenario")
 			}
 		}
@@ -214,9 +214,9 @@ func (c *converter) checkAgainst(s *Scenario) {
 		switch b := ch.AlertBand; {
 		case b == nil:
 		case a.VMCountMin == 0 && a.VMCountMax == 0:
-			c.fail(p+".alert_band", "the alert band check has no band: the VM-count alert is off", "set alerts.vm_count_min and/or vm_count_max")
+			c.Fail(p+".alert_band", "the alert band check has no band: the VM-count alert is off", "set alerts.vm_count_min and/or vm_count_max")
 		case b.Above != "" && a.VMCountMax == 0:
-			c.fail(p+".alert_band.above", "the VM-count band has no top to rise above", "set alerts.vm_count_max")
+			c.Fail(p+".alert_band.above", "the VM-count band has no top to rise above", "set alerts.vm_count_max")
 		}
 	}
 }

@@ -62,7 +62,7 @@ func perArrival(name, metric, from, to string, b bound) analysis.Check {
 	return c
 }
 
-// at is a metric check at one time ("end" for the run's end).
+// At is a metric check at one time ("end" for the run's end).
 func at(name, metric, when string, b bound) analysis.Check {
 	return analysis.Check{Name: name, Metric: metric, Stat: "at", Min: b.min, Max: b.max,
 		At: clock(when), From: clock(""), To: clock("")}

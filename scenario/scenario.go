@@ -119,7 +119,7 @@ func Source(name string) ([]byte, bool) {
 
 // LoadBuiltin loads a built-in scenario.
 func LoadBuiltin(name string) (*Scenario, error) {
-	filename, b, err := text(name)
+	filename, b, err := Text(name)
 	if err != nil {
 		return nil, err
 	}
@@ -135,17 +135,17 @@ func IsFile(nameOrPath string) bool {
 // Load loads a built-in scenario by name, or a scenario file by path (see
 // IsFile), read with ReadFile's limits.
 func Load(nameOrPath string) (*Scenario, error) {
-	filename, data, err := text(nameOrPath)
+	filename, data, err := Text(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(filename, data)
 }
 
-// text is the text of a built-in scenario by name, or of a scenario file
+// Text is the text of a built-in scenario by name, or of a scenario file
 // by path (see IsFile), read with ReadFile's limits, and the file name its
 // errors give.
-func text(nameOrPath string) (filename string, data []byte, err error) {
+func Text(nameOrPath string) (filename string, data []byte, err error) {
 	if IsFile(nameOrPath) {
 		data, err = ReadFile(nameOrPath)
 		return nameOrPath, data, err
@@ -182,14 +182,14 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	var tree *ast.File
 	defer func() {
 		if r := recover(); r != nil {
-			s, err = nil, recovered(filename, tree, r)
+			s, err = nil, Recovered(filename, tree, r)
 		}
 	}()
-	m, err := open(filename, data, "scenario", &tree)
+	m, err := Open(filename, data, "scenario", &tree)
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{file: filename, tree: tree, cfg: config.Default()}
+	c := &Converter{file: filename, tree: tree, cfg: config.Default()}
 	c.walk(m, "")
 	if c.err != nil {
 		return nil, c.err
@@ -204,9 +204,9 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	return s, nil
 }
 
-// recovered is the error of a decoder that panicked (go-yaml does on a
+// Recovered is the error of a decoder that panicked (go-yaml does on a
 // few malformed inputs): a bad file is an error, never a crash.
-func recovered(filename string, tree *ast.File, r any) error {
+func Recovered(filename string, tree *ast.File, r any) error {
 	e := &Error{File: filename, Line: 1, Column: 1, Msg: fmt.Sprintf("the YAML decoder failed: %v", r),
 		Hint: "vmstorm's files need no tags (!...): remove them"}
 	if tag := findTag(tree, false); tag != nil {
@@ -221,13 +221,13 @@ var starters = map[string]string{
 	"experiment": "vmstorm -print-experiment travis-2015-what-if",
 }
 
-// open parses a file of a kind ("scenario", "experiment") into *tree and
+// Open parses a file of a kind ("scenario", "experiment") into *tree and
 // returns the mapping at its root: a file that is empty, of too many
 // tokens, nested too deeply, not YAML, whose aliases expand it too far, of
 // more than one document, tagged, not a mapping or with a control
 // character in a value is an *Error. The caller recovers from a panic of the decoder (see
-// recovered), which may come later too.
-func open(filename string, data []byte, kind string, tree **ast.File) (*ast.MappingNode, error) {
+// Recovered), which may come later too.
+func Open(filename string, data []byte, kind string, tree **ast.File) (*ast.MappingNode, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: filename, Line: 1, Column: 1, Msg: "the " + kind + " is empty", Hint: "start from '" + starters[kind] + "'"}
 	}
@@ -276,17 +276,17 @@ func documentRoot(filename string, tree *ast.File, kind string) (*ast.MappingNod
 			Hint: "a " + kind + " needs no tags: remove it"}
 	}
 	root := tree.Docs[0].Body
-	m, ok := asMapping(root)
+	m, ok := AsMapping(root)
 	if !ok {
-		c := &converter{file: filename}
-		return nil, c.at(root, "the "+kind+" is not a mapping of keys to values", "start from '"+starters[kind]+"'")
+		c := &Converter{file: filename}
+		return nil, c.At(root, "the "+kind+" is not a mapping of keys to values", "start from '"+starters[kind]+"'")
 	}
 	return m, nil
 }
 
-// asMapping is n as a mapping, if it is one: go-yaml gives a mapping of
+// AsMapping is n as a mapping, if it is one: go-yaml gives a mapping of
 // one key as the key-value pair alone.
-func asMapping(n ast.Node) (*ast.MappingNode, bool) {
+func AsMapping(n ast.Node) (*ast.MappingNode, bool) {
 	if mv, one := n.(*ast.MappingValueNode); one {
 		return &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}, true
 	}
@@ -327,6 +327,10 @@ func (f visitFunc) Visit(n ast.Node) ast.Visitor {
 	return nil
 }
 
+// WantWhole ends the message of a whole number written otherwise (an
+// experiment's replicas: 1.5), which decoding gives a hint of its own.
+const WantWhole = "want a whole number"
+
 // decodeError turns a YAML error into an *Error with a hint.
 func decodeError(filename string, err error) error {
 	var yerr yaml.Error
@@ -341,7 +345,7 @@ func decodeError(filename string, err error) error {
 		hint = "check the spelling; docs/scenarios.md lists every key"
 	case strings.Contains(msg, "duplicate") || strings.Contains(msg, "already defined"):
 		hint = "a key may appear once; remove or rename one of them"
-	case strings.Contains(msg, wantWhole):
+	case strings.Contains(msg, WantWhole):
 		hint = "docs/experiments.md gives each key's type"
 	case strings.Contains(msg, "cannot unmarshal") || strings.Contains(msg, "mismatch") || strings.Contains(msg, "was used where"):
 		hint = "the value has the wrong type; docs/scenarios.md gives each key's type"
@@ -370,9 +374,12 @@ func printable(msg string) string {
 	return b.String()
 }
 
-// converter turns a file's tree into a Scenario, remembering the first
-// mistake with its place in the file.
-type converter struct {
+// Converter turns a file's tree into a Scenario, remembering the first
+// mistake with its place in the file. Package experiment reads an
+// experiment file with one (NewConverter): the same error positions, the
+// same scenario keys in a variant's set (Params), the same timeline
+// entries (Timeline).
+type Converter struct {
 	file  string
 	tree  *ast.File
 	cfg   config.Config
@@ -391,8 +398,55 @@ type origin struct {
 	path string
 }
 
-// at is a mistake at node n.
-func (c *converter) at(n ast.Node, msg, hint string) error {
+// NewConverter is a converter for the file filename, parsed into tree
+// (Open): for another kind of file than a scenario, an experiment.
+func NewConverter(filename string, tree *ast.File) *Converter {
+	return &Converter{file: filename, tree: tree, nodes: map[string]ast.Node{}, given: map[string]bool{}}
+}
+
+// Err is the first mistake found, or nil.
+func (c *Converter) Err() error { return c.err }
+
+// SetEpoch sets the epoch that gives the file's calendar times (in a
+// timeline, Timeline) their meaning.
+func (c *Converter) SetEpoch(epoch time.Time) { c.epoch = epoch }
+
+// Params reads m, a mapping of scenario keys as a scenario file nests
+// them, onto cfg, checking each key and value as a scenario file's are,
+// and returns the configuration and every key m gives, by its path
+// ("cluster.vms"), its structured parts' (StructuredKeys) too.
+func (c *Converter) Params(m *ast.MappingNode, cfg config.Config) (config.Config, map[string]bool) {
+	c.cfg, c.given = cfg, map[string]bool{}
+	for _, key := range structured {
+		delete(c.nodes, key)
+	}
+	c.walk(m, "")
+	return c.cfg, c.given
+}
+
+// StructuredKeys are the keys of a scenario file's structured parts (its
+// name, description, timeline, checks, queues and traffic), in order.
+func StructuredKeys() []string { return slices.Clone(structured) }
+
+// EntryPath is the path in the file of a timeline entry it gave
+// (Timeline), if it gave ev.
+func (c *Converter) EntryPath(ev incident.Event) (string, bool) {
+	for _, o := range c.origins {
+		if sameEntry(o.ev, ev) {
+			return o.path, true
+		}
+	}
+	return "", false
+}
+
+// sameEntry reports whether two timeline entries are the same entry.
+func sameEntry(a, b incident.Event) bool {
+	return a.ID == b.ID && a.At == b.At && a.AfterDetection == b.AfterDetection && a.Action == b.Action &&
+		a.Note == b.Note && a.Args.String() == b.Args.String()
+}
+
+// At is a mistake at node n.
+func (c *Converter) At(n ast.Node, msg, hint string) error {
 	line, col := 1, 1
 	if n != nil && n.GetToken() != nil {
 		pos := n.GetToken().Position
@@ -401,14 +455,15 @@ func (c *converter) at(n ast.Node, msg, hint string) error {
 	return &Error{File: c.file, Line: line, Column: col, Msg: msg, Hint: hint}
 }
 
-func (c *converter) failAt(n ast.Node, msg, hint string) {
+// FailAt records a mistake at node n.
+func (c *Converter) FailAt(n ast.Node, msg, hint string) {
 	if c.err == nil {
-		c.err = c.at(n, msg, hint)
+		c.err = c.At(n, msg, hint)
 	}
 }
 
-// fail records a mistake at the YAML path (e.g. "$.timeline[2].at").
-func (c *converter) fail(path, msg, hint string) {
+// Fail records a mistake at the YAML path (e.g. "$.timeline[2].at").
+func (c *Converter) Fail(path, msg, hint string) {
 	if c.err != nil {
 		return
 	}
@@ -418,7 +473,7 @@ func (c *converter) fail(path, msg, hint string) {
 
 // position finds the line and column of the value at path, or of the
 // closest enclosing node that exists.
-func (c *converter) position(path string) (int, int) {
+func (c *Converter) position(path string) (int, int) {
 	for p := path; p != ""; {
 		if yp, err := yaml.PathString(p); err == nil {
 			if node, err := yp.FilterFile(c.tree); err == nil && node != nil && node.GetToken() != nil {
@@ -443,7 +498,7 @@ func isSection(key string) bool {
 // walk reads a mapping at prefix (a section, or the top level): every key
 // is a parameter, a section, or a structured part; anything else is a
 // mistake.
-func (c *converter) walk(m *ast.MappingNode, prefix string) {
+func (c *Converter) walk(m *ast.MappingNode, prefix string) {
 	if c.nodes == nil {
 		c.nodes, c.given = map[string]ast.Node{}, map[string]bool{}
 	}
@@ -451,47 +506,47 @@ func (c *converter) walk(m *ast.MappingNode, prefix string) {
 		if c.err != nil {
 			return
 		}
-		key := keyString(kv.Key)
+		key := KeyString(kv.Key)
 		path := prefix + key
 		if c.given[path] {
-			c.failAt(kv.Key, fmt.Sprintf("the key %s is given twice", path), "a key may appear once; remove or rename one of them")
+			c.FailAt(kv.Key, fmt.Sprintf("the key %s is given twice", path), "a key may appear once; remove or rename one of them")
 			return
 		}
 		c.given[path] = true
 		switch p, isParam := config.LookupKey(path); {
 		case isParam:
-			lit, ok := scalar(kv.Value)
+			lit, ok := Scalar(kv.Value)
 			if isNull(kv.Value) {
 				lit, ok = "", true // a key with no value: empty, which the parameter takes or refuses
 			}
 			if !ok {
-				c.failAt(kv.Value, fmt.Sprintf("%s takes one value, not a list or a mapping", path), "want "+p.Want())
+				c.FailAt(kv.Value, fmt.Sprintf("%s takes one value, not a list or a mapping", path), "want "+p.Want())
 				return
 			}
 			if err := p.Set(&c.cfg, lit); err != nil {
-				c.failAt(kv.Value, fmt.Sprintf("%s %s: want %s", path, shown(lit), p.Want()), "docs/scenarios.md gives each key's meaning")
+				c.FailAt(kv.Value, fmt.Sprintf("%s %s: want %s", path, Shown(lit), p.Want()), "docs/scenarios.md gives each key's meaning")
 				return
 			}
 		case slices.Contains(structured, path):
 			c.nodes[path] = kv.Value
 		case prefix == "" && isSection(key):
-			sub, ok := asMapping(kv.Value)
+			sub, ok := AsMapping(kv.Value)
 			if !ok {
-				c.failAt(kv.Value, fmt.Sprintf("%s holds keys, not a single value or a list", key), "docs/scenarios.md lists its keys")
+				c.FailAt(kv.Value, fmt.Sprintf("%s holds keys, not a single value or a list", key), "docs/scenarios.md lists its keys")
 				return
 			}
 			c.walk(sub, key+".")
 		default:
-			c.failAt(kv.Key, fmt.Sprintf("unknown key %q", path), unknownHint(path))
+			c.FailAt(kv.Key, fmt.Sprintf("unknown key %q", path), UnknownKeyHint(path))
 			return
 		}
 	}
 }
 
-// shown is a value as an error shows it: as written, or quoted if it is
+// Shown is a value as an error shows it: as written, or quoted if it is
 // empty or holds a line break, a tab or another control character, so that
 // the error stays one line.
-func shown(lit string) string {
+func Shown(lit string) string {
 	if lit == "" || strings.IndexFunc(lit, unicode.IsControl) >= 0 {
 		return strconv.Quote(lit)
 	}
@@ -501,9 +556,9 @@ func shown(lit string) string {
 // moved are keys that moved, with where they are now.
 var moved = map[string]string{"alerts.window": "reporting.window"}
 
-// unknownHint suggests the key meant, if one is close, and where the keys
+// UnknownKeyHint suggests the key meant, if one is close, and where the keys
 // are listed.
-func unknownHint(path string) string {
+func UnknownKeyHint(path string) string {
 	if to, ok := moved[path]; ok {
 		return fmt.Sprintf("it moved: write %s; docs/scenarios.md lists every key", to)
 	}
@@ -550,17 +605,17 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// keyString is a mapping key's text.
-func keyString(n ast.Node) string {
+// KeyString is a mapping key's text.
+func KeyString(n ast.Node) string {
 	if s, ok := n.(*ast.StringNode); ok {
 		return s.Value
 	}
 	return n.String()
 }
 
-// scalar is a scalar value's literal text, as written (without quotes),
+// Scalar is a scalar value's literal text, as written (without quotes),
 // and false for a mapping, a list or a null.
-func scalar(n ast.Node) (string, bool) {
+func Scalar(n ast.Node) (string, bool) {
 	switch v := n.(type) {
 	case *ast.StringNode:
 		return v.Value, true
@@ -573,9 +628,18 @@ func scalar(n ast.Node) (string, bool) {
 }
 
 // decode decodes the structured part at key into v, strictly.
-func (c *converter) decode(key string, v any) bool {
+func (c *Converter) decode(key string, v any) bool {
 	n, ok := c.nodes[key]
-	if !ok || c.err != nil {
+	if !ok {
+		return false
+	}
+	return c.Decode(n, v)
+}
+
+// Decode decodes node n into v, strictly, unless a mistake was found
+// before; false if it was, or is found now.
+func (c *Converter) Decode(n ast.Node, v any) bool {
+	if c.err != nil {
 		return false
 	}
 	if err := yaml.NodeToValue(n, v, yaml.Strict()); err != nil {
@@ -585,14 +649,14 @@ func (c *converter) decode(key string, v any) bool {
 	return true
 }
 
-// duration parses a duration at path; empty keeps def.
-func (c *converter) duration(path, v string, def time.Duration) time.Duration {
+// Duration parses a duration at path; empty keeps def.
+func (c *Converter) Duration(path, v string, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 || d > config.MaxDuration {
-		c.fail(path, fmt.Sprintf("%q is not a duration from 0 to %dh", v, config.MaxDuration/time.Hour), "write a Go duration such as 90s, 10m or 4h")
+		c.Fail(path, fmt.Sprintf("%q is not a duration from 0 to %dh", v, config.MaxDuration/time.Hour), "write a Go duration such as 90s, 10m or 4h")
 		return def
 	}
 	return d
@@ -604,7 +668,7 @@ const detectionPrefix = "detection"
 
 // afterDetection parses, at path, a time relative to detection
 // ("detection", or "detection + 61m"); ok is false if v is not one.
-func (c *converter) afterDetection(path, v string) (delay time.Duration, ok bool) {
+func (c *Converter) afterDetection(path, v string) (delay time.Duration, ok bool) {
 	rest, ok := strings.CutPrefix(strings.TrimSpace(v), detectionPrefix)
 	if !ok {
 		return 0, false
@@ -615,25 +679,25 @@ func (c *converter) afterDetection(path, v string) (delay time.Duration, ok bool
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(rest, "+")))
 	if !strings.HasPrefix(rest, "+") || err != nil || d < 0 || d > config.MaxDuration {
-		c.fail(path, fmt.Sprintf("%q is not a delay after detection", v), "write detection, or detection + a duration such as detection + 30m")
+		c.Fail(path, fmt.Sprintf("%q is not a delay after detection", v), "write detection, or detection + a duration such as detection + 30m")
 	}
 	return d, true
 }
 
 // instant parses a model time at path: a calendar time (RFC 3339, on or
 // after the epoch) or a duration from the start of the run.
-func (c *converter) instant(path, v string) time.Duration {
-	d, msg, hint := instantOf(c.epoch, v)
+func (c *Converter) instant(path, v string) time.Duration {
+	d, msg, hint := Instant(c.epoch, v)
 	if msg != "" {
-		c.fail(path, msg, hint)
+		c.Fail(path, msg, hint)
 	}
 	return d
 }
 
-// instantOf parses a model time as a file writes it: a calendar time (RFC
+// Instant parses a model time as a file writes it: a calendar time (RFC
 // 3339, on or after epoch) or a duration from the start; msg and hint say
 // what is wrong with one that is not.
-func instantOf(epoch time.Time, v string) (d time.Duration, msg, hint string) {
+func Instant(epoch time.Time, v string) (d time.Duration, msg, hint string) {
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 && d <= config.MaxDuration {
 		return d, "", ""
 	}
@@ -652,17 +716,17 @@ func instantOf(epoch time.Time, v string) (d time.Duration, msg, hint string) {
 	return t.Sub(epoch), "", ""
 }
 
-func (c *converter) convert() *Scenario {
+func (c *Converter) convert() *Scenario {
 	cfg := c.cfg
 	s := &Scenario{}
 	c.decode(keyName, &s.Name)
 	c.decode(keyDescription, &s.Description)
 	cfg.Name = s.Name
 	if s.Name == "" && c.err == nil {
-		c.fail("$", "the scenario has no name", "add a line such as name: my-incident")
+		c.Fail("$", "the scenario has no name", "add a line such as name: my-incident")
 	}
 	if !c.given["duration"] && c.err == nil {
-		c.fail("$", "the scenario has no duration", "add a line such as duration: 24h")
+		c.Fail("$", "the scenario has no duration", "add a line such as duration: 24h")
 	}
 	c.epoch = cfg.Epoch
 
@@ -683,42 +747,42 @@ func (c *converter) convert() *Scenario {
 		}
 		for i, b := range tr.Bursts {
 			p := fmt.Sprintf("$.workload.traffic.bursts[%d]", i)
-			t.Bursts = append(t.Bursts, config.Burst{At: c.instant(p+".at", b.At), For: c.duration(p+".for", b.For, 0), Factor: b.Factor})
+			t.Bursts = append(t.Bursts, config.Burst{At: c.instant(p+".at", b.At), For: c.Duration(p+".for", b.For, 0), Factor: b.Factor})
 		}
 		cfg.Traffic = t
 	}
 
 	var entries []Entry
 	c.decode(keyTimeline, &entries)
-	cfg.Timeline = c.timeline("$.timeline", entries, cfg, true)
+	cfg.Timeline = c.Timeline("$.timeline", entries, cfg, true)
 
 	var checks []checkEntry
 	c.decode(keyChecks, &checks)
 	s.Checks = c.checks(checks, cfg)
 	if c.err == nil {
-		c.validate(cfg, "$")
+		c.Validate(cfg, "$")
 	}
 	s.Config = cfg
 	return s
 }
 
-// timeline converts the timeline entries at path for a run of cfg; with
+// Timeline converts the timeline entries at path for a run of cfg; with
 // ordered, the entries at model times must come in order of time.
-func (c *converter) timeline(path string, entries []Entry, cfg config.Config, ordered bool) incident.Timeline {
+func (c *Converter) Timeline(path string, entries []Entry, cfg config.Config, ordered bool) incident.Timeline {
 	var tl incident.Timeline
 	var last time.Duration
 	for i, e := range entries {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if e.At == "" {
-			c.fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
+			c.Fail(p, "the entry has no time", "add at: with a calendar time or a duration from the start")
 			continue
 		}
 		ev := incident.Event{ID: e.ID, Action: e.Action, Args: e.Args, Note: e.Note}
 		switch {
 		case e.ID != "" && !incident.ValidID(e.ID):
-			c.fail(p+".id", fmt.Sprintf("id %s: want a letter, then letters, digits, _ or -, at most 40 in all", shown(e.ID)), "an id names the entry, as in id: stalls-stop")
+			c.Fail(p+".id", fmt.Sprintf("id %s: want a letter, then letters, digits, _ or -, at most 40 in all", Shown(e.ID)), "an id names the entry, as in id: stalls-stop")
 		case e.ID != "" && slices.ContainsFunc(tl, func(o incident.Event) bool { return o.ID == e.ID }):
-			c.fail(p+".id", fmt.Sprintf("the id %s is given to an entry before this one", e.ID), "give each entry an id of its own")
+			c.Fail(p+".id", fmt.Sprintf("the id %s is given to an entry before this one", e.ID), "give each entry an id of its own")
 		}
 		if delay, ok := c.afterDetection(p+".at", e.At); ok {
 			// Whenever detection comes: no order with the other entries.
@@ -726,7 +790,7 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 		} else {
 			ev.At = c.instant(p+".at", e.At)
 			if ordered && ev.At < last {
-				c.fail(p+".at", fmt.Sprintf("%s goes back in time from the entry before it", e.At), "list the timeline in order of time")
+				c.Fail(p+".at", fmt.Sprintf("%s goes back in time from the entry before it", e.At), "list the timeline in order of time")
 			}
 			last = ev.At
 		}
@@ -738,10 +802,10 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 				field = argErr.Arg
 				err = errors.New(argErr.Msg)
 			}
-			c.fail(p+"."+field, err.Error(), "docs/scenarios.md lists the actions and their arguments")
+			c.Fail(p+"."+field, err.Error(), "docs/scenarios.md lists the actions and their arguments")
 		}
 		if !ev.AfterDetection && at > cfg.Duration {
-			c.fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, format.Duration(cfg.Duration)), "lengthen the duration or drop the entry")
+			c.Fail(p+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", e.At, format.Duration(cfg.Duration)), "lengthen the duration or drop the entry")
 		}
 		tl = append(tl, ev)
 		c.origins = append(c.origins, origin{ev, p})
@@ -749,9 +813,9 @@ func (c *converter) timeline(path string, entries []Entry, cfg config.Config, or
 	return tl
 }
 
-// validate checks cfg as a whole, and puts a mistake at its key under
+// Validate checks cfg as a whole, and puts a mistake at its key under
 // root ("$" for a scenario file, a variant's path in an experiment).
-func (c *converter) validate(cfg config.Config, root string) {
+func (c *Converter) Validate(cfg config.Config, root string) {
 	err := cfg.Validate()
 	if err == nil {
 		return
@@ -769,5 +833,5 @@ func (c *converter) validate(cfg config.Config, root string) {
 		}
 		msg = fmt.Sprintf("%s %s: want %s", key, pe.Value, pe.Want)
 	}
-	c.fail(path, msg, "docs/scenarios.md gives each key's meaning")
+	c.Fail(path, msg, "docs/scenarios.md gives each key's meaning")
 }

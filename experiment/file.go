@@ -1,4 +1,4 @@
-package scenario
+package experiment
 
 import (
 	"cmp"
@@ -19,6 +19,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
+	"vmstorm/scenario"
 )
 
 // Experiment is an experiment file read and checked: variants of a base
@@ -35,7 +36,7 @@ type Experiment struct {
 	// file's path ("" for a built-in): an input of the experiment, as the
 	// experiment file is. BaseSource is its text, which decides the runs as
 	// much as Source does.
-	Base       *Scenario
+	Base       *scenario.Scenario
 	BaseFile   string
 	BaseSource []byte
 	// Replicas is how many runs of each variant; replica i of every
@@ -46,8 +47,8 @@ type Experiment struct {
 	// Measures are the measures to compare, by name.
 	Measures []string
 	// Margins are the practical margins the file sets, by measure; a
-	// measure not in it has the default (package experiment).
-	Margins map[string]Margin
+	// measure not in it has the default (see Margin).
+	Margins map[string]MarginSetting
 	// Recovery says how the metastability verdict is judged.
 	Recovery Recovery
 	// Variants are the variants, the baseline first.
@@ -56,10 +57,11 @@ type Experiment struct {
 	Sweep *Sweep
 }
 
-// Margin is a measure's practical margin as an experiment file sets it: a
-// difference in the measure's unit, or, Relative, a share of the
-// baseline's median (Value 0.1 for 10%).
-type Margin struct {
+// MarginSetting is a measure's practical margin as an experiment file
+// sets it: a difference in the measure's unit, or, Relative, a share of
+// the baseline's median (Value 0.1 for 10%). The table's Margin is the
+// margin it applies, this one or a default.
+type MarginSetting struct {
 	Value    float64
 	Relative bool
 }
@@ -188,7 +190,7 @@ type experimentFile struct {
 		LoadFactor string   `yaml:"load_factor"`
 		Trend      string   `yaml:"trend"`
 	}
-	Timeline []Entry
+	Timeline []scenario.Entry
 }
 
 // count and seedValue are an experiment file's whole numbers: go-yaml
@@ -215,17 +217,15 @@ func whole[T int64 | uint64](node ast.Node, key string, parse func(string) (T, e
 	s := strings.Trim(strings.TrimSpace(node.String()), `"'`)
 	v, err := parse(s)
 	if err != nil {
-		return 0, &yaml.SyntaxError{Message: fmt.Sprintf("%s %s: %s", key, s, wantWhole), Token: node.GetToken()}
+		return 0, &yaml.SyntaxError{Message: fmt.Sprintf("%s %s: %s", key, s, scenario.WantWhole), Token: node.GetToken()}
 	}
 	return v, nil
 }
 
-const wantWhole = "want a whole number"
-
 type variantEntry struct {
 	Name string
 	Drop []string
-	Add  []Entry
+	Add  []scenario.Entry
 }
 
 type sweepEntry struct {
@@ -241,31 +241,37 @@ type sweepEntry struct {
 	}
 }
 
-// ParseExperiment reads an experiment file. measures are the measures an
-// experiment may compare; dir is the directory a base scenario file's
+// converter reads an experiment file: a scenario file's converter, with
+// an experiment's own parts.
+type converter struct{ *scenario.Converter }
+
+// ParseExperiment reads an experiment file, which may compare the
+// measures MeasureNames lists; dir is the directory a base scenario file's
 // path is relative to.
-func ParseExperiment(filename string, data []byte, dir string, measures []string) (e *Experiment, err error) {
+func ParseExperiment(filename string, data []byte, dir string) (e *Experiment, err error) {
 	var tree *ast.File
 	defer func() {
 		if r := recover(); r != nil {
-			e, err = nil, recovered(filename, tree, r)
+			e, err = nil, scenario.Recovered(filename, tree, r)
 		}
 	}()
-	root, err := open(filename, data, "experiment", &tree)
+	root, err := scenario.Open(filename, data, "experiment", &tree)
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{file: filename, tree: tree, nodes: map[string]ast.Node{}, given: map[string]bool{}}
+	c := &converter{scenario.NewConverter(filename, tree)}
+	measures := MeasureNames()
+	given := map[string]bool{} // the file's keys
 	var variants, sweep, margins ast.Node
 	for _, kv := range root.Values {
-		key := keyString(kv.Key)
+		key := scenario.KeyString(kv.Key)
 		switch {
-		case c.given[key]:
-			return nil, c.at(kv.Key, fmt.Sprintf("the key %s is given twice", key), "a key may appear once; remove or rename one of them")
+		case given[key]:
+			return nil, c.At(kv.Key, fmt.Sprintf("the key %s is given twice", key), "a key may appear once; remove or rename one of them")
 		case !slices.Contains(experimentKeys, key):
-			return nil, c.at(kv.Key, fmt.Sprintf("unknown key %q", key), "an experiment's keys are "+strings.Join(experimentKeys, ", ")+"; docs/experiments.md")
+			return nil, c.At(kv.Key, fmt.Sprintf("unknown key %q", key), "an experiment's keys are "+strings.Join(experimentKeys, ", ")+"; docs/experiments.md")
 		}
-		c.given[key] = true
+		given[key] = true
 		switch key {
 		case "variants":
 			variants = kv.Value
@@ -278,47 +284,46 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	var f experimentFile
 	rest := &ast.MappingNode{BaseNode: root.BaseNode}
 	for _, kv := range root.Values {
-		if k := keyString(kv.Key); k != "variants" && k != "sweep" && k != "margins" {
+		if k := scenario.KeyString(kv.Key); k != "variants" && k != "sweep" && k != "margins" {
 			rest.Values = append(rest.Values, kv)
 		}
 	}
-	c.nodes["$"] = rest
-	if !c.decode("$", &f) {
-		return nil, c.err
+	if !c.Decode(rest, &f) {
+		return nil, c.Err()
 	}
 	e = &Experiment{Name: f.Name, Description: f.Description, File: filename, Source: data, Replicas: int(f.Replicas), Seed: uint64(f.Seed)}
 	switch {
 	case f.Name == "":
-		c.fail("$", "the experiment has no name", "add a line such as name: my-what-if")
+		c.Fail("$", "the experiment has no name", "add a line such as name: my-what-if")
 	case f.Base == "":
-		c.fail("$", "the experiment has no base scenario", "add a line such as base: travis-2015-osx (a built-in) or base: my.yaml")
+		c.Fail("$", "the experiment has no base scenario", "add a line such as base: travis-2015-osx (a built-in) or base: my.yaml")
 	case e.Replicas < 1 || e.Replicas > MaxReplicas:
-		c.fail("$.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", e.Replicas, MaxReplicas), "30 replicas give a median's interval of about the middle fifth")
+		c.Fail("$.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", e.Replicas, MaxReplicas), "30 replicas give a median's interval of about the middle fifth")
 	}
-	if c.err != nil {
-		return nil, c.err
+	if c.Err() != nil {
+		return nil, c.Err()
 	}
 	base := f.Base
-	if IsFile(base) && !filepath.IsAbs(base) {
+	if scenario.IsFile(base) && !filepath.IsAbs(base) {
 		base = filepath.Join(dir, base)
 	}
-	if IsFile(base) {
+	if scenario.IsFile(base) {
 		e.BaseFile = base
 	}
-	baseName, baseText, err := text(base)
+	baseName, baseText, err := scenario.Text(base)
 	if err == nil {
-		e.Base, err = Parse(baseName, baseText)
+		e.Base, err = scenario.Parse(baseName, baseText)
 	}
 	if err != nil {
-		c.fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
-		return nil, c.err
+		c.Fail("$.base", err.Error(), "a built-in scenario ('vmstorm -list-scenarios') or a scenario file")
+		return nil, c.Err()
 	}
 	e.BaseSource = baseText
 	// The experiment's seed fixes every replica's: the base scenario's when
 	// the file gives none, so that shards agree.
 	e.Seed = cmp.Or(e.Seed, e.Base.Config.Seed, 1)
 	baseCfg := e.Base.Config
-	c.cfg, c.epoch = baseCfg, baseCfg.Epoch
+	c.SetEpoch(baseCfg.Epoch)
 
 	e.Measures = f.Measures
 	if len(e.Measures) == 0 {
@@ -327,50 +332,50 @@ func ParseExperiment(filename string, data []byte, dir string, measures []string
 	for i, m := range e.Measures {
 		switch {
 		case !slices.Contains(measures, m):
-			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("unknown measure %q", m), "the measures are "+strings.Join(measures, ", "))
+			c.Fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("unknown measure %q", m), "the measures are "+strings.Join(measures, ", "))
 		case slices.Contains(e.Measures[:i], m):
-			c.fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("the measure %s is given twice", m), "name each measure once")
+			c.Fail(fmt.Sprintf("$.measures[%d]", i), fmt.Sprintf("the measure %s is given twice", m), "name each measure once")
 		}
 	}
-	if margins != nil && c.err == nil {
+	if margins != nil && c.Err() == nil {
 		e.Margins = c.margins(margins, measures, e.Measures)
 	}
 	c.recovery(&e.Recovery, f.Recovery.RemovedBy, f.Recovery.Within, f.Recovery.Horizon, f.Recovery.Load, f.Recovery.LoadFactor, f.Recovery.Trend)
-	if c.given["timeline"] {
-		baseCfg.Timeline = c.timeline("$.timeline", f.Timeline, baseCfg, true)
+	if given["timeline"] {
+		baseCfg.Timeline = c.Timeline("$.timeline", f.Timeline, baseCfg, true)
 	}
-	if c.err != nil {
-		return nil, c.err
+	if c.Err() != nil {
+		return nil, c.Err()
 	}
 	e.Variants = c.variants(variants, baseCfg)
-	if c.err == nil {
+	if c.Err() == nil {
 		c.removedBy(e, baseCfg)
 	}
 	for i, v := range e.Variants {
-		if c.err == nil && e.Recovery.Asked() {
+		if c.Err() == nil && e.Recovery.Asked() {
 			c.checkRun(e.Recovery, v.Config, fmt.Sprintf("$.variants[%d]", i))
 		}
 	}
-	if c.err == nil && sweep != nil {
+	if c.Err() == nil && sweep != nil {
 		e.Sweep = c.sweep(sweep, e)
 	}
-	if c.err != nil {
-		return nil, c.err
+	if c.Err() != nil {
+		return nil, c.Err()
 	}
 	if runs := e.Runs(); runs > MaxRuns {
-		c.fail("$.replicas", fmt.Sprintf("the experiment has %d runs (its variants' replicas and its sweep's, with their controls)", runs),
+		c.Fail("$.replicas", fmt.Sprintf("the experiment has %d runs (its variants' replicas and its sweep's, with their controls)", runs),
 			fmt.Sprintf("at most %d: fewer replicas, variants or points", MaxRuns))
-		return nil, c.err
+		return nil, c.Err()
 	}
 	return e, nil
 }
 
-//go:embed experiments/*.yaml
+//go:embed builtin/*.yaml
 var builtinExperiments embed.FS
 
 // Experiments lists the built-in experiments by name.
 func Experiments() []string {
-	entries, _ := builtinExperiments.ReadDir("experiments")
+	entries, _ := builtinExperiments.ReadDir("builtin")
 	var out []string
 	for _, e := range entries {
 		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
@@ -380,26 +385,26 @@ func Experiments() []string {
 
 // ExperimentSource is the text of a built-in experiment.
 func ExperimentSource(name string) ([]byte, bool) {
-	b, err := builtinExperiments.ReadFile("experiments/" + name + ".yaml")
+	b, err := builtinExperiments.ReadFile("builtin/" + name + ".yaml")
 	return b, err == nil
 }
 
 // LoadExperiment loads a built-in experiment by name, or an experiment
-// file by path (see IsFile), read with ReadFile's limits; measures are
-// the measures it may compare.
-func LoadExperiment(nameOrPath string, measures []string) (*Experiment, error) {
-	if !IsFile(nameOrPath) {
+// file by path (see scenario.IsFile), read with scenario.ReadFile's
+// limits.
+func LoadExperiment(nameOrPath string) (*Experiment, error) {
+	if !scenario.IsFile(nameOrPath) {
 		b, ok := ExperimentSource(nameOrPath)
 		if !ok {
 			return nil, fmt.Errorf("no built-in experiment %q; the built-in experiments are %s", nameOrPath, strings.Join(Experiments(), ", "))
 		}
-		return ParseExperiment(nameOrPath+".yaml", b, ".", measures)
+		return ParseExperiment(nameOrPath+".yaml", b, ".")
 	}
-	data, err := ReadFile(nameOrPath)
+	data, err := scenario.ReadFile(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
-	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath), measures)
+	return ParseExperiment(nameOrPath, data, filepath.Dir(nameOrPath))
 }
 
 // VariantNames are the variants' names, in the file's order.
@@ -473,9 +478,9 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	if n == nil || !ok || len(seq.Values) == 0 {
 		msg, hint := "the experiment has no variants", "add variants: with at least one, the baseline (- name: baseline)"
 		if n != nil {
-			c.failAt(n, msg, hint)
+			c.FailAt(n, msg, hint)
 		} else {
-			c.fail("$", msg, hint)
+			c.Fail("$", msg, hint)
 		}
 		return nil
 	}
@@ -483,84 +488,79 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 	events := 0 // the variants' timeline entries so far
 	for i, vn := range seq.Values {
 		path := fmt.Sprintf("$.variants[%d]", i)
-		m, ok := asMapping(vn)
+		m, ok := scenario.AsMapping(vn)
 		if !ok {
-			c.failAt(vn, "a variant is a mapping: name, and set, drop or add", "see docs/experiments.md")
+			c.FailAt(vn, "a variant is a mapping: name, and set, drop or add", "see docs/experiments.md")
 			return nil
 		}
 		var entry variantEntry
 		var set *ast.MappingNode
 		fields := &ast.MappingNode{BaseNode: m.BaseNode}
 		for _, kv := range m.Values {
-			switch key := keyString(kv.Key); key {
+			switch key := scenario.KeyString(kv.Key); key {
 			case "set":
-				s, isMap := asMapping(kv.Value)
+				s, isMap := scenario.AsMapping(kv.Value)
 				if !isMap {
-					c.failAt(kv.Value, "set holds scenario keys, as a scenario file nests them", "for example set: {mitigations: {breaker: true}}")
+					c.FailAt(kv.Value, "set holds scenario keys, as a scenario file nests them", "for example set: {mitigations: {breaker: true}}")
 					return nil
 				}
 				set = s
 			case "name", "drop", "add":
 				fields.Values = append(fields.Values, kv)
 			default:
-				c.failAt(kv.Key, fmt.Sprintf("unknown key %q in a variant", key), "a variant's keys are name, set, drop and add")
+				c.FailAt(kv.Key, fmt.Sprintf("unknown key %q in a variant", key), "a variant's keys are name, set, drop and add")
 				return nil
 			}
 		}
-		c.nodes[path] = fields
-		if !c.decode(path, &entry) {
+		if !c.Decode(fields, &entry) {
 			return nil
 		}
 		same := slices.IndexFunc(out, func(v Variant) bool { return config.NameKey(v.Name) == config.NameKey(entry.Name) })
 		switch {
 		case entry.Name == "":
-			c.fail(path, "the variant has no name", "add name: to it")
+			c.Fail(path, "the variant has no name", "add name: to it")
 		case same >= 0 && out[same].Name == entry.Name:
-			c.fail(path+".name", fmt.Sprintf("the variant name %q is given twice", entry.Name), "give each variant a name of its own")
+			c.Fail(path+".name", fmt.Sprintf("the variant name %q is given twice", entry.Name), "give each variant a name of its own")
 		case same >= 0:
-			c.fail(path+".name", fmt.Sprintf("the variant name %s is %s written another way (the same name under Unicode normalisation, NFKC), which no reader can tell apart",
+			c.Fail(path+".name", fmt.Sprintf("the variant name %s is %s written another way (the same name under Unicode normalisation, NFKC), which no reader can tell apart",
 				strconv.QuoteToASCII(entry.Name), strconv.QuoteToASCII(out[same].Name)), "give each variant a name of its own")
 		}
 		cfg := base
 		cfg.Queues = slices.Clone(base.Queues)
 		if set != nil {
 			// The scenario keys of set, checked as a scenario file's are.
-			c.cfg, c.given = cfg, map[string]bool{}
-			for _, key := range structured {
-				delete(c.nodes, key)
-			}
-			c.walk(set, "")
-			for _, key := range structured {
-				if _, ok := c.nodes[key]; ok && c.err == nil {
-					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), "set gives parameters; change the timeline with drop and add")
+			var given map[string]bool
+			cfg, given = c.Params(set, cfg)
+			for _, key := range scenario.StructuredKeys() {
+				if given[key] && c.Err() == nil {
+					c.Fail(path+".set", fmt.Sprintf("set cannot give %s", key), "set gives parameters; change the timeline with drop and add")
 				}
 			}
 			// The experiment gives these to every replica: a variant's
 			// would be overridden, silently.
 			for _, key := range slices.Sorted(maps.Keys(perReplica)) {
-				if c.given[key] && c.err == nil {
-					c.fail(path+".set", fmt.Sprintf("set cannot give %s", key), perReplica[key])
+				if given[key] && c.Err() == nil {
+					c.Fail(path+".set", fmt.Sprintf("set cannot give %s", key), perReplica[key])
 				}
 			}
-			cfg = c.cfg
 		}
 		for j, a := range entry.Drop {
 			if _, ok := incident.Lookup(a); !ok {
-				c.fail(fmt.Sprintf("%s.drop[%d]", path, j), fmt.Sprintf("unknown action %q", a), "drop names timeline actions, such as pause_builds")
+				c.Fail(fmt.Sprintf("%s.drop[%d]", path, j), fmt.Sprintf("unknown action %q", a), "drop names timeline actions, such as pause_builds")
 			}
 		}
-		cfg.Timeline = dropActions(cfg.Timeline, entry.Drop...)
+		cfg.Timeline = scenario.DropActions(cfg.Timeline, entry.Drop...)
 		if len(entry.Add) > 0 {
-			cfg.Timeline = cfg.Timeline.Merge(sorted(c.timeline(path+".add", entry.Add, cfg, false)))
+			cfg.Timeline = cfg.Timeline.Merge(sorted(c.Timeline(path+".add", entry.Add, cfg, false)))
 		}
-		if c.err == nil {
-			c.validate(cfg, path+".set")
+		if c.Err() == nil {
+			c.Validate(cfg, path+".set")
 		}
-		if events += len(cfg.Timeline); events > MaxTimelineEvents && c.err == nil {
-			c.fail(path, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, len(cfg.Timeline)),
+		if events += len(cfg.Timeline); events > MaxTimelineEvents && c.Err() == nil {
+			c.Fail(path, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, len(cfg.Timeline)),
 				"each variant holds its own timeline: fewer variants, or a shorter timeline; docs/experiments.md gives the limits")
 		}
-		if c.err != nil {
+		if c.Err() != nil {
 			return nil
 		}
 		out = append(out, Variant{Name: entry.Name, Config: cfg})
@@ -573,31 +573,31 @@ const marginHint = "a margin is a number above 0 in the measure's unit (margins:
 
 // margins converts the margins: a mapping of compared measures to
 // margins, each a positive number or a percentage.
-func (c *converter) margins(n ast.Node, known, compared []string) map[string]Margin {
-	m, ok := asMapping(n)
+func (c *converter) margins(n ast.Node, known, compared []string) map[string]MarginSetting {
+	m, ok := scenario.AsMapping(n)
 	if !ok {
-		c.failAt(n, "margins is a mapping of measures to their margins", marginHint)
+		c.FailAt(n, "margins is a mapping of measures to their margins", marginHint)
 		return nil
 	}
-	out := map[string]Margin{}
+	out := map[string]MarginSetting{}
 	for _, kv := range m.Values {
-		name := keyString(kv.Key)
+		name := scenario.KeyString(kv.Key)
 		_, dup := out[name]
 		switch {
 		case dup:
-			c.failAt(kv.Key, fmt.Sprintf("the margin of %s is given twice", name), "a key may appear once; remove one of them")
+			c.FailAt(kv.Key, fmt.Sprintf("the margin of %s is given twice", name), "a key may appear once; remove one of them")
 		case !slices.Contains(known, name):
-			c.failAt(kv.Key, fmt.Sprintf("unknown measure %q", name), "the measures are "+strings.Join(known, ", "))
+			c.FailAt(kv.Key, fmt.Sprintf("unknown measure %q", name), "the measures are "+strings.Join(known, ", "))
 		case !slices.Contains(compared, name):
-			c.failAt(kv.Key, fmt.Sprintf("a margin for %s, which the experiment does not compare", name), "add it to measures, or remove its margin")
+			c.FailAt(kv.Key, fmt.Sprintf("a margin for %s, which the experiment does not compare", name), "add it to measures, or remove its margin")
 		}
-		if c.err != nil {
+		if c.Err() != nil {
 			return nil
 		}
-		lit, _ := scalar(kv.Value)
+		lit, _ := scenario.Scalar(kv.Value)
 		margin, ok := parseMargin(lit)
 		if !ok {
-			c.failAt(kv.Value, fmt.Sprintf("the margin of %s %s: want a number above 0, or a percentage above 0%% up to 100%%", name, shown(lit)), marginHint)
+			c.FailAt(kv.Value, fmt.Sprintf("the margin of %s %s: want a number above 0, or a percentage above 0%% up to 100%%", name, scenario.Shown(lit)), marginHint)
 			return nil
 		}
 		out[name] = margin
@@ -606,16 +606,16 @@ func (c *converter) margins(n ast.Node, known, compared []string) map[string]Mar
 }
 
 // parseMargin reads a margin: "20" or "12.5%".
-func parseMargin(lit string) (Margin, bool) {
+func parseMargin(lit string) (MarginSetting, bool) {
 	num, relative := strings.CutSuffix(strings.TrimSpace(lit), "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 || (relative && v > 100) {
-		return Margin{}, false
+		return MarginSetting{}, false
 	}
 	if relative {
-		return Margin{Value: v / 100, Relative: true}, true
+		return MarginSetting{Value: v / 100, Relative: true}, true
 	}
-	return Margin{Value: v}, true
+	return MarginSetting{Value: v}, true
 }
 
 // sorted sorts a timeline by time, keeping the order of ties.
@@ -634,9 +634,8 @@ func sorted(tl incident.Timeline) incident.Timeline {
 
 // sweep converts the sweep: its variant, replicas and axes.
 func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
-	c.nodes["$.sweep"] = n
 	var s sweepEntry
-	if !c.decode("$.sweep", &s) {
+	if !c.Decode(n, &s) {
 		return nil
 	}
 	out := &Sweep{Variant: s.Variant, Replicas: int(s.Replicas), X: Axis{s.X.Key, s.X.Values}, Y: Axis{s.Y.Key, s.Y.Values}}
@@ -646,19 +645,19 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 	i := slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })
 	switch {
 	case s.Variant == "":
-		c.fail("$.sweep", "the sweep names no variant", "add variant: with the name of the variant to sweep")
+		c.Fail("$.sweep", "the sweep names no variant", "add variant: with the name of the variant to sweep")
 	case i < 0:
-		c.fail("$.sweep.variant", fmt.Sprintf("no variant %q", s.Variant), "name one of the experiment's variants")
+		c.Fail("$.sweep.variant", fmt.Sprintf("no variant %q", s.Variant), "name one of the experiment's variants")
 	case out.Replicas < 1 || out.Replicas > MaxReplicas:
-		c.fail("$.sweep.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", out.Replicas, MaxReplicas), "replicas at each point of the grid; leave it out to use the experiment's")
+		c.Fail("$.sweep.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", out.Replicas, MaxReplicas), "replicas at each point of the grid; leave it out to use the experiment's")
 	case out.X.Key == "" || len(out.X.Values) == 0:
-		c.fail("$.sweep.x", "the sweep's x has no key or no values", "give x: {key: workload.arrival_rate, values: [6, 12, 24]}")
+		c.Fail("$.sweep.x", "the sweep's x has no key or no values", "give x: {key: workload.arrival_rate, values: [6, 12, 24]}")
 	case out.Y.Key == "" != (len(out.Y.Values) == 0):
-		c.fail("$.sweep.y", "the sweep's y has a key without values, or values without a key", "give both, or leave y out")
+		c.Fail("$.sweep.y", "the sweep's y has a key without values, or values without a key", "give both, or leave y out")
 	case len(out.X.Values)*max(len(out.Y.Values), 1) > MaxSweepPoints:
-		c.fail("$.sweep", fmt.Sprintf("the grid has %d points", len(out.X.Values)*max(len(out.Y.Values), 1)), fmt.Sprintf("at most %d", MaxSweepPoints))
+		c.Fail("$.sweep", fmt.Sprintf("the grid has %d points", len(out.X.Values)*max(len(out.Y.Values), 1)), fmt.Sprintf("at most %d", MaxSweepPoints))
 	}
-	if c.err != nil {
+	if c.Err() != nil {
 		return nil
 	}
 	variant := e.Variants[i].Config
@@ -667,7 +666,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 		a    Axis
 	}{{"x", out.X}, {"y", out.Y}}
 	if out.Y.Key != "" && out.Y.Key == out.X.Key {
-		c.fail("$.sweep.y.key", fmt.Sprintf("the sweep's x and y are both %s", out.X.Key), "sweep two parameters, or one (leave y out)")
+		c.Fail("$.sweep.y.key", fmt.Sprintf("the sweep's x and y are both %s", out.X.Key), "sweep two parameters, or one (leave y out)")
 		return nil
 	}
 	for _, ax := range axes {
@@ -676,15 +675,15 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 		}
 		p := "$.sweep." + ax.name
 		if why, ok := perReplica[ax.a.Key]; ok {
-			c.fail(p+".key", fmt.Sprintf("a sweep cannot vary %s", ax.a.Key), why)
+			c.Fail(p+".key", fmt.Sprintf("a sweep cannot vary %s", ax.a.Key), why)
 			return nil
 		}
 		if _, ok := config.LookupKey(ax.a.Key); !ok && ax.a.Key != TriggerRemovedKey {
-			c.fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), unknownHint(ax.a.Key)+", or "+TriggerRemovedKey)
+			c.Fail(p+".key", fmt.Sprintf("unknown key %q", ax.a.Key), scenario.UnknownKeyHint(ax.a.Key)+", or "+TriggerRemovedKey)
 			return nil
 		}
 		if ax.a.Key == TriggerRemovedKey && len(e.Recovery.RemovedBy) == 0 {
-			c.fail(p+".key", TriggerRemovedKey+" moves the recovery's removed_by actions, and it names none", "add recovery: {removed_by: [...], within: ...}")
+			c.Fail(p+".key", TriggerRemovedKey+" moves the recovery's removed_by actions, and it names none", "add recovery: {removed_by: [...], within: ...}")
 			return nil
 		}
 		for j := range ax.a.Values {
@@ -731,8 +730,8 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 				if errors.As(err, &pe) {
 					msg = fmt.Sprintf("%s %s: want %s", keyOf(pe.Param), pe.Value, pe.Want)
 				}
-				c.fail(fmt.Sprintf("$.sweep.y.values[%d]", y), fmt.Sprintf("the sweep's point %s %s, %s %s is no valid run: %s",
-					out.X.Key, shown(out.X.Values[x]), out.Y.Key, shown(out.Y.Values[y]), msg), "every point of the grid is run: choose values that are valid together")
+				c.Fail(fmt.Sprintf("$.sweep.y.values[%d]", y), fmt.Sprintf("the sweep's point %s %s, %s %s is no valid run: %s",
+					out.X.Key, scenario.Shown(out.X.Values[x]), out.Y.Key, scenario.Shown(out.Y.Values[y]), msg), "every point of the grid is run: choose values that are valid together")
 			}
 			return nil
 		}
@@ -748,7 +747,7 @@ func (c *converter) sweep(n ast.Node, e *Experiment) *Sweep {
 				if err == nil {
 					c.checkRun(e.Recovery, cfg, fmt.Sprintf("$.sweep.x.values[%d]", x))
 				}
-				if c.err != nil {
+				if c.Err() != nil {
 					return nil
 				}
 			}
@@ -779,20 +778,20 @@ func keyOf(name string) string {
 // p) with err, the value's own error: its form or range, or that of the
 // configuration it makes alone.
 func (c *converter) sweepValueError(p string, a Axis, j int, err error) {
-	msg, hint := fmt.Sprintf("%s %s: %v", a.Key, shown(a.Values[j]), err), "write each value as a scenario file writes the key"
+	msg, hint := fmt.Sprintf("%s %s: %v", a.Key, scenario.Shown(a.Values[j]), err), "write each value as a scenario file writes the key"
 	var pe *config.ParamError
 	if errors.As(err, &pe) {
 		// The value's own range, or, for a trigger moved past
 		// the end, the timeline's.
-		msg = fmt.Sprintf("%s %s: want %s", a.Key, shown(a.Values[j]), pe.Want)
+		msg = fmt.Sprintf("%s %s: want %s", a.Key, scenario.Shown(a.Values[j]), pe.Want)
 		if p, ok := config.LookupKey(a.Key); ok && p.Flag != pe.Param {
-			msg = fmt.Sprintf("%s %s: %s", a.Key, shown(a.Values[j]), err) // another parameter refuses it
+			msg = fmt.Sprintf("%s %s: %s", a.Key, scenario.Shown(a.Values[j]), err) // another parameter refuses it
 		}
 	}
 	if a.Key == TriggerRemovedKey {
 		hint = "a model time of the run, as a timeline entry writes it"
 	}
-	c.fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
+	c.Fail(fmt.Sprintf("%s.values[%d]", p, j), msg, hint)
 }
 
 // Tipping asks where, along the sweep's x, the share of stuck replicas
@@ -814,13 +813,13 @@ func (c *converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Ti
 	base := e.Variants[slices.IndexFunc(e.Variants, func(v Variant) bool { return v.Name == s.Variant })].Config
 	switch {
 	case !e.Recovery.Asked():
-		c.fail("$.sweep.tipping", "a tipping point is where replicas get stuck, and the experiment asks no recovery question", "add recovery: {removed_by: [...], within: ...}")
+		c.Fail("$.sweep.tipping", "a tipping point is where replicas get stuck, and the experiment asks no recovery question", "add recovery: {removed_by: [...], within: ...}")
 	case t.Rounds < 1 || t.Rounds > MaxTippingRounds:
-		c.fail("$.sweep.tipping.rounds", fmt.Sprintf("rounds %d: want from 1 to %d", t.Rounds, MaxTippingRounds), "each round adds one point where the share of stuck replicas crosses one half")
+		c.Fail("$.sweep.tipping.rounds", fmt.Sprintf("rounds %d: want from 1 to %d", t.Rounds, MaxTippingRounds), "each round adds one point where the share of stuck replicas crosses one half")
 	case t.Replicas < 1 || t.Replicas > MaxReplicas:
-		c.fail("$.sweep.tipping.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", t.Replicas, MaxReplicas), "replicas at each point a round adds; leave it out to use the sweep's")
+		c.Fail("$.sweep.tipping.replicas", fmt.Sprintf("replicas %d: want from 1 to %d", t.Replicas, MaxReplicas), "replicas at each point a round adds; leave it out to use the sweep's")
 	}
-	if c.err != nil {
+	if c.Err() != nil {
 		return nil
 	}
 	last := 0.0
@@ -828,11 +827,11 @@ func (c *converter) tipping(rounds, replicas count, s *Sweep, e *Experiment) *Ti
 		pos, err := s.X.Position(base.Epoch, v)
 		switch {
 		case err != nil:
-			c.fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s is not a number: a tipping point is found along a numeric x", s.X.Key, shown(v)),
+			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s is not a number: a tipping point is found along a numeric x", s.X.Key, scenario.Shown(v)),
 				"sweep x over a number (workload.arrival_rate) or "+TriggerRemovedKey)
 			return nil
 		case j > 0 && pos <= last:
-			c.fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s does not come after the value before it", s.X.Key, shown(v)), "give x's values in increasing order for a tipping point")
+			c.Fail(fmt.Sprintf("$.sweep.x.values[%d]", j), fmt.Sprintf("%s %s does not come after the value before it", s.X.Key, scenario.Shown(v)), "give x's values in increasing order for a tipping point")
 			return nil
 		}
 		last = pos
@@ -880,7 +879,7 @@ const MaxSweepPoints = 400
 // parseInstant parses a model time as a timeline entry writes it: a
 // calendar time (with an epoch) or a duration from the start.
 func parseInstant(epoch time.Time, v string) (time.Duration, error) {
-	d, msg, _ := instantOf(epoch, v)
+	d, msg, _ := scenario.Instant(epoch, v)
 	if msg != "" {
 		return 0, errors.New(msg)
 	}

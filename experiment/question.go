@@ -1,4 +1,4 @@
-package scenario
+package experiment
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/format"
+	"vmstorm/scenario"
 	"vmstorm/series"
 )
 
@@ -299,53 +300,53 @@ func (c *converter) recovery(r *Recovery, removedBy []string, within, horizon, l
 	given := within != "" || horizon != "" || load != "" || loadFactor != "" || trend != ""
 	if len(removedBy) == 0 {
 		if given {
-			c.fail("$.recovery", "the recovery names nothing in removed_by", "add removed_by: [the ids or actions of the entries that remove the trigger]")
+			c.Fail("$.recovery", "the recovery names nothing in removed_by", "add removed_by: [the ids or actions of the entries that remove the trigger]")
 		}
 		return
 	}
 	for i, name := range removedBy {
 		if slices.Contains(removedBy[:i], name) {
-			c.fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("%s is named twice", name), "name each entry or action once")
+			c.Fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("%s is named twice", name), "name each entry or action once")
 		}
 	}
-	r.Within = c.duration(keyWithin, within, 0)
-	if r.Within <= 0 && c.err == nil {
-		c.fail("$.recovery", "the recovery has no within", "add within: 12h, the time a run has to return to healthy by itself")
+	r.Within = c.Duration(keyWithin, within, 0)
+	if r.Within <= 0 && c.Err() == nil {
+		c.Fail("$.recovery", "the recovery has no within", "add within: 12h, the time a run has to return to healthy by itself")
 	}
-	r.Horizon = c.duration(keyHorizon, horizon, 0)
+	r.Horizon = c.Duration(keyHorizon, horizon, 0)
 	def := DefaultTrend
 	if r.Horizon > 0 {
 		def = min(def, r.Horizon)
 	}
-	r.Trend = c.duration(keyTrend, trend, def)
+	r.Trend = c.Duration(keyTrend, trend, def)
 	switch load {
 	case "":
 	case "constant":
 		r.Load = RecoveryLoad{Constant: true, Factor: 1}
 	default:
-		c.fail(keyLoad, fmt.Sprintf("load %s: want constant, or leave it out for the traffic curve", shown(load)), "load: constant holds the arrivals at a constant rate after the removal")
+		c.Fail(keyLoad, fmt.Sprintf("load %s: want constant, or leave it out for the traffic curve", scenario.Shown(load)), "load: constant holds the arrivals at a constant rate after the removal")
 	}
 	if loadFactor != "" {
 		f, mean, ok := parseLoadFactor(loadFactor)
 		switch {
 		case !r.Load.Constant:
-			c.fail(keyLoadFactor, "load_factor without load: constant", "add load: constant, or remove load_factor")
+			c.Fail(keyLoadFactor, "load_factor without load: constant", "add load: constant, or remove load_factor")
 		case !ok:
-			c.fail(keyLoadFactor, fmt.Sprintf("load_factor %s: want a number above 0 and at most %v, or mean", shown(loadFactor), config.MaxHoldFactor),
+			c.Fail(keyLoadFactor, fmt.Sprintf("load_factor %s: want a number above 0 and at most %v, or mean", scenario.Shown(loadFactor), config.MaxHoldFactor),
 				"1 holds the arrival rate (the daily peak), 0.5 half of it, mean the curve's weekly mean")
 		}
 		r.Load.Factor, r.Load.Mean = f, mean
 	}
 	switch {
-	case c.err != nil:
+	case c.Err() != nil:
 	case r.Load.Constant && r.Horizon <= 0:
-		c.fail("$.recovery", "load: constant has no horizon", "add horizon: 24h, how long the load is held after the removal")
+		c.Fail("$.recovery", "load: constant has no horizon", "add horizon: 24h, how long the load is held after the removal")
 	case r.Horizon > 0 && r.Horizon < r.Within:
-		c.fail(keyHorizon, fmt.Sprintf("horizon %s is shorter than within (%s)", format.Duration(r.Horizon), format.Duration(r.Within)), "the window must hold the time a run has to recover")
+		c.Fail(keyHorizon, fmt.Sprintf("horizon %s is shorter than within (%s)", format.Duration(r.Horizon), format.Duration(r.Within)), "the window must hold the time a run has to recover")
 	case r.Trend <= 0:
-		c.fail(keyTrend, "trend 0: want a window above 0", "6h, say: the trailing window the trend is taken over")
+		c.Fail(keyTrend, "trend 0: want a window above 0", "6h, say: the trailing window the trend is taken over")
 	case r.Horizon > 0 && r.Trend > r.Horizon:
-		c.fail(keyTrend, fmt.Sprintf("trend %s is longer than the horizon (%s)", format.Duration(r.Trend), format.Duration(r.Horizon)), "the trend is taken over the end of the window")
+		c.Fail(keyTrend, fmt.Sprintf("trend %s is longer than the horizon (%s)", format.Duration(r.Trend), format.Duration(r.Horizon)), "the trend is taken over the end of the window")
 	}
 }
 
@@ -364,7 +365,7 @@ func (c *converter) removedBy(e *Experiment, base config.Config) {
 	}
 	for i, name := range e.Recovery.RemovedBy {
 		if _, ok := incident.Lookup(name); !ok && (name == "" || !ids[name]) {
-			c.fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("no timeline entry has the id %s, and no action is named so", shown(name)),
+			c.Fail(fmt.Sprintf("%s[%d]", keyRemovedBy, i), fmt.Sprintf("no timeline entry has the id %s, and no action is named so", scenario.Shown(name)),
 				"name the entries that remove the trigger by their ids (id: in the timeline), or name an action, such as fix_cleanup_credentials")
 			return
 		}
@@ -381,18 +382,9 @@ func (c *converter) checkRun(r Recovery, cfg config.Config, path string) {
 	}
 	be := err.(*ByItselfError)
 	if be.Entry != nil {
-		for _, o := range c.origins {
-			if sameEntry(o.ev, *be.Entry) {
-				path = o.path
-				break
-			}
+		if p, ok := c.EntryPath(*be.Entry); ok {
+			path = p
 		}
 	}
-	c.fail(path, be.Msg, be.Hint)
-}
-
-// sameEntry reports whether two timeline entries are the same entry.
-func sameEntry(a, b incident.Event) bool {
-	return a.ID == b.ID && a.At == b.At && a.AfterDetection == b.AfterDetection && a.Action == b.Action &&
-		a.Note == b.Note && a.Args.String() == b.Args.String()
+	c.Fail(path, be.Msg, be.Hint)
 }

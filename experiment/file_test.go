@@ -1,4 +1,4 @@
-package scenario
+package experiment
 
 import (
 	"errors"
@@ -15,10 +15,11 @@ import (
 
 	"vmstorm/config"
 	"vmstorm/incident"
+	"vmstorm/scenario"
 )
 
-// expMeasures stand for the measures package experiment defines (it
-// imports this package, so a test here cannot import it).
+// expMeasures are the measures this package defines (MeasureNames), as
+// an experiment that names none compares them.
 var expMeasures = []string{"jobs_delayed", "wait_p95", "wait_max", "peak_backlog", "requeues_per_arrival",
 	"vms_leaked", "completed", "failed_or_shed", "time_to_detect", "time_to_recover"}
 
@@ -108,7 +109,7 @@ func expEdit(t *testing.T, text, from, to string) string {
 
 func parseExp(t *testing.T, text string) (*Experiment, error) {
 	t.Helper()
-	return ParseExperiment("exp.yaml", []byte(text), t.TempDir(), expMeasures)
+	return ParseExperiment("exp.yaml", []byte(text), t.TempDir())
 }
 
 // mLine is expSmall's measures: a margin goes after it.
@@ -389,7 +390,7 @@ func TestSmallExperimentParses(t *testing.T) {
 func TestExperimentMargins(t *testing.T) {
 	e, err := parseExp(t, expEdit(t, expSmall, mLine, mLine+"margins:\n  wait_max: 12.5%\n  vms_leaked: 40\n"))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]Margin{"wait_max": {Value: 0.125, Relative: true}, "vms_leaked": {Value: 40}}, e.Margins)
+	assert.Equal(t, map[string]MarginSetting{"wait_max": {Value: 0.125, Relative: true}, "vms_leaked": {Value: 40}}, e.Margins)
 	e, err = parseExp(t, expSmall)
 	require.NoError(t, err)
 	assert.Empty(t, e.Margins)
@@ -428,7 +429,7 @@ func expTimeline() incident.Timeline {
 func TestExperimentVariantsAreTheBasePlusTheirChanges(t *testing.T) {
 	e, err := parseExp(t, expSmall)
 	require.NoError(t, err)
-	base, err := LoadBuiltin("travis-2015-osx")
+	base, err := scenario.LoadBuiltin("travis-2015-osx")
 	require.NoError(t, err)
 	require.Greater(t, len(base.Config.Timeline), 3, "the base's own timeline has the operators' actions, which the experiment's replaces")
 
@@ -466,7 +467,7 @@ func TestExperimentVariantsAreTheBasePlusTheirChanges(t *testing.T) {
 // experiment's variants keep the base scenario's; with one, that one
 // replaces it entirely (no action of the base's survives).
 func TestExperimentTimelineReplacesTheBases(t *testing.T) {
-	base, err := LoadBuiltin("travis-2015-osx")
+	base, err := scenario.LoadBuiltin("travis-2015-osx")
 	require.NoError(t, err)
 	e, err := parseExp(t, expSmall)
 	require.NoError(t, err)
@@ -489,7 +490,7 @@ func TestExperimentDefaults(t *testing.T) {
 	t.Run("the seed is the base scenario's", func(t *testing.T) {
 		e, err := parseExp(t, expEdit(t, expSmall, "seed: 11\n", ""))
 		require.NoError(t, err)
-		base, err := LoadBuiltin("travis-2015-osx")
+		base, err := scenario.LoadBuiltin("travis-2015-osx")
 		require.NoError(t, err)
 		require.NotZero(t, base.Config.Seed)
 		assert.Equal(t, base.Config.Seed, e.Seed)
@@ -498,7 +499,7 @@ func TestExperimentDefaults(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("name: b\nduration: 1h\n"), 0o644))
 		text := "name: x\nbase: b.yaml\nreplicas: 2\nvariants:\n  - name: a\n"
-		e, err := ParseExperiment("exp.yaml", []byte(text), dir, expMeasures)
+		e, err := ParseExperiment("exp.yaml", []byte(text), dir)
 		require.NoError(t, err)
 		assert.Equal(t, uint64(1), e.Seed)
 		assert.Equal(t, "b", e.Base.Name, "a relative base is read from the experiment's directory")
@@ -562,14 +563,14 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 	names := Experiments()
 	require.Contains(t, names, "travis-2015-what-if")
 	for _, name := range names {
-		e, err := LoadExperiment(name, expMeasures)
+		e, err := LoadExperiment(name)
 		require.NoError(t, err, name)
 		assert.Equal(t, name, e.Name)
 		src, ok := ExperimentSource(name)
 		require.True(t, ok)
 		assert.Equal(t, src, e.Source)
 	}
-	e, err := LoadExperiment("travis-2015-what-if", expMeasures)
+	e, err := LoadExperiment("travis-2015-what-if")
 	require.NoError(t, err)
 	assert.Equal(t, "travis-2015-osx", e.Base.Name)
 	assert.Equal(t, 30, e.Replicas)
@@ -582,7 +583,7 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 	require.NotNil(t, e.Sweep)
 	assert.Equal(t, 5*2, len(e.Sweep.X.Values)*len(e.Sweep.Y.Values))
 
-	_, err = LoadExperiment("travis-2016-what-if", expMeasures)
+	_, err = LoadExperiment("travis-2016-what-if")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "travis-2015-what-if", "the error lists the built-ins")
 	assert.NotContains(t, err.Error(), "\n")
@@ -593,9 +594,9 @@ func TestBuiltinExperimentsParse(t *testing.T) {
 // combination of the assumptions that bear on 2015, and the API's once,
 // everything else as the what-if's first variant.
 func TestAssumptionsExperimentCoversEveryCombination(t *testing.T) {
-	e, err := LoadExperiment("travis-2015-assumptions", expMeasures)
+	e, err := LoadExperiment("travis-2015-assumptions")
 	require.NoError(t, err)
-	whatIf, err := LoadExperiment("travis-2015-what-if", expMeasures)
+	whatIf, err := LoadExperiment("travis-2015-what-if")
 	require.NoError(t, err)
 	assert.Equal(t, whatIf.Base.Name, e.Base.Name)
 	assert.Equal(t, whatIf.Recovery, e.Recovery)
@@ -622,14 +623,14 @@ func TestAssumptionsExperimentCoversEveryCombination(t *testing.T) {
 // TestExperimentFromFile: an experiment file is read by path, with the
 // limits of a scenario file, and its base relative to its directory.
 func TestExperimentFromFile(t *testing.T) {
-	e, err := LoadExperiment(filepath.Join("testdata", "experiments", "cheap.yaml"), expMeasures)
+	e, err := LoadExperiment(filepath.Join("testdata", "cheap.yaml"))
 	require.NoError(t, err)
 	assert.Equal(t, "broken-default", e.Base.Name)
 
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
-	require.NoError(t, os.WriteFile(big, []byte("name: x\n"+strings.Repeat("#\n", MaxFileSize)), 0o644))
-	_, err = LoadExperiment(big, expMeasures)
+	require.NoError(t, os.WriteFile(big, []byte("name: x\n"+strings.Repeat("#\n", scenario.MaxFileSize)), 0o644))
+	_, err = LoadExperiment(big)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "want a file of at most")
 }
@@ -656,8 +657,8 @@ func TestVariantsTimelinesAreBounded(t *testing.T) {
 	assert.Len(t, e.Variants[0].Config.Timeline, entries)
 
 	_, err = parseExp(t, file(MaxTimelineEvents/entries+1))
-	var pe *Error
-	require.True(t, errors.As(err, &pe), "want an *Error, got %T: %v", err, err)
+	var pe *scenario.Error
+	require.True(t, errors.As(err, &pe), "want an *scenario.Error, got %T: %v", err, err)
 	assert.Contains(t, pe.Msg, fmt.Sprintf("the variants' timelines hold more than %d entries in all, with this one's %d", MaxTimelineEvents, entries))
 	assert.Equal(t, entries+6+MaxTimelineEvents/entries, pe.Line, "at the variant past the limit: %v", err)
 }
