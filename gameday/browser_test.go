@@ -3,6 +3,7 @@ package gameday_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color/palette"
@@ -155,6 +156,7 @@ func TestPlayInTheBrowser(t *testing.T) {
 	timelineInk, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](ink(`"c-timeline"`)))
 	require.NoError(t, err)
 	assert.Greater(t, timelineInk[0], 500, "the timeline chart of the actions drew")
+	pageAfterTheEnd(t, ctx, 3+7) // the player's three actions and small.yaml's responders' seven
 
 	// The exported scenario, replayed unpaced, gives the scorecard's figures.
 	resp, err := http.Get(base + "/api/export?token=" + strings.TrimPrefix(srv.URL(), base+"/?token="))
@@ -190,6 +192,48 @@ func TestPlayInTheBrowser(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("gameday-%d.png", w)), smallPNG(t, shot), 0o644))
 		}
 	}
+}
+
+// pageAfterTheEnd checks the page once the game has ended and the
+// scorecard shows, at the browser's width: nothing can be taken or asked
+// for any more (the controls, the clock, the actions and investigations
+// are disabled); the timeline chart's labels, as many as labels, do not
+// overlap and stay on the canvas; the log tail wraps its lines rather than
+// run past its right edge, which its lines would (the check has teeth).
+func pageAfterTheEnd(t *testing.T, ctx context.Context, labels int) {
+	t.Helper()
+	enabled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
+		"#take, #pause, #resume, #finish, #pauseat-go, #pace, #pauseat, #acts button, #acts select, #acts input, #invs button"))
+		.filter(el => !el.disabled).map(el => el.id || el.tagName)`))
+	require.NoError(t, err)
+	assert.Empty(t, enabled, "nothing can be used once the game has ended")
+
+	type box struct {
+		X, Y, W, H float64
+		Text       string
+	}
+	var boxes []box
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("c-timeline").dataset.boxes`))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(raw), &boxes))
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById("c-timeline").clientWidth`))
+	require.NoError(t, err)
+	assert.Len(t, boxes, labels, "a label for each action, the player's and the responders'")
+	for i, a := range boxes {
+		assert.True(t, a.X >= 0 && a.X+a.W <= width, "label %q within the canvas, 0 to %v: %+v", a.Text, width, a)
+		for _, b := range boxes[i+1:] {
+			overlap := a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+			assert.False(t, overlap, "the labels %q %+v and %q %+v overlap", a.Text, a, b.Text, b)
+		}
+	}
+
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`(() => {
+		const l = document.getElementById("log"), wrapped = l.scrollWidth <= l.clientWidth;
+		l.style.whiteSpace = "pre"; const wide = l.scrollWidth > l.clientWidth; l.style.whiteSpace = "";
+		return [wrapped, wide]; })()`))
+	require.NoError(t, err)
+	assert.True(t, fits[1], "the log tail has a line wider than its box (else the next check proves nothing)")
+	assert.True(t, fits[0], "the log tail's lines wrap: none runs past its right edge")
 }
 
 // figures is a score as the scorecard's cells carry it (data-v): each
