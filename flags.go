@@ -15,6 +15,7 @@ import (
 	"vmstorm/analysis"
 	"vmstorm/config"
 	"vmstorm/gameday"
+	"vmstorm/internal/format"
 	"vmstorm/internal/paths"
 	"vmstorm/metrics"
 	"vmstorm/report"
@@ -192,6 +193,9 @@ func conflicts(given map[string]bool) error {
 		return fmt.Errorf("-%s and -%s cannot go together: each is a job of its own; give one", asked[0], asked[1])
 	}
 	if given["gameday"] {
+		if given["speed"] {
+			return errors.New("-gameday paces the run itself: -speed would do nothing; give -gameday-pace, the wall time of a model hour (e.g. 30s), instead")
+		}
 		for _, name := range slices.Sorted(maps.Keys(given)) {
 			if _, isParam := config.Lookup(name); !isParam && !slices.Contains(gamedayFlags, name) {
 				return fmt.Errorf("-gameday plays a scenario in the browser: -%s would do nothing; give -gameday with the model's parameters and -%s only", name, strings.Join(gamedayFlags[1:], ", -"))
@@ -257,10 +261,13 @@ func check(cfg config.Config, opt options) error {
 			return fmt.Errorf("-gameday-addr %w", err)
 		}
 		if opt.gamedayPace <= 0 || opt.gamedayPace > time.Hour {
-			return fmt.Errorf("-gameday-pace %v: want the wall time of a model hour, above 0 and at most 1h (e.g. 30s)", opt.gamedayPace)
+			return fmt.Errorf("-gameday-pace %v: %s", opt.gamedayPace, optionWants["gameday-pace"])
 		}
-		if opt.gamedayIdle < time.Second {
-			return fmt.Errorf("-gameday-idle %v: want 1s or more: the wall time without a browser after which the game ends", opt.gamedayIdle)
+		if opt.gamedayIdle < time.Second || opt.gamedayIdle > gameday.MaxIdle {
+			return fmt.Errorf("-gameday-idle %v: %s", opt.gamedayIdle, optionWants["gameday-idle"])
+		}
+		if _, err := gamedayStart(opt.gamedayStart, cfg); err != nil {
+			return fmt.Errorf("-gameday-start %w", err)
 		}
 	}
 	if opt.metricsAddr != "" {
@@ -441,6 +448,14 @@ func writeUsage(w io.Writer, fs *flag.FlagSet) {
 	})
 }
 
+// optionWants are what the options of a type of the flag package's own,
+// other than a number or a switch, want: said when a value is not of the
+// type, and when it is out of range.
+var optionWants = map[string]string{
+	"gameday-pace": "want the wall time of a model hour, above 0 and at most 1h (e.g. 30s)",
+	"gameday-idle": fmt.Sprintf("want 1s to %s: the wall time without a browser after which the game ends", format.Duration(gameday.MaxIdle)),
+}
+
 var flagInError = regexp.MustCompile(`for (?:flag )?-([\w-]+)`)
 
 // explain adds to a flag package error what a valid value looks like.
@@ -461,16 +476,18 @@ func explain(fs *flag.FlagSet, err error) error {
 	if !ok {
 		return err // a value of vmstorm's own type says what it wants
 	}
-	var want string
-	// The options' types (the parameters' values say what they want
-	// themselves).
-	switch g.Get().(type) {
-	case int:
-		want = "want a whole number"
-	case bool:
-		want = "want true or false"
-	default:
-		return err // a value of the model's own type says what it wants
+	want, known := optionWants[m[1]]
+	if !known {
+		// The options' types (the parameters' values say what they want
+		// themselves).
+		switch g.Get().(type) {
+		case int:
+			want = "want a whole number"
+		case bool:
+			want = "want true or false"
+		default:
+			return err // a value of the model's own type says what it wants
+		}
 	}
 	// The flag package's own reason ("parse error") says less than ours.
 	if i := strings.LastIndex(msg, ": "); i > 0 {

@@ -25,7 +25,7 @@ func runGameday(cfg config.Config, opt options, sc *scenario.Scenario, stdout, s
 	}
 	sc.Config = cfg
 	start, err := gamedayStart(opt.gamedayStart, cfg)
-	if err != nil {
+	if err != nil { // check has refused it already
 		fmt.Fprintf(stderr, "vmstorm: -gameday-start %s\n", err)
 		return exitBadInput
 	}
@@ -49,7 +49,7 @@ func runGameday(cfg config.Config, opt options, sc *scenario.Scenario, stdout, s
 	}
 	srv, err := gameday.Listen(g, opt.gamedayAddr, gameday.NewToken())
 	if err != nil {
-		fmt.Fprintf(stderr, "vmstorm: -gameday-addr: %v\n", err)
+		fmt.Fprintf(stderr, "vmstorm: -gameday-addr %v\n", err)
 		return exitBadInput
 	}
 	srv.Serve()
@@ -108,7 +108,7 @@ func gamedayStart(v string, cfg config.Config) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: want a duration from the run's start (e.g. 110h) or, for a scenario with a calendar, a time such as 2015-08-04T14:00:00Z", v)
 	}
 	if t < 0 || t >= cfg.Duration {
-		return 0, fmt.Errorf("%s: want a model time from the run's start to before its end, %s", v, format.ModelTime(cfg.Epoch, cfg.Duration))
+		return 0, fmt.Errorf("%s: want a model time from the run's start, %s, to before its end, %s", v, format.ModelTime(cfg.Epoch, 0), format.ModelTime(cfg.Epoch, cfg.Duration))
 	}
 	return t, nil
 }

@@ -3,6 +3,7 @@ package gameday_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color/palette"
@@ -62,9 +63,7 @@ func browser(t *testing.T) context.Context {
 // page loads with no request leaving the machine, the charts draw, the
 // player takes the controls, pauses both queues at 12:40 and fixes and
 // restarts the janitor at 12:55, ends the game, and the scorecard shows
-// the figures of the exported scenario replayed unpaced. Set
-// GAMEDAY_SCREENSHOTS to a directory to keep the page at 1280 and 1920
-// pixels wide (docs/gameday.md's).
+// the figures of the exported scenario replayed unpaced.
 func TestPlayInTheBrowser(t *testing.T) {
 	ctx := browser(t)
 	sc := small(t, 7)
@@ -91,25 +90,7 @@ func TestPlayInTheBrowser(t *testing.T) {
 			mu.Unlock()
 		}
 	}))
-	wait := func(expr string) chromedp.Action[chromedp.Void] {
-		poll := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
-		return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			v, err := poll(ctx, t)
-			if err != nil {
-				err = fmt.Errorf("waiting for %s: %w", expr, err)
-			}
-			return v, err
-		}
-	}
-	pauseAt := func(hhmm string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.SetValue(chromedp.ID("pauseat"), hhmm),
-			chromedp.Click(chromedp.ID("pauseat-go")),
-			wait(`document.getElementById("status").textContent === "paused" && document.getElementById("clock").textContent.endsWith("`+hhmm+`:00")`),
-		)
-	}
+	wait := waitFor
 	// dump says what the page shows, when a wait fails.
 	dump := func(err error) string {
 		if err == nil {
@@ -155,6 +136,7 @@ func TestPlayInTheBrowser(t *testing.T) {
 	timelineInk, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](ink(`"c-timeline"`)))
 	require.NoError(t, err)
 	assert.Greater(t, timelineInk[0], 500, "the timeline chart of the actions drew")
+	pageAfterTheEnd(t, ctx, 3+7) // the player's three actions and small.yaml's responders' seven
 
 	// The exported scenario, replayed unpaced, gives the scorecard's figures.
 	resp, err := http.Get(base + "/api/export?token=" + strings.TrimPrefix(srv.URL(), base+"/?token="))
@@ -182,14 +164,72 @@ func TestPlayInTheBrowser(t *testing.T) {
 	assert.Empty(t, elsewhere, "no request left the machine")
 	mu.Unlock()
 
-	if dir := os.Getenv("GAMEDAY_SCREENSHOTS"); dir != "" {
-		for _, w := range []int64{1280, 1920} {
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), chromedp.Sleep(time.Second)))
-			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("gameday-%d.png", w)), smallPNG(t, shot), 0o644))
+}
+
+// pageAfterTheEnd checks the page once the game has ended and the
+// scorecard shows, at the browser's width: nothing can be taken or asked
+// for any more (the controls, the clock, the actions and investigations
+// are disabled); the timeline chart's labels, as many as labels, do not
+// overlap and stay on the canvas; the log tail wraps its lines rather than
+// run past its right edge, which its lines would (the check has teeth).
+func pageAfterTheEnd(t *testing.T, ctx context.Context, labels int) {
+	t.Helper()
+	enabled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
+		"#take, #pause, #resume, #finish, #pauseat-go, #pace, #pauseat, #acts button, #acts select, #acts input, #invs button"))
+		.filter(el => !el.disabled).map(el => el.id || el.tagName)`))
+	require.NoError(t, err)
+	assert.Empty(t, enabled, "nothing can be used once the game has ended")
+
+	type box struct {
+		X, Y, W, H float64
+		Text       string
+	}
+	var boxes []box
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("c-timeline").dataset.boxes`))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(raw), &boxes))
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById("c-timeline").clientWidth`))
+	require.NoError(t, err)
+	assert.Len(t, boxes, labels, "a label for each action, the player's and the responders'")
+	for i, a := range boxes {
+		assert.True(t, a.X >= 0 && a.X+a.W <= width, "label %q within the canvas, 0 to %v: %+v", a.Text, width, a)
+		for _, b := range boxes[i+1:] {
+			overlap := a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+			assert.False(t, overlap, "the labels %q %+v and %q %+v overlap", a.Text, a, b.Text, b)
 		}
 	}
+
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`(() => {
+		const l = document.getElementById("log"), wrapped = l.scrollWidth <= l.clientWidth;
+		l.style.whiteSpace = "pre"; const wide = l.scrollWidth > l.clientWidth; l.style.whiteSpace = "";
+		return [wrapped, wide]; })()`))
+	require.NoError(t, err)
+	assert.True(t, fits[1], "the log tail has a line wider than its box (else the next check proves nothing)")
+	assert.True(t, fits[0], "the log tail's lines wrap: none runs past its right edge")
+}
+
+// waitFor waits, up to 20 s, until the page's expression expr is true.
+func waitFor(expr string) chromedp.Action[chromedp.Void] {
+	poll := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		v, err := poll(ctx, t)
+		if err != nil {
+			err = fmt.Errorf("waiting for %s: %w", expr, err)
+		}
+		return v, err
+	}
+}
+
+// pauseAt asks, with the page's controls, for a pause at HH:MM of the
+// model's calendar, and waits until the game is paused there.
+func pauseAt(hhmm string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SetValue(chromedp.ID("pauseat"), hhmm),
+		chromedp.Click(chromedp.ID("pauseat-go")),
+		waitFor(`document.getElementById("status").textContent === "paused" && document.getElementById("clock").textContent.endsWith("`+hhmm+`:00")`),
+	)
 }
 
 // figures is a score as the scorecard's cells carry it (data-v): each
@@ -215,4 +255,84 @@ func smallPNG(t *testing.T, shot []byte) []byte {
 	var b bytes.Buffer
 	require.NoError(t, (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, pal))
 	return b.Bytes()
+}
+
+// TestScreenshots2015 takes docs/gameday.md's screenshots: it plays part
+// of the 2015 game in headless Chromium (from its default start, 14:46; the
+// janitor's logs read at 18:25, the queues paused at 18:30, the janitor
+// fixed and restarted at 18:40, an aggressive cleanup from 19:00 to 20:00,
+// then both queues resumed), ends it at 20:30, and
+// shoots the page with the scorecard at 1280 and 1920 pixels wide into the
+// directory GAMEDAY_SCREENSHOTS names; it checks the page after the end as
+// the short game's test does. Opt-in, as it takes the real 2015 game:
+//
+//	GAMEDAY_SCREENSHOTS=$PWD/docs go test ./gameday -run Screenshots2015 -v
+func TestScreenshots2015(t *testing.T) {
+	dir := os.Getenv("GAMEDAY_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set GAMEDAY_SCREENSHOTS to a directory to take docs/gameday.md's screenshots of the 2015 game")
+	}
+	ctx := browser(t)
+	sc, whatIf, responders, start := responders2015(t)
+	g, err := gameday.New(gameday.Options{Scenario: sc, Start: start, Pace: 2 * time.Second, Idle: time.Minute, WhatIf: whatIf})
+	require.NoError(t, err)
+	srv, err := gameday.Listen(g, "127.0.0.1:0", gameday.NewToken())
+	require.NoError(t, err)
+	srv.Serve()
+	defer srv.Close()
+	gctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := g.Run(gctx); done <- err }()
+	defer func() { stop(); <-done }()
+
+	mine := func(action string) chromedp.Action[chromedp.Void] {
+		return waitFor(`document.getElementById("mine").textContent.includes("` + action + `")`)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL()),
+		waitFor(`document.body.dataset.ready === "1"`),
+		chromedp.Click(chromedp.ID("take")),
+		waitFor(`document.getElementById("controls").textContent === "you hold the controls"`),
+		pauseAt("18:25"),
+		chromedp.Click(chromedp.ID("inv-janitor_logs")), // 5 minutes: the game pauses again at 18:30
+		waitFor(`document.getElementById("reveals").textContent.includes("vSphere log-in failed") &&
+			document.getElementById("status").textContent === "paused" && document.getElementById("clock").textContent.endsWith("18:30:00")`),
+		chromedp.Click(chromedp.ID("act-pause_builds")), // its queue: all
+		mine("pause_builds"),
+		pauseAt("18:40"),
+		chromedp.Click(chromedp.ID("act-fix_cleanup_credentials")),
+		mine("fix_cleanup_credentials"),
+		chromedp.Click(chromedp.ID("act-restart_janitor")),
+		mine("restart_janitor"),
+		pauseAt("19:00"),
+		chromedp.Click(chromedp.ID("act-aggressive_cleanup")), // its rate: 50 VMs a second
+		mine("aggressive_cleanup"),
+		pauseAt("20:00"),
+		chromedp.Click(chromedp.ID("act-normal_cleanup")),
+		mine("normal_cleanup"),
+		chromedp.Click(chromedp.ID("act-resume_builds")), // its queue: all
+		mine("resume_builds"),
+		pauseAt("20:30"),
+		chromedp.Click(chromedp.ID("finish")),
+		waitFor(`document.getElementById("sc-you") !== null && document.getElementById("sc-variant-5") !== null`),
+	)
+	require.NoError(t, err)
+	n := 0
+	for _, m := range responders {
+		n += len(m.Events)
+	}
+	pageAfterTheEnd(t, ctx, 6+n)
+
+	card, ok := g.Scorecard()
+	require.True(t, ok)
+	t.Logf("the scorecard: you %+v; responders %+v", card.Player, card.Responders)
+	for _, v := range card.Variants {
+		t.Logf("what-if %+v", v)
+	}
+	for _, w := range []int64{1280, 1920} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), chromedp.Sleep(time.Second)))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("gameday-%d.png", w)), smallPNG(t, shot), 0o644))
+	}
 }

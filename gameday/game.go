@@ -49,6 +49,10 @@ const DefaultPace = 30 * time.Second
 // running for ever.
 const DefaultIdle = 5 * time.Minute
 
+// MaxIdle is the longest idle timeout a game takes: a day without a
+// browser is a game left behind, not one waited for.
+const MaxIdle = 24 * time.Hour
+
 // Investigations: what an investigation shows, and the model time it
 // costs, during which the player cannot act.
 var Investigations = []Investigation{

@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -46,8 +48,8 @@ func NewToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// CheckAddr checks a -gameday-addr: host:port, the port a number (0 for
-// any free one).
+// CheckAddr checks a -gameday-addr: host:port, the host an IP address or
+// localhost, the port a number (0 for any free one).
 func CheckAddr(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -60,14 +62,28 @@ func CheckAddr(addr string) error {
 	if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 0 || n > 65535 || fmt.Sprint(n) != port {
 		return fmt.Errorf("%q: want a port from 0 to 65535", addr)
 	}
+	// A name would be looked up, and the Host check answers to the
+	// address listened on, not to the name.
+	if _, err := netip.ParseAddr(host); err != nil && !strings.EqualFold(host, "localhost") {
+		return fmt.Errorf("%q: want an IP address or localhost as the host, e.g. 127.0.0.1:%s", addr, port)
+	}
 	return nil
 }
 
 // Listen listens on addr for the game g, with token: call Serve to serve.
+// Its error says what is wrong with addr and what would do.
 func Listen(g *Game, addr, token string) (*Server, error) {
+	if err := CheckAddr(addr); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		why := err
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			why = se.Err // "address already in use", without "listen tcp ...: bind:"
+		}
+		return nil, fmt.Errorf("%q: %v: want a free port on an address of this machine, e.g. 127.0.0.1:0 (port 0: any free one)", addr, why)
 	}
 	s := NewServer(g, token, ln.Addr().String())
 	s.ln = ln

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -318,7 +320,52 @@ func flagCases() []*Case {
 	add(&Case{Name: "-experiment e.yaml -parallel 1000000 (past its range)", Args: []string{"-experiment", "e.yaml", "-parallel", "1000000", "-quiet"}, Setup: expSetup, Expect: Reject, Needle: []string{"-parallel"}})
 	add(&Case{Name: "-experiment e.yaml -parallel 1024 (tiny experiment)", Args: []string{"-experiment", "e.yaml", "-parallel", "1024", "-quiet"}, Setup: expSetup, Expect: Accept, NoSum: true,
 		Check: stdoutHas("experiment e")})
+	// A game day's flags (issue 22): each bad value refused in one line
+	// before anything is served or run; a game with no browser ends at its
+	// idle timeout.
+	const game = "travis-2015-osx"
+	gameday := func(needle string, args ...string) {
+		add(&Case{Name: "-gameday " + strings.Join(args, " "), Args: append([]string{"-gameday"}, args...), Expect: Reject,
+			Needle: []string{needle}, Setup: write("bad.yaml", "name: x\nbogus: 1\n")})
+	}
+	gameday("-gameday", "nosuch")
+	gameday("bad.yaml:2:1", "bad.yaml")
+	gameday("-gameday", "missing.yaml")
+	gameday("-gameday", "")
+	for _, v := range []string{"abc", "127.0.0.1:99999", "127.0.0.1:-1", ":8080", "example.com:8080", "192.0.2.1:8080", ""} {
+		gameday("-gameday-addr", game, "-gameday-addr", v)
+	}
+	add(&Case{Name: "-gameday " + game + " -gameday-addr (a port in use)", ArgsFn: func(string) []string {
+		return []string{"-gameday", game, "-gameday-addr", heldPort()}
+	}, Expect: Reject, Needle: []string{"-gameday-addr", "address already in use"}})
+	for _, v := range []string{"soon", "2015-07-30T00:00:00Z", "-1h", "2015-08-06T06:00:00Z", "200h", ""} {
+		gameday("-gameday-start", game, "-gameday-start", v)
+	}
+	gameday("-gameday-start", game, "-duration", "10h", "-gameday-start", "11h")
+	for _, v := range []string{"-1s", "0", "2h", "fast", "NaN"} {
+		gameday("-gameday-pace", game, "-gameday-pace", v)
+	}
+	for _, v := range []string{"-1s", "0", "999ms", "25h", "1000000h", "never"} {
+		gameday("-gameday-idle", game, "-gameday-idle", v)
+	}
+	for _, f := range [][]string{{"-experiment", "travis-2015-what-if"}, {"-analyze", "x.csv"}, {"-scenario", game}, {"-series", "s.csv"},
+		{"-report", "r.html"}, {"-log-file", "l.log"}, {"-quiet"}, {"-metrics-addr", "127.0.0.1:0"}, {"-list-scenarios"}, {"-speed", "max"}} {
+		gameday(f[0], append([]string{game}, f...)...)
+	}
+	add(&Case{Args: []string{"-scenario", game, "-gameday-pace", "10s"}, Expect: Reject, Needle: []string{"-gameday-pace", "-gameday"}})
+	add(&Case{Name: "-gameday " + game + " -gameday-idle 1s (no browser: the game ends at its idle timeout, with the summary)",
+		Args: []string{"-gameday", game, "-gameday-idle", "1s"}, Expect: Accept, Exits: []int{1}, Timeout: 60 * time.Second,
+		Check: stderrHas("no browser was heard from for the idle timeout")})
+
 	_ = os.Getpid
 	_ = filepath.Join
 	return cs
 }
+
+// heldPort is a loopback address whose port the harness holds for as long
+// as it runs: a port in use.
+var heldPort = sync.OnceValue(func() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	return ln.Addr().String() // never closed: held till the harness exits
+})

@@ -766,6 +766,19 @@ func stdoutHas(want ...string) func(r *Result) []string {
 	}
 }
 
+// stderrHas: stderr says this.
+func stderrHas(want ...string) func(r *Result) []string {
+	return func(r *Result) []string {
+		var p []string
+		for _, w := range want {
+			if !strings.Contains(r.Stderr, w) {
+				p = append(p, fmt.Sprintf("stderr lacks %q", w))
+			}
+		}
+		return p
+	}
+}
+
 // stderrLines: exactly n lines on stderr (with -quiet), each containing want.
 func stderrOneLine(want string) func(r *Result) []string {
 	return func(r *Result) []string {
