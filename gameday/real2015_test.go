@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"vmstorm/experiment"
 	"vmstorm/gameday"
 	"vmstorm/incident"
 	"vmstorm/scenario"
@@ -30,11 +31,11 @@ import (
 // responders2015 is travis-2015-osx with its seed, the what-if experiment
 // the game compares with, the responders' actions as a player's moves at
 // their model times, and the game's start (4 hours before the first).
-func responders2015(tb testing.TB) (*scenario.Scenario, *scenario.Experiment, []move, time.Duration) {
+func responders2015(tb testing.TB) (*scenario.Scenario, *experiment.Experiment, []move, time.Duration) {
 	tb.Helper()
 	sc, err := scenario.Load("travis-2015-osx")
 	require.NoError(tb, err)
-	whatIf, err := scenario.LoadExperiment("travis-2015-what-if", nil)
+	whatIf, err := experiment.LoadExperiment("travis-2015-what-if")
 	require.NoError(tb, err)
 	var moves []move
 	for _, ev := range sc.Config.Timeline {
