@@ -52,6 +52,9 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
 		chromedp.WindowSize(1280, 1400),
+		// Chromium may take long to start on a loaded machine: more than
+		// chromedp's 20 s to print its DevTools address.
+		chromedp.WSURLReadTimeout(2 * time.Minute),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
