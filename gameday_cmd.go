@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"strings"
 	"time"
 
 	"vmstorm/config"
@@ -29,14 +29,17 @@ func runGameday(cfg config.Config, opt options, sc *scenario.Scenario, stdout, s
 		fmt.Fprintf(stderr, "vmstorm: -gameday-start %s\n", err)
 		return exitBadInput
 	}
-	// The what-if is the first built-in experiment on the game's scenario
-	// that compares every measure (names none of its own): the 2015
-	// assumptions and the 2019 what-if, which name theirs, are not one.
+	// The what-if is the built-in experiment on the game's scenario whose
+	// name says it is one (travis-2015-what-if, travis-2019-what-if), not
+	// another experiment on it (travis-2015-assumptions).
 	var whatIf *experiment.Experiment
 	if !scenario.IsFile(opt.gameday) {
 		for _, name := range experiment.Experiments() {
+			if !strings.HasSuffix(name, "-what-if") {
+				continue
+			}
 			e, err := experiment.LoadExperiment(name)
-			if err == nil && e.BaseFile == "" && e.Base.Name == sc.Name && slices.Equal(e.Measures, experiment.MeasureNames()) {
+			if err == nil && e.BaseFile == "" && e.Base.Name == sc.Name {
 				whatIf = e
 				break
 			}
