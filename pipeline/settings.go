@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"time"
 
 	"vmstorm/cluster"
@@ -51,7 +52,10 @@ func settingsOf(cfg config.Config) settings {
 		},
 		limits: make([]int64, len(cfg.Queues)),
 	}
-	for _, wire := range wiring {
+	for m, wire := range wiring {
+		if wire == nil {
+			panic(fmt.Sprintf("pipeline: Mitigation(%d) has no entry in wiring", m))
+		}
 		wire(cfg, &s)
 	}
 	s.source.Shares = make([]float64, len(cfg.Queues))

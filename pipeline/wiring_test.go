@@ -18,7 +18,7 @@ import (
 // without its entry in incident.MitigationTable fails incident's test).
 func TestEveryMitigationIsWired(t *testing.T) {
 	for m, wire := range wiring {
-		assert.NotNil(t, wire, "%v has no entry in wiring", incident.Mitigation(m))
+		assert.NotNil(t, wire, "Mitigation(%d) (%v) has no entry in wiring", m, incident.Mitigation(m))
 	}
 }
 
