@@ -300,7 +300,9 @@ type ModelAssumptions struct {
 // Mitigations are the changes that could have stopped the 2015 storm, as
 // parts of the model (docs/mitigations.md): each is off unless its switch
 // is on from the start (here) or turned on by a timeline action, and then
-// works with its settings here.
+// works with its settings here. incident.MitigationTable names each one's
+// switch and settings parameters (delete-failed-vms is a worker's switch,
+// Config.DeleteFailedVMs).
 type Mitigations struct {
 	// Backoff: a failed start waits, with full jitter, before the job is
 	// offered again, holding no Build worker.

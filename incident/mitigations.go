@@ -6,6 +6,12 @@ import "fmt"
 // storm, as a part of the model that can be switched on
 // (docs/mitigations.md): the value of enable_mitigation's and
 // disable_mitigation's argument. The model reads its switches by it.
+//
+// Each mitigation is declared once, as a constant here and its entry in
+// MitigationTable (its name, its switch and its settings); the model wires
+// it by the same constant in package pipeline (pipeline/mitigations.go),
+// and its tests fail if either entry is missing. Adding a mitigation is
+// those two entries, its parameters in package config, and its behaviour.
 type Mitigation int
 
 // The mitigations with a switch. Honest monitoring is two settings rather
@@ -21,11 +27,40 @@ const (
 	NumMitigations
 )
 
-// MitigationNames are the mitigations' names, as a timeline action names
-// them, by Mitigation.
-var MitigationNames = [NumMitigations]string{
-	"backoff", "retry_budget", "breaker", "delete_failed_vms", "reaper", "capacity_aware", "shed",
+// MitigationEntry is what the data says of one mitigation.
+type MitigationEntry struct {
+	// Name is the mitigation's name in a timeline action, in the summary and
+	// in a scenario file's key: its switch's flag in snake_case.
+	Name string
+	// Switch is the flag of the parameter that turns it on from the start
+	// (package config's Params).
+	Switch string
+	// Settings are the flags of the parameters it works with, each named
+	// after the switch (-backoff-base) and doing nothing while it is off.
+	Settings []string
 }
+
+// MitigationTable is the one table of the mitigations, by Mitigation: the
+// names, the valid names of enable_mitigation's argument, the summary's
+// list and config's switches and settings all come from it.
+var MitigationTable = [NumMitigations]MitigationEntry{
+	Backoff:         {Name: "backoff", Switch: "backoff", Settings: []string{"backoff-base", "backoff-cap", "backoff-multiplier"}},
+	RetryBudget:     {Name: "retry_budget", Switch: "retry-budget", Settings: []string{"retry-budget-tokens", "retry-budget-ratio"}},
+	Breaker:         {Name: "breaker", Switch: "breaker", Settings: []string{"breaker-min-requests", "breaker-failure-ratio", "breaker-window", "breaker-open-timeout", "breaker-probes"}},
+	DeleteFailedVMs: {Name: "delete_failed_vms", Switch: "delete-failed-vms"},
+	Reaper:          {Name: "reaper", Switch: "reaper", Settings: []string{"reaper-ttl"}},
+	CapacityAware:   {Name: "capacity_aware", Switch: "capacity-aware"},
+	Shed:            {Name: "shed", Switch: "shed", Settings: []string{"shed-after"}},
+}
+
+// MitigationNames are the mitigations' names (MitigationTable's), by
+// Mitigation.
+var MitigationNames = func() (names [NumMitigations]string) {
+	for m, e := range MitigationTable {
+		names[m] = e.Name
+	}
+	return names
+}()
 
 func (m Mitigation) String() string {
 	if m < 0 || m >= NumMitigations {

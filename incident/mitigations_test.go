@@ -1,6 +1,9 @@
 package incident
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,4 +47,29 @@ func TestMitigationNamesRoundTrip(t *testing.T) {
 	}
 	assert.Equal(t, "Mitigation(7)", NumMitigations.String())
 	assert.Equal(t, "Mitigation(-1)", Mitigation(-1).String())
+}
+
+// TestMitigationTableHasEveryMitigation: a constant added without its
+// entry in MitigationTable has no name and no switch, and fails here (the
+// wiring's own test is pipeline's TestEveryMitigationIsWired).
+func TestMitigationTableHasEveryMitigation(t *testing.T) {
+	for m, e := range MitigationTable {
+		assert.NotEmpty(t, e.Name, "Mitigation(%d) has no name", m)
+		assert.NotEmpty(t, e.Switch, "Mitigation(%d) has no switch", m)
+		assert.Equal(t, e.Name, MitigationNames[m])
+	}
+}
+
+// TestMitigationsDocListsTheNames: docs/mitigations.md lists the names a
+// timeline action takes; the list is the table's, in its order.
+func TestMitigationsDocListsTheNames(t *testing.T) {
+	doc, err := os.ReadFile("../docs/mitigations.md")
+	require.NoError(t, err)
+	list := regexp.MustCompile(`\(names: ([^)]*)\)`).FindSubmatch(doc)
+	require.NotNil(t, list, "docs/mitigations.md lists the names as (names: ...)")
+	var names []string
+	for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllSubmatch(list[1], -1) {
+		names = append(names, string(m[1]))
+	}
+	assert.Equal(t, strings.Join(MitigationNames[:], " "), strings.Join(names, " "), "docs/mitigations.md's names")
 }

@@ -12,22 +12,36 @@ import (
 	"vmstorm/workers"
 )
 
-// newPolicies makes the mitigations' switches, set as cfg says, and their
-// shared state, the breaker's transitions kept for the series as marks.
-func newPolicies(cfg config.Config, k *sim.Kernel, queues *workers.QueueControls) (*workers.Policies, *transitions, error) {
-	m := cfg.Mitigations
+// wiring is what each mitigation needs of a run beyond its switch, by
+// incident.Mitigation: one entry per mitigation (incident.MitigationTable
+// has its name, switch and settings), which sets the parts' settings from
+// its parameters. Every part reads the mitigation's switch itself, as it
+// acts, from the one set newPolicies makes.
+var wiring = [incident.NumMitigations]func(cfg config.Config, s *settings){
+	incident.Backoff:     func(cfg config.Config, s *settings) { s.policies.Backoff = cfg.Mitigations.BackoffSettings },
+	incident.RetryBudget: func(cfg config.Config, s *settings) { s.policies.RetryBudget = cfg.Mitigations.RetryBudgetSettings },
+	incident.Breaker:     func(cfg config.Config, s *settings) { s.policies.Breaker = cfg.Mitigations.BreakerSettings },
+	// The Build pool discards a failed start's VM: it has no settings.
+	incident.DeleteFailedVMs: func(config.Config, *settings) {},
+	incident.Reaper:          func(cfg config.Config, s *settings) { s.janitor.ReaperTTL = cfg.Mitigations.ReaperTTL },
+	// The scheduler asks Room before it hands a job out, and the cluster's
+	// OnRoom pokes it (both given in Run): it has no settings.
+	incident.CapacityAware: func(config.Config, *settings) {},
+	incident.Shed:          func(cfg config.Config, s *settings) { s.scheduler.ShedAfter = cfg.Mitigations.ShedAfter },
+}
+
+// newPolicies makes the mitigations' switches, each set as cfg's switch
+// says, and their shared state with settings s, the breaker's transitions
+// kept for the series as marks.
+func newPolicies(cfg config.Config, s workers.PolicySettings, k *sim.Kernel, queues *workers.QueueControls) (*workers.Policies, *transitions, error) {
 	marks := &transitions{}
-	p, err := workers.NewPolicies(k, queues, m.BackoffSettings, m.BreakerSettings, m.RetryBudgetSettings, marks.add)
+	p, err := workers.NewPolicies(k, queues, s, marks.add)
 	if err != nil {
 		return nil, nil, err
 	}
-	for mit, on := range [...]bool{
-		incident.Backoff: m.Backoff, incident.RetryBudget: m.RetryBudget, incident.Breaker: m.Breaker,
-		incident.DeleteFailedVMs: cfg.DeleteFailedVMs, incident.Reaper: m.Reaper,
-		incident.CapacityAware: m.CapacityAware, incident.Shed: m.Shed,
-	} {
-		if on {
-			p.Switches.Set(incident.Mitigation(mit), true)
+	for m := range incident.NumMitigations {
+		if cfg.MitigationOn(m) {
+			p.Switches.Set(m, true)
 		}
 	}
 	return p, marks, nil

@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 	held := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop, Shared: shared}
 	defer held.Release()
 	queues := workers.NewQueueControls(k, cfg.QueueNames(), set.limits)
-	policies, breakerMarks, err := newPolicies(cfg, k, queues)
+	policies, breakerMarks, err := newPolicies(cfg, set.policies, k, queues)
 	if err != nil {
 		return nil, err
 	}

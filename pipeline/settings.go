@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"time"
 
 	"vmstorm/cluster"
@@ -18,10 +19,12 @@ type settings struct {
 	run       workers.RunSettings
 	janitor   workers.JanitorSettings
 	scheduler workers.SchedulerSettings
+	policies  workers.PolicySettings
 	limits    []int64 // each queue's limit of concurrent builds
 }
 
-// settingsOf makes each part's settings from cfg.
+// settingsOf makes each part's settings from cfg: the mitigations' by
+// their entries in wiring.
 func settingsOf(cfg config.Config) settings {
 	s := settings{
 		cluster: cluster.Config{
@@ -44,11 +47,16 @@ func settingsOf(cfg config.Config) settings {
 		},
 		janitor: workers.JanitorSettings{
 			Every: cfg.CleanupEvery, RatePerSecond: cfg.CleanupRate, Cutoff: cfg.CleanupCutoff,
-			ReportStale: cfg.ReportStale, ReportFresh: cfg.ReportFresh, ReaperTTL: cfg.Mitigations.ReaperTTL,
+			ReportStale: cfg.ReportStale, ReportFresh: cfg.ReportFresh,
 			Phase: time.Duration(dist.JanitorPhase.Stream(cfg.Seed).Int64N(int64(cfg.CleanupEvery))),
 		},
-		scheduler: workers.SchedulerSettings{ShedAfter: cfg.Mitigations.ShedAfter},
-		limits:    make([]int64, len(cfg.Queues)),
+		limits: make([]int64, len(cfg.Queues)),
+	}
+	for m, wire := range wiring {
+		if wire == nil {
+			panic(fmt.Sprintf("pipeline: Mitigation(%d) has no entry in wiring", m))
+		}
+		wire(cfg, &s)
 	}
 	s.source.Shares = make([]float64, len(cfg.Queues))
 	for i, q := range cfg.Queues {

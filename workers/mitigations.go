@@ -51,19 +51,27 @@ type Policies struct {
 	BreakerChanged *sim.Signal
 }
 
+// PolicySettings are the settings of the mitigations whose state the Build
+// workers share: the backoff's, the circuit breaker's and the retry
+// budget's.
+type PolicySettings struct {
+	Backoff     mitigate.Backoff
+	Breaker     mitigate.BreakerSettings
+	RetryBudget mitigate.RetryBudgetSettings
+}
+
 // NewPolicies makes the mitigations' switches, all off, and their shared
-// state in kernel k: the breaker, with its settings, whose transitions go
+// state in kernel k, with settings s: the breaker, whose transitions go
 // to onTransition (if not nil) and wake the workers it refused; the retry
 // budget; and the backoff's settings. A switch turned takes effect at once:
 // the scheduler looks again at what it may hand out (queues.Poke), and the
 // workers the breaker refused ask again.
-func NewPolicies(k *sim.Kernel, queues *QueueControls, backoff mitigate.Backoff, breaker mitigate.BreakerSettings,
-	budget mitigate.RetryBudgetSettings, onTransition func(mitigate.Transition)) (*Policies, error) {
+func NewPolicies(k *sim.Kernel, queues *QueueControls, s PolicySettings, onTransition func(mitigate.Transition)) (*Policies, error) {
 	changed := sim.NewSignal(k)
-	p := &Policies{Backoff: backoff, BreakerChanged: changed}
+	p := &Policies{Backoff: s.Backoff, BreakerChanged: changed}
 	p.Switches = NewSwitches(func() { queues.Poke(); changed.Broadcast() })
 	var err error
-	if p.Breaker, err = mitigate.NewBreaker(breaker, func(t mitigate.Transition) {
+	if p.Breaker, err = mitigate.NewBreaker(s.Breaker, func(t mitigate.Transition) {
 		if onTransition != nil {
 			onTransition(t)
 		}
@@ -71,7 +79,7 @@ func NewPolicies(k *sim.Kernel, queues *QueueControls, backoff mitigate.Backoff,
 	}); err != nil {
 		return nil, err
 	}
-	if p.RetryBudget, err = mitigate.NewRetryBudget(budget); err != nil {
+	if p.RetryBudget, err = mitigate.NewRetryBudget(s.RetryBudget); err != nil {
 		return nil, err
 	}
 	return p, nil

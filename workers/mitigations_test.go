@@ -289,7 +289,7 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 	r.cluster = cluster.New(cluster.Config{Seed: rc.seed, RejectTime: rejectTime}, k, capacity.New(rc.capacity))
 	r.ledger = NewLedger(0, time.Hour, nil)
 	r.queues = NewQueueControls(k, []string{"com"}, []int64{0})
-	policies, err := NewPolicies(k, r.queues, rc.backoff, rc.breaker, rc.budget, func(tr mitigate.Transition) {
+	policies, err := NewPolicies(k, r.queues, PolicySettings{Backoff: rc.backoff, Breaker: rc.breaker, RetryBudget: rc.budget}, func(tr mitigate.Transition) {
 		r.transitions = append(r.transitions, tr)
 	})
 	require.NoError(t, err)
