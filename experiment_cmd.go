@@ -21,155 +21,229 @@ import (
 // shard of them), or merges the results of shards (-merge), and prints the
 // table; -results keeps every replica's measures, -verdicts the table's
 // verdicts, -report draws them. A results file that cannot be written
-// fails the run (exit 1) after the table.
+// fails the run (exit 1) after the table. It plans (planExperiment), runs
+// the replicas (runReplicas) or merges the shards' results (mergeShards),
+// and finishes (finishExperiment).
 func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
+	p, code := planExperiment(opt, stderr)
+	if p == nil {
+		return code
+	}
+	defer p.close()
+	if len(opt.merge) > 0 {
+		r, code := mergeShards(p, opt.merge, stderr)
+		if r == nil {
+			return code
+		}
+		return finishExperiment(p, r, opt, stdout, stderr)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	// A signal's status wins over any other (after the table, as after a
+	// run's summary): this runs after every later defer.
+	defer func() {
+		var sig signalled
+		if errors.As(context.Cause(ctx), &sig) {
+			code = sig.exitCode()
+		}
+	}()
+	defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
+	defer experiment.CollectLessOften()()
+	r, code := runReplicas(ctx, p, opt, stderr)
+	if r == nil {
+		return code
+	}
+	code = finishExperiment(p, r, opt, stdout, stderr)
+	if r.writeFailed {
+		return exitFailed // the table was still printed: the replicas ran
+	}
+	return code
+}
+
+// experimentPlan is what runExperiment has settled before anything runs:
+// the experiment, its tasks (this shard's), and the results file opened.
+type experimentPlan struct {
+	e       *experiment.Experiment
+	tasks   []experiment.Task
+	shard   int // this process's shard, of shards; 0 of 1 unsharded
+	shards  int
+	out     *os.File // -results, or nil
+	drawing bool     // -report: keep the curves it draws
+}
+
+// planExperiment loads the experiment, checks its base file against the
+// outputs, takes this process's shard of its tasks (refusing what a shard
+// cannot do), and opens the -results file. On bad input it says what is
+// wrong and returns nil with the exit status.
+func planExperiment(opt options, stderr io.Writer) (*experimentPlan, int) {
 	e, err := experiment.LoadExperiment(opt.experiment)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -experiment: %v\n", err)
-		return exitBadInput
+		return nil, exitBadInput
 	}
 	if e.BaseFile != "" {
 		// The base scenario is an input too: no output may overwrite it.
 		all := append([]paths.File{{Flag: "experiment's base", Path: e.BaseFile}}, files(opt)...)
 		if err := paths.Check(all); err != nil {
 			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
-			return exitBadInput
+			return nil, exitBadInput
 		}
 	}
-	tasks := experiment.Plan(e)
+	p := &experimentPlan{e: e, tasks: experiment.Plan(e), shards: 1, drawing: opt.report != ""}
 	// A merge reads every shard's results: a job array's variables, which
 	// a merge submitted from an array task inherits, say nothing of it.
-	shard, n := 0, 1
 	if len(opt.merge) == 0 {
-		shard, n, err = shardOf(opt.shard, os.Getenv)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vmstorm: -shard: %v\n", err)
-		return exitBadInput
-	}
-	if n > 1 {
-		if s := e.Sweep; s != nil && s.Tipping != nil {
-			fmt.Fprintf(stderr, "vmstorm: -shard: the sweep's tipping point adds points round by round, each chosen from the results of the rounds before it, so an experiment with tipping runs in one process; run it without -shard, or remove tipping to shard its grid\n")
-			return exitBadInput
+		if p.shard, p.shards, err = shardOf(opt.shard, os.Getenv); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -shard: %v\n", err)
+			return nil, exitBadInput
 		}
-		if opt.report != "" {
-			fmt.Fprintf(stderr, "vmstorm: -report: this is shard %d of %d, whose report would compare a part of the replicas; write -results, and -report when you -merge the shards\n", shard, n)
-			return exitBadInput
-		}
-		if opt.verdicts != "" {
-			fmt.Fprintf(stderr, "vmstorm: -verdicts: this is shard %d of %d, which has no verdicts (each variant incomplete); write -results, and -verdicts when you -merge the shards\n", shard, n)
-			return exitBadInput
-		}
-		tasks = experiment.Shard(tasks, shard, n)
 	}
+	if p.shards > 1 {
+		if msg := shardRefusal(e, opt, p.shard, p.shards); msg != "" {
+			fmt.Fprintf(stderr, "vmstorm: %s\n", msg)
+			return nil, exitBadInput
+		}
+		p.tasks = experiment.Shard(p.tasks, p.shard, p.shards)
+	}
+	if len(opt.merge) == 0 && opt.results != "" {
+		if p.out, err = os.Create(opt.results); err != nil {
+			fmt.Fprintf(stderr, "vmstorm: -results: %v\n", err)
+			return nil, exitBadInput
+		}
+	}
+	return p, exitOK
+}
 
-	// keep is what is kept of a result: its curves only for the report
-	// to draw, and then no larger than they are (a decoder's slices have
-	// room to grow); -results has them all. (A replica's outcome is judged
-	// from its trace and its control's, which hold what the judgement needs.)
-	keep := func(r experiment.Result) experiment.Result {
-		if opt.report == "" || !experiment.Drawn(e, r) {
-			r.Curves = experiment.Curves{}
-			return r
-		}
-		r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clone(r.Curves.VMs), slices.Clone(r.Curves.Backlog), slices.Clone(r.Curves.Requeues)
+// shardRefusal is why shard i of n cannot run as opt asks (its flag
+// first), or "" when it can.
+func shardRefusal(e *experiment.Experiment, opt options, i, n int) string {
+	switch {
+	case e.Sweep != nil && e.Sweep.Tipping != nil:
+		return "-shard: the sweep's tipping point adds points round by round, each chosen from the results of the rounds before it, so an experiment with tipping runs in one process; run it without -shard, or remove tipping to shard its grid"
+	case opt.report != "":
+		return fmt.Sprintf("-report: this is shard %d of %d, whose report would compare a part of the replicas; write -results, and -report when you -merge the shards", i, n)
+	case opt.verdicts != "":
+		return fmt.Sprintf("-verdicts: this is shard %d of %d, which has no verdicts (each variant incomplete); write -results, and -verdicts when you -merge the shards", i, n)
+	}
+	return ""
+}
+
+// close closes the -results file, if one was opened.
+func (p *experimentPlan) close() {
+	if p.out != nil {
+		p.out.Close()
+	}
+}
+
+// keep is what is kept of a result: its curves only for the report to
+// draw, and then no larger than they are (a decoder's slices have room to
+// grow); -results has them all. (A replica's outcome is judged from its
+// trace and its control's, which hold what the judgement needs.)
+func (p *experimentPlan) keep(r experiment.Result) experiment.Result {
+	if !p.drawing || !experiment.Drawn(p.e, r) {
+		r.Curves = experiment.Curves{}
 		return r
 	}
-	var results []experiment.Result
-	interrupted := false
-	total := len(tasks) // with tipping rounds, each round's runs are added as it starts
-	if len(opt.merge) > 0 {
-		if results, err = readResults(opt.merge, e.Runs(), keep); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
-			return exitBadInput
-		}
-		if err := experiment.Check(e, results); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
-			return exitBadInput
-		}
-		all := 0
-		for _, round := range experiment.Rounds(e, results) {
-			all += len(round)
-		}
-		if len(results) != all {
-			fmt.Fprintf(stderr, "vmstorm: -merge: the results of %d of the experiment's %d tasks: a shard is missing, or was interrupted; merge every shard's -results\n", len(results), all)
-			return exitBadInput
-		}
-	} else {
-		var out *os.File
-		if opt.results != "" {
-			if out, err = os.Create(opt.results); err != nil {
-				fmt.Fprintf(stderr, "vmstorm: -results: %v\n", err)
-				return exitBadInput
-			}
-			defer out.Close()
-		}
-		ctx, cancel := context.WithCancelCause(context.Background())
-		defer cancel(nil)
-		// A signal's status wins over any other (after the table, as after
-		// a run's summary): this runs after every later defer.
-		defer func() {
-			var sig signalled
-			if errors.As(context.Cause(ctx), &sig) {
-				code = sig.exitCode()
-			}
-		}()
-		defer catchSignals(cancel, exitAtOnce(stderr, "the table"))()
-		defer experiment.CollectLessOften()()
-		bar := newProgress(stderr, 0, !opt.quiet, time.Now)
-		var writeErr, pairErr error
-		pairs := experiment.NewPairs(e, func(r experiment.Result) {
-			if out != nil && writeErr == nil {
-				writeErr = experiment.WriteJSON(out, r)
-			}
-			results = append(results, keep(r))
-		})
-		each := func(r experiment.Result) {
-			if pairErr == nil {
-				pairErr = pairs.Add(r)
-			}
-			bar.add()
-		}
-		if n > 1 {
-			bar.grow(len(tasks))
-			err = experiment.Run(ctx, e, tasks, opt.parallel, each)
-		} else {
-			total = 0
-			err = experiment.RunAll(ctx, e, opt.parallel, func(round []experiment.Task) {
-				bar.grow(len(round))
-				total += len(round)
-			}, each)
-		}
-		bar.done()
-		if pairErr != nil {
-			fmt.Fprintf(stderr, "vmstorm: %v\n", pairErr)
-			return exitFailed
-		}
-		if writeErr != nil {
-			// The table is still printed: the replicas ran.
-			fmt.Fprintf(stderr, "vmstorm: -results: %v\n", writeErr)
-			defer func() { code = exitFailed }()
-		}
-		if errors.Is(err, experiment.ErrInterrupted) {
-			interrupted = true
-		} else if err != nil {
-			fmt.Fprintf(stderr, "vmstorm: %v\n", err)
-			return exitFailed
-		}
-	}
+	r.Curves.VMs, r.Curves.Backlog, r.Curves.Requeues = slices.Clone(r.Curves.VMs), slices.Clone(r.Curves.Backlog), slices.Clone(r.Curves.Requeues)
+	return r
+}
 
-	table, err := experiment.Summarize(e, results)
+// experimentRun is what a run or a merge gives the finish.
+type experimentRun struct {
+	results     []experiment.Result
+	total       int  // the runs planned (with tipping, those of the rounds started)
+	interrupted bool // a signal stopped the run
+	writeFailed bool // the -results file could not be written (said already)
+}
+
+// mergeShards reads the shards' results files and checks that they are
+// the whole experiment's. On bad input it says what is wrong and returns
+// nil with the exit status.
+func mergeShards(p *experimentPlan, merge []string, stderr io.Writer) (*experimentRun, int) {
+	results, err := readResults(merge, p.e.Runs(), p.keep)
+	if err == nil {
+		err = experiment.Check(p.e, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
+		return nil, exitBadInput
+	}
+	all := 0
+	for _, round := range experiment.Rounds(p.e, results) {
+		all += len(round)
+	}
+	if len(results) != all {
+		fmt.Fprintf(stderr, "vmstorm: -merge: the results of %d of the experiment's %d tasks: a shard is missing, or was interrupted; merge every shard's -results\n", len(results), all)
+		return nil, exitBadInput
+	}
+	return &experimentRun{results: results, total: len(p.tasks)}, exitOK
+}
+
+// runReplicas runs the plan's tasks (a shard's, or every round of the
+// whole experiment's), writing each result to -results as its pair is
+// complete, with a progress bar. A failure it says and returns nil with
+// the exit status; an interruption is the run's, for the finish to say.
+func runReplicas(ctx context.Context, p *experimentPlan, opt options, stderr io.Writer) (*experimentRun, int) {
+	r := &experimentRun{total: len(p.tasks)}
+	bar := newProgress(stderr, 0, !opt.quiet, time.Now)
+	var writeErr, pairErr error
+	pairs := experiment.NewPairs(p.e, func(res experiment.Result) {
+		if p.out != nil && writeErr == nil {
+			writeErr = experiment.WriteJSON(p.out, res)
+		}
+		r.results = append(r.results, p.keep(res))
+	})
+	each := func(res experiment.Result) {
+		if pairErr == nil {
+			pairErr = pairs.Add(res)
+		}
+		bar.add()
+	}
+	var err error
+	if p.shards > 1 {
+		bar.grow(len(p.tasks))
+		err = experiment.Run(ctx, p.e, p.tasks, opt.parallel, each)
+	} else {
+		r.total = 0 // with tipping rounds, each round's runs are added as it starts
+		err = experiment.RunAll(ctx, p.e, opt.parallel, func(round []experiment.Task) {
+			bar.grow(len(round))
+			r.total += len(round)
+		}, each)
+	}
+	bar.done()
+	if pairErr != nil {
+		fmt.Fprintf(stderr, "vmstorm: %v\n", pairErr)
+		return nil, exitFailed
+	}
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "vmstorm: -results: %v\n", writeErr)
+		r.writeFailed = true
+	}
+	if errors.Is(err, experiment.ErrInterrupted) {
+		r.interrupted = true
+	} else if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: %v\n", err)
+		return nil, exitFailed
+	}
+	return r, exitOK
+}
+
+// finishExperiment prints the table of the results, says what an
+// interruption left out, and writes -verdicts and -report; it returns the
+// exit status.
+func finishExperiment(p *experimentPlan, r *experimentRun, opt options, stdout, stderr io.Writer) int {
+	table, err := experiment.Summarize(p.e, r.results)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmstorm: -merge: %v\n", err)
 		return exitBadInput
 	}
-	if err := experiment.WriteTable(stdout, e, table); err != nil {
+	if err := experiment.WriteTable(stdout, p.e, table); err != nil {
 		fmt.Fprintf(stderr, "vmstorm: writing the table: %v\n", err)
 		return exitFailed
 	}
-	if interrupted {
-		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d runs (replicas and their controls) that finished, and no verdict for a variant that did not finish\n", len(results), total)
-		return exitFailed // the deferred exit gives the signal's status
+	if r.interrupted {
+		fmt.Fprintf(stderr, "vmstorm: interrupted: the table holds the %d of %d runs (replicas and their controls) that finished, and no verdict for a variant that did not finish\n", len(r.results), r.total)
+		return exitFailed // runExperiment gives the signal's status
 	}
 	if opt.verdicts != "" {
 		if err := report.RemoveStaleTemporaries(opt.verdicts); err != nil {
@@ -181,18 +255,25 @@ func runExperiment(opt options, stdout, stderr io.Writer) (code int) {
 		}
 	}
 	if opt.report != "" {
-		if err := report.RemoveStaleTemporaries(opt.report); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // only litter: the report is still written
-		}
-		page, err := experiment.NewPage(e, table, results)
-		if err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -report: report: %v\n", err)
-			return exitFailed
-		}
-		if err := report.WriteExperimentFile(opt.report, page); err != nil {
-			fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
-			return exitFailed
-		}
+		return writeExperimentReport(p, r, table, opt.report, stderr)
+	}
+	return exitOK
+}
+
+// writeExperimentReport draws the table and the results as the -report
+// page at path; it returns the exit status.
+func writeExperimentReport(p *experimentPlan, r *experimentRun, table *experiment.Table, path string, stderr io.Writer) int {
+	if err := report.RemoveStaleTemporaries(path); err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err) // only litter: the report is still written
+	}
+	page, err := experiment.NewPage(p.e, table, r.results)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -report: report: %v\n", err)
+		return exitFailed
+	}
+	if err := report.WriteExperimentFile(path, page); err != nil {
+		fmt.Fprintf(stderr, "vmstorm: -report: %v\n", err)
+		return exitFailed
 	}
 	return exitOK
 }

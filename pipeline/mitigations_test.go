@@ -361,6 +361,52 @@ func TestResponseAfterDetection(t *testing.T) {
 	}
 }
 
+// latePager reports detection at at, but only from model time from on: a
+// page that reaches the operators long after the alert it reports.
+type latePager struct {
+	k        *sim.Kernel
+	at, from time.Duration
+}
+
+func (p latePager) Detected() (time.Duration, bool) {
+	if p.k.Now() < p.from {
+		return 0, false
+	}
+	return p.at, true
+}
+
+// TestResponseTimedFromALateDetection: the timeline places its entries
+// timed from detection when it is told of detection, at the first sample
+// at or after the pager reports it: an entry whose time (detection plus
+// its delay) has passed by then is applied then, at that sample's time,
+// and a later one at its own time; each once, though the pager goes on
+// reporting detection at every sample after. It fails if the entries are
+// placed at the alert's time as if known at once (the first applied at
+// detection + 30 minutes, before the pager reported it), if an entry due
+// before it is reported is dropped, or if they are placed again at a
+// later sample (each applied twice).
+func TestResponseTimedFromALateDetection(t *testing.T) {
+	cfg := smallBroken(3, 5*time.Hour)
+	cfg.Timeline = incident.Timeline{
+		{AfterDetection: true, At: 30 * time.Minute, Action: "enable_mitigation", Args: incident.Args{Mitigation: "reaper"}},
+		{AfterDetection: true, At: 3 * time.Hour, Action: "enable_mitigation", Args: incident.Args{Mitigation: "shed"}},
+	}
+	require.NoError(t, cfg.Validate())
+	k := pipeline.NewKernel(cfg, sim.Serial)
+	pager := latePager{k: k, at: cfg.BreakAt + 5*time.Minute, from: 2 * time.Hour} // a whole sample's time
+	rec := &recorder{}
+	s, err := pipeline.Run(t.Context(), cfg, k, pipeline.Options{Log: zap.NewNop(), Sink: rec, Pager: pager})
+	require.NoError(t, err)
+	var at []time.Duration
+	for _, m := range rec.marks {
+		if m.Name == "enable_mitigation" {
+			at = append(at, m.T)
+		}
+	}
+	assert.Equal(t, []time.Duration{pager.from, pager.at + 3*time.Hour}, at)
+	assert.Subset(t, s.Mitigations.On, []string{"reaper", "shed"})
+}
+
 // TestShedPausedQueueWithNothingToWakeTheScheduler: with shedding on and
 // every queue paused from the start, the jobs that arrive (all 20 in the
 // first minutes) wait in paused queues. Shedding drops them once they pass

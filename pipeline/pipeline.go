@@ -49,9 +49,9 @@ type Options struct {
 	// Sink, if not nil, is given every sample of the model's state (the
 	// last one at the run's end) and every timeline event as it is applied.
 	Sink series.Sink
-	// Pager, if not nil, reports detection, asked after every sample: the
-	// timeline's events placed after detection wait for it. With none,
-	// nothing is ever detected and those events never happen.
+	// Pager, if not nil, reports detection, asked after every sample until
+	// it does: the timeline's events placed after detection wait for it.
+	// With none, nothing is ever detected and those events never happen.
 	Pager Pager
 	// Shared, if not nil, is the memory budget of the runs that go on at
 	// once with this one (see workers.Shared), which holds it as well as
@@ -171,8 +171,8 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 	for _, f := range []func(context.Context){source.Run, sched.Run, build.Run, runPool.Run, janitor.Run, cleanup.Run, backoffs.Run} {
 		k.Go(ctx, f)
 	}
-	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, afterDetection: afterDetection, pager: o.Pager}
-	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, added: sim.NewSignal(k)}
+	obs := &observer{smp: smp, sink: sink, every: cfg.SampleEvery, last: -1, pager: o.Pager}
+	tl := &timeline{parts: parts, log: log, now: k.Now, obs: obs, future: future, afterDetection: afterDetection, added: sim.NewSignal(k)}
 	obs.tl = tl
 	k.Go(ctx, func(ctx context.Context) {
 		if err := tl.run(ctx); err != nil {

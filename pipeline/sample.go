@@ -64,7 +64,8 @@ func (p sampler) sample(t time.Duration) series.Sample {
 // detection (the first alert at or after the first fault) once there is
 // one. The timeline's events placed after detection wait for it: the one
 // path by which what the analysis sees acts back on the model, as an alert
-// does on operators. A run's Options.Pager is asked after every sample.
+// does on operators. A run's Options.Pager is asked after every sample
+// until it reports detection, which the observer then tells the timeline.
 type Pager interface {
 	Detected() (at time.Duration, ok bool)
 }
@@ -75,8 +76,10 @@ type Pager interface {
 // run. It hands each event, as it applies it, to the observer as a mark,
 // and takes the sample due at the same instant, if one is, at once after
 // the events (so that the sample sees them and nothing done after them).
-// The observer hands it the events timed from detection once the pager
-// reports it: the one path from what is observed back to the model, by
+// It alone keeps the schedule of events to come: those at fixed times,
+// those a game's Hold adds, and those timed from detection, which it
+// places on its schedule when the observer tells it of detection
+// (detected): the one path from what is observed back to the model, by
 // design.
 type timeline struct {
 	parts levers
@@ -85,9 +88,12 @@ type timeline struct {
 	obs   *observer
 
 	mu       sync.Mutex
-	future   incident.Timeline // guarded by mu
+	future   incident.Timeline // guarded by mu: the events to apply, in order of time
 	applying bool              // guarded by mu: an event taken from future is being applied
-	added    *sim.Signal       // the observer merged events into future
+	// afterDetection, guarded by mu, are the events timed from detection,
+	// in order of their delays, until detection places them in future.
+	afterDetection incident.Timeline
+	added          *sim.Signal // events were added to future
 }
 
 // run applies the events, each at its model time (one due before now, at
@@ -113,7 +119,7 @@ func (tl *timeline) run(ctx context.Context) error {
 				return nil
 			}
 			if woken {
-				continue // events merged: the next may be sooner
+				continue // events added: the next may be sooner
 			}
 		}
 		for tl.dueBy(tl.now()) {
@@ -146,7 +152,8 @@ func (tl *timeline) dueBy(t time.Duration) bool {
 	return tl.applying || (len(tl.future) > 0 && tl.future[0].At <= t)
 }
 
-// merge adds events to the future, and wakes the process to look again.
+// merge adds events to the future (a game's Hold's, or those detection
+// places), and wakes the process to look again.
 func (tl *timeline) merge(events incident.Timeline) {
 	tl.mu.Lock()
 	tl.future = tl.future.Merge(events)
@@ -154,23 +161,38 @@ func (tl *timeline) merge(events incident.Timeline) {
 	tl.added.Notify()
 }
 
+// detected is the observer's report of detection at model time at (the
+// pager's): the timeline places its events timed from detection, once,
+// each at at plus its delay (one due before now happens now: a delay
+// shorter than the time from the alert to the sample that reports it).
+func (tl *timeline) detected(at time.Duration) {
+	tl.mu.Lock()
+	waiting := tl.afterDetection
+	tl.afterDetection = nil
+	tl.mu.Unlock()
+	if len(waiting) > 0 {
+		tl.merge(waiting.Detected(at))
+	}
+}
+
 // observer hands the sink what the run observes, from the two processes
 // that see it, one call at a time: the timeline's events as marks, as the
 // timeline applies them; the breaker's transitions as marks before the
 // sample that follows them; and a sample at every interval of model time
 // (the first at every), each taken once. After a sample it asks the pager
-// for detection, and gives the timeline the events timed from it.
+// for detection until the pager reports it, and then tells the timeline,
+// once; the timeline's schedule is the timeline's alone.
 type observer struct {
 	smp   sampler
 	sink  series.Sink
 	every time.Duration
 	tl    *timeline
 
-	mu             sync.Mutex
-	last           time.Duration     // guarded by mu: the last sample's time; -1 before the first
-	taken          series.Sample     // guarded by mu: the last sample
-	afterDetection incident.Timeline // guarded by mu
-	pager          Pager
+	mu       sync.Mutex
+	last     time.Duration // guarded by mu: the last sample's time; -1 before the first
+	taken    series.Sample // guarded by mu: the last sample
+	pager    Pager         // nil for none: nothing is ever detected
+	reported bool          // guarded by mu: the timeline was told of detection
 }
 
 func (o *observer) mark(m series.Mark) {
@@ -222,12 +244,10 @@ func (o *observer) take(t time.Duration) {
 	o.taken = o.smp.sample(t)
 	o.sink.Sample(o.taken)
 	o.last = t
-	if len(o.afterDetection) > 0 && o.pager != nil {
+	if o.pager != nil && !o.reported {
 		if at, ok := o.pager.Detected(); ok {
-			// An event due before now (a delay shorter than the time from
-			// the alert to the sample that reports it) happens now.
-			o.tl.merge(o.afterDetection.Detected(at))
-			o.afterDetection = nil
+			o.tl.detected(at)
+			o.reported = true
 		}
 	}
 }
