@@ -13,6 +13,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/pipeline"
 	"vmstorm/series"
@@ -64,7 +65,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 		o.Rows = make([]series.Row, 0, min(o.KeepRows, int(cfg.Duration/cfg.SampleEvery)+2))
 	}
 	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
-	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
+	an := analysis.New(cfg, incident.Classify, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
 	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
 	if sum == nil {
 		return nil, err
