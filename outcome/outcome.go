@@ -15,6 +15,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
+	"vmstorm/logx"
 	"vmstorm/pipeline"
 	"vmstorm/series"
 	"vmstorm/workers"
@@ -66,7 +67,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 	}
 	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
 	an := analysis.New(cfg, incident.Classify, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
-	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
+	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Events: logx.Lifecycle(o.Log), Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
 	if sum == nil {
 		return nil, err
 	}
