@@ -9,6 +9,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -171,7 +172,7 @@ func TestAlertRules(t *testing.T) {
 }
 
 // TestDetection: the detection is the first alert that fires at or after
-// the first fault (incident.IsFault); an alert already firing when the
+// the first fault (incident.Classify); an alert already firing when the
 // fault comes is not one, and an operator's action is not a fault.
 // Mitigation is the first operator's action at or after the detection.
 func TestDetection(t *testing.T) {
@@ -223,6 +224,50 @@ func TestDetection(t *testing.T) {
 			}
 			_, res := judge(cfg, nil, samples, tc.marks...)
 			assert.Equal(t, tc.want, res.Incident, tc.guards)
+		})
+	}
+}
+
+// TestDetectionReadsItsCatalogue: which marks are faults and which are
+// operators' actions is the catalogue the Analyzer is handed, not the
+// analysis's own: the same marks, judged with a catalogue that calls
+// restart_janitor the fault and rotate_cleanup_password an operators'
+// action, time the incident from the other mark; with one that knows no
+// action, there is no incident.
+func TestDetectionReadsItsCatalogue(t *testing.T) {
+	swapped := func(name string) (timeline, fault bool) {
+		switch name {
+		case "restart_janitor":
+			return true, true
+		case "rotate_cleanup_password":
+			return true, false
+		}
+		return false, false
+	}
+	none := func(string) (timeline, fault bool) { return false, false }
+	marks := []series.Mark{mark(9, "restart_janitor"), mark(13, "rotate_cleanup_password")}
+	cases := []struct {
+		name    string
+		actions analysis.Catalogue
+		want    analysis.IncidentStats
+	}{
+		{"the model's catalogue", incident.Classify, analysis.IncidentStats{Faulted: true, FaultAt: minute(13)}},
+		{"a catalogue with the two swapped", swapped, analysis.IncidentStats{Faulted: true, FaultAt: minute(9), Detected: true, DetectedAt: minute(12),
+			DetectedBy: analysis.AlertBacklogAge, Mitigated: true, MitigatedAt: minute(13)}},
+		{"a catalogue that knows no action", none, analysis.IncidentStats{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := analysis.New(backlogRule(0, 0), tc.actions, nil)
+			ms := marks
+			for _, s := range backlogPattern("...........#####") {
+				for len(ms) > 0 && ms[0].T <= s.T {
+					a.Mark(ms[0])
+					ms = ms[1:]
+				}
+				a.Sample(s)
+			}
+			assert.Equal(t, tc.want, a.Result().Incident)
 		})
 	}
 }

@@ -16,9 +16,8 @@ package analysis
 import (
 	"time"
 
-	"vmstorm/cluster"
 	"vmstorm/config"
-	"vmstorm/incident"
+	"vmstorm/internal/vmstate"
 	"vmstorm/series"
 )
 
@@ -29,9 +28,18 @@ func Judges(p config.Param) bool {
 	return p.Section == config.SectionAlerts || p.Flag == "window" || p.Flag == "drained"
 }
 
+// Catalogue says what the analysis needs to know of a mark by its name:
+// whether it is an entry of the timeline (timeline), rather than something
+// the model did of itself (a breaker opening), and whether it injects a
+// fault (fault). The catalogue of actions is the model's
+// (incident.Classify): the analysis is handed it, and reads the samples
+// and marks alone.
+type Catalogue func(name string) (timeline, fault bool)
+
 // Analyzer judges one run's samples as they come. Make one with New.
 type Analyzer struct {
 	cfg      config.Config
+	actions  Catalogue
 	watchers []series.Watcher
 
 	window []series.Sample // samples back to the newest at least Window older than the last
@@ -51,10 +59,11 @@ type Analyzer struct {
 	acted     bool // an event of the timeline has been applied
 }
 
-// New returns an Analyzer of a run of cfg that hands each judged sample to
-// the watchers, and evaluates checks as it goes.
-func New(cfg config.Config, checks []Check, watchers ...series.Watcher) *Analyzer {
-	a := &Analyzer{cfg: cfg, watchers: watchers, held: held{limit: maxHeld}}
+// New returns an Analyzer of a run of cfg, whose marks' actions it knows
+// from the catalogue, that hands each judged sample to the watchers, and
+// evaluates checks as it goes.
+func New(cfg config.Config, actions Catalogue, checks []Check, watchers ...series.Watcher) *Analyzer {
+	a := &Analyzer{cfg: cfg, actions: actions, watchers: watchers, held: held{limit: maxHeld}}
 	a.alerts, a.phases = newAlertRules(cfg, &a.held), newPhaser(cfg, &a.held)
 	for _, c := range checks {
 		a.checks = append(a.checks, &evaluation{check: c, epoch: cfg.Epoch})
@@ -67,10 +76,11 @@ func (a *Analyzer) Mark(m series.Mark) {
 	if a.held.take(m.T) {
 		a.marks = append(a.marks, m)
 	}
-	if _, ok := incident.Lookup(m.Name); ok {
+	timeline, fault := a.actions(m.Name)
+	if timeline {
 		a.acted = true // the timeline's; not the model's own (a breaker's)
 	}
-	if a.fault == nil && incident.IsFault(m.Name) {
+	if a.fault == nil && fault {
 		f := m
 		a.fault = &f
 	}
@@ -161,7 +171,7 @@ func (a *Analyzer) judge(s series.Sample) series.Row {
 	}
 	row.Phase, changes = a.phases.next(phaseInput{
 		Sample: s, Storm: a.storm.on,
-		OrphansGrew: s.ByState[cluster.Orphaned] - from.ByState[cluster.Orphaned],
+		OrphansGrew: s.ByState[vmstate.Orphaned] - from.ByState[vmstate.Orphaned],
 		Firing:      len(row.Firing) > 0,
 		Marked:      a.acted,
 	}, changes)
@@ -205,7 +215,7 @@ func (a *Analyzer) Result() Result {
 		End:        a.last.T,
 		Totals:     a.last,
 	}
-	r.Incident = incidentStats(a.fault, a.detection, a.marks, r.Phases)
+	r.Incident = incidentStats(a.actions, a.fault, a.detection, a.marks, r.Phases)
 	for _, e := range a.checks {
 		r.Checks = append(r.Checks, e.result(r))
 	}
@@ -243,7 +253,7 @@ type IncidentStats struct {
 	DetectedBy                                    string // the first alert
 }
 
-func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases []PhaseStats) IncidentStats {
+func incidentStats(actions Catalogue, fault *series.Mark, d *Detection, marks []series.Mark, phases []PhaseStats) IncidentStats {
 	var in IncidentStats
 	if fault == nil {
 		return in
@@ -256,7 +266,7 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 	// Mitigation is the operators' first action once they know: actions
 	// before detection (a supervisor restarting workers) do not count.
 	for _, m := range marks {
-		if m.T >= d.At && incident.IsOperatorAction(m.Name) {
+		if timeline, fault := actions(m.Name); m.T >= d.At && timeline && !fault { // an operators' action
 			in.MitigatedAt, in.Mitigated = m.T, true
 			break
 		}
@@ -273,8 +283,8 @@ func incidentStats(fault *series.Mark, d *Detection, marks []series.Mark, phases
 // is for a series held whole, so within the budget (MaxHeld); past it,
 // Replay panics with the Analyzer's Err rather than judge part of it (a
 // series too long to hold is judged a row at a time, with a Replayer).
-func Replay(cfg config.Config, checks []Check, rows []series.Row, marks []series.Mark) Result {
-	p := NewReplayer(cfg, checks)
+func Replay(cfg config.Config, actions Catalogue, checks []Check, rows []series.Row, marks []series.Mark) Result {
+	p := NewReplayer(cfg, actions, checks)
 	p.marks = marks
 	for _, r := range rows {
 		if err := p.Row(r, nil); err != nil {
@@ -295,9 +305,10 @@ type Replayer struct {
 	marks []series.Mark // read, not yet given to a
 }
 
-// NewReplayer starts judging a series as a run of cfg.
-func NewReplayer(cfg config.Config, checks []Check) *Replayer {
-	return &Replayer{a: New(cfg, checks)}
+// NewReplayer starts judging a series as a run of cfg, whose marks' actions
+// it knows from the catalogue.
+func NewReplayer(cfg config.Config, actions Catalogue, checks []Check) *Replayer {
+	return &Replayer{a: New(cfg, actions, checks)}
 }
 
 // Row takes the next row and the marks written with it. It returns the

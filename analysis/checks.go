@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"vmstorm/cluster"
 	"vmstorm/internal/format"
+	"vmstorm/internal/vmstate"
 	"vmstorm/series"
 )
 
@@ -71,9 +71,9 @@ var Metrics = map[string]func(series.Sample) float64{
 	"cpu_in_use":      func(s series.Sample) float64 { return float64(s.CPUInUse) },
 	"backlog":         func(s series.Sample) float64 { return float64(s.Backlog) },
 	"oldest_wait_min": func(s series.Sample) float64 { return s.OldestWait.Minutes() },
-	"never_booted":    func(s series.Sample) float64 { return float64(s.ByState[cluster.NeverBooted]) },
-	"orphaned":        func(s series.Sample) float64 { return float64(s.ByState[cluster.Orphaned]) },
-	"finished":        func(s series.Sample) float64 { return float64(s.ByState[cluster.Finished]) },
+	"never_booted":    func(s series.Sample) float64 { return float64(s.ByState[vmstate.NeverBooted]) },
+	"orphaned":        func(s series.Sample) float64 { return float64(s.ByState[vmstate.Orphaned]) },
+	"finished":        func(s series.Sample) float64 { return float64(s.ByState[vmstate.Finished]) },
 	"requeues":        func(s series.Sample) float64 { return float64(s.Requeues) },
 	"completed":       func(s series.Sample) float64 { return float64(s.Completed) },
 	"arrived":         func(s series.Sample) float64 { return float64(s.Arrived) },

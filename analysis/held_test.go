@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/analysis"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -37,7 +38,7 @@ func TestTheAnalysisHoldsAtMostItsBudget(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
-			a := analysis.New(backlogRule(0, 0), nil, rec)
+			a := analysis.New(backlogRule(0, 0), incident.Classify, nil, rec)
 			for i := range tt.marks {
 				a.Mark(series.Mark{T: minute(1), Name: fmt.Sprintf("m%d", i)})
 			}
@@ -81,19 +82,19 @@ func TestAReplayerRefusesPastTheBudget(t *testing.T) {
 	row := func(m int) series.Row { return series.Row{Sample: series.Sample{T: minute(m), Capacity: 10}} }
 
 	t.Run("within", func(t *testing.T) {
-		p := analysis.NewReplayer(quiet(), nil)
+		p := analysis.NewReplayer(quiet(), incident.Classify, nil)
 		require.NoError(t, p.Row(row(1), marks(minute(1), budget/2)))
 		require.NoError(t, p.Row(row(2), marks(minute(2), budget/2)))
 		assert.Len(t, p.Result().Marks, budget)
 		assert.NoError(t, p.Err())
 	})
 	t.Run("past, at their row", func(t *testing.T) {
-		p := analysis.NewReplayer(quiet(), nil)
+		p := analysis.NewReplayer(quiet(), incident.Classify, nil)
 		require.NoError(t, p.Row(row(1), marks(minute(1), budget/2)))
 		require.ErrorContains(t, p.Row(row(2), marks(minute(2), budget/2+1)), fmt.Sprintf("more than %d marks", budget))
 	})
 	t.Run("past, read ahead of their time", func(t *testing.T) {
-		p := analysis.NewReplayer(quiet(), nil)
+		p := analysis.NewReplayer(quiet(), incident.Classify, nil)
 		require.NoError(t, p.Row(row(1), marks(minute(1), 10)))
 		require.ErrorContains(t, p.Row(row(2), marks(minute(60), budget-10+1)), "at model second 3600")
 	})
@@ -106,6 +107,6 @@ func TestReplayPanicsPastTheBudget(t *testing.T) {
 	marks := []series.Mark{{T: minute(1), Name: "a"}, {T: minute(1), Name: "b"}, {T: minute(1), Name: "c"}, {T: minute(1), Name: "d"}}
 	rows := []series.Row{{Sample: series.Sample{T: minute(1), Capacity: 10}}}
 	assert.PanicsWithValue(t, "analysis.Replay: more than 3 marks, alerts' changes and phases to hold (the first not held at model second 60): the analysis does not judge a run from part of them",
-		func() { analysis.Replay(quiet(), nil, rows, marks) })
-	assert.NotPanics(t, func() { analysis.Replay(quiet(), nil, rows, marks[:3]) })
+		func() { analysis.Replay(quiet(), incident.Classify, nil, rows, marks) })
+	assert.NotPanics(t, func() { analysis.Replay(quiet(), incident.Classify, nil, rows, marks[:3]) })
 }

@@ -8,6 +8,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -57,7 +58,7 @@ func judge(cfg config.Config, checks []analysis.Check, samples []series.Sample, 
 // judgeWith is judge with more watchers.
 func judgeWith(cfg config.Config, checks []analysis.Check, watchers []series.Watcher, samples []series.Sample, marks ...series.Mark) (*recorder, analysis.Result) {
 	rec := &recorder{}
-	a := analysis.New(cfg, checks, append([]series.Watcher{rec}, watchers...)...)
+	a := analysis.New(cfg, incident.Classify, checks, append([]series.Watcher{rec}, watchers...)...)
 	for _, s := range samples {
 		for len(marks) > 0 && marks[0].T <= s.T {
 			a.Mark(marks[0])

@@ -3,8 +3,8 @@ package analysis
 import (
 	"time"
 
-	"vmstorm/cluster"
 	"vmstorm/config"
+	"vmstorm/internal/vmstate"
 	"vmstorm/series"
 )
 
@@ -82,7 +82,7 @@ func (p *phaser) classify(in phaseInput) string {
 	// janitor's next pass are not a leak either.
 	// Once leaking, orphans that stay put are still a leak, until they
 	// begin to drain.
-	orphans := in.ByState[cluster.Orphaned]
+	orphans := in.ByState[vmstate.Orphaned]
 	wasLeaking := p.phase == PhaseLeak || p.phase == PhaseSilentLeak
 	leaking := in.JanitorFailing || (orphans*20 > in.Capacity &&
 		(in.OrphansGrew >= max(in.Capacity/100, 10) || (wasLeaking && in.OrphansGrew >= 0)))

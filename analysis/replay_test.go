@@ -10,6 +10,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -43,13 +44,13 @@ func TestReplayEqualsLive(t *testing.T) {
 			cfg.Window = 3 * time.Minute
 			rec, live := judge(cfg, checks, base, tc.marks...)
 			require.Equal(t, tc.marks, rec.marks, "the watcher saw every mark")
-			replayed := analysis.Replay(cfg, checks, rec.rows, rec.marks)
+			replayed := analysis.Replay(cfg, incident.Classify, checks, rec.rows, rec.marks)
 			assert.Equal(t, live, replayed)
 		})
 	}
 
 	t.Run("nothing to replay", func(t *testing.T) {
-		assert.Equal(t, analysis.New(quiet(), nil).Result(), analysis.Replay(quiet(), nil, nil, nil))
+		assert.Equal(t, analysis.New(quiet(), incident.Classify, nil).Result(), analysis.Replay(quiet(), incident.Classify, nil, nil, nil))
 	})
 }
 
@@ -103,7 +104,7 @@ func TestReplayOfItsCSV(t *testing.T) {
 			for i := range live.Marks {
 				live.Marks[i].Note = ""
 			}
-			assert.Equal(t, live, analysis.Replay(cfg, nil, rows, read))
+			assert.Equal(t, live, analysis.Replay(cfg, incident.Classify, nil, rows, read))
 		})
 	}
 }

@@ -18,44 +18,25 @@ import (
 	"vmstorm/capacity"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/vmstate"
 )
 
-// State is where a VM is in its life.
-type State uint8
+// State is where a VM is in its life (vmstate says what each state means).
+type State = vmstate.State
 
+// The states, in order (vmstate.States).
 const (
-	// Cloned: the VM exists but has never been powered on (zero uptime).
-	Cloned State = iota
-	// Booting: admitted and powering on; it holds cluster capacity.
-	Booting
-	// Running: booted and running a build.
-	Running
-	// Finished: its build is over and the worker has let it go; it holds its
-	// capacity until the janitor destroys it. When the janitor is broken,
-	// this is the leak.
-	Finished
-	// Orphaned: it took longer to boot than the worker's start timeout, so
-	// the worker gave up on it while it was on; the janitor destroys it once
-	// it is older than its cutoff.
-	Orphaned
-	// NeverBooted: its power-on failed. It holds no capacity but stays in the
-	// inventory, and the janitor, which skips zero-uptime VMs, never
-	// destroys it.
-	NeverBooted
-	numStates
+	Cloned      = vmstate.Cloned
+	Booting     = vmstate.Booting
+	Running     = vmstate.Running
+	Finished    = vmstate.Finished
+	Orphaned    = vmstate.Orphaned
+	NeverBooted = vmstate.NeverBooted
+	numStates   = vmstate.Count
 )
-
-var stateNames = [numStates]string{"cloned", "booting", "running", "finished", "orphaned", "never_booted"}
-
-func (s State) String() string {
-	if s < numStates {
-		return stateNames[s]
-	}
-	return fmt.Sprintf("State(%d)", s)
-}
 
 // States lists every state, in order.
-var States = [numStates]State{Cloned, Booting, Running, Finished, Orphaned, NeverBooted}
+var States = vmstate.States
 
 // Errors of a failed call. Each makes the worker requeue the job.
 var (

@@ -111,19 +111,6 @@ func checkStats(t simtest.TB, c *Cluster) Stats {
 	return s
 }
 
-func TestStateString(t *testing.T) {
-	want := map[State]string{
-		Cloned: "cloned", Booting: "booting", Running: "running", Finished: "finished",
-		Orphaned: "orphaned", NeverBooted: "never_booted", numStates: "State(6)", 200: "State(200)",
-	}
-	for s, name := range want {
-		assert.Equal(t, name, s.String())
-	}
-	for i, s := range States {
-		assert.Equal(t, State(i), s, "States is in order")
-	}
-}
-
 func TestCloneTakesCloneLatency(t *testing.T) {
 	inCluster(t, config(), 2, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
 		vm, cloneErr := c.Clone(ctx, 17, 2)

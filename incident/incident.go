@@ -73,6 +73,15 @@ func IsFault(name string) bool {
 	return ok && a.Fault
 }
 
+// Classify says what the named action is: an action of the catalogue
+// (timeline), and of those, whether it injects a fault (fault). It is the
+// catalogue as the analysis is handed it (analysis.Catalogue): the
+// analysis reads a run's marks by name, and imports none of the model.
+func Classify(name string) (timeline, fault bool) {
+	a, ok := Lookup(name)
+	return ok, ok && a.Fault
+}
+
 // Actions is the catalogue of timeline actions, in the order a person
 // reads them.
 var Actions = []Action{

@@ -18,6 +18,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/series"
 )
@@ -332,7 +333,7 @@ func TestRatesFromTheAnalysis(t *testing.T) {
 			cfg := config.Default()
 			cfg.Window = time.Minute
 			v, buf := forced(100)
-			an := analysis.New(cfg, nil, v)
+			an := analysis.New(cfg, incident.Classify, nil, v)
 			for i, o := range tt.seq {
 				buf.Reset()
 				an.Sample(series.Sample{T: o.t, Requeues: o.requeues, Completed: o.completed, Capacity: 200})

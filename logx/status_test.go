@@ -15,6 +15,7 @@ import (
 	"vmstorm/analysis"
 	"vmstorm/cluster"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -190,7 +191,7 @@ func TestStatusChangesBeforeTheStatusLine(t *testing.T) {
 // getting room again at 5.
 func TestStatusWatchesTheAnalysis(t *testing.T) {
 	log, logs := observed()
-	an := analysis.New(config.Default(), nil, NewStatus(log, 2*time.Minute))
+	an := analysis.New(config.Default(), incident.Classify, nil, NewStatus(log, 2*time.Minute))
 	for at := 10 * time.Second; at <= 6*time.Minute; at += 10 * time.Second {
 		inUse := int64(5)
 		if at >= 3*time.Minute && at < 5*time.Minute {

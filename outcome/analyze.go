@@ -7,6 +7,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -42,7 +43,7 @@ func Analyze(r io.Reader, cfg config.Config, checks []analysis.Check) (analysis.
 		last = row.T
 		if judge == nil {
 			cfg.Epoch = epoch
-			judge = analysis.NewReplayer(cfg, checks)
+			judge = analysis.NewReplayer(cfg, incident.Classify, checks)
 		}
 		if err := judge.Row(row, marks); err != nil {
 			return fmt.Errorf("series: line %d: %w", line, err)
@@ -53,7 +54,7 @@ func Analyze(r io.Reader, cfg config.Config, checks []analysis.Check) (analysis.
 		return analysis.Result{}, time.Time{}, err
 	}
 	if judge == nil {
-		judge = analysis.NewReplayer(cfg, checks) // a header and no rows
+		judge = analysis.NewReplayer(cfg, incident.Classify, checks) // a header and no rows
 	}
 	return judge.Result(), cfg.Epoch, nil
 }

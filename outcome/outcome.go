@@ -13,7 +13,9 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
+	"vmstorm/logx"
 	"vmstorm/pipeline"
 	"vmstorm/series"
 	"vmstorm/workers"
@@ -64,8 +66,8 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 		o.Rows = make([]series.Row, 0, min(o.KeepRows, int(cfg.Duration/cfg.SampleEvery)+2))
 	}
 	keep := series.NewKeeperInto(o.KeepRows, o.Rows)
-	an := analysis.New(cfg, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
-	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
+	an := analysis.New(cfg, incident.Classify, o.Checks, append([]series.Watcher{keep}, o.Watchers...)...)
+	sum, err := pipeline.Run(ctx, cfg, k, pipeline.Options{Log: o.Log, Events: logx.Lifecycle(o.Log), Sink: an, Pager: an, Shared: o.Shared, Hold: o.Hold})
 	if sum == nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"vmstorm/analysis"
 	"vmstorm/config"
+	"vmstorm/incident"
 	"vmstorm/internal/racedetect"
 	"vmstorm/internal/sim"
 	"vmstorm/outcome"
@@ -46,10 +47,10 @@ func rejudged(t *testing.T, cfg config.Config, checks []analysis.Check, csv []by
 	require.NoError(t, err)
 	assert.True(t, analyzed.Equal(epoch), "Analyze judged by the file's epoch")
 	cfg.Epoch = epoch
-	require.Equal(t, analysis.Replay(cfg, checks, rows, marks), res, "-analyze judges as Replay does")
+	require.Equal(t, analysis.Replay(cfg, incident.Classify, checks, rows, marks), res, "-analyze judges as Replay does")
 
 	var again collect
-	a := analysis.New(cfg, checks, &again)
+	a := analysis.New(cfg, incident.Classify, checks, &again)
 	for _, r := range rows {
 		for len(marks) > 0 && marks[0].T <= r.T {
 			a.Mark(marks[0])

@@ -24,7 +24,6 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
-	"vmstorm/logx"
 	"vmstorm/series"
 	"vmstorm/workers"
 )
@@ -46,6 +45,11 @@ func NewKernel(cfg config.Config, mode sim.Mode) *sim.Kernel {
 // observed acts back on the model: the Pager, and a game's Hold.
 type Options struct {
 	Log *zap.Logger // the run's log; nil for none
+	// Events, if not nil, is the log of the lifecycle events (one per job
+	// arrival, VM start, requeue, ...), thousands in a storm, which an
+	// output may treat apart (logx.Lifecycle names them so that the console
+	// samples them). With none, they go to Log.
+	Events *zap.Logger
 	// Sink, if not nil, is given every sample of the model's state (the
 	// last one at the run's end) and every timeline event as it is applied.
 	Sink series.Sink
@@ -92,9 +96,12 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log, sink, shared := o.Log, o.Sink, o.Shared
+	log, events, sink, shared := o.Log, o.Events, o.Sink, o.Shared
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if events == nil {
+		events = log
 	}
 	if sink == nil {
 		sink = discard{}
@@ -103,7 +110,7 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(set.cluster, k, gauge)
 	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
-	env := workers.Env{Kernel: k, Cluster: cl, Ledger: ledger, Log: log, Events: logx.Lifecycle(log), Seed: cfg.Seed}
+	env := workers.Env{Kernel: k, Cluster: cl, Ledger: ledger, Log: log, Events: events, Seed: cfg.Seed}
 
 	// The scheduler hears everything through one inbox; it hands a job
 	// only to a Build worker that asked, so dispatch has room for all.

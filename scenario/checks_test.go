@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/analysis"
+	"vmstorm/incident"
 	"vmstorm/series"
 )
 
@@ -234,7 +235,7 @@ func TestEvaluate(t *testing.T) {
 			s, err := Parse("checks.yaml", []byte(checksHead+"    calibration: true\n    "+tt.check+"\n"))
 			require.NoError(t, err)
 			rows, marks := knownRun()
-			r := analysis.Replay(s.Config, s.Checks, rows, marks).Checks
+			r := analysis.Replay(s.Config, incident.Classify, s.Checks, rows, marks).Checks
 			require.Len(t, r, 1)
 			assert.Equal(t, tt.ok, r[0].OK, "model %s, want %s", r[0].Model, r[0].Want)
 			assert.Contains(t, r[0].Model, tt.model)

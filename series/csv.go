@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"vmstorm/cluster"
+	"vmstorm/internal/vmstate"
 )
 
 // Column is one column of the CSV series, and one array of the data
@@ -43,7 +43,7 @@ var columns = func() []Column {
 		{"capacity", "VMs the cluster can hold (a VM counts from power-on until destroyed)", func(r Row) any { return r.Capacity }, intCol(func(r *Row) *int64 { return &r.Capacity })},
 		{"in_use", "VMs holding capacity (the gauge)", func(r Row) any { return r.InUse }, intCol(func(r *Row) *int64 { return &r.InUse })},
 	}
-	for _, st := range cluster.States {
+	for _, st := range vmstate.States {
 		cols = append(cols, Column{"vms_" + st.String(), "VMs in state " + st.String(),
 			func(r Row) any { return r.ByState[st] }, intCol(func(r *Row) *int64 { return &r.ByState[st] })})
 	}

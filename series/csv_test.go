@@ -313,7 +313,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	assert.Equal(t, want, marks)
 
-	got := analysis.Replay(cfg, nil, rows, marks)
+	got := analysis.Replay(cfg, incident.Classify, nil, rows, marks)
 	assert.Equal(t, o.Analysis.Phases, got.Phases)
 	assert.Equal(t, o.Analysis.Storm, got.Storm)
 	assert.Equal(t, o.Analysis.Incident, got.Incident)

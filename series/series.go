@@ -9,7 +9,7 @@ package series
 import (
 	"time"
 
-	"vmstorm/cluster"
+	"vmstorm/internal/vmstate"
 )
 
 // Sample is the state of the model at one model time: everything that
@@ -23,7 +23,7 @@ type Sample struct {
 	Capacity    int64
 	CPUInUse    int64 // VMs on, holding a CPU reservation
 	CPUCapacity int64 // the CPU ceiling; 0 if none
-	ByState     [len(cluster.States)]int64
+	ByState     [len(vmstate.States)]int64
 	Backlog     int64
 	OldestWait  time.Duration // of the jobs waiting for a VM (to within a minute)
 	Arrived     int64         // total
