@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -70,15 +71,7 @@ func CrossHalf(counts []Count, m int) (Crossing, error) {
 		return Crossing{}, fmt.Errorf("compare: crossing of %d points in a design of %d: want m at least the points", len(counts), m)
 	}
 	cs := slices.Clone(counts)
-	slices.SortFunc(cs, func(a, b Count) int {
-		switch {
-		case a.X < b.X:
-			return -1
-		case a.X > b.X:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(cs, func(a, b Count) int { return cmp.Compare(a.X, b.X) })
 	for i, c := range cs {
 		switch {
 		case c.N < 1 || c.K < 0 || c.K > c.N:
