@@ -9,10 +9,10 @@ import (
 
 // MaxHeld is the analysis's budget for what it keeps of a run beyond its
 // window of samples: the timeline's marks, the alerts' firings and
-// resolutions, and the phases, about a hundred bytes each, so about 100 MB
-// in all. A run of 87,600 hours sampled every second, with its alerts
-// changing at every sample, would pass it; no built-in run comes near.
-const MaxHeld = 1_000_000
+// resolutions, and the phases, about a hundred bytes each. It is the run's
+// one budget for what it keeps of its timeline, series.MaxHeld (which says
+// why a million), that a series.Keeper keeps its marks within too.
+const MaxHeld = series.MaxHeld
 
 // maxHeld is the budget an Analyzer is made with: MaxHeld, but in a test.
 var maxHeld = MaxHeld

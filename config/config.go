@@ -13,10 +13,10 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"vmstorm/config/policy"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
 	"vmstorm/internal/sim"
-	"vmstorm/mitigate"
 )
 
 // Config is everything a run needs. Parameter names in errors are the
@@ -307,15 +307,15 @@ type Mitigations struct {
 	// Backoff: a failed start waits, with full jitter, before the job is
 	// offered again, holding no Build worker.
 	Backoff         bool
-	BackoffSettings mitigate.Backoff
+	BackoffSettings policy.Backoff
 	// RetryBudget: a failed start is retried only while the Build pool's
 	// token bucket allows; past it the job fails for good.
 	RetryBudget         bool
-	RetryBudgetSettings mitigate.RetryBudgetSettings
+	RetryBudgetSettings policy.RetryBudgetSettings
 	// Breaker: a circuit breaker in front of the VM API; while it is open
 	// no Build worker takes a job.
 	Breaker         bool
-	BreakerSettings mitigate.BreakerSettings
+	BreakerSettings policy.BreakerSettings
 	// Reaper: the janitor also destroys a never-booted VM older than
 	// ReaperTTL.
 	Reaper    bool
@@ -364,9 +364,9 @@ func Default() Config {
 		// Normal is no requeues and waits of a minute or two.
 		Alerts: Alerts{RequeueRateMax: 30, BacklogAgeMax: 30 * time.Minute, For: time.Minute, KeepFiringFor: 10 * time.Minute},
 		Mitigations: Mitigations{
-			BackoffSettings:     mitigate.DefaultBackoff(),
-			RetryBudgetSettings: mitigate.DefaultRetryBudgetSettings(),
-			BreakerSettings:     mitigate.DefaultBreakerSettings(),
+			BackoffSettings:     policy.DefaultBackoff(),
+			RetryBudgetSettings: policy.DefaultRetryBudgetSettings(),
+			BreakerSettings:     policy.DefaultBreakerSettings(),
 			ReaperTTL:           15 * time.Minute,
 			ShedAfter:           2 * time.Hour,
 		},

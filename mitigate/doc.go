@@ -11,20 +11,13 @@
 // model's goroutines are scheduled, and a test drives a policy through any
 // history by passing the times it wants. Where each policy sits in the model
 // and what it should change: docs/mitigations.md.
+//
+// The policies' settings, their defaults and their Validate live in
+// config/policy, so that the configuration describes them without importing
+// the model; the names here are aliases of those types.
 package mitigate
 
-import "fmt"
+import "vmstorm/config/policy"
 
-// SettingError says which setting of a policy is wrong, its value, and what
-// a valid one is: enough for the caller to name its flag or scenario key in
-// one line.
-type SettingError struct {
-	Policy  string // "backoff", "retry budget" or "breaker"
-	Setting string // the field of the policy's settings, e.g. "Base"
-	Value   string
-	Want    string
-}
-
-func (e *SettingError) Error() string {
-	return fmt.Sprintf("%s %s %s: want %s", e.Policy, e.Setting, e.Value, e.Want)
-}
+// SettingError says which setting of a policy is wrong: policy.SettingError.
+type SettingError = policy.SettingError

@@ -76,5 +76,10 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Out
 		// run: the run is counted, and its judgement refused.
 		err = errors.Join(err, fmt.Errorf("analysis: %w", heldErr))
 	}
+	if keptErr := keep.Err(); keptErr != nil {
+		// Past the keeper's budget the charts would draw part of the
+		// timeline as the whole of it: refused likewise.
+		err = errors.Join(err, fmt.Errorf("charts: %w", keptErr))
+	}
 	return &Outcome{Summary: sum, Analysis: an.Result(), Rows: keep.Take(), Marks: keep.Marks()}, err
 }

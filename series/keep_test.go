@@ -1,6 +1,7 @@
 package series
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,4 +53,43 @@ func TestKeeperIntoReusesTheArray(t *testing.T) {
 	assert.Equal(t, fresh.Rows(), rows)
 	assert.Same(t, &old[0], &rows[0], "in the array given")
 	assert.Zero(t, old[:cap(old)][len(rows)], "nothing of the last run's held beyond its rows")
+}
+
+// TestKeeperBoundsItsMarks: a keeper keeps marks up to its budget, in
+// order, and no more; past it Err names the budget and the model time of
+// the first mark not kept, and Marks are the ones kept. Within the budget
+// Err is nil.
+func TestKeeperBoundsItsMarks(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		budget, n int
+		kept      int
+		overAt    string // the first mark not kept, in model seconds; "" if none
+	}{
+		{"within", 3, 2, 2, ""},
+		{"at", 3, 3, 3, ""},
+		{"past", 3, 5, 3, "4"},
+		{"far past", 1, 100, 1, "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := NewKeeper(10)
+			require.Equal(t, MaxHeld, k.maxMarks, "a keeper's budget is MaxHeld")
+			k.maxMarks = tc.budget
+			for i := 1; i <= tc.n; i++ {
+				k.Mark(Mark{T: time.Duration(i) * time.Second, Name: "m"})
+			}
+			marks := k.Marks()
+			require.Len(t, marks, tc.kept)
+			for i, m := range marks {
+				assert.Equal(t, time.Duration(i+1)*time.Second, m.T, "the first marks, in order")
+			}
+			if tc.overAt == "" {
+				assert.NoError(t, k.Err())
+				return
+			}
+			require.Error(t, k.Err())
+			assert.Contains(t, k.Err().Error(), fmt.Sprintf("more than %d marks", tc.budget))
+			assert.Contains(t, k.Err().Error(), "model second "+tc.overAt+")")
+		})
+	}
 }
