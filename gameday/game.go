@@ -515,11 +515,17 @@ func (g *Game) Control(c Control) error {
 	return nil
 }
 
-// Claim gives seat the controls; the seat that held them loses them.
-func (g *Game) Claim(seat string) {
+// Claim gives seat the controls; the seat that held them loses them. Once
+// the game has ended there are no controls to take: ErrEnded, and the seat
+// that held them keeps them.
+func (g *Game) Claim(seat string) error {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.over || g.finishing || g.runCtx != nil && g.runCtx.Err() != nil {
+		return ErrEnded
+	}
 	g.seat = seat
-	g.mu.Unlock()
+	return nil
 }
 
 // Holds reports whether seat holds the controls.

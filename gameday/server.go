@@ -194,7 +194,10 @@ func (s *Server) seat(r *http.Request) (string, bool) {
 
 func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	seat := NewToken()
-	s.game.Claim(seat)
+	if err := s.game.Claim(seat); err != nil {
+		refuse(w, err)
+		return
+	}
 	writeJSON(w, map[string]string{"seat": seat})
 }
 

@@ -155,6 +155,9 @@ func TestActionsAfterTheEndAreRefused(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, w.Code, w.Body.String())
 		assert.Contains(t, w.Body.String(), "the game has ended")
 	}
+	w := request{"POST", "/api/claim", addr, token, "", "application/json", `{}`}.do(t, h)
+	assert.Equal(t, http.StatusConflict, w.Code, "no controls to take after the end: %s", w.Body.String())
+	assert.True(t, g.Holds(seat), "the seat that held the controls keeps them")
 	assert.Equal(t, tl, g.Timeline())
 	assert.Len(t, g.Actions(), 1)
 	_, err = g.Export()
