@@ -65,6 +65,10 @@ const MinCallTime = time.Millisecond
 
 // Config is the cluster's behaviour.
 type Config struct {
+	// OnRoom, if not nil, is called whenever a destroyed VM gives its slot
+	// back (capacity-aware dispatch waits for it): a hook, as
+	// net/http.Server's ConnState is one.
+	OnRoom                  func()
 	Clone, PowerOn, Destroy dist.Latency
 	// StartTimeout is how long a worker waits for a VM to boot before it
 	// gives up and requeues the job (4 minutes in travis-ci/worker).
@@ -146,10 +150,6 @@ type Cluster struct {
 	gauge *capacity.Gauge
 	cpu   *capacity.Gauge
 	api   *api
-
-	// OnRoom, if set before the run, is called whenever a destroyed VM
-	// gives its slot back (capacity-aware dispatch waits for it).
-	OnRoom func()
 
 	mu sync.Mutex
 	// order is the inventory: every VM on the cluster, oldest first (see
@@ -532,8 +532,8 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 	freed := vm.holdsSlot
 	c.remove(vm)
 	c.mu.Unlock()
-	if freed && c.OnRoom != nil {
-		c.OnRoom()
+	if freed && c.cfg.OnRoom != nil {
+		c.cfg.OnRoom()
 	}
 	return nil
 }

@@ -107,6 +107,17 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 		sink = discard{}
 	}
 	set := settingsOf(cfg)
+	queues := workers.NewQueueControls(k, cfg.QueueNames(), set.limits)
+	policies, breakerMarks, err := newPolicies(cfg, set.policies, k, queues)
+	if err != nil {
+		return nil, err
+	}
+	switches := policies.Switches // every part reads the one set
+	set.cluster.OnRoom = func() {
+		if switches.On(incident.CapacityAware) {
+			queues.Poke() // room again: capacity-aware dispatch may hand out a job
+		}
+	}
 	gauge := capacity.New(cfg.VMs)
 	cl := cluster.New(set.cluster, k, gauge)
 	ledger := workers.NewLedger(cfg.MaxJobs, cfg.Drained, func() { k.Stop(ErrAllJobsFinished) })
@@ -121,35 +132,23 @@ func Run(ctx context.Context, cfg config.Config, k *sim.Kernel, o Options) (*Sum
 
 	held := &workers.Budget{Max: cfg.MaxHeld, Ledger: ledger, Cluster: cl, Stop: k.Stop, Shared: shared}
 	defer held.Release()
-	queues := workers.NewQueueControls(k, cfg.QueueNames(), set.limits)
-	policies, breakerMarks, err := newPolicies(cfg, set.policies, k, queues)
-	if err != nil {
-		return nil, err
-	}
-	switches := policies.Switches // every part reads the one set
 	backoffs := workers.NewBackoffs(k, inbox)
 	source := workers.NewSource(env, set.source, inbox, held)
 	build := workers.NewBuildPool(env, cfg.BuildWorkers, set.build, workers.BuildLinks{
 		In: dispatch, Out: booted, Inbox: inbox, Policies: policies, Backoffs: backoffs, Held: held,
 	})
-	var sched *workers.Scheduler
-	room := func() bool {
+	room := func(handed int64) bool {
 		// Room for one more start: the slots in use, and the starts under
 		// way that hold none yet (a booting VM holds its slot already),
 		// and the jobs handed out that no worker has begun.
 		st, bs := cl.Stats(), build.Stats()
 		starting := bs.BusyNow - st.ByState[cluster.Booting]
-		unbegun := sched.Handed() - bs.Taken
+		unbegun := handed - bs.Taken
 		return st.InUse+max(starting, 0)+max(unbegun, 0) < st.Capacity
 	}
-	sched = workers.NewScheduler(env, set.scheduler, workers.SchedulerLinks{
+	sched := workers.NewScheduler(env, set.scheduler, workers.SchedulerLinks{
 		Queues: queues, Inbox: inbox, Out: dispatch, Switches: switches, Room: room,
 	})
-	cl.OnRoom = func() {
-		if switches.On(incident.CapacityAware) {
-			queues.Poke() // room again: capacity-aware dispatch may hand out a job
-		}
-	}
 	runPool := workers.NewRunPool(env, cfg.RunWorkers, set.run, booted, inbox)
 	credentials := &workers.Credentials{}
 	janitor := workers.NewJanitor(env, set.janitor, credentials, switches, doomed)

@@ -309,7 +309,7 @@ func newBuildRig(t *testing.T, rc rigConfig) *buildRig {
 		In: r.dispatch, Out: r.booted, Inbox: r.inbox, Policies: policies, Backoffs: r.backoffs,
 	})
 	r.sched = NewScheduler(env, SchedulerSettings{ShedAfter: time.Hour}, SchedulerLinks{
-		Queues: r.queues, Inbox: r.inbox, Out: r.dispatch, Switches: policies.Switches, Room: func() bool { return true },
+		Queues: r.queues, Inbox: r.inbox, Out: r.dispatch, Switches: policies.Switches, Room: func(int64) bool { return true },
 	})
 	return r
 }

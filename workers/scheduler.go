@@ -195,10 +195,10 @@ type SchedulerLinks struct {
 	// hand-offs from the moment it is made.
 	Out *sim.Chan[*Job]
 	// Switches say which mitigations are on (nil: none). Capacity-aware
-	// dispatch hands a job out only while Room reports room for one more
-	// start.
+	// dispatch hands a job out only while Room, given how many jobs the
+	// scheduler has handed out, reports room for one more start.
 	Switches *Switches
-	Room     func() bool
+	Room     func(handed int64) bool
 }
 
 // NewScheduler returns a scheduler with empty queues, settings s, linked
@@ -263,7 +263,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // one. It returns false if the run stopped.
 func (s *Scheduler) dispatch(ctx context.Context) bool {
 	for s.asked > 0 {
-		if s.Switches.On(incident.CapacityAware) && !s.Room() {
+		if s.Switches.On(incident.CapacityAware) && !s.Room(s.Handed()) {
 			return true // a VM destroyed, or a start ended, pokes the scheduler
 		}
 		c := s.Queues

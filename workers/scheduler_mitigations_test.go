@@ -45,7 +45,7 @@ func withMitigatedScheduler(t *testing.T, limits []int64, on []incident.Mitigati
 	ms.logs = logs
 	s := NewScheduler(Env{Kernel: k, Ledger: ms.ledger, Events: events}, SchedulerSettings{ShedAfter: shedAfter}, SchedulerLinks{
 		Queues: queues, Inbox: ms.inbox, Out: ms.out, Switches: ms.switches,
-		Room: func() bool { ms.asked.Add(1); return ms.room.Load() },
+		Room: func(int64) bool { ms.asked.Add(1); return ms.room.Load() },
 	})
 	ms.s = s
 	k.Go(t.Context(), s.Run)
