@@ -15,6 +15,7 @@ import (
 
 	"vmstorm/config"
 	"vmstorm/incident"
+	"vmstorm/internal/filetest"
 	"vmstorm/scenario"
 )
 
@@ -356,8 +357,8 @@ var badExperiments = []badExperiment{
 		line: 4, col: 40, msg: []string{"nests more than 32 lists or mappings deep"}},
 }
 
-func (b badExperiment) want() wantError {
-	return wantError{file: "exp.yaml", line: b.line, col: b.col, msg: b.msg, hint: b.hint, bug: b.bug}
+func (b badExperiment) want() filetest.Want {
+	return filetest.Want{File: "exp.yaml", Line: b.line, Col: b.col, Msg: b.msg, Hint: b.hint, Bug: b.bug}
 }
 
 func TestSmallExperimentParses(t *testing.T) {
@@ -407,7 +408,7 @@ func TestParseExperimentRejectsBadFiles(t *testing.T) {
 				text = expEdit(t, text, tc.fromB, tc.toB)
 			}
 			e, err := parseExp(t, text)
-			tc.want().rejected(t, err, func() string { return fmt.Sprintf("with variants %d and sweep %+v", len(e.Variants), e.Sweep) })
+			tc.want().Rejected(t, err, refusal, func() string { return fmt.Sprintf("with variants %d and sweep %+v", len(e.Variants), e.Sweep) })
 		})
 	}
 }

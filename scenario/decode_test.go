@@ -14,6 +14,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/dist"
+	"vmstorm/internal/filetest"
 )
 
 // small is a valid scenario; every bad file below is a minimal edit of it.
@@ -294,86 +295,24 @@ func TestSmallScenarioParses(t *testing.T) {
 	require.NoError(t, s.Config.Validate())
 }
 
-// wantError is what a file that must be rejected expects of the error:
-// where it points, what its message and its hint say, in part, and a
-// known bug, if any.
-type wantError struct {
-	file      string
-	line, col int
-	msg, hint []string
-	bug       string
+func (b badFile) want() filetest.Want {
+	return filetest.Want{File: "bad.yaml", Line: b.line, Col: b.col, Msg: b.msg, Hint: b.hint, Bug: b.bug}
 }
 
-func (b badFile) want() wantError {
-	return wantError{file: "bad.yaml", line: b.line, col: b.col, msg: b.msg, hint: b.hint, bug: b.bug}
-}
-
-// problems lists how err falls short of what w expects of it.
-func (w wantError) problems(err error) []string {
+// refusal reads what a scenario file's refusal said.
+func refusal(err error) (filetest.Refusal, bool) {
 	var e *Error
 	if !errors.As(err, &e) {
-		return []string{fmt.Sprintf("want an *Error, got %T: %v", err, err)}
+		return filetest.Refusal{}, false
 	}
-	var out []string
-	if e.File != w.file {
-		out = append(out, fmt.Sprintf("file %q, want %s", e.File, w.file))
-	}
-	if e.Line != w.line || e.Column != w.col {
-		out = append(out, fmt.Sprintf("at %d:%d, want %d:%d (%v)", e.Line, e.Column, w.line, w.col, err))
-	}
-	for _, m := range w.msg {
-		if !strings.Contains(e.Msg, m) {
-			out = append(out, fmt.Sprintf("message %q does not say %q", e.Msg, m))
-		}
-	}
-	if e.Hint == "" {
-		out = append(out, fmt.Sprintf("no hint in %q: every mistake says what is valid", err))
-	}
-	for _, h := range w.hint {
-		if !strings.Contains(e.Hint, h) {
-			out = append(out, fmt.Sprintf("hint %q does not say %q", e.Hint, h))
-		}
-	}
-	if want := fmt.Sprintf("%s:%d:%d: %s (%s)", w.file, e.Line, e.Column, e.Msg, e.Hint); err.Error() != want {
-		out = append(out, fmt.Sprintf("%q, want %q", err.Error(), want))
-	}
-	if strings.Contains(err.Error(), "\n") {
-		out = append(out, fmt.Sprintf("%q is more than one line", err))
-	}
-	if strings.IndexFunc(err.Error(), unsafeRune) >= 0 {
-		out = append(out, fmt.Sprintf("%q holds a control character, which would reach the terminal raw", err))
-	}
-	return out
-}
-
-// rejected fails t unless err is what w expects; accepted describes what
-// the parser made of the file, for when err is nil. A known bug skips
-// while it shows, and fails once it is gone, so that its mark is removed.
-func (w wantError) rejected(t *testing.T, err error, accepted func() string) {
-	t.Helper()
-	require.NotEmpty(t, w.msg, "say what the error says")
-	var problems []string
-	if err == nil {
-		problems = []string{"accepted, " + accepted()}
-	} else {
-		problems = w.problems(err)
-	}
-	if w.bug != "" {
-		if len(problems) == 0 {
-			t.Fatalf("fixed: %s; remove the bug mark", w.bug)
-		}
-		t.Skipf("BUG: %s: %s", w.bug, strings.Join(problems, "; "))
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
+	return filetest.Refusal{File: e.File, Line: e.Line, Column: e.Column, Msg: e.Msg, Hint: e.Hint}, true
 }
 
 func TestParseRejectsBadFiles(t *testing.T) {
 	for _, tc := range badFiles {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse("bad.yaml", []byte(tc.text()))
-			tc.want().rejected(t, err, func() string { return fmt.Sprintf("as %+v", s.Config) })
+			tc.want().Rejected(t, err, refusal, func() string { return fmt.Sprintf("as %+v", s.Config) })
 		})
 	}
 }

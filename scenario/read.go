@@ -13,6 +13,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
+
+	"vmstorm/internal/format"
 )
 
 // Limits on what a scenario or experiment file may be, so that no file
@@ -266,7 +268,7 @@ func checkValues(filename string, tree *ast.File) error {
 			default:
 				return descend
 			}
-			if i := strings.IndexFunc(text, unsafeRune); i >= 0 && found == nil {
+			if i := strings.IndexFunc(text, format.Unsafe); i >= 0 && found == nil {
 				r, _ := utf8.DecodeRuneInString(text[i:])
 				kind := "a control character"
 				if !unicode.IsControl(r) {
@@ -284,19 +286,6 @@ func checkValues(filename string, tree *ast.File) error {
 		return found
 	}
 	return nil
-}
-
-// unsafeRune reports whether r must not reach a terminal from a file: a
-// control character (C0, DEL, C1; a tab and a line break too), or a
-// bidirectional control, which reorders the text around it.
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r):
-		return true
-	case r == '\u061c', r == '\u200e', r == '\u200f', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
 }
 
 // excerpt is text quoted, with its bytes escaped as Go escapes them, cut

@@ -359,12 +359,12 @@ func decodeError(filename string, err error) error {
 // control) as its Go escape, so that a decoder's message that quotes the
 // file ("found character '\t'") puts none on the terminal.
 func printable(msg string) string {
-	if strings.IndexFunc(msg, unsafeRune) < 0 {
+	if strings.IndexFunc(msg, format.Unsafe) < 0 {
 		return msg
 	}
 	var b strings.Builder
 	for _, r := range msg {
-		if unsafeRune(r) {
+		if format.Unsafe(r) {
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
 			continue

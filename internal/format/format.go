@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -132,4 +133,17 @@ func isDate(w string) bool {
 		}
 	}
 	return true
+}
+
+// Unsafe reports whether r must not reach a terminal from a file: a
+// control character (C0, DEL, C1; a tab and a line break too), or a
+// bidirectional control, which reorders the text around it.
+func Unsafe(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == '\u061c', r == '\u200e', r == '\u200f', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
