@@ -62,6 +62,16 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// serving serves g on a free loopback port until the test ends.
+func serving(t *testing.T, g *gameday.Game) *gameday.Server {
+	t.Helper()
+	srv, err := gameday.Listen(g, "127.0.0.1:0", gameday.NewToken())
+	require.NoError(t, err)
+	srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
 // TestPlayInTheBrowser plays a whole short game in headless Chromium: the
 // page loads with no request leaving the machine, the charts draw, the
 // player takes the controls, pauses both queues at 12:40 and fixes and
@@ -74,14 +84,9 @@ func TestPlayInTheBrowser(t *testing.T) {
 	require.NoError(t, err)
 	g, err := gameday.New(gameday.Options{Scenario: sc, Start: 30 * time.Minute, Pace: 2 * time.Second, Idle: time.Minute, WhatIf: whatIf})
 	require.NoError(t, err)
-	srv, err := gameday.Listen(g, "127.0.0.1:0", gameday.NewToken())
-	require.NoError(t, err)
-	srv.Serve()
-	defer srv.Close()
-	gctx, stop := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { _, err := g.Run(gctx); done <- err }()
-	defer func() { stop(); <-done }()
+	srv := serving(t, g)
+	_, stop := running(t, g)
+	defer stop()
 
 	base := "http://" + srv.Addr()
 	var mu sync.Mutex
@@ -93,7 +98,6 @@ func TestPlayInTheBrowser(t *testing.T) {
 			mu.Unlock()
 		}
 	}))
-	wait := waitFor
 	// dump says what the page shows, when a wait fails.
 	dump := func(err error) string {
 		if err == nil {
@@ -108,26 +112,26 @@ func TestPlayInTheBrowser(t *testing.T) {
 	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL()),
-		wait(`document.body.dataset.ready === "1"`),
+		waitFor(`document.body.dataset.ready === "1"`),
 		chromedp.Click(chromedp.ID("take")),
-		wait(`document.getElementById("controls").textContent === "you hold the controls"`),
+		waitFor(`document.getElementById("controls").textContent === "you hold the controls"`),
 		pauseAt("12:40"),
 		chromedp.Click(chromedp.ID("act-pause_builds")), // its queue: all
-		wait(`document.getElementById("mine").textContent.includes("pause_builds")`),
+		mine("pause_builds"),
 		pauseAt("12:55"),
 		chromedp.Click(chromedp.ID("act-fix_cleanup_credentials")),
-		wait(`document.getElementById("mine").textContent.includes("fix_cleanup_credentials")`),
+		mine("fix_cleanup_credentials"),
 		chromedp.Click(chromedp.ID("act-restart_janitor")),
-		wait(`document.getElementById("mine").textContent.includes("restart_janitor")`),
+		mine("restart_janitor"),
 		chromedp.Click(chromedp.ID("inv-count_vms")),
-		wait(`document.getElementById("reveals").textContent.includes("VMs on the cluster")`),
+		waitFor(`document.getElementById("reveals").textContent.includes("VMs on the cluster")`),
 	)
 	require.NoError(t, err, dump(err))
 	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](ink(`"c-vms", "c-backlog", "c-rates"`)))
 	require.NoError(t, err)
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("finish")),
-		wait(`document.getElementById("sc-you") !== null && document.getElementById("sc-variant-0") !== null`),
+		waitFor(`document.getElementById("sc-you") !== null && document.getElementById("sc-variant-0") !== null`),
 	)
 	require.NoError(t, err, dump(err))
 	for i, n := range drawn {
@@ -225,6 +229,11 @@ func waitFor(expr string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// mine waits until the page lists action among the player's.
+func mine(action string) chromedp.Action[chromedp.Void] {
+	return waitFor(`document.getElementById("mine").textContent.includes("` + action + `")`)
+}
+
 // pauseAt asks, with the page's controls, for a pause at HH:MM of the
 // model's calendar, and waits until the game is paused there.
 func pauseAt(hhmm string) chromedp.Action[chromedp.Void] {
@@ -279,18 +288,10 @@ func TestScreenshots2015(t *testing.T) {
 	sc, whatIf, responders, start := responders2015(t)
 	g, err := gameday.New(gameday.Options{Scenario: sc, Start: start, Pace: 2 * time.Second, Idle: time.Minute, WhatIf: whatIf})
 	require.NoError(t, err)
-	srv, err := gameday.Listen(g, "127.0.0.1:0", gameday.NewToken())
-	require.NoError(t, err)
-	srv.Serve()
-	defer srv.Close()
-	gctx, stop := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { _, err := g.Run(gctx); done <- err }()
-	defer func() { stop(); <-done }()
+	srv := serving(t, g)
+	_, stop := running(t, g)
+	defer stop()
 
-	mine := func(action string) chromedp.Action[chromedp.Void] {
-		return waitFor(`document.getElementById("mine").textContent.includes("` + action + `")`)
-	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL()),
 		waitFor(`document.body.dataset.ready === "1"`),

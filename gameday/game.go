@@ -287,7 +287,7 @@ func (g *Game) Run(ctx context.Context) (*outcome.Outcome, error) {
 		<-runCtx.Done() // the idle timeout, or ctx: the scorecard stays up till then
 	}
 	if err == nil && out != nil && out.Summary.Ended != pipeline.ErrDurationReached.Error() && out.Summary.Ended != pipeline.ErrAllJobsFinished.Error() {
-		err = fmt.Errorf("the game was abandoned at %s: %v", format.ModelTime(g.cfg.Epoch, out.Summary.Model), context.Cause(runCtx))
+		err = fmt.Errorf("the game was abandoned at %s: %w", format.ModelTime(g.cfg.Epoch, out.Summary.Model), context.Cause(runCtx))
 	}
 	return out, err
 }

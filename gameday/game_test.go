@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,19 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// running runs g in a goroutine the test owns, on a context that stop
+// ends: stop cancels the run, waits for it and returns Run's error. The
+// test's cleanup calls stop as well, so that a failed assertion does not
+// leave the run behind.
+func running(tb testing.TB, g *gameday.Game) (context.Context, func() error) {
+	ctx, cancel := context.WithCancel(tb.Context())
+	done := make(chan error, 1)
+	go func() { _, err := g.Run(ctx); done <- err }()
+	stop := sync.OnceValue(func() error { cancel(); return <-done })
+	tb.Cleanup(func() { _ = stop() })
+	return ctx, stop
+}
 
 // small loads the tests' scenario with seed.
 func small(t *testing.T, seed uint64) *scenario.Scenario {
@@ -59,10 +73,8 @@ func play(t *testing.T, sc *scenario.Scenario, pace time.Duration, moves []move,
 	t.Helper()
 	g, err := gameday.New(gameday.Options{Scenario: sc, Start: 30 * time.Minute, Pace: pace, Idle: time.Minute, Watchers: watchers})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { _, err := g.Run(ctx); done <- err }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := running(t, g)
+	defer stop()
 	for _, m := range moves {
 		require.NoError(t, g.Control(gameday.Control{Op: "pause_at", PauseAt: m.At}))
 		at, ok := g.WaitPaused(ctx)

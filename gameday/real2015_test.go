@@ -1,7 +1,6 @@
 package gameday_test
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -67,11 +66,9 @@ func play2015(tb testing.TB, moves []move) (*gameday.Game, phases) {
 	sc, whatIf, _, start := responders2015(tb)
 	g, err := gameday.New(gameday.Options{Scenario: sc, Start: start, Pace: -1, Idle: 10 * time.Minute, WhatIf: whatIf})
 	require.NoError(tb, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	t0 := time.Now()
-	go func() { _, err := g.Run(ctx); done <- err }()
-	defer func() { cancel(); <-done }()
+	ctx, stop := running(tb, g)
+	defer stop()
 	var ph phases
 	at, ok := g.WaitPaused(ctx)
 	require.True(tb, ok)

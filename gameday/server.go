@@ -192,6 +192,16 @@ func (s *Server) seat(r *http.Request) (string, bool) {
 	return seat, s.game.Holds(seat)
 }
 
+// seated is the request's seat, if it holds the controls; if not, it
+// refuses the request.
+func (s *Server) seated(w http.ResponseWriter, r *http.Request) (string, bool) {
+	seat, ok := s.seat(r)
+	if !ok {
+		http.Error(w, "this screen does not hold the controls: take them first", http.StatusForbidden)
+	}
+	return seat, ok
+}
+
 func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	seat := NewToken()
 	if err := s.game.Claim(seat); err != nil {
@@ -228,9 +238,8 @@ type ActRequest struct {
 }
 
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
-	seat, ok := s.seat(r)
+	seat, ok := s.seated(w, r)
 	if !ok {
-		http.Error(w, "this screen does not hold the controls: take them first", http.StatusForbidden)
 		return
 	}
 	var req ActRequest
@@ -246,8 +255,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) investigate(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.seat(r); !ok {
-		http.Error(w, "this screen does not hold the controls: take them first", http.StatusForbidden)
+	if _, ok := s.seated(w, r); !ok {
 		return
 	}
 	var req struct {
@@ -264,8 +272,7 @@ func (s *Server) investigate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.seat(r); !ok {
-		http.Error(w, "this screen does not hold the controls: take them first", http.StatusForbidden)
+	if _, ok := s.seated(w, r); !ok {
 		return
 	}
 	var c Control

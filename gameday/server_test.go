@@ -1,7 +1,6 @@
 package gameday_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -138,9 +137,7 @@ func TestActionsAfterTheEndAreRefused(t *testing.T) {
 	require.NoError(t, err)
 	h := gameday.NewServer(g, token, addr).Handler()
 	seat := claim(t, h)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { _, err := g.Run(ctx); done <- err }()
+	_, stop := running(t, g)
 	act := request{"POST", "/api/act", addr, token, seat, "application/json", `{"action":"pause_builds","args":{"queue":"org"}}`}
 	require.Equal(t, http.StatusOK, act.do(t, h).Code)
 	require.Equal(t, http.StatusOK, request{"POST", "/api/control", addr, token, seat, "application/json", `{"op":"resume"}`}.do(t, h).Code)
@@ -162,8 +159,7 @@ func TestActionsAfterTheEndAreRefused(t *testing.T) {
 	assert.Len(t, g.Actions(), 1)
 	_, err = g.Export()
 	assert.NoError(t, err, "the run is over: it exports")
-	cancel()
-	assert.NoError(t, <-done)
+	assert.NoError(t, stop())
 }
 
 // TestIdleGameEnds: a game no browser asks about ends after its idle
