@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/analysis"
-	"vmstorm/cluster"
 	"vmstorm/config"
+	"vmstorm/internal/vmstate"
 	"vmstorm/series"
 )
 
@@ -131,7 +131,7 @@ func TestPhasesOfAnIncident(t *testing.T) {
 
 // TestPhases: each phase, from what the samples show.
 func TestPhases(t *testing.T) {
-	orphans := func(m int, s *series.Sample, n int64) { s.ByState[cluster.Orphaned] = n }
+	orphans := func(m int, s *series.Sample, n int64) { s.ByState[vmstate.Orphaned] = n }
 	cases := []struct {
 		name   string
 		alerts config.Alerts

@@ -122,7 +122,8 @@ func (a Axis) set(cfg config.Config, v string, r Recovery) (config.Config, error
 				tl[j].At, tl[j].AfterDetection = at, false
 			}
 		}
-		cfg.Timeline = sorted(tl)
+		tl.SortByTime()
+		cfg.Timeline = tl
 		return cfg, nil
 	}
 	p, _ := config.LookupKey(a.Key)
@@ -551,7 +552,9 @@ func (c *converter) variants(n ast.Node, base config.Config) []Variant {
 		}
 		cfg.Timeline = scenario.DropActions(cfg.Timeline, entry.Drop...)
 		if len(entry.Add) > 0 {
-			cfg.Timeline = cfg.Timeline.Merge(sorted(c.Timeline(path+".add", entry.Add, cfg, false)))
+			add := c.Timeline(path+".add", entry.Add, cfg, false)
+			add.SortByTime()
+			cfg.Timeline = cfg.Timeline.Merge(add)
 		}
 		if c.Err() == nil {
 			c.Validate(cfg, path+".set")
@@ -616,20 +619,6 @@ func parseMargin(lit string) (MarginSetting, bool) {
 		return MarginSetting{Value: v / 100, Relative: true}, true
 	}
 	return MarginSetting{Value: v}, true
-}
-
-// sorted sorts a timeline by time, keeping the order of ties.
-func sorted(tl incident.Timeline) incident.Timeline {
-	slices.SortStableFunc(tl, func(a, b incident.Event) int {
-		switch {
-		case a.At < b.At:
-			return -1
-		case a.At > b.At:
-			return 1
-		}
-		return 0
-	})
-	return tl
 }
 
 // sweep converts the sweep: its variant, replicas and axes.

@@ -276,9 +276,15 @@ func (tl Timeline) Split() (atTimes, afterDetection Timeline) {
 			atTimes = append(atTimes, ev)
 		}
 	}
-	sort.SliceStable(atTimes, func(i, j int) bool { return atTimes[i].At < atTimes[j].At })
-	sort.SliceStable(afterDetection, func(i, j int) bool { return afterDetection[i].At < afterDetection[j].At })
+	atTimes.SortByTime()
+	afterDetection.SortByTime()
 	return atTimes, afterDetection
+}
+
+// SortByTime sorts the timeline in place by At, keeping the order of the
+// events at one time.
+func (tl Timeline) SortByTime() {
+	sort.SliceStable(tl, func(i, j int) bool { return tl[i].At < tl[j].At })
 }
 
 // Detected places the events that wait for detection, now that it came at
@@ -289,7 +295,7 @@ func (tl Timeline) Detected(at time.Duration) Timeline {
 		ev.At, ev.AfterDetection = at+ev.At, false
 		out[i] = ev
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	out.SortByTime()
 	return out
 }
 

@@ -20,10 +20,10 @@ import (
 	"go.uber.org/goleak"
 
 	"vmstorm/analysis"
-	"vmstorm/cluster"
 	"vmstorm/config"
 	"vmstorm/incident"
 	"vmstorm/internal/sim"
+	"vmstorm/internal/vmstate"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
 	"vmstorm/series"
@@ -130,7 +130,7 @@ func TestWriterDocIsTrue(t *testing.T) {
 // wrong field fails here.
 func csvRow(r series.Row, marks, modelTime string) []string {
 	n := []int64{r.VMs, r.ReportedVMs, r.Capacity, r.InUse}
-	for _, st := range cluster.States {
+	for _, st := range vmstate.States {
 		n = append(n, r.ByState[st])
 	}
 	n = append(n, r.Backlog, r.Arrived, r.Completed, r.Failed, r.Requeues, r.InFlight,
@@ -266,7 +266,7 @@ func TestWriterWritesEveryRow(t *testing.T) {
 				"vms_true":         s.Cluster.VMs,
 				"vms_reported":     s.Janitor.Reported,
 				"in_use":           s.Cluster.InUse,
-				"vms_never_booted": s.Cluster.ByState[cluster.NeverBooted],
+				"vms_never_booted": s.Cluster.ByState[vmstate.NeverBooted],
 				"backlog":          s.Queued,
 				"arrived_total":    s.Jobs.Arrived,
 				"completed_total":  s.Jobs.Completed,
@@ -329,7 +329,7 @@ func TestRoundTripOfEveryField(t *testing.T) {
 	full := series.Row{
 		Sample: series.Sample{
 			T: time.Hour + 143503440*time.Nanosecond, VMs: 1, ReportedVMs: 2, InUse: 3, Capacity: 4, CPUInUse: 5, CPUCapacity: 6,
-			ByState: [len(cluster.States)]int64{7, 8, 9, 10, 11, 12}, Backlog: 13, OldestWait: 1234567891 * time.Nanosecond,
+			ByState: [len(vmstate.States)]int64{7, 8, 9, 10, 11, 12}, Backlog: 13, OldestWait: 1234567891 * time.Nanosecond,
 			Arrived: 14, Completed: 15, Failed: 16, Requeues: 17, RateLimited: 18, InFlight: 19,
 			BusyWorkers: [3]int64{20, 21, 22}, Paused: 2, ReducedQueues: 1, JanitorFailing: true,
 		},

@@ -137,18 +137,25 @@ func TestBrokenJanitorFreezesItsReportedCount(t *testing.T) {
 		assert.Equal(t, int64(1), j.Stats().Reported)
 		require.Len(t, out.Drain(), 1)
 
-		creds.Rotate()
-		for id := uint64(10); id < 15; id++ {
-			vm, _ := c.Clone(ctx, id, 1)
-			require.NoError(t, c.PowerOn(ctx, vm))
-			c.PowerOff(vm)
-		}
+		rotateAndFinishFive(t, ctx, c, creds)
 		require.True(t, j.pass(ctx))
 		assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
 		assert.Equal(t, int64(1), j.Stats().Reported, "and keeps reporting its last count")
 		assert.Equal(t, int64(6), c.Stats().VMs)
 		assert.Equal(t, JanitorStats{Passes: 1, FailedPasses: 1, Reported: 1}, j.Stats())
 	})
+}
+
+// rotateAndFinishFive rotates the credentials, so that the janitor's next
+// pass cannot log in, and leaves five more finished VMs on the cluster
+// (ids 10 to 14).
+func rotateAndFinishFive(t require.TestingT, ctx context.Context, c *cluster.Cluster, creds *Credentials) {
+	creds.Rotate()
+	for id := uint64(10); id < 15; id++ {
+		vm, _ := c.Clone(ctx, id, 1)
+		require.NoError(t, c.PowerOn(ctx, vm))
+		c.PowerOff(vm)
+	}
 }
 
 // TestFailedPassReports: what a pass that cannot log in reports to
@@ -176,12 +183,7 @@ func TestFailedPassReports(t *testing.T) {
 				j.ReportStale, j.ReportFresh = tt.stale, tt.fresh
 				require.True(t, j.pass(ctx))
 				require.Len(t, out.Drain(), 1)
-				creds.Rotate()
-				for id := uint64(10); id < 15; id++ {
-					vm, _ := c.Clone(ctx, id, 1)
-					require.NoError(t, c.PowerOn(ctx, vm))
-					c.PowerOff(vm)
-				}
+				rotateAndFinishFive(t, ctx, c, creds)
 				require.True(t, j.pass(ctx))
 				assert.Zero(t, out.Len(), "a janitor that cannot log in hands out nothing")
 				assert.Equal(t, tt.want, j.Stats().Reported)
