@@ -195,30 +195,24 @@ func TestExperimentShardsMergedGiveTheTableAndReportOfOneProcess(t *testing.T) {
 				assert.Less(t, len(lines), smallTasks/2, "shard %d runs every third pair of tasks", i)
 				// A replica's control runs in its shard: each line of a
 				// replica with a control comes with it.
-				replicas, controls := map[string]bool{}, 0
-				for _, line := range lines {
-					var r struct {
-						Variant string
-						Point   []int
-						Replica int
-						Control bool
-					}
-					require.NoError(t, json.Unmarshal([]byte(line), &r))
-					if r.Control {
-						controls++
-					} else {
+				type run struct {
+					Variant string
+					Point   []int
+					Replica int
+					Control bool
+				}
+				runs := make([]run, len(lines))
+				replicas := map[string]bool{}
+				for j, line := range lines {
+					require.NoError(t, json.Unmarshal([]byte(line), &runs[j]))
+					if r := runs[j]; !r.Control {
 						replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)] = true
 					}
 				}
-				for _, line := range lines {
-					var r struct {
-						Variant string
-						Point   []int
-						Replica int
-						Control bool
-					}
-					require.NoError(t, json.Unmarshal([]byte(line), &r))
+				controls := 0
+				for _, r := range runs {
 					if r.Control {
+						controls++
 						assert.True(t, replicas[fmt.Sprint(r.Variant, r.Point, r.Replica)], "shard %d: a control without its replica", i)
 					}
 				}

@@ -146,34 +146,3 @@ func ar1Inflation(ts, ys []float64, slope float64) float64 {
 	}
 	return (1 + r) / (1 - r)
 }
-
-// ranks are the ranks of xs, from 1, ties given their mean rank.
-func ranks(xs []float64) []float64 {
-	n := len(xs)
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case xs[a] < xs[b]:
-			return -1
-		case xs[a] > xs[b]:
-			return 1
-		}
-		return 0
-	})
-	out := make([]float64, n)
-	for i := 0; i < n; {
-		j := i
-		for j < n && xs[idx[j]] == xs[idx[i]] {
-			j++
-		}
-		r := float64(i+j+1) / 2 // ranks i+1..j, their mean
-		for k := i; k < j; k++ {
-			out[idx[k]] = r
-		}
-		i = j
-	}
-	return out
-}

@@ -111,9 +111,3 @@ func TestTheilSenCoverage(t *testing.T) {
 		})
 	}
 }
-
-// TestRanks: ranks from 1, ties their mean rank.
-func TestRanks(t *testing.T) {
-	assert.Equal(t, []float64{2, 4, 2, 2, 5}, ranks([]float64{1, 3, 1, 1, 7}))
-	assert.Equal(t, []float64{1}, ranks([]float64{4}))
-}

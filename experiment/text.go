@@ -58,7 +58,7 @@ func WriteTable(w io.Writer, e *Experiment, t *Table) error {
 		return err
 	}
 	for _, para := range []string{FamilyText(t), VerdictRule(t)} {
-		for i, line := range wrap(para, tableWidth) {
+		for i, line := range format.Wrap(para, 0, 0, tableWidth) {
 			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", min(i, 1)), line)
 		}
 	}
@@ -79,7 +79,7 @@ func WriteTable(w io.Writer, e *Experiment, t *Table) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		for i, line := range wrap(QuestionText(e), tableWidth) {
+		for i, line := range format.Wrap(QuestionText(e), 0, 0, tableWidth) {
 			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", min(i, 1)), line)
 		}
 	}
@@ -165,24 +165,6 @@ func VerdictRule(t *Table) string {
 
 // tableWidth is where the lines under the table wrap.
 const tableWidth = 110
-
-// wrap breaks s into lines of at most width runes, at spaces.
-func wrap(s string, width int) []string {
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(s) {
-		switch {
-		case line == "":
-			line = word
-		case len([]rune(line))+1+len([]rune(word)) > width:
-			lines = append(lines, line)
-			line = word
-		default:
-			line += " " + word
-		}
-	}
-	return append(lines, line)
-}
 
 // LevelText writes a confidence level as a percentage, never rounded up:
 // 0.999 is "99.9%", 1 - 0.05/7 is "99.28%".

@@ -160,9 +160,6 @@ type LevelTrend struct {
 // lies wholly below 0.
 func (lt *LevelTrend) Falling() bool { return lt.Hi != nil && *lt.Hi < 0 }
 
-// hours is d in hours, for a trace.
-func hours(d time.Duration) float64 { return d.Hours() }
-
 func ptr(x float64) *float64 { return &x }
 
 // finite is x, or nil if it is not finite.

@@ -81,19 +81,19 @@ func (r *Recorder) Mark(m series.Mark) {
 // Trace is what the recorder saw of the run, which ended at end.
 func (r *Recorder) Trace(runEnd time.Duration) Trace {
 	end := min(r.end, runEnd)
-	tr := Trace{EndH: hours(end), NotByItself: slices.Compact(r.notByItself), Cycle: r.q.Cycle,
+	tr := Trace{EndH: end.Hours(), NotByItself: slices.Compact(r.notByItself), Cycle: r.q.Cycle,
 		BacklogNormal: normalOf(r.backlogs), LeakNormal: normalOf(r.leaks)}
 	if !r.removed {
 		end = runEnd
-		tr.EndH = hours(end)
+		tr.EndH = end.Hours()
 	} else {
-		tr.RemovedH = ptr(hours(r.removedAt))
+		tr.RemovedH = ptr(r.removedAt.Hours())
 	}
 	if r.firstUnhealthy >= 0 {
-		tr.FirstUnhealthyH = ptr(hours(r.firstUnhealthy))
+		tr.FirstUnhealthyH = ptr(r.firstUnhealthy.Hours())
 	}
 	if r.healthyNow {
-		tr.HealthyFromH = ptr(hours(r.healthyFrom))
+		tr.HealthyFromH = ptr(r.healthyFrom.Hours())
 		return tr
 	}
 	if r.removed {
@@ -135,9 +135,9 @@ func (r *Recorder) trend(levels []float64, end time.Duration) *LevelTrend {
 			}
 			y = sum / float64(hi-lo)
 		}
-		ts, ys = append(ts, hours(r.ts[i])), append(ys, y)
+		ts, ys = append(ts, r.ts[i].Hours()), append(ys, y)
 	}
-	return trendOf(ts, ys, ys[len(ys)-1], hours(end-from))
+	return trendOf(ts, ys, ys[len(ys)-1], (end - from).Hours())
 }
 
 // sortSearch is the first index whose time is at or after t.
