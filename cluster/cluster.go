@@ -116,7 +116,9 @@ type VM struct {
 	createdAt, admittedAt time.Duration
 	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
 
-	at         int   // guarded by Cluster.mu: its index in Cluster.order
+	at         int   // guarded by Cluster.mu: its index in the list it is on
+	list       list  // guarded by Cluster.mu: which of the inventory's lists that is
+	parkedIn   int64 // guarded by Cluster.mu: Cluster.listings when it was parked
 	state      State // guarded by Cluster.mu
 	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
 	destroyed  bool  // guarded by Cluster.mu
@@ -152,7 +154,9 @@ type Cluster struct {
 	api   *api
 
 	mu sync.Mutex
-	// order is the inventory: every VM on the cluster, oldest first (see
+	// The inventory: every VM on the cluster is on one of three lists.
+	//
+	// order is every VM but those on the other two, oldest first (see
 	// compareAge), with a nil where one has left; holes counts those. VMs
 	// are created in the order of model time, so a new one goes at the back
 	// (or, created at the same instant as others, just before them), and a
@@ -160,6 +164,22 @@ type Cluster struct {
 	// of it.
 	order []*VM
 	holes int
+	// parked is the claimed VMs that had finished when claimed, in no
+	// order: the janitor's queue of VMs to destroy, thousands while its
+	// Cleanup pool catches up. Such a VM changes no more until it is
+	// destroyed or given back (Unclaim), and every listing would list it
+	// only for the pass to skip it (Claim refuses it), so that ListAPI
+	// leaves it out and counts it: see ListAPI.
+	parked []*VM
+	// returned is the parked VMs given back by Unclaim, in no order, until
+	// claimed again: a listing sorts them into their places. sinceList is
+	// those given back since the last ListAPI that were parked before it,
+	// for the pass under way (Returned), and returns counts them; listings
+	// counts the ListAPIs.
+	returned  []*VM
+	sinceList []*VM
+	returns   atomic.Int64
+	listings  int64
 
 	// Written under mu, read by anyone.
 	byState [numStates]atomic.Int64
@@ -418,21 +438,44 @@ func (c *Cluster) releaseCPU(vm *VM) {
 // state as of the call, oldest first (by creation time, then job and
 // attempt: an order that does not depend on how the inventory is kept, so
 // that runs with one seed repeat).
-func (c *Cluster) List() []Info { return c.AppendList(nil) }
-
-// AppendList appends List to dst and returns it: a caller that lists again
-// and again may reuse one slice.
-func (c *Cluster) AppendList(dst []Info) []Info {
+func (c *Cluster) List() []Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dst = slices.Grow(dst, len(c.order)-c.holes)
+	return c.appendList(nil, true)
+}
+
+// appendList appends the listing to dst: every VM on order and returned,
+// and with parked those on parked too; c.mu must be held.
+func (c *Cluster) appendList(dst []Info, parked bool) []Info {
+	others := slices.Clone(c.returned)
+	if parked {
+		others = append(others, c.parked...)
+	}
+	slices.SortFunc(others, compareAge)
+	dst = slices.Grow(dst, len(c.order)-c.holes+len(others))
 	for _, vm := range c.order {
-		if vm != nil {
-			dst = append(dst, Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted})
+		if vm == nil {
+			continue
 		}
+		for len(others) > 0 && compareAge(others[0], vm) < 0 {
+			dst, others = append(dst, entry(others[0])), others[1:]
+		}
+		dst = append(dst, entry(vm))
+	}
+	for _, vm := range others {
+		dst = append(dst, entry(vm))
 	}
 	return dst
 }
+
+// entry is vm's entry in a listing; c.mu must be held.
+func entry(vm *VM) Info {
+	return Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted}
+}
+
+// Compare orders VMs as a listing does (see compareAge): negative if a
+// comes before b.
+func Compare(a, b *VM) int { return compareAge(a, b) }
 
 // compareAge orders VMs oldest first: by creation time, then job, then
 // attempt.
@@ -444,11 +487,20 @@ func compareAge(a, b *VM) int {
 	)
 }
 
+// The inventory's lists (see Cluster.order).
+type list uint8
+
+const (
+	onOrder list = iota
+	onParked
+	onReturned
+)
+
 // insert adds vm, created now, to the inventory at its place by age: at the
 // back, unless VMs created at the same instant come after it; c.mu must be
 // held.
 func (c *Cluster) insert(vm *VM) {
-	vm.at = len(c.order)
+	vm.list, vm.at = onOrder, len(c.order)
 	c.order = append(c.order, vm)
 	for i := vm.at - 1; i >= 0; i-- {
 		prev := c.order[i]
@@ -465,9 +517,36 @@ func (c *Cluster) insert(vm *VM) {
 	}
 }
 
-// unlist takes vm out of the inventory, leaving a hole, and squeezes the
-// holes out once they are half of it; c.mu must be held.
+// unlist takes vm off the inventory's list it is on; c.mu must be held.
 func (c *Cluster) unlist(vm *VM) {
+	switch vm.list {
+	case onParked:
+		take(&c.parked, vm)
+	case onReturned:
+		take(&c.returned, vm)
+	default:
+		c.unorder(vm)
+	}
+}
+
+// put adds vm to one of the inventory's lists in no order, as its last.
+func put(l *[]*VM, vm *VM, which list) {
+	vm.list, vm.at = which, len(*l)
+	*l = append(*l, vm)
+}
+
+// take removes vm from a list in no order: the last takes its place.
+func take(l *[]*VM, vm *VM) {
+	s, last := *l, len(*l)-1
+	s[vm.at] = s[last]
+	s[vm.at].at = vm.at
+	s[last] = nil
+	*l = s[:last]
+}
+
+// unorder takes vm out of order, leaving a hole, and squeezes the holes out
+// once they are half of it; c.mu must be held.
+func (c *Cluster) unorder(vm *VM) {
 	c.order[vm.at] = nil
 	c.holes++
 	if c.holes < 64 || 2*c.holes < len(c.order) {
@@ -486,7 +565,8 @@ func (c *Cluster) unlist(vm *VM) {
 
 // Claim marks vm as being destroyed, so that one janitor pass does not pick
 // a VM that an earlier pass is still destroying. It returns false if vm is
-// already claimed or gone.
+// already claimed or gone. A finished VM claimed is parked (see
+// Cluster.parked).
 func (c *Cluster) Claim(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -494,6 +574,11 @@ func (c *Cluster) Claim(vm *VM) bool {
 		return false
 	}
 	vm.claimed = true
+	if vm.state == Finished {
+		c.unlist(vm)
+		put(&c.parked, vm, onParked)
+		vm.parkedIn = c.listings
+	}
 	return true
 }
 
@@ -514,8 +599,16 @@ func (c *Cluster) Discard(vm *VM) bool {
 // later pass may try again.
 func (c *Cluster) Unclaim(vm *VM) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	vm.claimed = false
-	c.mu.Unlock()
+	if vm.list == onParked && !vm.destroyed {
+		take(&c.parked, vm)
+		put(&c.returned, vm, onReturned)
+		if vm.parkedIn != c.listings { // parked when the last ListAPI listed
+			c.sinceList = append(c.sinceList, vm)
+			c.returns.Add(1)
+		}
+	}
 }
 
 // Destroy deletes a claimed vm, taking as long as deleting it takes, and
@@ -584,8 +677,8 @@ func (c *Cluster) Audit() error {
 			continue
 		}
 		vms++
-		if vm.at != i {
-			bad("%s is at %d of the inventory, and thinks it is at %d", vm.Name(), i, vm.at)
+		if vm.at != i || vm.list != onOrder {
+			bad("%s is at %d of the inventory, and thinks it is at %d of list %d", vm.Name(), i, vm.at, vm.list)
 		}
 		if prev != nil && compareAge(prev, vm) >= 0 {
 			bad("%s is listed after %s, which is younger", vm.Name(), prev.Name())
@@ -613,14 +706,37 @@ func (c *Cluster) Audit() error {
 			bad("%s holds CPU without a slot", vm.Name())
 		}
 	}
+	for _, l := range []struct {
+		vms   []*VM
+		which list
+	}{{c.parked, onParked}, {c.returned, onReturned}} {
+		for i, vm := range l.vms {
+			vms++
+			if vm.at != i || vm.list != l.which {
+				bad("%s is at %d of list %d, and thinks it is at %d of list %d", vm.Name(), i, l.which, vm.at, vm.list)
+			}
+			if vm.state != Finished || vm.claimed != (l.which == onParked) || vm.destroyed {
+				bad("%s is on list %d, %s, claimed %t, destroyed %t", vm.Name(), l.which, vm.state, vm.claimed, vm.destroyed)
+			}
+			byState[vm.state]++
+			if vm.holdsSlot {
+				slots++
+				admittedSlots++
+			}
+			if vm.holdsCPU {
+				bad("%s is finished and holds CPU", vm.Name())
+			}
+		}
+	}
 	for s, n := range byState {
 		if got := c.byState[s].Load(); got != n {
 			bad("%d VMs %s, counted %d", n, State(s), got)
 		}
 	}
-	if vms != len(c.order)-c.holes {
-		bad("%d VMs in the inventory, and %d holes in its %d places", vms, c.holes, len(c.order))
+	if ordered := vms - len(c.parked) - len(c.returned); ordered != len(c.order)-c.holes {
+		bad("%d VMs in the inventory's order, and %d holes in its %d places", ordered, c.holes, len(c.order))
 	}
+
 	if n, got := int64(vms), c.inventory.InUse(); n != got {
 		bad("%d VMs in the inventory, counted %d", n, got)
 	}
@@ -702,11 +818,40 @@ func (c *Cluster) Stats() Stats {
 	return s
 }
 
-// ListAPI is AppendList as an API call: it counts against the API's rate
-// limits, and fails when the cloud refuses it.
-func (c *Cluster) ListAPI(ctx context.Context, dst []Info) ([]Info, error) {
+// ListAPI is the janitor's listing, as an API call: it counts against the
+// API's rate limits, and fails when the cloud refuses it. It appends to dst
+// (reused from pass to pass) what List would, but for the parked VMs
+// (claimed, and finished when claimed), and returns how many VMs are on the
+// cluster, parked ones included. A parked VM would be listed as finished,
+// and claimed, so that a pass would skip it, unless Unclaim gives it back
+// before the pass comes to its place: Returned and AppendReturned tell the
+// pass of those, so that what it does is what it would do with the whole
+// listing.
+func (c *Cluster) ListAPI(ctx context.Context, dst []Info) (vms []Info, all int, err error) {
 	if err := c.call(ctx); err != nil {
-		return dst, err
+		return dst, 0, err
 	}
-	return c.AppendList(dst), nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.sinceList)
+	c.sinceList = c.sinceList[:0]
+	c.returns.Store(0)
+	c.listings++
+	return c.appendList(dst, false), int(c.inventory.InUse()), nil
+}
+
+// Returned is how many VMs Unclaim has given back since the last ListAPI
+// that were parked when it listed. It may be read from any goroutine.
+func (c *Cluster) Returned() int { return int(c.returns.Load()) }
+
+// AppendReturned appends to dst the listing of those VMs (Returned), from
+// the n-th on, in the order given back: each finished, as it was when the
+// last ListAPI left it out.
+func (c *Cluster) AppendReturned(dst []Info, n int) []Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, vm := range c.sinceList[n:] {
+		dst = append(dst, entry(vm))
+	}
+	return dst
 }

@@ -720,3 +720,48 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 	}
 	t.Logf("%d cloned, %d admitted, %d destroyed; %v", s.Cloned, s.Admitted, s.Destroyed, states)
 }
+
+// TestListAPILeavesOutParkedVMs: a VM claimed once finished is parked:
+// List lists it, ListAPI counts it but leaves it out, and once given back
+// (Unclaim) it is listed again in its place, and told of (Returned) only if
+// it was parked when ListAPI last listed.
+func TestListAPILeavesOutParkedVMs(t *testing.T) {
+	inCluster(t, config(), 10, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
+		var vms []*VM
+		for job := range uint64(3) {
+			vm, err := c.Clone(ctx, job, 1)
+			require.NoError(t, err)
+			require.NoError(t, c.PowerOn(ctx, vm))
+			vms = append(vms, vm)
+		}
+		c.PowerOff(vms[0])
+		c.PowerOff(vms[1])
+		require.True(t, c.Claim(vms[0])) // finished: parked
+		require.True(t, c.Claim(vms[2])) // running: stays listed
+		jobs := func(list []Info) (ids []uint64) {
+			for _, in := range list {
+				ids = append(ids, in.VM.JobID)
+			}
+			return ids
+		}
+		listed, all, err := c.ListAPI(ctx, nil)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{1, 2}, jobs(listed))
+		assert.Equal(t, 3, all)
+		assert.Equal(t, []uint64{0, 1, 2}, jobs(c.List()))
+		require.NoError(t, c.Audit())
+
+		c.Unclaim(vms[0])
+		assert.Equal(t, 1, c.Returned(), "parked when ListAPI listed")
+		assert.Equal(t, []uint64{0}, jobs(c.AppendReturned(nil, 0)))
+		listed, _, err = c.ListAPI(ctx, nil)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{0, 1, 2}, jobs(listed), "given back, in its place")
+		assert.Zero(t, c.Returned())
+
+		require.True(t, c.Claim(vms[1]))
+		c.Unclaim(vms[1])
+		assert.Zero(t, c.Returned(), "parked after ListAPI listed: that listing had it")
+		require.NoError(t, c.Audit())
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -134,9 +135,9 @@ func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.
 
 // pass is one loop of the janitor; it returns false if the run stopped.
 func (j *Janitor) pass(ctx context.Context) bool {
-	vms, err := j.listed[:0], errLogin
+	vms, all, err := j.listed[:0], 0, errLogin
 	if !j.loginFails() {
-		vms, err = j.Cluster.ListAPI(ctx, vms)
+		vms, all, err = j.Cluster.ListAPI(ctx, vms)
 	}
 	if n := len(j.listed); len(vms) < n {
 		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
@@ -166,12 +167,16 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if j.failing.Swap(false) {
 		j.Log.Warn("janitor_ok")
 	}
-	j.reported.Store(int64(len(vms)))
+	j.reported.Store(int64(all))
 	j.passes.Add(1)
 	j.lastOK.Store(int64(j.Kernel.Now()))
 
 	// The listing is oldest first: the order a person would want, and one
-	// that does not depend on how the cluster keeps its inventory.
+	// that does not depend on how the cluster keeps its inventory. It
+	// leaves out the VMs that earlier passes claimed once they had finished
+	// (the cluster's parked VMs, which this pass would skip), but for
+	// those given back to it before it comes to their places: those join
+	// it (returned).
 	aggressive := j.aggressive.Load()
 	rate := j.RatePerSecond
 	if aggressive {
@@ -182,7 +187,23 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
-	for _, vm := range vms {
+	var returned []cluster.Info // given back during the pass, where it has yet to come
+	seen := 0                   // of the VMs given back since the listing
+	var at *cluster.VM          // the VM the pass came to last
+	for i := 0; ; {
+		if n := j.Cluster.Returned(); n > seen {
+			returned, seen = j.join(returned, seen, at), n
+		}
+		var vm cluster.Info
+		switch {
+		case len(returned) > 0 && (i == len(vms) || cluster.Compare(returned[0].VM, vms[i].VM) < 0):
+			vm, returned = returned[0], returned[1:]
+		case i < len(vms):
+			vm, i = vms[i], i+1
+		default:
+			return true
+		}
+		at = vm.VM
 		ok, byReaper := j.destroyable(vm, now)
 		if !(aggressive || ok) || !j.Cluster.Claim(vm.VM) {
 			continue
@@ -195,7 +216,26 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		}
 		next += interval
 	}
-	return true
+}
+
+// join adds to returned, which is oldest first, the VMs given back to the
+// cluster since its listing (parked when it listed: Cluster.Returned), from
+// the seen-th on, that come after at in the listing (all of them if at is
+// nil), and keeps it oldest first. Those that come before were behind the
+// pass already when given back; those after it, a whole listing would have
+// had, finished (and claimed then): the pass would come to them, as it does
+// now.
+func (j *Janitor) join(returned []cluster.Info, seen int, at *cluster.VM) []cluster.Info {
+	n := len(returned)
+	returned = j.Cluster.AppendReturned(returned, seen)
+	ahead := returned[:n]
+	for _, vm := range returned[n:] {
+		if at == nil || cluster.Compare(at, vm.VM) < 0 {
+			ahead = append(ahead, vm)
+		}
+	}
+	slices.SortFunc(ahead, func(a, b cluster.Info) int { return cluster.Compare(a.VM, b.VM) })
+	return ahead
 }
 
 var errLogin = errors.New("vSphere log-in failed: incorrect user name or password")

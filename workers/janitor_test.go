@@ -231,3 +231,76 @@ func assertHandedOut(t simtest.TB, out *sim.Chan[*cluster.VM], vm *cluster.VM, d
 	require.Len(t, got, 1)
 	assert.Same(t, vm, got[0])
 }
+
+// TestPassWithParkedVMsLeftOut: the cluster leaves out of the janitor's
+// listing the VMs claimed once they had finished (parked), which a pass
+// would only skip; a pass does all the same what it would with the whole
+// listing. VMs 1 to 5 are running and 6 to 10 finished when a first pass
+// hands out 6 to 10; then 1 to 5 and 11 finish, 12 runs, and a second pass
+// hands out one VM a second. A parked VM given back (a refused destroy)
+// before the pass comes to its place is handed out at that place; one
+// given back once the pass is past its place is not; and a VM the listing
+// saw running, finished and claimed by its worker after it and given back,
+// is not: the listing said it was running.
+func TestPassWithParkedVMsLeftOut(t *testing.T) {
+	tests := []struct {
+		name   string
+		at     time.Duration // after the second pass begins
+		act    func(c *cluster.Cluster, vms []*cluster.VM)
+		handed []uint64
+	}{
+		{"given back ahead of the pass", 2500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) { c.Unclaim(vms[8]) },
+			[]uint64{1, 2, 3, 4, 5, 8, 11}},
+		{"given back behind the pass", 4500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) { c.Unclaim(vms[8]) },
+			[]uint64{1, 2, 3, 4, 5, 11}},
+		{"finished after the listing, given back", 1500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) {
+				c.PowerOff(vms[12])
+				c.Claim(vms[12])   // its worker deletes it,
+				c.Unclaim(vms[12]) // and the API refuses
+			},
+			[]uint64{1, 2, 3, 4, 5, 11}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
+				c := newCluster(k, 100)
+				vms := make([]*cluster.VM, 13) // by job ID
+				for id := uint64(1); id <= 12; id++ {
+					vm, err := c.Clone(ctx, id, 1)
+					require.NoError(t, err)
+					require.NoError(t, c.PowerOn(ctx, vm))
+					vms[id] = vm
+				}
+				for _, vm := range vms[6:11] {
+					c.PowerOff(vm)
+				}
+				out := sim.NewChan[*cluster.VM](k, 100)
+				require.True(t, newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 0).pass(ctx))
+				require.Len(t, out.Drain(), 5, "the first pass hands out 6 to 10")
+				for _, vm := range append(vms[1:6:6], vms[11]) {
+					c.PowerOff(vm)
+				}
+
+				j := newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 1)
+				var g sim.Group
+				g.Go(ctx, func(ctx context.Context) {
+					if sim.Sleep(ctx, tt.at) {
+						tt.act(c, vms)
+					}
+				})
+				require.True(t, j.pass(ctx))
+				g.Wait(ctx)
+				var handed []uint64
+				for _, vm := range out.Drain() {
+					handed = append(handed, vm.JobID)
+				}
+				assert.Equal(t, tt.handed, handed)
+				assert.Equal(t, int64(12), j.Stats().Reported, "the parked VMs are counted")
+				assert.NoError(t, c.Audit())
+			})
+		})
+	}
+}
