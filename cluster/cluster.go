@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,8 +116,8 @@ type VM struct {
 	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
 
 	at         int   // guarded by Cluster.mu: its index in the list it is on
-	list       list  // guarded by Cluster.mu: which of the inventory's lists that is
-	parkedIn   int64 // guarded by Cluster.mu: Cluster.listings when it was parked
+	list       which // guarded by Cluster.mu: which of the inventory's lists that is
+	since      int64 // guarded by Cluster.mu: the Listings made when it came onto the list
 	state      State // guarded by Cluster.mu
 	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
 	destroyed  bool  // guarded by Cluster.mu
@@ -154,38 +153,15 @@ type Cluster struct {
 	api   *api
 
 	mu sync.Mutex
-	// The inventory: every VM on the cluster is on one of three lists.
-	//
-	// order is every VM but those on the other two, oldest first (see
-	// compareAge), with a nil where one has left; holes counts those. VMs
-	// are created in the order of model time, so a new one goes at the back
-	// (or, created at the same instant as others, just before them), and a
-	// listing needs no sort. The holes are squeezed out once they are half
-	// of it.
-	order []*VM
-	holes int
-	// parked is the claimed VMs that had finished when claimed, in no
-	// order: the janitor's queue of VMs to destroy, thousands while its
-	// Cleanup pool catches up. Such a VM changes no more until it is
-	// destroyed or given back (Unclaim), and every listing would list it
-	// only for the pass to skip it (Claim refuses it), so that ListAPI
-	// leaves it out and counts it: see ListAPI.
-	parked []*VM
-	// returned is the parked VMs given back by Unclaim, in no order, until
-	// claimed again: a listing sorts them into their places. sinceList is
-	// those given back since the last ListAPI that were parked before it,
-	// for the pass under way (Returned), and returns counts them; listings
-	// counts the ListAPIs.
-	returned  []*VM
-	sinceList []*VM
-	returns   atomic.Int64
-	listings  int64
+	// inv is the inventory: every VM on the cluster, on the list its state
+	// and claim say (inventory.go).
+	inv inventory
 
 	// Written under mu, read by anyone.
 	byState [numStates]atomic.Int64
-	// inventory counts every VM on the cluster, with its peak: a gauge
+	// onCluster counts every VM on the cluster, with its peak: a gauge
 	// with no limit.
-	inventory   *capacity.Gauge
+	onCluster   *capacity.Gauge
 	cloned      atomic.Int64
 	admitted    atomic.Int64
 	destroyed   atomic.Int64
@@ -207,7 +183,7 @@ func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
 	}
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge}
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
-	c.inventory = capacity.New(math.MaxInt64)
+	c.onCluster = capacity.New(math.MaxInt64)
 	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate, cfg.RefusedCallsCount)
 	c.filledAt.Store(-1)
 	return c
@@ -227,9 +203,12 @@ func (c *Cluster) SetCPUVMs(n int64) { c.cpu.SetCapacity(cpuLimit(n)) }
 // SetClientRate changes the clients' own API rate limit; 0 removes it.
 func (c *Cluster) SetClientRate(perSecond float64) { c.api.setClientRate(c.clock.Now(), perSecond) }
 
-// call is one cloud API call: it waits for the clients' own limit, then
-// fails if the cloud's limit is exceeded.
-func (c *Cluster) call(ctx context.Context) error {
+// Call is one cloud API call: it waits for the clients' own limit, then
+// fails if the cloud's limit is exceeded (ErrRateLimited, once RejectTime
+// has passed), or if the run stops first (ErrStopped). The cluster's calls
+// make one each; a caller makes one before a read that stands for a call,
+// such as a Listing.
+func (c *Cluster) Call(ctx context.Context) error {
 	if wait := c.api.clientWait(c.clock.Now()); wait > 0 && !sim.Sleep(ctx, wait) {
 		return ErrStopped
 	}
@@ -269,7 +248,7 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 		boot:    c.cfg.PowerOn.Draw(r),
 		destroy: c.cfg.Destroy.Draw(r),
 	}
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		return nil, err
 	}
 	if !sim.Sleep(ctx, cloneTime) {
@@ -278,11 +257,11 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	vm.createdAt = c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.insert(vm)
 	vm.state = Cloned
+	c.inv.add(vm)
 	c.byState[Cloned].Add(1)
 	c.cloned.Add(1)
-	c.inventory.TryAcquire() // never refused: it has no limit
+	c.onCluster.TryAcquire() // never refused: it has no limit
 	return vm, nil
 }
 
@@ -295,7 +274,7 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 // with ErrDestroyed. If the run stops first, PowerOn returns ErrStopped and
 // leaves vm as it is.
 func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		if err != ErrStopped {
 			c.neverBoot(vm)
 		}
@@ -434,49 +413,6 @@ func (c *Cluster) releaseCPU(vm *VM) {
 	}
 }
 
-// List is what a vSphere inventory listing returns: every VM, with its
-// state as of the call, oldest first (by creation time, then job and
-// attempt: an order that does not depend on how the inventory is kept, so
-// that runs with one seed repeat).
-func (c *Cluster) List() []Info {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.appendList(nil, true)
-}
-
-// appendList appends the listing to dst: every VM on order and returned,
-// and with parked those on parked too; c.mu must be held.
-func (c *Cluster) appendList(dst []Info, parked bool) []Info {
-	others := slices.Clone(c.returned)
-	if parked {
-		others = append(others, c.parked...)
-	}
-	slices.SortFunc(others, compareAge)
-	dst = slices.Grow(dst, len(c.order)-c.holes+len(others))
-	for _, vm := range c.order {
-		if vm == nil {
-			continue
-		}
-		for len(others) > 0 && compareAge(others[0], vm) < 0 {
-			dst, others = append(dst, entry(others[0])), others[1:]
-		}
-		dst = append(dst, entry(vm))
-	}
-	for _, vm := range others {
-		dst = append(dst, entry(vm))
-	}
-	return dst
-}
-
-// entry is vm's entry in a listing; c.mu must be held.
-func entry(vm *VM) Info {
-	return Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted}
-}
-
-// Compare orders VMs as a listing does (see compareAge): negative if a
-// comes before b.
-func Compare(a, b *VM) int { return compareAge(a, b) }
-
 // compareAge orders VMs oldest first: by creation time, then job, then
 // attempt.
 func compareAge(a, b *VM) int {
@@ -487,86 +423,10 @@ func compareAge(a, b *VM) int {
 	)
 }
 
-// The inventory's lists (see Cluster.order).
-type list uint8
-
-const (
-	onOrder list = iota
-	onParked
-	onReturned
-)
-
-// insert adds vm, created now, to the inventory at its place by age: at the
-// back, unless VMs created at the same instant come after it; c.mu must be
-// held.
-func (c *Cluster) insert(vm *VM) {
-	vm.list, vm.at = onOrder, len(c.order)
-	c.order = append(c.order, vm)
-	for i := vm.at - 1; i >= 0; i-- {
-		prev := c.order[i]
-		if prev == nil {
-			continue
-		}
-		if compareAge(prev, vm) < 0 {
-			return
-		}
-		// prev comes after vm: they change places, the holes between
-		// them staying where they are.
-		c.order[vm.at], c.order[i] = prev, vm
-		prev.at, vm.at = vm.at, i
-	}
-}
-
-// unlist takes vm off the inventory's list it is on; c.mu must be held.
-func (c *Cluster) unlist(vm *VM) {
-	switch vm.list {
-	case onParked:
-		take(&c.parked, vm)
-	case onReturned:
-		take(&c.returned, vm)
-	default:
-		c.unorder(vm)
-	}
-}
-
-// put adds vm to one of the inventory's lists in no order, as its last.
-func put(l *[]*VM, vm *VM, which list) {
-	vm.list, vm.at = which, len(*l)
-	*l = append(*l, vm)
-}
-
-// take removes vm from a list in no order: the last takes its place.
-func take(l *[]*VM, vm *VM) {
-	s, last := *l, len(*l)-1
-	s[vm.at] = s[last]
-	s[vm.at].at = vm.at
-	s[last] = nil
-	*l = s[:last]
-}
-
-// unorder takes vm out of order, leaving a hole, and squeezes the holes out
-// once they are half of it; c.mu must be held.
-func (c *Cluster) unorder(vm *VM) {
-	c.order[vm.at] = nil
-	c.holes++
-	if c.holes < 64 || 2*c.holes < len(c.order) {
-		return
-	}
-	kept := c.order[:0]
-	for _, v := range c.order {
-		if v != nil {
-			v.at = len(kept)
-			kept = append(kept, v)
-		}
-	}
-	clear(c.order[len(kept):])
-	c.order, c.holes = kept, 0
-}
-
 // Claim marks vm as being destroyed, so that one janitor pass does not pick
 // a VM that an earlier pass is still destroying. It returns false if vm is
 // already claimed or gone. A finished VM claimed is parked (see
-// Cluster.parked).
+// inventory).
 func (c *Cluster) Claim(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -574,11 +434,7 @@ func (c *Cluster) Claim(vm *VM) bool {
 		return false
 	}
 	vm.claimed = true
-	if vm.state == Finished {
-		c.unlist(vm)
-		put(&c.parked, vm, onParked)
-		vm.parkedIn = c.listings
-	}
+	c.inv.place(vm)
 	return true
 }
 
@@ -601,13 +457,8 @@ func (c *Cluster) Unclaim(vm *VM) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	vm.claimed = false
-	if vm.list == onParked && !vm.destroyed {
-		take(&c.parked, vm)
-		put(&c.returned, vm, onReturned)
-		if vm.parkedIn != c.listings { // parked when the last ListAPI listed
-			c.sinceList = append(c.sinceList, vm)
-			c.returns.Add(1)
-		}
+	if !vm.destroyed {
+		c.inv.place(vm)
 	}
 }
 
@@ -615,7 +466,7 @@ func (c *Cluster) Unclaim(vm *VM) {
 // gives its slot back. It fails if the API refuses the call (vm stays
 // claimed: Unclaim it to retry) or the run stops first (ErrStopped).
 func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		return err
 	}
 	if !sim.Sleep(ctx, vm.destroy) {
@@ -634,7 +485,7 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 // remove takes vm off the cluster, giving back what it holds; c.mu must be
 // held.
 func (c *Cluster) remove(vm *VM) {
-	c.unlist(vm)
+	c.inv.drop(vm)
 	c.byState[vm.state].Add(-1)
 	c.releaseCPU(vm)
 	if vm.holdsSlot {
@@ -649,7 +500,7 @@ func (c *Cluster) remove(vm *VM) {
 	}
 	vm.destroyed = true
 	c.destroyed.Add(1)
-	c.inventory.Release()
+	c.onCluster.Release()
 }
 
 // setState moves vm, which is on the cluster, to s; c.mu must be held.
@@ -657,6 +508,7 @@ func (c *Cluster) setState(vm *VM, s State) {
 	c.byState[vm.state].Add(-1)
 	vm.state = s
 	c.byState[s].Add(1)
+	c.inv.place(vm)
 }
 
 // Audit checks the cluster's books against its inventory: every VM in
@@ -671,19 +523,8 @@ func (c *Cluster) Audit() error {
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	vms := 0
-	var prev *VM
-	for i, vm := range c.order {
-		if vm == nil {
-			continue
-		}
+	c.inv.audit(bad, func(vm *VM) {
 		vms++
-		if vm.at != i || vm.list != onOrder {
-			bad("%s is at %d of the inventory, and thinks it is at %d of list %d", vm.Name(), i, vm.at, vm.list)
-		}
-		if prev != nil && compareAge(prev, vm) >= 0 {
-			bad("%s is listed after %s, which is younger", vm.Name(), prev.Name())
-		}
-		prev = vm
 		byState[vm.state]++
 		if vm.holdsSlot {
 			slots++
@@ -705,39 +546,14 @@ func (c *Cluster) Audit() error {
 		if vm.holdsCPU && !vm.holdsSlot {
 			bad("%s holds CPU without a slot", vm.Name())
 		}
-	}
-	for _, l := range []struct {
-		vms   []*VM
-		which list
-	}{{c.parked, onParked}, {c.returned, onReturned}} {
-		for i, vm := range l.vms {
-			vms++
-			if vm.at != i || vm.list != l.which {
-				bad("%s is at %d of list %d, and thinks it is at %d of list %d", vm.Name(), i, l.which, vm.at, vm.list)
-			}
-			if vm.state != Finished || vm.claimed != (l.which == onParked) || vm.destroyed {
-				bad("%s is on list %d, %s, claimed %t, destroyed %t", vm.Name(), l.which, vm.state, vm.claimed, vm.destroyed)
-			}
-			byState[vm.state]++
-			if vm.holdsSlot {
-				slots++
-				admittedSlots++
-			}
-			if vm.holdsCPU {
-				bad("%s is finished and holds CPU", vm.Name())
-			}
-		}
-	}
+	})
 	for s, n := range byState {
 		if got := c.byState[s].Load(); got != n {
 			bad("%d VMs %s, counted %d", n, State(s), got)
 		}
 	}
-	if ordered := vms - len(c.parked) - len(c.returned); ordered != len(c.order)-c.holes {
-		bad("%d VMs in the inventory's order, and %d holes in its %d places", ordered, c.holes, len(c.order))
-	}
 
-	if n, got := int64(vms), c.inventory.InUse(); n != got {
+	if n, got := int64(vms), c.onCluster.InUse(); n != got {
 		bad("%d VMs in the inventory, counted %d", n, got)
 	}
 	if got := c.gauge.InUse(); got != slots {
@@ -788,13 +604,13 @@ type Stats struct {
 }
 
 // VMs is how many VMs are on the cluster, whatever their state.
-func (c *Cluster) VMs() int64 { return c.inventory.InUse() }
+func (c *Cluster) VMs() int64 { return c.onCluster.InUse() }
 
 // Stats reads the cluster's counters.
 func (c *Cluster) Stats() Stats {
 	s := Stats{
-		VMs:       c.inventory.InUse(),
-		PeakVMs:   c.inventory.Peak(),
+		VMs:       c.onCluster.InUse(),
+		PeakVMs:   c.onCluster.Peak(),
 		InUse:     c.gauge.InUse(),
 		Capacity:  c.gauge.Capacity(),
 		PeakInUse: c.gauge.Peak(),
@@ -816,42 +632,4 @@ func (c *Cluster) Stats() Stats {
 		s.MeanSlotHeld = time.Duration(c.lifetimeSum.Load() / s.Released)
 	}
 	return s
-}
-
-// ListAPI is the janitor's listing, as an API call: it counts against the
-// API's rate limits, and fails when the cloud refuses it. It appends to dst
-// (reused from pass to pass) what List would, but for the parked VMs
-// (claimed, and finished when claimed), and returns how many VMs are on the
-// cluster, parked ones included. A parked VM would be listed as finished,
-// and claimed, so that a pass would skip it, unless Unclaim gives it back
-// before the pass comes to its place: Returned and AppendReturned tell the
-// pass of those, so that what it does is what it would do with the whole
-// listing.
-func (c *Cluster) ListAPI(ctx context.Context, dst []Info) (vms []Info, all int, err error) {
-	if err := c.call(ctx); err != nil {
-		return dst, 0, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	clear(c.sinceList)
-	c.sinceList = c.sinceList[:0]
-	c.returns.Store(0)
-	c.listings++
-	return c.appendList(dst, false), int(c.inventory.InUse()), nil
-}
-
-// Returned is how many VMs Unclaim has given back since the last ListAPI
-// that were parked when it listed. It may be read from any goroutine.
-func (c *Cluster) Returned() int { return int(c.returns.Load()) }
-
-// AppendReturned appends to dst the listing of those VMs (Returned), from
-// the n-th on, in the order given back: each finished, as it was when the
-// last ListAPI left it out.
-func (c *Cluster) AppendReturned(dst []Info, n int) []Info {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, vm := range c.sinceList[n:] {
-		dst = append(dst, entry(vm))
-	}
-	return dst
 }

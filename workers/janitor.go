@@ -135,14 +135,10 @@ func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.
 
 // pass is one loop of the janitor; it returns false if the run stopped.
 func (j *Janitor) pass(ctx context.Context) bool {
-	vms, all, err := j.listed[:0], 0, errLogin
+	err := errLogin
 	if !j.loginFails() {
-		vms, all, err = j.Cluster.ListAPI(ctx, vms)
+		err = j.Cluster.Call(ctx) // the listing's
 	}
-	if n := len(j.listed); len(vms) < n {
-		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
-	}
-	j.listed = vms
 	if err == cluster.ErrStopped {
 		return false
 	}
@@ -167,37 +163,55 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if j.failing.Swap(false) {
 		j.Log.Warn("janitor_ok")
 	}
-	j.reported.Store(int64(all))
-	j.passes.Add(1)
-	j.lastOK.Store(int64(j.Kernel.Now()))
 
 	// The listing is oldest first: the order a person would want, and one
-	// that does not depend on how the cluster keeps its inventory. It
-	// leaves out the VMs that earlier passes claimed once they had finished
-	// (the cluster's parked VMs, which this pass would skip), but for
-	// those given back to it before it comes to their places: those join
-	// it (returned).
+	// that does not depend on how the cluster keeps its inventory. It is
+	// the VMs this pass may destroy, and the others it would only skip
+	// left out: the VMs neither finished nor older than the cutoff, the
+	// never-booted ones unless the reaper is on, and those that earlier
+	// passes claimed once finished (the cluster's parked VMs). Any of
+	// those the pass comes to want before it comes to their places join it
+	// (ahead): parked VMs given back, and the never-booted ones once the
+	// reaper is turned on.
 	aggressive := j.aggressive.Load()
 	rate := j.RatePerSecond
 	if aggressive {
 		rate = math.Float64frombits(j.aggressiveRate.Load())
 	}
 	now := j.Kernel.Now()
+	wants := cluster.Listing{Before: now - j.Cutoff, Stranded: j.Switches.On(incident.Reaper)}
+	if aggressive {
+		wants = cluster.Listing{Before: cluster.AllActive, Stranded: true}
+	}
+	vms, all := j.Cluster.Listing(j.listed[:0], wants)
+	if n := len(j.listed); len(vms) < n {
+		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
+	}
+	j.listed = vms
+	j.reported.Store(int64(all))
+	j.passes.Add(1)
+	j.lastOK.Store(int64(now))
+
 	next, interval := now, time.Duration(0)
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
-	var returned []cluster.Info // given back during the pass, where it has yet to come
-	seen := 0                   // of the VMs given back since the listing
-	var at *cluster.VM          // the VM the pass came to last
+	var ahead []cluster.Info // joined during the pass, where it has yet to come
+	seen := 0                // of the VMs given back since the listing
+	var at *cluster.VM       // the VM the pass came to last
 	for i := 0; ; {
 		if n := j.Cluster.Returned(); n > seen {
-			returned, seen = j.join(returned, seen, at), n
+			ahead = join(ahead, j.Cluster.AppendReturned(nil, seen), at)
+			seen = n
+		}
+		if !wants.Stranded && j.Switches.On(incident.Reaper) {
+			ahead = join(ahead, j.Cluster.AppendStranded(nil), at)
+			wants.Stranded = true
 		}
 		var vm cluster.Info
 		switch {
-		case len(returned) > 0 && (i == len(vms) || cluster.Compare(returned[0].VM, vms[i].VM) < 0):
-			vm, returned = returned[0], returned[1:]
+		case len(ahead) > 0 && (i == len(vms) || cluster.Compare(ahead[0].VM, vms[i].VM) < 0):
+			vm, ahead = ahead[0], ahead[1:]
 		case i < len(vms):
 			vm, i = vms[i], i+1
 		default:
@@ -218,18 +232,12 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	}
 }
 
-// join adds to returned, which is oldest first, the VMs given back to the
-// cluster since its listing (parked when it listed: Cluster.Returned), from
-// the seen-th on, that come after at in the listing (all of them if at is
-// nil), and keeps it oldest first. Those that come before were behind the
-// pass already when given back; those after it, a whole listing would have
-// had, finished (and claimed then): the pass would come to them, as it does
-// now.
-func (j *Janitor) join(returned []cluster.Info, seen int, at *cluster.VM) []cluster.Info {
-	n := len(returned)
-	returned = j.Cluster.AppendReturned(returned, seen)
-	ahead := returned[:n]
-	for _, vm := range returned[n:] {
+// join adds to ahead, oldest first, the VMs of more that come after at in
+// the listing (all of them if at is nil), and keeps it oldest first: VMs
+// the pass's listing left out and that it now wants. Those that come before
+// at the pass is past already, as it would be with them listed.
+func join(ahead, more []cluster.Info, at *cluster.VM) []cluster.Info {
+	for _, vm := range more {
 		if at == nil || cluster.Compare(at, vm.VM) < 0 {
 			ahead = append(ahead, vm)
 		}

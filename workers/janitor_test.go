@@ -12,6 +12,7 @@ import (
 
 	"vmstorm/capacity"
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/internal/simtest"
 )
@@ -303,4 +304,46 @@ func TestPassWithParkedVMsLeftOut(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestReaperTurnedOnDuringAPass: the never-booted VMs are left out of a
+// listing made with the reaper off; turned on during the pass, the pass
+// reaps those it has yet to come to, as it would with them listed, and not
+// those it is past. Jobs 1, 3 and 5 are finished, 2 and 4 never booted; the
+// pass hands out one a second, and the reaper comes on between 1 and 3.
+func TestReaperTurnedOnDuringAPass(t *testing.T) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
+		c := newCluster(k, 3)
+		vms := make([]*cluster.VM, 6) // by job ID
+		for id := uint64(1); id <= 5; id++ {
+			vm, err := c.Clone(ctx, id, 1)
+			require.NoError(t, err)
+			vms[id] = vm
+		}
+		for _, id := range []int{1, 3, 5, 2, 4} {
+			err := c.PowerOn(ctx, vms[id])
+			require.Equal(t, id%2 == 0, err != nil, "job %d: %v", id, err)
+		}
+		for _, id := range []int{1, 3, 5} {
+			c.PowerOff(vms[id])
+		}
+		switches := NewSwitches(nil)
+		env := Env{Kernel: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop()}
+		out := sim.NewChan[*cluster.VM](k, 10)
+		j := NewJanitor(env, JanitorSettings{Every: time.Minute, Cutoff: time.Hour, RatePerSecond: 1}, &Credentials{}, switches, out)
+		var g sim.Group
+		g.Go(ctx, func(ctx context.Context) {
+			if sim.Sleep(ctx, 500*time.Millisecond) {
+				switches.Set(incident.Reaper, true)
+			}
+		})
+		require.True(t, j.pass(ctx))
+		g.Wait(ctx)
+		var handed []uint64
+		for _, vm := range out.Drain() {
+			handed = append(handed, vm.JobID)
+		}
+		assert.Equal(t, []uint64{1, 3, 4, 5}, handed)
+		assert.Equal(t, int64(1), j.Stats().Reaped)
+	})
 }
