@@ -416,11 +416,15 @@ func (c *Cluster) releaseCPU(vm *VM) {
 // compareAge orders VMs oldest first: by creation time, then job, then
 // attempt.
 func compareAge(a, b *VM) int {
-	return cmp.Or(
-		cmp.Compare(a.createdAt, b.createdAt),
-		cmp.Compare(a.JobID, b.JobID),
-		cmp.Compare(a.Attempt, b.Attempt),
-	)
+	// Not cmp.Or, which would compare all three every time: the creation
+	// times differ nearly always.
+	if c := cmp.Compare(a.createdAt, b.createdAt); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.JobID, b.JobID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Attempt, b.Attempt)
 }
 
 // Claim marks vm as being destroyed, so that one janitor pass does not pick
