@@ -147,6 +147,7 @@ type Info struct {
 // taken or given back, happens under one lock (Audit checks them).
 type Cluster struct {
 	cfg   Config
+	draw  struct{ clone, powerOn, destroy dist.Sampler } // cfg's latencies
 	clock sim.Clock
 	gauge *capacity.Gauge
 	cpu   *capacity.Gauge
@@ -182,6 +183,7 @@ func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
 		panic(fmt.Sprintf("cluster: RejectTime %v is under MinCallTime %v", cfg.RejectTime, MinCallTime))
 	}
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge}
+	c.draw.clone, c.draw.powerOn, c.draw.destroy = cfg.Clone.Sampler(), cfg.PowerOn.Sampler(), cfg.Destroy.Sampler()
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
 	c.onCluster = capacity.New(math.MaxInt64)
 	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate, cfg.RefusedCallsCount)
@@ -241,12 +243,12 @@ func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 // having made nothing, if the API refuses the call or the run stops first.
 func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
 	r := dist.VMDraws.Stream(c.cfg.Seed, jobID, uint64(attempt))
-	cloneTime := c.cfg.Clone.Draw(r)
+	cloneTime := c.draw.clone.Draw(r)
 	vm := &VM{
 		JobID:   jobID,
 		Attempt: attempt,
-		boot:    c.cfg.PowerOn.Draw(r),
-		destroy: c.cfg.Destroy.Draw(r),
+		boot:    c.draw.powerOn.Draw(r),
+		destroy: c.draw.destroy.Draw(r),
 	}
 	if err := c.Call(ctx); err != nil {
 		return nil, err
