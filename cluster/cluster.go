@@ -115,15 +115,17 @@ type VM struct {
 	createdAt, admittedAt time.Duration
 	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
 
-	at         int   // guarded by Cluster.mu: its index in the list it is on
-	list       which // guarded by Cluster.mu: which of the inventory's lists that is
-	since      int64 // guarded by Cluster.mu: the Listings made when it came onto the list
-	state      State // guarded by Cluster.mu
-	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
-	destroyed  bool  // guarded by Cluster.mu
-	holdsSlot  bool  // guarded by Cluster.mu
-	holdsCPU   bool  // guarded by Cluster.mu
-	everBooted bool  // guarded by Cluster.mu
+	// Guarded by Cluster.mu, and packed small: with them a VM fits the
+	// allocator's 64-byte class, one per clone of a storm.
+	at         int32  // its index in the inventory's list it is on
+	since      uint32 // the Listings made when it came onto that list
+	list       which  // which list that is
+	state      State
+	claimed    bool // the janitor is destroying it
+	destroyed  bool
+	holdsSlot  bool
+	holdsCPU   bool
+	everBooted bool
 }
 
 // Name is the VM's name, as travis-ci/worker named them: the job and the

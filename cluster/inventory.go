@@ -16,19 +16,22 @@ import (
 // listing gives, they are left out of a Listing that has no use for them,
 // and the listing costs what the pass can use.
 type inventory struct {
-	// active is the VMs cloned, booting, running or orphaned; finished
-	// the finished VMs not claimed; stranded the never-booted VMs. Each is
-	// oldest first.
-	active, finished, stranded aged
-	// parked is the finished VMs claimed, in no order: the janitor's
-	// queue of VMs to destroy, thousands while its Cleanup pool catches up.
-	parked []*VM
+	// active is the VMs cloned, booting, running or orphaned, and
+	// stranded the never-booted VMs, each oldest first: VMs come onto them
+	// in about the order of their age.
+	active, stranded aged
+	// finished is the finished VMs not claimed, and parked those claimed:
+	// the janitor's queue of VMs to destroy, thousands while its Cleanup
+	// pool catches up. VMs finish in no order of age (their builds take
+	// from minutes to hours), so that these are kept in no order, and a
+	// Listing sorts finished, which a pass soon empties.
+	finished, parked bag
 
 	// listings counts the Listings, and VM.since says at which a VM came
 	// onto parked or stranded. sinceList is the VMs given back (Unclaim)
 	// since the last Listing that were parked when it listed, and returns
 	// counts them: see Cluster.Returned.
-	listings  int64
+	listings  uint32
 	sinceList []*VM
 	returns   atomic.Int64
 }
@@ -70,7 +73,7 @@ type aged struct {
 // insert adds vm at its place by age, found from the back: a VM comes onto
 // a list at about the time the VMs of its age do.
 func (a *aged) insert(vm *VM, w which) {
-	vm.list, vm.at = w, len(a.vms)
+	vm.list, vm.at = w, int32(len(a.vms))
 	a.vms = append(a.vms, vm)
 	for i := vm.at - 1; i >= 0; i-- {
 		prev := a.vms[i]
@@ -97,7 +100,7 @@ func (a *aged) remove(vm *VM) {
 	kept := a.vms[:0]
 	for _, v := range a.vms {
 		if v != nil {
-			v.at = len(kept)
+			v.at = int32(len(kept))
 			kept = append(kept, v)
 		}
 	}
@@ -108,19 +111,45 @@ func (a *aged) remove(vm *VM) {
 // len is how many VMs are on a.
 func (a *aged) len() int { return len(a.vms) - a.holes }
 
+// bag is VMs in no order.
+type bag []*VM
+
+// add puts vm on b, as its last.
+func (b *bag) add(vm *VM, w which) {
+	vm.list, vm.at = w, int32(len(*b))
+	*b = append(*b, vm)
+}
+
+// remove takes vm off b: the last takes its place.
+func (b *bag) remove(vm *VM) {
+	s, last := *b, len(*b)-1
+	s[vm.at] = s[last]
+	s[vm.at].at = vm.at
+	s[last] = nil
+	*b = s[:last]
+}
+
+// sort puts b oldest first.
+func (b bag) sort() {
+	slices.SortFunc(b, compareAge)
+	for i, vm := range b {
+		vm.at = int32(i)
+	}
+}
+
 // add puts vm, which is on no list, on the list it belongs on.
 func (inv *inventory) add(vm *VM) {
 	switch w := where(vm); w {
 	case onActive:
 		inv.active.insert(vm, w)
 	case onFinished:
-		inv.finished.insert(vm, w)
+		inv.finished.add(vm, w)
 	case onStranded:
 		inv.stranded.insert(vm, w)
 		vm.since = inv.listings
 	case onParked:
-		vm.list, vm.at, vm.since = w, len(inv.parked), inv.listings
-		inv.parked = append(inv.parked, vm)
+		inv.parked.add(vm, w)
+		vm.since = inv.listings
 	}
 }
 
@@ -134,11 +163,7 @@ func (inv *inventory) drop(vm *VM) {
 	case onStranded:
 		inv.stranded.remove(vm)
 	case onParked:
-		last := len(inv.parked) - 1
-		inv.parked[vm.at] = inv.parked[last]
-		inv.parked[vm.at].at = vm.at
-		inv.parked[last] = nil
-		inv.parked = inv.parked[:last]
+		inv.parked.remove(vm)
 	}
 }
 
@@ -160,7 +185,7 @@ func (inv *inventory) place(vm *VM) {
 
 // len is how many VMs are on the cluster.
 func (inv *inventory) len() int {
-	return inv.active.len() + inv.finished.len() + inv.stranded.len() + len(inv.parked)
+	return inv.active.len() + len(inv.finished) + inv.stranded.len() + len(inv.parked)
 }
 
 // A Listing says which VMs a janitor's listing holds: a listing as vSphere
@@ -186,8 +211,8 @@ const AllActive = time.Duration(math.MaxInt64)
 func (c *Cluster) List() []Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	all := slices.Clone(c.inv.parked)
-	for _, a := range []*aged{&c.inv.active, &c.inv.finished, &c.inv.stranded} {
+	all := slices.Concat(c.inv.finished, c.inv.parked)
+	for _, a := range []*aged{&c.inv.active, &c.inv.stranded} {
 		for _, vm := range a.vms {
 			if vm != nil {
 				all = append(all, vm)
@@ -232,7 +257,8 @@ func (c *Cluster) Listing(dst []Info, l Listing) ([]Info, int) {
 	if l.Stranded {
 		stranded = inv.stranded.vms
 	}
-	dst = merge(dst, active, inv.finished.vms, stranded)
+	inv.finished.sort()
+	dst = merge(dst, active, inv.finished, stranded)
 	return dst, inv.len()
 }
 
@@ -302,7 +328,7 @@ func (c *Cluster) AppendStranded(dst []Info) []Info {
 // VM on the cluster. c.mu must be held.
 func (inv *inventory) audit(bad func(format string, a ...any), each func(*VM)) {
 	check := func(vm *VM, w which, i int) {
-		if vm.at != i || vm.list != w {
+		if int(vm.at) != i || vm.list != w {
 			bad("%s is at %d of the %s list, and thinks it is at %d of the %s list", vm.Name(), i, w, vm.at, vm.list)
 		}
 		if got := where(vm); got != w {
@@ -313,7 +339,7 @@ func (inv *inventory) audit(bad func(format string, a ...any), each func(*VM)) {
 	for _, l := range []struct {
 		a *aged
 		w which
-	}{{&inv.active, onActive}, {&inv.finished, onFinished}, {&inv.stranded, onStranded}} {
+	}{{&inv.active, onActive}, {&inv.stranded, onStranded}} {
 		var prev *VM
 		holes := 0
 		for i, vm := range l.a.vms {
@@ -330,6 +356,9 @@ func (inv *inventory) audit(bad func(format string, a ...any), each func(*VM)) {
 		if holes != l.a.holes {
 			bad("%d holes in the %s list, counted %d", holes, l.w, l.a.holes)
 		}
+	}
+	for i, vm := range inv.finished {
+		check(vm, onFinished, i)
 	}
 	for i, vm := range inv.parked {
 		check(vm, onParked, i)
