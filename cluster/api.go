@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -12,9 +13,9 @@ import (
 // limit, which makes them wait instead. Both run on model time: the
 // limiters are given model instants, never the wall clock.
 type api struct {
-	mu     sync.Mutex // guards client, which SetClientRate replaces
+	mu     sync.Mutex // serialises SetClientRate
 	cloud  *rate.Limiter
-	client *rate.Limiter
+	client atomic.Pointer[rate.Limiter] // nil for none; read on every call, without a lock
 	// refusedCount: a refused call still takes a token (the assumption
 	// Config.RefusedCallsCount), the bucket owing at most one burst.
 	refusedCount bool
@@ -23,7 +24,7 @@ type api struct {
 
 func newAPI(cloudRate float64, burst int, clientRate float64, refusedCount bool) *api {
 	a := &api{cloud: limiter(cloudRate, burst), refusedCount: refusedCount}
-	a.client = limiter(clientRate, 1)
+	a.client.Store(limiter(clientRate, 1))
 	return a
 }
 
@@ -64,9 +65,7 @@ func (a *api) allow(now time.Duration) bool {
 // clientWait reserves a call under the clients' own limit and returns how
 // long, in model time, the caller must wait before making it.
 func (a *api) clientWait(now time.Duration) time.Duration {
-	a.mu.Lock()
-	l := a.client
-	a.mu.Unlock()
+	l := a.client.Load()
 	if l == nil {
 		return 0
 	}
@@ -76,13 +75,13 @@ func (a *api) clientWait(now time.Duration) time.Duration {
 func (a *api) setClientRate(now time.Duration, perSecond float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if perSecond <= 0 {
-		a.client = nil
-		return
+	l := a.client.Load()
+	switch {
+	case perSecond <= 0:
+		a.client.Store(nil)
+	case l == nil:
+		a.client.Store(limiter(perSecond, 1))
+	default:
+		l.SetLimitAt(instant(now), rate.Limit(perSecond))
 	}
-	if a.client == nil {
-		a.client = limiter(perSecond, 1)
-		return
-	}
-	a.client.SetLimitAt(instant(now), rate.Limit(perSecond))
 }

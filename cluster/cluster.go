@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,13 +115,17 @@ type VM struct {
 	createdAt, admittedAt time.Duration
 	boot, destroy         time.Duration // drawn at clone time from the VM's own stream
 
-	at         int   // guarded by Cluster.mu: its index in Cluster.order
-	state      State // guarded by Cluster.mu
-	claimed    bool  // guarded by Cluster.mu: the janitor is destroying it
-	destroyed  bool  // guarded by Cluster.mu
-	holdsSlot  bool  // guarded by Cluster.mu
-	holdsCPU   bool  // guarded by Cluster.mu
-	everBooted bool  // guarded by Cluster.mu
+	// Guarded by Cluster.mu, and packed small: with them a VM fits the
+	// allocator's 64-byte class, one per clone of a storm.
+	at         int32  // its index in the inventory's list it is on
+	since      uint32 // the Listings made when it came onto that list
+	list       which  // which list that is
+	state      State
+	claimed    bool // the janitor is destroying it
+	destroyed  bool
+	holdsSlot  bool
+	holdsCPU   bool
+	everBooted bool
 }
 
 // Name is the VM's name, as travis-ci/worker named them: the job and the
@@ -146,26 +149,22 @@ type Info struct {
 // taken or given back, happens under one lock (Audit checks them).
 type Cluster struct {
 	cfg   Config
+	draw  struct{ clone, powerOn, destroy dist.Sampler } // cfg's latencies
 	clock sim.Clock
 	gauge *capacity.Gauge
 	cpu   *capacity.Gauge
 	api   *api
 
 	mu sync.Mutex
-	// order is the inventory: every VM on the cluster, oldest first (see
-	// compareAge), with a nil where one has left; holes counts those. VMs
-	// are created in the order of model time, so a new one goes at the back
-	// (or, created at the same instant as others, just before them), and a
-	// listing needs no sort. The holes are squeezed out once they are half
-	// of it.
-	order []*VM
-	holes int
+	// inv is the inventory: every VM on the cluster, on the list its state
+	// and claim say (inventory.go).
+	inv inventory
 
 	// Written under mu, read by anyone.
 	byState [numStates]atomic.Int64
-	// inventory counts every VM on the cluster, with its peak: a gauge
+	// onCluster counts every VM on the cluster, with its peak: a gauge
 	// with no limit.
-	inventory   *capacity.Gauge
+	onCluster   *capacity.Gauge
 	cloned      atomic.Int64
 	admitted    atomic.Int64
 	destroyed   atomic.Int64
@@ -186,8 +185,9 @@ func New(cfg Config, clock sim.Clock, gauge *capacity.Gauge) *Cluster {
 		panic(fmt.Sprintf("cluster: RejectTime %v is under MinCallTime %v", cfg.RejectTime, MinCallTime))
 	}
 	c := &Cluster{cfg: cfg, clock: clock, gauge: gauge}
+	c.draw.clone, c.draw.powerOn, c.draw.destroy = cfg.Clone.Sampler(), cfg.PowerOn.Sampler(), cfg.Destroy.Sampler()
 	c.cpu = capacity.New(cpuLimit(cfg.CPUVMs))
-	c.inventory = capacity.New(math.MaxInt64)
+	c.onCluster = capacity.New(math.MaxInt64)
 	c.api = newAPI(cfg.APIRate, cfg.APIBurst, cfg.ClientRate, cfg.RefusedCallsCount)
 	c.filledAt.Store(-1)
 	return c
@@ -207,9 +207,12 @@ func (c *Cluster) SetCPUVMs(n int64) { c.cpu.SetCapacity(cpuLimit(n)) }
 // SetClientRate changes the clients' own API rate limit; 0 removes it.
 func (c *Cluster) SetClientRate(perSecond float64) { c.api.setClientRate(c.clock.Now(), perSecond) }
 
-// call is one cloud API call: it waits for the clients' own limit, then
-// fails if the cloud's limit is exceeded.
-func (c *Cluster) call(ctx context.Context) error {
+// Call is one cloud API call: it waits for the clients' own limit, then
+// fails if the cloud's limit is exceeded (ErrRateLimited, once RejectTime
+// has passed), or if the run stops first (ErrStopped). The cluster's calls
+// make one each; a caller makes one before a read that stands for a call,
+// such as a Listing.
+func (c *Cluster) Call(ctx context.Context) error {
 	if wait := c.api.clientWait(c.clock.Now()); wait > 0 && !sim.Sleep(ctx, wait) {
 		return ErrStopped
 	}
@@ -242,14 +245,14 @@ func (c *Cluster) Gauge() *capacity.Gauge { return c.gauge }
 // having made nothing, if the API refuses the call or the run stops first.
 func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, error) {
 	r := dist.VMDraws.Stream(c.cfg.Seed, jobID, uint64(attempt))
-	cloneTime := c.cfg.Clone.Draw(r)
+	cloneTime := c.draw.clone.Draw(r)
 	vm := &VM{
 		JobID:   jobID,
 		Attempt: attempt,
-		boot:    c.cfg.PowerOn.Draw(r),
-		destroy: c.cfg.Destroy.Draw(r),
+		boot:    c.draw.powerOn.Draw(r),
+		destroy: c.draw.destroy.Draw(r),
 	}
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		return nil, err
 	}
 	if !sim.Sleep(ctx, cloneTime) {
@@ -258,11 +261,11 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 	vm.createdAt = c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.insert(vm)
 	vm.state = Cloned
+	c.inv.add(vm)
 	c.byState[Cloned].Add(1)
 	c.cloned.Add(1)
-	c.inventory.TryAcquire() // never refused: it has no limit
+	c.onCluster.TryAcquire() // never refused: it has no limit
 	return vm, nil
 }
 
@@ -275,7 +278,7 @@ func (c *Cluster) Clone(ctx context.Context, jobID uint64, attempt int) (*VM, er
 // with ErrDestroyed. If the run stops first, PowerOn returns ErrStopped and
 // leaves vm as it is.
 func (c *Cluster) PowerOn(ctx context.Context, vm *VM) error {
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		if err != ErrStopped {
 			c.neverBoot(vm)
 		}
@@ -414,79 +417,24 @@ func (c *Cluster) releaseCPU(vm *VM) {
 	}
 }
 
-// List is what a vSphere inventory listing returns: every VM, with its
-// state as of the call, oldest first (by creation time, then job and
-// attempt: an order that does not depend on how the inventory is kept, so
-// that runs with one seed repeat).
-func (c *Cluster) List() []Info { return c.AppendList(nil) }
-
-// AppendList appends List to dst and returns it: a caller that lists again
-// and again may reuse one slice.
-func (c *Cluster) AppendList(dst []Info) []Info {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	dst = slices.Grow(dst, len(c.order)-c.holes)
-	for _, vm := range c.order {
-		if vm != nil {
-			dst = append(dst, Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted})
-		}
-	}
-	return dst
-}
-
 // compareAge orders VMs oldest first: by creation time, then job, then
 // attempt.
 func compareAge(a, b *VM) int {
-	return cmp.Or(
-		cmp.Compare(a.createdAt, b.createdAt),
-		cmp.Compare(a.JobID, b.JobID),
-		cmp.Compare(a.Attempt, b.Attempt),
-	)
-}
-
-// insert adds vm, created now, to the inventory at its place by age: at the
-// back, unless VMs created at the same instant come after it; c.mu must be
-// held.
-func (c *Cluster) insert(vm *VM) {
-	vm.at = len(c.order)
-	c.order = append(c.order, vm)
-	for i := vm.at - 1; i >= 0; i-- {
-		prev := c.order[i]
-		if prev == nil {
-			continue
-		}
-		if compareAge(prev, vm) < 0 {
-			return
-		}
-		// prev comes after vm: they change places, the holes between
-		// them staying where they are.
-		c.order[vm.at], c.order[i] = prev, vm
-		prev.at, vm.at = vm.at, i
+	// Not cmp.Or, which would compare all three every time: the creation
+	// times differ nearly always.
+	if c := cmp.Compare(a.createdAt, b.createdAt); c != 0 {
+		return c
 	}
-}
-
-// unlist takes vm out of the inventory, leaving a hole, and squeezes the
-// holes out once they are half of it; c.mu must be held.
-func (c *Cluster) unlist(vm *VM) {
-	c.order[vm.at] = nil
-	c.holes++
-	if c.holes < 64 || 2*c.holes < len(c.order) {
-		return
+	if c := cmp.Compare(a.JobID, b.JobID); c != 0 {
+		return c
 	}
-	kept := c.order[:0]
-	for _, v := range c.order {
-		if v != nil {
-			v.at = len(kept)
-			kept = append(kept, v)
-		}
-	}
-	clear(c.order[len(kept):])
-	c.order, c.holes = kept, 0
+	return cmp.Compare(a.Attempt, b.Attempt)
 }
 
 // Claim marks vm as being destroyed, so that one janitor pass does not pick
 // a VM that an earlier pass is still destroying. It returns false if vm is
-// already claimed or gone.
+// already claimed or gone. A finished VM claimed is parked (see
+// inventory).
 func (c *Cluster) Claim(vm *VM) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -494,6 +442,7 @@ func (c *Cluster) Claim(vm *VM) bool {
 		return false
 	}
 	vm.claimed = true
+	c.inv.place(vm)
 	return true
 }
 
@@ -514,15 +463,18 @@ func (c *Cluster) Discard(vm *VM) bool {
 // later pass may try again.
 func (c *Cluster) Unclaim(vm *VM) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	vm.claimed = false
-	c.mu.Unlock()
+	if !vm.destroyed {
+		c.inv.place(vm)
+	}
 }
 
 // Destroy deletes a claimed vm, taking as long as deleting it takes, and
 // gives its slot back. It fails if the API refuses the call (vm stays
 // claimed: Unclaim it to retry) or the run stops first (ErrStopped).
 func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
-	if err := c.call(ctx); err != nil {
+	if err := c.Call(ctx); err != nil {
 		return err
 	}
 	if !sim.Sleep(ctx, vm.destroy) {
@@ -541,7 +493,7 @@ func (c *Cluster) Destroy(ctx context.Context, vm *VM) error {
 // remove takes vm off the cluster, giving back what it holds; c.mu must be
 // held.
 func (c *Cluster) remove(vm *VM) {
-	c.unlist(vm)
+	c.inv.drop(vm)
 	c.byState[vm.state].Add(-1)
 	c.releaseCPU(vm)
 	if vm.holdsSlot {
@@ -556,7 +508,7 @@ func (c *Cluster) remove(vm *VM) {
 	}
 	vm.destroyed = true
 	c.destroyed.Add(1)
-	c.inventory.Release()
+	c.onCluster.Release()
 }
 
 // setState moves vm, which is on the cluster, to s; c.mu must be held.
@@ -564,6 +516,7 @@ func (c *Cluster) setState(vm *VM, s State) {
 	c.byState[vm.state].Add(-1)
 	vm.state = s
 	c.byState[s].Add(1)
+	c.inv.place(vm)
 }
 
 // Audit checks the cluster's books against its inventory: every VM in
@@ -578,19 +531,8 @@ func (c *Cluster) Audit() error {
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	vms := 0
-	var prev *VM
-	for i, vm := range c.order {
-		if vm == nil {
-			continue
-		}
+	c.inv.audit(bad, func(vm *VM) {
 		vms++
-		if vm.at != i {
-			bad("%s is at %d of the inventory, and thinks it is at %d", vm.Name(), i, vm.at)
-		}
-		if prev != nil && compareAge(prev, vm) >= 0 {
-			bad("%s is listed after %s, which is younger", vm.Name(), prev.Name())
-		}
-		prev = vm
 		byState[vm.state]++
 		if vm.holdsSlot {
 			slots++
@@ -612,16 +554,14 @@ func (c *Cluster) Audit() error {
 		if vm.holdsCPU && !vm.holdsSlot {
 			bad("%s holds CPU without a slot", vm.Name())
 		}
-	}
+	})
 	for s, n := range byState {
 		if got := c.byState[s].Load(); got != n {
 			bad("%d VMs %s, counted %d", n, State(s), got)
 		}
 	}
-	if vms != len(c.order)-c.holes {
-		bad("%d VMs in the inventory, and %d holes in its %d places", vms, c.holes, len(c.order))
-	}
-	if n, got := int64(vms), c.inventory.InUse(); n != got {
+
+	if n, got := int64(vms), c.onCluster.InUse(); n != got {
 		bad("%d VMs in the inventory, counted %d", n, got)
 	}
 	if got := c.gauge.InUse(); got != slots {
@@ -672,13 +612,13 @@ type Stats struct {
 }
 
 // VMs is how many VMs are on the cluster, whatever their state.
-func (c *Cluster) VMs() int64 { return c.inventory.InUse() }
+func (c *Cluster) VMs() int64 { return c.onCluster.InUse() }
 
 // Stats reads the cluster's counters.
 func (c *Cluster) Stats() Stats {
 	s := Stats{
-		VMs:       c.inventory.InUse(),
-		PeakVMs:   c.inventory.Peak(),
+		VMs:       c.onCluster.InUse(),
+		PeakVMs:   c.onCluster.Peak(),
 		InUse:     c.gauge.InUse(),
 		Capacity:  c.gauge.Capacity(),
 		PeakInUse: c.gauge.Peak(),
@@ -700,13 +640,4 @@ func (c *Cluster) Stats() Stats {
 		s.MeanSlotHeld = time.Duration(c.lifetimeSum.Load() / s.Released)
 	}
 	return s
-}
-
-// ListAPI is AppendList as an API call: it counts against the API's rate
-// limits, and fails when the cloud refuses it.
-func (c *Cluster) ListAPI(ctx context.Context, dst []Info) ([]Info, error) {
-	if err := c.call(ctx); err != nil {
-		return dst, err
-	}
-	return c.AppendList(dst), nil
 }

@@ -189,13 +189,14 @@ func TestListIsOldestFirst(t *testing.T) {
 
 		// Two VMs out of order: the audit says so.
 		c.mu.Lock()
-		a, b := c.order[len(c.order)-1], c.order[len(c.order)-2]
-		c.order[a.at], c.order[b.at] = b, a
+		active := c.inv.active.vms
+		a, b := active[len(active)-1], active[len(active)-2]
+		active[a.at], active[b.at] = b, a
 		a.at, b.at = b.at, a.at
 		c.mu.Unlock()
 		assert.ErrorContains(t, c.Audit(), "travis-job-4-1 is listed after travis-job-5-2, which is younger")
 		c.mu.Lock()
-		c.order[a.at], c.order[b.at] = b, a
+		active[a.at], active[b.at] = b, a
 		a.at, b.at = b.at, a.at
 		c.mu.Unlock()
 	})
@@ -218,7 +219,7 @@ func TestInventorySqueezesOutItsHoles(t *testing.T) {
 		}
 		require.NoError(t, c.Audit())
 		c.mu.Lock()
-		places := len(c.order)
+		places := len(c.inv.active.vms)
 		c.mu.Unlock()
 		assert.LessOrEqual(t, places, 2*len(kept)+64, "places for %d VMs", len(kept))
 		var got []*VM
@@ -719,4 +720,60 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 		states = append(states, fmt.Sprintf("%s %d", st, s.ByState[st]))
 	}
 	t.Logf("%d cloned, %d admitted, %d destroyed; %v", s.Cloned, s.Admitted, s.Destroyed, states)
+}
+
+// TestListingLeavesOut: a janitor's Listing leaves out the VMs it has no
+// use for and counts every VM: the parked ones (claimed once finished)
+// always, the never-booted ones unless asked for, and, of the others not
+// finished, those created from Before on. A parked VM given back (Unclaim)
+// is listed again in its place, and told of (Returned) only if it was
+// parked when the last Listing was made; AppendStranded tells of the
+// never-booted VMs that were so then.
+func TestListingLeavesOut(t *testing.T) {
+	inCluster(t, config(), 3, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
+		var vms []*VM
+		for job := range uint64(5) {
+			require.True(t, sim.SleepUntil(ctx, time.Duration(job)*time.Hour))
+			vm, err := c.Clone(ctx, job, 1)
+			require.NoError(t, err)
+			vms = append(vms, vm)
+		}
+		for _, vm := range vms[:3] {
+			require.NoError(t, c.PowerOn(ctx, vm))
+		}
+		require.Error(t, c.PowerOn(ctx, vms[3]), "the cluster is full") // never booted
+		c.PowerOff(vms[0])
+		c.PowerOff(vms[1])
+		require.True(t, c.Claim(vms[0])) // finished: parked
+		require.True(t, c.Claim(vms[2])) // running: stays listed
+		jobs := func(list []Info) (ids []uint64) {
+			for _, in := range list {
+				ids = append(ids, in.VM.JobID)
+			}
+			return ids
+		}
+		list := func(l Listing) []uint64 {
+			listed, all := c.Listing(nil, l)
+			assert.Equal(t, 5, all, "every VM counted")
+			return jobs(listed)
+		}
+		assert.Equal(t, []uint64{1, 2, 4}, list(Listing{Before: AllActive}))
+		assert.Equal(t, []uint64{1, 2, 3, 4}, list(Listing{Before: AllActive, Stranded: true}))
+		assert.Equal(t, []uint64{1, 2}, list(Listing{Before: vms[4].createdAt}), "job 4 is too young")
+		assert.Equal(t, []uint64{1}, list(Listing{Before: vms[2].createdAt}), "the finished, of any age")
+		assert.Equal(t, []uint64{0, 1, 2, 3, 4}, jobs(c.List()))
+		assert.Equal(t, []uint64{3}, jobs(c.AppendStranded(nil)))
+		require.NoError(t, c.Audit())
+
+		c.Unclaim(vms[0])
+		assert.Equal(t, 1, c.Returned(), "parked when the last Listing was made")
+		assert.Equal(t, []uint64{0}, jobs(c.AppendReturned(nil, 0)))
+		assert.Equal(t, []uint64{0, 1}, list(Listing{}), "given back, in its place")
+		assert.Zero(t, c.Returned())
+
+		require.True(t, c.Claim(vms[1]))
+		c.Unclaim(vms[1])
+		assert.Zero(t, c.Returned(), "parked after the last Listing: it had it")
+		require.NoError(t, c.Audit())
+	})
 }

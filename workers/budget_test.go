@@ -59,3 +59,28 @@ func TestSharedBudgetStopsRunsTogether(t *testing.T) {
 	c.budget.Release()
 	assert.Zero(t, shared.Held())
 }
+
+// TestSharedBudgetReportsInSteps: a run reports what it holds to a large
+// Shared budget only once it has moved by a step (a 1,024th of Max) since
+// its last report, up or down, so that runs on other cores do not write
+// one counter on every job; what the shared budget holds is then behind by
+// less than a step.
+func TestSharedBudgetReportsInSteps(t *testing.T) {
+	k := sim.New(sim.Options{})
+	shared := &Shared{Max: 1024 * 10} // a step of 10
+	ledger := NewLedger(0, time.Hour, func() {})
+	var stopped error
+	b := &Budget{Max: 1 << 20, Ledger: ledger, Cluster: newCluster(k, 10), Stop: func(err error) { stopped = err }, Shared: shared}
+	for i := range 25 {
+		require.True(t, b.Allow())
+		ledger.arrive(&Job{ID: uint64(i)})
+	}
+	require.NoError(t, stopped)
+	// Allow reads what is held before the job it allows arrives: the
+	// 11th call saw 10 held, the 21st 20.
+	assert.Equal(t, int64(20), shared.Held(), "reported at 10 and 20 held, not at every job")
+	assert.True(t, b.Allow())
+	assert.Equal(t, int64(20), shared.Held(), "25 held is within a step of the last report")
+	b.Release()
+	assert.Zero(t, shared.Held())
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -134,14 +135,10 @@ func (j *Janitor) loginFails() bool { return j.loaded != j.Credentials.password.
 
 // pass is one loop of the janitor; it returns false if the run stopped.
 func (j *Janitor) pass(ctx context.Context) bool {
-	vms, err := j.listed[:0], errLogin
+	err := errLogin
 	if !j.loginFails() {
-		vms, err = j.Cluster.ListAPI(ctx, vms)
+		err = j.Cluster.Call(ctx) // the listing's
 	}
-	if n := len(j.listed); len(vms) < n {
-		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
-	}
-	j.listed = vms
 	if err == cluster.ErrStopped {
 		return false
 	}
@@ -166,23 +163,61 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if j.failing.Swap(false) {
 		j.Log.Warn("janitor_ok")
 	}
-	j.reported.Store(int64(len(vms)))
-	j.passes.Add(1)
-	j.lastOK.Store(int64(j.Kernel.Now()))
 
 	// The listing is oldest first: the order a person would want, and one
-	// that does not depend on how the cluster keeps its inventory.
+	// that does not depend on how the cluster keeps its inventory. It is
+	// the VMs this pass may destroy, and the others it would only skip
+	// left out: the VMs neither finished nor older than the cutoff, the
+	// never-booted ones unless the reaper is on, and those that earlier
+	// passes claimed once finished (the cluster's parked VMs). Any of
+	// those the pass comes to want before it comes to their places join it
+	// (ahead): parked VMs given back, and the never-booted ones once the
+	// reaper is turned on.
 	aggressive := j.aggressive.Load()
 	rate := j.RatePerSecond
 	if aggressive {
 		rate = math.Float64frombits(j.aggressiveRate.Load())
 	}
 	now := j.Kernel.Now()
+	wants := cluster.Listing{Before: now - j.Cutoff, Stranded: j.Switches.On(incident.Reaper)}
+	if aggressive {
+		wants = cluster.Listing{Before: cluster.AllActive, Stranded: true}
+	}
+	vms, all := j.Cluster.Listing(j.listed[:0], wants)
+	if n := len(j.listed); len(vms) < n {
+		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
+	}
+	j.listed = vms
+	j.reported.Store(int64(all))
+	j.passes.Add(1)
+	j.lastOK.Store(int64(now))
+
 	next, interval := now, time.Duration(0)
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
-	for _, vm := range vms {
+	var ahead []cluster.Info // joined during the pass, where it has yet to come
+	seen := 0                // of the VMs given back since the listing
+	var at *cluster.VM       // the VM the pass came to last
+	for i := 0; ; {
+		if n := j.Cluster.Returned(); n > seen {
+			ahead = join(ahead, j.Cluster.AppendReturned(nil, seen), at)
+			seen = n
+		}
+		if !wants.Stranded && j.Switches.On(incident.Reaper) {
+			ahead = join(ahead, j.Cluster.AppendStranded(nil), at)
+			wants.Stranded = true
+		}
+		var vm cluster.Info
+		switch {
+		case len(ahead) > 0 && (i == len(vms) || cluster.Compare(ahead[0].VM, vms[i].VM) < 0):
+			vm, ahead = ahead[0], ahead[1:]
+		case i < len(vms):
+			vm, i = vms[i], i+1
+		default:
+			return true
+		}
+		at = vm.VM
 		ok, byReaper := j.destroyable(vm, now)
 		if !(aggressive || ok) || !j.Cluster.Claim(vm.VM) {
 			continue
@@ -195,7 +230,20 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		}
 		next += interval
 	}
-	return true
+}
+
+// join adds to ahead, oldest first, the VMs of more that come after at in
+// the listing (all of them if at is nil), and keeps it oldest first: VMs
+// the pass's listing left out and that it now wants. Those that come before
+// at the pass is past already, as it would be with them listed.
+func join(ahead, more []cluster.Info, at *cluster.VM) []cluster.Info {
+	for _, vm := range more {
+		if at == nil || cluster.Compare(at, vm.VM) < 0 {
+			ahead = append(ahead, vm)
+		}
+	}
+	slices.SortFunc(ahead, func(a, b cluster.Info) int { return cluster.Compare(a.VM, b.VM) })
+	return ahead
 }
 
 var errLogin = errors.New("vSphere log-in failed: incorrect user name or password")

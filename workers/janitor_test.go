@@ -12,6 +12,7 @@ import (
 
 	"vmstorm/capacity"
 	"vmstorm/cluster"
+	"vmstorm/incident"
 	"vmstorm/internal/sim"
 	"vmstorm/internal/simtest"
 )
@@ -230,4 +231,119 @@ func assertHandedOut(t simtest.TB, out *sim.Chan[*cluster.VM], vm *cluster.VM, d
 	got := out.Drain()
 	require.Len(t, got, 1)
 	assert.Same(t, vm, got[0])
+}
+
+// TestPassWithParkedVMsLeftOut: the cluster leaves out of the janitor's
+// listing the VMs claimed once they had finished (parked), which a pass
+// would only skip; a pass does all the same what it would with the whole
+// listing. VMs 1 to 5 are running and 6 to 10 finished when a first pass
+// hands out 6 to 10; then 1 to 5 and 11 finish, 12 runs, and a second pass
+// hands out one VM a second. A parked VM given back (a refused destroy)
+// before the pass comes to its place is handed out at that place; one
+// given back once the pass is past its place is not; and a VM the listing
+// saw running, finished and claimed by its worker after it and given back,
+// is not: the listing said it was running.
+func TestPassWithParkedVMsLeftOut(t *testing.T) {
+	tests := []struct {
+		name   string
+		at     time.Duration // after the second pass begins
+		act    func(c *cluster.Cluster, vms []*cluster.VM)
+		handed []uint64
+	}{
+		{"given back ahead of the pass", 2500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) { c.Unclaim(vms[8]) },
+			[]uint64{1, 2, 3, 4, 5, 8, 11}},
+		{"given back behind the pass", 4500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) { c.Unclaim(vms[8]) },
+			[]uint64{1, 2, 3, 4, 5, 11}},
+		{"finished after the listing, given back", 1500 * time.Millisecond,
+			func(c *cluster.Cluster, vms []*cluster.VM) {
+				c.PowerOff(vms[12])
+				c.Claim(vms[12])   // its worker deletes it,
+				c.Unclaim(vms[12]) // and the API refuses
+			},
+			[]uint64{1, 2, 3, 4, 5, 11}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
+				c := newCluster(k, 100)
+				vms := make([]*cluster.VM, 13) // by job ID
+				for id := uint64(1); id <= 12; id++ {
+					vm, err := c.Clone(ctx, id, 1)
+					require.NoError(t, err)
+					require.NoError(t, c.PowerOn(ctx, vm))
+					vms[id] = vm
+				}
+				for _, vm := range vms[6:11] {
+					c.PowerOff(vm)
+				}
+				out := sim.NewChan[*cluster.VM](k, 100)
+				require.True(t, newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 0).pass(ctx))
+				require.Len(t, out.Drain(), 5, "the first pass hands out 6 to 10")
+				for _, vm := range append(vms[1:6:6], vms[11]) {
+					c.PowerOff(vm)
+				}
+
+				j := newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 1)
+				var g sim.Group
+				g.Go(ctx, func(ctx context.Context) {
+					if sim.Sleep(ctx, tt.at) {
+						tt.act(c, vms)
+					}
+				})
+				require.True(t, j.pass(ctx))
+				g.Wait(ctx)
+				var handed []uint64
+				for _, vm := range out.Drain() {
+					handed = append(handed, vm.JobID)
+				}
+				assert.Equal(t, tt.handed, handed)
+				assert.Equal(t, int64(12), j.Stats().Reported, "the parked VMs are counted")
+				assert.NoError(t, c.Audit())
+			})
+		})
+	}
+}
+
+// TestReaperTurnedOnDuringAPass: the never-booted VMs are left out of a
+// listing made with the reaper off; turned on during the pass, the pass
+// reaps those it has yet to come to, as it would with them listed, and not
+// those it is past. Jobs 1, 3 and 5 are finished, 2 and 4 never booted; the
+// pass hands out one a second, and the reaper comes on between 1 and 3.
+func TestReaperTurnedOnDuringAPass(t *testing.T) {
+	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
+		c := newCluster(k, 3)
+		vms := make([]*cluster.VM, 6) // by job ID
+		for id := uint64(1); id <= 5; id++ {
+			vm, err := c.Clone(ctx, id, 1)
+			require.NoError(t, err)
+			vms[id] = vm
+		}
+		for _, id := range []int{1, 3, 5, 2, 4} {
+			err := c.PowerOn(ctx, vms[id])
+			require.Equal(t, id%2 == 0, err != nil, "job %d: %v", id, err)
+		}
+		for _, id := range []int{1, 3, 5} {
+			c.PowerOff(vms[id])
+		}
+		switches := NewSwitches(nil)
+		env := Env{Kernel: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop()}
+		out := sim.NewChan[*cluster.VM](k, 10)
+		j := NewJanitor(env, JanitorSettings{Every: time.Minute, Cutoff: time.Hour, RatePerSecond: 1}, &Credentials{}, switches, out)
+		var g sim.Group
+		g.Go(ctx, func(ctx context.Context) {
+			if sim.Sleep(ctx, 500*time.Millisecond) {
+				switches.Set(incident.Reaper, true)
+			}
+		})
+		require.True(t, j.pass(ctx))
+		g.Wait(ctx)
+		var handed []uint64
+		for _, vm := range out.Drain() {
+			handed = append(handed, vm.JobID)
+		}
+		assert.Equal(t, []uint64{1, 3, 4, 5}, handed)
+		assert.Equal(t, int64(1), j.Stats().Reaped)
+	})
 }

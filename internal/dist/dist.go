@@ -49,17 +49,37 @@ type Latency struct {
 }
 
 // Draw returns one latency.
-func (l Latency) Draw(r *rand.Rand) time.Duration {
+func (l Latency) Draw(r *rand.Rand) time.Duration { return l.Sampler().Draw(r) }
+
+// Sampler is a Latency made ready to draw from, its log-normal's
+// parameters worked out once: for a caller that draws from one Latency
+// again and again (the cluster, three draws a VM). Its draws are a
+// Latency's, bit for bit.
+type Sampler struct {
+	fixed     time.Duration // every draw, unless logNormal
+	logNormal bool
+	mu, sigma float64
+}
+
+// Sampler returns l's Sampler.
+func (l Latency) Sampler() Sampler {
 	if l.Mean <= 0 {
-		return 0
+		return Sampler{}
 	}
 	if l.Spread <= 0 {
-		return min(l.Mean, MaxDraw)
+		return Sampler{fixed: min(l.Mean, MaxDraw)}
 	}
 	m, s := float64(l.Mean), float64(l.Spread)
 	sigma2 := math.Log1p(s * s / (m * m))
-	mu := math.Log(m) - sigma2/2
-	return clamp(math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64()))
+	return Sampler{logNormal: true, mu: math.Log(m) - sigma2/2, sigma: math.Sqrt(sigma2)}
+}
+
+// Draw returns one latency.
+func (s Sampler) Draw(r *rand.Rand) time.Duration {
+	if !s.logNormal {
+		return s.fixed
+	}
+	return clamp(math.Exp(s.mu + s.sigma*r.NormFloat64()))
 }
 
 // MaxDraw is the longest duration a draw returns: a century, far past any

@@ -225,3 +225,34 @@ func TestDrawsStayInRange(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerDrawsTheLogNormal: a Sampler's draws, which Latency.Draw
+// makes too, are bit for bit those of the log-normal worked out afresh at
+// each draw (as Latency.Draw did before Sampler), from the same stream:
+// degenerate latencies, a tiny spread, the usual ones, and one past
+// MaxDraw.
+func TestSamplerDrawsTheLogNormal(t *testing.T) {
+	fresh := func(l Latency, r *rand.Rand) time.Duration {
+		if l.Mean <= 0 {
+			return 0
+		}
+		if l.Spread <= 0 {
+			return min(l.Mean, MaxDraw)
+		}
+		m, s := float64(l.Mean), float64(l.Spread)
+		sigma2 := math.Log1p(s * s / (m * m))
+		mu := math.Log(m) - sigma2/2
+		return clamp(math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64()))
+	}
+	for _, l := range []Latency{
+		{}, {Mean: -time.Second}, {Mean: time.Second}, {Mean: time.Second, Spread: -1},
+		{Mean: time.Hour, Spread: 1}, {Mean: 90 * time.Second, Spread: 30 * time.Second},
+		{Mean: time.Millisecond, Spread: time.Hour}, {Mean: MaxDraw * 2, Spread: time.Second},
+	} {
+		a, b := Stream(7, 1), Stream(7, 1)
+		s := l.Sampler()
+		for i := range 100 {
+			require.Equal(t, fresh(l, a), s.Draw(b), "%+v, draw %d", l, i)
+		}
+	}
+}
