@@ -121,7 +121,7 @@ type VM struct {
 	since      uint32 // the Listings made when it came onto that list
 	list       which  // which list that is
 	state      State
-	claimed    bool // the janitor is destroying it
+	claimed    bool // being destroyed (by the janitor, or by its worker)
 	destroyed  bool
 	holdsSlot  bool
 	holdsCPU   bool

@@ -12,9 +12,9 @@ import (
 // lists the cluster again and again, and most of what is on it the pass
 // would only skip: the never-booted VMs it leaves for ever, the finished
 // ones an earlier pass claimed and its Cleanup pool has yet to destroy,
-// the young ones still booting or running. Kept apart, each in the order a
-// listing gives, they are left out of a Listing that has no use for them,
-// and the listing costs what the pass can use.
+// the young ones still booting or running. Kept apart, they are left out
+// of a Listing that has no use for them, and a listing costs what the pass
+// can use.
 type inventory struct {
 	// active is the VMs cloned, booting, running or orphaned, and
 	// stranded the never-booted VMs, each oldest first: VMs come onto them
@@ -108,9 +108,6 @@ func (a *aged) remove(vm *VM) {
 	a.vms, a.holes = kept, 0
 }
 
-// len is how many VMs are on a.
-func (a *aged) len() int { return len(a.vms) - a.holes }
-
 // bag is VMs in no order.
 type bag []*VM
 
@@ -181,11 +178,6 @@ func (inv *inventory) place(vm *VM) {
 	}
 	inv.drop(vm)
 	inv.add(vm)
-}
-
-// len is how many VMs are on the cluster.
-func (inv *inventory) len() int {
-	return inv.active.len() + len(inv.finished) + inv.stranded.len() + len(inv.parked)
 }
 
 // A Listing says which VMs a janitor's listing holds: a listing as vSphere
@@ -259,7 +251,7 @@ func (c *Cluster) Listing(dst []Info, l Listing) ([]Info, int) {
 	}
 	inv.finished.sort()
 	dst = merge(dst, active, inv.finished, stranded)
-	return dst, inv.len()
+	return dst, int(c.onCluster.InUse())
 }
 
 // merge appends to dst the entries of the VMs of lists, each oldest first

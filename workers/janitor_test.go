@@ -268,12 +268,9 @@ func TestPassWithParkedVMsLeftOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 				c := newCluster(k, 100)
-				vms := make([]*cluster.VM, 13) // by job ID
-				for id := uint64(1); id <= 12; id++ {
-					vm, err := c.Clone(ctx, id, 1)
-					require.NoError(t, err)
+				vms := cloneJobs(t, ctx, c, 12)
+				for _, vm := range vms[1:] {
 					require.NoError(t, c.PowerOn(ctx, vm))
-					vms[id] = vm
 				}
 				for _, vm := range vms[6:11] {
 					c.PowerOff(vm)
@@ -286,18 +283,7 @@ func TestPassWithParkedVMsLeftOut(t *testing.T) {
 				}
 
 				j := newJanitor(k, c, &Credentials{}, out, 2*time.Hour, 1)
-				var g sim.Group
-				g.Go(ctx, func(ctx context.Context) {
-					if sim.Sleep(ctx, tt.at) {
-						tt.act(c, vms)
-					}
-				})
-				require.True(t, j.pass(ctx))
-				g.Wait(ctx)
-				var handed []uint64
-				for _, vm := range out.Drain() {
-					handed = append(handed, vm.JobID)
-				}
+				handed := passWhile(t, ctx, j, tt.at, func() { tt.act(c, vms) })
 				assert.Equal(t, tt.handed, handed)
 				assert.Equal(t, int64(12), j.Stats().Reported, "the parked VMs are counted")
 				assert.NoError(t, c.Audit())
@@ -314,12 +300,7 @@ func TestPassWithParkedVMsLeftOut(t *testing.T) {
 func TestReaperTurnedOnDuringAPass(t *testing.T) {
 	inKernel(t, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel) {
 		c := newCluster(k, 3)
-		vms := make([]*cluster.VM, 6) // by job ID
-		for id := uint64(1); id <= 5; id++ {
-			vm, err := c.Clone(ctx, id, 1)
-			require.NoError(t, err)
-			vms[id] = vm
-		}
+		vms := cloneJobs(t, ctx, c, 5)
 		for _, id := range []int{1, 3, 5, 2, 4} {
 			err := c.PowerOn(ctx, vms[id])
 			require.Equal(t, id%2 == 0, err != nil, "job %d: %v", id, err)
@@ -331,19 +312,39 @@ func TestReaperTurnedOnDuringAPass(t *testing.T) {
 		env := Env{Kernel: k, Cluster: c, Log: zap.NewNop(), Events: zap.NewNop()}
 		out := sim.NewChan[*cluster.VM](k, 10)
 		j := NewJanitor(env, JanitorSettings{Every: time.Minute, Cutoff: time.Hour, RatePerSecond: 1}, &Credentials{}, switches, out)
-		var g sim.Group
-		g.Go(ctx, func(ctx context.Context) {
-			if sim.Sleep(ctx, 500*time.Millisecond) {
-				switches.Set(incident.Reaper, true)
-			}
-		})
-		require.True(t, j.pass(ctx))
-		g.Wait(ctx)
-		var handed []uint64
-		for _, vm := range out.Drain() {
-			handed = append(handed, vm.JobID)
-		}
+		handed := passWhile(t, ctx, j, 500*time.Millisecond, func() { switches.Set(incident.Reaper, true) })
 		assert.Equal(t, []uint64{1, 3, 4, 5}, handed)
 		assert.Equal(t, int64(1), j.Stats().Reaped)
 	})
+}
+
+// cloneJobs clones a VM for each of jobs 1 to n, at once, and returns them
+// by job ID (index 0 unused).
+func cloneJobs(t simtest.TB, ctx context.Context, c *cluster.Cluster, n int) []*cluster.VM {
+	vms := make([]*cluster.VM, n+1)
+	for id := 1; id <= n; id++ {
+		vm, err := c.Clone(ctx, uint64(id), 1)
+		require.NoError(t, err)
+		vms[id] = vm
+	}
+	return vms
+}
+
+// passWhile makes one pass of j, with act done by another process at model
+// time at after the pass begins, and returns the job IDs of the VMs the
+// pass handed out, in order.
+func passWhile(t simtest.TB, ctx context.Context, j *Janitor, at time.Duration, act func()) []uint64 {
+	var g sim.Group
+	g.Go(ctx, func(ctx context.Context) {
+		if sim.Sleep(ctx, at) {
+			act()
+		}
+	})
+	require.True(t, j.pass(ctx))
+	g.Wait(ctx)
+	var handed []uint64
+	for _, vm := range j.Out.Drain() {
+		handed = append(handed, vm.JobID)
+	}
+	return handed
 }
