@@ -150,6 +150,7 @@ func TestPlayInTheBrowser(t *testing.T) {
 	require.NoError(t, err)
 	exported, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(exported))
 	replayed, _ := replay(t, exported)
 	want := gameday.ScoreOf("you", replayed)
