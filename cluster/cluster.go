@@ -118,7 +118,7 @@ type VM struct {
 	// Guarded by Cluster.mu, and packed small: with them a VM fits the
 	// allocator's 64-byte class, one per clone of a storm.
 	at         int32  // its index in the inventory's list it is on
-	since      uint32 // the Listings made when it came onto that list
+	since      uint32 // the listings made when it came onto that list
 	list       which  // which list that is
 	state      State
 	claimed    bool // being destroyed (by the janitor, or by its worker)

@@ -722,12 +722,12 @@ func interleave(t *testing.T, mode sim.Mode, seed uint64) {
 	t.Logf("%d cloned, %d admitted, %d destroyed; %v", s.Cloned, s.Admitted, s.Destroyed, states)
 }
 
-// TestListingLeavesOut: a janitor's Listing leaves out the VMs it has no
+// TestListingLeavesOut: a janitor's listing leaves out the VMs it has no
 // use for and counts every VM: the parked ones (claimed once finished)
 // always, the never-booted ones unless asked for, and, of the others not
 // finished, those created from Before on. A parked VM given back (Unclaim)
-// is listed again in its place, and told of (Returned) only if it was
-// parked when the last Listing was made; AppendStranded tells of the
+// is listed again in its place, and told of (returnedSince) only if it was
+// parked when the last listing was made; appendStranded tells of the
 // never-booted VMs that were so then.
 func TestListingLeavesOut(t *testing.T) {
 	inCluster(t, config(), 3, func(t *simtest.Checks, ctx context.Context, k *sim.Kernel, c *Cluster) {
@@ -753,7 +753,7 @@ func TestListingLeavesOut(t *testing.T) {
 			return ids
 		}
 		list := func(l Listing) []uint64 {
-			listed, all := c.Listing(nil, l)
+			listed, all := c.listing(nil, l)
 			assert.Equal(t, 5, all, "every VM counted")
 			return jobs(listed)
 		}
@@ -762,18 +762,18 @@ func TestListingLeavesOut(t *testing.T) {
 		assert.Equal(t, []uint64{1, 2}, list(Listing{Before: vms[4].createdAt}), "job 4 is too young")
 		assert.Equal(t, []uint64{1}, list(Listing{Before: vms[2].createdAt}), "the finished, of any age")
 		assert.Equal(t, []uint64{0, 1, 2, 3, 4}, jobs(c.List()))
-		assert.Equal(t, []uint64{3}, jobs(c.AppendStranded(nil)))
+		assert.Equal(t, []uint64{3}, jobs(c.appendStranded(nil)))
 		require.NoError(t, c.Audit())
 
 		c.Unclaim(vms[0])
-		assert.Equal(t, 1, c.Returned(), "parked when the last Listing was made")
-		assert.Equal(t, []uint64{0}, jobs(c.AppendReturned(nil, 0)))
+		assert.Equal(t, 1, c.returnedSince(), "parked when the last Listing was made")
+		assert.Equal(t, []uint64{0}, jobs(c.appendReturned(nil, 0)))
 		assert.Equal(t, []uint64{0, 1}, list(Listing{}), "given back, in its place")
-		assert.Zero(t, c.Returned())
+		assert.Zero(t, c.returnedSince())
 
 		require.True(t, c.Claim(vms[1]))
 		c.Unclaim(vms[1])
-		assert.Zero(t, c.Returned(), "parked after the last Listing: it had it")
+		assert.Zero(t, c.returnedSince(), "parked after the last Listing: it had it")
 		require.NoError(t, c.Audit())
 	})
 }

@@ -24,13 +24,13 @@ type inventory struct {
 	// the janitor's queue of VMs to destroy, thousands while its Cleanup
 	// pool catches up. VMs finish in no order of age (their builds take
 	// from minutes to hours), so that these are kept in no order, and a
-	// Listing sorts finished, which a pass soon empties.
+	// listing sorts finished, which a pass soon empties.
 	finished, parked bag
 
-	// listings counts the Listings, and VM.since says at which a VM came
+	// listings counts the listings (Walk), and VM.since says at which a VM came
 	// onto parked or stranded. sinceList is the VMs given back (Unclaim)
-	// since the last Listing that were parked when it listed, and returns
-	// counts them: see Cluster.Returned.
+	// since the last listing that were parked when it listed, and returns
+	// counts them: see Pass.
 	listings  uint32
 	sinceList []*VM
 	returns   atomic.Int64
@@ -165,8 +165,8 @@ func (inv *inventory) drop(vm *VM) {
 }
 
 // place moves vm, whose state or claim has changed, to the list it now
-// belongs on. A parked VM given back is told of (Returned) if the last
-// Listing left it out.
+// belongs on. A parked VM given back is told of (returnedSince) if the last
+// listing left it out.
 func (inv *inventory) place(vm *VM) {
 	w := where(vm)
 	if w == vm.list {
@@ -219,15 +219,79 @@ func (c *Cluster) List() []Info {
 	return list
 }
 
-// Listing appends to dst (which a caller listing again and again may
-// reuse) the VMs of List that l asks for, oldest first, and returns how
+// A Pass is a janitor's pass over the cluster: what a whole listing gives,
+// oldest first, as it walks it. It lists what its Listing asks for, and
+// what it comes to want as it goes joins it where it has yet to come: a
+// parked VM given back (Unclaim) before the pass reaches its place, which
+// a whole listing had, finished and claimed, so that the pass would claim
+// it there; and the never-booted VMs, once its caller wants them (the
+// reaper turned on), as the listing had them. What comes before the
+// VM the pass came to last, it is past already, as it would be with them
+// listed. Its arrays are reused from pass to pass.
+type Pass struct {
+	c        *Cluster
+	listed   []Info
+	i        int    // the next of listed
+	ahead    []Info // joined during the pass, where it has yet to come
+	seen     int    // of the VMs given back since the Listing
+	at       *VM    // the VM the pass came to last
+	stranded bool   // the never-booted VMs are in the pass
+}
+
+// Walk begins p as a pass over what l asks for (see Pass), and returns how
 // many VMs are on the cluster, all of them. It is not an API call: make
-// one first (Call). The parked VMs it leaves out, a pass would skip
-// (Claim refuses them), unless given back before the pass comes to their
-// places: Returned and AppendReturned tell it of those; and of the
-// never-booted VMs it leaves out, AppendStranded tells, if the pass comes
-// to want them.
-func (c *Cluster) Listing(dst []Info, l Listing) ([]Info, int) {
+// one first (Call).
+func (c *Cluster) Walk(p *Pass, l Listing) (all int) {
+	listed, all := c.listing(p.listed[:0], l)
+	if n := len(p.listed); len(listed) < n {
+		clear(p.listed[len(listed):n]) // hold no VM the cluster may have let go
+	}
+	clear(p.ahead)
+	*p = Pass{c: c, listed: listed, ahead: p.ahead[:0], stranded: l.Stranded}
+	return all
+}
+
+// Next returns the pass's next VM, and false at its end; stranded says
+// whether the caller now wants the never-booted VMs too.
+func (p *Pass) Next(stranded bool) (Info, bool) {
+	if n := p.c.returnedSince(); n > p.seen {
+		p.join(p.c.appendReturned(nil, p.seen))
+		p.seen = n
+	}
+	if stranded && !p.stranded {
+		p.join(p.c.appendStranded(nil))
+		p.stranded = true
+	}
+	var vm Info
+	switch {
+	case len(p.ahead) > 0 && (p.i == len(p.listed) || compareAge(p.ahead[0].VM, p.listed[p.i].VM) < 0):
+		vm = p.ahead[0]
+		p.ahead[0] = Info{} // the array is kept: hold no VM in it
+		p.ahead = p.ahead[1:]
+	case p.i < len(p.listed):
+		vm = p.listed[p.i]
+		p.i++
+	default:
+		return Info{}, false
+	}
+	p.at = vm.VM
+	return vm, true
+}
+
+// join adds to ahead, and keeps oldest first, the VMs of more that come
+// after the VM the pass came to last (all of them before it came to any).
+func (p *Pass) join(more []Info) {
+	for _, vm := range more {
+		if p.at == nil || compareAge(p.at, vm.VM) < 0 {
+			p.ahead = append(p.ahead, vm)
+		}
+	}
+	slices.SortFunc(p.ahead, func(a, b Info) int { return compareAge(a.VM, b.VM) })
+}
+
+// listing appends to dst the VMs of List that l asks for, oldest first,
+// and returns how many VMs are on the cluster, all of them.
+func (c *Cluster) listing(dst []Info, l Listing) ([]Info, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	inv := &c.inv
@@ -281,18 +345,14 @@ func entry(vm *VM) Info {
 	return Info{VM: vm, State: vm.state, CreatedAt: vm.createdAt, Uptime: vm.everBooted}
 }
 
-// Compare orders VMs as a listing does (see compareAge): negative if a
-// comes before b.
-func Compare(a, b *VM) int { return compareAge(a, b) }
+// returnedSince is how many VMs Unclaim has given back since the last
+// listing that were parked when it listed.
+func (c *Cluster) returnedSince() int { return int(c.inv.returns.Load()) }
 
-// Returned is how many VMs Unclaim has given back since the last Listing
-// that were parked when it listed. It may be read from any goroutine.
-func (c *Cluster) Returned() int { return int(c.inv.returns.Load()) }
-
-// AppendReturned appends to dst the entries of those VMs (Returned), from
-// the n-th on, in the order given back: each finished, as it was when the
-// last Listing left it out.
-func (c *Cluster) AppendReturned(dst []Info, n int) []Info {
+// appendReturned appends to dst the entries of those VMs (returnedSince),
+// from the n-th on, in the order given back: each finished, as it was when
+// the last listing left it out.
+func (c *Cluster) appendReturned(dst []Info, n int) []Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, vm := range c.inv.sinceList[n:] {
@@ -301,10 +361,10 @@ func (c *Cluster) AppendReturned(dst []Info, n int) []Info {
 	return dst
 }
 
-// AppendStranded appends to dst the entries of the never-booted VMs that
-// were so when the last Listing was made, oldest first, as they were then
+// appendStranded appends to dst the entries of the never-booted VMs that
+// were so when the last listing was made, oldest first, as they were then
 // (a never-booted VM changes no more).
-func (c *Cluster) AppendStranded(dst []Info) []Info {
+func (c *Cluster) appendStranded(dst []Info) []Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, vm := range c.inv.stranded.vms {

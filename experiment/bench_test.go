@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"vmstorm/internal/benchtest"
 	"vmstorm/internal/dist"
 )
 
@@ -78,7 +78,7 @@ func benchmarkExperiment(b *testing.B, e *Experiment, tasks []Task) {
 	b.ReportAllocs()
 	var mem0, mem1 runtime.MemStats
 	runtime.ReadMemStats(&mem0)
-	cpu0 := cpuTime(b)
+	cpu0 := benchtest.CPUTime(b)
 	ran0, waited0, schedOK := schedTime()
 	start := time.Now()
 	b.ResetTimer()
@@ -99,7 +99,7 @@ func benchmarkExperiment(b *testing.B, e *Experiment, tasks []Task) {
 	}
 	b.StopTimer()
 	wall := time.Since(start).Seconds()
-	cpu := (cpuTime(b) - cpu0).Seconds()
+	cpu := (benchtest.CPUTime(b) - cpu0).Seconds()
 	ran1, waited1, _ := schedTime()
 	runtime.ReadMemStats(&mem1)
 	cores := float64(runtime.GOMAXPROCS(0))
@@ -131,15 +131,6 @@ func schedTime() (ran, waited time.Duration, ok bool) {
 		ran, waited = ran+time.Duration(run), waited+time.Duration(wait)
 	}
 	return ran, waited, len(files) > 0
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkTable makes one table of 6 variants x 10 measures x 30

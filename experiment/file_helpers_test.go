@@ -2,8 +2,6 @@ package experiment
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"vmstorm/internal/filetest"
 	"vmstorm/scenario"
@@ -12,14 +10,6 @@ import (
 // The helpers of the file tests (file_test.go), as package scenario's
 // tests of a scenario file have them: an experiment file's mistakes are
 // reported the same way.
-
-// edit replaces the one occurrence of from in text with to.
-func edit(text, from, to string) string {
-	if n := strings.Count(text, from); n != 1 {
-		panic(fmt.Sprintf("edit: %q occurs %d times, want once", from, n))
-	}
-	return strings.Replace(text, from, to, 1)
-}
 
 // refusal reads what an experiment file's refusal said (a scenario.Error,
 // as a scenario file's).

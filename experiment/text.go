@@ -213,12 +213,6 @@ func DiffText(c *Comparison) string {
 	return fmt.Sprintf("%s [%s, %s]", e, signed(d.Lo), signed(d.Hi))
 }
 
-// SignedText writes an estimate with its interval and their signs:
-// +65.5 [-132.5, +263].
-func SignedText(iv compare.Interval) string {
-	return fmt.Sprintf("%s [%s, %s]", signed(iv.Estimate), signed(iv.Lo), signed(iv.Hi))
-}
-
 func signed(x float64) string {
 	if x > 0 {
 		return "+" + format.Figure(x)

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"vmstorm/experiment"
 	"vmstorm/gameday"
 	"vmstorm/incident"
+	"vmstorm/internal/chromiumtest"
 )
 
 // browser starts headless Chromium with networking kept off (every host
@@ -35,15 +35,7 @@ import (
 // a chromedp context on it; the test skips if Chromium is not installed.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not on PATH; to play the game headless, install it (Debian: apt-get install chromium)")
-	}
-	// Chromium's helpers can outlive it for a moment and write to its
-	// profile: not in t.TempDir, whose removal would then fail the test.
-	profile, err := os.MkdirTemp("", "gameday-chromium-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(profile) })
+	chromium, profile := chromiumtest.Find(t, "to play the game headless")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
@@ -111,18 +103,12 @@ func TestPlayInTheBrowser(t *testing.T) {
 			let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })`
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL()),
-		waitFor(`document.body.dataset.ready === "1"`),
-		chromedp.Click(chromedp.ID("take")),
-		waitFor(`document.getElementById("controls").textContent === "you hold the controls"`),
+		seated(srv.URL()),
 		pauseAt("12:40"),
-		chromedp.Click(chromedp.ID("act-pause_builds")), // its queue: all
-		mine("pause_builds"),
+		act("pause_builds"), // its queue: all
 		pauseAt("12:55"),
-		chromedp.Click(chromedp.ID("act-fix_cleanup_credentials")),
-		mine("fix_cleanup_credentials"),
-		chromedp.Click(chromedp.ID("act-restart_janitor")),
-		mine("restart_janitor"),
+		act("fix_cleanup_credentials"),
+		act("restart_janitor"),
 		chromedp.Click(chromedp.ID("inv-count_vms")),
 		waitFor(`document.getElementById("reveals").textContent.includes("VMs on the cluster")`),
 	)
@@ -150,6 +136,7 @@ func TestPlayInTheBrowser(t *testing.T) {
 	require.NoError(t, err)
 	exported, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(exported))
 	replayed, _ := replay(t, exported)
 	want := gameday.ScoreOf("you", replayed)
@@ -229,9 +216,24 @@ func waitFor(expr string) chromedp.Action[chromedp.Void] {
 	}
 }
 
-// mine waits until the page lists action among the player's.
-func mine(action string) chromedp.Action[chromedp.Void] {
-	return waitFor(`document.getElementById("mine").textContent.includes("` + action + `")`)
+// seated opens the game's page at url, takes the controls, and waits
+// until the page says the player holds them.
+func seated(url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(url),
+		waitFor(`document.body.dataset.ready === "1"`),
+		chromedp.Click(chromedp.ID("take")),
+		waitFor(`document.getElementById("controls").textContent === "you hold the controls"`),
+	)
+}
+
+// act clicks action's button, and waits until the page lists action among
+// the player's.
+func act(action string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(chromedp.ID("act-"+action)),
+		waitFor(`document.getElementById("mine").textContent.includes("`+action+`")`),
+	)
 }
 
 // pauseAt asks, with the page's controls, for a pause at HH:MM of the
@@ -293,29 +295,20 @@ func TestScreenshots2015(t *testing.T) {
 	defer stop()
 
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL()),
-		waitFor(`document.body.dataset.ready === "1"`),
-		chromedp.Click(chromedp.ID("take")),
-		waitFor(`document.getElementById("controls").textContent === "you hold the controls"`),
+		seated(srv.URL()),
 		pauseAt("18:25"),
 		chromedp.Click(chromedp.ID("inv-janitor_logs")), // 5 minutes: the game pauses again at 18:30
 		waitFor(`document.getElementById("reveals").textContent.includes("vSphere log-in failed") &&
 			document.getElementById("status").textContent === "paused" && document.getElementById("clock").textContent.endsWith("18:30:00")`),
-		chromedp.Click(chromedp.ID("act-pause_builds")), // its queue: all
-		mine("pause_builds"),
+		act("pause_builds"), // its queue: all
 		pauseAt("18:40"),
-		chromedp.Click(chromedp.ID("act-fix_cleanup_credentials")),
-		mine("fix_cleanup_credentials"),
-		chromedp.Click(chromedp.ID("act-restart_janitor")),
-		mine("restart_janitor"),
+		act("fix_cleanup_credentials"),
+		act("restart_janitor"),
 		pauseAt("19:00"),
-		chromedp.Click(chromedp.ID("act-aggressive_cleanup")), // its rate: 50 VMs a second
-		mine("aggressive_cleanup"),
+		act("aggressive_cleanup"), // its rate: 50 VMs a second
 		pauseAt("20:00"),
-		chromedp.Click(chromedp.ID("act-normal_cleanup")),
-		mine("normal_cleanup"),
-		chromedp.Click(chromedp.ID("act-resume_builds")), // its queue: all
-		mine("resume_builds"),
+		act("normal_cleanup"),
+		act("resume_builds"), // its queue: all
 		pauseAt("20:30"),
 		chromedp.Click(chromedp.ID("finish")),
 		waitFor(`document.getElementById("sc-you") !== null && document.getElementById("sc-variant-5") !== null`),
@@ -334,7 +327,10 @@ func TestScreenshots2015(t *testing.T) {
 		t.Logf("what-if %+v", v)
 	}
 	for _, w := range []int64{1280, 1920} {
-		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), chromedp.Sleep(time.Second)))
+		// Drawn at the new width: the page redraws its charts at its next
+		// poll, each canvas then as wide as its box.
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), waitFor(fmt.Sprintf(`window.innerWidth === %d &&
+			[...document.querySelectorAll("canvas")].every(c => c.width === Math.trunc(c.clientWidth * (window.devicePixelRatio || 1)))`, w))))
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("gameday-%d.png", w)), smallPNG(t, shot), 0o644))

@@ -240,10 +240,6 @@ func Allowed(tl incident.Timeline) []string {
 // Start is the model time from which the game is paced.
 func (g *Game) Start() time.Duration { return g.startAt }
 
-// Config is the run's configuration: the scenario's, its operators'
-// actions taken out, unpaced.
-func (g *Game) Config() config.Config { return g.cfg }
-
 // Ended is closed once the run has ended and the scorecard is ready, or
 // the game was abandoned.
 func (g *Game) Ended() <-chan struct{} { return g.ended }

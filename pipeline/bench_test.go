@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"vmstorm/config"
+	"vmstorm/internal/benchtest"
 	"vmstorm/internal/sim"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
@@ -153,7 +153,7 @@ func benchStorm(b *testing.B, jobs int64, pools stormPools) {
 	var events int64
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu0 := cpuTime(b)
+	cpu0 := benchtest.CPUTime(b)
 	for b.Loop() {
 		o, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{})
 		if err != nil {
@@ -169,14 +169,5 @@ func benchStorm(b *testing.B, jobs int64, pools stormPools) {
 	b.ReportMetric(perRun, "s/run")
 	b.ReportMetric(float64(events)/perRun, "events/s")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(jobs), "B/job")
-	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/run")
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((benchtest.CPUTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/run")
 }

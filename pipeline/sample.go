@@ -252,13 +252,6 @@ func (o *observer) take(t time.Duration) {
 	}
 }
 
-// lastSample is the last sample's time, -1 if none has been taken.
-func (o *observer) lastSample() time.Duration {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.last
-}
-
 // run samples the model every interval of model time until the run stops.
 // A sample due at the same instant as a timeline event is the timeline's
 // to take, once it has applied the event. It only reads the model.

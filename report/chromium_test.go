@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"vmstorm/experiment"
+	"vmstorm/internal/chromiumtest"
 	"vmstorm/report"
 )
 
@@ -84,16 +85,7 @@ func TestExperimentPageRendersInChromium(t *testing.T) {
 // its standard output; the test skips if Chromium is not installed.
 func chromiumRun(t *testing.T, args ...string) string {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not on PATH; to render the report headless, install it (Debian: apt-get install chromium)")
-	}
-	// Chromium's helper processes can outlive the browser for a moment and
-	// write to its profile, so the profile is not in t.TempDir, whose
-	// removal would then fail the test.
-	profile, err := os.MkdirTemp("", "report-chromium-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(profile) })
+	chromium, profile := chromiumtest.Find(t, "to render the report headless")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

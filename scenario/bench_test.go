@@ -1,11 +1,10 @@
 package scenario
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"vmstorm/config"
+	"vmstorm/internal/benchtest"
 	"vmstorm/internal/sim"
 	"vmstorm/outcome"
 	"vmstorm/pipeline"
@@ -26,7 +25,7 @@ func BenchmarkReplay(b *testing.B) {
 			cfg := s.Config
 			cfg.Speed = config.MaxSpeed
 			var events int64
-			cpu0 := cpuTime(b)
+			cpu0 := benchtest.CPUTime(b)
 			for b.Loop() {
 				out, err := outcome.Run(b.Context(), cfg, pipeline.NewKernel(cfg, sim.Serial), outcome.Options{Checks: s.Checks})
 				if err != nil {
@@ -37,16 +36,7 @@ func BenchmarkReplay(b *testing.B) {
 			perRun := b.Elapsed().Seconds() / float64(b.N)
 			b.ReportMetric(perRun, "s/replay")
 			b.ReportMetric(float64(events)/perRun, "events/s")
-			b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/replay")
+			b.ReportMetric((benchtest.CPUTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/replay")
 		})
 	}
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

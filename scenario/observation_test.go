@@ -95,11 +95,10 @@ func (l *modelLog) Sync() error { return nil }
 // observedRun is what a run did, as the model counted it and logged it;
 // nothing in it is the observer's.
 type observedRun struct {
-	counters  pipeline.Summary // without Config, Clock, Wall and LogLinesDropped
-	log       [sha256.Size]byte
-	lines     int
-	outcomes  map[uint64]string
-	timeToRec time.Duration
+	counters pipeline.Summary // without Config, Clock, Wall and LogLinesDropped
+	log      [sha256.Size]byte
+	lines    int
+	outcomes map[uint64]string
 }
 
 func observeRun(t *testing.T, cfg config.Config) observedRun {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -59,9 +58,9 @@ type Janitor struct {
 	failedPasses   atomic.Int64
 	loaded         int64 // the password version it read at start; owned by Run
 	failing        atomic.Bool
-	lastOK         atomic.Int64   // model ns of the last successful pass, or -1
-	reaped         atomic.Int64   // never-booted VMs handed out by the reaper rule
-	listed         []cluster.Info // the last pass's listing, its array reused; owned by Run
+	lastOK         atomic.Int64 // model ns of the last successful pass, or -1
+	reaped         atomic.Int64 // never-booted VMs handed out by the reaper rule
+	walk           cluster.Pass // the pass under way, its arrays reused; owned by Run
 }
 
 // JanitorSettings are the janitor's settings.
@@ -169,9 +168,9 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	// the VMs this pass may destroy, and the others it would only skip
 	// left out: the VMs neither finished nor older than the cutoff, the
 	// never-booted ones unless the reaper is on, and those that earlier
-	// passes claimed once finished (the cluster's parked VMs). Any of
-	// those the pass comes to want before it comes to their places join it
-	// (ahead): parked VMs given back, and the never-booted ones once the
+	// passes claimed once finished (the cluster's parked VMs). The cluster's
+	// Pass joins in what the pass comes to want before it comes to their
+	// places: parked VMs given back, and the never-booted ones once the
 	// reaper is turned on.
 	aggressive := j.aggressive.Load()
 	rate := j.RatePerSecond
@@ -183,11 +182,7 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if aggressive {
 		wants = cluster.Listing{Before: cluster.AllActive, Stranded: true}
 	}
-	vms, all := j.Cluster.Listing(j.listed[:0], wants)
-	if n := len(j.listed); len(vms) < n {
-		clear(vms[len(vms):n]) // hold no VM the cluster may have let go
-	}
-	j.listed = vms
+	all := j.Cluster.Walk(&j.walk, wants)
 	j.reported.Store(int64(all))
 	j.passes.Add(1)
 	j.lastOK.Store(int64(now))
@@ -196,28 +191,11 @@ func (j *Janitor) pass(ctx context.Context) bool {
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
 	}
-	var ahead []cluster.Info // joined during the pass, where it has yet to come
-	seen := 0                // of the VMs given back since the listing
-	var at *cluster.VM       // the VM the pass came to last
-	for i := 0; ; {
-		if n := j.Cluster.Returned(); n > seen {
-			ahead = join(ahead, j.Cluster.AppendReturned(nil, seen), at)
-			seen = n
-		}
-		if !wants.Stranded && j.Switches.On(incident.Reaper) {
-			ahead = join(ahead, j.Cluster.AppendStranded(nil), at)
-			wants.Stranded = true
-		}
-		var vm cluster.Info
-		switch {
-		case len(ahead) > 0 && (i == len(vms) || cluster.Compare(ahead[0].VM, vms[i].VM) < 0):
-			vm, ahead = ahead[0], ahead[1:]
-		case i < len(vms):
-			vm, i = vms[i], i+1
-		default:
+	for {
+		vm, more := j.walk.Next(j.Switches.On(incident.Reaper))
+		if !more {
 			return true
 		}
-		at = vm.VM
 		ok, byReaper := j.destroyable(vm, now)
 		if !(aggressive || ok) || !j.Cluster.Claim(vm.VM) {
 			continue
@@ -230,20 +208,6 @@ func (j *Janitor) pass(ctx context.Context) bool {
 		}
 		next += interval
 	}
-}
-
-// join adds to ahead, oldest first, the VMs of more that come after at in
-// the listing (all of them if at is nil), and keeps it oldest first: VMs
-// the pass's listing left out and that it now wants. Those that come before
-// at the pass is past already, as it would be with them listed.
-func join(ahead, more []cluster.Info, at *cluster.VM) []cluster.Info {
-	for _, vm := range more {
-		if at == nil || cluster.Compare(at, vm.VM) < 0 {
-			ahead = append(ahead, vm)
-		}
-	}
-	slices.SortFunc(ahead, func(a, b cluster.Info) int { return cluster.Compare(a.VM, b.VM) })
-	return ahead
 }
 
 var errLogin = errors.New("vSphere log-in failed: incorrect user name or password")

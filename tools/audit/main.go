@@ -755,24 +755,21 @@ func unchanged(names ...string) func(r *Result) []string {
 
 // stdoutHas: the summary (or table) says this.
 func stdoutHas(want ...string) func(r *Result) []string {
-	return func(r *Result) []string {
-		var p []string
-		for _, w := range want {
-			if !strings.Contains(r.Stdout, w) {
-				p = append(p, fmt.Sprintf("stdout lacks %q", w))
-			}
-		}
-		return p
-	}
+	return says("stdout", func(r *Result) string { return r.Stdout }, want)
 }
 
 // stderrHas: stderr says this.
 func stderrHas(want ...string) func(r *Result) []string {
+	return says("stderr", func(r *Result) string { return r.Stderr }, want)
+}
+
+// says: the stream named name, as text gives it, holds each of want.
+func says(name string, text func(r *Result) string, want []string) func(r *Result) []string {
 	return func(r *Result) []string {
 		var p []string
 		for _, w := range want {
-			if !strings.Contains(r.Stderr, w) {
-				p = append(p, fmt.Sprintf("stderr lacks %q", w))
+			if !strings.Contains(text(r), w) {
+				p = append(p, fmt.Sprintf("%s lacks %q", name, w))
 			}
 		}
 		return p
