@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -660,27 +661,64 @@ func resultsOf(results []Result, variant string, point []int) []Result {
 }
 
 // TestCollectLessOften: the command's garbage collector target is
-// GCPercent, unless GOGC says otherwise, and restore puts back the one
-// before.
+// GCPercent, with a soft memory limit of MemoryFloor, unless GOGC or
+// GOMEMLIMIT says otherwise, and restore puts back the ones before.
 func TestCollectLessOften(t *testing.T) {
 	target := func() int {
 		p := debug.SetGCPercent(100)
 		debug.SetGCPercent(p)
 		return p
 	}
-	before := target()
+	limit := func() int64 { return debug.SetMemoryLimit(-1) } // -1 reads it
+	before, beforeLimit := target(), limit()
 	t.Setenv("GOGC", "") // restored at the end
+	t.Setenv("GOMEMLIMIT", "")
 	require.NoError(t, os.Unsetenv("GOGC"))
+	require.NoError(t, os.Unsetenv("GOMEMLIMIT"))
 	restore := CollectLessOften()
 	assert.Equal(t, GCPercent, target())
+	assert.Equal(t, int64(MemoryFloor), limit())
 	restore()
 	assert.Equal(t, before, target())
+	assert.Equal(t, beforeLimit, limit())
 
-	t.Setenv("GOGC", "50")
-	restore = CollectLessOften()
-	assert.Equal(t, before, target(), "GOGC has the last word")
-	restore()
-	assert.Equal(t, before, target())
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "50") // a valid GOGC; for GOMEMLIMIT, 50 bytes, read only at start
+			restore = CollectLessOften()
+			assert.Equal(t, before, target(), "%s has the last word", env)
+			assert.Equal(t, beforeLimit, limit())
+			restore()
+			assert.Equal(t, before, target())
+		})
+	}
+}
+
+// TestMemoryLimitFollowsTheHeap: the soft limit is MemoryFloor for a heap
+// that holds less than half of it, and twice what the heap holds beyond
+// that, so that an experiment that holds much is collected as at Go's
+// default, never against a limit it is already over; followHeap sets it
+// from the live heap.
+func TestMemoryLimitFollowsTheHeap(t *testing.T) {
+	for _, tt := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, MemoryFloor}, {MemoryFloor / 4, MemoryFloor}, {MemoryFloor / 2, MemoryFloor},
+		{MemoryFloor, 2 * MemoryFloor}, {3 << 30, 6 << 30},
+	} {
+		assert.Equal(t, tt.want, memoryLimit(tt.live), "live %d", tt.live)
+	}
+
+	was := debug.SetMemoryLimit(MemoryFloor)
+	defer debug.SetMemoryLimit(was)
+	held := make([]byte, MemoryFloor*5/8) // 160 MiB held: more than half the floor
+	runtime.GC()
+	followHeap()
+	got := debug.SetMemoryLimit(-1)
+	assert.GreaterOrEqual(t, got, int64(2*len(held)), "twice the held 160 MiB at least")
+	assert.Less(t, got, int64(2*len(held))+64<<20, "and not much more")
+	runtime.KeepAlive(held)
 }
 
 // TestDrawnReplicasAreWithinTheBudget: the report draws the curves of a
