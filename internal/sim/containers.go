@@ -1,7 +1,5 @@
 package sim
 
-import "time"
-
 // fifo is a first-in, first-out queue on a ring buffer. Its zero value is
 // empty and ready to use.
 type fifo[T any] struct {
@@ -59,94 +57,72 @@ func (q *fifo[T]) pop() (T, bool) {
 	return v, true
 }
 
-// timerHeap is a min-heap of processes by deadline, then by the sequence
-// number their wait began with, so that wake-ups at one model time come in
-// the order they were asked for. Each process knows its index. It is
-// four-ary, and each entry holds its keys beside its process, so that
-// ordering the heap reads only the heap's own array: a run's thousands of
-// sleeping processes made a binary heap of pointers a cache miss a level
-// (8 % of the sized storm's time).
-type timerHeap []timer
+// timerHeap is a binary min-heap of processes by deadline, then by the
+// sequence number their wait began with, so that wake-ups at one model time
+// come in the order they were asked for. Each process knows its index.
+type timerHeap []*proc
 
-// timer is a process's place in the heap: its deadline and its sequence
-// number.
-type timer struct {
-	at  time.Duration
-	seq uint64
-	p   *proc
+func (h timerHeap) less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
 }
 
-// before orders timers by deadline, then by sequence number (unique).
-func (a *timer) before(b *timer) bool {
-	return a.at < b.at || a.at == b.at && a.seq < b.seq
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].timer, h[j].timer = i, j
 }
 
-// arity is the number of children of an entry.
-const arity = 4
-
-// push adds p with deadline at and sequence number seq.
-func (h *timerHeap) push(p *proc, at time.Duration, seq uint64) {
-	*h = append(*h, timer{})
-	h.up(len(*h)-1, timer{at: at, seq: seq, p: p})
+func (h *timerHeap) push(p *proc) {
+	p.timer = len(*h)
+	*h = append(*h, p)
+	h.up(p.timer)
 }
 
 // remove takes p out of the heap.
 func (h *timerHeap) remove(p *proc) {
 	i, last := p.timer, len(*h)-1
-	p.timer = -1
-	moved := (*h)[last]
-	(*h)[last] = timer{}
-	*h = (*h)[:last]
-	if i == last {
-		return
+	if i != last {
+		h.swap(i, last)
 	}
-	if i > 0 && moved.before(&(*h)[(i-1)/arity]) {
-		h.up(i, moved)
-	} else {
-		h.down(i, moved)
+	(*h)[last] = nil
+	*h = (*h)[:last]
+	p.timer = -1
+	if i != last {
+		if !h.down(i) {
+			h.up(i)
+		}
 	}
 }
 
-// up places t at the hole at i or above it, moving down the parents it
-// comes before.
-func (h timerHeap) up(i int, t timer) {
+func (h timerHeap) up(i int) {
 	for i > 0 {
-		parent := (i - 1) / arity
-		if !t.before(&h[parent]) {
-			break
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			return
 		}
-		h.set(i, h[parent])
+		h.swap(i, parent)
 		i = parent
 	}
-	h.set(i, t)
 }
 
-// down places t at the hole at i or below it, moving up the least child
-// while it comes before t.
-func (h timerHeap) down(i int, t timer) {
-	n := len(h)
+// down moves the item at i down to its place and reports whether it moved.
+func (h timerHeap) down(i int) bool {
+	start := i
 	for {
-		first := arity*i + 1
-		if first >= n {
+		child := 2*i + 1
+		if child >= len(h) {
 			break
 		}
-		least := first
-		for c := first + 1; c < min(first+arity, n); c++ {
-			if h[c].before(&h[least]) {
-				least = c
-			}
+		if r := child + 1; r < len(h) && h.less(r, child) {
+			child = r
 		}
-		if !h[least].before(&t) {
+		if !h.less(child, i) {
 			break
 		}
-		h.set(i, h[least])
-		i = least
+		h.swap(i, child)
+		i = child
 	}
-	h.set(i, t)
-}
-
-// set puts t at i, and tells its process.
-func (h timerHeap) set(i int, t timer) {
-	h[i] = t
-	t.p.timer = i
+	return i > start
 }

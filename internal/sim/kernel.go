@@ -274,9 +274,10 @@ type proc struct {
 	interruptible bool   // Stop ends the wait (all but Group.Wait)
 	gen           uint64 // counts waits; a queue entry of an older wait is stale
 	reason        wakeReason
-	at            time.Duration // deadline, if timer >= 0 (or hasDeadline)
-	timer         int           // index in k.timers, or -1
-	hasDeadline   bool          // Wall mode: wait on a real timer
+	at            time.Duration // deadline, if timer >= 0 (or wallTimer)
+	seq           uint64
+	timer         int  // index in k.timers, or -1
+	hasDeadline   bool // Wall mode: wait on a real timer
 	sig           *Signal
 	slot          int  // a value's slot in a channel, given or taken (Chan.put)
 	ok            bool // with slot: false for a closed channel
@@ -594,7 +595,8 @@ func (k *Kernel) deadlineLocked(p *proc, at time.Duration) {
 		return
 	}
 	k.seq++
-	k.timers.push(p, at, k.seq)
+	p.seq = k.seq
+	k.timers.push(p)
 }
 
 // unwaitLocked ends p's wait: it leaves the timers and its Signal (queue
@@ -670,7 +672,7 @@ func (k *Kernel) advanceLocked() {
 		}
 		k.now.Store(int64(at))
 		for len(k.timers) > 0 && k.timers[0].at == at {
-			k.wakeLocked(k.timers[0].p, timedOut)
+			k.wakeLocked(k.timers[0], timedOut)
 			if k.mode == Serial {
 				break // the others due now come next, in turn
 			}

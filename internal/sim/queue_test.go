@@ -172,21 +172,21 @@ func TestTimerHeapWakesInOrder(t *testing.T) {
 				continue
 			}
 			seq++
-			p := &proc{timer: -1}
-			h.push(p, time.Duration(r.IntN(n)), seq)
+			p := &proc{at: time.Duration(r.IntN(n)), seq: seq, timer: -1}
+			h.push(p)
 			live[p] = true
 		}
-		for i, e := range h {
-			require.Equal(t, i, e.p.timer, "index of the process at %d", i)
+		for i, p := range h {
+			require.Equal(t, i, p.timer, "index of the process at %d", i)
 		}
-		var got []timer
+		var got []*proc
 		for len(h) > 0 {
-			e := h[0]
-			h.remove(e.p)
-			got = append(got, e)
+			p := h[0]
+			h.remove(p)
+			got = append(got, p)
 		}
 		require.Len(t, got, len(live))
-		assert.True(t, slices.IsSortedFunc(got, func(a, b timer) int {
+		assert.True(t, slices.IsSortedFunc(got, func(a, b *proc) int {
 			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
 		}), "n=%d", n)
 	}
