@@ -16,6 +16,7 @@ import (
 	"vmstorm/config"
 	"vmstorm/gameday"
 	"vmstorm/internal/format"
+	"vmstorm/internal/listenaddr"
 	"vmstorm/internal/paths"
 	"vmstorm/metrics"
 	"vmstorm/report"
@@ -257,7 +258,7 @@ func check(cfg config.Config, opt options) error {
 		}
 	}
 	if opt.gameday != "" {
-		if err := gameday.CheckAddr(opt.gamedayAddr); err != nil {
+		if err := listenaddr.Check(opt.gamedayAddr, gameday.Port); err != nil {
 			return fmt.Errorf("-gameday-addr %w", err)
 		}
 		if opt.gamedayPace <= 0 || opt.gamedayPace > time.Hour {
@@ -271,8 +272,8 @@ func check(cfg config.Config, opt options) error {
 		}
 	}
 	if opt.metricsAddr != "" {
-		if err := metrics.CheckAddr(opt.metricsAddr); err != nil {
-			return fmt.Errorf("-metrics-addr: %w", err)
+		if err := listenaddr.Check(opt.metricsAddr, metrics.Port); err != nil {
+			return fmt.Errorf("-metrics-addr %w", err)
 		}
 	}
 	if opt.report != "" && opt.experiment != "" && !strings.EqualFold(filepath.Ext(opt.report), ".html") {

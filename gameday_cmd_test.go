@@ -39,9 +39,9 @@ func TestBinaryRefusesBadGamedayInput(t *testing.T) {
 		{"empty", []string{"-gameday", ""}, []string{"-gameday is given an empty value"}},
 
 		{"addr unparsable", []string{"-gameday", game, "-gameday-addr", "abc"}, []string{`-gameday-addr "abc": want host:port`}},
-		{"addr port out of range", []string{"-gameday", game, "-gameday-addr", "127.0.0.1:99999"}, []string{`-gameday-addr "127.0.0.1:99999": want a port from 0 to 65535`}},
-		{"addr negative port", []string{"-gameday", game, "-gameday-addr", "127.0.0.1:-1"}, []string{"want a port from 0 to 65535"}},
-		{"addr no host", []string{"-gameday", game, "-gameday-addr", ":8080"}, []string{"want a host before the port"}},
+		{"addr port out of range", []string{"-gameday", game, "-gameday-addr", "127.0.0.1:99999"}, []string{`-gameday-addr "127.0.0.1:99999": want a port number from 0 to 65535`}},
+		{"addr negative port", []string{"-gameday", game, "-gameday-addr", "127.0.0.1:-1"}, []string{"want a port number from 0 to 65535"}},
+		{"addr no host", []string{"-gameday", game, "-gameday-addr", ":8080"}, []string{`-gameday-addr ":8080" would listen on every interface: give 127.0.0.1:8080`}},
 		{"addr a name", []string{"-gameday", game, "-gameday-addr", "example.com:8080"}, []string{"want an IP address or localhost as the host"}},
 		{"addr in use", []string{"-gameday", game, "-gameday-addr", held.Addr().String()}, []string{
 			`-gameday-addr "` + held.Addr().String() + `": address already in use: want a free port`, "port 0: any free one"}},

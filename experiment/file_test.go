@@ -681,3 +681,15 @@ func TestSweepIsCheckedPointByPoint(t *testing.T) {
 		assert.Error(t, err, "point %v", point)
 	}
 }
+
+// TestMapOfEightThousandRuns: the map docs/benchmarks.md times, a 20 x 20
+// sweep of 10 replicas a point with their controls, is a file vmstorm
+// accepts, of the runs it says.
+func TestMapOfEightThousandRuns(t *testing.T) {
+	e, err := LoadExperiment("testdata/map-2015.yaml")
+	require.NoError(t, err)
+	require.NotNil(t, e.Sweep)
+	assert.Len(t, e.Sweep.X.Values, 20)
+	assert.Len(t, e.Sweep.Y.Values, 20)
+	assert.Equal(t, 8002, e.Runs(), "400 points of 10 replicas and their controls, and the variant's one replica and its control")
+}

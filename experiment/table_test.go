@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -368,4 +369,67 @@ func TestResultsKeepTheirCensoring(t *testing.T) {
 	bad := slices.Clone(rs)
 	bad[0].Censored = map[string]float64{"jobs_delayed": 3}
 	assert.ErrorContains(t, Check(e, bad), "censored_h gives jobs_delayed, which has a figure")
+}
+
+// TestMapLettersTellEveryOutcomeApart: each outcome has its own letter in
+// a sweep's map of letters, in either case.
+func TestMapLettersTellEveryOutcomeApart(t *testing.T) {
+	seen := map[string]Outcome{}
+	for _, o := range Outcomes {
+		l, ok := mapLetters[o.Outcome]
+		require.True(t, ok, "no letter for %q", o.Outcome)
+		for _, form := range []string{l, strings.ToLower(l)} {
+			if prev, dup := seen[form]; dup && prev != o.Outcome {
+				t.Errorf("%q and %q share %q", prev, o.Outcome, form)
+			}
+			seen[form] = o.Outcome
+		}
+	}
+}
+
+// TestSweepGridTooWideIsAMap: a grid that fits is written out; one wider
+// than maxGridWidth is a map of letters, a point a letter, in lower case
+// where the point's replicas were not unanimous, its columns numbered and
+// their values listed, no line of it wider than the table's.
+func TestSweepGridTooWideIsAMap(t *testing.T) {
+	all := cellWith(2, map[Outcome]int{Recovered: 2})
+	most := cellWith(3, map[Outcome]int{Draining: 2, Recovered: 1})
+	over := cellWith(2, map[Outcome]int{Overloaded: 2})
+	notRun := cellWith(2, nil)
+	short := cellWith(2, map[Outcome]int{Stuck: 1})
+	grid := func(ny int) *SweepTable {
+		ys := make([]string, ny)
+		for j := range ys {
+			ys[j] = fmt.Sprintf("2015-08-04T%02d:00:00Z", j)
+		}
+		cells := [][]RecoveryCell{make([]RecoveryCell, ny), make([]RecoveryCell, ny)}
+		for j := range ny {
+			cells[0][j], cells[1][j] = all, over
+		}
+		cells[0][1], cells[1][0], cells[1][ny-1] = most, notRun, short
+		return &SweepTable{Variant: "v", X: Axis{Key: "arrival_rate", Values: []string{"2", "4.4"}}, Y: Axis{Key: "fixed_at", Values: ys}, Cells: cells}
+	}
+	narrow := grid(2)
+	head, ys, rows := sweepGrid(narrow)
+	assert.LessOrEqual(t, gridWidth(head, ys, rows), maxGridWidth, "two columns are written out")
+
+	wide := grid(12)
+	head, ys, rows = sweepGrid(wide)
+	width := gridWidth(head, ys, rows)
+	require.Greater(t, width, maxGridWidth)
+	lines := compactSweep(wide, width)
+	assert.Contains(t, strings.Join(lines, " "), fmt.Sprintf("would be %d columns wide", width))
+	at := slices.Index(lines, "arrival_rate down, fixed_at across (numbered)")
+	require.GreaterOrEqual(t, at, 0, "%q", lines)
+	assert.Equal(t, []string{
+		"              1  2  3  4  5  6  7  8  9 10 11 12",
+		"2             R  d  R  R  R  R  R  R  R  R  R  R",
+		"4.4           .  O  O  O  O  O  O  O  O  O  O  ?",
+	}, lines[at+1:at+4])
+	key := strings.Join(lines[at+4:], " ")
+	assert.True(t, strings.HasPrefix(key, "fixed_at: 1 2015-08-04T00:00:00Z, 2 2015-08-04T01:00:00Z"), key)
+	assert.True(t, strings.HasSuffix(key, "12 2015-08-04T11:00:00Z"), key)
+	for _, l := range lines {
+		assert.LessOrEqual(t, len(l), tableWidth, "%q", l)
+	}
 }

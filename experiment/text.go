@@ -84,25 +84,24 @@ func WriteTable(w io.Writer, e *Experiment, t *Table) error {
 		}
 	}
 	if s := t.Sweep; s != nil {
-		fmt.Fprintf(tw, "\nSWEEP of %s: each point's outcome (most of its replicas), with its share [95%% CI], and the others seen; %d replicas a point\n", s.Variant, e.Sweep.Replicas)
-		head := "  " + s.X.Key + " \\ " + s.Y.Key
-		if s.Y.Key == "" {
-			head = "  " + s.X.Key
-		}
-		ys := s.Y.Values
-		if len(ys) == 0 {
-			ys = []string{"outcome"}
-		}
-		p("%s\t%s", head, strings.Join(ys, "\t"))
-		for x, row := range s.Cells {
-			var cells []string
-			for _, c := range row {
-				cells = append(cells, RecoveryText(c))
+		head, ys, rows := sweepGrid(s)
+		if width := gridWidth(head, ys, rows); width <= maxGridWidth {
+			fmt.Fprintf(tw, "\nSWEEP of %s: each point's outcome (most of its replicas), with its share [95%% CI], and the others seen; %d replicas a point\n", s.Variant, e.Sweep.Replicas)
+			p("%s\t%s", head, strings.Join(ys, "\t"))
+			for x, row := range rows {
+				p("  %s\t%s", s.X.Values[x], strings.Join(row, "\t"))
 			}
-			p("  %s\t%s", s.X.Values[x], strings.Join(cells, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		} else {
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "\nSWEEP of %s: each point's outcome (most of its replicas); %d replicas a point\n", s.Variant, e.Sweep.Replicas)
+			for _, line := range compactSweep(s, width) {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
 		}
 		for _, l := range s.Tipping {
 			var refined []string
@@ -279,6 +278,108 @@ func RecoveryText(c RecoveryCell) string {
 		}
 	}
 	return out
+}
+
+// maxGridWidth is the widest a sweep's grid is written out, each point's
+// outcome with its share and the others seen; a wider one is written as a
+// map of letters (compactSweep).
+const maxGridWidth = 160
+
+// sweepGrid is the sweep's grid as the text table writes it: its head,
+// the y values over the columns, and each x value's row of cells.
+func sweepGrid(s *SweepTable) (head string, ys []string, rows [][]string) {
+	head = "  " + s.X.Key + " \\ " + s.Y.Key
+	if s.Y.Key == "" {
+		head = "  " + s.X.Key
+	}
+	ys = s.Y.Values
+	if len(ys) == 0 {
+		ys = []string{"outcome"}
+	}
+	for _, col := range s.Cells {
+		var row []string
+		for _, c := range col {
+			row = append(row, RecoveryText(c))
+		}
+		rows = append(rows, row)
+	}
+	return head, ys, rows
+}
+
+// gridWidth is how wide the grid's widest line is, its columns two
+// spaces apart, as the table's tabwriter writes them.
+func gridWidth(head string, ys []string, rows [][]string) int {
+	first := len(head)
+	widths := make([]int, len(ys))
+	for j, y := range ys {
+		widths[j] = len(y)
+	}
+	for _, row := range rows {
+		for j, c := range row {
+			widths[j] = max(widths[j], len(c))
+		}
+	}
+	width := first
+	for _, w := range widths {
+		width += 2 + w
+	}
+	return width
+}
+
+// mapLetters is each outcome's letter in a sweep's map of letters: upper
+// case where every replica of the point had it, lower case where most did.
+var mapLetters = map[Outcome]string{Recovered: "R", Draining: "D", Stuck: "S", Overloaded: "O", NotRemoved: "N", Incomplete: "?", NotRun: "."}
+
+// compactSweep writes a grid too wide to write out (width columns) as a
+// map of letters, a letter a point (mapLetters), the x values down the
+// side and the y values' numbers across, each number's value listed
+// under it. Each point's counts and intervals are in the results file,
+// the verdicts file and the report's page.
+func compactSweep(s *SweepTable, width int) []string {
+	ny := len(s.Cells[0])
+	legend := "one letter a point: "
+	for i, o := range Outcomes {
+		if i > 0 {
+			legend += ", "
+		}
+		legend += mapLetters[o.Outcome] + " " + OutcomeName(o.Outcome)
+	}
+	legend += fmt.Sprintf("; in lower case where some of the point's replicas had another outcome (the grid written out would be %d columns wide: -results, -verdicts and the page of -report give each point's counts and intervals)", width)
+	lines := format.Wrap(legend, 0, 0, tableWidth)
+	xw := len(s.X.Key)
+	for _, v := range s.X.Values {
+		xw = max(xw, len(v))
+	}
+	colW := len(strconv.Itoa(ny)) + 1
+	head := fmt.Sprintf("%-*s", xw, s.X.Key)
+	if s.Y.Key != "" {
+		lines = append(lines, fmt.Sprintf("%s down, %s across (numbered)", s.X.Key, s.Y.Key))
+		head = fmt.Sprintf("%-*s", xw, "")
+		for j := range ny {
+			head += fmt.Sprintf("%*d", colW, j+1)
+		}
+	}
+	lines = append(lines, head)
+	for x, col := range s.Cells {
+		row := fmt.Sprintf("%-*s", xw, s.X.Values[x])
+		for _, c := range col {
+			o := c.Outcome()
+			letter := mapLetters[o]
+			if o.Judged() && c.Count(o) < c.Replicas {
+				letter = strings.ToLower(letter)
+			}
+			row += fmt.Sprintf("%*s", colW, letter)
+		}
+		lines = append(lines, row)
+	}
+	if s.Y.Key != "" {
+		var key []string
+		for j, v := range s.Y.Values {
+			key = append(key, fmt.Sprintf("%d %s", j+1, v))
+		}
+		lines = append(lines, format.Wrap(s.Y.Key+": "+strings.Join(key, ", "), 0, 0, tableWidth)...)
+	}
+	return lines
 }
 
 // QuestionText says what the metastability block asks, under it.

@@ -13,13 +13,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"vmstorm/incident"
 	"vmstorm/internal/format"
+	"vmstorm/internal/listenaddr"
 )
 
 //go:embed page.html
@@ -48,32 +48,13 @@ func NewToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// CheckAddr checks a -gameday-addr: host:port, the host an IP address or
-// localhost, the port a number (0 for any free one).
-func CheckAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q: want host:port, e.g. 127.0.0.1:8080 (port 0: any free one)", addr)
-	}
-	if host == "" {
-		return fmt.Errorf("%q: want a host before the port, e.g. 127.0.0.1%s (an empty host listens on every interface)", addr, addr)
-	}
-	var n int
-	if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 0 || n > 65535 || fmt.Sprint(n) != port {
-		return fmt.Errorf("%q: want a port from 0 to 65535", addr)
-	}
-	// A name would be looked up, and the Host check answers to the
-	// address listened on, not to the name.
-	if _, err := netip.ParseAddr(host); err != nil && !strings.EqualFold(host, "localhost") {
-		return fmt.Errorf("%q: want an IP address or localhost as the host, e.g. 127.0.0.1:%s", addr, port)
-	}
-	return nil
-}
+// Port is the game day's usual port, the example in an address's error.
+const Port = 8080
 
 // Listen listens on addr for the game g, with token: call Serve to serve.
 // Its error says what is wrong with addr and what would do.
 func Listen(g *Game, addr, token string) (*Server, error) {
-	if err := CheckAddr(addr); err != nil {
+	if err := listenaddr.Check(addr, Port); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)

@@ -8,43 +8,21 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"vmstorm/internal/listenaddr"
 )
 
 // shutdownTimeout bounds how long Stop waits for requests in progress
 // before it closes their connections.
 const shutdownTimeout = 5 * time.Second
 
-// CheckAddr checks a host:port to serve on. The host must be a loopback IP,
-// "localhost", or an IP given explicitly: 127.0.0.1:9090 serves this machine
-// only, and 0.0.0.0:9090 (or [::]:9090, or one interface's IP) is how a
-// person asks on purpose to serve the network. An empty host, as in ":9090",
-// means every interface to net.Listen, and is refused: the metrics (and the
-// profiles, if asked for) on every interface should never happen by leaving
-// out "127.0.0.1". Other host names are refused too, since what they resolve
-// to is not known here. The port must be a number; 0 picks a free one.
-func CheckAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("metrics address %q: want host:port, such as 127.0.0.1:9090", addr)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("metrics address %q: want a port number from 0 to 65535, such as 127.0.0.1:9090", addr)
-	}
-	switch _, ipErr := netip.ParseAddr(host); {
-	case host == "":
-		return fmt.Errorf("metrics address %q would listen on every interface: give 127.0.0.1:%s for this machine only, or 0.0.0.0:%s to serve the network on purpose", addr, port, port)
-	case strings.EqualFold(host, "localhost"), ipErr == nil:
-		return nil
-	default:
-		return fmt.Errorf("metrics address %q: want an IP address or localhost as the host, such as 127.0.0.1:%s", addr, port)
-	}
-}
+// Port is the metrics' usual port, the example in an address's error.
+const Port = 9090
 
 // Option changes what Serve serves.
 type Option func(*serveOptions)
@@ -74,7 +52,7 @@ type Server struct {
 	serveErr, shutdownErr error
 }
 
-// Serve listens on addr, which must pass CheckAddr, and serves e's
+// Serve listens on addr, which must pass listenaddr.Check, and serves e's
 // /metrics until ctx is done or Stop is called; WithPprof(true) adds the
 // profiles. It returns once it is listening, so a bad or busy address is its
 // error, and Addr is the address bound (port 0 picks one). The caller must
@@ -88,7 +66,7 @@ type Server struct {
 // network, such as 0.0.0.0:9090, was asked for on purpose and answers
 // whatever the Host.
 func Serve(ctx context.Context, addr string, e *Exporter, opts ...Option) (*Server, error) {
-	if err := CheckAddr(addr); err != nil {
+	if err := listenaddr.Check(addr, Port); err != nil {
 		return nil, err
 	}
 	var o serveOptions
@@ -112,7 +90,7 @@ func Serve(ctx context.Context, addr string, e *Exporter, opts ...Option) (*Serv
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	given, _, _ := net.SplitHostPort(addr) // CheckAddr has split it
+	given, _, _ := net.SplitHostPort(addr) // listenaddr.Check has split it
 
 	// Requests' contexts end when the server stops, so that a CPU profile
 	// or trace asked for 30 s ends at once instead of holding up Shutdown.

@@ -536,8 +536,8 @@ func WriteExperimentHTML(w io.Writer, pg *experiment.Page) error {
 			return err
 		}
 		p.HeatMap = &figure{ID: "heatmap", SVG: template.HTML(svg), Caption: fmt.Sprintf(
-			"Each cell is one point of the grid, %d replicas of %s, painted for the outcome most of them had, with its count, the 95 %% interval of its share, "+
-				"and the other outcomes' counts: %s.",
+			"Each cell is one point of the grid, %d replicas of %s, painted for the outcome most of them had, with its count, the 95 %% interval of its share "+
+				"and the other outcomes' counts as far as the cell has room (the experiment's text table has them all): %s.",
 			e.Sweep.Replicas, s.Variant, outcomeCaption())}
 		p.Sweep, p.SweepVerdict = s.Variant, s.Verdict()
 	}

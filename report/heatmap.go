@@ -77,7 +77,8 @@ func paintCell(c draw.Canvas, r vg.Rectangle, s outcomeStyle) {
 }
 
 // outcomeCells draws a sweep's grid: each point a cell painted for its
-// outcome, with its share and interval printed in it, or what it lacks.
+// outcome, with as much of its count, its share's interval and the other
+// outcomes' counts printed in it as fits (cellLabel).
 type outcomeCells struct {
 	cells    [][]experiment.RecoveryCell
 	replicas int
@@ -85,66 +86,97 @@ type outcomeCells struct {
 
 func (g outcomeCells) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	big, small := textStyle(13, true, color.Black), textStyle(9, false, color.Black)
-	for _, s := range []*text.Style{&big, &small} {
-		s.XAlign, s.YAlign = draw.XCenter, draw.YCenter
-	}
 	for x, col := range g.cells {
 		for y, cell := range col {
-			o := cell.Outcome()
-			st := styleOf(o)
+			st := styleOf(cell.Outcome())
 			r := vg.Rectangle{
 				Min: vg.Point{X: trX(float64(x) - 0.5), Y: trY(float64(y) - 0.5)},
 				Max: vg.Point{X: trX(float64(x) + 0.5), Y: trY(float64(y) + 0.5)},
 			}
 			paintCell(c, r, st)
-			// Up to three lines: the outcome and its count, its share's
-			// interval, the other outcomes' counts; each if it fits.
-			lines := []string{experiment.OutcomeName(o)}
-			switch o {
-			case experiment.Incomplete:
-				lines = append(lines, fmt.Sprintf("%d of %d replicas", cell.Replicas, cell.Asked))
-			case experiment.NotRun:
-			default:
-				s := cell.Share(o)
-				lines[0] = fmt.Sprintf("%s %d/%d", experiment.OutcomeName(o), cell.Count(o), cell.Replicas)
-				lines = append(lines, fmt.Sprintf("[%s, %s]", format.Figure(s.Lo), format.Figure(s.Hi)))
-				var others []string
-				for _, other := range experiment.ReplicaOutcomes {
-					if other != o && cell.Count(other) > 0 {
-						others = append(others, fmt.Sprintf("%s %d", experiment.OutcomeName(other), cell.Count(other)))
-					}
-				}
-				if len(others) > 0 {
-					lines = append(lines, strings.Join(others, ", "))
-				}
-			}
-			ink := inkOn(st.fill)
-			b, sm := big, small
-			b.Color, sm.Color = ink, ink
-			width := r.Max.X - r.Min.X - 6
-			if b.Width(lines[0]) > width {
-				b = textStyle(10, true, ink) // a narrow cell
-				b.XAlign, b.YAlign = draw.XCenter, draw.YCenter
-			}
-			fits := lines[:1]
-			for _, l := range lines[1:] {
-				if sm.Width(l) <= width {
-					fits = append(fits, l)
-				}
-			}
-			pt := vg.Point{X: (r.Min.X + r.Max.X) / 2, Y: (r.Min.Y + r.Max.Y) / 2}
-			y := pt.Y + vg.Length(len(fits)-1)*7
-			for i, l := range fits {
-				style := sm
-				if i == 0 {
-					style = b
-				}
-				c.FillText(style, vg.Point{X: pt.X, Y: y}, l)
-				y -= 14
+			styles, lines := cellLabel(cell, r.Max.X-r.Min.X-cellPadding, r.Max.Y-r.Min.Y-cellPadding, inkOn(st.fill))
+			mid := vg.Point{X: (r.Min.X + r.Max.X) / 2, Y: (r.Min.Y + r.Max.Y) / 2}
+			at := mid.Y + vg.Length(len(lines)-1)*cellLineH/2
+			for i, l := range lines {
+				c.FillText(styles[i], vg.Point{X: mid.X, Y: at}, l)
+				at -= cellLineH
 			}
 		}
 	}
+}
+
+// A cell's text: the room it keeps from the cell's edges, and the height
+// of a line.
+const (
+	cellPadding = 6
+	cellLineH   = 14
+)
+
+// cellLabel is what a cell of width by height shows, each line with its
+// style, in ink: up to three lines, the outcome and its count (in bold),
+// its share's interval, the other outcomes' counts, as many as fit. Where
+// the first line does not fit at 13 points, it is set at 10; where it
+// still does not, the count goes under the outcome's name, or alone
+// ("10/10") if the name does not fit either; where even that does not (a
+// grid of many columns), nothing: the cell's colour says the outcome, and
+// the legend names it. No line is wider than the cell, and no more lines
+// than its height holds.
+func cellLabel(cell experiment.RecoveryCell, width, height vg.Length, ink color.Color) ([]text.Style, []string) {
+	o := cell.Outcome()
+	name := experiment.OutcomeName(o)
+	lines, short := []string{name}, ""
+	switch o {
+	case experiment.Incomplete:
+		lines = append(lines, fmt.Sprintf("%d of %d replicas", cell.Replicas, cell.Asked))
+	case experiment.NotRun:
+	default:
+		s := cell.Share(o)
+		short = fmt.Sprintf("%d/%d", cell.Count(o), cell.Replicas)
+		lines[0] = name + " " + short
+		lines = append(lines, fmt.Sprintf("[%s, %s]", format.Figure(s.Lo), format.Figure(s.Hi)))
+		var others []string
+		for _, other := range experiment.ReplicaOutcomes {
+			if other != o && cell.Count(other) > 0 {
+				others = append(others, fmt.Sprintf("%s %d", experiment.OutcomeName(other), cell.Count(other)))
+			}
+		}
+		if len(others) > 0 {
+			lines = append(lines, strings.Join(others, ", "))
+		}
+	}
+	centred := func(size vg.Length, bold bool) text.Style {
+		st := textStyle(size, bold, ink)
+		st.XAlign, st.YAlign = draw.XCenter, draw.YCenter
+		return st
+	}
+	rows := int(height / cellLineH)
+	first := centred(13, true)
+	if first.Width(lines[0]) > width {
+		first = centred(10, true) // a narrow cell
+	}
+	var styles []text.Style
+	var fits []string
+	switch {
+	case rows < 1:
+		return nil, nil
+	case first.Width(lines[0]) <= width:
+		styles, fits = []text.Style{first}, lines[:1]
+	case short == "":
+		return nil, nil
+	case rows >= 2 && first.Width(name) <= width && first.Width(short) <= width:
+		styles, fits = []text.Style{first, first}, []string{name, short} // the count under the name
+	case first.Width(short) <= width:
+		styles, fits = []text.Style{first}, []string{short}
+	default:
+		return nil, nil
+	}
+	small := centred(9, false)
+	for _, l := range lines[1:] {
+		if len(fits) < rows && small.Width(l) <= width {
+			styles, fits = append(styles, small), append(fits, l)
+		}
+	}
+	return styles, fits
 }
 
 // inkOn is the text colour that reads on background bg: black on light
@@ -158,18 +190,26 @@ func inkOn(bg color.Color) color.Color {
 	return color.Black
 }
 
-// The heat map: its cells' height, and the legend's width at its right.
+// The heat map: its cells' height (a grid of many rows gets lower ones,
+// down to a line of text's, so that the map stays about a page high), and
+// the legend's width at its right.
 const (
 	heatRowH    = 0.8 * vg.Inch
+	heatMinRowH = 0.3 * vg.Inch
+	heatGridH   = 9 * vg.Inch
 	heatLegendW = 2.1 * vg.Inch
 )
+
+// heatRow is the height of a row of a grid of ny rows.
+func heatRow(ny int) vg.Length {
+	return min(heatRowH, max(heatMinRowH, heatGridH/vg.Length(ny)))
+}
 
 // renderHeatMap draws the sweep's grid as a heat map of outcomes, inline
 // SVG: the x values along the bottom, the y values up the side, each cell
 // painted for its outcome (experiment.Outcomes: the one most of its
-// replicas had) with that outcome's count, its share's interval and the
-// other outcomes' counts printed in it, and the legend of the outcomes at
-// the right.
+// replicas had) with what of its counts fits printed in it (cellLabel),
+// and the legend of the outcomes at the right.
 func renderHeatMap(s *experiment.SweepTable, replicas int) ([]byte, error) {
 	nx, ny := len(s.Cells), len(s.Cells[0])
 	p := plot.New()
@@ -194,7 +234,7 @@ func renderHeatMap(s *experiment.SweepTable, replicas int) ([]byte, error) {
 	}
 
 	legendH := vg.Length(len(experiment.Outcomes))*0.3*vg.Inch + 0.6*vg.Inch
-	w, h := pageChartW, max(2.6*vg.Inch, 1.4*vg.Inch+vg.Length(ny)*heatRowH, legendH)
+	w, h := pageChartW, max(2.6*vg.Inch, 1.4*vg.Inch+vg.Length(ny)*heatRow(ny), legendH)
 	canvas := vgsvg.New(w, h)
 	dc := draw.New(canvas)
 	dc.FillPolygon(color.White, []vg.Point{{X: 0, Y: 0}, {X: w, Y: 0}, {X: w, Y: h}, {X: 0, Y: h}})

@@ -451,6 +451,9 @@ func (k *Kernel) exit(p *proc) {
 // it waits for, until it is resumed; k.mu is held on entry and released.
 // It returns why p was resumed.
 func (k *Kernel) block(p *proc) wakeReason {
+	if SitesCounted {
+		countSite()
+	}
 	switch k.mode {
 	case Serial:
 		// The next process may be p itself, which then simply goes on;
