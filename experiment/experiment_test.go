@@ -140,6 +140,43 @@ func TestPlan(t *testing.T) {
 // every point (common random numbers); the seeds of an experiment's
 // replicas differ from one another and from another experiment seed's,
 // and none is 0 (which would ask the model to pick one).
+// TestStartOrder: Run starts every task once, the variants' first in
+// their order, then the sweep's a pair at a time (a replica, then its
+// control), spread over the grid: the first tenth of the 20 x 20 map's
+// pairs reaches every one of its 20 arrival rates, where row by row it
+// reached the first two.
+func TestStartOrder(t *testing.T) {
+	e, err := LoadExperiment("testdata/map-2015.yaml")
+	require.NoError(t, err)
+	plan := Plan(e)
+	order := startOrder(plan)
+	require.Len(t, order, len(plan))
+	seen := map[int]bool{}
+	for _, task := range order {
+		require.False(t, seen[task.Index], "task %d started twice", task.Index)
+		seen[task.Index] = true
+	}
+	variants := slices.IndexFunc(order, func(t Task) bool { return t.Swept() })
+	assert.Equal(t, plan[:variants], order[:variants], "the variants' tasks first, as planned")
+	for i, task := range order[variants:] {
+		if task.Control {
+			prev := order[variants+i-1]
+			assert.Equal(t, task.Pair, prev.Pair, "a control right after its replica")
+			assert.False(t, prev.Control)
+		}
+	}
+	rates := func(tasks []Task) map[int]bool {
+		xs := map[int]bool{}
+		for _, task := range tasks {
+			xs[task.Point[0]] = true
+		}
+		return xs
+	}
+	tenth := (len(order) - variants) / 10
+	assert.Len(t, rates(order[variants:variants+tenth]), 20, "the first tenth spread over every arrival rate")
+	assert.Len(t, rates(plan[variants:variants+tenth]), 2, "where the plan's order reached two")
+}
+
 func TestReplicaSeed(t *testing.T) {
 	e := fixture(t, "cheap")
 	byReplica := map[int]uint64{}

@@ -272,9 +272,20 @@ func RecoveryText(c RecoveryCell) string {
 		return missing(c.Replicas, c.Asked)
 	}
 	out := fmt.Sprintf("%s %d/%d [%s, %s]", OutcomeName(o), c.Count(o), c.Replicas, format.Figure(c.Share(o).Lo), format.Figure(c.Share(o).Hi))
+	for _, other := range OthersSeen(c) {
+		out += ", " + other
+	}
+	return out
+}
+
+// OthersSeen is the counts of the outcomes a judged cell's replicas had
+// besides its own, in the order of ReplicaOutcomes: "recovered 1".
+func OthersSeen(c RecoveryCell) []string {
+	o := c.Outcome()
+	var out []string
 	for _, other := range ReplicaOutcomes {
 		if other != o && c.Count(other) > 0 {
-			out += fmt.Sprintf(", %s %d", OutcomeName(other), c.Count(other))
+			out = append(out, fmt.Sprintf("%s %d", OutcomeName(other), c.Count(other)))
 		}
 	}
 	return out

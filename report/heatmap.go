@@ -134,13 +134,7 @@ func cellLabel(cell experiment.RecoveryCell, width, height vg.Length, ink color.
 		short = fmt.Sprintf("%d/%d", cell.Count(o), cell.Replicas)
 		lines[0] = name + " " + short
 		lines = append(lines, fmt.Sprintf("[%s, %s]", format.Figure(s.Lo), format.Figure(s.Hi)))
-		var others []string
-		for _, other := range experiment.ReplicaOutcomes {
-			if other != o && cell.Count(other) > 0 {
-				others = append(others, fmt.Sprintf("%s %d", experiment.OutcomeName(other), cell.Count(other)))
-			}
-		}
-		if len(others) > 0 {
+		if others := experiment.OthersSeen(cell); len(others) > 0 {
 			lines = append(lines, strings.Join(others, ", "))
 		}
 	}
