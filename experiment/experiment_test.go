@@ -141,10 +141,10 @@ func TestPlan(t *testing.T) {
 // replicas differ from one another and from another experiment seed's,
 // and none is 0 (which would ask the model to pick one).
 // TestStartOrder: Run starts every task once, the variants' first in
-// their order, then the sweep's a pair at a time (a replica, then its
-// control), spread over the grid: the first tenth of the 20 x 20 map's
-// pairs reaches every one of its 20 arrival rates, where row by row it
-// reached the first two.
+// their order, then the sweep's a point at a time, its tasks together and
+// as planned, the points spread over the grid: the first tenth of the
+// 20 x 20 map's points reaches every one of its 20 arrival rates, where
+// row by row it reached the first two.
 func TestStartOrder(t *testing.T) {
 	e, err := LoadExperiment("testdata/map-2015.yaml")
 	require.NoError(t, err)
@@ -158,12 +158,11 @@ func TestStartOrder(t *testing.T) {
 	}
 	variants := slices.IndexFunc(order, func(t Task) bool { return t.Swept() })
 	assert.Equal(t, plan[:variants], order[:variants], "the variants' tasks first, as planned")
-	for i, task := range order[variants:] {
-		if task.Control {
-			prev := order[variants+i-1]
-			assert.Equal(t, task.Pair, prev.Pair, "a control right after its replica")
-			assert.False(t, prev.Control)
-		}
+	perPoint := 2 * e.Sweep.Replicas // each replica with its control
+	for i := variants; i < len(order); i += perPoint {
+		point := order[i : i+perPoint]
+		first := slices.IndexFunc(plan, func(t Task) bool { return t.Index == point[0].Index })
+		assert.Equal(t, plan[first:first+perPoint], point, "a point's tasks together, as planned")
 	}
 	rates := func(tasks []Task) map[int]bool {
 		xs := map[int]bool{}
@@ -175,6 +174,27 @@ func TestStartOrder(t *testing.T) {
 	tenth := (len(order) - variants) / 10
 	assert.Len(t, rates(order[variants:variants+tenth]), 20, "the first tenth spread over every arrival rate")
 	assert.Len(t, rates(plan[variants:variants+tenth]), 2, "where the plan's order reached two")
+}
+
+// TestStartOrderKeepsRefinementsTogether: a tipping round's tasks, whose
+// points are refinements, start a point at a time too.
+func TestStartOrderKeepsRefinementsTogether(t *testing.T) {
+	var tasks []Task
+	for _, x := range []string{"3.5", "3.75", "4.2"} {
+		for r := range 2 {
+			for _, control := range []bool{false, true} {
+				// A refinement of its own for each task, as Rounds makes them.
+				tasks = append(tasks, Task{Index: len(tasks), Refine: &Refinement{Round: 1, X: x}, Replica: r, Control: control})
+			}
+		}
+	}
+	order := startOrder(tasks)
+	require.Len(t, order, len(tasks))
+	for i := 0; i < len(order); i += 4 {
+		for _, task := range order[i : i+4] {
+			assert.Equal(t, order[i].Refine.X, task.Refine.X, "a refinement's four tasks together")
+		}
+	}
 }
 
 func TestReplicaSeed(t *testing.T) {

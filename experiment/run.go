@@ -272,38 +272,49 @@ func Run(ctx context.Context, e *Experiment, tasks []Task, parallel int, done fu
 }
 
 // startOrder is the order Run starts tasks in: the variants' replicas as
-// given, then the sweep's, a pair (a replica and its control) at a time,
-// spread over the grid by a fixed stride through the pairs (near the
-// number of pairs over the golden ratio, and prime to it), not row by row.
-// A sweep's points differ in cost (a point of twice the arrivals runs
-// twice the jobs); spread, the rate of the runs done so far, from which an
-// experiment's progress estimates the time left, is the whole sweep's from
-// its first minutes. Row by row it was its first rows', the cheapest in the
-// 20 x 20 map, whose estimate was then a third of the time left with more
-// than half its runs done. What a run does never depends on when it
+// given, then the sweep's, a point at a time (its replicas and their
+// controls together, as given), the points spread over the grid by a
+// fixed stride through them (near their number over the golden ratio, and
+// prime to it), not row by row. A sweep's points differ in cost (a point
+// of twice the arrivals runs twice the jobs); spread, the rate of the runs
+// done so far, from which an experiment's progress estimates the time
+// left, is the whole sweep's from its first minutes. Row by row it was its
+// first rows', the cheapest in the 20 x 20 map, whose estimate was then a
+// third of the time left with more than half its runs done. An
+// interrupted sweep has whole points all over its grid, a coarser map,
+// where it had its first rows. What a run does never depends on when it
 // starts.
 func startOrder(tasks []Task) []Task {
 	out := make([]Task, 0, len(tasks))
-	var pairs [][]Task
+	var points [][]Task
 	for _, t := range tasks {
 		switch {
 		case !t.Swept():
 			out = append(out, t)
-		case len(pairs) > 0 && pairs[len(pairs)-1][0].Pair == t.Pair:
-			pairs[len(pairs)-1] = append(pairs[len(pairs)-1], t)
+		case len(points) > 0 && samePoint(points[len(points)-1][0], t):
+			points[len(points)-1] = append(points[len(points)-1], t)
 		default:
-			pairs = append(pairs, []Task{t})
+			points = append(points, []Task{t})
 		}
 	}
-	n := len(pairs)
+	n := len(points)
 	stride := max(int(float64(n)/math.Phi), 1)
 	for gcd(stride, n) != 1 {
 		stride++
 	}
 	for k := range n {
-		out = append(out, pairs[k*stride%n]...)
+		out = append(out, points[k*stride%n]...)
 	}
 	return out
+}
+
+// samePoint reports whether swept tasks a and b run at one point: of the
+// grid, or of one refinement.
+func samePoint(a, b Task) bool {
+	if (a.Refine == nil) != (b.Refine == nil) {
+		return false
+	}
+	return slices.Equal(a.Point, b.Point) && (a.Refine == nil || *a.Refine == *b.Refine)
 }
 
 // gcd is the greatest common divisor of a and b (a, b > 0).
