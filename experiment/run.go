@@ -233,7 +233,8 @@ func followHeap() {
 var ErrInterrupted = errors.New("interrupted")
 
 // Run runs tasks, at most parallel at once (0 for one per core), each in
-// a kernel of its own, and calls done with each result as it comes, from
+// a kernel of its own, started in startOrder's order (the sweep's points
+// spread over its grid), and calls done with each result as it comes, from
 // one goroutine at a time. It returns when every task has run, or, once
 // ctx is done, when the tasks under way have stopped; their results are
 // not given to done, and the error is ErrInterrupted.
