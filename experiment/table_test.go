@@ -409,13 +409,10 @@ func TestSweepGridTooWideIsAMap(t *testing.T) {
 		cells[0][1], cells[1][0], cells[1][ny-1] = most, notRun, short
 		return &SweepTable{Variant: "v", X: Axis{Key: "arrival_rate", Values: []string{"2", "4.4"}}, Y: Axis{Key: "fixed_at", Values: ys}, Cells: cells}
 	}
-	narrow := grid(2)
-	head, ys, rows := sweepGrid(narrow)
-	assert.LessOrEqual(t, gridWidth(head, ys, rows), maxGridWidth, "two columns are written out")
+	assert.LessOrEqual(t, widest(sweepGrid(grid(2))), maxGridWidth, "two columns are written out")
 
 	wide := grid(12)
-	head, ys, rows = sweepGrid(wide)
-	width := gridWidth(head, ys, rows)
+	width := widest(sweepGrid(wide))
 	require.Greater(t, width, maxGridWidth)
 	lines := compactSweep(wide, width)
 	assert.Contains(t, strings.Join(lines, " "), fmt.Sprintf("would be %d columns wide", width))

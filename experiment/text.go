@@ -84,20 +84,13 @@ func WriteTable(w io.Writer, e *Experiment, t *Table) error {
 		}
 	}
 	if s := t.Sweep; s != nil {
-		head, ys, rows := sweepGrid(s)
-		if width := gridWidth(head, ys, rows); width <= maxGridWidth {
-			fmt.Fprintf(tw, "\nSWEEP of %s: each point's outcome (most of its replicas), with its share [95%% CI], and the others seen; %d replicas a point\n", s.Variant, e.Sweep.Replicas)
-			p("%s\t%s", head, strings.Join(ys, "\t"))
-			for x, row := range rows {
-				p("  %s\t%s", s.X.Values[x], strings.Join(row, "\t"))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		grid := sweepGrid(s)
+		if width := widest(grid); width <= maxGridWidth {
+			fmt.Fprintf(w, "\nSWEEP of %s: each point's outcome (most of its replicas), with its share [95%% CI], and the others seen; %d replicas a point\n%s", s.Variant, e.Sweep.Replicas, grid)
 		} else {
-			if err := tw.Flush(); err != nil {
-				return err
-			}
 			fmt.Fprintf(w, "\nSWEEP of %s: each point's outcome (most of its replicas); %d replicas a point\n", s.Variant, e.Sweep.Replicas)
 			for _, line := range compactSweep(s, width) {
 				fmt.Fprintf(w, "  %s\n", line)
@@ -296,45 +289,38 @@ func OthersSeen(c RecoveryCell) []string {
 // map of letters (compactSweep).
 const maxGridWidth = 160
 
-// sweepGrid is the sweep's grid as the text table writes it: its head,
-// the y values over the columns, and each x value's row of cells.
-func sweepGrid(s *SweepTable) (head string, ys []string, rows [][]string) {
-	head = "  " + s.X.Key + " \\ " + s.Y.Key
+// sweepGrid is the sweep's grid written out, as the table writes its
+// columns: a head of the y values, then each x value's row of cells.
+func sweepGrid(s *SweepTable) string {
+	head := "  " + s.X.Key + " \\ " + s.Y.Key
 	if s.Y.Key == "" {
 		head = "  " + s.X.Key
 	}
-	ys = s.Y.Values
+	ys := s.Y.Values
 	if len(ys) == 0 {
 		ys = []string{"outcome"}
 	}
-	for _, col := range s.Cells {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\n", head, strings.Join(ys, "\t"))
+	for x, col := range s.Cells {
 		var row []string
 		for _, c := range col {
 			row = append(row, RecoveryText(c))
 		}
-		rows = append(rows, row)
+		fmt.Fprintf(tw, "  %s\t%s\n", s.X.Values[x], strings.Join(row, "\t"))
 	}
-	return head, ys, rows
+	tw.Flush() // a strings.Builder takes every write
+	return b.String()
 }
 
-// gridWidth is how wide the grid's widest line is, its columns two
-// spaces apart, as the table's tabwriter writes them.
-func gridWidth(head string, ys []string, rows [][]string) int {
-	first := len(head)
-	widths := make([]int, len(ys))
-	for j, y := range ys {
-		widths[j] = len(y)
+// widest is the length of the longest line of text.
+func widest(text string) int {
+	n := 0
+	for line := range strings.Lines(text) {
+		n = max(n, len(strings.TrimSuffix(line, "\n")))
 	}
-	for _, row := range rows {
-		for j, c := range row {
-			widths[j] = max(widths[j], len(c))
-		}
-	}
-	width := first
-	for _, w := range widths {
-		width += 2 + w
-	}
-	return width
+	return n
 }
 
 // mapLetters is each outcome's letter in a sweep's map of letters: upper

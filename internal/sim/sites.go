@@ -4,6 +4,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"strings"
 	"sync"
@@ -28,11 +29,7 @@ var sites struct {
 func Sites() map[string]int64 {
 	sites.Lock()
 	defer sites.Unlock()
-	out := make(map[string]int64, len(sites.n))
-	for k, v := range sites.n {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(sites.n)
 }
 
 // ResetSites sets every site's count to zero.
